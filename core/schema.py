@@ -1,0 +1,886 @@
+"""The dataset's layout and its validation: one schema for bundled data and uploads.
+
+Validation never raises for bad input: it returns a :class:`ValidationReport` listing every
+problem (file, row, column, plain-language message and fix) with the clean tables, rows with
+errors left out. Row numbers are those a spreadsheet shows: the header is row 1, so the first
+data row is row 2 (for Parquet too). Nothing is coerced silently: text in a numeric column is
+an error for that row, never NaN. Text that a spreadsheet could run as a formula is kept as
+text (a warning), never evaluated, and guarded with a leading ``'`` on export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Literal
+
+import pandas as pd
+
+MAX_FILE_BYTES = 20_000_000
+MAX_ROWS = 50_000
+MAX_XLSX_UNCOMPRESSED = 100_000_000
+MAX_XLSX_RATIO = 200
+ROW_NOTE = "row numbers count the header as row 1, so the first data row is row 2"
+
+Kind = Literal["text", "int", "float"]
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its type, whether it must be present, allowed values and numeric range."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+
+DESIGNS = ("RCT", "PSM", "prospective-nonrandomized", "retrospective")
+INDICATIONS = ("PVTT", "narrow_margin", "MVI", "other")
+QUALITY_ITEMS: dict[str, int] = {
+    "q_allocation": 2,
+    "q_multicentre": 1,
+    "q_size": 1,
+    "q_followup": 1,
+    "q_full_publication": 1,
+    "q_untreated_control": 1,
+}
+
+STUDY_COLUMNS: tuple[Column, ...] = (
+    Column("study_id", "text", required=True),
+    Column("label", "text"),
+    Column("first_author", "text"),
+    Column("year", "int", low=1900, high=2100),
+    Column("journal", "text"),
+    Column("doi_or_pmid", "text"),
+    Column("design", "text", allowed=DESIGNS),
+    Column("indication", "text", allowed=INDICATIONS),
+    Column("rt_type", "text", allowed=("external", "internal")),
+    Column("rt_timing", "text", allowed=("neoadjuvant", "adjuvant", "intraoperative")),
+    Column("rt_technique", "text"),
+    Column("comparator", "text"),
+    Column("n_rt", "int", low=0),
+    Column("n_ctl", "int", low=0),
+    Column("median_fu_months", "float", low=0),
+    Column(
+        "publication_type",
+        "text",
+        allowed=("journal_article", "conference_abstract", "preprint_abstract", "unknown"),
+    ),
+    Column("lead_only", "text", allowed=("yes", "no")),
+    Column("overlap_group", "text"),
+    Column("in_rim2024", "text", allowed=("yes", "no", "unknown")),
+    Column("in_rim2024_basis", "text"),
+    *(Column(q, "int", low=0, high=top) for q, top in QUALITY_ITEMS.items()),
+    Column("quality_score", "int", low=0, high=sum(QUALITY_ITEMS.values())),
+    Column("quality_unknown", "text"),
+    Column("source_urls", "text"),
+    Column("notes", "text"),
+)
+
+OUTCOME_COLUMNS: tuple[Column, ...] = (
+    Column("study_id", "text", required=True),
+    Column("outcome", "text", required=True, allowed=("OS", "DFS")),
+    Column("kind", "text", required=True, allowed=("rate", "hr", "events")),
+    Column("time_years", "float", low=0, high=50, low_open=True),
+    Column("rate_rt", "float", low=0, high=100),
+    Column("rate_ctl", "float", low=0, high=100),
+    Column("events_rt", "int", low=0),
+    Column("events_ctl", "int", low=0),
+    Column("hr", "float", low=0, low_open=True),
+    Column("hr_low", "float", low=0, low_open=True),
+    Column("hr_high", "float", low=0, low_open=True),
+    Column("hr_p", "float", low=0, high=1, low_open=True),
+    Column("endpoint_as_reported", "text"),
+    Column("adjustment", "text"),
+    Column("source_url", "text"),
+    Column("note", "text"),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {"studies": STUDY_COLUMNS, "outcomes": OUTCOME_COLUMNS}
+DTYPES: dict[Kind, str] = {"text": "string", "int": "Int64", "float": "Float64"}
+
+# Per kind of outcome row: columns that must be given, and columns that must stay empty.
+KIND_NEEDS: dict[str, tuple[str, ...]] = {
+    "rate": ("time_years", "rate_rt", "rate_ctl"),
+    "hr": ("hr",),
+    "events": ("events_rt", "events_ctl"),
+}
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "rate": ("rate_rt", "rate_ctl"),
+    "hr": ("hr", "hr_low", "hr_high", "hr_p"),
+    "events": ("events_rt", "events_ctl"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: where it is (file, spreadsheet row, column), what is wrong, how to fix it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    fix: str = ""
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.file + (f", row {self.row}" if self.row is not None else "")
+        fix = f" Fix: {self.fix}" if self.fix else ""
+        return f"{self.severity.upper()} [{where}] {self.message}.{fix}"
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationReport:
+    """Everything validation found, with the clean tables (rows with errors left out).
+
+    ``unreadable`` is true when a file could not be read at all; ``studies``/``outcomes`` are
+    None when that table is absent or unreadable.
+    """
+
+    problems: tuple[Problem, ...]
+    studies: pd.DataFrame | None
+    outcomes: pd.DataFrame | None
+    dropped: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = ()
+    unreadable: bool = False
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems and not self.unreadable
+
+    def text(self) -> str:
+        """The report as plain text, one problem a line."""
+        lines = [f"{len(self.errors)} error(s), {len(self.warnings)} warning(s); {ROW_NOTE}."]
+        for name, table in (("studies", self.studies), ("outcomes", self.outcomes)):
+            if table is not None:
+                lines.append(f"{name}: {len(table)} row(s) loaded")
+        if self.dropped:
+            lines.append("rows left out: " + ", ".join(f"{f} row {r}" for f, r in self.dropped))
+        lines += [f"note: {n}" for n in self.notes]
+        lines += [str(p) for p in self.problems]
+        return "\n".join(lines)
+
+
+class _Unreadable(Exception):
+    """A file that cannot be read at all (internal: becomes a file-level Problem)."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.message, self.fix = message, fix
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Cells as read, before typing: a header and rows of str/number/None."""
+
+    file: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _decode(name: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(
+            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start})",
+            "save it as 'CSV UTF-8' in your spreadsheet program",
+        ) from None
+
+
+def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
+    text = _decode(name, data)
+    if not text.strip():
+        raise _Unreadable(f"{name} is empty", "start from the template, which has the header")
+    if "\x00" in text:
+        raise _Unreadable(f"{name} contains NUL bytes: it is not a text CSV file")
+    first = text.splitlines()[0]
+    sep = ";" if first.count(";") > first.count(",") else ","
+    if sep == ";":
+        notes.append(f"{name}: ';' separators detected and read (decimal points must be dots)")
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True))
+    except csv.Error as exc:
+        raise _Unreadable(f"{name} is not valid CSV ({exc})") from None
+    if len(lines) - 1 > MAX_ROWS:
+        raise _Unreadable(f"{name} has {len(lines) - 1:,} rows, more than {MAX_ROWS:,}")
+    return RawTable(name, tuple(lines[0]), tuple(tuple(r) for r in lines[1:]))
+
+
+def _check_zip(name: str, data: bytes) -> None:
+    if not data.startswith(b"PK\x03\x04"):
+        raise _Unreadable(
+            f"{name} is not an Excel .xlsx file (it is not a zip archive)",
+            "save it from your spreadsheet program as Excel Workbook (.xlsx)",
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _Unreadable(f"{name} is a damaged .xlsx file ({exc})") from None
+    total = sum(i.file_size for i in infos)
+    packed = max(sum(i.compress_size for i in infos), 1)
+    if len(infos) > 1000 or total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO:
+        raise _Unreadable(
+            f"{name} unpacks to {total:,} bytes from {len(data):,} (ratio {total / packed:.0f}); "
+            "refused as a possible zip bomb",
+            "save the data as CSV, or remove embedded content",
+        )
+
+
+def _read_xlsx(name: str, data: bytes) -> dict[str, RawTable]:
+    _check_zip(name, data)
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise _Unreadable(f"{name} could not be opened as an Excel workbook ({exc})") from None
+    try:
+        sheets = {ws.title.strip().lower(): ws for ws in wb.worksheets}
+        wanted = {t: sheets[t] for t in TABLES if t in sheets}
+        stem = PurePath(name).stem.lower()
+        if not wanted and len(sheets) == 1 and stem in TABLES:
+            wanted = {stem: next(iter(sheets.values()))}
+        if not wanted:
+            raise _Unreadable(
+                f"{name} has sheet(s) {', '.join(repr(ws.title) for ws in wb.worksheets)}, "
+                "but none named 'studies' or 'outcomes'",
+                "name the sheets 'studies' and 'outcomes' (as in the template)",
+            )
+        out = {}
+        for table, ws in wanted.items():
+            label = f"{name} [{ws.title}]"
+            rows = []
+            for i, r in enumerate(ws.iter_rows(values_only=True)):
+                if i > MAX_ROWS:
+                    raise _Unreadable(f"{label} has more than {MAX_ROWS:,} rows")
+                rows.append(tuple("" if v is None else v for v in r))
+            while rows and all(v == "" for v in rows[-1]):
+                rows.pop()
+            if not rows:
+                raise _Unreadable(f"sheet {ws.title!r} in {name} is empty", "paste the header row")
+            header = [str(v) for v in rows[0]]
+            while header and header[-1] == "":
+                header.pop()
+            width = len(header)
+            body = [r[:width] if all(v == "" for v in r[width:]) else r for r in rows[1:]]
+            out[table] = RawTable(label, tuple(header), tuple(body))
+        return out
+    finally:
+        wb.close()
+
+
+def _read_parquet(name: str, data: bytes) -> RawTable:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data))
+        if pf.metadata.num_rows > MAX_ROWS:
+            raise _Unreadable(f"{name} has {pf.metadata.num_rows:,} rows, more than {MAX_ROWS:,}")
+        table = pf.read()
+    except _Unreadable:
+        raise
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise _Unreadable(f"{name} could not be read as Parquet ({exc})") from None
+    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    rows = tuple(tuple("" if v is None else v for v in r) for r in zip(*cols))
+    return RawTable(name, tuple(table.column_names), rows)
+
+
+def _table_of(name: str, header: tuple[str, ...]) -> str:
+    stem = PurePath(name).stem.lower()
+    if "outcome" in stem:
+        return "outcomes"
+    if "stud" in stem:
+        return "studies"
+    return "outcomes" if "kind" in header else "studies"
+
+
+def read_files(
+    files: dict[str, bytes], problems: list[Problem], notes: list[str]
+) -> tuple[dict[str, RawTable], bool]:
+    """Read each file into raw tables by table name; returns (tables, all files readable)."""
+    tables: dict[str, RawTable] = {}
+    readable = True
+    for name, data in files.items():
+        ext = PurePath(name).suffix.lower()
+        try:
+            if len(data) > MAX_FILE_BYTES:
+                raise _Unreadable(
+                    f"{name} is {len(data):,} bytes, larger than the {MAX_FILE_BYTES:,} limit"
+                )
+            if not data:
+                raise _Unreadable(f"{name} is empty", "start from the template")
+            if ext == ".xlsx":
+                found = _read_xlsx(name, data)
+            elif ext in (".csv", ".txt"):
+                raw = _read_csv(name, data, notes)
+                found = {_table_of(name, raw.header): raw}
+            elif ext in (".parquet", ".pq"):
+                raw = _read_parquet(name, data)
+                found = {_table_of(name, raw.header): raw}
+            else:
+                raise _Unreadable(
+                    f"{name}: file type '{ext or 'none'}' is not supported",
+                    "use .csv, .xlsx or .parquet",
+                )
+        except _Unreadable as exc:
+            problems.append(Problem(name, None, None, exc.message, exc.fix))
+            readable = False
+            continue
+        for table, raw in found.items():
+            if table in tables:
+                problems.append(
+                    Problem(
+                        name,
+                        None,
+                        None,
+                        f"a second {table} table was given ({raw.file})",
+                        "give one studies and one outcomes table",
+                    )
+                )
+                readable = False
+            else:
+                tables[table] = raw
+    return tables, readable
+
+
+# ---------------------------------------------------------------- cells
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+
+
+class _BadCell(Exception):
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.message, self.fix = message, fix
+
+
+def _show(v: object) -> str:
+    s = str(v)
+    return repr(s[:40] + "..." if len(s) > 40 else s)
+
+
+def _number(v: object, col: Column) -> float | None:
+    """A numeric cell as float (None when empty); raises _BadCell for anything else."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise _BadCell(f"{col.name} {_show(v)} is not a number", "enter a plain number")
+    if isinstance(v, str):
+        s = v.strip()
+        if s == "":
+            return None
+        if _NUMBER.match(s):
+            x = float(s)
+        elif s.lower().lstrip("+-") in ("nan", "inf", "infinity", "na", "n/a", "null", "none"):
+            raise _BadCell(
+                f"{col.name} {_show(s)} is not a number", "leave the cell empty if it is unknown"
+            )
+        elif s.endswith("%"):
+            raise _BadCell(f"{col.name} {_show(s)} is not a number", "remove the % sign")
+        elif re.match(r"^[+-]?\d+,\d+$", s):
+            raise _BadCell(
+                f"{col.name} {_show(s)} is not a number", "use a dot as decimal separator"
+            )
+        else:
+            raise _BadCell(f"{col.name} {_show(s)} is not a number", "enter a plain number")
+    else:
+        x = float(v)
+    if not math.isfinite(x):
+        raise _BadCell(
+            f"{col.name} {_show(v)} is not a finite number", "leave the cell empty if unknown"
+        )
+    if col.kind == "int" and x != int(x):
+        raise _BadCell(f"{col.name} {x:g} is not a whole number", "enter a count")
+    if col.low is not None and (x <= col.low if col.low_open else x < col.low):
+        rel = "above" if col.low_open else "at least"
+        raise _BadCell(f"{col.name} {x:g} must be {rel} {col.low:g}", "check the value")
+    if col.high is not None and x > col.high:
+        raise _BadCell(f"{col.name} {x:g} must be at most {col.high:g}", "check the value")
+    return x
+
+
+def _text(v: object) -> str | None:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    s = str(v).strip() if not isinstance(v, str) else v.strip()
+    return s or None
+
+
+def looks_like_formula(s: str) -> bool:
+    """True when a spreadsheet could treat the text as a formula (= + - @ tab CR first)."""
+    if not s or s[0] not in "=+-@\t\r":
+        return False
+    return not (s[0] in "+-" and _NUMBER.match(s))
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_header(raw: RawTable, cols: tuple[Column, ...], problems: list[Problem]) -> bool:
+    names = [h.strip() for h in raw.header]
+    ok = True
+    seen: set[str] = set()
+    for h in names:
+        if h in seen and h:
+            problems.append(
+                Problem(
+                    raw.file,
+                    1,
+                    h,
+                    f"column {h!r} appears twice in the header",
+                    "keep one column of each name",
+                )
+            )
+            ok = False
+        seen.add(h)
+    known = {c.name for c in cols}
+    for c in cols:
+        if c.required and c.name not in seen:
+            problems.append(
+                Problem(
+                    raw.file,
+                    1,
+                    c.name,
+                    f"required column {c.name!r} is missing",
+                    "add it (see the template)",
+                )
+            )
+            ok = False
+    for h in names:
+        if h not in known:
+            problems.append(
+                Problem(
+                    raw.file,
+                    1,
+                    h or None,
+                    f"column {h!r} is not part of the layout and is ignored",
+                    "rename or remove it",
+                    "warning",
+                )
+            )
+    return ok
+
+
+def _parse_rows(
+    raw: RawTable, cols: tuple[Column, ...], problems: list[Problem]
+) -> list[tuple[int, dict[str, object]]]:
+    """Typed rows (spreadsheet row number, values); rows with cell errors are left out."""
+    index = {h.strip(): i for i, h in enumerate(raw.header)}
+    present = [c for c in cols if c.name in index]
+    width = len(raw.header)
+    out = []
+    for i, cells in enumerate(raw.rows):
+        rownum = i + 2
+        if all(_text(v) is None for v in cells):
+            continue
+        if len(cells) != width:
+            problems.append(
+                Problem(
+                    raw.file,
+                    rownum,
+                    None,
+                    f"row {rownum} has {len(cells)} cells but the header has {width}",
+                    "check for stray separators or missing cells",
+                )
+            )
+            out.append((rownum, {}))
+            continue
+        values: dict[str, object] = {}
+        bad = False
+        for c in present:
+            v = cells[index[c.name]]
+            try:
+                if c.kind == "text":
+                    s = _text(v)
+                    if s is not None and c.allowed and s not in c.allowed:
+                        raise _BadCell(
+                            f"{c.name} {_show(s)} is not one of {', '.join(c.allowed)}",
+                            "use one of the listed values",
+                        )
+                    if c.required and s is None:
+                        raise _BadCell(f"{c.name} is empty", f"every row needs a {c.name}")
+                    values[c.name] = s
+                    if s is not None:
+                        _text_warnings(raw.file, rownum, c.name, s, problems)
+                else:
+                    values[c.name] = _number(v, c)
+            except _BadCell as exc:
+                problems.append(
+                    Problem(raw.file, rownum, c.name, f"row {rownum}, {exc.message}", exc.fix)
+                )
+                bad = True
+        out.append((rownum, {} if bad else values))
+    return out
+
+
+def _text_warnings(file: str, row: int, col: str, s: str, problems: list[Problem]) -> None:
+    if looks_like_formula(s):
+        problems.append(
+            Problem(
+                file,
+                row,
+                col,
+                f"row {row}, {col} {_show(s)} starts with {s[0]!r} and a spreadsheet could run it "
+                "as a formula; it is kept as plain text and never evaluated",
+                "remove the leading character unless it is meant",
+                "warning",
+            )
+        )
+    if _HTML.search(s):
+        problems.append(
+            Problem(
+                file,
+                row,
+                col,
+                f"row {row}, {col} {_show(s)} contains HTML markup; it is shown as plain text",
+                "remove the markup",
+                "warning",
+            )
+        )
+
+
+def _frame(rows: list[dict[str, object]], cols: tuple[Column, ...]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c.name: pd.array([r.get(c.name) for r in rows], dtype=DTYPES[c.kind]) for c in cols}
+    )
+
+
+def _study_rules(file: str, rows: list[tuple[int, dict]], problems: list[Problem]) -> None:
+    seen: dict[str, int] = {}
+    for rownum, r in rows:
+        if not r:
+            continue
+        sid = r["study_id"]
+        msgs: list[tuple[str, str, str, Severity]] = []
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", sid):
+            msgs.append(
+                (
+                    "study_id",
+                    f"study_id {_show(sid)} may hold only letters, digits, '_', '.' and '-'",
+                    "links use the id: rename it",
+                    "error",
+                )
+            )
+        if sid in seen:
+            msgs.append(
+                (
+                    "study_id",
+                    f"study_id {sid} repeats row {seen[sid]}",
+                    "give each study its own id",
+                    "error",
+                )
+            )
+        q = [r.get(k) for k in QUALITY_ITEMS]
+        if r.get("quality_score") is not None and any(v is not None for v in q):
+            total = sum(v for v in q if v is not None)
+            if total != r["quality_score"]:
+                msgs.append(
+                    (
+                        "quality_score",
+                        f"quality_score {r['quality_score']:g} is not the "
+                        f"sum of the known quality items ({total:g})",
+                        "recompute the score",
+                        "warning",
+                    )
+                )
+        for col, msg, fix, sev in msgs:
+            problems.append(Problem(file, rownum, col, f"row {rownum}, {msg}", fix, sev))
+            if sev == "error":
+                r.clear()
+        if r:
+            seen.setdefault(sid, rownum)
+
+
+def _outcome_rules(
+    file: str,
+    rows: list[tuple[int, dict]],
+    arms: dict[str, tuple] | None,
+    problems: list[Problem],
+) -> None:
+    seen: dict[tuple, int] = {}
+    for rownum, r in rows:
+        if not r:
+            continue
+        msgs: list[tuple[str, str, str]] = []
+        sid, kind = r["study_id"], r["kind"]
+        if arms is not None and sid not in arms:
+            msgs.append(
+                (
+                    "study_id",
+                    f"study_id {sid} is not in the studies table (or its row there has errors)",
+                    "add the study to studies first",
+                )
+            )
+        for col in KIND_NEEDS[kind]:
+            if r.get(col) is None:
+                msgs.append(
+                    (
+                        col,
+                        f"{col} is empty, but a {kind} row needs it",
+                        f"fill {col} or change kind",
+                    )
+                )
+        for other, fields in KIND_FIELDS.items():
+            if other != kind:
+                for col in fields:
+                    if r.get(col) is not None:
+                        msgs.append(
+                            (
+                                col,
+                                f"{col} {r[col]:g} is given on a {kind} row",
+                                f"put it on its own row with kind {other}",
+                            )
+                        )
+        if kind == "hr":
+            hr, lo, hi = r.get("hr"), r.get("hr_low"), r.get("hr_high")
+            if (lo is None) != (hi is None):
+                msgs.append(
+                    (
+                        "hr_low" if lo is None else "hr_high",
+                        "only one end of the HR confidence interval is given",
+                        "give both hr_low and hr_high, or neither",
+                    )
+                )
+            if hr is not None and hi is not None and hi < hr:
+                msgs.append(
+                    (
+                        "hr_high",
+                        f"hr_high {hi:g} is below hr {hr:g}",
+                        "check the interval; the ends may be swapped",
+                    )
+                )
+            if hr is not None and lo is not None and lo > hr:
+                msgs.append(
+                    (
+                        "hr_low",
+                        f"hr_low {lo:g} is above hr {hr:g}",
+                        "check the interval; the ends may be swapped",
+                    )
+                )
+        if kind == "events" and arms is not None and sid in arms:
+            for col, n, arm in (
+                ("events_rt", arms[sid][0], "n_rt"),
+                ("events_ctl", arms[sid][1], "n_ctl"),
+            ):
+                e = r.get(col)
+                if e is not None and n is not None and e > n:
+                    msgs.append(
+                        (
+                            col,
+                            f"{col} {e:g} is more than the arm size {arm} {n:g} in studies",
+                            "check the count or the arm size",
+                        )
+                    )
+        key = (sid, r["outcome"], kind, r.get("time_years"))
+        if key in seen:
+            msgs.append(
+                (
+                    "kind",
+                    f"this {r['outcome']} {kind} row repeats row {seen[key]} (same study and time)",
+                    "keep one row per study, outcome, kind and time",
+                )
+            )
+        for col, msg, fix in msgs:
+            problems.append(Problem(file, rownum, col, f"row {rownum}, {msg}", fix))
+        if msgs:
+            r.clear()
+        else:
+            seen[key] = rownum
+
+
+def validate_tables(
+    tables: dict[str, RawTable],
+    problems: list[Problem] | None = None,
+    notes: list[str] | None = None,
+    readable: bool = True,
+) -> ValidationReport:
+    """Type and check raw tables; returns the report with the clean typed tables."""
+    problems = [] if problems is None else problems
+    notes = [] if notes is None else notes
+    dropped: list[tuple[str, int]] = []
+    parsed: dict[str, list[tuple[int, dict]]] = {}
+    for name, cols in TABLES.items():
+        raw = tables.get(name)
+        if raw is None:
+            continue
+        if not _check_header(raw, cols, problems):
+            readable = False
+            continue
+        if not raw.rows:
+            problems.append(
+                Problem(
+                    raw.file,
+                    None,
+                    None,
+                    f"the {name} table has no data rows",
+                    "add rows below the header",
+                    "warning",
+                )
+            )
+        parsed[name] = _parse_rows(raw, cols, problems)
+    arms = None
+    if "studies" in parsed:
+        _study_rules(tables["studies"].file, parsed["studies"], problems)
+        arms = {r["study_id"]: (r.get("n_rt"), r.get("n_ctl")) for _, r in parsed["studies"] if r}
+    elif "outcomes" in parsed:
+        notes.append("no studies table given: study ids and arm sizes in outcomes not checked")
+    if "outcomes" in parsed:
+        _outcome_rules(tables["outcomes"].file, parsed["outcomes"], arms, problems)
+    frames: dict[str, pd.DataFrame] = {}
+    for name, rows in parsed.items():
+        dropped += [(tables[name].file, n) for n, r in rows if not r]
+        frames[name] = _frame([r for _, r in rows if r], TABLES[name])
+    problems.sort(key=lambda p: (p.file, p.row or 0))
+    return ValidationReport(
+        problems=tuple(problems),
+        studies=frames.get("studies"),
+        outcomes=frames.get("outcomes"),
+        dropped=tuple(dropped),
+        notes=tuple(notes),
+        unreadable=not readable,
+    )
+
+
+def validate_files(files: dict[str, bytes]) -> ValidationReport:
+    """Read and validate uploaded files (name -> bytes): CSV, .xlsx or Parquet.
+
+    A .xlsx holds sheets named ``studies`` and ``outcomes`` (or one sheet, in a file named
+    studies.xlsx or outcomes.xlsx); CSV and Parquet hold one table each, told apart by the
+    file name (``studies``/``outcomes`` in it) or else by a ``kind`` column.
+    """
+    problems: list[Problem] = []
+    notes: list[str] = []
+    tables, readable = read_files(files, problems, notes)
+    return validate_tables(tables, problems, notes, readable)
+
+
+# ---------------------------------------------------------------- template and export
+
+TEMPLATE_EXAMPLE: dict[str, dict[str, object]] = {
+    "studies": {
+        "study_id": "Wei2019",
+        "label": "Wei 2019",
+        "first_author": "Wei X",
+        "year": 2019,
+        "design": "RCT",
+        "indication": "PVTT",
+        "rt_type": "external",
+        "rt_timing": "neoadjuvant",
+        "comparator": "hepatectomy alone",
+        "n_rt": 82,
+        "n_ctl": 82,
+        "publication_type": "journal_article",
+        "lead_only": "no",
+        "in_rim2024": "unknown",
+        "source_urls": "https://www.pubmed.gov/31283409/",
+    },
+    "outcomes": {
+        "study_id": "Wei2019",
+        "outcome": "OS",
+        "kind": "rate",
+        "time_years": 2,
+        "rate_rt": 27.4,
+        "rate_ctl": 9.4,
+        "endpoint_as_reported": "OS",
+        "source_url": "https://www.pubmed.gov/31283409/",
+    },
+}
+
+
+def guard_text(v: object) -> object:
+    """Prefix ' to text a spreadsheet could run as a formula; numbers and other text untouched."""
+    if isinstance(v, str) and v and v[0] in "=+-@\t\r":
+        return "'" + v
+    return v
+
+
+def _guarded(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].map(guard_text, na_action="ignore").astype("string")
+    return out
+
+
+def export_csv(df: pd.DataFrame) -> bytes:
+    """A table as UTF-8 CSV bytes, text cells guarded against formula injection."""
+    return _guarded(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def export_parquet(df: pd.DataFrame) -> bytes:
+    """A table as Parquet bytes (typed; no spreadsheet formulas, so text is unchanged)."""
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def template_frame(table: str) -> pd.DataFrame:
+    """The empty layout of a table with its one documented example row."""
+    return _frame([TEMPLATE_EXAMPLE[table]], TABLES[table])
+
+
+def template_csv(table: str) -> bytes:
+    """CSV bytes of the template for ``studies`` or ``outcomes``."""
+    return export_csv(template_frame(table))
+
+
+def template_xlsx() -> bytes:
+    """An .xlsx with sheets ``studies`` and ``outcomes``: header plus one example row each."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for table in TABLES:
+        ws = wb.create_sheet(table)
+        df = _guarded(template_frame(table))
+        ws.append(list(df.columns))
+        ws.append([None if pd.isna(v) else v for v in df.iloc[0].tolist()])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+__all__ = [
+    "Column",
+    "Problem",
+    "RawTable",
+    "ValidationReport",
+    "STUDY_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "TABLES",
+    "QUALITY_ITEMS",
+    "ROW_NOTE",
+    "validate_files",
+    "validate_tables",
+    "read_files",
+    "export_csv",
+    "export_parquet",
+    "template_csv",
+    "template_xlsx",
+    "template_frame",
+    "guard_text",
+    "looks_like_formula",
+]
