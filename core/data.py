@@ -8,7 +8,7 @@ nullable dtypes throughout (``string``, ``Int64``, ``Float64``), so a missing va
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -30,27 +30,18 @@ class Dataset:
 
 def _dataset(files: dict[str, bytes], source: str) -> tuple[Dataset | None, ValidationReport]:
     report = validate_files(files)
-    if report.unreadable or report.studies is None or report.outcomes is None:
-        if not report.unreadable and (report.studies is None or report.outcomes is None):
-            missing = "studies" if report.studies is None else "outcomes"
-            report = ValidationReport(
-                problems=report.problems
-                + (
-                    Problem(
-                        ", ".join(files) or "upload",
-                        None,
-                        None,
-                        f"no {missing} table was given",
-                        "upload an .xlsx with sheets 'studies' and 'outcomes', or both files",
-                    ),
-                ),
-                studies=report.studies,
-                outcomes=report.outcomes,
-                dropped=report.dropped,
-                notes=report.notes,
-                unreadable=True,
-            )
+    if report.unreadable:
         return None, report
+    if report.studies is None or report.outcomes is None:
+        missing = "studies" if report.studies is None else "outcomes"
+        problem = Problem(
+            ", ".join(files) or "upload",
+            None,
+            None,
+            f"no {missing} table was given",
+            "upload an .xlsx with sheets 'studies' and 'outcomes', or both files",
+        )
+        return None, replace(report, problems=(*report.problems, problem), unreadable=True)
     return Dataset(report.studies, report.outcomes, report, source), report
 
 

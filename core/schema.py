@@ -305,7 +305,7 @@ def _read_parquet(name: str, data: bytes) -> RawTable:
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise _Unreadable(f"{name} could not be read as Parquet ({exc})") from None
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = tuple(tuple("" if v is None else v for v in r) for r in zip(*cols))
+    rows = tuple(tuple("" if v is None else v for v in r) for r in zip(*cols, strict=True))
     return RawTable(name, tuple(table.column_names), rows)
 
 
@@ -861,26 +861,3 @@ def template_xlsx() -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-__all__ = [
-    "Column",
-    "Problem",
-    "RawTable",
-    "ValidationReport",
-    "STUDY_COLUMNS",
-    "OUTCOME_COLUMNS",
-    "TABLES",
-    "QUALITY_ITEMS",
-    "ROW_NOTE",
-    "validate_files",
-    "validate_tables",
-    "read_files",
-    "export_csv",
-    "export_parquet",
-    "template_csv",
-    "template_xlsx",
-    "template_frame",
-    "guard_text",
-    "looks_like_formula",
-]
