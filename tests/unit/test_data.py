@@ -19,11 +19,26 @@ EVIDENCE = ROOT.parent / "shared" / "evidence" / "studies_abstract_level.csv"
 BCG_JSON = ROOT.parent / "shared" / "reference" / "metafor" / "bcg.json"
 BCG_DIR = ROOT / "tests" / "fixtures" / "bcg"
 
-IDS = (
-    "Wei2019 Yu2014 Shi2022 WangL2023 PMID35643251 Kuang2024_RAISE WangWH2015 Tao2024 Long2024 "
-    "WangL_IOERT WangL2017 WangL2019 WangL2020 Bai2016 Lau1999 Chung2013 I131Lipiodol2014 "
-    "I131Lipiodol_IJCO"
-).split()
+IDS = [
+    "Wei2019",
+    "Yu2014",
+    "Shi2022",
+    "WangL2023",
+    "PMID35643251",
+    "Kuang2024_RAISE",
+    "WangWH2015",
+    "Tao2024",
+    "Long2024",
+    "WangL_IOERT",
+    "WangL2017",
+    "WangL2019",
+    "WangL2020",
+    "Bai2016",
+    "Lau1999",
+    "Chung2013",
+    "I131Lipiodol2014",
+    "I131Lipiodol_IJCO",
+]
 
 
 @pytest.fixture(scope="module")
