@@ -1,0 +1,593 @@
+"""Subgroup analysis and meta-regression, as R's metafor ``rma`` (and RevMan / meta) report them.
+
+Subgroups: one random-effects fit per group (``pool``), and the test for subgroup
+differences: Cochran's Q of the group estimates with weights 1/se^2 (a common-effect fit of
+the group estimates), df = groups - 1. There is no common tau2 across groups.
+
+Meta-regression: the mixed-effects model yi = x_i' beta + u_i + e_i, u_i ~ N(0, tau2),
+e_i ~ N(0, vi), as ``rma(yi, vi, mods = ~ ..., method = ...)``. With W = diag(1/(vi + tau2))
+and P = W - W X (X'WX)^-1 X'W (metafor's notation; y is centred as metafor does when it
+estimates tau2):
+
+  EE    tau2 = 0
+  DL    (y'P0 y - (k-p)) / tr(P0), P0 = P at tau2 = 0, truncated at 0
+  HE    (y'(I - H) y - tr((I - H) V)) / (k-p), H the OLS hat matrix, truncated at 0
+  HS    (y'P0 y - k) / sum(1/vi), truncated at 0
+  SJ    tau0 y'P(tau0) y / (k-p), tau0 = mean((yi - ybar)^2)
+  REML  root of y'PPy = tr(P)
+  ML    root of y'PPy = sum w
+  PM/EB root of y'Py = k-p
+
+The iterative roots are found by Newton steps on the estimating equation with a kept
+bracket (bisection, i.e. step halving, when a step leaves it), tau2 >= 0, to a step below
+1e-14 (relative), in at most ``MAX_ITER`` iterations; every quantity is an O(k p^2)
+computation, P is never formed. Coefficients: beta = (X'WX)^-1 X'Wy, Var(beta) = (X'WX)^-1
+(Wald z) or s2w (X'WX)^-1 with t on k-p df (Knapp-Hartung, ``test="knha"``).
+QM is the Wald test of all coefficients but the intercept; QE = y'P0 y on k-p df is the
+test for residual heterogeneity. I2 = 100 tau2 / (tau2 + s2), s2 = (k-p) / tr(P0).
+R2 = max(0, 100 (tau2_RE - tau2) / tau2_RE), tau2_RE from the intercept-only model fitted
+with the same estimator; 0 when tau2_RE = 0 (metafor's ``r2def = "1"``). For the
+common-effect model R2 is metafor's adjusted R2 of the weighted least-squares fit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from scipy import linalg, special, stats
+
+from core.pooling import PoolResult, check_inputs, pool
+
+MAX_ITER = 500
+_RTOL = 1e-14
+_ATOL = 1e-16
+REGRESSION_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")
+
+
+# ---------------------------------------------------------------------------------------
+# Subgroups
+
+
+@dataclass(frozen=True)
+class SubgroupResult:
+    """Per-group fits and the test for subgroup differences.
+
+    ``groups`` maps each label (sorted as R's ``sort(unique())``) to its ``PoolResult``.
+    ``q_between``/``p_between`` are None with a single group. ``overall`` pools all studies
+    with the same method, ignoring the groups."""
+
+    groups: dict[Any, PoolResult]
+    q_between: float | None
+    df_between: int
+    p_between: float | None
+    overall: PoolResult
+    method: str
+    ci: str
+    labels: tuple[Any, ...]
+    note: str | None
+
+
+def _sort_labels(labels: Sequence[Any]) -> list[Any]:
+    vals = [x.item() if isinstance(x, np.generic) else x for x in labels]
+    uniq = list(dict.fromkeys(vals))
+    if all(isinstance(x, int | float) and not isinstance(x, bool) for x in uniq):
+        return sorted(uniq)
+    # R's sort() in an English locale: case-insensitive first, lower case before upper.
+    return sorted(uniq, key=lambda s: (str(s).casefold(), str(s).swapcase()))
+
+
+def subgroup_analysis(
+    yi: object,
+    vi: object,
+    groups: Sequence[Any],
+    method: str = "REML",
+    ci: str = "wald",
+    level: float = 0.95,
+) -> SubgroupResult:
+    """A ``pool`` fit per group and Cochran's Q of the group estimates (weights 1/se^2).
+
+    A group with one study is included as that study (estimate yi, se sqrt(vi)); as metafor
+    reports it, its I2 is 0 and H2 is 1. With ``ci="hksj"`` the group se's (and so the
+    between-group test) use the Hartung-Knapp se, as ``meta`` does."""
+    y, v = check_inputs(yi, vi)
+    g = [x.item() if isinstance(x, np.generic) else x for x in np.asarray(groups, dtype=object)]
+    if len(g) != y.size:
+        raise ValueError(f"groups has {len(g)} entries for {y.size} studies")
+    if any(x is None or (isinstance(x, float) and math.isnan(x)) for x in g):
+        raise ValueError("every study needs a group label (found a missing one)")
+    labels = _sort_labels(g)
+    garr = np.array(g, dtype=object)
+    fits: dict[Any, PoolResult] = {}
+    notes = []
+    for lab in labels:
+        s = garr == lab
+        fit = pool(y[s], v[s], method=method, ci=ci, level=level)
+        if fit.k == 1:
+            fit = replace(fit, i2=0.0, h2=1.0)
+        if fit.note and fit.k > 1:
+            notes.append(f"group {lab}: {fit.note}")
+        fits[lab] = fit
+    est = np.array([f.estimate for f in fits.values()])
+    se = np.array([f.se for f in fits.values()])
+    m = len(fits)
+    if m >= 2 and np.all(np.isfinite(se)) and np.all(se > 0):
+        w = 1.0 / se**2
+        mu = float((w * est).sum() / w.sum())
+        qb = float(max(0.0, (w * (est - mu) ** 2).sum()))
+        pb = float(special.chdtrc(m - 1, qb))
+    else:
+        qb = pb = None
+        if m < 2:
+            notes.append("one group only: no test for subgroup differences")
+        else:
+            notes.append("a group's standard error is undefined: no test for subgroup differences")
+    overall = pool(y, v, method=method, ci=ci, level=level)
+    return SubgroupResult(
+        groups=fits,
+        q_between=qb,
+        df_between=m - 1,
+        p_between=pb,
+        overall=overall,
+        method=method,
+        ci=ci,
+        labels=tuple(labels),
+        note="; ".join(notes) or None,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Meta-regression: linear algebra at a given tau2 (O(k p^2), P never formed)
+
+
+class _Fit:
+    """Weighted least squares quantities at one tau2."""
+
+    __slots__ = ("a_inv", "beta", "r", "w", "x")
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, v: np.ndarray, tau2: float) -> None:
+        self.x = x
+        self.w = w = 1.0 / (v + tau2)
+        xw = x * w[:, None]
+        a = x.T @ xw
+        self.a_inv = linalg.inv(a, check_finite=False)
+        self.a_inv = 0.5 * (self.a_inv + self.a_inv.T)
+        self.beta = self.a_inv @ (xw.T @ y)
+        self.r = y - x @ self.beta
+
+    def p_times(self, u: np.ndarray) -> np.ndarray:
+        """P u = W u - W X (X'WX)^-1 X'W u."""
+        w, x = self.w, self.x
+        return w * u - w * (x @ (self.a_inv @ (x.T @ (w * u))))
+
+    def ypy(self) -> float:
+        return float((self.w * self.r * self.r).sum())
+
+    def yppy(self) -> float:
+        wr = self.w * self.r
+        return float((wr * wr).sum())
+
+    def tr_p(self) -> float:
+        b2 = self.x.T @ (self.x * (self.w**2)[:, None])
+        return float(self.w.sum() - np.sum(self.a_inv * b2))
+
+    def tr_pp(self) -> float:
+        x, w, ai = self.x, self.w, self.a_inv
+        b2 = x.T @ (x * (w**2)[:, None])
+        b3 = x.T @ (x * (w**3)[:, None])
+        m = ai @ b2
+        return float((w**2).sum() - 2.0 * np.sum(ai * b3) + np.sum(m * m.T))
+
+
+def _score(method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, target: float):
+    """Estimating equation g(tau2) (g > 0: the root lies above) and dg/dtau2."""
+    f = _Fit(x, y, v, t)
+    u = f.w * f.r  # P y
+    if method in ("PM", "EB"):
+        return f.ypy() - target, -float((u * u).sum())
+    upu = float(u @ f.p_times(u))
+    if method == "ML":
+        return float((u * u).sum()) - float(f.w.sum()), -2.0 * upu + float((f.w**2).sum())
+    return float((u * u).sum()) - f.tr_p(), -2.0 * upu + f.tr_pp()
+
+
+def _solve(
+    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, start: float, target: float
+) -> tuple[float, bool, int]:
+    """Safeguarded Newton for the root of the estimating equation on tau2 >= 0."""
+    g0, _ = _score(method, x, y, v, 0.0, target)
+    if not g0 > 0:
+        return 0.0, True, 0
+    lo, hi = 0.0, math.inf
+    t = max(start, 0.0)
+    for it in range(1, MAX_ITER + 1):
+        g, dg = _score(method, x, y, v, t, target)
+        if g == 0:
+            return t, True, it
+        if g > 0:
+            lo = t
+        else:
+            hi = t
+        cand = t - g / dg if dg < 0 else math.nan
+        if not (math.isfinite(cand) and lo < cand < hi):
+            cand = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * t + 1.0
+            if cand <= lo or cand >= hi:  # bracket collapsed to adjacent floats
+                return t, True, it
+        if abs(cand - t) <= _ATOL + _RTOL * abs(t):
+            return cand, True, it
+        t = cand
+    return t, False, MAX_ITER
+
+
+def _loglik_reml(x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, reml: bool) -> float:
+    f = _Fit(x, y, v, t)
+    k, p = x.shape
+    rss = f.ypy()
+    if not reml:
+        return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.log(v + t).sum()) - 0.5 * rss
+    _, logdet = np.linalg.slogdet(x.T @ (x * f.w[:, None]))
+    return (
+        -0.5 * (k - p) * math.log(2 * math.pi)
+        - 0.5 * float(np.log(v + t).sum())
+        - 0.5 * logdet
+        - 0.5 * rss
+    )
+
+
+@dataclass(frozen=True)
+class _Tau2:
+    tau2: float
+    converged: bool
+    iterations: int
+    note: str | None
+
+
+def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Tau2:
+    """tau2 for the model with design ``x``; ``yc`` is y centred (as metafor uses it)."""
+    k, p = x.shape
+    if method == "EE":
+        return _Tau2(0.0, True, 0, None)
+    if method in ("DL", "HS"):
+        f0 = _Fit(x, yc, v, 0.0)
+        rss = f0.ypy()
+        t = (rss - (k - p)) / f0.tr_p() if method == "DL" else (rss - k) / float((1 / v).sum())
+        return _Tau2(max(0.0, t), True, 0, None)
+    if method == "HE":
+        ols = _Fit(x, yc, np.ones(k), 0.0)  # w = 1: OLS
+        # tr((I - H) V) = sum v - tr((X'X)^-1 X'VX)
+        tr_pv = float(v.sum() - np.sum(ols.a_inv * (x.T @ (x * v[:, None]))))
+        t = (float((ols.r**2).sum()) - tr_pv) / (k - p)
+        return _Tau2(max(0.0, t), True, 0, None)
+    if method == "SJ":
+        tau0 = float(np.mean((yc - yc.mean()) ** 2))
+        if tau0 <= 0:
+            return _Tau2(0.0, True, 0, None)
+        t = tau0 * _Fit(x, yc, v, tau0).ypy() / (k - p)
+        return _Tau2(max(0.0, t), True, 0, None)
+    # iterative: REML, ML, PM, EB
+    he = _tau2_mods("HE", x, yc, v).tau2
+    f0 = _Fit(x, yc, v, 0.0)
+    dl = max(0.0, (f0.ypy() - (k - p)) / f0.tr_p())
+    start = he if method in ("REML", "ML") else dl
+    t, conv, it = _solve(method, x, yc, v, start, float(k - p))
+    note = None
+    if not conv:
+        note = (
+            f"{method} did not converge in {MAX_ITER} iterations; "
+            "the DerSimonian-Laird tau2 is used instead"
+        )
+        return _Tau2(dl, False, it, note)
+    if method in ("REML", "ML") and t > 0:
+        # metafor's ll0check: a root below the likelihood at tau2 = 0 is not the maximum
+        reml = method == "REML"
+        ll0 = _loglik_reml(x, yc, v, 0.0, reml)
+        ll = _loglik_reml(x, yc, v, t, reml)
+        if ll0 - ll > 1e-13 and t > 1e-12:
+            t = 0.0
+            note = f"{method}: the root found is below the likelihood at tau2 = 0; tau2 = 0 used"
+    return _Tau2(t, True, it, note)
+
+
+# ---------------------------------------------------------------------------------------
+# Meta-regression: result and public function
+
+
+@dataclass(frozen=True)
+class MetaRegressionResult:
+    """A mixed-effects meta-regression as metafor's ``rma(yi, vi, mods = ...)`` prints it.
+
+    Coefficient arrays are in the order of ``names`` (intercept first). ``stat`` (alias
+    ``zval``) is z, or t on k-p df with ``test="knha"``; then ``qm`` is metafor's F
+    statistic on (m, k-p) df. ``r2`` is None without an intercept (as metafor)."""
+
+    coef: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pvalue: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    vcov: np.ndarray
+    names: tuple[str, ...]
+    qm: float
+    qm_df: int
+    qm_pvalue: float
+    qe: float
+    qe_df: int
+    qe_pvalue: float
+    tau2: float
+    i2: float
+    h2: float
+    r2: float | None
+    k: int
+    p: int
+    method: str
+    test: str
+    level: float
+    intercept: bool
+    x: np.ndarray
+    yi: np.ndarray
+    vi: np.ndarray
+    converged: bool
+    iterations: int
+    note: str | None
+
+    @property
+    def zval(self) -> np.ndarray:
+        return self.stat
+
+    @property
+    def tau(self) -> float:
+        return math.sqrt(self.tau2)
+
+    @property
+    def df_resid(self) -> int:
+        return self.k - self.p
+
+    @property
+    def fitted(self) -> np.ndarray:
+        return self.x @ self.coef
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Percent weights 1/(vi + tau2), as in a bubble plot's bubble sizes."""
+        w = 1.0 / (self.vi + self.tau2)
+        return 100.0 * w / w.sum()
+
+    def _crit(self) -> float:
+        alpha = 1.0 - self.level
+        if self.test == "knha":
+            return float(stats.t.isf(alpha / 2, self.k - self.p))
+        return float(stats.norm.isf(alpha / 2))
+
+    def predict(self, newmods: object) -> Prediction:
+        """Fitted values with CI (and prediction interval) at new moderator values.
+
+        ``newmods``: for one moderator a scalar or 1-d array of values; for m moderators an
+        (n x m) array. The intercept is added when the model has one."""
+        xn = np.asarray(newmods, dtype=float)
+        m = self.p - int(self.intercept)
+        if m == 1 and xn.ndim <= 1:
+            xn = xn.reshape(-1, 1)
+        xn = np.atleast_2d(xn)
+        if xn.shape[1] != m:
+            raise ValueError(f"newmods needs {m} column(s), got {xn.shape[1]}")
+        if self.intercept:
+            xn = np.column_stack([np.ones(xn.shape[0]), xn])
+        pred = xn @ self.coef
+        se = np.sqrt(np.einsum("ij,jk,ik->i", xn, self.vcov, xn))
+        crit = self._crit()
+        pi_half = crit * np.sqrt(se**2 + self.tau2)
+        return Prediction(
+            x=xn,
+            pred=pred,
+            se=se,
+            ci_low=pred - crit * se,
+            ci_high=pred + crit * se,
+            pi_low=pred - pi_half,
+            pi_high=pred + pi_half,
+        )
+
+    def bubble(self, column: int = 0, n: int = 101) -> Prediction:
+        """Fitted line with its CI over a grid of one moderator (the others at their
+        weighted means), for a bubble plot. ``column`` counts moderators from 0."""
+        m = self.p - int(self.intercept)
+        mods = self.x[:, int(self.intercept) :]
+        lo, hi = float(mods[:, column].min()), float(mods[:, column].max())
+        grid = np.linspace(lo, hi, n)
+        w = 1.0 / (self.vi + self.tau2)
+        base = (w[:, None] * mods).sum(axis=0) / w.sum()
+        new = np.tile(base, (n, 1)).reshape(n, m)
+        new[:, column] = grid
+        return self.predict(new)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted values at design rows ``x`` (intercept column included)."""
+
+    x: np.ndarray
+    pred: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    pi_low: np.ndarray
+    pi_high: np.ndarray
+
+
+def _design(moderators: object, k: int, intercept: bool, names: Sequence[str] | None):
+    mods = np.asarray(moderators, dtype=float)
+    if mods.ndim == 1:
+        mods = mods.reshape(-1, 1)
+    if mods.ndim != 2 or mods.shape[0] != k:
+        raise ValueError(
+            f"moderators must have one row per study ({k}); got an array of shape {mods.shape}"
+        )
+    if not np.isfinite(mods).all():
+        raise ValueError("every moderator value must be a finite number (found a missing one)")
+    m = mods.shape[1]
+    if names is None:
+        names = ["mod"] if m == 1 else [f"mod{j + 1}" for j in range(m)]
+    names = list(names)
+    if len(names) != m:
+        raise ValueError(f"{len(names)} names given for {m} moderator(s)")
+    for j in range(m):
+        if intercept and np.ptp(mods[:, j]) == 0:
+            raise ValueError(
+                f"moderator {names[j]!r} has the same value in every study, so its effect "
+                "cannot be estimated"
+            )
+    x = np.column_stack([np.ones(k), mods]) if intercept else mods
+    cols = (["intrcpt"] if intercept else []) + names
+    p = x.shape[1]
+    if k <= p:
+        raise ValueError(
+            f"{k} studies are too few for {p} coefficients: a meta-regression needs more "
+            "studies than coefficients"
+        )
+    # collinearity: rank of the column-scaled design
+    scale = np.sqrt((x**2).sum(axis=0))
+    if np.any(scale == 0):
+        raise ValueError("a moderator is zero in every study, so its effect cannot be estimated")
+    sv = np.linalg.svd(x / scale, compute_uv=False)
+    if sv[-1] <= 1e-10 * sv[0]:
+        raise ValueError(
+            "the moderators are collinear (one is a combination of the others or of the "
+            "intercept), so their effects cannot be separated; drop one of them"
+        )
+    return x, tuple(cols)
+
+
+def meta_regression(
+    yi: object,
+    vi: object,
+    moderators: object,
+    method: str = "REML",
+    intercept: bool = True,
+    names: Sequence[str] | None = None,
+    test: str = "z",
+    level: float = 0.95,
+    r2: bool = True,
+) -> MetaRegressionResult:
+    """Mixed-effects meta-regression of ``yi`` (variances ``vi``) on ``moderators``.
+
+    ``moderators``: 1-d (one moderator) or (k x m). ``method``: REML (default), ML, PM, EB,
+    DL, HS, SJ, HE or EE. ``test``: "z" (Wald) or "knha" (Knapp-Hartung t on k-p df).
+    ``r2=False`` skips the intercept-only fit that R2 needs (faster, r2 = None).
+    Raises ValueError for moderators without variation, k <= p or collinear columns."""
+    if method not in REGRESSION_METHODS:
+        raise ValueError(
+            f"unknown method {method!r}; choose one of {', '.join(REGRESSION_METHODS)}"
+        )
+    if test not in ("z", "knha"):
+        raise ValueError(f"unknown test {test!r}; choose 'z' or 'knha'")
+    y, v = check_inputs(yi, vi)
+    k = y.size
+    x, cols = _design(moderators, k, intercept, names)
+    p = x.shape[1]
+    yc = y - y.mean()
+    fit_t = _tau2_mods(method, x, yc, v)
+    tau2 = fit_t.tau2
+    f = _Fit(x, y, v, tau2)
+    beta = f.beta
+    vb = f.a_inv.copy()
+    alpha = 1.0 - level
+    if test == "knha":
+        rss = f.ypy()
+        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+        vb = s2w * vb
+    se = np.sqrt(np.diag(vb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
+    btt = np.arange(1, p) if intercept else np.arange(p)
+    m = btt.size
+    if m > 0:
+        sub = vb[np.ix_(btt, btt)]
+        try:
+            qm = float(beta[btt] @ linalg.cho_solve(linalg.cho_factor(sub), beta[btt]))
+        except linalg.LinAlgError:
+            qm = math.nan
+    else:
+        qm = math.nan
+    if test == "knha":
+        qm = qm / m if m else math.nan
+        qm_p = float(stats.f.sf(qm, m, k - p)) if m else math.nan
+        pval = 2.0 * stats.t.sf(np.abs(stat), k - p)
+        crit = float(stats.t.isf(alpha / 2, k - p))
+    else:
+        qm_p = float(special.chdtrc(m, qm)) if m else math.nan
+        pval = special.erfc(np.abs(stat) / math.sqrt(2.0))
+        crit = float(stats.norm.isf(alpha / 2))
+    # residual heterogeneity about the common-effect (tau2 = 0) fit
+    f0 = _Fit(x, yc, v, 0.0)
+    qe = max(0.0, f0.ypy())
+    qe_p = float(special.chdtrc(k - p, qe))
+    if method == "EE":
+        i2 = max(0.0, 100.0 * (qe - (k - p)) / qe) if qe > 0 else 0.0
+        h2 = qe / (k - p)
+    else:
+        s2 = (k - p) / f0.tr_p()
+        i2 = 100.0 * tau2 / (s2 + tau2)
+        h2 = tau2 / s2 + 1.0
+    notes = [fit_t.note] if fit_t.note else []
+    r2_val: float | None = None
+    if intercept and m > 0 and r2:
+        if method == "EE":
+            r2_val = _r2_ee(x, y, v)
+        else:
+            t_re = _tau2_mods(method, np.ones((k, 1)), yc, v)
+            if not t_re.converged:
+                r2_val = math.nan
+                notes.append("the intercept-only fit for R2 did not converge")
+            elif t_re.tau2 == 0:
+                r2_val = 0.0
+            else:
+                r2_val = max(0.0, 100.0 * (t_re.tau2 - tau2) / t_re.tau2)
+    return MetaRegressionResult(
+        coef=beta,
+        se=se,
+        stat=stat,
+        pvalue=np.asarray(pval, dtype=float),
+        ci_low=beta - crit * se,
+        ci_high=beta + crit * se,
+        vcov=vb,
+        names=cols,
+        qm=qm,
+        qm_df=int(m),
+        qm_pvalue=qm_p,
+        qe=qe,
+        qe_df=k - p,
+        qe_pvalue=qe_p,
+        tau2=tau2,
+        i2=float(i2),
+        h2=float(h2),
+        r2=r2_val,
+        k=k,
+        p=p,
+        method=method,
+        test=test,
+        level=level,
+        intercept=intercept,
+        x=x,
+        yi=y,
+        vi=v,
+        converged=fit_t.converged,
+        iterations=fit_t.iterations,
+        note="; ".join(notes) or None,
+    )
+
+
+def _r2_ee(x: np.ndarray, y: np.ndarray, v: np.ndarray) -> float:
+    """metafor's R2 for a common-effect model: adjusted R2 of lm(yi ~ X, weights = 1/vi)."""
+    k, p = x.shape
+    w = 1.0 / v
+    f = _Fit(x, y, v, 0.0)
+    rss = float((w * f.r**2).sum())
+    ybar = float((w * y).sum() / w.sum())
+    tss = float((w * (y - ybar) ** 2).sum())
+    if tss == 0:
+        return 0.0
+    adj = 1.0 - (1.0 - (1.0 - rss / tss)) * (k - 1) / (k - p)
+    return max(0.0, 100.0 * adj)
