@@ -1,0 +1,718 @@
+"""ViewState: every control of the explorer in one frozen value, and its URL codec.
+
+The link is the state: a copied URL opens the same view elsewhere. The query-string format is a
+public contract (``docs/url-format.md``); it is driven by one table, :data:`FIELDS`, so parsing,
+encoding, the defaults, the labels and the documentation table cannot drift apart. Adding a field
+is one entry in :data:`FIELDS` (the dataclass is built from it).
+
+>>> r = parse_query("?design=RCT&design=PSM&exclude=Yu2014&method=reml")
+>>> r.state.design, r.state.exclude, r.state.method, r.notices
+(('RCT', 'PSM'), ('Yu2014',), 'REML', ())
+>>> encode_query(r.state.replace(method="DL"))
+'exclude=Yu2014&method=DL'
+
+:func:`parse_query` never raises: unknown keys and invalid values are ignored and reported as
+short notices (plain ASCII; user text in them is shortened and reduced to safe characters, but
+show them as text, not HTML). Compatibility: value and key renames go into the ``aliases`` /
+``key_aliases`` of a field, and the version key ``v`` (absent = 1) lets a future format change
+read old links.
+
+This module is plain Python: no streamlit, no numpy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, NamedTuple
+from urllib.parse import parse_qsl, urlencode
+
+Kind = Literal["enum", "multi", "number", "ids", "flag"]
+
+#: Version of the link format. Links without ``v`` are version 1.
+CURRENT_VERSION = 1
+#: Excluded study ids kept from one link (the rest are dropped with a notice).
+MAX_IDS = 500
+#: An id: 1-64 characters from [A-Za-z0-9_.-], starting with a letter or digit.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
+#: Notices listed one by one; the rest are summarised as "... and N more".
+MAX_NOTICES = 10
+#: Longer query strings are cut (at a "&") before parsing; browsers stop far earlier.
+MAX_QUERY_CHARS = 1_000_000
+#: Parameters read from one link; the rest are ignored with a notice.
+MAX_PARAMS = 20_000
+#: Numbers are kept to this many decimals (so that every number round-trips through a link).
+NUMBER_DECIMALS = 6
+#: Keys ignored without a notice (Streamlit's own, and trackers added by chat and mail apps).
+SILENT_KEYS = frozenset({"embed", "embed_options", "fbclid", "gclid", "mc_cid", "mc_eid"})
+SILENT_PREFIXES = ("utm_",)
+#: Value that stands for an empty selection of a multi-valued key (``?design=none``).
+NONE_TOKEN = "none"
+
+_NUMBER = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._,=+/-")
+_FLAG_ALIASES = {"true": "1", "yes": "1", "on": "1", "show": "1", "false": "0", "no": "0"}
+_FLAG_ALIASES |= {"off": "0", "hide": "0"}
+
+
+def _norm(value: str) -> str:
+    """Lookup form of an enum value: trimmed, lower case, without spaces, '_' and '-'."""
+    return _SEPARATORS.sub("", value.strip().lower())
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One control: attribute ``name``, URL ``key``, kind, allowed values, default, aliases.
+
+    kinds: ``enum`` one of ``allowed``; ``multi`` a subset of ``allowed`` (tuple in ``allowed``
+    order; ``none`` in a link = empty); ``number`` a float in [low, high] (``low_open``: low
+    itself excluded; default None = "no value" allowed); ``ids`` a sorted tuple of study ids;
+    ``flag`` a bool, 0|1 in links.
+    ``aliases`` maps old or alternative spellings of values to canonical values, and
+    ``key_aliases`` old names of the key: renames go here, so old links keep working.
+    """
+
+    name: str
+    kind: Kind
+    default: Any
+    allowed: tuple[str, ...] = ()
+    title: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    key: str = ""
+    key_aliases: tuple[str, ...] = ()
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.name)
+        if self.kind == "flag":
+            object.__setattr__(self, "allowed", ("0", "1"))
+        lookup: dict[str, str] = {}
+        for value in self.allowed:
+            lookup[_norm(value)] = value
+        extra = _FLAG_ALIASES if self.kind == "flag" else {}
+        for alias, target in {**extra, **self.aliases}.items():
+            if target not in self.allowed:
+                raise ValueError(f"{self.name}: alias {alias!r} -> unknown value {target!r}")
+            if lookup.setdefault(_norm(alias), target) != target:
+                raise ValueError(f"{self.name}: alias {alias!r} is ambiguous")
+        object.__setattr__(self, "_lookup", lookup)
+
+    def canonical(self, raw: str) -> str | None:
+        """The allowed value ``raw`` stands for (case, separators and aliases ignored)."""
+        if len(raw) > 100:
+            return None
+        return self._lookup.get(_norm(raw))  # type: ignore[attr-defined]
+
+    def label(self, value: str) -> str:
+        return self.labels.get(value, value)
+
+    @property
+    def nullable(self) -> bool:
+        return self.kind == "number" and self.default is None
+
+
+F = FieldSpec
+
+#: The table that drives ViewState, parse_query, encode_query, describe_filters and the docs.
+FIELDS: tuple[FieldSpec, ...] = (
+    F("indication", "multi", ("PVTT", "narrow_margin"), ("PVTT", "narrow_margin", "MVI", "other"),
+      "Indications", {"PVTT": "portal vein tumour thrombosis (PVTT)",
+                      "narrow_margin": "narrow resection margin",
+                      "MVI": "microvascular invasion (MVI)", "other": "other indications"},
+      {"pvt": "PVTT", "margin": "narrow_margin", "narrow": "narrow_margin"}),
+    F("design", "multi", ("RCT", "PSM"),
+      ("RCT", "PSM", "prospective-nonrandomized", "retrospective"), "Designs",
+      {"RCT": "randomized (RCT)", "PSM": "propensity-matched (PSM)",
+       "prospective-nonrandomized": "prospective non-randomized",
+       "retrospective": "retrospective, not matched"},
+      {"randomized": "RCT", "randomised": "RCT", "propensity": "PSM",
+       "prospective": "prospective-nonrandomized", "nonrandomized": "prospective-nonrandomized",
+       "retro": "retrospective"}),
+    F("rt", "multi", ("external",), ("external", "internal"), "Radiotherapy",
+      {"external": "external-beam", "internal": "internal (e.g. I-131 lipiodol)"},
+      {"ebrt": "external", "externalbeam": "external", "internalradiation": "internal"}),
+    F("scope", "enum", "rim", ("rim", "all"), "Studies",
+      {"rim": "only those that can be in the published meta-analysis (search to May 2023)",
+       "all": "all in the dataset, including those outside the published meta-analysis"},
+      {"published": "rim", "rim2024": "rim", "any": "all"}),
+    F("qmin", "number", None, (), "Minimum quality score", {}, {}, low=0.0, high=100.0),
+    F("exclude", "ids", (), (), "Excluded by hand"),
+    F("outcome", "enum", "OS", ("OS", "DFS"), "Outcome",
+      {"OS": "overall survival (OS)", "DFS": "disease-free survival (DFS)"},
+      {"overallsurvival": "OS", "diseasefreesurvival": "DFS"}),
+    F("measure", "enum", "OR", ("OR", "HR"), "Effect measure",
+      {"OR": "odds ratio at t years", "HR": "hazard ratio"},
+      {"odds": "OR", "oddsratio": "OR", "hazard": "HR", "hazardratio": "HR"}),
+    F("t_os", "number", 2.0, (), "Time point for OS odds ratios (years)", low=0.0, high=20.0,
+      low_open=True),
+    F("t_dfs", "number", 1.0, (), "Time point for DFS odds ratios (years)", low=0.0, high=20.0,
+      low_open=True),
+    F("method", "enum", "REML", ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"),
+      "Model", {"REML": "restricted maximum likelihood", "DL": "DerSimonian-Laird",
+                "PM": "Paule-Mandel", "ML": "maximum likelihood", "HS": "Hunter-Schmidt",
+                "SJ": "Sidik-Jonkman", "HE": "Hedges", "EB": "empirical Bayes",
+                "EE": "common effect (inverse variance)"},
+      {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
+       "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM"},
+      key_aliases=("estimator",)),
+    F("ci", "enum", "wald", ("wald", "hksj"), "Confidence interval",
+      {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"},
+      {"knha": "hksj", "hk": "hksj", "kh": "hksj", "hartungknapp": "hksj", "z": "wald"}),
+    F("pi", "flag", True, (), "Prediction interval", {"0": "hidden", "1": "shown"}),
+    F("group", "enum", "none", ("none", "indication", "design"), "Subgroups",
+      {"none": "none", "indication": "by indication", "design": "by design"},
+      {"off": "none", "no": "none"}),
+    F("tpoint", "enum", "exact", ("exact", "interp"), "Time points",
+      {"exact": "only rates reported at exactly t years",
+       "interp": "also rates interpolated between reported years (marked as derived)"},
+      {"interpolate": "interp", "interpolated": "interp"}),
+    F("order", "enum", "year", ("year", "quality"), "Cumulative order",
+      {"year": "publication year", "quality": "quality score"},
+      {"date": "year", "score": "quality"}),
+    F("mod", "enum", "quality", ("quality", "year"), "Meta-regression moderator",
+      {"quality": "quality score", "year": "publication year"},
+      {"score": "quality", "date": "year"}),
+    F("tf", "flag", False, (), "Trim-and-fill on the funnel plot", {"0": "hidden", "1": "shown"}),
+)  # fmt: skip
+
+FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
+_KEY_INDEX: dict[str, FieldSpec] = {}
+for _spec in FIELDS:
+    for _key in (_spec.key, *_spec.key_aliases):
+        if _KEY_INDEX.setdefault(_key.lower(), _spec) is not _spec or _key.lower() == "v":
+            raise ValueError(f"URL key {_key!r} used twice")
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation of values given to the constructor (programming errors raise; links never do).
+
+
+def _check(spec: FieldSpec, value: Any) -> Any:
+    """The normalised value for ``spec``, or ValueError/TypeError."""
+    name = spec.name
+    if spec.kind == "enum":
+        if value not in spec.allowed:
+            raise ValueError(f"{name}={value!r}: choose one of {', '.join(spec.allowed)}")
+        return value
+    if spec.kind == "flag":
+        if isinstance(value, bool) or value in (0, 1):
+            return bool(value)
+        raise TypeError(f"{name}={value!r}: expected a bool")
+    if spec.kind == "number":
+        if value is None and spec.nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"{name}={value!r}: expected a number")
+        number = float(value)
+        if math.isfinite(number):
+            number = round(number, NUMBER_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+        if not _in_range(spec, number):
+            raise ValueError(f"{name}={value!r}: expected a number {_range_text(spec)}")
+        return number
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{name}={value!r}: expected a tuple of strings")
+    items = tuple(value)
+    if spec.kind == "multi":
+        unknown = [v for v in items if v not in spec.allowed]
+        if unknown:
+            raise ValueError(f"{name}: unknown {unknown!r}; choose from {', '.join(spec.allowed)}")
+        return tuple(v for v in spec.allowed if v in items)
+    # ids
+    bad = [v for v in items if not (isinstance(v, str) and ID_PATTERN.fullmatch(v))]
+    if bad:
+        raise ValueError(f"{name}: invalid study ids {bad[:5]!r} (1-64 of A-Z a-z 0-9 _ . -)")
+    ids = tuple(sorted(set(items)))
+    if len(ids) > MAX_IDS:
+        raise ValueError(f"{name}: at most {MAX_IDS} ids")
+    return ids
+
+
+def _in_range(spec: FieldSpec, number: float) -> bool:
+    if not math.isfinite(number) or number > spec.high:
+        return False
+    return number > spec.low if spec.low_open else number >= spec.low
+
+
+def _range_text(spec: FieldSpec) -> str:
+    low, high = _fmt_number(spec.low), _fmt_number(spec.high)
+    return f"above {low} and at most {high}" if spec.low_open else f"from {low} to {high}"
+
+
+def _fmt_number(number: float) -> str:
+    """Shortest text that reads back as the same float, without exponent: 2.0 -> '2'."""
+    text = format(Decimal(repr(float(number))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# The state.
+
+
+def _post_init(self: Any) -> None:
+    for spec in FIELDS:
+        object.__setattr__(self, spec.name, _check(spec, getattr(self, spec.name)))
+
+
+def _replace(self: Any, **changes: Any) -> Any:
+    """A copy with ``changes`` applied and validated (dataclasses.replace)."""
+    return dataclasses.replace(self, **changes)
+
+
+def _to_dict(self: Any) -> dict[str, Any]:
+    """JSON-ready dict: tuples become lists; every field, defaults included."""
+    out: dict[str, Any] = {}
+    for spec in FIELDS:
+        value = getattr(self, spec.name)
+        out[spec.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _field_doc() -> str:
+    lines = []
+    for spec in FIELDS:
+        lines.append(
+            f"    {spec.name}: {spec.title} (URL key ``{spec.key}``), default {spec.default!r}"
+        )
+    return "\n".join(lines)
+
+
+ViewState = dataclasses.make_dataclass(
+    "ViewState",
+    [(spec.name, Any, field(default=spec.default)) for spec in FIELDS],
+    frozen=True,
+    kw_only=True,
+    namespace={
+        "__post_init__": _post_init,
+        "replace": _replace,
+        "to_dict": _to_dict,
+        "__doc__": "Every control of the explorer (frozen, hashable, validated).\n\n"
+        "Constructor and ``replace`` raise ValueError/TypeError on invalid values; multi-valued "
+        "fields are normalised to the order of their allowed values, ids are sorted and "
+        f"de-duplicated, numbers are floats rounded to {NUMBER_DECIMALS} decimals.\n\n"
+        "Fields:\n" + _field_doc(),
+    },
+)
+ViewState.__module__ = __name__  # so that pickle (and st.cache) find it
+
+#: The default view (the published meta-analysis's criteria as far as the data allow).
+DEFAULT_STATE = ViewState()
+
+
+class ParseResult(NamedTuple):
+    """What a link gave: a valid state and the notices about what was ignored."""
+
+    state: Any  # ViewState
+    notices: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing.
+
+
+def _show(text: str) -> str:
+    """User text for a notice: at most 40 characters, unsafe characters shown as '?'."""
+    short = text[:40]
+    shown = "".join(c if c in _SAFE_CHARS else "?" for c in short)
+    return f"'{shown}{'...' if len(text) > 40 else ''}'"
+
+
+def _show_list(items: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(_show(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+class _Notices:
+    def __init__(self) -> None:
+        self.items: dict[str, None] = {}
+
+    def add(self, text: str) -> None:
+        self.items.setdefault(text, None)
+
+    def result(self) -> tuple[str, ...]:
+        items = list(self.items)
+        if len(items) <= MAX_NOTICES:
+            return tuple(items)
+        return (*items[:MAX_NOTICES], f"... and {len(items) - MAX_NOTICES} more")
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return None
+
+
+def _query_part(text: str) -> str:
+    """The query of a query string (with or without '?') or of a full URL."""
+    text = text.strip()
+    if text.startswith("?"):
+        return text[1:].split("#", 1)[0]
+    question, equals, scheme = text.find("?"), text.find("="), text.find("://")
+    if question != -1 and (equals == -1 or question < equals):
+        return text[question + 1 :].split("#", 1)[0]
+    if (scheme != -1 and (equals == -1 or scheme < equals)) or text.startswith("/"):
+        return ""  # a URL without a query
+    return text.split("#", 1)[0]
+
+
+def _pairs(query: Any, notices: _Notices) -> list[tuple[str, str]]:
+    """(key, value) pairs from any accepted input, in order."""
+    if query is None:
+        return []
+    text = _as_text(query)
+    if text is not None:
+        text = _query_part(text)
+        if len(text) > MAX_QUERY_CHARS:
+            cut = text.rfind("&", 0, MAX_QUERY_CHARS)
+            text = text[: max(cut, 0)]
+            notices.add(f"The link is too long; only its first {MAX_QUERY_CHARS} characters read.")
+        return parse_qsl(text, keep_blank_values=True, errors="replace")
+    items = query.items() if isinstance(query, Mapping) else query
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            notices.add("Some link parameters could not be read and were ignored.")
+            continue
+        key, values = _as_text(item[0]), item[1]
+        if key is None:
+            notices.add("Some link parameters could not be read and were ignored.")
+            continue
+        if isinstance(values, str | bytes | bytearray) or not isinstance(values, Iterable):
+            values = [values]
+        for value in values:
+            text = _as_text(value)
+            if text is None:
+                notices.add(f"Link parameter {_show(key)}: a value could not be read; ignored.")
+            else:
+                pairs.append((key, text))
+            if len(pairs) > MAX_PARAMS:
+                break
+    return pairs
+
+
+def _last(values: list[str], spec: FieldSpec, notices: _Notices) -> str | None:
+    """The last non-empty value of a single-valued key (None: none given)."""
+    given = [v.strip() for v in values if v.strip()]
+    if not given:
+        return None
+    if len(set(given)) > 1:
+        notices.add(f"{spec.title} ({spec.key}) was given more than once; the last value used.")
+    return given[-1]
+
+
+def _items(values: list[str]) -> list[str]:
+    """Values of a repeated key, comma-separated lists split, blanks dropped."""
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
+    where = f"{spec.title} ({spec.key})"
+    if spec.kind in ("enum", "flag"):
+        raw = _last(values, spec, notices)
+        if raw is None:
+            return spec.default
+        value = spec.canonical(raw)
+        if value is None:
+            choices = ", ".join(spec.allowed)
+            notices.add(f"{where}: {_show(raw)} is not one of {choices}; ignored.")
+            return spec.default
+        return value == "1" if spec.kind == "flag" else value
+    if spec.kind == "number":
+        raw = _last(values, spec, notices)
+        if raw is None:
+            return spec.default
+        if spec.nullable and _norm(raw) in (NONE_TOKEN, "off", "no"):
+            return None
+        number = float(raw) if len(raw) <= 40 and _NUMBER.fullmatch(raw) else math.nan
+        if math.isfinite(number):
+            number = round(number, NUMBER_DECIMALS)
+        if not _in_range(spec, number):
+            notices.add(f"{where}: {_show(raw)} is not a number {_range_text(spec)}; ignored.")
+            return spec.default
+        return number
+    items = _items(values)
+    if not items:
+        return spec.default
+    if spec.kind == "multi":
+        chosen: set[str] = set()
+        bad: list[str] = []
+        said_none = False
+        for item in items:
+            value = spec.canonical(item)
+            if value is not None:
+                chosen.add(value)
+            elif _norm(item) == NONE_TOKEN:
+                said_none = True
+            else:
+                bad.append(item)
+        if bad:
+            choices = ", ".join(spec.allowed)
+            notices.add(f"{where}: {_show_list(bad)} not one of {choices}; ignored.")
+        if chosen:
+            return tuple(v for v in spec.allowed if v in chosen)
+        return () if said_none else spec.default
+    # ids
+    kept: dict[str, None] = {}
+    invalid: list[str] = []
+    over: set[str] = set()
+    for item in items:
+        if not ID_PATTERN.fullmatch(item):
+            invalid.append(item)
+        elif item not in kept:
+            if len(kept) < MAX_IDS:
+                kept[item] = None
+            else:
+                over.add(item)
+    if invalid:
+        notices.add(
+            f"{where}: {_show_list(invalid)} not valid study ids "
+            "(1-64 letters, digits, '_', '.', '-'); ignored."
+        )
+    if over:
+        notices.add(f"{where}: only the first {MAX_IDS} ids kept; {len(over)} more ignored.")
+    return tuple(sorted(kept))
+
+
+def _parse_version(values: list[str], notices: _Notices) -> int:
+    given = [v.strip() for v in values if v.strip()]
+    if not given:
+        return 1
+    raw = given[-1]
+    if not (len(raw) <= 6 and raw.isascii() and raw.isdigit() and int(raw) >= 1):
+        notices.add(f"Link version (v): {_show(raw)} is not a version number; read as v1.")
+        return 1
+    version = int(raw)
+    if version > CURRENT_VERSION:
+        notices.add(
+            f"This link was made by a newer version of the explorer (v={version}); "
+            f"read as v{CURRENT_VERSION} as far as possible."
+        )
+        return CURRENT_VERSION
+    return version
+
+
+def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> Any:
+    if len(pairs) > MAX_PARAMS:
+        notices.add(f"The link has more than {MAX_PARAMS} parameters; the rest ignored.")
+        pairs = pairs[:MAX_PARAMS]
+    by_name: dict[str, list[str]] = {}
+    versions: list[str] = []
+    for raw_key, value in pairs:
+        key = raw_key.strip().lower()
+        spec = _KEY_INDEX.get(key)
+        if spec is not None:
+            by_name.setdefault(spec.name, []).append(value)
+        elif key == "v":
+            versions.append(value)
+        elif key in SILENT_KEYS or key.startswith(SILENT_PREFIXES):
+            continue
+        elif not key:
+            if value.strip():
+                notices.add(f"A value without a name ({_show(value)}) ignored.")
+        else:
+            notices.add(f"Unknown link parameter {_show(raw_key.strip())} ignored.")
+    _parse_version(versions, notices)  # v1 is the only format so far: nothing to migrate
+    values = {
+        spec.name: _parse_field(spec, by_name[spec.name], notices)
+        for spec in FIELDS
+        if spec.name in by_name
+    }
+    return ViewState(**values)
+
+
+def parse_query(query: Any) -> ParseResult:
+    """Read a link into a valid ViewState; never raises.
+
+    ``query``: a query string (``"a=1&b=2"``, with or without ``"?"``), a full URL (its query
+    is read), bytes, a mapping of key -> str or list of str, or an iterable of (key, value)
+    pairs. In Streamlit pass every value of repeated keys:
+    ``{k: st.query_params.get_all(k) for k in st.query_params}`` (``to_dict()`` keeps only the
+    last value of each key and would lose all but one design or excluded study).
+
+    Keys and enum values are case-insensitive and trimmed; repeated keys may also be given as
+    one comma-separated value. Unknown keys and invalid values are ignored with one short
+    notice each (at most :data:`MAX_NOTICES`, then "... and N more"); the state keeps the
+    default for that field.
+    """
+    notices = _Notices()
+    try:
+        state = _parse_pairs(_pairs(query, notices), notices)
+    except Exception:  # a link must never break a page
+        notices.add("The link could not be read; the default view is shown.")
+        state = ViewState()
+    return ParseResult(state, notices.result())
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding.
+
+
+def _encoded_values(spec: FieldSpec, value: Any) -> list[str]:
+    if spec.kind == "flag":
+        return ["1" if value else "0"]
+    if spec.kind == "number":
+        return [NONE_TOKEN if value is None else _fmt_number(value)]
+    if spec.kind == "enum":
+        return [value]
+    if spec.kind == "multi" and not value:
+        return [NONE_TOKEN]
+    return list(value)
+
+
+def to_query_params(state: Any) -> dict[str, list[str]]:
+    """Non-default fields as key -> values, in :data:`FIELDS` order.
+
+    For Streamlit: ``st.query_params.from_dict(to_query_params(state))``.
+    """
+    params: dict[str, list[str]] = {}
+    for spec in FIELDS:
+        value = getattr(state, spec.name)
+        if value != spec.default:
+            params[spec.key] = _encoded_values(spec, value)
+    if CURRENT_VERSION != 1:
+        params["v"] = [str(CURRENT_VERSION)]
+    return params
+
+
+def encode_query(state: Any) -> str:
+    """The query string of ``state`` (no leading "?", defaults left out, stable order)."""
+    pairs = [(key, v) for key, values in to_query_params(state).items() for v in values]
+    return urlencode(pairs, safe=",")
+
+
+# ---------------------------------------------------------------------------------------------
+# Human-readable summaries.
+
+
+def _years(t: float) -> str:
+    return f"{_fmt_number(t)}-year"
+
+
+def describe_measure(state: Any, outcome: str | None = None) -> str:
+    """'Odds ratio of 2-year OS' or 'Hazard ratio of DFS' (outcome: default state.outcome)."""
+    outcome = outcome or state.outcome
+    if state.measure == "HR":
+        return f"Hazard ratio of {outcome}"
+    t = state.t_os if outcome == "OS" else state.t_dfs
+    return f"Odds ratio of {_years(t)} {outcome}"
+
+
+def describe_filters(
+    state: Any, outcomes: Sequence[str] | None = None, max_ids: int = 20
+) -> list[str]:
+    """Plain sentences naming the active filters and settings, for slides and exports.
+
+    ``outcomes``: the outcomes the page shows (default ``(state.outcome,)``).
+    """
+    f = FIELD_BY_NAME
+
+    def listing(name: str) -> str:
+        values = getattr(state, name)
+        text = ", ".join(f[name].label(v) for v in values) if values else "none selected"
+        return f"{f[name].title}: {text}"
+
+    lines = [listing("indication"), listing("design"), listing("rt")]
+    lines.append(f"Studies: {f['scope'].label(state.scope)}")
+    if state.qmin is not None:
+        lines.append(f"Minimum quality score: {_fmt_number(state.qmin)}")
+    if state.exclude:
+        ids = list(state.exclude[:max_ids])
+        more = len(state.exclude) - len(ids)
+        lines.append(
+            "Excluded by hand: " + ", ".join(ids) + (f" and {more} more" if more > 0 else "")
+        )
+    measures = [describe_measure(state, o) for o in (outcomes or (state.outcome,))]
+    lines.append("; ".join([measures[0], *(m[0].lower() + m[1:] for m in measures[1:])]))
+    if state.method == "EE":
+        lines.append("Model: common effect (inverse variance)")
+    else:
+        label = f["method"].label(state.method)
+        lines.append(f"Model: random effects, {state.method} estimator ({label})")
+    pi = "prediction interval shown" if state.pi else "no prediction interval"
+    lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
+    if state.group != "none":
+        lines.append(f"Subgroups: {f['group'].label(state.group)}")
+    if state.measure == "OR" and state.tpoint != "exact":
+        lines.append(f"Time points: {f['tpoint'].label(state.tpoint)}")
+    for name in ("order", "mod", "tf"):
+        value = getattr(state, name)
+        if value != f[name].default:
+            shown = f[name].label("1" if value is True else "0" if value is False else value)
+            lines.append(f"{f[name].title}: {shown}")
+    return lines
+
+
+def check_exclusions(state: Any, known_ids: Iterable[str]) -> ParseResult:
+    """Drop excluded ids that are not in the dataset, with a notice (for the caller that has it)."""
+    known = set(known_ids)
+    unknown = [i for i in state.exclude if i not in known]
+    if not unknown:
+        return ParseResult(state, ())
+    kept = tuple(i for i in state.exclude if i in known)
+    notice = f"Excluded by hand (exclude): no study {_show_list(unknown)} in the data; ignored."
+    return ParseResult(state.replace(exclude=kept), (notice,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Documentation (docs/url-format.md embeds this table; a test keeps them equal).
+
+
+def _doc_value(spec: FieldSpec, value: Any) -> str:
+    if value is None:
+        return "none"
+    return ", ".join(_encoded_values(spec, value)) or "(none)"
+
+
+def _doc_choices(spec: FieldSpec) -> str:
+    return ", ".join(
+        f"`{v}` = {spec.labels[v]}" if v in spec.labels else f"`{v}`" for v in spec.allowed
+    )
+
+
+def fields_markdown() -> str:
+    """The Markdown table of every URL key, generated from :data:`FIELDS`."""
+    kinds = {
+        "enum": "one of",
+        "multi": "repeated key, any of",
+        "number": "number",
+        "ids": "repeated key, study ids",
+        "flag": "flag:",
+    }
+    rows = [
+        "| Key | Meaning | Values | Default | Also accepted |",
+        "|---|---|---|---|---|",
+    ]
+    for spec in FIELDS:
+        if spec.kind == "number":
+            values = f"number {_range_text(spec)}" + (" or `none`" if spec.nullable else "")
+        elif spec.kind == "ids":
+            values = f"repeated key, study ids (at most {MAX_IDS})"
+        elif spec.kind == "multi":
+            values = kinds["multi"] + " " + _doc_choices(spec) + "; `none` = empty selection"
+        else:
+            values = kinds[spec.kind] + " " + _doc_choices(spec)
+        default = "none" if spec.default in (None, ()) else f"`{_doc_value(spec, spec.default)}`"
+        aliases = [f"`{a}`→`{t}`" for a, t in spec.aliases.items()]
+        if spec.kind == "flag":
+            aliases.append("`true`, `yes`, `on`, `show`→`1`; `false`, `no`, `off`, `hide`→`0`")
+        aliases += [f"key `{k}`" for k in spec.key_aliases]
+        rows.append(
+            f"| `{spec.key}` | {spec.title} | {values} | {default} | {', '.join(aliases)} |"
+        )
+    return "\n".join(rows)
