@@ -45,6 +45,8 @@ from core.pooling import PoolResult, check_inputs, pool
 MAX_ITER = 500
 _RTOL = 1e-14
 _ATOL = 1e-16
+# step adjustment of metafor's Fisher scoring that the reference fixtures were made with
+FISHER_STEPADJ = 0.5
 REGRESSION_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")
 
 
@@ -194,15 +196,20 @@ def _score(method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, t
     return float((u * u).sum()) - f.tr_p(), -2.0 * upu + f.tr_pp()
 
 
-def _solve(
-    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, start: float, target: float
+def _newton(
+    method: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    v: np.ndarray,
+    start: float,
+    target: float,
+    lo: float = 0.0,
 ) -> tuple[float, bool, int]:
-    """Safeguarded Newton for the root of the estimating equation on tau2 >= 0."""
-    g0, _ = _score(method, x, y, v, 0.0, target)
-    if not g0 > 0:
-        return 0.0, True, 0
-    lo, hi = 0.0, math.inf
-    t = max(start, 0.0)
+    """Safeguarded Newton for a root of the estimating equation above ``lo`` (g(lo) > 0):
+    a bracket [lo, hi] with g(lo) > 0 > g(hi) is kept; a step that leaves it is replaced
+    by bisection (step halving), or by doubling while no upper end is known."""
+    hi = math.inf
+    t = max(start, lo)
     for it in range(1, MAX_ITER + 1):
         g, dg = _score(method, x, y, v, t, target)
         if g == 0:
@@ -220,6 +227,33 @@ def _solve(
             return cand, True, it
         t = cand
     return t, False, MAX_ITER
+
+
+def _fisher_to_boundary(
+    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, start: float
+) -> float:
+    """The tiny positive tau2 at which metafor's Fisher scoring (step adjustment
+    ``FISHER_STEPADJ``, threshold 1e-12) stops when the maximum is on the boundary and it
+    started above 0. Only used for metafor's R2 rule, which tests tau2 == 0 exactly."""
+    k, p = x.shape
+    t = start
+    for _ in range(MAX_ITER * 10):
+        f = _Fit(x, y, v, t)
+        u = f.w * f.r
+        if method == "REML":
+            adj = (float((u * u).sum()) - f.tr_p()) / f.tr_pp()
+        elif method == "ML":
+            adj = (float((u * u).sum()) - float(f.w.sum())) / float((f.w**2).sum())
+        else:  # EB
+            adj = (f.ypy() * k / (k - p) - k) / float(f.w.sum())
+        adj *= FISHER_STEPADJ
+        while t + adj < 0:
+            adj /= 2.0
+        new = t + adj
+        if abs(new - t) <= 1e-12:
+            return new
+        t = new
+    return t
 
 
 def _loglik_reml(x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, reml: bool) -> float:
@@ -243,6 +277,9 @@ class _Tau2:
     converged: bool
     iterations: int
     note: str | None
+    # the value metafor's Fisher scoring stops at (differs from tau2 only by < 1e-12 when
+    # the maximum is on the boundary tau2 = 0; used for metafor's R2 rule)
+    tau2_metafor: float | None = None
 
 
 def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Tau2:
@@ -271,15 +308,25 @@ def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Ta
     he = _tau2_mods("HE", x, yc, v).tau2
     f0 = _Fit(x, yc, v, 0.0)
     dl = max(0.0, (f0.ypy() - (k - p)) / f0.tr_p())
-    start = he if method in ("REML", "ML") else dl
-    t, conv, it = _solve(method, x, yc, v, start, float(k - p))
-    note = None
+    start = he if method in ("REML", "ML", "EB") else dl
+    target = float(k - p)
+    g0, _ = _score(method, x, yc, v, 0.0, target)
+    t, conv, it, note = 0.0, True, 0, None
+    t_mf: float | None = None
+    if g0 > 0:
+        t, conv, it = _newton(method, x, yc, v, start, target)
+    elif method in ("REML", "ML", "EB") and start > 0:
+        # Decreasing at 0, but metafor starts its Fisher scoring at the HE value: follow
+        # it, since the likelihood can have a second, interior maximum that it reaches.
+        t_mf = _fisher_to_boundary(method, x, yc, v, start)
+        if t_mf > 1e-10:
+            t, conv, it = _polish(method, x, yc, v, t_mf, target)
     if not conv:
         note = (
             f"{method} did not converge in {MAX_ITER} iterations; "
             "the DerSimonian-Laird tau2 is used instead"
         )
-        return _Tau2(dl, False, it, note)
+        return _Tau2(dl, False, it, note, dl)
     if method in ("REML", "ML") and t > 0:
         # metafor's ll0check: a root below the likelihood at tau2 = 0 is not the maximum
         reml = method == "REML"
@@ -288,7 +335,26 @@ def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Ta
         if ll0 - ll > 1e-13 and t > 1e-12:
             t = 0.0
             note = f"{method}: the root found is below the likelihood at tau2 = 0; tau2 = 0 used"
-    return _Tau2(t, True, it, note)
+    if t > 0 or t_mf is None:
+        t_mf = t
+    return _Tau2(t, True, it, note, t_mf)
+
+
+def _polish(
+    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, target: float
+) -> tuple[float, bool, int]:
+    """Plain Newton steps from a point already close to an interior root."""
+    for it in range(1, 51):
+        g, dg = _score(method, x, y, v, t, target)
+        if g == 0 or not dg < 0:
+            return t, True, it
+        new = t - g / dg
+        if not new > 0:
+            return t, True, it
+        if abs(new - t) <= _ATOL + _RTOL * abs(t):
+            return new, True, it
+        t = new
+    return t, True, 50
 
 
 # ---------------------------------------------------------------------------------------
@@ -541,10 +607,13 @@ def meta_regression(
             if not t_re.converged:
                 r2_val = math.nan
                 notes.append("the intercept-only fit for R2 did not converge")
-            elif t_re.tau2 == 0:
-                r2_val = 0.0
             else:
-                r2_val = max(0.0, 100.0 * (t_re.tau2 - tau2) / t_re.tau2)
+                # metafor: R2 = 0 when tau2_RE is exactly 0, else (tau2_RE - tau2) / tau2_RE,
+                # with the values where its Fisher scoring stops (tiny, not 0, when it
+                # walked down to the boundary)
+                t_re_mf = t_re.tau2 if t_re.tau2_metafor is None else t_re.tau2_metafor
+                t_me_mf = tau2 if fit_t.tau2_metafor is None else fit_t.tau2_metafor
+                r2_val = 0.0 if t_re_mf == 0 else max(0.0, 100.0 * (t_re_mf - t_me_mf) / t_re_mf)
     return MetaRegressionResult(
         coef=beta,
         se=se,
