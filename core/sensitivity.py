@@ -286,7 +286,9 @@ class Gosh:
     """Graphical display of study heterogeneity (Olkin, Dahabreh & Trikalinos 2012): one
     row per subset of studies. ``membership[s, i]`` is True when study i is in subset s.
     ``exhaustive`` is True when every non-empty subset is present (else a seeded random
-    sample, with replacement, of non-empty subsets)."""
+    sample, with replacement, of non-empty subsets). As metafor's ``gosh``, I2 and H2 come
+    from Q for both models: I2 = 100 max(0, Q - (k-1)) / Q, H2 = Q / (k-1); a subset of
+    one study has Q = 0, I2 = 0, H2 = 1."""
 
     estimate: np.ndarray
     se: np.ndarray
@@ -325,11 +327,12 @@ def _gosh_chunk(m: np.ndarray, y: np.ndarray, v: np.ndarray, method: str) -> tup
     q = np.maximum(swy2 - swy * mu_ee, 0.0)
     df = ks - 1
     with np.errstate(divide="ignore", invalid="ignore"):
+        # metafor's gosh takes I2 and H2 from Q for both models (its fast path)
+        i2 = np.where(q > 0, 100.0 * np.maximum(q - df, 0.0) / q, 0.0)
+        h2 = q / df
         if method == "EE":
             tau2 = np.zeros_like(sw)
             mu, se = mu_ee, 1.0 / np.sqrt(sw)
-            i2 = np.where(q > 0, 100.0 * np.maximum(q - df, 0.0) / q, 0.0)
-            h2 = q / df
         else:  # DL
             sw2 = m @ (w * w)
             tau2 = np.where(df > 0, np.maximum((q - df) / (sw - sw2 / sw), 0.0), 0.0)
@@ -337,9 +340,6 @@ def _gosh_chunk(m: np.ndarray, y: np.ndarray, v: np.ndarray, method: str) -> tup
             sws = ws.sum(axis=1)
             mu = (ws @ y) / sws
             se = 1.0 / np.sqrt(sws)
-            s2 = df * sw / (sw * sw - sw2)
-            i2 = 100.0 * tau2 / (tau2 + s2)
-            h2 = (tau2 + s2) / s2
     one = ks == 1
     return mu, se, q, np.where(one, 0.0, i2), np.where(one, 1.0, h2), tau2, ks
 
