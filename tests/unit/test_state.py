@@ -1,0 +1,454 @@
+"""ViewState and its URL codec: a table of links -> states and notices, and property tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core import state as S
+from core.state import (
+    DEFAULT_STATE,
+    FIELDS,
+    MAX_IDS,
+    MAX_NOTICES,
+    ParseResult,
+    ViewState,
+    check_exclusions,
+    describe_filters,
+    describe_measure,
+    encode_query,
+    fields_markdown,
+    parse_query,
+    to_query_params,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (query, changes from the default state, substrings expected in the notices, one per notice)
+CASES: list[tuple[str, dict, list[str]]] = [
+    # defaults
+    ("", {}, []),
+    ("?", {}, []),
+    ("v=1", {}, []),
+    # the example from the issue
+    ("?design=RCT&design=PSM&exclude=Yu2014", {"exclude": ("Yu2014",)}, []),
+    # every valid value of every field
+    ("indication=PVTT", {"indication": ("PVTT",)}, []),
+    ("indication=narrow_margin", {"indication": ("narrow_margin",)}, []),
+    ("indication=MVI", {"indication": ("MVI",)}, []),
+    ("indication=other", {"indication": ("other",)}, []),
+    (
+        "indication=other&indication=MVI&indication=narrow_margin&indication=PVTT",
+        {"indication": ("PVTT", "narrow_margin", "MVI", "other")},
+        [],
+    ),
+    ("design=RCT", {"design": ("RCT",)}, []),
+    ("design=PSM", {"design": ("PSM",)}, []),
+    ("design=prospective-nonrandomized", {"design": ("prospective-nonrandomized",)}, []),
+    ("design=retrospective", {"design": ("retrospective",)}, []),
+    ("design=none", {"design": ()}, []),
+    ("rt=internal", {"rt": ("internal",)}, []),
+    ("rt=external&rt=internal", {"rt": ("external", "internal")}, []),
+    ("rt=none", {"rt": ()}, []),
+    ("scope=all", {"scope": "all"}, []),
+    ("scope=rim", {}, []),
+    ("qmin=5", {"qmin": 5.0}, []),
+    ("qmin=0", {"qmin": 0.0}, []),
+    ("qmin=6.5", {"qmin": 6.5}, []),
+    ("qmin=100", {"qmin": 100.0}, []),
+    ("qmin=none", {}, []),
+    ("qmin=", {}, []),
+    ("exclude=Yu2014&exclude=Wei2019", {"exclude": ("Wei2019", "Yu2014")}, []),
+    ("exclude=Kuang2024_RAISE", {"exclude": ("Kuang2024_RAISE",)}, []),
+    ("outcome=DFS", {"outcome": "DFS"}, []),
+    ("measure=HR", {"measure": "HR"}, []),
+    ("t_os=3", {"t_os": 3.0}, []),
+    ("t_os=2.0", {}, []),
+    ("t_os=1.5", {"t_os": 1.5}, []),
+    ("t_dfs=0.5", {"t_dfs": 0.5}, []),
+    ("t_dfs=20", {"t_dfs": 20.0}, []),
+    *[(f"method={m}", {"method": m}, []) for m in ("DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")],
+    ("ci=hksj", {"ci": "hksj"}, []),
+    ("pi=0", {"pi": False}, []),
+    ("pi=1", {}, []),
+    ("group=indication", {"group": "indication"}, []),
+    ("group=design", {"group": "design"}, []),
+    ("tpoint=interp", {"tpoint": "interp"}, []),
+    ("order=quality", {"order": "quality"}, []),
+    ("mod=year", {"mod": "year"}, []),
+    ("tf=1", {"tf": True}, []),
+    # case, whitespace, separators
+    ("method=reml", {}, []),
+    ("method=%20dl%20", {"method": "DL"}, []),
+    ("METHOD=pm", {"method": "PM"}, []),
+    ("design=rct&design=psm&design=Retrospective", {"design": ("RCT", "PSM", "retrospective")}, []),
+    ("indication=pvtt&indication=Narrow-Margin", {}, []),
+    ("ci=HKSJ", {"ci": "hksj"}, []),
+    ("outcome=dfs&measure=hr", {"outcome": "DFS", "measure": "HR"}, []),
+    # aliases (old links keep working)
+    ("method=FE", {"method": "EE"}, []),
+    ("method=CE", {"method": "EE"}, []),
+    ("method=fixed", {"method": "EE"}, []),
+    ("estimator=DL", {"method": "DL"}, []),
+    ("ci=knha", {"ci": "hksj"}, []),
+    ("ci=hk", {"ci": "hksj"}, []),
+    ("measure=hazard", {"measure": "HR"}, []),
+    ("measure=odds", {}, []),
+    ("pi=off", {"pi": False}, []),
+    ("tf=true", {"tf": True}, []),
+    ("tpoint=interpolated", {"tpoint": "interp"}, []),
+    ("design=randomized", {"design": ("RCT",)}, []),
+    # comma lists
+    ("indication=PVTT,MVI", {"indication": ("PVTT", "MVI")}, []),
+    ("design=RCT,%20PSM,retrospective", {"design": ("RCT", "PSM", "retrospective")}, []),
+    ("exclude=Yu2014,Wei2019,Yu2014", {"exclude": ("Wei2019", "Yu2014")}, []),
+    ("design=RCT%2CPSM", {}, []),
+    ("design=RCT,,", {"design": ("RCT",)}, []),
+    # repeated keys and duplicates
+    ("design=RCT&design=RCT", {"design": ("RCT",)}, []),
+    ("exclude=Yu2014&exclude=Yu2014", {"exclude": ("Yu2014",)}, []),
+    ("method=DL&method=PM", {"method": "PM"}, ["more than once"]),
+    ("method=DL&method=DL", {"method": "DL"}, []),
+    ("design=none&design=RCT", {"design": ("RCT",)}, []),
+    # full URLs
+    (
+        "http://localhost:8501/?design=RCT&exclude=Yu2014",
+        {"design": ("RCT",), "exclude": ("Yu2014",)},
+        [],
+    ),
+    ("https://example.org/overview?measure=HR#top", {"measure": "HR"}, []),
+    ("https://example.org/overview", {}, []),
+    ("localhost:8501/studies?outcome=DFS", {"outcome": "DFS"}, []),
+    ("/presentation?tf=1", {"tf": True}, []),
+    # silently ignored keys
+    ("utm_source=chat&embed=true&fbclid=x", {}, []),
+    # unknown keys and invalid values: ignored with a notice, default kept
+    ("foo=1", {}, ["Unknown link parameter 'foo'"]),
+    ("method=bogus", {}, ["method"]),
+    ("method=", {}, []),
+    ("ci=fast", {}, ["ci"]),
+    ("pi=2", {}, ["pi"]),
+    ("tf=maybe", {}, ["tf"]),
+    ("scope=everything", {}, ["scope"]),
+    ("group=year", {}, ["group"]),
+    ("design=bogus", {}, ["design"]),
+    ("design=RCT&design=bogus", {"design": ("RCT",)}, ["'bogus'"]),
+    ("indication=PVTT,xyz", {"indication": ("PVTT",)}, ["'xyz'"]),
+    ("qmin=-1", {}, ["qmin"]),
+    ("qmin=NaN", {}, ["qmin"]),
+    ("qmin=inf", {}, ["qmin"]),
+    ("qmin=1e3", {}, ["qmin"]),
+    ("qmin=101", {}, ["qmin"]),
+    ("qmin=five", {}, ["qmin"]),
+    ("t_os=0", {}, ["t_os"]),
+    ("t_os=-2", {}, ["t_os"]),
+    ("t_os=21", {}, ["t_os"]),
+    ("t_dfs=0.0000001", {}, ["t_dfs"]),
+    ("t_dfs=1,5", {}, ["t_dfs"]),
+    ("exclude=../../etc/passwd", {}, ["not valid study ids"]),
+    ("exclude=%3Cscript%3Ealert(1)%3C/script%3E", {}, ["not valid study ids"]),
+    ("exclude=" + "a" * 65, {}, ["not valid study ids"]),
+    ("exclude=ok&exclude=bad id", {"exclude": ("ok",)}, ["'bad id'"]),
+    ("v=2", {}, ["newer version"]),
+    ("v=abc", {}, ["not a version"]),
+    ("=x", {}, ["without a name"]),
+    ("%3Cscript%3E=1", {}, ["'?script?'"]),
+]
+
+
+def _case_id(case: tuple[str, dict, list[str]]) -> str:
+    return case[0][:50] or "empty"
+
+
+@pytest.mark.parametrize("query, changes, notices", CASES, ids=[_case_id(c) for c in CASES])
+def test_parse_table(query: str, changes: dict, notices: list[str]) -> None:
+    result = parse_query(query)
+    assert result.state == DEFAULT_STATE.replace(**changes)
+    assert len(result.notices) == len(notices), result.notices
+    for notice, expected in zip(result.notices, notices, strict=True):
+        assert expected in notice
+
+
+ALIASES = [
+    (spec, alias, target)
+    for spec in FIELDS
+    for alias, target in {
+        **spec.aliases,
+        **(S._FLAG_ALIASES if spec.kind == "flag" else {}),
+    }.items()
+]
+
+
+@pytest.mark.parametrize(
+    "spec, alias, target", ALIASES, ids=[f"{s.key}={a}" for s, a, _ in ALIASES]
+)
+def test_every_alias(spec: S.FieldSpec, alias: str, target: str) -> None:
+    expected = {"flag": target == "1", "multi": (target,)}.get(spec.kind, target)
+    for query in (f"{spec.key}={alias}", f"{spec.key}={alias.upper()}"):
+        assert parse_query(query) == ParseResult(DEFAULT_STATE.replace(**{spec.name: expected}), ())
+    for key in spec.key_aliases:
+        assert parse_query(f"{key}={alias}").state == DEFAULT_STATE.replace(**{spec.name: expected})
+
+
+def test_module_doctest() -> None:
+    import doctest
+
+    assert doctest.testmod(S).failed == 0
+
+
+def test_defaults() -> None:
+    s = ViewState()
+    assert s.indication == ("PVTT", "narrow_margin")
+    assert s.design == ("RCT", "PSM")
+    assert s.rt == ("external",)
+    assert s.scope == "rim"
+    assert s.qmin is None
+    assert s.exclude == ()
+    assert (s.outcome, s.measure, s.t_os, s.t_dfs) == ("OS", "OR", 2.0, 1.0)
+    assert (s.method, s.ci, s.pi, s.group, s.tpoint) == ("REML", "wald", True, "none", "exact")
+    assert (s.order, s.mod, s.tf) == ("year", "quality", False)
+    assert encode_query(s) == ""
+    assert to_query_params(s) == {}
+    assert [f.name for f in dataclasses.fields(ViewState)] == [f.name for f in FIELDS]
+
+
+def test_mapping_inputs() -> None:
+    expected = DEFAULT_STATE.replace(design=("RCT",), exclude=("Wei2019", "Yu2014"), method="DL")
+    as_lists = {"design": ["RCT"], "exclude": ["Yu2014", "Wei2019"], "method": ["DL"]}
+    assert parse_query(as_lists) == ParseResult(expected, ())
+    as_strings = {"design": "RCT", "exclude": "Yu2014,Wei2019", "method": "dl"}
+    assert parse_query(as_strings).state == expected
+    assert parse_query(list(as_lists.items())).state == expected
+    assert parse_query([("design", "RCT"), ("exclude", "Yu2014"), ("exclude", "Wei2019"),
+                        ("method", "DL")]).state == expected  # fmt: skip
+    assert parse_query(b"design=RCT&exclude=Yu2014,Wei2019&method=DL").state == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [None, 12, 1.5, object(), [1, 2, 3], {"design": object()}, {1: "x"}, {"design": [None]},
+     [("a",)], b"\xff\xfe\x00", "\x00\x01", "%ff%fe=%00", "?&&&=&==", "#", "?#?"],
+)  # fmt: skip
+def test_odd_inputs_never_raise(query: object) -> None:
+    result = parse_query(query)
+    assert isinstance(result.state, ViewState)
+    assert all(isinstance(n, str) for n in result.notices)
+
+
+def test_many_notices_are_summarised() -> None:
+    query = "&".join(f"unknown{i}=1" for i in range(25))
+    notices = parse_query(query).notices
+    assert len(notices) == MAX_NOTICES + 1
+    assert notices[-1] == f"... and {25 - MAX_NOTICES} more"
+
+
+def test_same_unknown_key_repeated_gives_one_notice() -> None:
+    assert len(parse_query("foo=1&" * 10_000).notices) == 1
+
+
+def test_ten_thousand_excluded_ids() -> None:
+    ids = [f"S{i:05d}" for i in range(10_000)]
+    result = parse_query("&".join(f"exclude={i}" for i in ids))
+    assert result.state.exclude == tuple(sorted(ids[:MAX_IDS]))
+    assert any(f"{10_000 - MAX_IDS} more ignored" in n for n in result.notices)
+    assert parse_query(encode_query(result.state)).state == result.state
+
+
+def test_huge_values() -> None:
+    many_ids = "exclude=" + ",".join(f"a{i}" for i in range(200_000))
+    for query in ("method=" + "x" * 1_000_000, "qmin=" + "9" * 100_000, many_ids):
+        result = parse_query(query)
+        assert isinstance(result.state, ViewState)
+        assert result.notices
+        assert all(len(n) < 300 for n in result.notices)
+
+
+def test_notices_show_user_text_safely() -> None:
+    notices = parse_query("<img src=x onerror=alert(1)>=1&method=`**[x](javascript:1)**`").notices
+    assert len(notices) == 2
+    for notice in notices:
+        shown = notice.split("'")[1]  # the user's text, as quoted in the notice
+        assert shown.startswith("?")
+        assert not set(shown) & set("<>`*[]()&#|$:\\")
+
+
+def test_encode() -> None:
+    s = DEFAULT_STATE.replace(
+        design=("PSM", "RCT", "retrospective"),
+        exclude=("Yu2014", "Wei2019"),
+        qmin=5,
+        t_os=1.5,
+        pi=False,
+        method="HS",
+    )
+    assert s.design == ("RCT", "PSM", "retrospective")
+    assert s.exclude == ("Wei2019", "Yu2014")
+    assert s.qmin == 5.0
+    assert encode_query(s) == (
+        "design=RCT&design=PSM&design=retrospective&qmin=5&exclude=Wei2019&exclude=Yu2014"
+        "&t_os=1.5&method=HS&pi=0"
+    )
+    assert to_query_params(s)["exclude"] == ["Wei2019", "Yu2014"]
+    assert encode_query(DEFAULT_STATE.replace(indication=())) == "indication=none"
+    assert encode_query(DEFAULT_STATE.replace(t_dfs=0.000001)) == "t_dfs=0.000001"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"method": "bogus"}, {"design": ("RCT", "bogus")}, {"qmin": -1}, {"qmin": math.nan},
+     {"t_os": 0}, {"t_os": 21}, {"t_os": None}, {"exclude": ("../x",)}, {"pi": "yes"},
+     {"qmin": True}, {"exclude": tuple(f"s{i}" for i in range(MAX_IDS + 1))}],
+)  # fmt: skip
+def test_constructor_rejects_invalid(changes: dict) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        DEFAULT_STATE.replace(**changes)
+
+
+def test_state_is_frozen_hashable_and_json_ready() -> None:
+    s = DEFAULT_STATE.replace(exclude=("Yu2014",), qmin=4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.method = "DL"  # type: ignore[misc]
+    assert hash(s) == hash(DEFAULT_STATE.replace(exclude=["Yu2014"], qmin=4.0))
+    d = s.to_dict()
+    assert d["exclude"] == ["Yu2014"] and d["qmin"] == 4.0 and d["pi"] is True
+    assert ViewState(**json.loads(json.dumps(d))) == s
+
+
+def test_describe_filters() -> None:
+    s = DEFAULT_STATE.replace(qmin=5, exclude=("Yu2014",))
+    lines = describe_filters(s)
+    assert lines[:6] == [
+        "Indications: portal vein tumour thrombosis (PVTT), narrow resection margin",
+        "Designs: randomized (RCT), propensity-matched (PSM)",
+        "Radiotherapy: external-beam",
+        "Studies: only those that can be in the published meta-analysis (search to May 2023)",
+        "Minimum quality score: 5",
+        "Excluded by hand: Yu2014",
+    ]
+    assert "Odds ratio of 2-year OS" in lines
+    assert "Odds ratio of 2-year OS; odds ratio of 1-year DFS" in describe_filters(s, ("OS", "DFS"))
+    hr = describe_filters(s.replace(measure="HR", method="EE", group="design", tf=True))
+    assert "Hazard ratio of OS" in hr
+    assert "Model: common effect (inverse variance)" in hr
+    assert "Subgroups: by design" in hr
+    assert "Trim-and-fill on the funnel plot: shown" in hr
+    assert describe_measure(s.replace(t_dfs=1.5), "DFS") == "Odds ratio of 1.5-year DFS"
+    interp = describe_filters(s.replace(tpoint="interp", design=()))
+    assert "Designs: none selected" in interp
+    assert any(line.startswith("Time points: also rates interpolated") for line in interp)
+    many = describe_filters(s.replace(exclude=tuple(f"S{i:03d}" for i in range(30))))
+    assert any(line.endswith("and 10 more") for line in many)
+
+
+def test_check_exclusions() -> None:
+    s = DEFAULT_STATE.replace(exclude=("Yu2014", "Nope1"))
+    kept, notices = check_exclusions(s, {"Yu2014", "Wei2019"})
+    assert kept.exclude == ("Yu2014",)
+    assert len(notices) == 1 and "'Nope1'" in notices[0]
+    assert check_exclusions(kept, {"Yu2014"}) == ParseResult(kept, ())
+
+
+def test_values_match_the_rest_of_core() -> None:
+    from core.pooling import CI_METHODS, METHODS
+    from core.schema import DESIGNS, INDICATIONS
+
+    assert set(S.FIELD_BY_NAME["method"].allowed) == set(METHODS)
+    assert set(S.FIELD_BY_NAME["ci"].allowed) == set(CI_METHODS)
+    assert S.FIELD_BY_NAME["design"].allowed == DESIGNS
+    assert S.FIELD_BY_NAME["indication"].allowed == INDICATIONS
+
+
+def test_docs_hold_the_generated_table() -> None:
+    doc = (ROOT / "docs" / "url-format.md").read_text(encoding="utf-8")
+    assert fields_markdown() in doc
+    for spec in FIELDS:
+        assert f"`{spec.key}`" in doc
+
+
+def test_core_state_does_not_import_streamlit() -> None:
+    source = (ROOT / "core" / "state.py").read_text(encoding="utf-8")
+    assert "import streamlit" not in source
+
+
+# ---------------------------------------------------------------------------------------------
+# Property tests.
+
+_ID = st.from_regex(S.ID_PATTERN, fullmatch=True)
+_NUMBER = st.floats(min_value=0, max_value=100, allow_nan=False)
+_YEARS = st.floats(min_value=1e-6, max_value=20, allow_nan=False)
+
+
+def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
+    if spec.kind == "enum":
+        return st.sampled_from(spec.allowed)
+    if spec.kind == "flag":
+        return st.booleans()
+    if spec.kind == "multi":
+        return st.lists(st.sampled_from(spec.allowed), unique=True).map(tuple)
+    if spec.kind == "ids":
+        return st.lists(_ID, max_size=20).map(tuple)
+    if spec.nullable:
+        return st.none() | _NUMBER
+    return _YEARS
+
+
+STATES = st.builds(ViewState, **{spec.name: _strategy(spec) for spec in FIELDS})
+
+
+@given(STATES)
+def test_round_trip(state: ViewState) -> None:
+    query = encode_query(state)
+    assert parse_query(query) == ParseResult(state, ())
+    assert parse_query("?" + query).state == state
+    assert parse_query(f"https://example.org/app?{query}").state == state
+    assert parse_query(to_query_params(state)) == ParseResult(state, ())
+    assert encode_query(state) == query  # stable
+    assert encode_query(dataclasses.replace(state)) == query
+
+
+@given(st.text(max_size=300))
+def test_random_text_never_raises(text: str) -> None:
+    _check_result(parse_query(text))
+
+
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    _check_result(parse_query(data.decode("utf-8", errors="replace")))
+    _check_result(parse_query(data))
+
+
+_KEYS = st.sampled_from([f.key for f in FIELDS] + ["v", "foo", "", "EXCLUDE", "utm_x"])
+_HOSTILE = st.sampled_from(
+    ["NaN", "inf", "-inf", "1e308", "-0", "<script>alert(1)</script>", "../../etc/passwd",
+     "%00", "\u202e", "ＲＣＴ", "𝟐", "none", "", " ", ",", "1" * 5000, "'\"", "javascript:1"]
+)  # fmt: skip
+_VALUES = _HOSTILE | st.text(max_size=40) | st.sampled_from([v for f in FIELDS for v in f.allowed])
+
+
+@given(st.lists(st.tuples(_KEYS, _VALUES), max_size=40))
+def test_hostile_pairs_never_raise(pairs: list[tuple[str, str]]) -> None:
+    _check_result(parse_query(pairs))
+    query = "&".join(f"{quote(k)}={quote(v, safe=',')}" for k, v in pairs)
+    result = parse_query(query)
+    _check_result(result)
+    assert parse_query(encode_query(result.state)) == ParseResult(result.state, ())
+
+
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(_KEYS, _VALUES)
+def test_huge_repeated_keys_never_raise(key: str, value: str) -> None:
+    _check_result(parse_query("&".join([f"{quote(key)}={quote(value)}"] * 10_000)))
+
+
+def _check_result(result: ParseResult) -> None:
+    assert isinstance(result.state, ViewState)
+    assert result.state == ViewState(**result.state.to_dict())  # every field valid
+    assert len(result.notices) <= MAX_NOTICES + 1
+    assert all(isinstance(n, str) and len(n) < 400 for n in result.notices)
