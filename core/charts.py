@@ -1,0 +1,579 @@
+"""Altair chart builders: tidy result frames in, ``alt.Chart`` out. Pure: no I/O, no streamlit.
+
+The forest plot consumes a *forest frame* (see ``FOREST_COLUMNS``): one row per plotted row, top
+to bottom in frame order, ratios on the ratio scale (exp of the log values).
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame([
+...     {"row_id": "s1", "label": "Wei 2019", "kind": "study", "study_id": "Wei2019",
+...      "est": 0.35, "low": 0.23, "high": 0.54, "weight": 100.0},
+...     {"row_id": "pooled", "label": "Random effects (REML)", "kind": "pooled",
+...      "est": 0.35, "low": 0.23, "high": 0.54},
+... ])
+>>> chart = forest_chart(frame, measure_label="Odds ratio, death at 2 years")
+>>> chart.to_dict()["params"][0]["name"]
+'toggle'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FONT_FAMILY",
+    "FOREST_COLUMNS",
+    "FOREST_KINDS",
+    "PALETTE",
+    "forest_chart",
+    "forest_domain",
+    "validate_forest_frame",
+]
+
+# Colour-blind safe (Okabe-Ito based). Nothing codes "favours RT" vs "favours control" by colour:
+# both sides of the null line look the same; the side is told by position and text labels.
+PALETTE: dict[str, str] = {
+    "study": "#0072B2",  # study squares (blue)
+    "ci": "#1A1A1A",  # confidence-interval lines
+    "pooled": "#1A1A1A",  # overall diamond
+    "subgroup": "#56B4E9",  # subgroup diamonds (sky blue, dark outline)
+    "subgroup_stroke": "#0072B2",
+    "pi": "#D55E00",  # prediction-interval bar (vermillion)
+    "excluded": "#ABABAB",  # rows the user excluded: drawn, greyed
+    "excluded_text": "#8C8C8C",
+    "derived_fill": "#FFFFFF",  # derived rows: hollow square
+    "null": "#555555",  # null line at 1
+    "text": "#1A1A1A",
+    "muted": "#595959",
+    "rule": "#BDBDBD",
+}
+
+# DejaVu Sans ships with Debian's fonts-dejavu-core; the rest is the fallback chain.
+FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif"
+
+FOREST_KINDS = ("study", "subgroup", "pooled", "pi", "heading")
+
+# name -> (required, kind of value, default for optional columns)
+FOREST_COLUMNS: dict[str, tuple[bool, str, object]] = {
+    "row_id": (True, "str", None),
+    "label": (True, "str", None),
+    "kind": (True, "str", None),
+    "study_id": (False, "str", ""),
+    "group": (False, "str", ""),
+    "est": (True, "float", None),
+    "low": (True, "float", None),
+    "high": (True, "float", None),
+    "weight": (False, "float", math.nan),
+    "included": (False, "bool", True),
+    "derived": (False, "bool", False),
+    "detail": (False, "str", ""),
+    "source": (False, "str", ""),
+    "note": (False, "str", ""),
+}
+
+DERIVED_MARK = "†"
+_DRAWN = ("study", "subgroup", "pooled", "pi")
+# symmetric log-axis half-widths (upper edge; lower edge is 1/upper) and their tick values
+_AXIS_LADDER: tuple[tuple[float, tuple[float, ...]], ...] = (
+    (2.0, (0.5, 0.7, 1, 1.5, 2)),
+    (5.0, (0.2, 0.5, 1, 2, 5)),
+    (10.0, (0.1, 0.2, 0.5, 1, 2, 5, 10)),
+    (20.0, (0.05, 0.2, 1, 5, 20)),
+    (50.0, (0.02, 0.1, 1, 10, 50)),
+    (100.0, (0.01, 0.1, 1, 10, 100)),
+)
+
+
+def validate_forest_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Check a forest frame and return a normalised copy with exactly ``FOREST_COLUMNS``.
+
+    Raises ``ValueError`` naming every problem: missing required columns, empty or duplicate
+    ``row_id``, unknown ``kind``, non-numeric est/low/high/weight. Optional columns that are
+    absent get their defaults; missing text becomes "", missing flags become included=True,
+    derived=False.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError("forest frame must be a pandas DataFrame")
+    problems: list[str] = []
+    missing = [c for c, (req, _, _) in FOREST_COLUMNS.items() if req and c not in frame.columns]
+    if missing:
+        raise ValueError(f"forest frame is missing required columns: {', '.join(missing)}")
+    n = len(frame)
+    out = pd.DataFrame(index=range(n))
+    for col, (_req, typ, default) in FOREST_COLUMNS.items():
+        src = frame[col].reset_index(drop=True) if col in frame.columns else None
+        if typ == "str":
+            vals = [default] * n if src is None else ["" if _isna(v) else str(v) for v in src]
+            out[col] = pd.Series(vals, dtype=object)
+        elif typ == "float":
+            if src is None:
+                out[col] = float(default)  # type: ignore[arg-type]
+                continue
+            num = pd.to_numeric(src, errors="coerce").astype(float)
+            bad = num.isna() & ~src.map(_isna)
+            if bad.any():
+                problems.append(f"column {col!r} has non-numeric values in rows {_rows(bad)}")
+            out[col] = num.to_numpy()
+        else:  # bool
+            if src is None:
+                out[col] = bool(default)
+                continue
+            out[col] = [bool(default) if _isna(v) else bool(v) for v in src]
+    ids = out["row_id"]
+    if (ids == "").any():
+        problems.append(f"row_id is empty in rows {_rows(ids == '')}")
+    dup = ids.duplicated(keep=False) & (ids != "")
+    if dup.any():
+        problems.append(f"row_id is not unique: {sorted(set(ids[dup]))}")
+    bad_kind = ~out["kind"].isin(FOREST_KINDS)
+    if bad_kind.any():
+        problems.append(
+            f"kind must be one of {FOREST_KINDS}; got {sorted(set(out['kind'][bad_kind]))}"
+        )
+    if problems:
+        raise ValueError("invalid forest frame: " + "; ".join(problems))
+    return out
+
+
+def _isna(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _rows(mask: pd.Series) -> list[int]:
+    return [int(i) for i in np.flatnonzero(mask.to_numpy())]
+
+
+def forest_domain(frame: pd.DataFrame) -> tuple[float, float]:
+    """The x domain (ratio scale) for a forest frame: symmetric in log space around 1.
+
+    Built only from finite positive est/low/high of drawn rows (0, inf and NaN are ignored),
+    padded by 5 % in log space, snapped up to 2, 5, 10, 20, 50 or 100 and capped at 0.01..100.
+    """
+    _, upper = _axis(frame)
+    return (1.0 / upper, upper)
+
+
+def _axis(frame: pd.DataFrame) -> tuple[tuple[float, ...], float]:
+    drawn = frame[frame["kind"].isin(_DRAWN)]
+    vals = drawn[["est", "low", "high"]].to_numpy(dtype=float).ravel()
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    m = float(np.max(np.abs(np.log(vals)))) * 1.05 if vals.size else math.log(10.0)
+    for upper, ticks in _AXIS_LADDER:
+        if math.log(upper) >= m - 1e-12:
+            return ticks, upper
+    return _AXIS_LADDER[-1][1], _AXIS_LADDER[-1][0]
+
+
+@dataclass(frozen=True)
+class _Sizes:
+    font: float
+    axis: float
+    title: float
+    foot: float
+    row: float
+    char: float  # average glyph width as a share of the font size
+
+    @classmethod
+    def make(cls, large: bool) -> _Sizes:
+        k = 2.0 if large else 1.0
+        return cls(font=12 * k, axis=11 * k, title=15 * k, foot=10 * k, row=22 * k, char=0.6)
+
+
+def _fmt(v: float) -> str:
+    if math.isnan(v):
+        return "NE"
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
+    return f"{v:.2f}"
+
+
+def _ci_text(est: float, low: float, high: float) -> str:
+    if not (math.isfinite(est) and est > 0) and math.isnan(low) and math.isnan(high):
+        return "Not estimable"
+    return f"{_fmt(est)} [{_fmt(low)}, {_fmt(high)}]"
+
+
+def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.DataFrame:
+    """Per-row drawing data: positions, clamped bounds, colours, texts."""
+    d = f.copy()
+    d["y"] = np.arange(len(d), dtype=float)
+    wmax = d.loc[d["kind"].eq("study") & d["included"], "weight"].max()
+    wmax = float(wmax) if pd.notna(wmax) and wmax > 0 else 1.0
+    max_side, min_side = 0.72 * sz.row, 0.22 * sz.row
+    grouped = d["kind"].eq("heading").any()
+    recs = []
+    for r in d.itertuples(index=False):
+        est, low, high = float(r.est), float(r.low), float(r.high)
+        est_ok = math.isfinite(est) and est > 0
+        drawn = r.kind in _DRAWN and est_ok
+        # unestimable bounds (0, inf, NaN) extend to the axis edge and get an arrow
+        lo_c = low if math.isfinite(low) and low > 0 else dmin
+        hi_c = high if math.isfinite(high) and high > 0 else dmax
+        clip_lo = drawn and (lo_c <= dmin or not (math.isfinite(low) and low > 0))
+        clip_hi = drawn and (hi_c >= dmax or not (math.isfinite(high) and high > 0))
+        lo_c, hi_c = min(max(lo_c, dmin), dmax), min(max(hi_c, dmin), dmax)
+        est_c = min(max(est, dmin), dmax) if est_ok else math.nan
+        if drawn:
+            lo_c, hi_c = min(lo_c, est_c), max(hi_c, est_c)
+        excluded = not bool(r.included)
+        w = float(r.weight)
+        if r.kind == "study" and math.isfinite(w) and w > 0 and not excluded:
+            side = max(min_side, max_side * math.sqrt(min(w / wmax, 1.0)))
+        elif r.kind == "study":
+            side = 0.45 * max_side  # excluded or unweighted: a fixed mid-size square
+        else:
+            side = 0.0
+        if excluded:
+            weight_text = "excl."
+        elif math.isfinite(w):
+            weight_text = f"{w:.1f}%"
+        else:
+            weight_text = ""
+        label = r.label + (f" {DERIVED_MARK}" if r.derived else "")
+        main = PALETTE["excluded"] if excluded else PALETTE["study"]
+        status = "excluded by you (not pooled)" if excluded else "included"
+        if r.derived:
+            status += "; derived data"
+        recs.append(
+            {
+                "label_text": label,
+                "tx": 4.0 + (14.0 * sz.font / 12 if grouped and r.kind == "study" else 0.0),
+                "fw": "bold" if r.kind in ("heading", "subgroup", "pooled") else "normal",
+                "ci_text": _ci_text(est, low, high) if r.kind in _DRAWN else "",
+                "weight_text": weight_text if r.kind != "heading" else "",
+                "status": status,
+                "drawn": drawn,
+                "est_c": est_c,
+                "low_c": lo_c if drawn else math.nan,
+                "high_c": hi_c if drawn else math.nan,
+                "clip_lo": clip_lo,
+                "clip_hi": clip_hi,
+                "size": side * side,
+                "text_color": PALETTE["excluded_text"] if excluded else PALETTE["text"],
+                "line_color": PALETTE["excluded"] if excluded else PALETTE["ci"],
+                "sq_fill": PALETTE["derived_fill"] if r.derived else main,
+                "sq_stroke": main,
+            }
+        )
+    return pd.concat([d.reset_index(drop=True), pd.DataFrame(recs)], axis=1)
+
+
+def _diamonds(rows: pd.DataFrame, h: float) -> pd.DataFrame:
+    """Four vertices per pooled/subgroup row as an area: (low,y), (est,y-h..y+h), (high,y)."""
+    recs = []
+    for r in rows[rows["kind"].isin(("pooled", "subgroup")) & rows["drawn"]].itertuples():
+        if r.included:
+            fill = PALETTE["pooled"] if r.kind == "pooled" else PALETTE["subgroup"]
+            stroke = PALETTE["pooled"] if r.kind == "pooled" else PALETTE["subgroup_stroke"]
+        else:
+            fill = stroke = PALETTE["excluded"]
+        for x, y0, y1 in ((r.low_c, r.y, r.y), (r.est_c, r.y - h, r.y + h), (r.high_c, r.y, r.y)):
+            recs.append(
+                {
+                    "row_id": r.row_id,
+                    "kind": r.kind,
+                    "x": float(x),
+                    "y_lo": float(y0),
+                    "y_hi": float(y1),
+                    "fill": fill,
+                    "stroke": stroke,
+                }
+            )
+    cols = ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"]
+    return pd.DataFrame(recs, columns=cols)
+
+
+def _arrows(rows: pd.DataFrame, dmin: float, dmax: float) -> pd.DataFrame:
+    recs = []
+    for r in rows.itertuples():
+        if r.clip_lo:
+            recs.append({"row_id": r.row_id, "x": dmin, "y": r.y, "shape": "triangle-left"})
+        if r.clip_hi:
+            recs.append({"row_id": r.row_id, "x": dmax, "y": r.y, "shape": "triangle-right"})
+    return pd.DataFrame(recs, columns=["row_id", "x", "y", "shape"])
+
+
+def _tooltip() -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("label:N", title="Row"),
+        alt.Tooltip("detail:N", title="Data"),
+        alt.Tooltip("ci_text:N", title="Ratio [95% CI]"),
+        alt.Tooltip("weight_text:N", title="Weight"),
+        alt.Tooltip("status:N", title="Status"),
+        alt.Tooltip("source:N", title="Source"),
+        alt.Tooltip("note:N", title="Note"),
+    ]
+
+
+def _plain(rows: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """JSON-safe copy: finite floats or None, plain Python strings/bools."""
+    out = rows[cols].reset_index(drop=True)
+    for c in cols:
+        if out[c].dtype.kind == "f":
+            v = out[c].to_numpy(dtype=float)
+            out[c] = pd.Series([float(x) if math.isfinite(x) else None for x in v], dtype=object)
+        elif out[c].dtype.kind != "b":
+            out[c] = out[c].astype(object)
+    return out
+
+
+def forest_chart(
+    frame: pd.DataFrame,
+    *,
+    measure_label: str,
+    favours: tuple[str, str] = ("Favours RT", "Favours control"),
+    title: str | None = None,
+    large: bool = False,
+    width: int | None = None,
+) -> alt.VConcatChart:
+    """A RevMan/metafor-style forest plot of a forest frame (see ``FOREST_COLUMNS``).
+
+    Three panels side by side share one row scale: labels | log-scale plot | "ratio [95% CI]"
+    and weight. Study rows: square (area proportional to weight) and CI line; pooled and
+    subgroup rows: a diamond polygon from low to high; "pi" rows: a thin bar; "heading" rows:
+    bold text. Excluded rows stay visible in grey with their numbers; derived rows are hollow
+    squares with a "†" after the label. Bounds that are 0, inf or NaN, and ends outside the axis,
+    stop at the axis edge with a triangle. ``large`` doubles every font (tumour boards);
+    ``width`` is the approximate total width in pixels. A point selection named ``toggle`` on
+    ``study_id`` (click) lets a page toggle a study: ``st.altair_chart(chart, on_select="rerun",
+    selection_mode="toggle")``; clicks on non-study rows select ``study_id == ""``.
+    """
+    f = validate_forest_frame(frame)
+    sz = _Sizes.make(large)
+    ticks, upper = _axis(f)
+    dmin, dmax = 1.0 / upper, upper
+    rows = _rows_frame(f, dmin, dmax, sz)
+    n = len(rows)
+    height = max(1, n + 1) * sz.row
+    ydom = [-1.5, n - 0.5]
+    y_scale = alt.Scale(domain=ydom, reverse=True, nice=False, zero=False)
+
+    def yq(field: str = "y") -> alt.Y:
+        return alt.Y(f"{field}:Q", scale=y_scale, axis=None)
+
+    label_w = int(
+        max([len(s) for s in rows["label_text"]] + [len("Study")]) * sz.font * sz.char
+        + 14 * sz.font / 12
+    )
+    ci_w = int(max([len(s) for s in rows["ci_text"]] + [14]) * sz.font * sz.char + 8)
+    wt_w = int(7 * sz.font * sz.char + 6)
+    plot_w = (560 if large else 340) if width is None else width - label_w - ci_w - wt_w - 40
+    plot_w = max(int(plot_w), int(160 * sz.font / 12))
+
+    tcols = ["row_id", "kind", "study_id", "label", "label_text", "tx", "fw", "y"]
+    tcols += ["ci_text", "weight_text", "text_color", "detail", "source", "note", "status"]
+    tdata = _plain(rows, tcols)
+    header = pd.DataFrame(
+        {
+            "panel": ["label", "plot", "ci", "weight"],
+            "text": ["Study", measure_label, "Ratio [95% CI]", "Weight"],
+            "y": [-1.0] * 4,
+        }
+    )
+    sep = pd.DataFrame({"y": [-0.5, n - 0.5]})
+    base_text = {"baseline": "middle", "fontSize": sz.font}
+
+    def header_layer(panel: str, align: str, x: float) -> alt.Chart:
+        return (
+            alt.Chart(header)
+            .transform_filter(alt.datum.panel == panel)
+            .mark_text(align=align, fontWeight="bold", color=PALETTE["text"], **base_text)
+            .encode(x=alt.value(x), y=yq(), text="text:N")
+        )
+
+    def rules(w: float, which: tuple[int, ...] = (0, 1)) -> alt.Chart:
+        return (
+            alt.Chart(sep.iloc[list(which)])
+            .mark_rule(color=PALETTE["rule"], strokeWidth=1)
+            .encode(x=alt.value(0), x2=alt.value(w), y=yq())
+        )
+
+    def text_column(field: str, align: str, x: float, w: float) -> alt.LayerChart:
+        layers = []
+        for fw in ("normal", "bold"):
+            layers.append(
+                alt.Chart(tdata)
+                .transform_filter(alt.datum.fw == fw)
+                .mark_text(align=align, fontWeight=fw, **base_text)
+                .encode(
+                    x=alt.X("tx:Q", scale=None) if field == "label_text" else alt.value(x),
+                    y=yq(),
+                    text=f"{field}:N",
+                    color=alt.Color("text_color:N", scale=None),
+                    tooltip=_tooltip(),
+                )
+            )
+        return alt.layer(*layers).properties(width=w, height=height)
+
+    # ---- left panel: labels
+    left = alt.layer(
+        rules(label_w),
+        header_layer("label", "left", 4),
+        text_column("label_text", "left", 4, label_w),
+    ).properties(width=label_w, height=height)
+
+    # ---- right panel: ratio [95% CI] and weight
+    right_ci = alt.layer(
+        rules(ci_w),
+        header_layer("ci", "right", ci_w - 4),
+        text_column("ci_text", "right", ci_w - 4, ci_w),
+    ).properties(width=ci_w, height=height)
+    right_wt = alt.layer(
+        rules(wt_w),
+        header_layer("weight", "right", wt_w - 4),
+        text_column("weight_text", "right", wt_w - 4, wt_w),
+    ).properties(width=wt_w, height=height)
+
+    # ---- middle panel: the plot
+    x_scale = alt.Scale(type="log", domain=[dmin, dmax], nice=False, clamp=True)
+    x_axis = alt.Axis(
+        values=list(ticks),
+        format="~g",
+        title=None,
+        grid=False,
+        labelFontSize=sz.axis,
+        tickSize=5 * sz.font / 12,
+        labelPadding=3 * sz.font / 12,
+        domainColor=PALETTE["text"],
+        tickColor=PALETTE["text"],
+        labelColor=PALETTE["text"],
+    )
+
+    def xq(field: str) -> alt.X:
+        # every layer carries the same axis: Vega-Lite drops a layered axis if one layer says None
+        return alt.X(f"{field}:Q", scale=x_scale, axis=x_axis)
+
+    pcols = [*tcols, "est_c", "low_c", "high_c", "size", "line_color", "sq_fill", "sq_stroke"]
+    pdata = _plain(rows[rows["drawn"]], pcols)
+    null_rule = (
+        alt.Chart(pd.DataFrame({"x": [1.0], "y": [-0.5], "y2": [n - 0.5]}))
+        .mark_rule(color=PALETTE["null"], strokeWidth=1.2 * sz.font / 12)
+        .encode(x=xq("x"), y=yq(), y2="y2:Q")
+    )
+    ci_rules = (
+        alt.Chart(pdata)
+        .transform_filter(alt.datum.kind == "study")
+        .mark_rule(strokeWidth=1.4 * sz.font / 12, clip=True)
+        .encode(
+            x=xq("low_c"),
+            x2="high_c:Q",
+            y=yq(),
+            color=alt.Color("line_color:N", scale=None),
+            tooltip=_tooltip(),
+        )
+    )
+    squares = (
+        alt.Chart(pdata)
+        .transform_filter(alt.datum.kind == "study")
+        .mark_square(filled=True, opacity=1, strokeWidth=1.5 * sz.font / 12, clip=True)
+        .encode(
+            x=xq("est_c"),
+            y=yq(),
+            size=alt.Size("size:Q", scale=None),
+            fill=alt.Fill("sq_fill:N", scale=None),
+            stroke=alt.Stroke("sq_stroke:N", scale=None),
+            tooltip=_tooltip(),
+        )
+    )
+    pi_bars = (
+        alt.Chart(pdata)
+        .transform_filter(alt.datum.kind == "pi")
+        .transform_calculate(y_lo="datum.y - 0.13", y_hi="datum.y + 0.13")
+        .mark_rect(color=PALETTE["pi"], clip=True)
+        .encode(x=xq("low_c"), x2="high_c:Q", y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip())
+    )
+    dia = _plain(_diamonds(rows, 0.36), ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"])
+    diamonds = (
+        alt.Chart(dia)
+        .mark_area(strokeWidth=1.0 * sz.font / 12, opacity=1, clip=True, interpolate="linear")
+        .encode(
+            x=xq("x"),
+            y=yq("y_lo"),
+            y2="y_hi:Q",
+            detail="row_id:N",
+            fill=alt.Fill("fill:N", scale=None),
+            stroke=alt.Stroke("stroke:N", scale=None),
+        )
+    )
+    arrows = (
+        alt.Chart(_plain(_arrows(rows, dmin, dmax), ["row_id", "x", "y", "shape"]))
+        .mark_point(filled=True, size=70 * (sz.font / 12) ** 2, color=PALETTE["ci"], opacity=1)
+        .encode(x=xq("x"), y=yq(), shape=alt.Shape("shape:N", scale=None))
+    )
+    toggle = alt.selection_point(name="toggle", fields=["study_id"], on="click", empty=False)
+    hit_rows = (
+        alt.Chart(_plain(rows[rows["kind"] != "heading"], tcols))
+        .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
+        .mark_rect(opacity=0, cursor="pointer")
+        .encode(x=alt.value(0), x2=alt.value(plot_w), y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip())
+    )
+    study_hits = hit_rows.transform_filter(alt.datum.kind == "study").add_params(toggle)
+    other_hits = hit_rows.transform_filter(alt.datum.kind != "study").mark_rect(opacity=0)
+    fav_y = height + sz.axis + 12 * sz.font / 12 + sz.font
+    fav = pd.DataFrame({"x": [1.0, 1.0], "t": [f"← {favours[0]}", f"{favours[1]} →"]})
+    fav["side"] = ["left", "right"]
+    fav_layers = [
+        alt.Chart(fav)
+        .transform_filter(alt.datum.side == side)
+        .mark_text(
+            align="right" if side == "left" else "left",
+            dx=(-6 if side == "left" else 6) * sz.font / 12,
+            baseline="middle",
+            fontSize=sz.font,
+            color=PALETTE["muted"],
+        )
+        .encode(x=xq("x"), y=alt.value(fav_y), text="t:N")
+        for side in ("left", "right")
+    ]
+    plot = alt.layer(
+        rules(plot_w, (0,)),
+        header_layer("plot", "center", plot_w / 2),
+        null_rule,
+        pi_bars,
+        ci_rules,
+        diamonds,
+        squares,
+        arrows,
+        *fav_layers,
+        other_hits,
+        study_hits,
+    ).properties(width=plot_w, height=height)
+
+    body = alt.hconcat(left, plot, right_ci, right_wt, spacing=6 * sz.font / 12)
+
+    notes = []
+    if rows["derived"].any():
+        notes.append(
+            f"{DERIVED_MARK} Derived data (hollow square): events from a survival rate, "
+            "or an interpolated rate."
+        )
+    if (~rows["included"]).any():
+        notes.append("Grey rows: excluded by you; shown for reference, not pooled.")
+    if (rows["clip_lo"] | rows["clip_hi"]).any():
+        notes.append("◂ ▸ Interval extends beyond the axis (or the bound is not estimable).")
+    if (rows["kind"] == "pi").any():
+        notes.append("Bar: prediction interval for the effect in a new study.")
+    parts: list[alt.TopLevelMixin] = [body]
+    if notes:
+        lh = sz.foot * 1.5
+        note_df = pd.DataFrame({"t": notes, "i": range(len(notes))})
+        note_df["yp"] = note_df["i"] * lh + lh / 2
+        parts.append(
+            alt.Chart(note_df)
+            .mark_text(align="left", baseline="middle", fontSize=sz.foot, color=PALETTE["muted"])
+            .encode(x=alt.value(4), y=alt.Y("yp:Q", scale=None, axis=None), text="t:N")
+            .properties(width=label_w + plot_w + ci_w + wt_w, height=lh * len(notes))
+        )
+    chart = alt.vconcat(*parts, spacing=0.8 * sz.font)  # bounds already hold the favours row
+    if title:
+        chart = chart.properties(
+            title=alt.TitleParams(title, anchor="start", fontSize=sz.title, offset=sz.font / 2)
+        )
+    return chart.configure(font=FONT_FAMILY, padding=8 * sz.font / 12).configure_view(stroke=None)
