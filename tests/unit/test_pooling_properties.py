@@ -1,0 +1,262 @@
+"""Property tests (hypothesis) for core.pooling.pool: invariances and the estimating
+equations that every estimator must satisfy, over random data sets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.pooling import METHODS, pool, tau2_ci
+
+CIS = ("wald", "hksj")
+RE_METHODS = tuple(m for m in METHODS if m != "EE")
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+finite_y = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
+pos_v = st.floats(0.005, 2.0, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def datasets(draw, min_k: int = 2, max_k: int = 25):
+    k = draw(st.integers(min_k, max_k))
+    y = np.array(draw(st.lists(finite_y, min_size=k, max_size=k)))
+    v = np.array(draw(st.lists(pos_v, min_size=k, max_size=k)))
+    return y, v
+
+
+def close(a: float, b: float, tol: float = 1e-7) -> bool:
+    if math.isnan(a) and math.isnan(b):
+        return True
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def _tau_tol(method: str) -> float:
+    # iterative estimators stop at a relative step of ~1e-13; allow for that
+    return 1e-6 if method in ("REML", "ML", "PM", "EB") else 1e-8
+
+
+@SETTINGS
+@given(
+    data=datasets(),
+    method=st.sampled_from(METHODS),
+    ci=st.sampled_from(CIS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_invariant_to_study_order(data, method, ci, seed):
+    y, v = data
+    perm = np.random.default_rng(seed).permutation(y.size)
+    a, b = pool(y, v, method, ci), pool(y[perm], v[perm], method, ci)
+    tol = _tau_tol(method)
+    for f in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "pvalue"):
+        assert close(getattr(a, f), getattr(b, f), tol), f
+    assert np.allclose(np.array(a.weights)[perm], b.weights, rtol=tol, atol=1e-9)
+
+
+@SETTINGS
+@given(
+    data=datasets(),
+    method=st.sampled_from(METHODS),
+    ci=st.sampled_from(CIS),
+    c=st.sampled_from([0.01, 0.5, 3.0, 100.0, -2.0]),
+)
+def test_scale_equivariance(data, method, ci, c):
+    y, v = data
+    a, b = pool(y, v, method, ci), pool(y * c, v * c * c, method, ci)
+    tol = _tau_tol(method)
+    assert close(b.estimate, a.estimate * c, tol)
+    assert close(b.se, a.se * abs(c), tol)
+    assert close(b.tau2, a.tau2 * c * c, tol) or abs(b.tau2 - a.tau2 * c * c) < 1e-10 * c * c
+    assert close(b.i2, a.i2, 1e-6) or abs(b.i2 - a.i2) < 1e-6
+    assert close(b.pvalue, a.pvalue, 1e-6) or abs(b.pvalue - a.pvalue) < 1e-9
+    assert close(b.q, a.q, 1e-8)
+
+
+@SETTINGS
+@given(
+    data=datasets(),
+    method=st.sampled_from(METHODS),
+    ci=st.sampled_from(CIS),
+    shift=st.floats(-10, 10),
+)
+def test_location_shift(data, method, ci, shift):
+    y, v = data
+    a, b = pool(y, v, method, ci), pool(y + shift, v, method, ci)
+    tol = _tau_tol(method)
+    assert abs(b.estimate - (a.estimate + shift)) <= 1e-7 * max(1.0, abs(shift))
+    assert abs(b.tau2 - a.tau2) <= tol * max(1.0, a.tau2)
+    assert close(b.se, a.se, 1e-6)
+    assert close(b.q, a.q, 1e-6) or abs(b.q - a.q) < 1e-6
+
+
+@SETTINGS
+@given(data=datasets(min_k=1), method=st.sampled_from(METHODS), ci=st.sampled_from(CIS))
+def test_basic_ordering_and_signs(data, method, ci):
+    y, v = data
+    r = pool(y, v, method, ci)
+    assert r.tau2 >= 0
+    assert r.converged
+    if r.k >= 2 or ci == "wald":
+        assert r.ci_low <= r.estimate <= r.ci_high
+        # HKSJ with a zero residual sum of squares has se = 0 and, as metafor, no p-value
+        assert 0 <= r.pvalue <= 1 or (r.se == 0 and math.isnan(r.pvalue))
+    if r.k >= 2:
+        assert 0 <= r.i2 <= 100
+        # common effect: H2 = Q/(k-1), which is 0 when Q = 0 (as metafor)
+        assert r.h2 >= (0 if method == "EE" else 1 - 1e-12)
+        assert 0 <= r.q_pvalue <= 1
+    assert math.isclose(sum(r.weights), 100.0, rel_tol=1e-9)
+    if method != "EE" and r.k >= 2:
+        assert r.pi_low <= r.ci_low + 1e-12
+        assert r.pi_high >= r.ci_high - 1e-12
+
+
+@SETTINGS
+@given(
+    y0=finite_y,
+    v=st.lists(pos_v, min_size=2, max_size=20),
+    method=st.sampled_from(RE_METHODS),
+)
+def test_identical_effects_give_common_effect(y0, v, method):
+    v = np.array(v)
+    y = np.full(v.size, y0)
+    re, ee = pool(y, v, method), pool(y, v, "EE")
+    # SJ: the rounding of mean(y) leaves ~1e-60 where metafor's (exact) mean gives 0
+    assert re.tau2 == pytest.approx(0, abs=1e-20)
+    assert re.i2 == pytest.approx(0, abs=1e-20)
+    assert close(re.estimate, ee.estimate, 1e-12)
+    assert close(re.se, ee.se, 1e-12)
+    assert close(re.ci_low, ee.ci_low, 1e-12) and close(re.ci_high, ee.ci_high, 1e-12)
+
+
+@SETTINGS
+@given(y0=finite_y, v0=pos_v, k=st.integers(2, 30), method=st.sampled_from(METHODS))
+def test_identical_studies(y0, v0, k, method):
+    r = pool(np.full(k, y0), np.full(k, v0), method)
+    assert r.tau2 == pytest.approx(0, abs=1e-20)
+    assert r.i2 == pytest.approx(0, abs=1e-20)
+    assert close(r.estimate, y0, 1e-12)
+    assert close(r.se, math.sqrt(v0 / k), 1e-12)
+    assert r.q == pytest.approx(0, abs=1e-20)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("ci", CIS)
+def test_single_study(method, ci):
+    r = pool([0.4], [0.09], method, ci)
+    assert r.k == 1
+    assert r.estimate == 0.4
+    assert r.tau2 == 0
+    assert math.isnan(r.i2)
+    if ci == "wald":
+        assert r.se == pytest.approx(0.3)
+        assert r.ci_low == pytest.approx(0.4 - 1.959963984540054 * 0.3)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("ci", CIS)
+def test_two_studies(method, ci):
+    r = pool([0.1, 0.9], [0.04, 0.09], method, ci)
+    assert r.k == 2 and r.df == 1
+    assert r.ci_low <= r.estimate <= r.ci_high
+    assert 0.1 <= r.estimate <= 0.9
+    assert math.isfinite(r.se) and r.tau2 >= 0
+    # Q of two studies: (y1 - y2)^2 / (v1 + v2)
+    assert r.q == pytest.approx(0.64 / 0.13, rel=1e-12)
+
+
+@SETTINGS
+@given(
+    k=st.integers(2, 15),
+    exps=st.lists(st.floats(-8, 8), min_size=15, max_size=15),
+    ys=st.lists(finite_y, min_size=15, max_size=15),
+    method=st.sampled_from(METHODS),
+    ci=st.sampled_from(CIS),
+)
+def test_extreme_variance_ratios(k, exps, ys, method, ci):
+    v = 10.0 ** np.array(exps[:k])
+    v[0], v[-1] = 1e-8, 1e8
+    y = np.array(ys[:k])
+    r = pool(y, v, method, ci)
+    assert r.converged, r.note
+    for f in ("estimate", "se", "ci_low", "ci_high", "tau2", "q"):
+        assert math.isfinite(getattr(r, f)), f
+    assert r.tau2 >= 0
+
+
+def _reml_eq(y, v, t):
+    w = 1 / (v + t)
+    mu = (w * y).sum() / w.sum()
+    lhs = (w * w * (y - mu) ** 2).sum()
+    rhs = w.sum() - (w * w).sum() / w.sum()
+    return lhs, rhs
+
+
+@SETTINGS
+@given(data=datasets(min_k=3))
+def test_reml_estimating_equation(data):
+    y, v = data
+    r = pool(y, v, "REML")
+    lhs, rhs = _reml_eq(y, v, r.tau2)
+    if r.tau2 > 0:
+        assert lhs == pytest.approx(rhs, rel=1e-8)
+    else:  # boundary: the score at 0 is not positive
+        assert lhs <= rhs * (1 + 1e-8)
+
+
+@SETTINGS
+@given(data=datasets(min_k=3))
+def test_ml_estimating_equation(data):
+    y, v = data
+    r = pool(y, v, "ML")
+    w = 1 / (v + r.tau2)
+    mu = (w * y).sum() / w.sum()
+    lhs, rhs = (w * w * (y - mu) ** 2).sum(), w.sum()
+    if r.tau2 > 0:
+        assert lhs == pytest.approx(rhs, rel=1e-8)
+    else:
+        assert lhs <= rhs * (1 + 1e-8)
+
+
+def _gen_q(y, v, t):
+    w = 1 / (v + t)
+    mu = (w * y).sum() / w.sum()
+    return (w * (y - mu) ** 2).sum()
+
+
+@SETTINGS
+@given(data=datasets(min_k=2), method=st.sampled_from(["PM", "EB"]))
+def test_pm_estimating_equation(data, method):
+    y, v = data
+    r = pool(y, v, method)
+    k = y.size
+    if r.tau2 > 0:
+        assert _gen_q(y, v, r.tau2) == pytest.approx(k - 1, rel=1e-8)
+    else:
+        assert _gen_q(y, v, 0.0) <= (k - 1) * (1 + 1e-8)
+
+
+@SETTINGS
+@given(data=datasets(min_k=3))
+def test_q_profile_ci_contains_pm(data):
+    y, v = data
+    ci = tau2_ci(y, v, method="PM")
+    pm = pool(y, v, "PM").tau2
+    assert ci.tau2_low <= ci.tau2_high
+    if ci.note is None:
+        assert ci.tau2_low - 1e-8 * max(1.0, pm) <= pm <= ci.tau2_high + 1e-8 * max(1.0, pm)
+    assert 0 <= ci.i2_low <= ci.i2_high <= 100
+
+
+@SETTINGS
+@given(data=datasets(min_k=2))
+def test_dl_closed_form(data):
+    y, v = data
+    w = 1 / v
+    mu = (w * y).sum() / w.sum()
+    q = (w * (y - mu) ** 2).sum()
+    expect = max(0.0, (q - (y.size - 1)) / (w.sum() - (w * w).sum() / w.sum()))
+    assert pool(y, v, "DL").tau2 == pytest.approx(expect, rel=1e-10, abs=1e-14)
