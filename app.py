@@ -1,0 +1,29 @@
+"""Entrypoint: page config, navigation over pages/, the shared sidebar and the disclaimer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import blocks, sidebar, sync
+
+st.set_page_config(
+    page_title="Perioperative RT for HCC: evidence explorer",
+    page_icon=":material/radiology:",
+    layout="wide",
+)
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/forest:", default=True),
+    st.Page("pages/studies.py", title="Studies and data", icon=":material/table:"),
+    st.Page("pages/presentation.py", title="Present", icon=":material/co_present:"),
+]
+# Pages that analyse one outcome get the outcome control in the sidebar.
+SINGLE_OUTCOME = {"presentation"}
+
+page = st.navigation(PAGES)
+state = sync.resolve()
+state = sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
+for notice in sync.notices():
+    st.caption(f"Ignored in the link: {blocks.text(notice)}")
+st.caption(f":material/info: {blocks.DISCLAIMER}")
+page.run()

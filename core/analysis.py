@@ -1,0 +1,374 @@
+"""A view (``ViewState``) of a dataset turned into what the pages and the CLI show.
+
+Flow: the studies table is filtered (indication, design, RT type, scope, minimum quality
+score); for each outcome the estimable studies among them give yi and vi (cached upstream);
+studies the user excluded by hand stay in the table, marked, but out of the pooling; what is
+left is pooled with the chosen tau2 estimator and CI method. Every study that is not pooled
+carries a reason in plain words.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from core.estimable import EstimableSet, estimable
+from core.pooling import PoolResult, pool
+from core.state import ViewState
+from core.subgroups import SubgroupResult, subgroup_analysis
+
+Z975 = float(stats.norm.isf(0.025))
+
+OUTCOMES: tuple[str, ...] = ("OS", "DFS")
+OUTCOME_LABELS = {"OS": "overall survival", "DFS": "disease-free survival"}
+
+EstimableFn = Callable[[str, str, float | None, str], EstimableSet]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Studies that pass the filters, and (study_id, reason) for those that do not."""
+
+    ids: tuple[str, ...]
+    filtered_out: tuple[tuple[str, str], ...]
+
+
+def select_studies(studies: pd.DataFrame, state: ViewState) -> Selection:
+    """Apply the sidebar filters to the studies table, keeping its order."""
+    keep: list[str] = []
+    out: list[tuple[str, str]] = []
+    for row in studies.itertuples(index=False):
+        sid = str(row.study_id)
+        reason = _filter_reason(row, state)
+        if reason:
+            out.append((sid, reason))
+        else:
+            keep.append(sid)
+    return Selection(tuple(keep), tuple(out))
+
+
+def _filter_reason(row: object, state: ViewState) -> str | None:
+    design, indication, rt = str(row.design), str(row.indication), str(row.rt_type)
+    if design not in state.design:
+        return f"design {design} not selected"
+    if indication not in state.indication:
+        return f"indication {indication} not selected"
+    if rt not in state.rt:
+        return f"{rt} radiotherapy not selected"
+    if state.scope == "rim" and str(row.in_rim2024) == "no":
+        return "known not to be in the published meta-analysis (scope: published criteria)"
+    if state.qmin is not None:
+        score = row.quality_score
+        if pd.isna(score):
+            return "no quality score"
+        if float(score) < state.qmin:
+            return f"quality score {int(score)} below the minimum {state.qmin:g}"
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class OutcomeAnalysis:
+    """One outcome under one view.
+
+    ``rows``: the estimable studies among the selected ones (ROW_COLUMNS of
+    core.estimable plus ``included`` and ``weight`` in percent, NaN when not pooled).
+    ``pooled`` is None when no study is included; ``message`` then says why.
+    """
+
+    outcome: str
+    measure: str
+    years: float | None
+    rows: pd.DataFrame
+    pooled: PoolResult | None
+    subgroups: SubgroupResult | None
+    not_estimable: tuple[tuple[str, str], ...]
+    filtered_out: tuple[tuple[str, str], ...]
+    excluded_by_user: tuple[str, ...]
+    patients: int
+    message: str | None
+
+    @property
+    def k(self) -> int:
+        return 0 if self.pooled is None else self.pooled.k
+
+    @property
+    def title(self) -> str:
+        if self.measure == "HR":
+            return f"Hazard ratio, {OUTCOME_LABELS[self.outcome]}"
+        return f"Odds ratio of {self.years:g}-year {self.outcome}"
+
+    def excluded(self) -> tuple[tuple[str, str], ...]:
+        """Every study not pooled for this outcome, with the reason."""
+        by_hand = tuple((s, "excluded by hand") for s in self.excluded_by_user)
+        return by_hand + self.not_estimable + self.filtered_out
+
+
+def analyse_outcome(
+    outcome: str,
+    state: ViewState,
+    studies: pd.DataFrame,
+    effects: EstimableFn,
+    selection: Selection | None = None,
+) -> OutcomeAnalysis:
+    """Pool one outcome for a view. ``effects(outcome, measure, years, rule)`` gives the
+    estimable set (pass a cached function in the app)."""
+    sel = selection or select_studies(studies, state)
+    years = (state.t_os if outcome == "OS" else state.t_dfs) if state.measure == "OR" else None
+    es = effects(outcome, state.measure, years, state.tpoint)
+    chosen = set(sel.ids)
+    rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
+    not_estimable = tuple((s, r) for s, r in es.excluded if s in chosen)
+    excluded = set(state.exclude)
+    included = ~rows["study_id"].isin(excluded).to_numpy(dtype=bool)
+    rows = rows.assign(included=included, weight=np.nan)
+    by_hand = tuple(str(s) for s in rows.loc[~included, "study_id"])
+    k = int(included.sum())
+    pooled = subgroups = None
+    message = None
+    if k == 0:
+        message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
+    else:
+        y = rows.loc[included, "yi"].to_numpy(dtype=float)
+        v = rows.loc[included, "vi"].to_numpy(dtype=float)
+        pooled = pool(y, v, method=state.method, ci=state.ci)
+        rows.loc[included, "weight"] = pooled.weights
+        if k == 1:
+            message = "Only one study: the pooled result is that study's own estimate."
+        if state.group != "none" and k >= 2:
+            labels = studies.set_index("study_id").loc[rows.loc[included, "study_id"], state.group]
+            subgroups = subgroup_analysis(
+                y, v, [str(x) for x in labels], method=state.method, ci=state.ci
+            )
+    sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
+    n = sizes.sum(min_count=1).sum()
+    return OutcomeAnalysis(
+        outcome=outcome,
+        measure=state.measure,
+        years=years,
+        rows=rows,
+        pooled=pooled,
+        subgroups=subgroups,
+        not_estimable=not_estimable,
+        filtered_out=sel.filtered_out,
+        excluded_by_user=by_hand,
+        patients=0 if pd.isna(n) else int(n),
+        message=message,
+    )
+
+
+def _empty_message(
+    outcome: str, years: float | None, state: ViewState, n_sel: int, n_est: int
+) -> str:
+    what = OUTCOME_LABELS[outcome]
+    if n_sel == 0:
+        return "No study matches the filters. Widen the indication, design or quality filters."
+    if n_est == 0:
+        when = f" at {years:g} years" if years is not None else ""
+        tip = " Try time point 'interpolated'" if state.tpoint == "exact" and years else ""
+        return f"None of the {n_sel} selected studies reports {what}{when} in a usable form.{tip}"
+    return "Every estimable study is excluded by hand. Tick a study to include it again."
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Both outcomes for one view of one dataset."""
+
+    state: ViewState
+    selection: Selection
+    outcomes: dict[str, OutcomeAnalysis]
+    unknown_excludes: tuple[str, ...]
+
+
+def analyse(state: ViewState, dataset: object, effects: EstimableFn | None = None) -> Analysis:
+    """Everything the overview shows for ``state``; ``effects`` defaults to uncached
+    ``core.estimable.estimable`` on ``dataset``."""
+    studies: pd.DataFrame = dataset.studies  # type: ignore[attr-defined]
+    fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))  # type: ignore[arg-type]
+    sel = select_studies(studies, state)
+    known = set(studies["study_id"].astype(str))
+    unknown = tuple(s for s in state.exclude if s not in known)
+    outs = {o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES}
+    return Analysis(state, sel, outs, unknown)
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def to_json(analysis: Analysis) -> dict:
+    """The CLI's JSON: per outcome, studies used (log scale), excluded with reasons, pooled."""
+    out: dict = {"query": analysis.state.to_dict(), "notices": []}
+    if analysis.unknown_excludes:
+        out["notices"].append(
+            "unknown study ids in exclude: " + ", ".join(analysis.unknown_excludes)
+        )
+    for name, oa in analysis.outcomes.items():
+        used = oa.rows[oa.rows["included"]]
+        block: dict = {
+            "measure": oa.measure,
+            "years": oa.years,
+            "studies": [
+                {
+                    "id": str(r.study_id),
+                    "yi": float(r.yi),
+                    "vi": float(r.vi),
+                    "weight": float(r.weight),
+                }
+                for r in used.itertuples(index=False)
+            ],
+            "excluded": [{"id": s, "reason": r} for s, r in oa.excluded()],
+            "pooled": None,
+            "message": oa.message,
+        }
+        p = oa.pooled
+        if p is not None:
+            block["pooled"] = {
+                key: _num(getattr(p, key))
+                for key in (
+                    "estimate",
+                    "se",
+                    "ci_low",
+                    "ci_high",
+                    "pvalue",
+                    "tau2",
+                    "i2",
+                    "pi_low",
+                    "pi_high",
+                )
+            }
+            block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
+        out[name] = block
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Forest frame: the rows a forest plot draws (see core.charts.FOREST_COLUMNS)
+
+MODEL_LABELS = {"EE": "Common effect"}
+GROUP_LABELS = {
+    "PVTT": "Portal vein tumour thrombosis",
+    "narrow_margin": "Narrow resection margin",
+    "MVI": "Microvascular invasion",
+    "other": "Other indications",
+    "RCT": "Randomized trials",
+    "PSM": "Propensity-matched studies",
+    "prospective-nonrandomized": "Prospective, non-randomized",
+    "retrospective": "Retrospective studies",
+}
+
+
+def model_label(method: str, ci: str) -> str:
+    """'Random effects (REML, Hartung-Knapp)' or 'Common effect'."""
+    if method == "EE":
+        return "Common effect"
+    return f"Random effects ({method}{', Hartung-Knapp' if ci == 'hksj' else ''})"
+
+
+def _detail(row: pd.Series, measure: str) -> str:
+    if measure == "HR":
+        return str(row["derivation"])
+    parts = [
+        f"{_int(row['events_rt'])}/{_int(row['n_rt'])} vs {_int(row['events_ctl'])}/"
+        f"{_int(row['n_ctl'])} events (RT vs control)",
+        str(row["derivation"]),
+    ]
+    return "; ".join(parts)
+
+
+def _int(x: object) -> str:
+    return "?" if x is None or pd.isna(x) else f"{int(x)}"
+
+
+def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: bool) -> list[dict]:
+    rows = [
+        {
+            "row_id": f"pooled:{tag}",
+            "label": label,
+            "kind": "pooled" if tag == "all" else "subgroup",
+            "group": group,
+            "est": math.exp(res.estimate),
+            "low": math.exp(res.ci_low),
+            "high": math.exp(res.ci_high),
+            "weight": 100.0 if tag == "all" else float("nan"),
+            "detail": f"k = {res.k}; tau2 = {res.tau2:.4f}; I2 = {res.i2:.1f}%"
+            if res.k > 1
+            else "k = 1",
+            "note": res.note or "",
+        }
+    ]
+    if with_pi and res.method != "EE" and res.k > 1 and math.isfinite(res.pi_low):
+        rows.append(
+            {
+                "row_id": f"pi:{tag}",
+                "label": "Prediction interval",
+                "kind": "pi",
+                "group": group,
+                "est": math.exp(res.estimate),
+                "low": math.exp(res.pi_low),
+                "high": math.exp(res.pi_high),
+                "detail": "where the effect of a new, similar study is expected to lie (95%)",
+            }
+        )
+    return rows
+
+
+def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -> pd.DataFrame:
+    """Rows for the forest plot of one outcome: studies (excluded ones kept, greyed),
+    subgroup diamonds when grouping, the pooled diamond and the prediction interval."""
+    meta = studies.set_index("study_id")
+    frame_rows: list[dict] = []
+
+    def study_row(r: pd.Series) -> dict:
+        se = math.sqrt(r["vi"])
+        return {
+            "row_id": f"study:{r['study_id']}",
+            "label": str(r["label"]),
+            "kind": "study",
+            "study_id": str(r["study_id"]),
+            "group": str(meta.at[r["study_id"], state.group]) if state.group != "none" else "",
+            "est": math.exp(r["yi"]),
+            "low": math.exp(r["yi"] - Z975 * se),
+            "high": math.exp(r["yi"] + Z975 * se),
+            "weight": float(r["weight"]),
+            "included": bool(r["included"]),
+            "derived": bool(r["derived"]),
+            "detail": _detail(r, oa.measure),
+            "source": str(r["source_url"]),
+            "note": "" if r["included"] else "excluded by hand",
+        }
+
+    rows = oa.rows
+    if state.group != "none" and oa.subgroups is not None:
+        labels = rows["study_id"].map(lambda s: str(meta.at[s, state.group]))
+        for g in sorted(labels.unique(), key=lambda x: (str(x).casefold(), str(x).swapcase())):
+            frame_rows.append(
+                {"row_id": f"heading:{g}", "label": GROUP_LABELS.get(g, g), "kind": "heading"}
+            )
+            frame_rows.extend(study_row(r) for _, r in rows[labels == g].iterrows())
+            fit = oa.subgroups.groups.get(g)
+            if fit is not None:
+                frame_rows.extend(_pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, False))
+    else:
+        frame_rows.extend(study_row(r) for _, r in rows.iterrows())
+    if oa.pooled is not None:
+        label = f"{model_label(state.method, state.ci)}, k = {oa.pooled.k}"
+        frame_rows.extend(_pooled_rows("all", label, oa.pooled, "", state.pi))
+    frame = pd.DataFrame(frame_rows)
+    for col, default in (
+        ("study_id", ""),
+        ("group", ""),
+        ("detail", ""),
+        ("source", ""),
+        ("note", ""),
+    ):
+        frame[col] = frame[col].fillna(default) if col in frame else default
+    if "included" in frame:
+        frame["included"] = frame["included"].fillna(True).astype(bool)
+    if "derived" in frame:
+        frame["derived"] = frame["derived"].fillna(False).astype(bool)
+    return frame

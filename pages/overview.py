@@ -1,0 +1,41 @@
+"""Overview: both outcomes side by side, re-pooled for the current view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.analysis import OUTCOMES, analyse
+from core.state import DEFAULT_STATE
+from ui import blocks, cache, sync
+
+state = sync.current()
+key, dataset = cache.current_dataset()
+analysis = analyse(state, dataset, cache.effects_fn(key, dataset))
+
+st.title("Perioperative radiotherapy for HCC: the pooled evidence")
+criteria = ("indication", "design", "rt", "scope", "qmin")
+if all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f in criteria):
+    st.caption(
+        "Default view: the published meta-analysis's criteria as far as our data allow: "
+        "randomized or propensity-matched studies; portal vein tumour thrombosis or a narrow "
+        "margin; external-beam RT; studies known to be outside it left out. Our data are "
+        "abstract-level, so fewer studies can be pooled than the 7 it pooled."
+    )
+if analysis.unknown_excludes:
+    st.caption("Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes))
+
+published = cache.published_results()
+for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
+    oa = analysis.outcomes[outcome]
+    with col:
+        st.subheader(oa.title)
+        blocks.metrics(oa, state)
+        blocks.forest(oa, state, dataset.studies)
+        blocks.published_box(oa, published)
+        blocks.not_used(oa)
+
+st.subheader("Studies in this view")
+st.caption(
+    "Untick a study to leave it out (or click its row in a forest plot); it stays visible, greyed."
+)
+blocks.include_table(analysis, dataset.studies)

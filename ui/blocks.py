@@ -1,0 +1,196 @@
+"""Page blocks shared by several pages: summary metrics, forest plot with click-to-toggle,
+published comparison, the list of studies not used, and the per-study include table."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from core.analysis import (
+    OUTCOME_LABELS,
+    Analysis,
+    OutcomeAnalysis,
+    forest_frame,
+    model_label,
+)
+from core.charts import forest_chart
+from core.state import ViewState
+from ui import sync
+
+DISCLAIMER = (
+    "This tool explores published evidence. It is not treatment advice: decisions for a "
+    "patient belong to the treating team."
+)
+
+
+def fmt_ratio(x: float) -> str:
+    if not math.isfinite(x):
+        return "∞" if x > 0 else "–"
+    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
+
+
+def fmt_ci(low: float, high: float) -> str:
+    return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
+
+
+def fmt_p(p: float) -> str:
+    if not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def text(s: str) -> str:
+    """Escape Markdown so user or data text is shown as text."""
+    out = s
+    for ch in "\\`*_{}[]<>()#+-.!|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def ratio_name(oa: OutcomeAnalysis) -> str:
+    return "HR" if oa.measure == "HR" else "OR"
+
+
+def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
+    """Pooled ratio with CI, p, k, patients, I2, tau2 and the prediction interval."""
+    p = oa.pooled
+    if p is None:
+        st.warning(oa.message or "Nothing to pool.")
+        return
+    name = ratio_name(oa)
+    c1, c2, c3 = st.columns(3)
+    c1.metric(f"Pooled {name}", fmt_ratio(math.exp(p.estimate)))
+    c2.metric("95% CI", fmt_ci(math.exp(p.ci_low), math.exp(p.ci_high)))
+    c3.metric(f"p ({p.dist})", fmt_p(p.pvalue))
+    c4, c5, c6 = st.columns(3)
+    c4.metric("Studies (k)", f"{p.k}")
+    c5.metric("Patients", f"{oa.patients}")
+    c6.metric("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%")
+    extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
+    if state.pi and p.method != "EE" and p.k > 1:
+        extra.append(f"95% prediction interval {fmt_ci(math.exp(p.pi_low), math.exp(p.pi_high))}")
+    extra.append(model_label(p.method, p.ci))
+    st.caption(" · ".join(extra))
+    if oa.message:
+        st.info(oa.message)
+    if p.note and p.k > 1:
+        st.caption(f"Note: {p.note}")
+
+
+def _toggle_from_chart(chart_key: str) -> None:
+    event = st.session_state.get(chart_key)
+    picked = []
+    try:
+        picked = event["selection"]["toggle"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return
+    ids = [str(p.get("study_id", "")) for p in picked if isinstance(p, dict)]
+    ids = [s for s in ids if s]
+    if not ids:
+        return
+    toggle_study(ids[0])
+    st.session_state["chart_round"] = st.session_state.get("chart_round", 0) + 1
+
+
+def toggle_study(study_id: str) -> None:
+    state = sync.current()
+    excl = set(state.exclude)
+    excl.symmetric_difference_update({study_id})
+    sync.commit(state.replace(exclude=tuple(sorted(excl))))
+
+
+def forest(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, *, large: bool = False):
+    """The forest plot; clicking a study row toggles it. Returns the chart for export."""
+    if oa.rows.empty:
+        return None
+    frame = forest_frame(oa, state, studies)
+    label = f"{oa.title}" + (
+        " (†: derived value)" if frame.get("derived", pd.Series()).any() else ""
+    )
+    chart = forest_chart(frame, measure_label=label, large=large)
+    key = f"forest_{oa.outcome}_{st.session_state.get('chart_round', 0)}"
+    st.altair_chart(
+        chart,
+        on_select=lambda: _toggle_from_chart(key),
+        selection_mode="toggle",
+        key=key,
+        width="stretch",
+    )
+    if oa.subgroups is not None and oa.subgroups.q_between is not None:
+        sg = oa.subgroups
+        st.caption(
+            f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
+            f"p = {fmt_p(sg.p_between)}"
+        )
+    return chart
+
+
+def published_box(oa: OutcomeAnalysis, published: dict) -> None:
+    """The published pooled result for this outcome, labelled as such."""
+    entry = next((r for r in published.get("results", []) if r.get("outcome") == oa.outcome), None)
+    if entry is None:
+        return
+    est, lo, hi = entry["estimate"], entry["ci_low"], entry["ci_high"]
+    st.markdown(
+        f"**Published (Rim et al. 2024):** OR of {entry.get('time_years', '')}-year "
+        f"{oa.outcome} {est} (95% CI {lo}–{hi}), {published.get('k', '')} studies, "
+        f"{published.get('patients', '')} patients."
+    )
+    if entry.get("note"):
+        st.caption(text(entry["note"]))
+
+
+def not_used(oa: OutcomeAnalysis) -> None:
+    """Every study not pooled for this outcome, with the reason."""
+    rows = oa.excluded()
+    if not rows:
+        return
+    with st.expander(f"Not used for {OUTCOME_LABELS[oa.outcome]} ({len(rows)})"):
+        st.dataframe(
+            pd.DataFrame(rows, columns=["Study", "Why not"]), hide_index=True, width="stretch"
+        )
+
+
+def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
+    """The selected studies with an Include checkbox; unticking excludes a study."""
+    state = analysis.state
+    ids = list(analysis.selection.ids)
+    if not ids:
+        return
+    meta = studies.set_index("study_id").loc[ids]
+    used = {o: set(oa.rows["study_id"]) for o, oa in analysis.outcomes.items()}
+    table = pd.DataFrame(
+        {
+            "Include": [s not in state.exclude for s in ids],
+            "Study": meta["label"].astype(str).to_list(),
+            "Design": meta["design"].astype(str).to_list(),
+            "Indication": meta["indication"].astype(str).to_list(),
+            "Quality": meta["quality_score"].astype("Float64").to_list(),
+            **{f"{o} data": ["yes" if s in used[o] else "no" for s in ids] for o in used},
+        },
+        index=pd.Index(ids, name="id"),
+    )
+    key = f"include_{hash(state.exclude)}"
+
+    def on_edit() -> None:
+        edits = st.session_state[key].get("edited_rows", {})
+        excl = set(sync.current().exclude)
+        for pos, change in edits.items():
+            if "Include" in change:
+                sid = ids[int(pos)]
+                (excl.discard if change["Include"] else excl.add)(sid)
+        sync.commit(sync.current().replace(exclude=tuple(sorted(excl))))
+
+    st.data_editor(
+        table,
+        key=key,
+        on_change=on_edit,
+        disabled=[c for c in table.columns if c != "Include"],
+        width="stretch",
+        column_config={
+            "Include": st.column_config.CheckboxColumn(help="Untick to leave a study out"),
+            "Quality": st.column_config.NumberColumn(format="%d", help="Editorial score, 0-7"),
+        },
+    )

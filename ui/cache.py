@@ -1,0 +1,46 @@
+"""Cached data and effect sizes: loaded or computed once, shared by every rerun.
+
+Datasets are immutable by convention; ``st.cache_resource`` hands out the same object
+(no copy per rerun). An uploaded dataset lives in the session and is keyed by its content
+hash, so its effect sizes are cached like the bundled ones.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.analysis import EstimableFn
+from core.data import Dataset, load_bundled, published
+from core.estimable import EstimableSet, estimable
+
+BUNDLED_KEY = "bundled"
+
+
+@st.cache_resource(show_spinner=False)
+def bundled() -> Dataset:
+    return load_bundled()
+
+
+@st.cache_resource(show_spinner=False)
+def published_results() -> dict:
+    return published()
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _effects(
+    dataset_key: str, _dataset: Dataset, outcome: str, measure: str, years: float | None, rule: str
+) -> EstimableSet:
+    return estimable(_dataset, outcome, measure, years, rule)  # type: ignore[arg-type]
+
+
+def current_dataset() -> tuple[str, Dataset]:
+    """(key, dataset): the session's upload if there is one, else the bundled evidence."""
+    upload = st.session_state.get("upload")
+    if upload is not None:
+        return upload
+    return BUNDLED_KEY, bundled()
+
+
+def effects_fn(key: str, dataset: Dataset) -> EstimableFn:
+    """``effects(outcome, measure, years, rule)`` for ``core.analysis``, cached."""
+    return lambda o, m, t, r: _effects(key, dataset, o, m, t, r)

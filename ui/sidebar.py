@@ -1,0 +1,179 @@
+"""The one sidebar every page shares: filters and model choices, all mirrored in the URL."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.pooling import METHOD_LABELS, METHODS
+from core.state import DEFAULT_STATE, ViewState
+from ui import sync
+
+INDICATIONS = {
+    "PVTT": "Portal vein tumour thrombosis",
+    "narrow_margin": "Narrow resection margin",
+    "MVI": "Microvascular invasion",
+    "other": "Other / unselected HCC",
+}
+DESIGNS = {
+    "RCT": "Randomized (RCT)",
+    "PSM": "Propensity-matched (PSM)",
+    "prospective-nonrandomized": "Prospective, non-randomized",
+    "retrospective": "Retrospective",
+}
+RT_TYPES = {"external": "External-beam RT", "internal": "Internal (I-131 lipiodol)"}
+GROUPS = {"none": "No grouping", "indication": "Indication", "design": "Design"}
+OR_YEARS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
+QMAX = 7
+
+# widget key -> ViewState field
+_KEYS = {
+    "w_indication": "indication",
+    "w_design": "design",
+    "w_rt": "rt",
+    "w_scope": "scope",
+    "w_qmin": "qmin",
+    "w_outcome": "outcome",
+    "w_measure": "measure",
+    "w_t_os": "t_os",
+    "w_t_dfs": "t_dfs",
+    "w_method": "method",
+    "w_ci": "ci",
+    "w_pi": "pi",
+    "w_group": "group",
+    "w_tpoint": "tpoint",
+}
+
+
+def _to_widget(field: str, value: object) -> object:
+    if field in ("indication", "design", "rt"):
+        return list(value)  # type: ignore[arg-type]
+    if field == "scope":
+        return value == "rim"
+    if field == "qmin":
+        return 0 if value is None else min(round(value), QMAX)  # type: ignore[arg-type]
+    if field == "tpoint":
+        return value == "interp"
+    return value
+
+
+def _from_widget(field: str, value: object) -> object:
+    if field in ("indication", "design", "rt"):
+        return tuple(value)  # type: ignore[arg-type]
+    if field == "scope":
+        return "rim" if value else "all"
+    if field == "qmin":
+        return None if not value else float(value)  # type: ignore[arg-type]
+    if field == "tpoint":
+        return "interp" if value else "exact"
+    return value
+
+
+def _sync_widgets(state: ViewState) -> None:
+    """Set widget values from the state when the state changed outside the widgets."""
+    changed = st.session_state.get("_widgets_for") != state
+    for key, field in _KEYS.items():
+        if changed or key not in st.session_state:
+            st.session_state[key] = _to_widget(field, getattr(state, field))
+    st.session_state["_widgets_for"] = state
+
+
+def render(state: ViewState, *, single_outcome: bool) -> ViewState:
+    """Draw the sidebar for ``state``; return the (possibly changed) state, committed."""
+    _sync_widgets(state)
+    sb = st.sidebar
+    sb.header("Which studies")
+    sb.multiselect("Indication", list(INDICATIONS), format_func=INDICATIONS.get, key="w_indication")
+    sb.multiselect("Design", list(DESIGNS), format_func=DESIGNS.get, key="w_design")
+    sb.multiselect("Radiotherapy", list(RT_TYPES), format_func=RT_TYPES.get, key="w_rt")
+    sb.slider(
+        "Minimum quality score",
+        0,
+        QMAX,
+        key="w_qmin",
+        help="This project's editorial rating (data/quality_rubric.md), 0-7; 0 = no minimum.",
+    )
+    sb.toggle(
+        "Only studies that could be in the published meta-analysis",
+        key="w_scope",
+        help="Leaves out studies known not to be in it (e.g. published after its May 2023 search).",
+    )
+    sb.header("What to pool")
+    if single_outcome:
+        sb.radio("Outcome", ["OS", "DFS"], key="w_outcome", horizontal=True)
+    sb.radio(
+        "Effect measure",
+        ["OR", "HR"],
+        key="w_measure",
+        horizontal=True,
+        format_func={"OR": "Odds ratio at t years", "HR": "Hazard ratio"}.get,
+    )
+    if st.session_state.get("w_measure", state.measure) == "OR":
+        c1, c2 = sb.columns(2)
+        c1.selectbox("t for OS (years)", _years_for(state.t_os), key="w_t_os", format_func=_years)
+        c2.selectbox(
+            "t for DFS (years)", _years_for(state.t_dfs), key="w_t_dfs", format_func=_years
+        )
+        sb.toggle(
+            "Also use interpolated rates",
+            key="w_tpoint",
+            help="Where a study reports no rate at exactly t, interpolate between the two nearest "
+            "reported years (log-linear in survival). Marked as derived (†) wherever used.",
+        )
+    sb.header("Model")
+    sb.selectbox(
+        "Model",
+        METHODS,
+        key="w_method",
+        format_func=lambda m: (
+            f"{m}: {METHOD_LABELS[m]}" if m == "EE" else f"Random effects, {m}: {METHOD_LABELS[m]}"
+        ),
+    )
+    sb.radio(
+        "Confidence interval",
+        ["wald", "hksj"],
+        key="w_ci",
+        horizontal=True,
+        format_func={"wald": "Wald (z)", "hksj": "Hartung-Knapp"}.get,
+    )
+    sb.toggle("Prediction interval", key="w_pi")
+    sb.selectbox("Group the forest plot by", list(GROUPS), key="w_group", format_func=GROUPS.get)
+
+    # Only widgets the user moved change the state: a link value a widget cannot show exactly
+    # (qmin=4.5, qmin=10) stays as it is until the user touches that widget.
+    changes = {}
+    for key, field in _KEYS.items():
+        shown = st.session_state.get(key)
+        if key in st.session_state and shown != _to_widget(field, getattr(state, field)):
+            changes[field] = _from_widget(field, shown)
+    new = _safe_replace(state, changes)
+    if new != state:
+        sync.commit(new)
+        st.session_state["_widgets_for"] = new
+    _link_box(new)
+    return new
+
+
+def _safe_replace(state: ViewState, changes: dict) -> ViewState:
+    try:
+        return state.replace(**changes)
+    except (TypeError, ValueError):
+        return state
+
+
+def _years_for(t: float) -> list[float]:
+    """The usual time points, plus the one a link asked for."""
+    return sorted({*OR_YEARS, t})
+
+
+def _years(t: float) -> str:
+    return f"{t:g}"
+
+
+def _link_box(state: ViewState) -> None:
+    sb = st.sidebar
+    sb.divider()
+    sb.caption("Copy link to this exact view")
+    sb.code(sync.share_link(state), language=None, wrap_lines=True)
+    if state != DEFAULT_STATE and sb.button("Reset to the default view"):
+        sync.commit(DEFAULT_STATE)
+        st.rerun()

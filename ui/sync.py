@@ -1,0 +1,69 @@
+"""The link is the state: keep ``ViewState``, the URL and the widgets in step.
+
+On every run the URL's query string is parsed; when it carries a state, that state wins (a
+link was opened or edited). Streamlit clears the query string on a page switch, so an empty
+URL restores the session's last state and writes it back: links keep their state across
+pages. A widget change builds a new state, which goes to the session and the URL at once.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.state import ViewState, encode_query, parse_query, to_query_params
+
+_STATE = "view_state"
+_NOTICES = "view_notices"
+
+
+def _url_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def resolve() -> ViewState:
+    """The view for this run, from the URL or (after a page switch) the session."""
+    raw = _url_params()
+    previous: ViewState | None = st.session_state.get(_STATE)
+    if raw:
+        parsed = parse_query(raw)
+        state = parsed.state
+        if previous is None or state != previous:
+            st.session_state[_NOTICES] = parsed.notices
+    else:
+        state = previous if previous is not None else ViewState()
+    st.session_state[_STATE] = state
+    _write_url(state, raw)
+    return state
+
+
+def notices() -> tuple[str, ...]:
+    """What the last opened link held that was ignored, in plain words."""
+    return tuple(st.session_state.get(_NOTICES, ()))
+
+
+def commit(state: ViewState) -> ViewState:
+    """Make ``state`` the current view: session and URL."""
+    st.session_state[_STATE] = state
+    _write_url(state, _url_params())
+    return state
+
+
+def current() -> ViewState:
+    return st.session_state.get(_STATE) or ViewState()
+
+
+def _write_url(state: ViewState, raw: dict[str, list[str]]) -> None:
+    wanted = to_query_params(state)
+    if wanted != raw:
+        st.query_params.from_dict(wanted)
+
+
+def share_link(state: ViewState) -> str:
+    """The full link to this view on this page."""
+    base = ""
+    try:
+        base = (st.context.url or "").split("?", 1)[0]
+    except Exception:  # no browser context (tests, CLI)
+        base = ""
+    query = encode_query(state)
+    return f"{base}?{query}" if query else base
