@@ -99,8 +99,14 @@ def _rma_mods(
     else:
         raise ValueError(f"method {method!r} is not available here; use REML, ML, DL or EE")
     w = 1.0 / (v + tau2)
+    if p == 1:  # intercept only: exactly rounded sums, so mirror-image studies cancel
+        sw = math.fsum(w)
+        return _RmaFit(np.array([math.fsum(w * y) / sw]), np.array([[1.0 / sw]]), float(tau2))
     wx = x * w[:, None]
-    vb = np.linalg.inv(x.T @ wx)
+    xtwx = x.T @ wx
+    if np.linalg.cond(xtwx) > 1e12:
+        raise ValueError("the model matrix is singular (a moderator without variation)")
+    vb = np.linalg.inv(xtwx)
     beta = vb @ (wx.T @ y)
     return _RmaFit(beta=beta, vb=vb, tau2=float(tau2))
 
@@ -326,6 +332,24 @@ def _first_ranks(x: np.ndarray) -> np.ndarray:
 _DEFAULT_THRESHOLD = 1e-5  # metafor's default control: trimfill refits without the user's
 
 
+def _side_slope(y: np.ndarray, v: np.ndarray, method: str) -> float:
+    """Slope of yi on sei in metafor's side regression, from centred sums (so an exactly
+    symmetric funnel gives exactly 0, as metafor, and the side "left")."""
+    sei = np.sqrt(v)
+    if np.ptp(sei) <= 1e-12 * sei.max():
+        raise ValueError(
+            "cannot choose the side automatically when all studies have the same variance; "
+            "pass side='left' or side='right'"
+        )
+    x = np.column_stack([np.ones(y.size), sei])
+    tau2 = _rma_mods(y, v, x, method, threshold=_DEFAULT_THRESHOLD, maxiter=100).tau2
+    w = 1.0 / (v + tau2)
+    sw = math.fsum(w)
+    sc = sei - math.fsum(w * sei) / sw
+    yc = y - math.fsum(w * y) / sw
+    return math.fsum(w * sc * yc) / math.fsum(w * sc * sc)
+
+
 def _fit_intercept(y: np.ndarray, v: np.ndarray, method: str, threshold: float) -> _RmaFit:
     return _rma_mods(y, v, np.ones((y.size, 1)), method, threshold=threshold, maxiter=100)
 
@@ -353,9 +377,7 @@ def trim_and_fill(
         raise ValueError(f"unknown estimator {estimator!r}; choose L0, R0 or Q0")
     original = pool(y, v, method=method)
     if side is None:
-        x = np.column_stack([np.ones(k), np.sqrt(v)])
-        slope = _rma_mods(y, v, x, method, threshold=_DEFAULT_THRESHOLD, maxiter=100).beta[1]
-        side = "right" if slope < 0 else "left"
+        side = "right" if _side_slope(y, v, method) < 0 else "left"
     elif side not in ("left", "right"):
         raise ValueError("side must be 'left', 'right' or None")
     sgn = -1.0 if side == "right" else 1.0
@@ -382,7 +404,13 @@ def trim_and_fill(
             if estimator == "L0":
                 k0f = (4 * sr - k * (k + 1)) / (2 * k - 1)
             else:
-                k0f = k - 0.5 - math.sqrt(2 * k * k - 4 * sr + 0.25)
+                disc = 2 * k * k - 4 * sr + 0.25
+                if disc < 0:
+                    raise ValueError(
+                        "the Q0 estimator is undefined for these data (metafor stops too); "
+                        "use estimator='L0' or 'R0'"
+                    )
+                k0f = k - 0.5 - math.sqrt(disc)
             var_sr = (
                 k * (k + 1) * (2 * k + 1)
                 + 10 * k0f**3
