@@ -191,6 +191,10 @@ def _fmt(v: float) -> str:
         return "NE"
     if math.isinf(v):
         return "∞" if v > 0 else "-∞"
+    if 0 < v < 0.005:
+        return "<0.01"
+    if v >= 1000:
+        return ">999"
     return f"{v:.2f}"
 
 
@@ -222,6 +226,9 @@ def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.Dat
         est_c = min(max(est, dmin), dmax) if est_ok else math.nan
         if drawn:
             lo_c, hi_c = min(lo_c, est_c), max(hi_c, est_c)
+            if not dmin < est < dmax:  # estimate off the axis: only the arrow shows where it is
+                clip_lo, clip_hi = clip_lo or est <= dmin, clip_hi or est >= dmax
+                est_c = math.nan if r.kind == "study" else est_c
         excluded = not bool(r.included)
         w = float(r.weight)
         if r.kind == "study" and math.isfinite(w) and w > 0 and not excluded:
@@ -313,12 +320,14 @@ def _tooltip() -> list[alt.Tooltip]:
 
 
 def _plain(rows: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    """JSON-safe copy: finite floats or None, plain Python strings/bools."""
+    """JSON-safe copy: finite floats or NaN (written as null), plain Python strings/bools."""
     out = rows[cols].reset_index(drop=True)
     for c in cols:
         if out[c].dtype.kind == "f":
-            v = out[c].to_numpy(dtype=float)
-            out[c] = pd.Series([float(x) if math.isfinite(x) else None for x in v], dtype=object)
+            # Altair writes float NaN as null (but not None in object columns, under pandas 3)
+            v = out[c].to_numpy(dtype=float, copy=True)
+            v[~np.isfinite(v)] = np.nan
+            out[c] = v
         elif out[c].dtype.kind != "b":
             out[c] = out[c].astype(object)
     return out

@@ -410,3 +410,22 @@ def test_validate_defaults_and_errors():
         validate_forest_frame(pd.DataFrame([{**base, "row_id": "a", "kind": "trial"}]))
     with pytest.raises(ValueError, match="non-numeric"):
         validate_forest_frame(pd.DataFrame([{**base, "row_id": "a", "est": "big"}]))
+
+
+def test_estimate_off_axis_shows_arrow_not_square():
+    f = pd.DataFrame(
+        [
+            {"row_id": "x", "label": "Tiny", "kind": "study", "study_id": "T", "est": 0.004,
+             "low": 0.0001, "high": 0.3, "weight": 1.0},
+            {"row_id": "y", "label": "Big", "kind": "study", "study_id": "B", "est": 2.0,
+             "low": 1.0, "high": 3.0, "weight": 9.0},
+        ]
+    )  # fmt: skip
+    d = forest_chart(f, measure_label="HR").to_dict()
+    json.dumps(d, allow_nan=False)
+    lo, _ = forest_domain(validate_forest_frame(f))
+    (sq,) = find(d, "square")
+    x = next(r for r in rows_of(d, sq) if r["row_id"] == "x")
+    assert x["est_c"] is None and x["low_c"] == lo and x["ci_text"] == "<0.01 [<0.01, 0.30]"
+    (arrows,) = find(d, "point")
+    assert [(r["row_id"], r["shape"]) for r in rows_of(d, arrows)] == [("x", "triangle-left")]
