@@ -336,7 +336,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "high": math.exp(r["yi"] + Z975 * se),
             "weight": float(r["weight"]),
             "included": bool(r["included"]),
-            "derived": bool(r["derived"]),
+            "derived": bool(r["interpolated"]),
             "detail": _detail(r, oa.measure),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",

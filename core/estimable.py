@@ -36,6 +36,7 @@ ROW_COLUMNS = (
     "endpoint_as_reported",
     "derivation",
     "derived",
+    "interpolated",
     "source_url",
 )
 
@@ -172,6 +173,7 @@ def _or_rows(
                     "derivation": f"{outcome} events as reported"
                     + ("" if years is None else f" at {_years(years)} years"),
                     "derived": False,
+                    "interpolated": False,
                 }
             )
             continue
@@ -202,6 +204,7 @@ def _or_rows(
                     f"control {ctl:.4g}% x n {n_ctl:g} = {e_ctl}"
                 ),
                 "derived": True,
+                "interpolated": "interpolated" in how,
             }
         )
     return rows, excluded
@@ -245,6 +248,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
                 "endpoint_as_reported": r["endpoint_as_reported"],
                 "derivation": f"HR {hr:g}: {lr.derivation}",
                 "derived": False,
+                "interpolated": False,
                 "source_url": r["source_url"],
             }
         )
@@ -299,6 +303,7 @@ def estimable(
             "endpoint_as_reported": "string",
             "derivation": "string",
             "derived": "bool",
+            "interpolated": "bool",
             "source_url": "string",
         }
     )

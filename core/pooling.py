@@ -129,30 +129,33 @@ def _tau2_sj(y: np.ndarray, v: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _score(
-    method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray, target: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Estimating equation g(tau2) (root = estimate; g > 0 means the root lies above)
-    and its derivative dg/dtau2, for each row."""
+    method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray, target: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimating equation g(tau2) (root = estimate; g > 0 means the root lies above), its
+    derivative dg/dtau2 and the Fisher information of metafor's scoring step, for each row.
+
+    REML: g = y'PPy - tr(P), info = tr(PP); ML: g = y'PPy - sum w, info = sum w^2;
+    PM/EB (and the Q-profile, "QP"): g = Q(tau2) - target, dg = -sum w^2 r^2."""
     w = 1.0 / (v + t[:, None])
     s1 = w.sum(axis=1)
     w2 = w * w
     mu = (w * y).sum(axis=1) / s1
-    r = np.where(w > 0, y - mu[:, None], 0.0)
+    r = y - mu[:, None]
+    wr2 = w2 * r * r
+    a = wr2.sum(axis=1)
     if method in ("PM", "EB", "QP"):
         # Q(tau2) - target; dQ/dtau2 = -sum w^2 r^2 (the mu-derivative term vanishes)
-        a = (w2 * r * r).sum(axis=1)
-        return (w * r * r).sum(axis=1) - target, -a
-    a = (w2 * r * r).sum(axis=1)
-    b = (w2 * w * r * r).sum(axis=1)
+        return (w * r * r).sum(axis=1) - target, -a, a
+    b = (wr2 * w).sum(axis=1)
     c = (w2 * r).sum(axis=1)
     s2w = w2.sum(axis=1)
     da = -2.0 * b + 2.0 * c * c / s1
     if method == "ML":
-        return a - s1, da + s2w
+        return a - s1, da + s2w, s2w
     s3w = (w2 * w).sum(axis=1)
-    tr_p = s1 - s2w / s1
-    dtr_p = -s2w + 2.0 * s3w / s1 - (s2w / s1) ** 2
-    return a - tr_p, da - dtr_p
+    ratio = s2w / s1
+    dtr_p = -s2w + 2.0 * s3w / s1 - ratio * ratio
+    return a - (s1 - ratio), da - dtr_p, s2w - 2.0 * s3w / s1 + ratio * ratio
 
 
 @dataclass(frozen=True)
@@ -162,32 +165,25 @@ class _Solve:
     iterations: int
 
 
-def _solve_root(
+def _newton_bracketed(
     method: str,
     y: np.ndarray,
     v: np.ndarray,
-    start: np.ndarray,
-    target: np.ndarray | None = None,
-    max_iter: int = MAX_ITER,
+    t: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    active: np.ndarray,
+    target: np.ndarray | None,
+    max_iter: int,
 ) -> _Solve:
-    """Root of the estimating equation in tau2 >= 0 by safeguarded Newton.
-
-    Rows whose equation is <= 0 at tau2 = 0 have their maximum on the boundary: tau2 = 0.
-    Elsewhere a bracket [lo, hi] is kept (g(lo) > 0 > g(hi)); a Newton step that leaves it,
-    or a non-decreasing slope, is replaced by bisection (or doubling while hi is unknown).
-    """
-    m = y.shape[0]
-    tgt = np.zeros(m) if target is None else target
-    g0, _ = _score(method, y, v, np.zeros(m), tgt)
-    active = g0 > 0
-    t = np.where(active, np.maximum(start, 0.0), 0.0)
-    lo = np.zeros(m)
-    hi = np.full(m, np.inf)
+    """A root of g in [lo, hi] for the active rows by Newton steps from t, keeping the bracket
+    (g(lo) > 0 > g(hi)); a step that leaves it, or a non-negative slope, is replaced by
+    bisection (or by doubling while hi is still unknown)."""
     converged = ~active
     iterations = 0
     while iterations < max_iter and not converged.all():
         iterations += 1
-        g, dg = _score(method, y, v, t, tgt)
+        g, dg, _ = _score(method, y, v, t, target)
         lo = np.where(g > 0, t, lo)
         hi = np.where(g < 0, t, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -200,6 +196,115 @@ def _solve_root(
         converged = converged | (step <= _ATOL + _RTOL * np.abs(t)) | (g == 0)
         t = new
     return _Solve(tau2=t, converged=converged, iterations=iterations)
+
+
+def _solve_root(
+    method: str,
+    y: np.ndarray,
+    v: np.ndarray,
+    start: np.ndarray,
+    target: np.ndarray | None = None,
+    max_iter: int = MAX_ITER,
+) -> _Solve:
+    """Root of a decreasing estimating equation (PM, EB, Q-profile) in tau2 >= 0.
+
+    Rows whose equation is <= 0 at tau2 = 0 get tau2 = 0; the others a bracketed Newton root."""
+    m = y.shape[0]
+    g0, _, _ = _score(method, y, v, np.zeros(m), target)
+    active = g0 > 0
+    t = np.where(active, np.maximum(start, 0.0), 0.0)
+    return _newton_bracketed(
+        method, y, v, t, np.zeros(m), np.full(m, np.inf), active, target, max_iter
+    )
+
+
+def _fisher_scoring(
+    method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray, scale: np.ndarray, max_iter: int
+) -> np.ndarray:
+    """metafor's iterations for ML/REML (with the fixtures' step adjustment 1/2): Fisher
+    scoring steps, halved while they would make tau2 negative, until the step is tiny."""
+    done = np.zeros(t.shape, dtype=bool)
+    for _ in range(max_iter):
+        g, _, info = _score(method, y, v, t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            adj = np.nan_to_num(0.5 * g / info)
+            halvings = np.ceil(np.log2(np.where(t > 0, -adj / t, 1.0)))
+        new = np.where(t + adj >= 0, t + adj, np.maximum(t + adj * 2.0 ** -halvings, 0.0))
+        new = np.where(done, t, new)
+        done |= np.abs(new - t) <= 1e-12 * (scale + t)
+        t = new
+        if done.all():
+            break
+    return t
+
+
+def _solve_likelihood(
+    method: str, y: np.ndarray, v: np.ndarray, start: np.ndarray, max_iter: int = MAX_ITER
+) -> _Solve:
+    """ML or REML tau2: the maximum that metafor's Fisher scoring reaches from ``start`` (HE).
+
+    The likelihood can have two maxima (or one on the boundary and one inside); metafor goes
+    uphill from its start, so the root wanted is the first one in the direction the score
+    points at the start: above it when g(start) > 0, below it (or 0) when g(start) < 0. That
+    root is found by bracketed Newton steps. Only where the score is negative both at 0 and at
+    the start (an inside maximum may or may not be passed on the way down) are metafor's
+    scoring steps followed first; the point they reach is then bracketed and polished."""
+    m = y.shape[0]
+    zeros = np.zeros(m)
+    inf = np.full(m, np.inf)
+    scale = np.where(np.isfinite(v), v, 0.0).sum(axis=1) / np.isfinite(v).sum(axis=1)
+    t = np.maximum(start, 0.0)
+    g0, _, _ = _score(method, y, v, zeros)
+    gs, _, _ = _score(method, y, v, t)
+    up = (gs > 0) | ((t == 0) & (g0 > 0))
+    down = (t > 0) & (gs < 0) & (g0 > 0)
+    lo = np.where(up, t, zeros)
+    hi = np.where(down, t, inf)
+    hard = (t > 0) & (gs < 0) & (g0 <= 0)
+    if hard.any():
+        t = np.where(hard, _fisher_scoring(method, y, v, t, scale, 10 * max_iter), t)
+        inside = hard & (t > 1e-7 * scale)
+        t = np.where(hard & ~inside, 0.0, t)
+        g, _, _ = _score(method, y, v, t)
+        lo = np.where(inside & (g > 0), t, lo)
+        hi = np.where(inside & (g < 0), t, hi)
+        step = 1e-9 * (scale + t)
+        need = inside & (g < 0)
+        for _ in range(60):  # the root lies just below where scoring stopped: bracket it
+            if not need.any():
+                break
+            probe = np.maximum(hi - step, 0.0)
+            gp, _, _ = _score(method, y, v, probe)
+            found = need & (gp > 0)
+            lo = np.where(found, probe, lo)
+            hi = np.where(need & ~found, probe, hi)
+            need &= ~found & (probe > 0)
+            step = step * 4.0
+        t = np.where(inside & (lo == 0) & (g < 0), 0.0, t)
+        up |= inside & ((lo > 0) | (g > 0))
+    active = up | down
+    sol = _newton_bracketed(method, y, v, t, lo, hi, active, None, max_iter)
+    t = np.where(active, sol.tau2, t)
+    # metafor's ll0check: an inside maximum lower than the likelihood at tau2 = 0 gives way to 0
+    lower = (t > 0) & (g0 <= 0)
+    if lower.any():
+        drop = _loglik(method, y, v, zeros) - _loglik(method, y, v, t) > 1e-13
+        t = np.where(lower & drop, 0.0, t)
+    return _Solve(tau2=t, converged=sol.converged, iterations=sol.iterations)
+
+
+def _loglik(method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """ML or REML log-likelihood of the intercept-only model at tau2 = t, per row."""
+    vt = v + t[:, None]
+    w = 1.0 / vt
+    sw = w.sum(axis=1)
+    mu = (w * y).sum(axis=1) / sw
+    rss = (w * (y - mu[:, None]) ** 2).sum(axis=1)
+    logdet = np.where(np.isfinite(vt), np.log(vt), 0.0).sum(axis=1)
+    k = np.isfinite(v).sum(axis=1)
+    if method == "ML":
+        return -0.5 * k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
+    return -0.5 * (k - 1) * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * np.log(sw) - 0.5 * rss
 
 
 @dataclass(frozen=True)
@@ -224,8 +329,10 @@ def tau2_many(y: np.ndarray, v: np.ndarray, method: str) -> Tau2Fit:
     if method in closed:
         return Tau2Fit(closed[method](y, v, k), ones, 0, None)
     start = _tau2_dl(y, v, k)
-    target = (k - 1).astype(float) if method in ("PM", "EB") else None
-    sol = _solve_root(method, y, v, start, target)
+    if method in ("PM", "EB"):
+        sol = _solve_root(method, y, v, start, (k - 1).astype(float))
+    else:
+        sol = _solve_likelihood(method, y, v, _tau2_he(y, v, k))
     tau2 = np.where(k > 1, sol.tau2, 0.0)
     conv = sol.converged | (k <= 1)
     note = None

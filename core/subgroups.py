@@ -277,9 +277,6 @@ class _Tau2:
     converged: bool
     iterations: int
     note: str | None
-    # the value metafor's Fisher scoring stops at (differs from tau2 only by < 1e-12 when
-    # the maximum is on the boundary tau2 = 0; used for metafor's R2 rule)
-    tau2_metafor: float | None = None
 
 
 def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Tau2:
@@ -312,7 +309,6 @@ def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Ta
     target = float(k - p)
     g0, _ = _score(method, x, yc, v, 0.0, target)
     t, conv, it, note = 0.0, True, 0, None
-    t_mf: float | None = None
     if g0 > 0:
         t, conv, it = _newton(method, x, yc, v, start, target)
     elif method in ("REML", "ML", "EB") and start > 0:
@@ -326,7 +322,7 @@ def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Ta
             f"{method} did not converge in {MAX_ITER} iterations; "
             "the DerSimonian-Laird tau2 is used instead"
         )
-        return _Tau2(dl, False, it, note, dl)
+        return _Tau2(dl, False, it, note)
     if method in ("REML", "ML") and t > 0:
         # metafor's ll0check: a root below the likelihood at tau2 = 0 is not the maximum
         reml = method == "REML"
@@ -335,9 +331,7 @@ def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Ta
         if ll0 - ll > 1e-13 and t > 1e-12:
             t = 0.0
             note = f"{method}: the root found is below the likelihood at tau2 = 0; tau2 = 0 used"
-    if t > 0 or t_mf is None:
-        t_mf = t
-    return _Tau2(t, True, it, note, t_mf)
+    return _Tau2(t, True, it, note)
 
 
 def _polish(
@@ -608,12 +602,9 @@ def meta_regression(
                 r2_val = math.nan
                 notes.append("the intercept-only fit for R2 did not converge")
             else:
-                # metafor: R2 = 0 when tau2_RE is exactly 0, else (tau2_RE - tau2) / tau2_RE,
-                # with the values where its Fisher scoring stops (tiny, not 0, when it
-                # walked down to the boundary)
-                t_re_mf = t_re.tau2 if t_re.tau2_metafor is None else t_re.tau2_metafor
-                t_me_mf = tau2 if fit_t.tau2_metafor is None else fit_t.tau2_metafor
-                r2_val = 0.0 if t_re_mf == 0 else max(0.0, 100.0 * (t_re_mf - t_me_mf) / t_re_mf)
+                # metafor: R2 = 0 when tau2_RE is 0, else (tau2_RE - tau2) / tau2_RE
+                t_re_val = t_re.tau2
+                r2_val = 0.0 if t_re_val == 0 else max(0.0, 100.0 * (t_re_val - tau2) / t_re_val)
     return MetaRegressionResult(
         coef=beta,
         se=se,
