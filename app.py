@@ -15,10 +15,12 @@ st.set_page_config(
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/forest:", default=True),
     st.Page("pages/studies.py", title="Studies and data", icon=":material/table:"),
+    st.Page("pages/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
+    st.Page("pages/bias.py", title="Small-study effects", icon=":material/filter_list:"),
     st.Page("pages/presentation.py", title="Present", icon=":material/co_present:"),
 ]
 # Pages that analyse one outcome get the outcome control in the sidebar.
-SINGLE_OUTCOME = {"presentation"}
+SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 
 page = st.navigation(PAGES)
 state = sync.resolve()

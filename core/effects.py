@@ -160,4 +160,4 @@ def events_from_rate(n: int, rate_percent: float) -> int:
     exact = n * (100 - rate_percent) / 100
     # A rate printed to one or two decimals is rarely exact in binary: round to 9 places
     # first so that 0.5 really is a half.
-    return int(math.floor(round(exact, 9) + 0.5))
+    return math.floor(round(exact, 9) + 0.5)

@@ -111,7 +111,8 @@ def mantel_haenszel(
     elif measure == "RD":
         sw = np.sum(n1 * n2 / n)
         est = float(np.sum((a * n2 - c * n1) / n) / sw)
-        num = est * np.sum(c * (n1 / n) ** 2 - a * (n2 / n) ** 2 + (n1 / n) * (n2 / n) * (n2 - n1) / 2)
+        p1, p2 = n1 / n, n2 / n
+        num = est * np.sum(c * p1**2 - a * p2**2 + p1 * p2 * (n2 - n1) / 2)
         var = (num + np.sum(a * (n2 - c) / n + c * (n1 - a) / n) / 2) / sw**2
     else:
         raise ValueError(f"measure must be OR, RR or RD, not {measure!r}")

@@ -229,7 +229,7 @@ def _fisher_scoring(
         with np.errstate(divide="ignore", invalid="ignore"):
             adj = np.nan_to_num(0.5 * g / info)
             halvings = np.ceil(np.log2(np.where(t > 0, -adj / t, 1.0)))
-        new = np.where(t + adj >= 0, t + adj, np.maximum(t + adj * 2.0 ** -halvings, 0.0))
+        new = np.where(t + adj >= 0, t + adj, np.maximum(t + adj * 2.0**-halvings, 0.0))
         new = np.where(done, t, new)
         done |= np.abs(new - t) <= 1e-12 * (scale + t)
         t = new

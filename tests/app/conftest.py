@@ -1,0 +1,44 @@
+"""AppTest helpers: open the app on a link (query string) and a page, as a user would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGES = {
+    "overview": "pages/overview.py",
+    "studies": "pages/studies.py",
+    "sensitivity": "pages/sensitivity.py",
+    "bias": "pages/bias.py",
+    "presentation": "pages/presentation.py",
+}
+
+
+def open_app(query: str = "", page: str = "overview", timeout: float = 60) -> AppTest:
+    """Run the app as if ``?query`` had been opened on ``page``; returns the AppTest."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, values in parse_qs(query.lstrip("?"), keep_blank_values=True).items():
+        at.query_params[key] = values if len(values) > 1 else values[0]
+    at.run()
+    if page != "overview":
+        at.switch_page(PAGES[page])
+        at.run()
+    return at
+
+
+def metric_values(at: AppTest) -> dict[str, list[str]]:
+    """label -> shown values, in page order (a label can repeat: one per outcome)."""
+    out: dict[str, list[str]] = {}
+    for m in at.metric:
+        out.setdefault(m.label, []).append(m.value)
+    return out
+
+
+@pytest.fixture
+def app() -> Callable[..., AppTest]:
+    return open_app

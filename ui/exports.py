@@ -1,0 +1,63 @@
+"""Download buttons for a figure (PNG at 200 ppi, SVG, PDF) and its data (CSV).
+
+Rendering happens only when the user asks for a file (``on_click="ignore"`` keeps the page
+from rerunning, and the bytes are produced lazily by a callable), so a plain toggle never
+pays for vl-convert.
+"""
+
+from __future__ import annotations
+
+import re
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.export import chart_to_pdf, chart_to_png, chart_to_svg, frame_to_csv
+
+PNG_PPI = 200
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "figure"
+
+
+def downloads(name: str, chart: alt.TopLevelMixin | None, data: pd.DataFrame | None) -> None:
+    """A row of download buttons for ``chart`` and ``data`` (either may be None)."""
+    slug = _slug(name)
+    cols = st.columns(4)
+    if chart is not None:
+        cols[0].download_button(
+            "PNG",
+            data=lambda: chart_to_png(chart, ppi=PNG_PPI),
+            file_name=f"{slug}.png",
+            mime="image/png",
+            on_click="ignore",
+            key=f"png_{slug}",
+            help=f"{PNG_PPI} ppi",
+        )
+        cols[1].download_button(
+            "SVG",
+            data=lambda: chart_to_svg(chart),
+            file_name=f"{slug}.svg",
+            mime="image/svg+xml",
+            on_click="ignore",
+            key=f"svg_{slug}",
+        )
+        cols[2].download_button(
+            "PDF",
+            data=lambda: chart_to_pdf(chart),
+            file_name=f"{slug}.pdf",
+            mime="application/pdf",
+            on_click="ignore",
+            key=f"pdf_{slug}",
+        )
+    if data is not None:
+        cols[3].download_button(
+            "CSV",
+            data=lambda: frame_to_csv(data),
+            file_name=f"{slug}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key=f"csv_{slug}",
+        )
