@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 
+from core.analysis import analyse, to_json
+from core.data import Dataset, load_bundled, load_files
 from core.schema import validate_files
+from core.state import parse_query
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
@@ -42,6 +47,48 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.clean else 1
 
 
+def _load_dir(folder: Path) -> Dataset | str:
+    """The dataset in ``folder`` (studies.csv and outcomes.csv), or why it cannot be read."""
+    names = ("studies.csv", "outcomes.csv")
+    if not folder.is_dir():
+        return f"{folder}: no such folder"
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        return f"{folder}: missing {' and '.join(missing)}"
+    try:
+        files = {n: (folder / n).read_bytes() for n in names}
+    except OSError as exc:
+        return f"{folder}: cannot read ({exc.strerror or exc})"
+    dataset, report = load_files(files, source=str(folder))
+    if dataset is None:
+        return f"{folder}: the data cannot be read\n{report.text()}"
+    return dataset
+
+
+def _json_safe(value: object) -> object:
+    """``value`` with every NaN or infinite float turned into None (valid JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Print the analysis of a link as JSON; exit 0, or 2 when --data cannot be read."""
+    dataset = load_bundled() if args.data is None else _load_dir(Path(args.data))
+    if isinstance(dataset, str):
+        print(dataset, file=sys.stderr)
+        return 2
+    parsed = parse_query(args.query)
+    out = to_json(analyse(parsed.state, dataset))
+    out["notices"] = [*parsed.notices, *out["notices"]]
+    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per subcommand."""
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
@@ -52,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", metavar="FILE_OR_DIR")
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser(
+        "analyze",
+        help="print the analysis of a link (query string or full URL) as JSON",
+    )
+    p.add_argument("query", metavar="QUERY_OR_URL", help='e.g. "?design=RCT&exclude=Yu2014"')
+    p.add_argument(
+        "--data", metavar="DIR", help="folder with studies.csv and outcomes.csv (default: bundled)"
+    )
+    p.set_defaults(func=cmd_analyze)
     return parser
 
 

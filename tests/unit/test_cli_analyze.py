@@ -1,0 +1,152 @@
+"""``python -m core analyze``: the JSON of a link equals core.analysis on the same state."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.__main__ import main
+from core.analysis import analyse
+from core.data import load_bundled
+from core.state import parse_query
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = "?design=RCT&design=PSM&exclude=Yu2014"
+POOLED_KEYS = ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2", "i2", "pi_low", "pi_high")
+
+
+def run(capsys, *argv: str) -> dict:
+    """main(argv) must exit 0 and print valid JSON (no NaN); returns it."""
+    assert main(["analyze", *argv]) == 0
+    out = capsys.readouterr().out
+    return json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+
+
+def close(a: float | None, b: float) -> bool:
+    if a is None:
+        return not math.isfinite(b)
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def assert_matches_core(doc: dict, query: str) -> None:
+    """Every study, exclusion and pooled number equals core.analysis for the same link."""
+    analysis = analyse(parse_query(query).state, load_bundled())
+    for name, oa in analysis.outcomes.items():
+        block = doc[name]
+        used = oa.rows[oa.rows["included"]]
+        assert [s["id"] for s in block["studies"]] == list(used["study_id"])
+        for s, row in zip(block["studies"], used.itertuples(index=False), strict=True):
+            assert close(s["yi"], row.yi) and close(s["vi"], row.vi)
+            assert close(s["weight"], row.weight)
+        assert [(e["id"], e["reason"]) for e in block["excluded"]] == list(oa.excluded())
+        if oa.pooled is None:
+            assert block["pooled"] is None and block["message"] == oa.message
+            continue
+        for key in POOLED_KEYS:
+            assert close(block["pooled"][key], getattr(oa.pooled, key)), key
+        assert block["pooled"]["k"] == oa.pooled.k
+        assert block["pooled"]["patients"] == oa.patients
+
+
+def test_subprocess_default_link():
+    proc = subprocess.run(
+        [sys.executable, "-m", "core", "analyze", ""],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert set(doc) >= {"query", "notices", "OS", "DFS"}
+    assert doc["notices"] == []
+    assert doc["query"]["method"] == "REML" and doc["query"]["design"] == ["RCT", "PSM"]
+    assert_matches_core(doc, "")
+
+
+def test_default_link(capsys):
+    doc = run(capsys, "")
+    assert_matches_core(doc, "")
+    # Default view: OS has one study at exactly 2 years, DFS three at 1 year.
+    assert doc["OS"]["pooled"]["k"] == 1 and doc["DFS"]["pooled"]["k"] == 3
+    assert doc["OS"]["message"].startswith("Only one study")
+
+
+def test_example_link(capsys):
+    doc = run(capsys, EXAMPLE)
+    assert doc["query"]["exclude"] == ["Yu2014"]
+    assert {"id": "Yu2014", "reason": "excluded by hand"} in doc["DFS"]["excluded"]
+    assert "Yu2014" not in [s["id"] for s in doc["DFS"]["studies"]]
+    assert_matches_core(doc, EXAMPLE)
+    assert doc["DFS"]["pooled"] != run(capsys, "")["DFS"]["pooled"]
+
+
+def test_full_url_reads_its_query(capsys):
+    url = "https://example.org/overview" + EXAMPLE + "&tpoint=interp#top"
+    doc = run(capsys, url)
+    assert doc["query"]["tpoint"] == "interp" and doc["query"]["exclude"] == ["Yu2014"]
+    assert doc == run(capsys, EXAMPLE + "&tpoint=interp")
+    assert_matches_core(doc, EXAMPLE + "&tpoint=interp")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?method=XYZ&qmin=abc&t_os=-1&foo=<script>&exclude=../../etc&exclude=NoSuchStudy",
+        "?design=none",  # nothing selected: no pooled result, a message, no crash
+        "%%%&&==&ci=&pi=maybe&" + "x" * 5000,
+    ],
+)
+def test_hostile_link_gives_notices_not_errors(capsys, query):
+    doc = run(capsys, query)
+    assert doc["notices"] or all(doc[o]["pooled"] is None for o in ("OS", "DFS"))
+    assert_matches_core(doc, query)
+
+
+def test_hostile_link_notices_are_specific(capsys):
+    doc = run(capsys, "?method=XYZ&qmin=abc&t_os=-1&exclude=NoSuchStudy")
+    notices = " | ".join(doc["notices"])
+    assert "'XYZ'" in notices and "'abc'" in notices and "'-1'" in notices
+    assert "NoSuchStudy" in notices
+    assert doc["query"]["method"] == "REML" and doc["query"]["t_os"] == 2.0
+
+
+def test_all_excluded_is_null_pooled(capsys):
+    doc = run(capsys, "?exclude=Wei2019")
+    assert doc["OS"]["pooled"] is None and doc["OS"]["studies"] == []
+    assert "excluded by hand" in doc["OS"]["message"]
+
+
+def test_every_estimator_matches_core(capsys):
+    for method in ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"):
+        query = f"?tpoint=interp&method={method}&ci=hksj"
+        doc = run(capsys, query)
+        assert doc["DFS"]["pooled"]["method"] == method
+        assert_matches_core(doc, query)
+
+
+def test_data_folder(capsys, tmp_path):
+    for name in ("studies.csv", "outcomes.csv"):
+        shutil.copy(ROOT / "data" / name, tmp_path / name)
+    assert run(capsys, EXAMPLE, "--data", str(tmp_path)) == run(capsys, EXAMPLE)
+
+
+@pytest.mark.parametrize("setup", ["missing_dir", "missing_file", "unreadable"])
+def test_unreadable_data_exits_2(capsys, tmp_path, setup):
+    folder = tmp_path / "d"
+    if setup != "missing_dir":
+        folder.mkdir()
+        (folder / "studies.csv").write_bytes((ROOT / "data" / "studies.csv").read_bytes())
+    if setup == "unreadable":
+        (folder / "outcomes.csv").write_bytes(b"\x00\x01 not a table")
+    assert main(["analyze", "", "--data", str(folder)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert str(folder) in captured.err and "Traceback" not in captured.err
