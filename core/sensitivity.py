@@ -1,4 +1,5 @@
-"""Sensitivity analyses: leave-one-out, cumulative, influence diagnostics and GOSH.
+"""Sensitivity analyses: leave-one-out, cumulative, influence diagnostics, Baujat, GOSH,
+the estimator panel and the quality threshold sweep.
 
 Each analysis is many fits of the same model to subsets of the studies. The fits are done
 at once with ``core.pooling.pool_many``: one row per fit, a study left out of a row has
@@ -14,19 +15,30 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-from core.pooling import PoolTable, check_inputs, pool_many
+from core.mh import mantel_haenszel, peto
+from core.pooling import METHOD_LABELS, METHODS, PoolTable, check_inputs, pool, pool_many
 
 __all__ = [
+    "Baujat",
     "Cumulative",
     "Gosh",
     "Influence",
     "LeaveOneOut",
+    "QualitySweep",
+    "baujat",
+    "conclusion_shift",
     "cumulative",
+    "cumulative_frame",
+    "cumulative_order",
+    "estimator_panel",
     "gosh",
     "influence",
     "leave_one_out",
+    "leave_one_out_frame",
+    "quality_sweep",
 ]
 
 
@@ -395,3 +407,361 @@ def gosh(
         exhaustive=exhaustive,
         method=method,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Baujat plot data
+
+
+@dataclass(frozen=True)
+class Baujat:
+    """Coordinates of metafor's ``baujat.rma`` for an intercept-only model, data order.
+
+    x  (yi - mu)^2 / (vi + tau2): the squared Pearson residual (for the common-effect model,
+       the study's contribution to Q);
+    y  (mu(-i) - mu)^2 / vb(-i): the squared shift of the pooled estimate when study i is
+       left out, over the variance of the estimate without it (Hartung-Knapp scaled when
+       ``ci="hksj"``, as metafor's ``test="knha"``).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    method: str
+    ci: str
+
+
+def baujat(yi: object, vi: object, method: str = "REML", ci: str = "wald") -> Baujat:
+    """Baujat et al. (2002) heterogeneity/influence coordinates. Needs k >= 2."""
+    y, v = check_inputs(yi, vi)
+    if y.size < 2:
+        raise ValueError("a Baujat plot needs at least two studies")
+    full = pool_many(y, v, method=method, ci=ci)
+    mu, tau2 = float(full.estimate[0]), float(full.tau2[0])
+    loo = _leave_one_out_table(y, v, method, ci)
+    return Baujat(
+        x=(y - mu) ** 2 / (tau2 + v),
+        y=(loo.estimate - mu) ** 2 / loo.se**2,
+        method=method,
+        ci=ci,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Tidy frames for the sensitivity page (log-scale values plus their exp() as ratios)
+
+#: Leave-one-out flags an omission that moves the pooled ratio by more than this share.
+CHANGE_THRESHOLD = 0.10
+
+
+def _with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(
+        ratio=np.exp(frame["estimate"]),
+        ratio_low=np.exp(frame["ci_low"]),
+        ratio_high=np.exp(frame["ci_high"]),
+    )
+
+
+def _excludes_null(low: float, high: float) -> bool:
+    return bool(low > 0.0 or high < 0.0)
+
+
+def conclusion_shift(
+    full: tuple[float, float, float],
+    other: tuple[float, float, float],
+    threshold: float = CHANGE_THRESHOLD,
+) -> str:
+    """Why ``other`` (estimate, ci_low, ci_high; log scale) changes the conclusion of ``full``,
+    or "" when it does not: its CI crosses 1 where the full CI does not (or the reverse), or
+    the ratio moves by more than ``threshold`` (relative, on the ratio scale)."""
+    est, low, high = full
+    o_est, o_low, o_high = other
+    reasons = []
+    if math.isfinite(o_low) and math.isfinite(o_high):
+        before, after = _excludes_null(low, high), _excludes_null(o_low, o_high)
+        if before and not after:
+            reasons.append("the CI now includes 1")
+        elif after and not before:
+            reasons.append("the CI now excludes 1")
+    change = math.exp(o_est - est) - 1.0
+    if abs(change) > threshold:
+        reasons.append(f"the ratio changes by {100 * change:+.0f}%")
+    return "; ".join(reasons)
+
+
+def leave_one_out_frame(
+    yi: object,
+    vi: object,
+    study_ids: list[str],
+    labels: list[str],
+    method: str = "REML",
+    ci: str = "wald",
+) -> pd.DataFrame:
+    """One row per omitted study (data order) and a last row ``kind="full"`` with all studies.
+
+    Columns: kind, study_id, label, k, estimate, ci_low, ci_high, pvalue, tau2, i2 (log
+    scale), ratio, ratio_low, ratio_high, change_pct (ratio without the study vs the full
+    ratio), reason (``conclusion_shift``) and flagged. Needs k >= 3 so that every refit pools
+    at least two studies.
+    """
+    y, v = check_inputs(yi, vi)
+    if y.size < 3:
+        raise ValueError("leave-one-out needs at least three studies (two left after omission)")
+    full = pool(y, v, method=method, ci=ci)
+    loo = leave_one_out(y, v, method=method, ci=ci)
+    ref = (full.estimate, full.ci_low, full.ci_high)
+    rows = [
+        {
+            "kind": "omit",
+            "study_id": str(sid),
+            "label": f"Omitting {lab}",
+            "k": int(loo.k[i]),
+            "estimate": float(loo.estimate[i]),
+            "ci_low": float(loo.ci_low[i]),
+            "ci_high": float(loo.ci_high[i]),
+            "pvalue": float(loo.pvalue[i]),
+            "tau2": float(loo.tau2[i]),
+            "i2": float(loo.i2[i]),
+            "reason": conclusion_shift(ref, (loo.estimate[i], loo.ci_low[i], loo.ci_high[i])),
+        }
+        for i, (sid, lab) in enumerate(zip(study_ids, labels, strict=True))
+    ]
+    rows.append(
+        {
+            "kind": "full",
+            "study_id": "",
+            "label": f"All studies (k = {full.k})",
+            "k": full.k,
+            "estimate": full.estimate,
+            "ci_low": full.ci_low,
+            "ci_high": full.ci_high,
+            "pvalue": full.pvalue,
+            "tau2": full.tau2,
+            "i2": full.i2,
+            "reason": "",
+        }
+    )
+    frame = _with_ratios(pd.DataFrame(rows))
+    frame["change_pct"] = 100.0 * (np.exp(frame["estimate"] - full.estimate) - 1.0)
+    frame["flagged"] = frame["reason"] != ""
+    return frame
+
+
+def cumulative_order(year: object, score: object, by: str) -> np.ndarray:
+    """Indices for a cumulative meta-analysis: ``by="year"`` oldest first, ``"quality"``
+    highest score first (ties: older first). Missing keys go last; other ties keep the
+    data order."""
+    yr = pd.to_numeric(pd.Series(year, dtype="object"), errors="coerce").to_numpy(dtype=float)
+    sc = pd.to_numeric(pd.Series(score, dtype="object"), errors="coerce").to_numpy(dtype=float)
+    big = np.inf
+    if by == "year":
+        keys: tuple[np.ndarray, ...] = (np.where(np.isnan(yr), big, yr),)
+    elif by == "quality":
+        keys = (np.where(np.isnan(yr), big, yr), np.where(np.isnan(sc), big, -sc))
+    else:
+        raise ValueError(f"order must be 'year' or 'quality', not {by!r}")
+    return np.lexsort(keys)
+
+
+def cumulative_frame(
+    yi: object,
+    vi: object,
+    labels: list[str],
+    keys: list[str],
+    order: np.ndarray,
+    method: str = "REML",
+    ci: str = "wald",
+) -> pd.DataFrame:
+    """One row per step of ``cumulative`` (in ``order``): step, label ("+ study"), key (the
+    ordering value as text), k, estimate, ci_low, ci_high, pvalue, tau2, i2 and ratios. The
+    last row pools every study."""
+    cum = cumulative(yi, vi, order=order, method=method, ci=ci)
+    frame = pd.DataFrame(
+        {
+            "step": np.arange(1, len(order) + 1),
+            "label": [f"+ {labels[i]}" for i in order],
+            "key": [keys[i] for i in order],
+            "k": cum.k,
+            "estimate": cum.estimate,
+            "ci_low": cum.ci_low,
+            "ci_high": cum.ci_high,
+            "pvalue": cum.pvalue,
+            "tau2": cum.tau2,
+            "i2": cum.i2,
+        }
+    )
+    return _with_ratios(frame)
+
+
+# ---------------------------------------------------------------------------------------
+# Estimator panel
+
+
+def estimator_panel(
+    yi: object,
+    vi: object,
+    tables: tuple[object, object, object, object] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """The pooled result under every model: each tau2 estimator with Wald and Hartung-Knapp
+    intervals, the common-effect model, and, when ``tables`` = (ai, n1i, ci, n2i) 2x2 counts
+    are given (odds ratios), Mantel-Haenszel and Peto.
+
+    Columns: method, ci ("wald" | "hksj"), model (plain label), family ("random" |
+    "common"), estimate, se, ci_low, ci_high, pvalue, tau2, i2, k, note; log scale, plus
+    ratios. Each row equals ``pool``/``mantel_haenszel``/``peto`` for that method; a method
+    that cannot be computed for these tables has NaN values and says why in ``note``.
+    """
+    y, v = check_inputs(yi, vi)
+    rows: list[dict] = []
+    for method in METHODS:
+        if method == "EE":
+            continue
+        for ci in ("wald", "hksj"):
+            res = pool(y, v, method=method, ci=ci, level=level)
+            interval = "Hartung-Knapp" if ci == "hksj" else "Wald"
+            rows.append(
+                _panel_row(
+                    method,
+                    ci,
+                    f"{method} ({METHOD_LABELS[method]}), {interval}",
+                    "random",
+                    res,
+                    res.tau2,
+                    res.i2,
+                    res.note,
+                )
+            )
+    ee = pool(y, v, method="EE", ci="wald", level=level)
+    rows.append(
+        _panel_row("EE", "wald", "Common effect (inverse variance)", "common", ee, 0.0, ee.i2, None)
+    )
+    if tables is not None:
+        for method, label, fn in (
+            (
+                "MH",
+                "Mantel-Haenszel (common effect)",
+                lambda: mantel_haenszel(*tables, level=level),
+            ),
+            ("Peto", "Peto (common effect)", lambda: peto(*tables, level=level)),
+        ):
+            try:
+                res = fn()
+            except ValueError as err:
+                nan = math.nan
+                rows.append(
+                    {
+                        "method": method,
+                        "ci": "wald",
+                        "model": label,
+                        "family": "common",
+                        "estimate": nan,
+                        "se": nan,
+                        "ci_low": nan,
+                        "ci_high": nan,
+                        "pvalue": nan,
+                        "tau2": 0.0,
+                        "i2": nan,
+                        "k": y.size,
+                        "note": str(err),
+                    }
+                )
+                continue
+            rows.append(_panel_row(method, "wald", label, "common", res, 0.0, res.i2, res.note))
+    return _with_ratios(pd.DataFrame(rows))
+
+
+def _panel_row(
+    method: str,
+    ci: str,
+    model: str,
+    family: str,
+    res: object,
+    tau2: float,
+    i2: float,
+    note: str | None,
+) -> dict:
+    return {
+        "method": method,
+        "ci": ci,
+        "model": model,
+        "family": family,
+        "estimate": res.estimate,  # type: ignore[attr-defined]
+        "se": res.se,  # type: ignore[attr-defined]
+        "ci_low": res.ci_low,  # type: ignore[attr-defined]
+        "ci_high": res.ci_high,  # type: ignore[attr-defined]
+        "pvalue": res.pvalue,  # type: ignore[attr-defined]
+        "tau2": tau2,
+        "i2": i2,
+        "k": res.k,  # type: ignore[attr-defined]
+        "note": note or "",
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Quality threshold sweep
+
+
+@dataclass(frozen=True, eq=False)
+class QualitySweep:
+    """The pooled result at each minimum quality score present among the view's studies.
+
+    ``frame``: one row per threshold, lowest first: qmin, k, studies (ids joined by ", "),
+    estimate, ci_low, ci_high, pvalue, tau2, i2 and ratios; empty when there is nothing to
+    sweep, and ``message`` then says why. ``unscored``: studies without a score (left out at
+    every threshold, as a minimum score leaves them out of the view).
+    """
+
+    frame: pd.DataFrame
+    unscored: tuple[str, ...]
+    message: str | None
+
+
+def quality_sweep(
+    outcome: str, state: object, studies: pd.DataFrame, effects: object
+) -> QualitySweep:
+    """Re-run the view's analysis (``core.analysis.analyse_outcome``) with the minimum
+    quality score set to each score present among its included estimable studies; every
+    other filter and exclusion is the view's. ``effects`` as for ``analyse_outcome``."""
+    from core.analysis import analyse_outcome  # core.analysis does not import this module
+
+    base_state = state.replace(qmin=None)  # type: ignore[attr-defined]
+    base = analyse_outcome(outcome, base_state, studies, effects)  # type: ignore[arg-type]
+    ids = base.rows.loc[base.rows["included"], "study_id"].astype(str).tolist()
+    scores = pd.to_numeric(
+        studies.set_index("study_id").loc[ids, "quality_score"].astype("object"), errors="coerce"
+    )
+    unscored = tuple(s for s, q in scores.items() if pd.isna(q))
+    present = sorted({float(q) for q in scores.dropna()})
+    empty = pd.DataFrame()
+    if not ids:
+        return QualitySweep(empty, unscored, base.message or "No study to pool.")
+    if len(present) < 2:
+        what = "has no quality score" if not present else f"has quality score {present[0]:g}"
+        many = "Every included study" if len(ids) > 1 else "The only included study"
+        return QualitySweep(empty, unscored, f"{many} {what}: there is no threshold to sweep.")
+    rows = []
+    for q in present:
+        oa = analyse_outcome(
+            outcome,
+            base_state.replace(qmin=q),
+            studies,
+            effects,  # type: ignore[arg-type]
+        )
+        p = oa.pooled
+        if p is None:
+            continue
+        used = oa.rows.loc[oa.rows["included"], "study_id"].astype(str)
+        rows.append(
+            {
+                "qmin": q,
+                "k": p.k,
+                "studies": ", ".join(used),
+                "estimate": p.estimate,
+                "ci_low": p.ci_low,
+                "ci_high": p.ci_high,
+                "pvalue": p.pvalue,
+                "tau2": p.tau2,
+                "i2": p.i2,
+            }
+        )
+    return QualitySweep(_with_ratios(pd.DataFrame(rows)), unscored, None)
