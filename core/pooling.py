@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from scipy import special, stats
@@ -70,62 +70,73 @@ def _as_rows(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
-def _weighted_mean(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    sw = w.sum(axis=1)
-    return (w * y).sum(axis=1) / sw, sw
+class _Rows(NamedTuple):
+    """What every estimator needs, computed once per call: y (0 where a study is not in its
+    row), v, common-effect weights w = 1/v, k, sum w, sum w^2, Q and the unweighted mean
+    and residual sum of squares (for HE and SJ)."""
+
+    y: np.ndarray
+    v: np.ndarray
+    w: np.ndarray
+    k: np.ndarray
+    sw: np.ndarray
+    sw2: np.ndarray
+    q: np.ndarray
+    inrow: np.ndarray | None  # None: every study is in every row
 
 
-def _q_stat(y: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Cochran's Q about the common-effect estimate."""
+def _prepare(y: np.ndarray, v: np.ndarray) -> _Rows:
+    finite = np.isfinite(v)
+    inrow = None if finite.all() else finite
+    if inrow is not None:
+        y = np.where(inrow, y, 0.0)
+    k = finite.sum(axis=1)
     w = 1.0 / v
-    mu, _ = _weighted_mean(y, w)
-    return (w * (y - mu[:, None]) ** 2).sum(axis=1)
+    sw = w.sum(axis=1)
+    mu = (w * y).sum(axis=1) / sw
+    r = y - mu[:, None]
+    if inrow is not None:
+        r = np.where(inrow, r, 0.0)
+    q = (w * r * r).sum(axis=1)
+    return _Rows(y, v, w, k, sw, (w * w).sum(axis=1), q, inrow)
 
 
-def _typical_variance(v: np.ndarray, k: np.ndarray) -> np.ndarray:
+def _unweighted_rss(r: _Rows) -> np.ndarray:
+    """sum (yi - ybar)^2 over the studies in each row."""
+    ybar = r.y.sum(axis=1) / r.k
+    dev = r.y - ybar[:, None]
+    if r.inrow is not None:
+        dev = np.where(r.inrow, dev, 0.0)
+    return (dev * dev).sum(axis=1)
+
+
+def _typical_variance(r: _Rows) -> np.ndarray:
     """s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (Higgins & Thompson 2002)."""
-    w = 1.0 / v
-    sw = w.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (k - 1) * sw / (sw**2 - (w**2).sum(axis=1))
+    return (r.k - 1) * r.sw / (r.sw**2 - r.sw2)
 
 
 # ---------------------------------------------------------------------------------------
-# tau2 estimators
+# tau2 estimators (closed forms); errors are ignored by the caller's np.errstate
 
 
-def _tau2_dl(y: np.ndarray, v: np.ndarray, k: np.ndarray) -> np.ndarray:
-    w = 1.0 / v
-    sw = w.sum(axis=1)
-    q = _q_stat(y, v)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (q - (k - 1)) / (sw - (w**2).sum(axis=1) / sw)
-    return np.where(k > 1, np.maximum(t, 0.0), 0.0)
+def _tau2_dl(r: _Rows) -> np.ndarray:
+    return np.where(r.k > 1, np.maximum((r.q - (r.k - 1)) / (r.sw - r.sw2 / r.sw), 0.0), 0.0)
 
 
-def _tau2_he(y: np.ndarray, v: np.ndarray, k: np.ndarray) -> np.ndarray:
-    inrow = np.isfinite(v)
-    ybar = np.where(inrow, y, 0.0).sum(axis=1) / k
-    rss = np.where(inrow, (y - ybar[:, None]) ** 2, 0.0).sum(axis=1)
-    sv = np.where(inrow, v, 0.0).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (rss - (k - 1) / k * sv) / (k - 1)
-    return np.where(k > 1, np.maximum(t, 0.0), 0.0)
+def _tau2_he(r: _Rows) -> np.ndarray:
+    sv = (r.v if r.inrow is None else np.where(r.inrow, r.v, 0.0)).sum(axis=1)
+    t = (_unweighted_rss(r) - (r.k - 1) / r.k * sv) / (r.k - 1)
+    return np.where(r.k > 1, np.maximum(t, 0.0), 0.0)
 
 
-def _tau2_hs(y: np.ndarray, v: np.ndarray, k: np.ndarray) -> np.ndarray:
-    t = (_q_stat(y, v) - k) / (1.0 / v).sum(axis=1)
-    return np.where(k > 1, np.maximum(t, 0.0), 0.0)
+def _tau2_hs(r: _Rows) -> np.ndarray:
+    return np.where(r.k > 1, np.maximum((r.q - r.k) / r.sw, 0.0), 0.0)
 
 
-def _tau2_sj(y: np.ndarray, v: np.ndarray, k: np.ndarray) -> np.ndarray:
-    inrow = np.isfinite(v)
-    ybar = np.where(inrow, y, 0.0).sum(axis=1) / k
-    tau0 = np.where(inrow, (y - ybar[:, None]) ** 2, 0.0).sum(axis=1) / k
-    qw = _q_stat(y, v + tau0[:, None])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = tau0 * qw / (k - 1)
-    return np.where(k > 1, np.maximum(t, 0.0), 0.0)
+def _tau2_sj(r: _Rows) -> np.ndarray:
+    tau0 = _unweighted_rss(r) / r.k
+    qw = _prepare(r.y, r.v + tau0[:, None]).q
+    return np.where(r.k > 1, np.maximum(tau0 * qw / (r.k - 1), 0.0), 0.0)
 
 
 def _score(
@@ -218,41 +229,25 @@ def _solve_root(
     )
 
 
-def _fisher_scoring(
-    method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray, scale: np.ndarray, max_iter: int
-) -> np.ndarray:
-    """metafor's iterations for ML/REML (with the fixtures' step adjustment 1/2): Fisher
-    scoring steps, halved while they would make tau2 negative, until the step is tiny."""
-    done = np.zeros(t.shape, dtype=bool)
-    for _ in range(max_iter):
-        g, _, info = _score(method, y, v, t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            adj = np.nan_to_num(0.5 * g / info)
-            halvings = np.ceil(np.log2(np.where(t > 0, -adj / t, 1.0)))
-        new = np.where(t + adj >= 0, t + adj, np.maximum(t + adj * 2.0**-halvings, 0.0))
-        new = np.where(done, t, new)
-        done |= np.abs(new - t) <= 1e-12 * (scale + t)
-        t = new
-        if done.all():
-            break
-    return t
+_GRID = np.geomspace(1e-6, 1.0, 25)
 
 
 def _solve_likelihood(
     method: str, y: np.ndarray, v: np.ndarray, start: np.ndarray, max_iter: int = MAX_ITER
 ) -> _Solve:
-    """ML or REML tau2: the maximum that metafor's Fisher scoring reaches from ``start`` (HE).
+    """ML or REML tau2: the maximum that metafor's Fisher scoring reaches from ``start`` (HE),
+    followed, as metafor does, by its ``ll0check`` (a maximum lower than the likelihood at
+    tau2 = 0 gives way to 0).
 
-    The likelihood can have two maxima (or one on the boundary and one inside); metafor goes
-    uphill from its start, so the root wanted is the first one in the direction the score
-    points at the start: above it when g(start) > 0, below it (or 0) when g(start) < 0. That
-    root is found by bracketed Newton steps. Only where the score is negative both at 0 and at
-    the start (an inside maximum may or may not be passed on the way down) are metafor's
-    scoring steps followed first; the point they reach is then bracketed and polished."""
+    The likelihood can have two maxima (or one on the boundary and one inside). Scoring goes
+    uphill from the start, so the root wanted is the first one in the direction the score
+    points at the start: above it when g(start) > 0; below it when g(start) < 0 (bracketed by
+    0 when g(0) > 0; otherwise the highest sign change + to - found on a geometric grid of
+    (0, start], or the boundary 0 when there is none). Each root is then found by bracketed
+    Newton steps."""
     m = y.shape[0]
     zeros = np.zeros(m)
     inf = np.full(m, np.inf)
-    scale = np.where(np.isfinite(v), v, 0.0).sum(axis=1) / np.isfinite(v).sum(axis=1)
     t = np.maximum(start, 0.0)
     g0, _, _ = _score(method, y, v, zeros)
     gs, _, _ = _score(method, y, v, t)
@@ -260,28 +255,26 @@ def _solve_likelihood(
     down = (t > 0) & (gs < 0) & (g0 > 0)
     lo = np.where(up, t, zeros)
     hi = np.where(down, t, inf)
-    hard = (t > 0) & (gs < 0) & (g0 <= 0)
-    if hard.any():
-        t = np.where(hard, _fisher_scoring(method, y, v, t, scale, 10 * max_iter), t)
-        inside = hard & (t > 1e-7 * scale)
-        t = np.where(hard & ~inside, 0.0, t)
-        g, _, _ = _score(method, y, v, t)
-        lo = np.where(inside & (g > 0), t, lo)
-        hi = np.where(inside & (g < 0), t, hi)
-        step = 1e-9 * (scale + t)
-        need = inside & (g < 0)
-        for _ in range(60):  # the root lies just below where scoring stopped: bracket it
-            if not need.any():
-                break
-            probe = np.maximum(hi - step, 0.0)
-            gp, _, _ = _score(method, y, v, probe)
-            found = need & (gp > 0)
-            lo = np.where(found, probe, lo)
-            hi = np.where(need & ~found, probe, hi)
-            need &= ~found & (probe > 0)
-            step = step * 4.0
-        t = np.where(inside & (lo == 0) & (g < 0), 0.0, t)
-        up |= inside & ((lo > 0) | (g > 0))
+    hard = np.flatnonzero((t > 0) & (gs < 0) & (g0 <= 0))
+    if hard.size:
+        n = _GRID.size
+        pts = t[hard, None] * _GRID[None, :]  # (hard rows, grid)
+        gg, _, _ = _score(
+            method,
+            np.repeat(y[hard], n, axis=0),
+            np.repeat(v[hard], n, axis=0),
+            pts.ravel(),
+        )
+        positive = gg.reshape(hard.size, n) > 0
+        found = positive.any(axis=1)
+        # highest grid point with g > 0; the next one up has g <= 0 (the last is the start)
+        top = (n - 1 - np.argmax(positive[:, ::-1], axis=1))[found]
+        rows = hard[found]
+        lo[rows] = pts[found, top]
+        hi[rows] = pts[found, top + 1]
+        t[hard[~found]] = 0.0
+        t[rows] = lo[rows]
+        down[rows] = True
     active = up | down
     sol = _newton_bracketed(method, y, v, t, lo, hi, active, None, max_iter)
     t = np.where(active, sol.tau2, t)
@@ -319,25 +312,29 @@ class Tau2Fit:
 
 def tau2_many(y: np.ndarray, v: np.ndarray, method: str) -> Tau2Fit:
     """tau2 by ``method`` for every row of (y, v); vi = inf marks a study not in the row."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _tau2(_prepare(*_as_rows(y, v)), method)
+
+
+def _tau2(r: _Rows, method: str) -> Tau2Fit:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    k = np.isfinite(v).sum(axis=1)
-    ones = np.ones(y.shape[0], dtype=bool)
+    m = r.k.size
+    ones = np.ones(m, dtype=bool)
     if method == "EE":
-        return Tau2Fit(np.zeros(y.shape[0]), ones, 0, None)
+        return Tau2Fit(np.zeros(m), ones, 0, None)
     closed = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj}
     if method in closed:
-        return Tau2Fit(closed[method](y, v, k), ones, 0, None)
-    start = _tau2_dl(y, v, k)
+        return Tau2Fit(closed[method](r), ones, 0, None)
     if method in ("PM", "EB"):
-        sol = _solve_root(method, y, v, start, (k - 1).astype(float))
+        sol = _solve_root(method, r.y, r.v, _tau2_dl(r), (r.k - 1).astype(float))
     else:
-        sol = _solve_likelihood(method, y, v, _tau2_he(y, v, k))
-    tau2 = np.where(k > 1, sol.tau2, 0.0)
-    conv = sol.converged | (k <= 1)
+        sol = _solve_likelihood(method, r.y, r.v, _tau2_he(r))
+    tau2 = np.where(r.k > 1, sol.tau2, 0.0)
+    conv = sol.converged | (r.k <= 1)
     note = None
     if not conv.all():
-        tau2 = np.where(conv, tau2, start)
+        tau2 = np.where(conv, tau2, _tau2_dl(r))
         note = (
             f"{method} did not converge in {MAX_ITER} iterations for "
             f"{int((~conv).sum())} fit(s); the DerSimonian-Laird tau2 is used there instead"
@@ -374,11 +371,6 @@ class PoolTable:
     note: str | None
 
 
-def _normal_sf2(z: np.ndarray) -> np.ndarray:
-    """Two-sided p-value of a z statistic, 2 (1 - Phi(|z|))."""
-    return special.erfc(np.abs(z) / math.sqrt(2.0))
-
-
 def pool_many(
     yi: object,
     vi: object,
@@ -392,48 +384,43 @@ def pool_many(
     """
     if ci not in CI_METHODS:
         raise ValueError(f"unknown CI method {ci!r}; choose 'wald' or 'hksj'")
-    y, v = _as_rows(yi, vi)
-    y = np.where(np.isfinite(v), y, 0.0)
-    k = np.isfinite(v).sum(axis=1)
-    fit = tau2_many(y, v, method)
-    t = fit.tau2
-    w = 1.0 / (v + t[:, None])
-    mu, sw = _weighted_mean(y, w)
-    se = 1.0 / np.sqrt(sw)
-    df = k - 1
-    q = _q_stat(y, v)
     with np.errstate(divide="ignore", invalid="ignore"):
+        r = _prepare(*_as_rows(yi, vi))
+        fit = _tau2(r, method)
+        t, k, q = fit.tau2, r.k, r.q
+        w = 1.0 / (r.v + t[:, None])
+        sw = w.sum(axis=1)
+        mu = (w * r.y).sum(axis=1) / sw
+        se = 1.0 / np.sqrt(sw)
+        df = k - 1
         q_p = np.where(df > 0, special.chdtrc(np.maximum(df, 1), q), 1.0)
         if method == "EE":
             i2 = np.where(q > 0, 100.0 * np.maximum(q - df, 0.0) / q, 0.0)
             h2 = q / df
         else:
-            s2 = _typical_variance(v, k)
+            s2 = _typical_variance(r)
             i2 = 100.0 * t / (t + s2)
             h2 = (t + s2) / s2
-    alpha = 1.0 - level
-    if ci == "hksj":
-        r = y - mu[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = (w * r * r).sum(axis=1) / df
-            se = np.sqrt(s2w / sw)
-            crit = stats.t.isf(alpha / 2, np.maximum(df, 1))
+        alpha = 1.0 - level
+        if ci == "hksj":
+            res = r.y - mu[:, None]
+            if r.inrow is not None:
+                res = np.where(r.inrow, res, 0.0)
+            se = np.sqrt((w * res * res).sum(axis=1) / df / sw)
             stat = mu / se
-            pval = 2.0 * stats.t.sf(np.abs(stat), np.maximum(df, 1))
-        crit = np.where(df > 0, crit, np.nan)
-        pval = np.where(df > 0, pval, np.nan)
-    else:
-        crit = np.full(mu.shape, stats.norm.isf(alpha / 2))
-        with np.errstate(divide="ignore", invalid="ignore"):
+            crit = np.where(df > 0, special.stdtrit(np.maximum(df, 1), 1.0 - alpha / 2), np.nan)
+            pval = np.where(df > 0, 2.0 * special.stdtr(np.maximum(df, 1), -np.abs(stat)), np.nan)
+        else:
+            crit = np.full(mu.shape, -special.ndtri(alpha / 2))
             stat = mu / se
-        pval = _normal_sf2(stat)
-    half = crit * se
-    if method == "EE":
-        pi_low = pi_high = np.full(mu.shape, np.nan)
-    else:
-        pi_half = crit * np.sqrt(se**2 + t)
-        pi_low, pi_high = mu - pi_half, mu + pi_half
-    weights = 100.0 * w / sw[:, None]
+            pval = special.erfc(np.abs(stat) / math.sqrt(2.0))
+        half = crit * se
+        if method == "EE":
+            pi_low = pi_high = np.full(mu.shape, np.nan)
+        else:
+            pi_half = crit * np.sqrt(se * se + t)
+            pi_low, pi_high = mu - pi_half, mu + pi_half
+        weights = 100.0 * w / sw[:, None]
     return PoolTable(
         estimate=mu,
         se=se,
@@ -589,7 +576,7 @@ def tau2_ci(yi: object, vi: object, method: str = "REML", level: float = 0.95) -
     crit = np.array([stats.chi2.isf(alpha / 2, k - 1), stats.chi2.ppf(alpha / 2, k - 1)])
     yy, vv = np.vstack([y, y]), np.vstack([v, v])
     sol = _solve_root("QP", yy, vv, np.zeros(2), crit)
-    tau2 = float(tau2_many(y[None, :], v[None, :], method).tau2[0])
+    tau2 = float(tau2_many(y, v, method).tau2[0])
     tau2_max = max(100.0, 10.0 * tau2)
     lo, hi = (min(float(x), tau2_max) for x in sol.tau2)
     notes = []
@@ -599,7 +586,7 @@ def tau2_ci(yi: object, vi: object, method: str = "REML", level: float = 0.95) -
         notes.append(f"the upper bound lies above the searched range; shown as > {tau2_max:g}")
     if float(sol.tau2[0]) > tau2_max:
         notes.append(f"the lower bound lies above the searched range; shown as > {tau2_max:g}")
-    s2 = float(_typical_variance(v[None, :], np.array([k]))[0])
+    s2 = float(_typical_variance(_prepare(y[None, :], v[None, :]))[0])
     return Tau2CI(
         tau2=tau2,
         tau2_low=lo,
