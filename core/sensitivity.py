@@ -606,8 +606,8 @@ def estimator_panel(
     intervals, the common-effect model, and, when ``tables`` = (ai, n1i, ci, n2i) 2x2 counts
     are given (odds ratios), Mantel-Haenszel and Peto.
 
-    Columns: method, ci ("wald" | "hksj"), model (plain label), family ("random" |
-    "common"), estimate, se, ci_low, ci_high, pvalue, tau2, i2, k, note; log scale, plus
+    Columns: method, ci ("wald" | "hksj"), model (short label), description, family
+    ("random" | "common"), estimate, se, ci_low, ci_high, pvalue, tau2, i2, k, note; log scale, plus
     ratios. Each row equals ``pool``/``mantel_haenszel``/``peto`` for that method; a method
     that cannot be computed for these tables has NaN values and says why in ``note``.
     """
@@ -623,7 +623,7 @@ def estimator_panel(
                 _panel_row(
                     method,
                     ci,
-                    f"{method} ({METHOD_LABELS[method]}), {interval}",
+                    f"{method}, {interval}",
                     "random",
                     res,
                     res.tau2,
@@ -632,17 +632,15 @@ def estimator_panel(
                 )
             )
     ee = pool(y, v, method="EE", ci="wald", level=level)
-    rows.append(
-        _panel_row("EE", "wald", "Common effect (inverse variance)", "common", ee, 0.0, ee.i2, None)
-    )
+    rows.append(_panel_row("EE", "wald", "Common effect (IV)", "common", ee, 0.0, ee.i2, None))
     if tables is not None:
         for method, label, fn in (
             (
                 "MH",
-                "Mantel-Haenszel (common effect)",
+                "Mantel-Haenszel",
                 lambda: mantel_haenszel(*tables, level=level),
             ),
-            ("Peto", "Peto (common effect)", lambda: peto(*tables, level=level)),
+            ("Peto", "Peto", lambda: peto(*tables, level=level)),
         ):
             try:
                 res = fn()
@@ -667,7 +665,16 @@ def estimator_panel(
                 )
                 continue
             rows.append(_panel_row(method, "wald", label, "common", res, 0.0, res.i2, res.note))
-    return _with_ratios(pd.DataFrame(rows))
+    frame = pd.DataFrame(rows)
+    frame["description"] = [_DESCRIPTIONS.get(m, METHOD_LABELS.get(m, m)) for m in frame["method"]]
+    return _with_ratios(frame)
+
+
+_DESCRIPTIONS = {
+    "EE": "common effect, inverse variance",
+    "MH": "common effect, Mantel-Haenszel (2x2 counts)",
+    "Peto": "common effect, Peto one-step (2x2 counts)",
+}
 
 
 def _panel_row(
