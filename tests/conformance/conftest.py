@@ -15,3 +15,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 terminalreporter.write_line(
                     f"conformance: {stats['values']} values compared in {stats['files']} files"
                 )
+            fresh = module.FRESH_STATS
+            if fresh["files"]:
+                terminalreporter.write_line(
+                    f"conformance (fresh metafor cases): {fresh['values']} values compared "
+                    f"in {fresh['files']} files"
+                )
