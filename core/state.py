@@ -182,6 +182,10 @@ FIELDS: tuple[FieldSpec, ...] = (
       {"quality": "quality score", "year": "publication year"},
       {"score": "quality", "date": "year"}),
     F("tf", "flag", False, (), "Trim-and-fill on the funnel plot", {"0": "hidden", "1": "shown"}),
+    F("cr_os", "number", None, (), "Assumed risk of death without RT by t years (%)",
+      low=0.0, high=100.0),
+    F("cr_dfs", "number", None, (), "Assumed risk of recurrence or death without RT by t years (%)",
+      low=0.0, high=100.0),
 )  # fmt: skip
 
 FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
