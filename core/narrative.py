@@ -1,0 +1,257 @@
+"""Plain-language reading of one pooled outcome, for slides and tumour boards.
+
+Pure functions of an :class:`~core.analysis.OutcomeAnalysis`: a summary sentence that never
+says more than the numbers do (an association, its direction only when the 95% CI excludes 1,
+no advice), the key numbers as display strings, and the studies left out with the reason.
+
+>>> from core.data import load_bundled
+>>> from core.analysis import analyse
+>>> from core.state import ViewState
+>>> ds = load_bundled()
+>>> oa = analyse(ViewState(outcome="DFS"), ds).outcomes["DFS"]
+>>> summary_sentence(oa, ViewState(outcome="DFS"), ds.studies)[:60]
+'Across 3 randomized trials (359 patients), perioperative RT '
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.analysis import OUTCOME_LABELS, OutcomeAnalysis
+from core.state import ViewState
+
+#: design code -> (singular, plural) noun phrase
+DESIGN_NOUNS: dict[str, tuple[str, str]] = {
+    "RCT": ("randomized trial", "randomized trials"),
+    "PSM": ("propensity-matched study", "propensity-matched studies"),
+    "prospective-nonrandomized": (
+        "prospective non-randomized study",
+        "prospective non-randomized studies",
+    ),
+    "retrospective": ("retrospective study", "retrospective studies"),
+}
+EVENTS = {"OS": "death", "DFS": "recurrence or death"}
+TREATMENT = "perioperative RT"
+
+
+def fmt_ratio(x: float) -> str:
+    """A ratio for display: two decimals, three below 0.01; infinite and NaN spelled out."""
+    if math.isnan(x):
+        return "–"
+    if math.isinf(x):
+        return "∞" if x > 0 else "0"
+    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
+
+
+def fmt_p(p: float) -> str:
+    if not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _years(t: float) -> str:
+    return f"{t:g} year" + ("" if t == 1 else "s")
+
+
+def measure_name(oa: OutcomeAnalysis) -> str:
+    """'odds ratio' or 'hazard ratio'."""
+    return "hazard ratio" if oa.measure == "HR" else "odds ratio"
+
+
+def effect_phrase(oa: OutcomeAnalysis) -> str:
+    """What the ratio compares: 'odds of death at 2 years', 'hazard of recurrence or death'."""
+    event = EVENTS[oa.outcome]
+    if oa.measure == "HR" or oa.years is None:
+        return f"hazard of {event}"
+    return f"odds of {event} at {_years(oa.years)}"
+
+
+def headline(oa: OutcomeAnalysis) -> str:
+    """'Disease-free survival: odds ratio at 1 year' or 'Overall survival: hazard ratio'."""
+    what = OUTCOME_LABELS[oa.outcome].capitalize()
+    if oa.measure == "HR" or oa.years is None:
+        return f"{what}: hazard ratio"
+    return f"{what}: odds ratio at {_years(oa.years)}"
+
+
+def model_phrase(method: str, ci: str) -> str:
+    """'random effects, REML', 'random effects, DL, Hartung-Knapp CI' or 'common effect'."""
+    base = "common effect" if method == "EE" else f"random effects, {method}"
+    return base + (", Hartung-Knapp CI" if ci == "hksj" else "")
+
+
+def _included(oa: OutcomeAnalysis) -> pd.DataFrame:
+    return oa.rows[oa.rows["included"].astype(bool)]
+
+
+def design_phrase(oa: OutcomeAnalysis, studies: pd.DataFrame) -> str:
+    """The designs actually pooled: '2 randomized trials and 1 propensity-matched study'."""
+    ids = _included(oa)["study_id"].astype(str)
+    designs = studies.set_index("study_id").loc[ids, "design"].astype(str)
+    counts = designs.value_counts()
+    order = [d for d in DESIGN_NOUNS if d in counts] + sorted(set(counts.index) - set(DESIGN_NOUNS))
+    parts = []
+    for d in order:
+        one, many = DESIGN_NOUNS.get(d, (f"{d} study", f"{d} studies"))
+        parts.append(_plural(int(counts[d]), one, many))
+    return _join(parts)
+
+
+def patients_phrase(oa: OutcomeAnalysis, studies: pd.DataFrame) -> str:
+    """'359 patients', or 'at least 200 patients; arm sizes not reported for 1 study'."""
+    ids = _included(oa)["study_id"].astype(str)
+    sizes = studies.set_index("study_id").loc[ids, ["n_rt", "n_ctl"]]
+    missing = int(sizes.isna().any(axis=1).sum())
+    if missing == 0:
+        return _plural(oa.patients, "patient", "patients")
+    gap = f"arm sizes not reported for {_plural(missing, 'study', 'studies')}"
+    if oa.patients == 0:
+        return f"patient numbers not reported ({gap})"
+    return f"at least {oa.patients} patients; {gap}"
+
+
+def _bounds(low: float, high: float) -> str:
+    """'0.25 to 0.82' from log-scale bounds."""
+    return f"{fmt_ratio(math.exp(low))} to {fmt_ratio(math.exp(high))}"
+
+
+def _derived_sentence(oa: OutcomeAnalysis) -> str:
+    rows = _included(oa)
+    k = len(rows)
+    n_derived = int(rows["derived"].astype(bool).sum())
+    n_interp = int(rows["interpolated"].astype(bool).sum())
+    if n_derived == 0:
+        return ""
+    if k == 1:
+        out = "Events were derived from the study's reported survival rates"
+    else:
+        whom = "both" if n_derived == k == 2 else "all" if n_derived == k else f"{n_derived} of"
+        out = f"Events were derived from reported survival rates for {whom} {k} studies"
+        out = out.replace("both 2 studies", "both studies")
+    if n_interp and oa.years is not None:
+        which = "" if k == 1 else " for " + _plural(n_interp, "study", "studies")
+        out += f";{which} the {oa.years:g}-year rate was interpolated between reported time points"
+    return out + "."
+
+
+def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
+    """'perioperative RT was associated with lower odds of death at 2 years: pooled odds ratio
+    0.45 (95% CI 0.25 to 0.82; random effects, REML)'; a direction only when the CI excludes 1.
+    ``model`` None: a single study's own estimate (no model named, no 'pooled')."""
+    p = oa.pooled
+    assert p is not None
+    effect = effect_phrase(oa)
+    name = measure_name(oa) if model is None else f"pooled {measure_name(oa)}"
+    est = fmt_ratio(math.exp(p.estimate))
+    extra = [] if model is None else [model]
+    if not (math.isfinite(p.ci_low) and math.isfinite(p.ci_high)):
+        why = ": the Hartung-Knapp interval needs two studies or more" if p.ci == "hksj" else ""
+        notes = "; ".join([f"no 95% CI could be computed{why}", *extra])
+        return f"the {name} for the {effect} with {TREATMENT} was {est} ({notes})"
+    ci = f"95% CI {_bounds(p.ci_low, p.ci_high)}"
+    if p.ci_high < 0 or p.ci_low > 0:
+        article = "a " if oa.measure == "HR" else ""
+        way = "lower" if p.ci_high < 0 else "higher"
+        head = f"{TREATMENT} was associated with {article}{way} {effect}"
+    else:
+        head = f"there was no clear difference in the {effect} with {TREATMENT}"
+        ci += ", which includes 1"
+    return f"{head}: {name} {est} ({'; '.join([ci, *extra])})"
+
+
+def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -> str:
+    """A plain-language paragraph on the pooled result of ``oa``: designs and patients pooled,
+    the direction (only when the 95% CI excludes 1), heterogeneity when k > 2, derived data.
+
+    ``state`` gives the prediction-interval setting; ``studies`` the designs and arm sizes.
+    """
+    p = oa.pooled
+    if p is None:
+        why = (oa.message or "no study is included").strip().rstrip(".")
+        return (
+            f"Nothing can be pooled for {OUTCOME_LABELS[oa.outcome]} ({effect_phrase(oa)}). "
+            f"{why[0].upper()}{why[1:]}."
+        )
+    patients = patients_phrase(oa, studies)
+    if p.k == 1:
+        row = _included(oa).iloc[0]
+        design = str(studies.set_index("study_id").at[row["study_id"], "design"])
+        noun = DESIGN_NOUNS.get(design, (f"{design} study", ""))[0]
+        sentences = [
+            f"Only one study could be pooled ({row['label']}, a {noun}; {patients}), so the "
+            "pooled result is that study's own estimate.",
+            f"In it, {_finding(oa, None)}.",
+        ]
+    else:
+        finding = _finding(oa, model_phrase(p.method, p.ci))
+        sentences = [f"Across {design_phrase(oa, studies)} ({patients}), {finding}."]
+    if p.k > 2 and math.isfinite(p.i2):
+        het = f"Heterogeneity between studies: I² = {p.i2:.0f}%"
+        if state.pi and p.method != "EE" and math.isfinite(p.pi_low) and math.isfinite(p.pi_high):
+            het += f"; 95% prediction interval {_bounds(p.pi_low, p.pi_high)}"
+        sentences.append(het + ".")
+    derived = _derived_sentence(oa)
+    if derived:
+        sentences.append(derived)
+    return " ".join(sentences)
+
+
+@dataclass(frozen=True)
+class KeyNumber:
+    """One number for the screen: a label and the display value."""
+
+    label: str
+    value: str
+
+
+def _range(low: float, high: float) -> str:
+    """'0.25–0.82' from log-scale bounds; '–' when a bound is undefined."""
+    if math.isnan(low) or math.isnan(high):
+        return "–"
+    return f"{fmt_ratio(math.exp(low))}–{fmt_ratio(math.exp(high))}"
+
+
+def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
+    """Pooled ratio, 95% CI, p, k, patients, I² and (when shown) the prediction interval."""
+    p = oa.pooled
+    if p is None:
+        return ()
+    short = "HR" if oa.measure == "HR" else "OR"
+    out = [
+        KeyNumber(f"Pooled {short}", fmt_ratio(math.exp(p.estimate))),
+        KeyNumber("95% CI", _range(p.ci_low, p.ci_high)),
+        KeyNumber(f"p ({p.dist})", fmt_p(p.pvalue)),
+        KeyNumber("Studies (k)", str(p.k)),
+        KeyNumber("Patients", str(oa.patients)),
+        KeyNumber("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%"),
+    ]
+    if state.pi and p.method != "EE" and p.k > 1:
+        out.append(KeyNumber("95% prediction interval", _range(p.pi_low, p.pi_high)))
+    return tuple(out)
+
+
+def left_out(oa: OutcomeAnalysis, studies: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+    """(study label, why) for the selected studies not pooled: excluded by hand, then those
+    whose data cannot give this outcome and measure. Studies outside the filters are not
+    listed (the filters say which)."""
+    labels = studies.set_index("study_id")["label"]
+
+    def name(sid: str) -> str:
+        label = labels.get(sid)
+        return sid if label is None or pd.isna(label) else str(label)
+
+    by_hand = tuple((name(s), "excluded by hand") for s in oa.excluded_by_user)
+    return by_hand + tuple((name(s), why) for s, why in oa.not_estimable)

@@ -1,0 +1,100 @@
+"""One outcome's results as a tidy table for CSV export: a row per study, then the pooled row.
+
+Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its 95% Wald CI
+(as in the forest plot), the weight in percent (empty for a study excluded by hand), how the
+numbers were obtained and the source. The pooled row holds the model's estimate (vi = se²),
+its CI, p, tau², I² and the prediction interval; its weight is 100. Studies that cannot be
+used for this outcome and measure follow, with the reason and no numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from core.analysis import Z975, OutcomeAnalysis, model_label
+
+COLUMNS = (
+    "row",
+    "study_id",
+    "label",
+    "analysis",
+    "included",
+    "yi",
+    "vi",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "weight",
+    "pvalue",
+    "tau2",
+    "i2",
+    "pi_low",
+    "pi_high",
+    "derivation",
+    "derived",
+    "interpolated",
+    "note",
+    "source",
+)
+
+
+def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
+    """Study rows, the pooled row (when anything is pooled) and the studies not usable."""
+    rows: list[dict] = []
+    for r in oa.rows.itertuples(index=False):
+        se = math.sqrt(float(r.vi))
+        included = bool(r.included)
+        rows.append(
+            {
+                "row": "study",
+                "study_id": str(r.study_id),
+                "label": str(r.label),
+                "included": included,
+                "yi": float(r.yi),
+                "vi": float(r.vi),
+                "ratio": math.exp(r.yi),
+                "ci_low": math.exp(r.yi - Z975 * se),
+                "ci_high": math.exp(r.yi + Z975 * se),
+                "weight": float(r.weight) if included else np.nan,
+                "derivation": str(r.derivation),
+                "derived": bool(r.derived),
+                "interpolated": bool(r.interpolated),
+                "note": "" if included else "excluded by hand",
+                "source": str(r.source_url),
+            }
+        )
+    p = oa.pooled
+    if p is not None:
+        rows.append(
+            {
+                "row": "pooled",
+                "label": f"{model_label(p.method, p.ci)}, k = {p.k}",
+                "included": True,
+                "yi": p.estimate,
+                "vi": p.se**2,
+                "ratio": math.exp(p.estimate),
+                "ci_low": math.exp(p.ci_low),
+                "ci_high": math.exp(p.ci_high),
+                "weight": float(sum(p.weights)),
+                "pvalue": p.pvalue,
+                "tau2": p.tau2,
+                "i2": p.i2,
+                "pi_low": math.exp(p.pi_low),
+                "pi_high": math.exp(p.pi_high),
+                "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
+                f"{oa.patients} patients",
+                "note": p.note or "",
+            }
+        )
+    for sid, why in oa.not_estimable:
+        rows.append({"row": "not used", "study_id": sid, "included": False, "note": why})
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["analysis"] = oa.title
+    for col in ("study_id", "label", "derivation", "note", "source"):
+        frame[col] = frame[col].fillna("")
+    for col in ("included", "derived", "interpolated"):
+        frame[col] = frame[col].astype("boolean")
+    return frame
