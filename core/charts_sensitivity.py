@@ -86,14 +86,16 @@ def _ticks(lo: float, hi: float) -> list[float]:
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """JSON-safe copy: NaN/inf become None, numpy scalars become Python ones."""
-    out = frame.copy()
+    """JSON-safe copy: non-finite floats become NaN (Altair writes them as null), other
+    columns plain Python objects (as core.charts)."""
+    out = frame.reset_index(drop=True)
     for col in out.columns:
         if out[col].dtype.kind == "f":
-            vals = out[col].to_numpy(float)
-            out[col] = pd.Series(
-                [float(v) if math.isfinite(v) else None for v in vals], dtype=object
-            )
+            vals = out[col].to_numpy(dtype=float, copy=True)
+            vals[~np.isfinite(vals)] = np.nan
+            out[col] = vals
+        elif out[col].dtype.kind not in "bi":
+            out[col] = out[col].astype(object)
     return out
 
 
@@ -261,7 +263,7 @@ def cumulative_chart(
     f["ci_95"] = [
         _ci_text(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]
-    f["side_text"] = [f"k = {k}   {ci}" for k, ci in zip(f["k"], f["ci_95"], strict=True)]
+    f["side_text"] = [f"k = {k} · {ci}" for k, ci in zip(f["k"], f["ci_95"], strict=True)]
     full = f.iloc[last]
     tooltip = [
         _tip("label", "Study added"),
@@ -272,7 +274,7 @@ def cumulative_chart(
         f,
         measure_label=measure_label,
         tooltip=tooltip,
-        side_header="k   Ratio [95% CI]",
+        side_header="k · Ratio [95% CI]",
         reference=(float(full["ratio"]), float(full["ratio_low"]), float(full["ratio_high"])),
     )
 
@@ -333,7 +335,7 @@ def quality_sweep_chart(
         _ci_text(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]
     f["side_text"] = [
-        f"k = {k}   {ci}" + ("  ◀ this view" if cur else "")
+        f"k = {k} · {ci}" + ("  ◀ this view" if cur else "")
         for k, ci, cur in zip(f["k"], f["ci_95"], is_current, strict=True)
     ]
     tooltip = [
@@ -343,7 +345,7 @@ def quality_sweep_chart(
         _tip("studies", "Studies"),
     ]
     return _interval_chart(
-        f, measure_label=measure_label, tooltip=tooltip, side_header="k   Ratio [95% CI]"
+        f, measure_label=measure_label, tooltip=tooltip, side_header="k · Ratio [95% CI]"
     )
 
 
@@ -404,7 +406,11 @@ def gosh_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.LayerChart:
     )
     points = (
         alt.Chart(data)
-        .mark_circle(size=22, opacity=0.45, color=PALETTE["study"])
+        .mark_circle(
+            size=60 if len(frame) <= 500 else 16,
+            opacity=0.7 if len(frame) <= 500 else 0.35,
+            color=PALETTE["study"],
+        )
         .encode(
             x=x,
             y=alt.Y("i2:Q", title="I² (%)", scale=alt.Scale(domain=[0, 100])),
