@@ -96,7 +96,7 @@ st.dataframe(
         "Excluded by hand": st.column_config.CheckboxColumn(
             help="Left out by hand (Overview include table or forest plot click)"
         ),
-        "Why filtered out": st.column_config.TextColumn(width="medium"),
+        "Why filtered out": st.column_config.TextColumn(width="large"),
         "Score": st.column_config.TextColumn(help="Editorial score 0-7 (sum of the items)"),
         "In Rim 2024": st.column_config.TextColumn(
             help="Known to be among the studies pooled by the published meta-analysis"
