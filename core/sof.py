@@ -1,0 +1,640 @@
+"""Summary of findings (GRADE-style) for the live result: absolute effects, NNT and certainty.
+
+Events are deaths (OS) or recurrences/deaths (DFS), so a ratio below 1 and a negative risk
+difference favour RT. With ``r`` the assumed risk of an event without RT (a proportion):
+
+  odds ratio     risk_rt = OR r / (1 - r + OR r)
+  hazard ratio   risk_rt = 1 - (1 - r)^HR   (r the risk by a time t; proportional hazards)
+  difference     d = risk_rt - r, shown per 1000 patients; its CI from the ratio's CI (risk_rt
+                 increases with the ratio, so the ends map to the ends)
+  NNT            1 / |d|, rounded up: NNTB when d < 0 (benefit), NNTH when d > 0 (harm). When
+                 the CI of d spans 0 the NNT interval runs from NNTB through infinity to NNTH
+                 (Altman, BMJ 1998;317:1309): never a negative NNT.
+
+The default ``r`` for an odds ratio is the control arms of the pooled studies as one simple
+proportion, sum(events) / sum(n); a hazard ratio has no time point, so ``r`` must be given.
+
+Certainty is this tool's heuristic, an aid for discussion and not an official GRADE
+assessment. It starts at High when at least half of the weight comes from randomized trials,
+else at Low, and goes down one level per serious and two per very serious concern:
+
+  risk of bias   not serious when >= 80% of the weight comes from studies with quality score
+                 >= 5 (this explorer's editorial rubric) that are randomized (when starting at
+                 High; any design when starting at Low, where design is already counted);
+                 serious otherwise
+  inconsistency  serious when I2 > 50% or the prediction interval crosses 1 while the CI does
+                 not; very serious when both; not assessable with one study
+  imprecision    one concern each for a CI crossing 1 and fewer patients than the optimal
+                 information size (OIS: two-arm sample size for a 25% relative risk reduction
+                 from r, alpha 0.05 two-sided, power 0.8); both: very serious
+  indirectness   not assessed (left to the user)
+  publication    with k >= 10, Egger's regression test (classical): serious when p < 0.10;
+  bias           with k < 10 not assessable
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from core.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
+from core.bias import egger_test
+
+#: The domains in GRADE's order: key -> label.
+DOMAINS: dict[str, str] = {
+    "rob": "Risk of bias",
+    "inconsistency": "Inconsistency",
+    "indirectness": "Indirectness",
+    "imprecision": "Imprecision",
+    "publication": "Publication bias",
+}
+#: Ratings and the levels each costs.
+DOWNGRADE: dict[str, int] = {
+    "not serious": 0,
+    "serious": 1,
+    "very serious": 2,
+    "not assessed": 0,
+    "not assessable": 0,
+}
+#: Ratings a user may choose.
+CHOICES: tuple[str, ...] = ("not serious", "serious", "very serious")
+LEVELS: tuple[str, ...] = ("Very low", "Low", "Moderate", "High")
+SYMBOLS: dict[str, str] = {"High": "⊕⊕⊕⊕", "Moderate": "⊕⊕⊕◯", "Low": "⊕⊕◯◯", "Very low": "⊕◯◯◯"}
+DISCLAIMER = "An aid for discussion, not an official GRADE assessment."
+EVENTS = {"OS": "death", "DFS": "recurrence or death"}
+
+GOOD_SCORE = 5
+GOOD_SHARE = 80.0
+I2_SERIOUS = 50.0
+RRR = 0.25
+ALPHA = 0.05
+POWER = 0.8
+EGGER_MIN_K = 10
+EGGER_P = 0.10
+
+
+@dataclass(frozen=True)
+class Override:
+    """A user's judgement of one domain: a rating (None keeps the pre-filled one) and a note."""
+
+    rating: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One GRADE domain: the rating in use, the pre-filled one and why, and any user note."""
+
+    key: str
+    label: str
+    rating: str
+    auto_rating: str
+    reason: str
+    overridden: bool = False
+    note: str = ""
+
+    @property
+    def downgrade(self) -> int:
+        return DOWNGRADE[self.rating]
+
+
+@dataclass(frozen=True)
+class Certainty:
+    """The overall rating: the starting level (and why) less the domains' downgrades."""
+
+    start: str
+    start_reason: str
+    domains: tuple[Domain, ...]
+
+    @property
+    def downgrades(self) -> int:
+        return sum(d.downgrade for d in self.domains)
+
+    @property
+    def level(self) -> str:
+        return LEVELS[max(0, LEVELS.index(self.start) - self.downgrades)]
+
+    @property
+    def label(self) -> str:
+        return f"{SYMBOLS[self.level]} {self.level}"
+
+    def domain(self, key: str) -> Domain:
+        return next(d for d in self.domains if d.key == key)
+
+
+@dataclass(frozen=True)
+class ControlRisk:
+    """An assumed risk without RT (proportion) and where it comes from."""
+
+    risk: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Nnt:
+    """Number needed to treat: point and CI ends as signed ARDs' reciprocals, and the text."""
+
+    point: float
+    low: float
+    high: float
+    text: str
+
+
+@dataclass(frozen=True)
+class SofRow:
+    """One outcome of the summary of findings. Risks are proportions; differences per 1000.
+
+    Absolute fields are None when they cannot be computed; ``message`` then says what is
+    needed. ``certainty`` is None when nothing is pooled.
+    """
+
+    outcome: str
+    measure: str
+    years: float | None
+    k: int
+    patients: int
+    ratio: float | None
+    ratio_low: float | None
+    ratio_high: float | None
+    control: ControlRisk | None
+    risk_rt: float | None
+    risk_rt_low: float | None
+    risk_rt_high: float | None
+    diff: float | None
+    diff_low: float | None
+    diff_high: float | None
+    nnt: Nnt | None
+    message: str | None
+    certainty: Certainty | None
+
+    @property
+    def title(self) -> str:
+        what = OUTCOME_LABELS[self.outcome]
+        if self.measure == "HR":
+            return f"{what[0].upper()}{what[1:]} (hazard ratio)"
+        return f"{self.years:g}-year {what} (odds ratio)"
+
+
+# ---------------------------------------------------------------------------------------
+# Absolute effects
+
+
+def risk_with_or(odds_ratio: float, r: float) -> float:
+    """Risk with RT from an odds ratio and the risk without: OR r / (1 - r + OR r)."""
+    if r <= 0.0 or odds_ratio == 0.0:
+        return 0.0
+    if r >= 1.0 or math.isinf(odds_ratio):
+        return 1.0
+    return odds_ratio * r / (1.0 - r + odds_ratio * r)
+
+
+def risk_with_hr(hazard_ratio: float, r: float) -> float:
+    """Risk with RT by time t from a hazard ratio and the risk r by t: 1 - (1 - r)^HR."""
+    if r <= 0.0:
+        return 0.0
+    if r >= 1.0:
+        return 1.0 if hazard_ratio > 0 else 0.0
+    return 1.0 - (1.0 - r) ** hazard_ratio
+
+
+def _ceil(x: float) -> int:
+    return math.ceil(x - 1e-9)
+
+
+def _nnt_number(d: float) -> str:
+    return "∞" if d == 0 else str(_ceil(1.0 / abs(d)))
+
+
+def nnt(diff: float, low: float, high: float) -> Nnt:
+    """NNT from a risk difference (events; negative = benefit) and its CI, as Altman (1998).
+
+    Rounded up to whole patients. ``point``/``low``/``high`` are 1/d (signed; inf at d = 0).
+    """
+
+    def inv(d: float) -> float:
+        return math.inf if d == 0 else 1.0 / d
+
+    def kind(d: float) -> str:
+        return "NNTB" if d < 0 else "NNTH"
+
+    if diff == 0 and low == high == 0:
+        return Nnt(math.inf, math.inf, math.inf, "NNT ∞ (no difference)")
+    if diff == 0:
+        head = "NNT ∞ (no difference at the point estimate)"
+    else:
+        head = f"{kind(diff)} {_nnt_number(diff)}"
+    if low < 0 < high:
+        ci = f"NNTB {_nnt_number(low)} to ∞ to NNTH {_nnt_number(high)}"
+    elif high <= 0:
+        ci = f"{'NNTB ' if diff == 0 else ''}{_nnt_number(low)} to {_nnt_number(high)}"
+    else:
+        ci = f"{'NNTH ' if diff == 0 else ''}{_nnt_number(high)} to {_nnt_number(low)}"
+    return Nnt(inv(diff), inv(low), inv(high), f"{head} (95% CI {ci})")
+
+
+def control_arm_risk(rows: pd.DataFrame) -> ControlRisk | None:
+    """Control arms of the included studies as one proportion, sum(events) / sum(n).
+
+    None when no included row has both counts (e.g. hazard ratios).
+    """
+    inc = rows[rows["included"]] if "included" in rows else rows
+    have = inc[inc["events_ctl"].notna() & inc["n_ctl"].notna() & (inc["n_ctl"] > 0)]
+    if have.empty:
+        return None
+    events = float(have["events_ctl"].sum())
+    n = float(have["n_ctl"].sum())
+    derived = int(have["derived"].sum()) if "derived" in have else 0
+    source = (
+        f"control arms of the {len(have)} pooled stud{'y' if len(have) == 1 else 'ies'}: "
+        f"{events:.0f}/{n:.0f} events (sum of events / sum of patients)"
+    )
+    if derived:
+        which = "all" if derived == len(have) else f"{derived} of {len(have)}"
+        source += f"; {which} counts derived from reported survival rates and arm sizes"
+    return ControlRisk(events / n, source)
+
+
+def optimal_information_size(r: float, rrr: float = RRR) -> float:
+    """Total patients (both arms) to detect a relative risk reduction ``rrr`` from risk r.
+
+    n per arm = (z_{1-alpha/2} + z_{power})^2 (p1 q1 + p2 q2) / (p1 - p2)^2, p1 = r,
+    p2 = (1 - rrr) r; alpha 0.05 two-sided, power 0.8. NaN when r is 0.
+    """
+    if r <= 0.0:
+        return math.nan
+    z = NormalDist().inv_cdf(1 - ALPHA / 2) + NormalDist().inv_cdf(POWER)
+    p1, p2 = r, (1.0 - rrr) * r
+    return 2.0 * z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p1 - p2) ** 2
+
+
+# ---------------------------------------------------------------------------------------
+# Certainty
+
+
+def _pct(x: float) -> str:
+    """A weight share: whole percent, one decimal where rounding would reach a threshold."""
+    return f"{x:.0f}%" if abs(x - round(x)) > 0.05 or x in (0.0, 100.0) else f"{x:.1f}%"
+
+
+def _join(ids: list[str], limit: int = 6) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _used(oa: OutcomeAnalysis, studies: pd.DataFrame) -> pd.DataFrame:
+    inc = oa.rows[oa.rows["included"]][["study_id", "weight"]]
+    meta = studies.set_index("study_id")
+    cols = ["design", "quality_score", "quality_unknown", "q_untreated_control"]
+    return inc.join(meta[cols], on="study_id")
+
+
+def _start(used: pd.DataFrame) -> tuple[str, str]:
+    rct = float(used.loc[used["design"] == "RCT", "weight"].sum())
+    if rct >= 50.0:
+        return "High", f"{_pct(rct)} of the weight from randomized trials: starts at High"
+    return (
+        "Low",
+        f"{_pct(rct)} of the weight from randomized trials (mostly observational): starts at Low",
+    )
+
+
+def _risk_of_bias(used: pd.DataFrame, start: str) -> Domain:
+    score = pd.to_numeric(used["quality_score"], errors="coerce").astype(float)
+    good = score.ge(GOOD_SCORE).fillna(False).to_numpy(dtype=bool).copy()
+    if start == "High":
+        good &= (used["design"] == "RCT").fillna(False).to_numpy(dtype=bool)
+    share = float(used.loc[good, "weight"].sum())
+    what = "randomized trials" if start == "High" else "studies"
+    others = [
+        f"{s} ({d}, score {'?' if pd.isna(q) else int(q)}{'+' if isinstance(u, str) else ''})"
+        for s, d, q, u, g in zip(
+            used["study_id"],
+            used["design"],
+            used["quality_score"],
+            used["quality_unknown"],
+            good,
+            strict=True,
+        )
+        if not g
+    ]
+    reason = (
+        f"{_pct(share)} of the weight from {what} with quality score ≥ {GOOD_SCORE} "
+        f"(rule: ≥ {GOOD_SHARE:.0f}% is not serious)"
+    )
+    if others:
+        reason += f"; lower: {_join(others)}"
+    reason += (
+        ". Scores are this explorer's editorial rubric ('+': a lower bound, some items unknown)."
+    )
+    rating = "not serious" if share >= GOOD_SHARE else "serious"
+    return Domain("rob", DOMAINS["rob"], rating, rating, reason)
+
+
+def _crosses(low: float, high: float) -> bool:
+    return low < 0.0 < high
+
+
+def _inconsistency(oa: OutcomeAnalysis) -> Domain:
+    p = oa.pooled
+    assert p is not None
+    if p.k < 2:
+        return Domain(
+            "inconsistency",
+            DOMAINS["inconsistency"],
+            "not assessable",
+            "not assessable",
+            "One study: consistency between studies cannot be judged.",
+        )
+    i2_high = math.isfinite(p.i2) and p.i2 > I2_SERIOUS
+    has_pi = math.isfinite(p.pi_low) and math.isfinite(p.pi_high)
+    pi_cross = has_pi and _crosses(p.pi_low, p.pi_high) and not _crosses(p.ci_low, p.ci_high)
+    parts = [f"I² = {p.i2:.0f}% ({'above' if i2_high else 'not above'} {I2_SERIOUS:.0f}%)"]
+    if has_pi:
+        pi = f"{math.exp(p.pi_low):.2f} to {math.exp(p.pi_high):.2f}"
+        if pi_cross:
+            parts.append(f"the prediction interval {pi} crosses 1 while the CI does not")
+        else:
+            parts.append(f"prediction interval {pi}")
+    else:
+        parts.append("no prediction interval (common-effect model)")
+    rating = CHOICES[int(i2_high) + int(pi_cross)]
+    return Domain("inconsistency", DOMAINS["inconsistency"], rating, rating, "; ".join(parts) + ".")
+
+
+def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
+    p = oa.pooled
+    assert p is not None
+    cross = _crosses(p.ci_low, p.ci_high)
+    parts = ["the 95% CI " + ("crosses 1 (no effect)" if cross else "does not cross 1")]
+    short = False
+    if control is None:
+        parts.append("the optimal information size needs an assumed risk without RT")
+    elif control.risk <= 0:
+        parts.append("no optimal information size at an assumed risk of 0%")
+    else:
+        ois = optimal_information_size(control.risk)
+        short = oa.patients < ois
+        parts.append(
+            f"{oa.patients} patients {'below' if short else 'reach'} the optimal information "
+            f"size of {math.ceil(ois)} (25% relative risk reduction from "
+            f"{100 * control.risk:.0f}%, alpha 0.05, power 0.8)"
+        )
+    rating = CHOICES[int(cross) + int(short)]
+    return Domain("imprecision", DOMAINS["imprecision"], rating, rating, "; ".join(parts) + ".")
+
+
+def _indirectness(used: pd.DataFrame) -> Domain:
+    reason = (
+        "Left to you: do the patients, RT techniques, comparators and outcome definitions "
+        "match your question?"
+    )
+    active = used[used["q_untreated_control"] == 0]
+    if len(active):
+        share = float(active["weight"].sum())
+        reason += (
+            f" {_pct(share)} of the weight compares with an active treatment "
+            f"(e.g. TACE): {_join(list(active['study_id']))}."
+        )
+    return Domain("indirectness", DOMAINS["indirectness"], "not assessed", "not assessed", reason)
+
+
+def _publication(oa: OutcomeAnalysis) -> Domain:
+    inc = oa.rows[oa.rows["included"]]
+    k = len(inc)
+    label = DOMAINS["publication"]
+    if k < EGGER_MIN_K:
+        reason = f"Funnel-plot tests need at least {EGGER_MIN_K} studies; k = {k}."
+        return Domain("publication", label, "not assessable", "not assessable", reason)
+    try:
+        e = egger_test(inc["yi"].to_numpy(float), inc["vi"].to_numpy(float), model="lm")
+    except ValueError as err:
+        reason = f"Egger's test cannot be computed: {err}."
+        return Domain("publication", label, "not assessable", "not assessable", reason)
+    rating = "serious" if e.pvalue < EGGER_P else "not serious"
+    reason = (
+        f"Egger's regression test p = {e.pvalue:.3f} "
+        f"({'below' if e.pvalue < EGGER_P else 'not below'} {EGGER_P:.2f}), k = {k}."
+    )
+    return Domain("publication", label, rating, rating, reason)
+
+
+def _apply(domain: Domain, override: Override | None) -> Domain:
+    if override is None:
+        return domain
+    rating = domain.rating
+    if override.rating is not None and override.rating in DOWNGRADE:
+        rating = override.rating
+    return replace(
+        domain, rating=rating, overridden=rating != domain.auto_rating, note=override.note.strip()
+    )
+
+
+def certainty(
+    oa: OutcomeAnalysis,
+    studies: pd.DataFrame,
+    control: ControlRisk | None,
+    overrides: Mapping[tuple[str, str], Override] | None = None,
+) -> Certainty:
+    """The five domains pre-filled from the data, user overrides applied (keyed by
+    (outcome, domain key)), and the starting level. Needs a pooled result."""
+    used = _used(oa, studies)
+    start, start_reason = _start(used)
+    domains = (
+        _risk_of_bias(used, start),
+        _inconsistency(oa),
+        _indirectness(used),
+        _imprecision(oa, control),
+        _publication(oa),
+    )
+    over = overrides or {}
+    return Certainty(
+        start, start_reason, tuple(_apply(d, over.get((oa.outcome, d.key))) for d in domains)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The table
+
+
+def control_risks_from_state(state: object) -> dict[str, float | None]:
+    """The user's assumed risks (state fields cr_os, cr_dfs in percent) as proportions."""
+    out: dict[str, float | None] = {}
+    for outcome in OUTCOME_LABELS:
+        value = getattr(state, f"cr_{outcome.lower()}", None)
+        out[outcome] = None if value is None else float(value) / 100.0
+    return out
+
+
+def _control(oa: OutcomeAnalysis, given: float | None) -> ControlRisk | None:
+    if given is not None:
+        return ControlRisk(min(max(given, 0.0), 1.0), "entered by the user")
+    return control_arm_risk(oa.rows) if oa.measure == "OR" else None
+
+
+def sof_row(
+    oa: OutcomeAnalysis,
+    studies: pd.DataFrame,
+    control_risk: float | None = None,
+    overrides: Mapping[tuple[str, str], Override] | None = None,
+) -> SofRow:
+    """One outcome: relative effect, absolute effects from the assumed risk, NNT, certainty.
+
+    ``control_risk``: the assumed risk without RT as a proportion; None = the pooled control
+    arms (odds ratio) or none (hazard ratio: absolute effects then need one).
+    """
+    p = oa.pooled
+    empty = dict.fromkeys(
+        ("risk_rt", "risk_rt_low", "risk_rt_high", "diff", "diff_low", "diff_high", "nnt")
+    )
+    if p is None:
+        return SofRow(
+            oa.outcome,
+            oa.measure,
+            oa.years,
+            0,
+            oa.patients,
+            None,
+            None,
+            None,
+            None,
+            message=oa.message or "Nothing to pool.",
+            certainty=None,
+            **empty,
+        )
+    ratio, low, high = (float(np.exp(x)) for x in (p.estimate, p.ci_low, p.ci_high))
+    control = _control(oa, control_risk)
+    cert = certainty(oa, studies, control, overrides)
+    base = dict(
+        outcome=oa.outcome,
+        measure=oa.measure,
+        years=oa.years,
+        k=p.k,
+        patients=oa.patients,
+        ratio=ratio,
+        ratio_low=low,
+        ratio_high=high,
+        control=control,
+        certainty=cert,
+    )
+    event = EVENTS[oa.outcome]
+    if control is None:
+        if oa.measure == "HR":
+            msg = (
+                f"A hazard ratio has no time point: enter the risk of {event} without RT by a "
+                "time of your choosing (for example from a control arm or a registry) to see "
+                "absolute effects over that time."
+            )
+        else:
+            msg = "No control-arm event counts: enter an assumed risk without RT."
+        return SofRow(**base, message=msg, **empty)
+    r = control.risk
+    if r <= 0.0 or r >= 1.0:
+        msg = (
+            f"With an assumed risk of {100 * r:.0f}% the risk is the same with and without RT: "
+            "absolute effects and the NNT need a risk between 0% and 100%."
+        )
+        return SofRow(**base, message=msg, **empty)
+    f = risk_with_hr if oa.measure == "HR" else risk_with_or
+    risks = (f(ratio, r), f(low, r), f(high, r))
+    diffs = tuple(x - r for x in risks)
+    return SofRow(
+        **base,
+        risk_rt=risks[0],
+        risk_rt_low=risks[1],
+        risk_rt_high=risks[2],
+        diff=1000 * diffs[0],
+        diff_low=1000 * diffs[1],
+        diff_high=1000 * diffs[2],
+        nnt=nnt(*diffs),
+        message=None,
+    )
+
+
+def sof_table(
+    analysis: Analysis,
+    studies: pd.DataFrame,
+    control_risks: Mapping[str, float | None] | None = None,
+    overrides: Mapping[tuple[str, str], Override] | None = None,
+) -> list[SofRow]:
+    """One row per outcome of ``analysis``. ``control_risks``: outcome -> assumed risk without
+    RT (proportion, None = default); default: the view state's cr_os/cr_dfs."""
+    risks = control_risks_from_state(analysis.state) if control_risks is None else control_risks
+    return [
+        sof_row(oa, studies, risks.get(name), overrides) for name, oa in analysis.outcomes.items()
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Text for tables and exports
+
+
+def per_1000(risk: float) -> str:
+    return f"{round(1000 * risk)} per 1000"
+
+
+def diff_text(d: float) -> str:
+    n = round(abs(d))
+    if n == 0:
+        return "0"
+    return f"{n} {'fewer' if d < 0 else 'more'}"
+
+
+def relative_text(row: SofRow) -> str:
+    if row.ratio is None:
+        return ""
+    name = "HR" if row.measure == "HR" else "OR"
+    return f"{name} {row.ratio:.2f} (95% CI {row.ratio_low:.2f} to {row.ratio_high:.2f})"
+
+
+def absolute_text(row: SofRow) -> str:
+    """'150 fewer per 1000 (228 fewer to 57 fewer)', or the message."""
+    if row.diff is None:
+        return row.message or ""
+    return (
+        f"{diff_text(row.diff)} per 1000 ({diff_text(row.diff_low)} to {diff_text(row.diff_high)})"
+    )
+
+
+def sof_frame(rows: list[SofRow]) -> pd.DataFrame:
+    """The summary of findings as a table (for CSV export and the report): numbers in their
+    own columns (risks per 1000), text as shown, and each domain's rating with its reason."""
+    out = []
+    for row in rows:
+        cert = row.certainty
+        rec: dict[str, object] = {
+            "outcome": row.title,
+            "studies": row.k,
+            "patients": row.patients,
+            "relative_effect": relative_text(row),
+            "ratio": row.ratio,
+            "ratio_ci_low": row.ratio_low,
+            "ratio_ci_high": row.ratio_high,
+            "risk_without_rt_per_1000": None if row.control is None else 1000 * row.control.risk,
+            "risk_without_rt_source": "" if row.control is None else row.control.source,
+            "risk_with_rt_per_1000": None if row.risk_rt is None else 1000 * row.risk_rt,
+            "risk_with_rt_ci_low": None if row.risk_rt_low is None else 1000 * row.risk_rt_low,
+            "risk_with_rt_ci_high": None if row.risk_rt_high is None else 1000 * row.risk_rt_high,
+            "difference_per_1000": row.diff,
+            "difference_ci_low": row.diff_low,
+            "difference_ci_high": row.diff_high,
+            "absolute_effect": absolute_text(row),
+            "nnt": "" if row.nnt is None else row.nnt.text,
+            "certainty": "" if cert is None else cert.level,
+            "certainty_start": "" if cert is None else cert.start_reason,
+        }
+        for key, label in DOMAINS.items():
+            if cert is None:
+                rec[label] = ""
+                continue
+            d = cert.domain(key)
+            note = f" User note: {d.note}" if d.note else ""
+            changed = f" (changed by the user from {d.auto_rating})" if d.overridden else ""
+            rec[label] = f"{d.rating}{changed}: {d.reason}{note}"
+        rec["disclaimer"] = DISCLAIMER
+        out.append(rec)
+    return pd.DataFrame(out)

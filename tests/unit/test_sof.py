@@ -1,0 +1,317 @@
+"""Summary of findings: absolute effects, NNT (Altman 1998), OIS and the certainty heuristic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.analysis import OutcomeAnalysis, analyse
+from core.data import load_bundled
+from core.pooling import pool
+from core.sof import (
+    DISCLAIMER,
+    Override,
+    certainty,
+    control_arm_risk,
+    nnt,
+    optimal_information_size,
+    risk_with_hr,
+    risk_with_or,
+    sof_frame,
+    sof_row,
+    sof_table,
+)
+from core.state import ViewState
+
+WIDE = ViewState(
+    design=("RCT", "PSM", "prospective-nonrandomized", "retrospective"),
+    indication=("PVTT", "narrow_margin", "MVI", "other"),
+    rt=("external", "internal"),
+    scope="all",
+    tpoint="interp",
+)
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load_bundled()
+
+
+def synthetic(
+    yi: list[float],
+    vi: list[float],
+    designs: list[str],
+    scores: list[int | None],
+    measure: str = "OR",
+    events_ctl: list[int] | None = None,
+    n_ctl: list[int] | None = None,
+) -> tuple[OutcomeAnalysis, pd.DataFrame]:
+    """An outcome analysis of made-up studies (ids S0, S1, ...) and their studies table."""
+    k = len(yi)
+    ids = [f"S{i}" for i in range(k)]
+    p = pool(yi, vi, method="REML")
+    rows = pd.DataFrame(
+        {
+            "study_id": ids,
+            "yi": yi,
+            "vi": vi,
+            "events_ctl": events_ctl or [None] * k,
+            "n_ctl": n_ctl or [None] * k,
+            "derived": [False] * k,
+            "included": [True] * k,
+            "weight": p.weights,
+        }
+    )
+    studies = pd.DataFrame(
+        {
+            "study_id": ids,
+            "design": designs,
+            "quality_score": pd.array(scores, dtype="Int64"),
+            "quality_unknown": pd.array([None] * k, dtype="string"),
+            "q_untreated_control": pd.array([1] * k, dtype="Int64"),
+        }
+    )
+    oa = OutcomeAnalysis(
+        outcome="DFS",
+        measure=measure,
+        years=1.0 if measure == "OR" else None,
+        rows=rows,
+        pooled=p,
+        subgroups=None,
+        not_estimable=(),
+        filtered_out=(),
+        excluded_by_user=(),
+        patients=100 * k,
+        message=None,
+    )
+    return oa, studies
+
+
+# ------------------------------------------------------------------ absolute effects
+
+
+def test_risk_with_or_hand_worked():
+    # OR 0.5, r 0.4: 0.5*0.4 / (0.6 + 0.2) = 0.25
+    assert risk_with_or(0.5, 0.4) == pytest.approx(0.25)
+    assert risk_with_or(1.0, 0.37) == pytest.approx(0.37)
+    assert risk_with_or(2.0, 0.5) == pytest.approx(2 / 3)
+
+
+def test_risk_with_hr_hand_worked():
+    # HR 0.5, r 0.4 by t: 1 - 0.6^0.5 = 0.225403
+    assert risk_with_hr(0.5, 0.4) == pytest.approx(1 - math.sqrt(0.6))
+    assert risk_with_hr(1.0, 0.3) == pytest.approx(0.3)
+
+
+def test_risk_edges_are_plain_numbers():
+    assert risk_with_or(0.5, 0.0) == 0.0
+    assert risk_with_or(0.5, 1.0) == 1.0
+    assert risk_with_or(math.inf, 0.3) == 1.0
+    assert risk_with_or(0.0, 0.3) == 0.0
+    assert risk_with_hr(0.5, 0.0) == 0.0
+    assert risk_with_hr(0.5, 1.0) == 1.0
+
+
+def test_nnt_benefit_rounds_up():
+    # OR 0.5 at r 0.4: difference -0.15 -> NNT 6.67 -> 7; CI -0.30 to -0.05 -> 4 to 20
+    n = nnt(-0.15, -0.30, -0.05)
+    assert n.text == "NNTB 7 (95% CI 4 to 20)"
+    assert n.point == pytest.approx(-1 / 0.15)
+
+
+def test_nnt_ci_crossing_no_effect_goes_through_infinity():
+    n = nnt(-0.15, -0.30, 0.025)
+    assert n.text == "NNTB 7 (95% CI NNTB 4 to ∞ to NNTH 40)"
+    assert n.low == pytest.approx(-1 / 0.30) and n.high == pytest.approx(40)
+    assert "-" not in n.text
+
+
+def test_nnt_harm_and_harm_point_with_crossing_ci():
+    assert nnt(0.05, 0.02, 0.10).text == "NNTH 20 (95% CI 10 to 50)"
+    assert nnt(0.02, -0.05, 0.10).text == "NNTH 50 (95% CI NNTB 20 to ∞ to NNTH 10)"
+
+
+def test_nnt_no_difference():
+    assert nnt(0.0, 0.0, 0.0).text == "NNT ∞ (no difference)"
+    assert nnt(-0.1, -0.2, 0.0).text == "NNTB 10 (95% CI 5 to ∞)"
+
+
+def test_optimal_information_size_hand_worked():
+    # r 0.4 -> 0.3: (1.959964 + 0.841621)^2 (0.24 + 0.21) / 0.01 = 353.2 per arm
+    z = 1.959963984540054 + 0.8416212335729143
+    assert optimal_information_size(0.4) == pytest.approx(2 * z**2 * 0.45 / 0.01)
+    assert round(optimal_information_size(0.4)) == 706
+    assert math.isnan(optimal_information_size(0.0))
+
+
+def test_sof_row_or_hand_worked_numbers():
+    oa, studies = synthetic([math.log(0.5)], [0.04], ["RCT"], [6])
+    row = sof_row(oa, studies, 0.4)
+    assert row.ratio == pytest.approx(0.5)
+    assert row.risk_rt == pytest.approx(0.25)
+    assert row.diff == pytest.approx(-150)
+    lo, hi = math.exp(math.log(0.5) - 1.959964 * 0.2), math.exp(math.log(0.5) + 1.959964 * 0.2)
+    assert row.ratio_low == pytest.approx(lo, rel=1e-6)
+    assert row.diff_low == pytest.approx(1000 * (lo * 0.4 / (0.6 + lo * 0.4) - 0.4), rel=1e-6)
+    assert row.diff_high == pytest.approx(1000 * (hi * 0.4 / (0.6 + hi * 0.4) - 0.4), rel=1e-6)
+    assert row.nnt is not None and row.nnt.text.startswith("NNTB 7 ")
+    assert row.control is not None and row.control.source == "entered by the user"
+
+
+def test_sof_row_hr_needs_a_risk_and_uses_one():
+    oa, studies = synthetic([math.log(0.5)], [0.04], ["RCT"], [6], measure="HR")
+    row = sof_row(oa, studies)
+    assert row.diff is None and row.nnt is None
+    assert "hazard ratio has no time point" in row.message
+    row = sof_row(oa, studies, 0.4)
+    assert row.risk_rt == pytest.approx(1 - 0.6**0.5)
+    assert row.diff == pytest.approx(1000 * (0.6 - 0.6**0.5))
+    assert row.nnt.text.startswith("NNTB 6 ")  # 1 / 0.1746 = 5.73
+
+
+@pytest.mark.parametrize("r", [0.0, 1.0])
+def test_zero_and_full_risk_give_plain_text(r):
+    oa, studies = synthetic([math.log(0.5)], [0.04], ["RCT"], [6])
+    row = sof_row(oa, studies, r)
+    assert row.diff is None and row.nnt is None
+    assert f"{100 * r:.0f}%" in row.message
+    assert "between 0% and 100%" in row.message
+
+
+def test_control_arm_risk_is_a_simple_proportion():
+    rows = pd.DataFrame(
+        {
+            "events_ctl": [10, 30, None],
+            "n_ctl": [20, 60, 50],
+            "derived": [False, True, False],
+            "included": [True, True, True],
+        }
+    )
+    cr = control_arm_risk(rows)
+    assert cr.risk == pytest.approx(40 / 80)
+    assert "40/80" in cr.source and "1 of 2 counts derived" in cr.source
+    assert control_arm_risk(rows.assign(events_ctl=[None] * 3)) is None
+
+
+# ------------------------------------------------------------------ certainty
+
+
+def test_certainty_levels_and_overrides():
+    # Two RCTs (score 6 and 3), similar effects, CI excludes 1; 200 patients.
+    oa, studies = synthetic([-0.7, -0.6], [0.04, 0.05], ["RCT", "RCT"], [6, 3])
+    c = certainty(oa, studies, None)
+    assert c.start == "High"
+    share = oa.rows["weight"].iloc[0]
+    assert c.domain("rob").rating == ("not serious" if share >= 80 else "serious")
+    assert c.domain("indirectness").rating == "not assessed"
+    assert c.domain("publication").rating == "not assessable"
+    assert "k = 2" in c.domain("publication").reason
+    assert c.domain("imprecision").rating == "not serious"
+    assert "needs an assumed risk" in c.domain("imprecision").reason
+    over = {("DFS", "indirectness"): Override("very serious", "  comparators differ ")}
+    c2 = certainty(oa, studies, None, over)
+    d = c2.domain("indirectness")
+    assert d.rating == "very serious" and d.overridden and d.note == "comparators differ"
+    assert c2.downgrades == c.downgrades + 2
+    assert c2.level == ("Low" if c.level == "High" else "Very low")
+    # an unknown rating is ignored; the note is kept
+    c3 = certainty(oa, studies, None, {("DFS", "rob"): Override("awful", "n")})
+    assert c3.domain("rob").rating == c.domain("rob").rating
+    assert not c3.domain("rob").overridden and c3.domain("rob").note == "n"
+    # other outcomes' overrides do not apply
+    assert certainty(oa, studies, None, {("OS", "rob"): Override("serious")}) == c
+
+
+def test_observational_evidence_starts_low_and_floors_at_very_low():
+    oa, studies = synthetic(
+        [-1.6, -0.2, -0.9, -1.2, -0.5],
+        [0.01] * 5,
+        ["retrospective", "PSM", "PSM", "retrospective", "RCT"],
+        [2, 3, 5, 2, 6],
+    )
+    c = certainty(oa, studies, None)
+    p = oa.pooled
+    assert c.start == "Low" and "mostly observational" in c.start_reason
+    assert c.domain("rob").rating == "serious"
+    # I2 above 50% and a prediction interval crossing 1 while the CI does not
+    assert p.i2 > 50 and p.ci_high < 0 < p.pi_high
+    assert c.domain("inconsistency").rating == "very serious"
+    assert c.level == "Very low"
+    assert c.label == "⊕◯◯◯ Very low"
+
+
+def test_imprecision_ci_and_ois():
+    # CI crosses 1 and 200 patients < OIS at r = 0.4 (706): very serious
+    oa, studies = synthetic([-0.1, 0.05], [0.04, 0.05], ["RCT", "RCT"], [6, 6])
+    c = certainty(oa, studies, sof_row(oa, studies, 0.4).control)
+    d = c.domain("imprecision")
+    assert d.rating == "very serious"
+    assert "crosses 1" in d.reason and "optimal information size of 707" in d.reason
+
+
+def test_publication_bias_with_ten_studies_uses_egger():
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.2, 12)
+    y = -0.4 + 2.5 * np.sqrt(v) + rng.normal(0, 0.02, 12)  # strong small-study effect
+    oa, studies = synthetic(list(y), list(v), ["RCT"] * 12, [6] * 12)
+    d = certainty(oa, studies, None).domain("publication")
+    assert d.rating == "serious" and "Egger" in d.reason and "k = 12" in d.reason
+
+
+# ------------------------------------------------------------------ bundled data
+
+
+def test_bundled_default_view(ds):
+    a = analyse(ViewState(), ds)
+    rows = sof_table(a, ds.studies)
+    assert [r.outcome for r in rows] == ["OS", "DFS"]
+    dfs = rows[1]
+    p = a.outcomes["DFS"].pooled
+    assert dfs.ratio == pytest.approx(math.exp(p.estimate))
+    assert dfs.ratio_high == pytest.approx(math.exp(p.ci_high))
+    inc = a.outcomes["DFS"].rows
+    r = float(inc["events_ctl"].sum() / inc["n_ctl"].sum())
+    assert dfs.control.risk == pytest.approx(r) == pytest.approx(96 / 181)
+    assert dfs.risk_rt == pytest.approx(risk_with_or(dfs.ratio, r))
+    assert dfs.certainty.domain("rob").rating == "not serious"  # 83% from RCTs scoring >= 5
+    assert dfs.certainty.domain("imprecision").rating == "serious"  # 359 < OIS 437
+    assert dfs.certainty.level == "Moderate"
+    assert rows[0].certainty.level == "High"
+
+
+def test_bundled_user_risk_from_state_and_hr(ds):
+    a = analyse(ViewState(measure="HR", cr_dfs=40.0), ds)
+    os_row, dfs_row = sof_table(a, ds.studies)
+    assert os_row.diff is None and "time point" in os_row.message
+    assert dfs_row.control.risk == pytest.approx(0.4)
+    assert dfs_row.risk_rt == pytest.approx(1 - 0.6**dfs_row.ratio)
+    # an explicit mapping wins over the state
+    os_row, _ = sof_table(a, ds.studies, {"OS": 0.5, "DFS": None})
+    assert os_row.risk_rt == pytest.approx(1 - 0.5**os_row.ratio)
+
+
+def test_bundled_wide_view_crossing_ci(ds):
+    os_row = sof_table(analyse(WIDE, ds), ds.studies)[0]
+    assert os_row.ratio_low < 1 < os_row.ratio_high
+    assert "to ∞ to NNTH" in os_row.nnt.text
+    assert os_row.certainty.domain("imprecision").rating == "very serious"
+
+
+def test_nothing_pooled_gives_a_message(ds):
+    rows = sof_table(analyse(ViewState(design=()), ds), ds.studies)
+    assert all(r.certainty is None and r.message for r in rows)
+    frame = sof_frame(rows)
+    assert list(frame["studies"]) == [0, 0]
+
+
+def test_sof_frame_columns(ds):
+    rows = sof_table(analyse(ViewState(), ds), ds.studies)
+    frame = sof_frame(rows)
+    assert len(frame) == 2
+    assert frame.loc[1, "difference_per_1000"] == pytest.approx(rows[1].diff)
+    assert frame.loc[1, "certainty"] == "Moderate"
+    assert frame.loc[1, "Imprecision"].startswith("serious: ")
+    assert (frame["disclaimer"] == DISCLAIMER).all()
