@@ -1,0 +1,186 @@
+"""Overview page (AppTest): every kind of link opens without an exception, and the numbers it
+shows are the CLI's numbers for the same link, as ratios formatted the way the page does."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import math
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.__main__ import main
+from tests.app.conftest import metric_values, open_app
+from ui.blocks import fmt_ci, fmt_p, fmt_ratio
+
+# Each link covers several controls at once (every value of every control appears at least
+# once), so that ~30 script runs cover the link format.
+LINKS = [
+    "?indication=PVTT&method=DL",
+    "?indication=narrow_margin&method=PM&qmin=5",
+    "?indication=MVI&scope=all&design=retrospective&method=ML",
+    "?indication=other&design=RCT&design=retrospective&method=HS&qmin=1",
+    "?design=RCT&method=SJ&qmin=6",
+    "?design=PSM&method=HE&qmin=2",
+    "?design=prospective-nonrandomized&indication=PVTT&indication=MVI&scope=all&method=EB",
+    "?design=retrospective&indication=other&rt=internal&scope=all&method=EE",
+    "?rt=internal&rt=external&scope=all&qmin=0&pi=0",
+    "?scope=all&ci=hksj&group=indication&qmin=3",
+    "?qmin=4&group=design&scope=all&design=RCT&design=PSM&design=retrospective",
+    "?qmin=7",
+    "?tpoint=interp&ci=hksj&method=REML",
+    "?tpoint=interp&group=indication&method=EE&pi=0",
+    "?measure=HR&group=design&scope=all",
+    "?measure=HR&ci=hksj&indication=PVTT",
+    "?t_os=1&t_dfs=2&tpoint=interp",
+    "?t_os=3&t_dfs=0.5&tpoint=interp",
+    "?t_os=5&t_dfs=3",
+    "?t_os=1.5&t_dfs=5&tpoint=interp&scope=all",
+    "?exclude=Wei2019",  # OS: no study left
+    "?exclude=Yu2014&exclude=Shi2022",  # DFS: one study left
+    "?tpoint=interp&exclude=Wei2019&exclude=Yu2014",  # one study left in both
+    "?design=none",  # nothing selected
+    "?indication=PVTT&indication=narrow_margin&indication=MVI&indication=other"
+    "&design=RCT&design=PSM&design=prospective-nonrandomized&design=retrospective"
+    "&rt=external&rt=internal&scope=all&tpoint=interp&group=design&ci=hksj",
+]
+INVALID = [
+    "?method=XYZ&qmin=abc&t_os=-1",
+    "?design=bogus&pi=maybe&t_dfs=99&measure=RR&foo=%3Cb%3Ebold%3C%2Fb%3E&exclude=..%2F..",
+]
+
+
+def num(x: float | None) -> float:
+    """A JSON number back to a float (null was NaN)."""
+    return math.nan if x is None else float(x)
+
+
+@functools.cache
+def cli_json(query: str) -> dict:
+    """What ``python -m core analyze <query>`` prints, parsed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["analyze", query]) == 0
+    return json.loads(out.getvalue())
+
+
+def expected_metrics(doc: dict) -> dict[str, list[str]]:
+    """The metrics the page should show for a CLI document, formatted as the page does."""
+    out: dict[str, list[str]] = {}
+    for outcome in ("OS", "DFS"):
+        p = doc[outcome]["pooled"]
+        if p is None:
+            continue
+        name = "HR" if doc[outcome]["measure"] == "HR" else "OR"
+        p_label = "p (t)" if p["ci"] == "hksj" else "p (z)"
+        shown = {
+            f"Pooled {name}": fmt_ratio(math.exp(num(p["estimate"]))),
+            "95% CI": fmt_ci(math.exp(num(p["ci_low"])), math.exp(num(p["ci_high"]))),
+            p_label: fmt_p(num(p["pvalue"])),
+            "Studies (k)": str(p["k"]),
+            "Patients": str(p["patients"]),
+            "I²": "–" if p["i2"] is None else f"{p['i2']:.1f}%",
+        }
+        for label, value in shown.items():
+            out.setdefault(label, []).append(value)
+    return out
+
+
+def expected_pi(doc: dict) -> list[str]:
+    """The prediction-interval captions the page should show."""
+    out = []
+    for outcome in ("OS", "DFS"):
+        p = doc[outcome]["pooled"]
+        if p and doc["query"]["pi"] and p["method"] != "EE" and p["k"] > 1:
+            pi = fmt_ci(math.exp(num(p["pi_low"])), math.exp(num(p["pi_high"])))
+            out.append(f"95% prediction interval {pi}")
+    return out
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def assert_page_equals_cli(at: AppTest, query: str) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    doc = cli_json(query)
+    assert metric_values(at) == expected_metrics(doc)
+    shown_pi = [part for c in captions(at) for part in c.split(" · ") if "prediction" in part]
+    assert shown_pi == expected_pi(doc)
+    # An outcome with nothing to pool says why, in the CLI's words.
+    warnings = [w.value for w in at.warning]
+    for outcome in ("OS", "DFS"):
+        if doc[outcome]["pooled"] is None:
+            assert doc[outcome]["message"] in warnings
+
+
+@pytest.fixture(scope="module")
+def default_app() -> AppTest:
+    return open_app("")
+
+
+def test_default_view(default_app):
+    at = default_app
+    assert_page_equals_cli(at, "")
+    assert at.title[0].value.startswith("Perioperative radiotherapy for HCC")
+    assert any(c.startswith("Default view: the published meta-analysis") for c in captions(at))
+    assert not any(c.startswith("Ignored in the link") for c in captions(at))
+    assert len(at.get("vega_lite_chart")) == 2  # one forest plot per outcome
+
+
+@pytest.mark.parametrize("query", LINKS)
+def test_link_shows_cli_numbers(query):
+    at = open_app(query)
+    assert_page_equals_cli(at, query)
+    assert not any(c.startswith("Ignored in the link") for c in captions(at))
+
+
+@pytest.mark.parametrize("query", INVALID)
+def test_invalid_values_are_ignored_with_a_notice(query):
+    at = open_app(query)
+    assert_page_equals_cli(at, query)
+    notices = [c for c in captions(at) if c.startswith("Ignored in the link")]
+    assert len(notices) == len(cli_json(query)["notices"]) >= 2
+    assert cli_json(query)["query"]["method"] == "REML"  # defaults kept for what was ignored
+    # Link text is shown as text: no live HTML from the URL.
+    assert not any("<b>" in c for c in captions(at) + [m.value for m in at.markdown])
+
+
+def test_metrics_change_when_filters_change(default_app):
+    base = metric_values(default_app)
+    interp = metric_values(open_app("?tpoint=interp"))
+    assert interp["Studies (k)"][0] != base["Studies (k)"][0]  # OS gains interpolated studies
+    assert interp["Pooled OR"][0] != base["Pooled OR"][0]
+    excluded = metric_values(open_app("?exclude=Yu2014"))
+    assert excluded["Studies (k)"] == [base["Studies (k)"][0], "2"]
+    assert excluded["Pooled OR"][1] != base["Pooled OR"][1]
+    common = metric_values(open_app("?method=EE"))
+    assert common["95% CI"][1] != base["95% CI"][1]
+
+
+def rerun(at: AppTest) -> AppTest:
+    """Rerun after a widget change as the browser does (app.py, then the page).
+
+    AppTest 1.67 reruns only the page script when it asks for the page the last run finished
+    on, so the shared sidebar would be missing; asking for the default page runs app.py.
+    """
+    at._finished_page_script_hash = ""
+    return at.run()
+
+
+def test_sidebar_change_repools_and_updates_the_link():
+    at = open_app("")
+    before = metric_values(at)
+    at.sidebar.toggle(key="w_tpoint").set_value(True)
+    rerun(at)
+    assert not at.exception
+    assert at.sidebar.code[0].value.endswith("?tpoint=interp")  # the link to copy
+    assert metric_values(at) != before
+    assert metric_values(at) == expected_metrics(cli_json("?tpoint=interp"))
+    at.sidebar.selectbox(key="w_method").set_value("DL")
+    rerun(at)
+    assert metric_values(at) == expected_metrics(cli_json("?tpoint=interp&method=DL"))
+    assert at.sidebar.code[0].value.endswith("?method=DL&tpoint=interp")
