@@ -1,0 +1,10 @@
+"""A page that only draws the summary of findings on the bundled data (for AppTest)."""
+
+from core.analysis import analyse
+from core.data import load_bundled
+from ui import sync
+from ui.sof import render_sof
+
+state = sync.resolve()
+dataset = load_bundled()
+render_sof(analyse(state, dataset), state, dataset)

@@ -1,0 +1,109 @@
+"""The summary-of-findings block on the bundled data: numbers equal core.sof, the assumed risk
+goes to the link, domain overrides change the certainty, odd views give plain messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.analysis import analyse
+from core.data import load_bundled
+from core.sof import DISCLAIMER, Override, sof_table
+from core.state import parse_query
+
+SCRIPT = str(Path(__file__).resolve().parent / "sof_script.py")
+
+
+def open_block(query: str = "") -> AppTest:
+    at = AppTest.from_file(SCRIPT, default_timeout=60)
+    for pair in filter(None, query.lstrip("?").split("&")):
+        key, _, value = pair.partition("=")
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def core_rows(query: str = "", overrides: dict | None = None):
+    ds = load_bundled()
+    state = parse_query(query).state
+    return sof_table(analyse(state, ds), ds.studies, overrides=overrides)
+
+
+def shown(at: AppTest) -> dict[str, list[str]]:
+    return {c: list(v) for c, v in at.dataframe[0].value.items()}
+
+
+@pytest.fixture(scope="module")
+def default_block() -> AppTest:
+    return open_block()
+
+
+def test_table_equals_core(default_block):
+    table = shown(default_block)
+    rows = core_rows()
+    assert table["Outcome"] == [r.title for r in rows]
+    assert table["NNT"] == [r.nnt.text for r in rows]
+    assert table["Certainty"] == [r.certainty.label for r in rows]
+    assert table["Certainty"] == ["⊕⊕⊕⊕ High", "⊕⊕⊕◯ Moderate"]
+    dfs = rows[1]
+    assert table["Risk without RT"][1] == f"{round(1000 * dfs.control.risk)} per 1000"
+    assert table["Difference (95% CI)"][1].startswith(f"{round(-dfs.diff)} fewer per 1000")
+    assert any(DISCLAIMER in c.value for c in default_block.caption)
+
+
+def test_assumed_risk_goes_to_the_link_and_back():
+    at = open_block()
+    at.number_input[0].set_value(40.0).run()
+    assert not at.exception
+    assert at.query_params["cr_os"] == "40"
+    os_row = core_rows("cr_os=40")[0]
+    assert os_row.control.risk == pytest.approx(0.4)
+    assert shown(at)["Risk without RT"][0] == "400 per 1000"
+    assert shown(at)["NNT"][0] == os_row.nnt.text
+    at.number_input[0].set_value(None).run()
+    assert "cr_os" not in at.query_params
+    assert shown(at)["Risk without RT"][0] == shown(open_block())["Risk without RT"][0]
+
+
+def test_override_changes_certainty_and_keeps_note():
+    at = open_block()
+    box = next(s for s in at.selectbox if s.label == "DFS: Imprecision rating")
+    box.set_value("not serious").run()
+    assert not at.exception
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High"
+    note = next(t for t in at.text_input if t.label == "DFS: Imprecision note")
+    note.input("OIS nearly reached").run()
+    over = {("DFS", "imprecision"): Override("not serious", "OIS nearly reached")}
+    expected = core_rows(overrides=over)[1].certainty
+    assert at.session_state["sof_overrides"] == over
+    assert shown(at)["Certainty"][1] == expected.label
+    assert any("changed by you" in m.value for m in at.markdown)
+    box = next(s for s in at.selectbox if s.label == "DFS: Imprecision rating")
+    box.set_value("auto").run()
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate"
+
+
+def test_hazard_ratio_says_what_is_needed():
+    at = open_block("measure=HR")
+    table = shown(at)
+    assert table["NNT"] == ["–", "–"]
+    assert any("hazard ratio has no time point" in i.value for i in at.info)
+    at = open_block("measure=HR&cr_dfs=40")
+    assert shown(at)["NNT"][1] == core_rows("measure=HR&cr_dfs=40")[1].nnt.text
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("design=none", "No study matches the filters"),
+        ("cr_os=0", "assumed risk of 0%"),
+        ("cr_os=100", "assumed risk of 100%"),
+    ],
+)
+def test_odd_views_give_plain_messages(query, words):
+    at = open_block(query)
+    assert any(words in i.value for i in at.info)
+    assert shown(at)["NNT"][0] == "–"

@@ -1,0 +1,186 @@
+"""Summary of findings block: absolute effects, NNT and a GRADE-style certainty per outcome.
+
+The assumed risks without RT live in the view state (``cr_os``, ``cr_dfs``: in the link); the
+users' domain judgements live in the session (``sof_overrides``), kept across pages.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.analysis import Analysis
+from core.data import Dataset
+from core.sof import (
+    CHOICES,
+    DISCLAIMER,
+    DOMAINS,
+    EVENTS,
+    Override,
+    SofRow,
+    absolute_text,
+    control_risks_from_state,
+    relative_text,
+    sof_frame,
+    sof_table,
+)
+from core.state import ViewState
+from ui import exports, sync
+
+OVERRIDES = "sof_overrides"
+AUTO = "auto"
+QUALITY_NOTE = (
+    "Risk of bias uses this explorer's own editorial quality rating of the bundled studies "
+    "(data/quality_rubric.md), not the published meta-analysis's assessment."
+)
+
+
+def overrides() -> dict[tuple[str, str], Override]:
+    """The session's domain judgements: (outcome, domain) -> Override."""
+    return st.session_state.setdefault(OVERRIDES, {})
+
+
+def _risk_text(risk: float | None, low: float | None = None, high: float | None = None) -> str:
+    if risk is None:
+        return "–"
+    text = f"{round(1000 * risk)} per 1000"
+    if low is not None and high is not None:
+        text += f" ({round(1000 * low)} to {round(1000 * high)})"
+    return text
+
+
+def display_frame(rows: list[SofRow]) -> pd.DataFrame:
+    """The table as shown: one row per outcome, text columns."""
+    return pd.DataFrame(
+        [
+            {
+                "Outcome": r.title,
+                "Studies (patients)": f"{r.k} ({r.patients})",
+                "Relative effect": relative_text(r) or "–",
+                "Risk without RT": _risk_text(None if r.control is None else r.control.risk),
+                "Risk with RT (95% CI)": _risk_text(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
+                "Difference (95% CI)": absolute_text(r) if r.diff is not None else "–",
+                "NNT": "–" if r.nnt is None else r.nnt.text,
+                "Certainty": "–" if r.certainty is None else r.certainty.label,
+            }
+            for r in rows
+        ]
+    )
+
+
+def _commit_risk(field: str, widget: str) -> None:
+    value = st.session_state.get(widget)
+    sync.commit(sync.current().replace(**{field: None if value is None else float(value)}))
+
+
+def _store_override(outcome: str, domain: str, rating_key: str, note_key: str) -> None:
+    rating = st.session_state.get(rating_key, AUTO)
+    note = str(st.session_state.get(note_key, "") or "")
+    store = overrides()
+    if rating == AUTO and not note.strip():
+        store.pop((outcome, domain), None)
+    else:
+        store[(outcome, domain)] = Override(None if rating == AUTO else rating, note)
+
+
+def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
+    field = f"cr_{row.outcome.lower()}"
+    widget = f"{key}_{field}"
+    st.session_state[widget] = getattr(state, field, None)
+    event = EVENTS[row.outcome]
+    when = ""
+    if row.years is not None:
+        when = f" by {row.years:g} year{'' if row.years == 1 else 's'}"
+    if (
+        row.measure == "OR"
+        and row.control is not None
+        and row.control.source != "entered by the user"
+    ):
+        placeholder = f"pooled control arms: {100 * row.control.risk:.1f}%"
+    elif row.measure == "OR":
+        placeholder = "pooled control arms"
+    else:
+        placeholder = "enter a risk"
+    st.number_input(
+        f"Assumed risk of {event} without RT{when} (%)",
+        min_value=0.0,
+        max_value=100.0,
+        value=None,
+        step=1.0,
+        format="%.1f",
+        placeholder=placeholder,
+        key=widget,
+        on_change=_commit_risk,
+        args=(field, widget),
+        help="Leave empty to use the pooled control arms of the studies in this view (odds "
+        "ratio). A hazard ratio needs a risk you enter; it then applies over the same time.",
+    )
+    if row.control is not None:
+        st.caption(f"Assumed risk {100 * row.control.risk:.1f}%: {row.control.source}.")
+
+
+def _domains(row: SofRow, key: str) -> None:
+    cert = row.certainty
+    assert cert is not None
+    st.markdown(f"**Certainty: {cert.label}**. {cert.start_reason}.")
+    store = overrides()
+    for d in cert.domains:
+        rating_key = f"{key}_{row.outcome}_{d.key}_rating"
+        note_key = f"{key}_{row.outcome}_{d.key}_note"
+        saved = store.get((row.outcome, d.key))
+        st.session_state[rating_key] = (
+            AUTO if saved is None or saved.rating is None else saved.rating
+        )
+        st.session_state[note_key] = "" if saved is None else saved.note
+        c1, c2, c3 = st.columns([3, 1.3, 1.7])
+        changed = " (changed by you)" if d.overridden else ""
+        c1.markdown(f"**{DOMAINS[d.key]}: {d.rating}**{changed}")
+        c1.caption(d.reason)
+        c2.selectbox(
+            f"{row.outcome}: {DOMAINS[d.key]} rating",
+            [AUTO, *CHOICES],
+            key=rating_key,
+            format_func=lambda v, a=d.auto_rating: f"as pre-filled ({a})" if v == AUTO else v,
+            on_change=_store_override,
+            args=(row.outcome, d.key, rating_key, note_key),
+            label_visibility="collapsed",
+        )
+        c3.text_input(
+            f"{row.outcome}: {DOMAINS[d.key]} note",
+            key=note_key,
+            placeholder="your reason (optional)",
+            max_chars=300,
+            on_change=_store_override,
+            args=(row.outcome, d.key, rating_key, note_key),
+            label_visibility="collapsed",
+        )
+
+
+def render_sof(
+    analysis: Analysis, state: ViewState, dataset: Dataset, *, key: str = "sof"
+) -> list[SofRow]:
+    """Draw the summary of findings for every outcome of ``analysis``; returns its rows.
+
+    ``key`` prefixes the widget keys (use another one to draw it twice on one page).
+    """
+    st.subheader("Summary of findings")
+    st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
+    rows = sof_table(analysis, dataset.studies, control_risks_from_state(state), overrides())
+    st.dataframe(display_frame(rows), hide_index=True, width="stretch")
+    st.caption(
+        "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "
+        "over the time shown; fewer is better. Absolute effects apply the pooled ratio and its "
+        "CI to the assumed risk without RT. NNTB/NNTH: number needed to treat for one patient "
+        "to benefit/be harmed; where the CI includes no effect it runs through ∞ (Altman 1998)."
+    )
+    for row in rows:
+        if row.certainty is None:
+            st.info(f"{row.title}: {row.message}")
+            continue
+        with st.expander(f"{row.title}: assumed risk and certainty ({row.certainty.label})"):
+            _risk_input(row, state, key)
+            if row.message:
+                st.info(row.message)
+            _domains(row, key)
+    exports.downloads("summary-of-findings", None, sof_frame(rows))
+    return rows
