@@ -123,6 +123,12 @@ class Certainty:
     def label(self) -> str:
         return f"{SYMBOLS[self.level]} {self.level}"
 
+    @property
+    def explanation(self) -> str:
+        """'Starts at High; −1 risk of bias, −2 imprecision: Very low'."""
+        steps = [f"−{d.downgrade} {d.label.lower()}" for d in self.domains if d.downgrade]
+        return f"Starts at {self.start}; " + (", ".join(steps) or "no concern") + f": {self.level}"
+
     def domain(self, key: str) -> Domain:
         return next(d for d in self.domains if d.key == key)
 
@@ -277,8 +283,9 @@ def optimal_information_size(r: float, rrr: float = RRR) -> float:
 
 
 def _pct(x: float) -> str:
-    """A weight share: whole percent, one decimal where rounding would reach a threshold."""
-    return f"{x:.0f}%" if abs(x - round(x)) > 0.05 or x in (0.0, 100.0) else f"{x:.1f}%"
+    """A weight share, truncated to one decimal so that it never rounds up to a threshold."""
+    text = f"{math.floor(x * 10 + 1e-6) / 10:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
 
 
 def _join(ids: list[str], limit: int = 6) -> str:
@@ -370,7 +377,7 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
     p = oa.pooled
     assert p is not None
     cross = _crosses(p.ci_low, p.ci_high)
-    parts = ["the 95% CI " + ("crosses 1 (no effect)" if cross else "does not cross 1")]
+    parts = ["The 95% CI " + ("crosses 1 (no effect)" if cross else "does not cross 1")]
     short = False
     if control is None:
         parts.append("the optimal information size needs an assumed risk without RT")

@@ -50,8 +50,8 @@ def _risk_text(risk: float | None, low: float | None = None, high: float | None 
 
 
 def display_frame(rows: list[SofRow]) -> pd.DataFrame:
-    """The table as shown: one row per outcome, text columns."""
-    return pd.DataFrame(
+    """The table as shown: one row per outcome (the index), text columns."""
+    frame = pd.DataFrame(
         [
             {
                 "Outcome": r.title,
@@ -66,6 +66,7 @@ def display_frame(rows: list[SofRow]) -> pd.DataFrame:
             for r in rows
         ]
     )
+    return frame.set_index("Outcome")
 
 
 def _commit_risk(field: str, widget: str) -> None:
@@ -122,7 +123,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
 def _domains(row: SofRow, key: str) -> None:
     cert = row.certainty
     assert cert is not None
-    st.markdown(f"**Certainty: {cert.label}**. {cert.start_reason}.")
+    st.markdown(f"**Certainty: {cert.label}** ({cert.explanation}). {cert.start_reason}.")
     store = overrides()
     for d in cert.domains:
         rating_key = f"{key}_{row.outcome}_{d.key}_rating"
@@ -132,7 +133,7 @@ def _domains(row: SofRow, key: str) -> None:
             AUTO if saved is None or saved.rating is None else saved.rating
         )
         st.session_state[note_key] = "" if saved is None else saved.note
-        c1, c2, c3 = st.columns([3, 1.3, 1.7])
+        c1, c2, c3 = st.columns([2.4, 1.6, 1.8])
         changed = " (changed by you)" if d.overridden else ""
         c1.markdown(f"**{DOMAINS[d.key]}: {d.rating}**{changed}")
         c1.caption(d.reason)
@@ -140,7 +141,7 @@ def _domains(row: SofRow, key: str) -> None:
             f"{row.outcome}: {DOMAINS[d.key]} rating",
             [AUTO, *CHOICES],
             key=rating_key,
-            format_func=lambda v, a=d.auto_rating: f"as pre-filled ({a})" if v == AUTO else v,
+            format_func=lambda v, a=d.auto_rating: f"auto: {a}" if v == AUTO else v,
             on_change=_store_override,
             args=(row.outcome, d.key, rating_key, note_key),
             label_visibility="collapsed",
@@ -166,7 +167,7 @@ def render_sof(
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
     rows = sof_table(analysis, dataset.studies, control_risks_from_state(state), overrides())
-    st.dataframe(display_frame(rows), hide_index=True, width="stretch")
+    st.table(display_frame(rows))
     st.caption(
         "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "
         "over the time shown; fewer is better. Absolute effects apply the pooled ratio and its "

@@ -33,7 +33,8 @@ def core_rows(query: str = "", overrides: dict | None = None):
 
 
 def shown(at: AppTest) -> dict[str, list[str]]:
-    return {c: list(v) for c, v in at.dataframe[0].value.items()}
+    frame = at.table[0].value
+    return {"Outcome": list(frame.index)} | {c: list(v) for c, v in frame.items()}
 
 
 @pytest.fixture(scope="module")

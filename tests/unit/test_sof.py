@@ -241,6 +241,7 @@ def test_observational_evidence_starts_low_and_floors_at_very_low():
     assert c.domain("inconsistency").rating == "very serious"
     assert c.level == "Very low"
     assert c.label == "⊕◯◯◯ Very low"
+    assert c.explanation == "Starts at Low; −1 risk of bias, −2 inconsistency: Very low"
 
 
 def test_imprecision_ci_and_ois():
