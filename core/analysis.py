@@ -42,9 +42,10 @@ def select_studies(studies: pd.DataFrame, state: ViewState) -> Selection:
     """Apply the sidebar filters to the studies table, keeping its order."""
     keep: list[str] = []
     out: list[tuple[str, str]] = []
+    recorded = frozenset(c for c in ("design", "indication", "rt_type") if studies[c].notna().any())
     for row in studies.itertuples(index=False):
         sid = str(row.study_id)
-        reason = _filter_reason(row, state)
+        reason = _filter_reason(row, state, recorded)
         if reason:
             out.append((sid, reason))
         else:
@@ -52,14 +53,22 @@ def select_studies(studies: pd.DataFrame, state: ViewState) -> Selection:
     return Selection(tuple(keep), tuple(out))
 
 
-def _filter_reason(row: object, state: ViewState) -> str | None:
-    design, indication, rt = str(row.design), str(row.indication), str(row.rt_type)
-    if design not in state.design:
-        return f"design {design} not selected"
-    if indication not in state.indication:
-        return f"indication {indication} not selected"
-    if rt not in state.rt:
-        return f"{rt} radiotherapy not selected"
+def _filter_reason(row: object, state: ViewState, recorded: frozenset[str]) -> str | None:
+    """Why a study fails the filters, or None. A filter whose column the dataset leaves
+    empty throughout (``recorded`` lacks it) does not apply; a study with an empty value
+    where others have one fails it, with that reason."""
+    for col, chosen, what in (
+        ("design", state.design, "design"),
+        ("indication", state.indication, "indication"),
+        ("rt_type", state.rt, "radiotherapy type"),
+    ):
+        if col not in recorded:
+            continue
+        value = getattr(row, col)
+        if pd.isna(value):
+            return f"{what} not recorded"
+        if str(value) not in chosen:
+            return f"{what} {value} not selected"
     if state.scope == "rim" and str(row.in_rim2024) == "no":
         return "known not to be in the published meta-analysis (scope: published criteria)"
     if state.qmin is not None:

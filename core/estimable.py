@@ -145,9 +145,14 @@ def _or_rows(
         if g is None:
             excluded.append((sid, _no_rows_reason(m, outcome, "OR")))
             continue
-        ev = g[g["kind"] == "events"]
-        ev_t = ev["time_years"].astype(float)
-        ev = ev[ev_t.isna()] if years is None else ev[ev_t == years]
+        ev_all = g[g["kind"] == "events"]
+        ev_t = ev_all["time_years"].astype(float)
+        ev = ev_all[ev_t.isna()] if years is None else ev_all[ev_t == years]
+        untimed = years is not None and not len(ev) and not (g["kind"] == "rate").any()
+        if untimed:
+            # plain 2x2 data without a time point (common in users' sheets): used for any t,
+            # and said so
+            ev = ev_all[ev_t.isna()]
         n_rt, n_ctl = _val(m.get("n_rt")), _val(m.get("n_ctl"))
         first = g.iloc[0]
         base = {
@@ -171,7 +176,11 @@ def _or_rows(
                     "endpoint_as_reported": r["endpoint_as_reported"],
                     "source_url": r["source_url"],
                     "derivation": f"{outcome} events as reported"
-                    + ("" if years is None else f" at {_years(years)} years"),
+                    + (
+                        " (no time point stated)"
+                        if untimed or years is None
+                        else f" at {_years(years)} years"
+                    ),
                     "derived": False,
                     "interpolated": False,
                 }
