@@ -117,8 +117,14 @@ def test_trim_and_fill_symmetric_set_needs_no_filling(offsets, variances, method
 )
 def test_trim_and_fill_mirror_equivariance(pairs, side):
     y, v = (np.array(a) for a in zip(*pairs, strict=True))
-    a = trim_and_fill(y, v, method="EE", side=side)
-    b = trim_and_fill(-y, v, method="EE", side="left" if side == "right" else "right")
+    other = "left" if side == "right" else "right"
+    try:
+        a = trim_and_fill(y, v, method="EE", side=side)
+    except ValueError as exc:  # e.g. ties that make the algorithm cycle, as in metafor
+        with pytest.raises(ValueError, match=str(exc)):
+            trim_and_fill(-y, v, method="EE", side=other)
+        return
+    b = trim_and_fill(-y, v, method="EE", side=other)
     assert a.k0 == b.k0
     assert b.estimate == pytest.approx(-a.estimate, abs=1e-9)
     np.testing.assert_allclose(np.sort(b.filled_yi), np.sort(-a.filled_yi), atol=1e-9)
