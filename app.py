@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import blocks, sidebar, sync
+from ui import blocks, cache, sidebar, sync
 
 st.set_page_config(
     page_title="Perioperative RT for HCC: evidence explorer",
@@ -25,6 +25,12 @@ SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 page = st.navigation(PAGES)
 state = sync.resolve()
 state = sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
+data_key, dataset = cache.current_dataset()
+if data_key != cache.BUNDLED_KEY:
+    st.caption(
+        f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, this "
+        "session only; a shared link opens the same view on the bundled evidence)."
+    )
 for notice in sync.notices():
     st.caption(f"Ignored in the link: {blocks.text(notice)}")
 st.caption(f":material/info: {blocks.DISCLAIMER}")

@@ -17,7 +17,7 @@ from core.analysis import (
 )
 from core.charts import forest_chart
 from core.state import ViewState
-from ui import sync
+from ui import cache, sync
 
 DISCLAIMER = (
     "This tool explores published evidence. It is not treatment advice: decisions for a "
@@ -128,7 +128,10 @@ def forest(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, *, larg
 
 
 def published_box(oa: OutcomeAnalysis, published: dict) -> None:
-    """The published pooled result for this outcome, labelled as such."""
+    """The published pooled result for this outcome, labelled as such (bundled data only:
+    beside a user's own data it would compare unlike with unlike)."""
+    if cache.current_dataset()[0] != cache.BUNDLED_KEY:
+        return
     entry = next((r for r in published.get("results", []) if r.get("outcome") == oa.outcome), None)
     if entry is None:
         return
