@@ -160,7 +160,8 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
     if not (math.isfinite(p.ci_low) and math.isfinite(p.ci_high)):
         why = ": the Hartung-Knapp interval needs two studies or more" if p.ci == "hksj" else ""
         notes = "; ".join([f"no 95% CI could be computed{why}", *extra])
-        return f"the {name} for the {effect} with {TREATMENT} was {est} ({notes})"
+        event = effect.split(" of ", 1)[1]  # 'death at 2 years'
+        return f"the {name} for {event} with {TREATMENT} was {est} ({notes})"
     ci = f"95% CI {_bounds(p.ci_low, p.ci_high)}"
     if p.ci_high < 0 or p.ci_low > 0:
         article = "a " if oa.measure == "HR" else ""

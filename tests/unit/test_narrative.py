@@ -125,6 +125,7 @@ def test_hartung_knapp_single_study_has_no_ci(ds):
     oa, state = real(ds, "ci=hksj")
     s = summary_sentence(oa, state, ds.studies)
     assert "no 95% CI could be computed: the Hartung-Knapp interval needs two studies or more" in s
+    assert "the odds ratio for death at 2 years with perioperative RT was 0.29 (no 95% CI" in s
     assert "associated" not in s and "no clear difference" not in s
     oa, state = real(ds, "ci=hksj&outcome=DFS")
     assert "random effects, REML, Hartung-Knapp CI)" in summary_sentence(oa, state, ds.studies)
