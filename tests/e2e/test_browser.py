@@ -1,0 +1,116 @@
+"""The app in a real browser: open a link, untick a study in the forest plot, see the pooled
+value and the link change, reopen the link elsewhere; visit every page and keep screenshots
+(tests/e2e/artifacts/, ignored by git) to look at by eye."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from core.__main__ import main
+from ui.blocks import fmt_ratio
+
+LINK = "?tpoint=interp"  # three studies pooled for 2-year OS
+STUDY_ID, STUDY_LABEL = "Yu2014", "Yu 2014"
+RUN_TIMEOUT = 60_000  # ms; a busy 2-core CI machine
+PAGES = {
+    "overview": "Overview",
+    "studies": "Studies and data",
+    "sensitivity": "Sensitivity",
+    "bias": "Small-study effects",
+    "presentation": "Present",
+}
+
+
+def cli_pooled(query: str, outcome: str = "OS") -> str:
+    """The CLI's pooled ratio for ``query``, formatted as the page shows it."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["analyze", query]) == 0
+    return fmt_ratio(math.exp(json.loads(out.getvalue())[outcome]["pooled"]["estimate"]))
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until the script run has finished (Streamlit's running indicator is gone)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=RUN_TIMEOUT)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=RUN_TIMEOUT)
+
+
+def pooled_metric(page: Page) -> Locator:
+    """The first pooled-ratio metric (overall survival) on the overview."""
+    metric = page.get_by_test_id("stMetric").filter(has_text=re.compile(r"^Pooled (OR|HR)"))
+    return metric.first.get_by_test_id("stMetricValue")
+
+
+def forest_row(page: Page, label: str, outcome_index: int = 0) -> Locator:
+    """The clickable row of a study in a forest plot (its hit area carries the tooltip)."""
+    chart = page.locator(".vega-embed").nth(outcome_index)
+    hit = 'g.mark-rect.role-mark path[aria-roledescription="rect mark"]'
+    return chart.locator(f'{hit}[aria-label*="Row: {label};"][aria-label*="Status:"]')
+
+
+def open_overview(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.locator(".vega-embed svg")).to_have_count(2, timeout=RUN_TIMEOUT)
+    wait_idle(page)
+
+
+def test_untick_a_study_changes_the_value_and_the_link(page: Page, app_url: str, artifacts: Path):
+    open_overview(page, app_url + "/" + LINK)
+    value = pooled_metric(page)
+    expect(value).to_have_text(cli_pooled(LINK))
+    before = value.inner_text()
+    row = forest_row(page, STUDY_LABEL).first
+    expect(row).to_have_attribute("aria-label", re.compile(r"Status: included"))
+
+    row.click()
+    expect(page).to_have_url(re.compile(rf"[?&]exclude={STUDY_ID}(&|$)"), timeout=RUN_TIMEOUT)
+    expect(value).not_to_have_text(before, timeout=RUN_TIMEOUT)
+    expect(forest_row(page, STUDY_LABEL).first).to_have_attribute(
+        "aria-label", re.compile(r"Status: excluded"), timeout=RUN_TIMEOUT
+    )
+    wait_idle(page)
+    after = value.inner_text()
+    assert after == cli_pooled(f"{LINK}&exclude={STUDY_ID}")
+    assert "tpoint=interp" in page.url  # the other filters stay in the link
+    page.screenshot(path=artifacts / "overview-after-toggle.png", full_page=True)
+
+    # The link opens the same view in a fresh browser context.
+    other = page.context.browser.new_context(viewport=page.viewport_size).new_page()
+    try:
+        open_overview(other, page.url)
+        expect(pooled_metric(other)).to_have_text(after)
+        expect(forest_row(other, STUDY_LABEL).first).to_have_attribute(
+            "aria-label", re.compile(r"Status: excluded")
+        )
+    finally:
+        other.context.close()
+
+    # Clicking the greyed row again brings the study back.
+    forest_row(page, STUDY_LABEL).first.click()
+    expect(value).to_have_text(before, timeout=RUN_TIMEOUT)
+    expect(page).not_to_have_url(re.compile("exclude="), timeout=RUN_TIMEOUT)
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_opens_and_keeps_the_link(page: Page, app_url: str, artifacts: Path, name):
+    query = f"{LINK}&exclude={STUDY_ID}&method=DL"
+    open_overview(page, app_url + "/" + query)
+    if name != "overview":
+        page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
+        expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    page.wait_for_timeout(500)  # let charts finish their layout before the screenshot
+    page.screenshot(path=artifacts / f"page-{name}.png", full_page=True)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_text("Traceback")).to_have_count(0)
+    for key in ("tpoint=interp", f"exclude={STUDY_ID}", "method=DL"):
+        assert key in page.url, f"{key} lost on the way to {name}: {page.url}"
+    expect(page.get_by_text("It is not treatment advice", exact=False)).to_have_count(1)
