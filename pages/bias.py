@@ -305,6 +305,11 @@ def main() -> None:
         return
     inc = oa.rows[oa.rows["included"]].reset_index(drop=True)
     st.caption(f"{oa.title} · k = {len(inc)} · {model_label(state.method, state.ci)}")
+    if len(inc) < 3:
+        st.caption(
+            "To include more studies, widen the filters in the sidebar or allow interpolated "
+            "rates (odds ratios)."
+        )
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
     tf = run_trim_and_fill(y, v, state.method)
     funnel_section(oa, state, inc, tf)
