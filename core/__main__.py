@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.analysis import analyse, to_json
 from core.data import Dataset, load_bundled, load_files
+from core.rscript import r_script
 from core.schema import validate_files
 from core.state import parse_query
 
@@ -89,6 +90,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rscript(args: argparse.Namespace) -> int:
+    """Print the R (metafor) script of a link; exit 0, or 2 when --data cannot be read."""
+    dataset = load_bundled() if args.data is None else _load_dir(Path(args.data))
+    if isinstance(dataset, str):
+        print(dataset, file=sys.stderr)
+        return 2
+    parsed = parse_query(args.query)
+    for notice in parsed.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    print(r_script(analyse(parsed.state, dataset), dataset, args.outcome), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per subcommand."""
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
@@ -108,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", metavar="DIR", help="folder with studies.csv and outcomes.csv (default: bundled)"
     )
     p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser(
+        "rscript",
+        help="print an R script that reproduces the view of a link with metafor",
+    )
+    p.add_argument("query", metavar="QUERY_OR_URL", help='e.g. "?design=RCT&exclude=Yu2014"')
+    p.add_argument(
+        "--data", metavar="DIR", help="folder with studies.csv and outcomes.csv (default: bundled)"
+    )
+    p.add_argument("--outcome", choices=("OS", "DFS"), help="one outcome only (default: both)")
+    p.set_defaults(func=cmd_rscript)
     return parser
 
 

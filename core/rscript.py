@@ -1,0 +1,387 @@
+"""A self-contained R script that reproduces a view with metafor, so every number can be checked.
+
+The script holds the data inline (2x2 counts for odds ratios, ln HR and its SE for hazard
+ratios, each with how it was derived and its source), fits ``rma`` with the same tau2 estimator
+and CI method, prints metafor's output and the key numbers, draws ``forest()`` and ends with the
+results as JSON (read back by the tests). Text from the data goes into R only as escaped string
+literals or as single-line comments, so no label can break out into code.
+
+>>> print(r_string('Say "hi"\\n'))
+"Say \\"hi\\"\\n"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import unicodedata
+
+import pandas as pd
+
+from core.analysis import (
+    GROUP_LABELS,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    Analysis,
+    OutcomeAnalysis,
+    model_label,
+)
+from core.state import describe_filters, encode_query
+
+DISCLAIMER = (
+    "This explores published evidence; it is not treatment advice."  # same wording as the app
+)
+
+
+# ---------------------------------------------------------------------------------------
+# R literals
+
+
+def r_string(text: object) -> str:
+    """``text`` as an R double-quoted string literal in plain ASCII.
+
+    Backslashes, quotes and control characters are escaped, non-ASCII characters become
+    ``\\u{...}`` escapes, NUL (which R strings cannot hold) and lone surrogates are dropped or
+    replaced, so any text stays one harmless string.
+    """
+    out = ['"']
+    for ch in str(text):
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif code == 0:
+            continue
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x80:
+            out.append(ch)
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\u{fffd}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{{{code:x}}}")
+        else:
+            out.append(f"\\U{{{code:x}}}")
+    out.append('"')
+    return "".join(out)
+
+
+def r_number(x: object) -> str:
+    """A number as R reads it back exactly (shortest round-trip form); NA when missing."""
+    if x is None or pd.isna(x):  # type: ignore[arg-type]
+        return "NA"
+    value = float(x)  # type: ignore[arg-type]
+    if not math.isfinite(value):
+        return "NA"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def comment(text: object) -> str:
+    """``text`` fit for one R comment line: every line break or control character becomes a
+    space (printable non-ASCII text is kept)."""
+    return "".join(
+        ch if ch.isprintable() and unicodedata.category(ch) != "Cs" else " " for ch in str(text)
+    )
+
+
+def _vector(values: list[str]) -> str:
+    return "c(" + ", ".join(values) + ")"
+
+
+# ---------------------------------------------------------------------------------------
+# The script
+
+
+def _header(analysis: Analysis, dataset: object, outcomes: tuple[str, ...]) -> list[str]:
+    state = analysis.state
+    query = encode_query(state)
+    source = getattr(dataset, "source", "dataset")
+    lines = [
+        "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
+        "# reproduced with R's metafor (rma, predict, forest) so every number can be checked.",
+        f"# {DISCLAIMER}",
+        "#",
+        f"# Link (query string): ?{query}" if query else "# Link: the default view (no query)",
+        f"# Data: {comment(source)}",
+        "# Filters and settings:",
+        *(f"#   {comment(line)}" for line in describe_filters(state, outcomes)),
+    ]
+    if analysis.unknown_excludes:
+        ids = ", ".join(analysis.unknown_excludes)
+        lines.append(f"#   Unknown study ids in the link, ignored: {comment(ids)}")
+    lines += [
+        "#",
+        "# Run: Rscript this_file.R (needs metafor; jsonlite only for the JSON at the end).",
+        "# Non-interactive runs draw the forest plots into forest_plots.pdf.",
+        "",
+    ]
+    return lines
+
+
+PRELUDE = """\
+suppressPackageStartupMessages(library(metafor))
+if (!interactive()) pdf("forest_plots.pdf", width = 10, height = 7)
+
+# Key numbers of a fit on the log scale, with the 95% prediction interval from predict().
+key_numbers <- function(res) {
+  pr <- predict(res)
+  num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
+  list(k = res$k, estimate = as.numeric(coef(res)), se = res$se, ci_lb = res$ci.lb,
+       ci_ub = res$ci.ub, pval = res$pval, tau2 = res$tau2, I2 = res$I2,
+       pi_lb = num(pr$pi.lb), pi_ub = num(pr$pi.ub), yi = I(as.numeric(res$yi)),
+       vi = I(as.numeric(res$vi)), weights = I(as.numeric(weights(res))))
+}
+
+# One line with the pooled ratio (exp of the log-scale estimate).
+show_pooled <- function(name, ratio, res) {
+  p <- key_numbers(res)
+  cat(sprintf("%s: pooled %s %.3f (95%% CI %.3f to %.3f), p = %.4g, k = %d, tau2 = %.4f,",
+              name, ratio, exp(p$estimate), exp(p$ci_lb), exp(p$ci_ub), p$pval, p$k, p$tau2),
+      sprintf("I2 = %.1f%%", p$I2))
+  if (!is.na(p$pi_lb)) cat(sprintf(", 95%% PI %.3f to %.3f", exp(p$pi_lb), exp(p$pi_ub)))
+  cat("\\n")
+}
+
+# Tight convergence for the iterative tau2 estimators (REML, ML, PM, EB), so the numbers agree
+# with the explorer's to many digits; metafor's defaults (threshold 1e-5) agree to about 5.
+ctl <- list(threshold = 1e-12, tol = 1e-13, maxiter = 10000, stepadj = 0.5)
+
+results <- list()
+"""
+
+
+def _excluded_lines(oa: OutcomeAnalysis) -> list[str]:
+    gone = oa.excluded()
+    if not gone:
+        return ["# Every selected study is pooled."]
+    lines = ["# Studies not pooled, and why:"]
+    lines += [f"#   {comment(sid)}: {comment(reason)}" for sid, reason in gone]
+    return lines
+
+
+def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[str]:
+    rows = oa.rows
+    if oa.measure == "OR":
+        events = "deaths" if oa.outcome == "OS" else "recurrences or deaths"
+        lines = [
+            f"# 2x2 counts: {events} by t = {oa.years:g} years and arm sizes, RT arm (ai of",
+            "# n1i) vs control (ci of n2i); OR < 1 favours RT. Where a study reports survival",
+            "# rates only, events = round(n x (1 - rate/100)), an approximation that ignores",
+            "# censoring before t. Per study, how the counts were derived and the source:",
+        ]
+    else:
+        lines = [
+            "# ln(HR) (yi, RT vs control; HR < 1 favours RT) and its standard error (sei),",
+            "# from the reported 95% CI or p-value. Per study, the derivation and the source:",
+        ]
+    for r in rows.itertuples(index=False):
+        lines.append(f"#   {comment(r.study_id)} ({comment(r.label)}): {comment(r.derivation)}")
+        lines.append(f"#     source: {comment(r.source_url)}")
+    cols = [
+        f"  study = {_vector([r_string(s) for s in rows['study_id']])},",
+        f"  label = {_vector([r_string(s) for s in rows['label']])},",
+    ]
+    if oa.measure == "OR":
+        for name, col in (("ai", "events_rt"), ("n1i", "n_rt"), ("ci", "events_ctl")):
+            cols.append(f"  {name} = {_vector([r_number(x) for x in rows[col]])},")
+        cols.append(f"  n2i = {_vector([r_number(x) for x in rows['n_ctl']])},")
+    else:
+        cols.append(f"  yi = {_vector([r_number(x) for x in rows['yi']])},")
+        cols.append(f"  sei = {_vector([r_number(math.sqrt(x)) for x in rows['vi']])},")
+    if groups is not None:
+        cols.append(f"  group = {_vector([r_string(g) for g in groups])},")
+    cols += [
+        f"  included = {_vector(['TRUE' if x else 'FALSE' for x in rows['included']])},",
+        f"  source = {_vector([r_string(s) for s in rows['source_url']])},",
+        "  stringsAsFactors = FALSE",
+    ]
+    lines += [f"dat_{v} <- data.frame(", *cols, ")"]
+    if oa.measure == "OR":
+        lines += [
+            "# yi = ln(OR), vi its variance; 0.5 added to each cell of a table with a zero cell",
+            f'dat_{v} <- escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i,'
+            f" data = dat_{v})",
+        ]
+    else:
+        lines.append(f"dat_{v}$vi <- dat_{v}$sei^2")
+    excluded = int((~rows["included"]).sum())
+    note = f"  # {excluded} excluded by hand" if excluded else ""
+    lines.append(f"used_{v} <- dat_{v}[dat_{v}$included, ]{note}")
+    return lines
+
+
+def _fit_call(data: str, oa: OutcomeAnalysis) -> str:
+    p = oa.pooled
+    assert p is not None
+    test = "knha" if p.ci == "hksj" else "z"
+    return (
+        f'rma(yi, vi, data = {data}, slab = label, method = "{p.method}", test = "{test}",'
+        " control = ctl)"
+    )
+
+
+def _group_key(label: str) -> tuple[str, str]:
+    """Subgroup order of the forest plot (as core.analysis.forest_frame)."""
+    return label.casefold(), label.swapcase()
+
+
+def _forest_rows(groups: list[str], order: list[str]) -> tuple[list[int], list[int], list[int]]:
+    """Study rows, heading rows and subtotal rows (top down) for a grouped forest plot."""
+    n = {g: groups.count(g) for g in order}
+    y = len(groups) + 3 * len(order)
+    rows: list[int] = []
+    heads: list[int] = []
+    subs: list[int] = []
+    for g in order:
+        heads.append(y)
+        rows += list(range(y - 1, y - 1 - n[g], -1))
+        subs.append(y - 1 - n[g])
+        y -= n[g] + 3
+    return rows, heads, subs
+
+
+def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFrame) -> list[str]:
+    state = analysis.state
+    v = oa.outcome
+    title = oa.title
+    lines = ["", f"# ===== {v}: {title} " + "=" * max(3, 60 - len(title)), ""]
+    lines += _excluded_lines(oa)
+    if oa.pooled is None:
+        why = oa.message or ""
+        lines += [
+            f"# Nothing to pool for {OUTCOME_LABELS[v]}: {comment(why)}",
+            f"message({r_string(f'{v}: nothing to pool. {why}')})",
+            f"results${v} <- list(k = 0L)",
+        ]
+        return lines
+    p = oa.pooled
+    grouped = state.group != "none" and oa.subgroups is not None
+    rows = oa.rows
+    groups: list[str] | None = None
+    order: list[str] = []
+    if grouped:
+        meta = studies.set_index("study_id")[state.group]
+        labels = [str(meta.at[s]) for s in rows["study_id"]]
+        pos = sorted(range(len(labels)), key=lambda i: _group_key(labels[i]))
+        rows = rows.iloc[pos].reset_index(drop=True)
+        groups = [labels[i] for i in pos]
+        order = sorted((str(g) for g in oa.subgroups.groups), key=_group_key)
+    lines += [""]
+    lines += _data_lines(dataclasses.replace(oa, rows=rows), v, groups)
+    lines += [
+        "",
+        f"# {model_label(p.method, p.ci)}: the estimator and CI method of the view.",
+    ]
+    if p.k == 1:
+        lines.append(
+            "# One study: the pooled result is that study's own estimate"
+            + (
+                '; metafor then uses test = "z" (the explorer shows no Hartung-Knapp CI'
+                " on 0 degrees of freedom)."
+                if p.ci == "hksj"
+                else "; metafor reports I2 = 0 (undefined in the explorer)."
+            )
+        )
+    if p.method == "EE" and p.ci == "hksj":
+        lines.append("# Hartung-Knapp on a common-effect model: metafor warns, as expected.")
+    ratio = "OR" if oa.measure == "OR" else "HR"
+    header = f'c("Study", "{"Odds" if ratio == "OR" else "Hazard"} ratio [95% CI]")'
+    lines += [
+        f"res_{v} <- {_fit_call(f'used_{v}', oa)}",
+        f"print(res_{v})",
+        f"print(predict(res_{v}, transf = exp))  # pooled {ratio}, 95% CI and PI",
+        f'show_pooled("{v}", "{ratio}", res_{v})',
+        f"results${v} <- key_numbers(res_{v})",
+        f"results${v}$study <- I(used_{v}$study)",
+    ]
+    addpred = "TRUE" if state.pi and p.method != "EE" and p.k > 1 else "FALSE"
+    mlab = r_string(f"{model_label(p.method, p.ci)}, k = {p.k}")
+    forest_args = f"atransf = exp, header = {header}, mlab = {mlab}, addpred = {addpred}"
+    if not grouped:
+        lines.append(f"forest(res_{v}, {forest_args})")
+        return lines
+    used_groups = [g for g, inc in zip(groups or [], rows["included"], strict=True) if inc]
+    ys, heads, subs = _forest_rows(used_groups, order)
+    top = max(heads)
+    lines += [
+        "",
+        f"# Subgroups by {state.group}: a separate fit per group (own tau2), and the test for",
+        "# subgroup differences: Cochran's Q of the group estimates with weights 1/se^2 (as",
+        "# RevMan and meta report it; rma(yi, vi, mods = ~ group) would assume one common tau2).",
+        f"groups_{v} <- {_vector([r_string(g) for g in order])}",
+        f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
+        f"  {_fit_call(f'used_{v}[used_{v}$group == g, ]', oa)})",
+        f"results${v}$subgroups <- lapply(sub_{v}, key_numbers)",
+        f'for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "{ratio}", sub_{v}[[g]])',
+    ]
+    if len(order) >= 2:
+        if p.ci == "hksj" and any(f.k == 1 for f in oa.subgroups.groups.values()):
+            lines += [
+                "# The explorer shows no test here: a one-study group has no Hartung-Knapp SE",
+                "# (0 degrees of freedom), while metafor falls back to the z-based SE.",
+            ]
+        lines += [
+            f"between_{v} <- rma(yi = sapply(sub_{v}, coef),",
+            f'  sei = sapply(sub_{v}, function(f) f$se), method = "EE")',
+            f'cat(sprintf("{v}: test for subgroup differences Q = %.4f, df = %d, p = %.4g\\n",',
+            f"  between_{v}$QE, between_{v}$k - 1L, between_{v}$QEp))",
+            f"results${v}$between <- list(Q = between_{v}$QE, pval = between_{v}$QEp)",
+        ]
+    lines += [
+        f"fp_{v} <- forest(res_{v}, {forest_args},",
+        f"  rows = {_vector([str(y) for y in ys])}, ylim = c(-1.5, {top + 3}))",
+        f"text(fp_{v}$xlim[1], {_vector([str(h) for h in heads])},",
+        f"  {_vector([r_string(GROUP_LABELS.get(g, g)) for g in order])}, pos = 4, font = 2)",
+        f"subrows_{v} <- {_vector([str(s) for s in subs])}",
+        f"for (i in seq_along(groups_{v})) addpoly(sub_{v}[[i]], row = subrows_{v}[i],",
+        f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k), atransf = exp)',
+    ]
+    return lines
+
+
+JSON_SECTION = """
+# --- results as JSON (for checking) ---
+# Log-scale estimates; weights in percent; NA written as null.
+if (requireNamespace("jsonlite", quietly = TRUE)) {
+  json <- jsonlite::toJSON(results, digits = NA, auto_unbox = TRUE, na = "null")
+  cat("\\n", json, "\\n", sep = "")
+}
+"""
+
+
+def r_script(analysis: Analysis, dataset: object, outcome: str | None = None) -> str:
+    """The R script reproducing ``analysis`` (both outcomes of the overview, or ``outcome``)."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    outcomes = OUTCOMES if outcome is None else (outcome,)
+    studies: pd.DataFrame = dataset.studies  # type: ignore[attr-defined]
+    lines = _header(analysis, dataset, outcomes)
+    if all(analysis.outcomes[o].pooled is None for o in outcomes):
+        lines += ["# Nothing to pool in this view:"]
+        for o in outcomes:
+            oa = analysis.outcomes[o]
+            lines += [f"# {o}: {comment(oa.message or '')}", *_excluded_lines(oa)]
+        lines += ['message("Nothing to pool in this view; see the comments above.")']
+        return "\n".join(lines) + "\n"
+    lines += PRELUDE.splitlines()
+    for o in outcomes:
+        lines += _outcome_block(analysis.outcomes[o], analysis, studies)
+    lines += JSON_SECTION.splitlines()
+    return "\n".join(lines) + "\n"
+
+
+def r_script_download(
+    analysis: Analysis, dataset: object, outcome: str | None = None
+) -> tuple[str, bytes]:
+    """(file name, UTF-8 bytes) of :func:`r_script` for a download button."""
+    suffix = f"-{outcome}" if outcome else ""
+    return f"rt-hcc-metafor{suffix}.R", r_script(analysis, dataset, outcome).encode("utf-8")
