@@ -175,13 +175,12 @@ def render_sof(
         "to benefit/be harmed; where the CI includes no effect it runs through ∞ (Altman 1998)."
     )
     for row in rows:
-        if row.certainty is None:
+        if row.message:
             st.info(f"{row.title}: {row.message}")
-            continue
-        with st.expander(f"{row.title}: assumed risk and certainty ({row.certainty.label})"):
-            _risk_input(row, state, key)
-            if row.message:
-                st.info(row.message)
-            _domains(row, key)
+    for row in rows:
+        if row.certainty is not None:
+            with st.expander(f"{row.title}: assumed risk and certainty ({row.certainty.label})"):
+                _risk_input(row, state, key)
+                _domains(row, key)
     exports.downloads("summary-of-findings", None, sof_frame(rows))
     return rows
