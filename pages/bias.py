@@ -16,6 +16,8 @@ from core.state import ViewState
 from core.subgroups import meta_regression
 from ui import blocks, cache, exports, sync
 
+sync.require_entrypoint()
+
 #: tau2 estimators core.bias.trim_and_fill follows metafor with; others fall back to REML.
 TF_METHODS = ("REML", "ML", "DL", "EE")
 MODERATORS = {"quality": ("quality_score", "Quality score"), "year": ("year", "Publication year")}

@@ -8,6 +8,8 @@ from core.analysis import OUTCOMES, analyse
 from core.state import DEFAULT_STATE
 from ui import blocks, cache, sync
 
+sync.require_entrypoint()
+
 state = sync.current()
 key, dataset = cache.current_dataset()
 analysis = analyse(state, dataset, cache.effects_fn(key, dataset))

@@ -11,6 +11,8 @@ from core.results_table import results_frame
 from core.state import describe_filters
 from ui import blocks, cache, exports, sync
 
+sync.require_entrypoint()
+
 # Scoped by container key. Metric values shrink with the window so a row of seven fits on a
 # laptop; the forest plot (drawn at double size) scales down to the page width, never cut off
 # (an SVG with a viewBox, and Vega's SVG clicks hit the element, so click-to-toggle still works).

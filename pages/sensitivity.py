@@ -38,6 +38,8 @@ from core.sensitivity import (
 from core.state import ViewState
 from ui import blocks, cache, exports, sync
 
+sync.require_entrypoint()
+
 #: GOSH fits every subset up to this many (k <= 13), else this many seeded random subsets:
 #: more points than a browser chart can draw usefully.
 GOSH_MAX_SUBSETS = 8191

@@ -10,6 +10,8 @@ from core.analysis import analyse, select_studies
 from core.data import DATA_DIR
 from ui import blocks, cache, evidence, sync, upload
 
+sync.require_entrypoint()
+
 UPLOADER_ROUND = "uploader_round"
 RESULT = "upload_result"
 TABLE_ROW_PX = 35

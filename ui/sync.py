@@ -36,6 +36,24 @@ def resolve() -> ViewState:
     return state
 
 
+def require_entrypoint() -> None:
+    """Call first in every page. On a freshly started server Streamlit's old pages/ folder
+    rule runs a page for a shared deep link (/sensitivity?...) without app.py, so without the
+    sidebar and the link's state. Streamlit leaves that mode once app.py has called
+    st.navigation; here we leave it at once (its class-level switch) and rerun, which goes
+    through app.py with the same page and link."""
+    if _STATE in st.session_state:
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except (ImportError, AttributeError):  # a future Streamlit without the old mode
+        st.info("Open this view from the app's main page.")
+        st.stop()
+    st.rerun()
+
+
 def notices() -> tuple[str, ...]:
     """What the last opened link held that was ignored, in plain words."""
     return tuple(st.session_state.get(_NOTICES, ()))
