@@ -56,6 +56,19 @@ def forest_row(page: Page, label: str, outcome_index: int = 0) -> Locator:
     return chart.locator(f'{hit}[aria-label*="Row: {label};"][aria-label*="Status:"]')
 
 
+def full_screenshot(page: Page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its own containers, so grow the window to fit
+    the tallest of them (twice: charts re-lay out to the new window)."""
+    width = page.viewport_size["width"] if page.viewport_size else 1440
+    for _ in range(2):
+        height = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollHeight))"
+        )
+        page.set_viewport_size({"width": width, "height": min(int(height) + 40, 15_000)})
+        page.wait_for_timeout(700)
+    page.screenshot(path=path, full_page=True)
+
+
 def open_overview(page: Page, url: str) -> None:
     page.goto(url)
     expect(page.locator(".vega-embed svg")).to_have_count(2, timeout=RUN_TIMEOUT)
@@ -80,7 +93,7 @@ def test_untick_a_study_changes_the_value_and_the_link(page: Page, app_url: str,
     after = value.inner_text()
     assert after == cli_pooled(f"{LINK}&exclude={STUDY_ID}")
     assert "tpoint=interp" in page.url  # the other filters stay in the link
-    page.screenshot(path=artifacts / "overview-after-toggle.png", full_page=True)
+    full_screenshot(page, artifacts / "overview-after-toggle.png")
 
     # The link opens the same view in a fresh browser context.
     other = page.context.browser.new_context(viewport=page.viewport_size).new_page()
@@ -107,8 +120,7 @@ def test_every_page_opens_and_keeps_the_link(page: Page, app_url: str, artifacts
         page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
         expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
     wait_idle(page)
-    page.wait_for_timeout(500)  # let charts finish their layout before the screenshot
-    page.screenshot(path=artifacts / f"page-{name}.png", full_page=True)
+    full_screenshot(page, artifacts / f"page-{name}.png")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_text("Traceback")).to_have_count(0)
     for key in ("tpoint=interp", f"exclude={STUDY_ID}", "method=DL"):
