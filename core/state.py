@@ -186,6 +186,7 @@ FIELDS: tuple[FieldSpec, ...] = (
       low=0.0, high=100.0),
     F("cr_dfs", "number", None, (), "Assumed risk of recurrence or death without RT by t years (%)",
       low=0.0, high=100.0),
+    F("grade", "ids", (), (), "Certainty judgements changed by hand"),
 )  # fmt: skip
 
 FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}

@@ -1,7 +1,9 @@
 """Summary of findings block: absolute effects, NNT and a GRADE-style certainty per outcome.
 
-The assumed risks without RT live in the view state (``cr_os``, ``cr_dfs``: in the link); the
-users' domain judgements live in the session (``sof_overrides``), kept across pages.
+The assumed risks without RT and the users' domain ratings live in the view state (``cr_os``,
+``cr_dfs`` and ``grade``, e.g. ``grade=DFS.imprecision.not_serious``: in the link). The notes
+users add to a rating are free text: they stay in the session (kept across pages) and go into
+the exports, not into the link.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from core.sof import (
 from core.state import ViewState
 from ui import exports, sync
 
-OVERRIDES = "sof_overrides"
+NOTES = "sof_notes"
 AUTO = "auto"
 QUALITY_NOTE = (
     "Risk of bias uses this explorer's own editorial quality rating of the bundled studies "
@@ -35,9 +37,31 @@ QUALITY_NOTE = (
 )
 
 
-def overrides() -> dict[tuple[str, str], Override]:
-    """The session's domain judgements: (outcome, domain) -> Override."""
-    return st.session_state.setdefault(OVERRIDES, {})
+def grade_token(outcome: str, domain: str, rating: str) -> str:
+    """The link's form of a rating: ``DFS.imprecision.not_serious``."""
+    return f"{outcome}.{domain}.{rating.replace(' ', '_')}"
+
+
+def ratings(state: ViewState) -> dict[tuple[str, str], str]:
+    """(outcome, domain) -> rating from the link; unknown tokens are ignored."""
+    out: dict[tuple[str, str], str] = {}
+    for token in getattr(state, "grade", ()):
+        outcome, _, rest = token.partition(".")
+        domain, _, rating = rest.partition(".")
+        rating = rating.replace("_", " ")
+        if outcome in EVENTS and domain in DOMAINS and rating in CHOICES:
+            out[(outcome, domain)] = rating
+    return out
+
+
+def overrides(state: ViewState) -> dict[tuple[str, str], Override]:
+    """The user's judgements: ratings from the link, notes from the session."""
+    notes: dict[tuple[str, str], str] = st.session_state.setdefault(NOTES, {})
+    rated = ratings(state)
+    return {
+        key: Override(rated.get(key), notes.get(key, ""))
+        for key in {*rated, *(k for k, n in notes.items() if n.strip())}
+    }
 
 
 def _risk_text(risk: float | None, low: float | None = None, high: float | None = None) -> str:
@@ -76,12 +100,14 @@ def _commit_risk(field: str, widget: str) -> None:
 
 def _store_override(outcome: str, domain: str, rating_key: str, note_key: str) -> None:
     rating = st.session_state.get(rating_key, AUTO)
-    note = str(st.session_state.get(note_key, "") or "")
-    store = overrides()
-    if rating == AUTO and not note.strip():
-        store.pop((outcome, domain), None)
-    else:
-        store[(outcome, domain)] = Override(None if rating == AUTO else rating, note)
+    notes: dict[tuple[str, str], str] = st.session_state.setdefault(NOTES, {})
+    notes[(outcome, domain)] = str(st.session_state.get(note_key, "") or "")
+    state = sync.current()
+    prefix = f"{outcome}.{domain}."
+    kept = tuple(t for t in getattr(state, "grade", ()) if not t.startswith(prefix))
+    if rating != AUTO:
+        kept = (*kept, grade_token(outcome, domain, rating))
+    sync.commit(state.replace(grade=tuple(sorted(kept))))
 
 
 def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
@@ -120,11 +146,11 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         st.caption(f"Assumed risk {100 * row.control.risk:.1f}%: {row.control.source}.")
 
 
-def _domains(row: SofRow, key: str) -> None:
+def _domains(row: SofRow, state: ViewState, key: str) -> None:
     cert = row.certainty
     assert cert is not None
     st.markdown(f"**Certainty: {cert.label}** ({cert.explanation}). {cert.start_reason}.")
-    store = overrides()
+    store = overrides(state)
     for d in cert.domains:
         rating_key = f"{key}_{row.outcome}_{d.key}_rating"
         note_key = f"{key}_{row.outcome}_{d.key}_note"
@@ -166,7 +192,7 @@ def render_sof(
     """
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
-    rows = sof_table(analysis, dataset.studies, control_risks_from_state(state), overrides())
+    rows = sof_table(analysis, dataset.studies, control_risks_from_state(state), overrides(state))
     st.table(display_frame(rows))
     st.caption(
         "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "
@@ -181,6 +207,6 @@ def render_sof(
         if row.certainty is not None:
             with st.expander(f"{row.title}: assumed risk and certainty ({row.certainty.label})"):
                 _risk_input(row, state, key)
-                _domains(row, key)
+                _domains(row, state, key)
     exports.downloads("summary-of-findings", None, sof_frame(rows))
     return rows

@@ -4,6 +4,7 @@ goes to the link, domain overrides change the certainty, odd views give plain me
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -18,9 +19,8 @@ SCRIPT = str(Path(__file__).resolve().parent / "sof_script.py")
 
 def open_block(query: str = "") -> AppTest:
     at = AppTest.from_file(SCRIPT, default_timeout=60)
-    for pair in filter(None, query.lstrip("?").split("&")):
-        key, _, value = pair.partition("=")
-        at.query_params[key] = value
+    for key, values in parse_qs(query.lstrip("?")).items():
+        at.query_params[key] = values if len(values) > 1 else values[0]
     at.run()
     assert not at.exception
     return at
@@ -79,12 +79,20 @@ def test_override_changes_certainty_and_keeps_note():
     note.input("OIS nearly reached").run()
     over = {("DFS", "imprecision"): Override("not serious", "OIS nearly reached")}
     expected = core_rows(overrides=over)[1].certainty
-    assert at.session_state["sof_overrides"] == over
+    assert at.query_params["grade"] == "DFS.imprecision.not_serious"
+    assert at.session_state["sof_notes"] == {("DFS", "imprecision"): "OIS nearly reached"}
     assert shown(at)["Certainty"][1] == expected.label
     assert any("changed by you" in m.value for m in at.markdown)
     box = next(s for s in at.selectbox if s.label == "DFS: Imprecision rating")
     box.set_value("auto").run()
     assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate"
+    assert "grade" not in at.query_params
+
+
+def test_rating_opens_from_a_link():
+    at = open_block("grade=DFS.imprecision.not_serious&grade=OS.nonsense.serious")
+    assert not at.exception
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High"
 
 
 def test_hazard_ratio_says_what_is_needed():
