@@ -7,6 +7,7 @@ import streamlit as st
 from core.analysis import OUTCOMES, analyse
 from core.state import DEFAULT_STATE
 from ui import blocks, cache, sync
+from ui.sof import render_sof
 
 sync.require_entrypoint()
 
@@ -35,6 +36,8 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
         blocks.forest(oa, state, dataset.studies)
         blocks.published_box(oa, published)
         blocks.not_used(oa)
+
+render_sof(analysis, state, dataset)
 
 st.subheader("Studies in this view")
 st.caption(

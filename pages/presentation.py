@@ -10,6 +10,7 @@ from core.narrative import headline, key_numbers, left_out, summary_sentence
 from core.results_table import results_frame
 from core.state import describe_filters
 from ui import blocks, cache, exports, sync
+from ui.sof import render_sof
 
 sync.require_entrypoint()
 
@@ -30,7 +31,8 @@ CSS = """
 state = sync.current()
 key, dataset = cache.current_dataset()
 studies = dataset.studies
-oa = analyse(state, dataset, cache.effects_fn(key, dataset)).outcomes[state.outcome]
+analysis = analyse(state, dataset, cache.effects_fn(key, dataset))
+oa = analysis.outcomes[state.outcome]
 
 st.html(CSS)
 st.title(headline(oa))
@@ -53,8 +55,7 @@ if numbers:
 with st.container(key="present_forest"):
     chart = blocks.forest(oa, state, studies, large=True)
 
-# The summary of findings (issue 6: absolute effects, NNT, certainty) goes here, under the
-# forest plot and above the context boxes, once core computes it.
+render_sof(analysis, state, dataset, outcomes=(state.outcome,))
 
 with st.container(key="present_context"):
     filters_col, out_col = st.columns(2, gap="large")

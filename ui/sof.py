@@ -184,12 +184,15 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
 
 
 def render_sof(
-    analysis: Analysis, state: ViewState, dataset: Dataset, *, key: str = "sof"
+    analysis: Analysis,
+    state: ViewState,
+    dataset: Dataset,
+    *,
+    key: str = "sof",
+    outcomes: tuple[str, ...] | None = None,
 ) -> list[SofRow]:
-    """Draw the summary of findings for every outcome of ``analysis``; returns its rows.
-
-    ``key`` prefixes the widget keys (use another one to draw it twice on one page).
-    """
+    """Draw the summary of findings for the outcomes of ``analysis`` (all, or ``outcomes``);
+    returns its rows. ``key`` prefixes the widget keys (to draw it twice on one page)."""
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
     rows = sof_table(analysis, dataset.studies, control_risks_from_state(state), overrides(state))
