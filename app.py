@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import streamlit as st
 
 from ui import blocks, cache, sidebar, sync
@@ -34,4 +37,13 @@ if data_key != cache.BUNDLED_KEY:
 for notice in sync.notices():
     st.caption(f"Ignored in the link: {blocks.text(notice)}")
 st.caption(f":material/info: {blocks.DISCLAIMER}")
-page.run()
+try:
+    page.run()
+except Exception:  # the last line of defence: a plain message, never a red traceback
+    if os.environ.get("EXPLORER_STRICT") == "1":  # tests: let the error through
+        raise
+    logging.getLogger("explorer").exception("page %s failed", page.url_path)
+    st.error(
+        "Part of this view could not be computed for the current settings. Change a setting, "
+        "or use 'Reset to the default view' in the sidebar; the rest of the app keeps working."
+    )

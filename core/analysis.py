@@ -278,6 +278,13 @@ def model_label(method: str, ci: str) -> str:
     return f"Random effects ({method}{', Hartung-Knapp' if ci == 'hksj' else ''})"
 
 
+def pooled_label(method: str, ci: str) -> str:
+    """The forest plot's short label of the pooled row: 'Pooled (REML, HK)'."""
+    if method == "EE":
+        return "Pooled (common effect)"
+    return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
+
+
 def _detail(row: pd.Series, measure: str) -> str:
     if measure == "HR":
         return str(row["derivation"])
@@ -304,9 +311,10 @@ def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: boo
             "low": math.exp(res.ci_low),
             "high": math.exp(res.ci_high),
             "weight": 100.0 if tag == "all" else float("nan"),
-            "detail": f"k = {res.k}; tau2 = {res.tau2:.4f}; I2 = {res.i2:.1f}%"
+            "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {res.tau2:.4f}; "
+            f"I2 = {res.i2:.1f}%"
             if res.k > 1
-            else "k = 1",
+            else f"{model_label(res.method, res.ci)}; k = 1",
             "note": res.note or "",
         }
     ]
@@ -365,7 +373,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
     else:
         frame_rows.extend(study_row(r) for _, r in rows.iterrows())
     if oa.pooled is not None:
-        label = f"{model_label(state.method, state.ci)}, k = {oa.pooled.k}"
+        label = pooled_label(state.method, state.ci)
         frame_rows.extend(_pooled_rows("all", label, oa.pooled, "", state.pi))
     frame = pd.DataFrame(frame_rows)
     for col, default in (

@@ -341,6 +341,7 @@ def forest_chart(
     title: str | None = None,
     large: bool = False,
     width: int | None = None,
+    show_weight: bool = True,
 ) -> alt.VConcatChart:
     """A RevMan/metafor-style forest plot of a forest frame (see ``FOREST_COLUMNS``).
 
@@ -350,7 +351,8 @@ def forest_chart(
     bold text. Excluded rows stay visible in grey with their numbers; derived rows are hollow
     squares with a "†" after the label. Bounds that are 0, inf or NaN, and ends outside the axis,
     stop at the axis edge with a triangle. ``large`` doubles every font (tumour boards);
-    ``width`` is the approximate total width in pixels. A point selection named ``toggle`` on
+    ``width`` is the approximate total width in pixels; ``show_weight=False`` drops the weight
+    column (it stays in the tooltip) for narrow places. A point selection named ``toggle`` on
     ``study_id`` (click) lets a page toggle a study: ``st.altair_chart(chart, on_select="rerun",
     selection_mode="toggle")``; clicks on non-study rows select ``study_id == ""``.
     """
@@ -372,7 +374,7 @@ def forest_chart(
         + 14 * sz.font / 12
     )
     ci_w = int(max([len(s) for s in rows["ci_text"]] + [14]) * sz.font * sz.char + 8)
-    wt_w = int(7 * sz.font * sz.char + 6)
+    wt_w = int(7 * sz.font * sz.char + 6) if show_weight else 0
     plot_w = (560 if large else 340) if width is None else width - label_w - ci_w - wt_w - 40
     plot_w = max(int(plot_w), int(160 * sz.font / 12))
 
@@ -555,13 +557,14 @@ def forest_chart(
         study_hits,
     ).properties(width=plot_w, height=height)
 
-    body = alt.hconcat(left, plot, right_ci, right_wt, spacing=6 * sz.font / 12)
+    panels = [left, plot, right_ci, right_wt] if show_weight else [left, plot, right_ci]
+    body = alt.hconcat(*panels, spacing=6 * sz.font / 12)
 
     notes = []
     if rows["derived"].any():
         notes.append(
-            f"{DERIVED_MARK} Derived data (hollow square): events from a survival rate, "
-            "or an interpolated rate."
+            f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
+            "years (derived, not reported)."
         )
     if (~rows["included"]).any():
         notes.append("Grey rows: excluded by you; shown for reference, not pooled.")

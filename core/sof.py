@@ -228,8 +228,13 @@ def nnt(diff: float, low: float, high: float) -> Nnt:
     def kind(d: float) -> str:
         return "NNTB" if d < 0 else "NNTH"
 
+    if math.isnan(diff):
+        return Nnt(math.nan, math.nan, math.nan, "not estimable")
     if diff == 0 and low == high == 0:
         return Nnt(math.inf, math.inf, math.inf, "NNT ∞ (no difference)")
+    if math.isnan(low) or math.isnan(high):
+        head = "NNT ∞" if diff == 0 else f"{kind(diff)} {_nnt_number(diff)}"
+        return Nnt(inv(diff), math.nan, math.nan, f"{head} (95% CI not estimable)")
     if diff == 0:
         head = "NNT ∞ (no difference at the point estimate)"
     else:

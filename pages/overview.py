@@ -28,12 +28,14 @@ if analysis.unknown_excludes:
     st.caption("Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes))
 
 published = cache.published_results()
+# Two forest plots side by side fit a laptop screen at this width (weights in the tooltip).
+OVERVIEW_FOREST_WIDTH = 470
 for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
     oa = analysis.outcomes[outcome]
     with col:
         st.subheader(oa.title)
         blocks.metrics(oa, state)
-        blocks.forest(oa, state, dataset.studies)
+        blocks.forest(oa, state, dataset.studies, width=OVERVIEW_FOREST_WIDTH)
         blocks.published_box(oa, published)
         blocks.not_used(oa)
 

@@ -101,15 +101,22 @@ def toggle_study(study_id: str) -> None:
     sync.commit(state.replace(exclude=tuple(sorted(excl))))
 
 
-def forest(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, *, large: bool = False):
-    """The forest plot; clicking a study row toggles it. Returns the chart for export."""
+def forest(
+    oa: OutcomeAnalysis,
+    state: ViewState,
+    studies: pd.DataFrame,
+    *,
+    large: bool = False,
+    width: int | None = None,
+):
+    """The forest plot; clicking a study row toggles it. Returns the chart for export.
+    ``width`` (pixels) fits it into a column: the weight column then moves to the tooltip."""
     if oa.rows.empty:
         return None
     frame = forest_frame(oa, state, studies)
-    label = f"{oa.title}" + (
-        " (†: derived value)" if frame.get("derived", pd.Series()).any() else ""
+    chart = forest_chart(
+        frame, measure_label=oa.title, large=large, width=width, show_weight=width is None
     )
-    chart = forest_chart(frame, measure_label=label, large=large)
     key = f"forest_{oa.outcome}_{st.session_state.get('chart_round', 0)}"
     st.altair_chart(
         chart,

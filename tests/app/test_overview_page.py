@@ -108,7 +108,12 @@ def assert_page_equals_cli(at: AppTest, query: str) -> None:
     assert not at.exception, [e.value for e in at.exception]
     doc = cli_json(query)
     assert metric_values(at) == expected_metrics(doc)
-    shown_pi = [part for c in captions(at) for part in c.split(" · ") if "prediction" in part]
+    shown_pi = [
+        part
+        for c in captions(at)
+        for part in c.split(" · ")
+        if part.startswith("95% prediction interval")
+    ]
     assert shown_pi == expected_pi(doc)
     # An outcome with nothing to pool says why, in the CLI's words.
     warnings = [w.value for w in at.warning]

@@ -316,3 +316,10 @@ def test_sof_frame_columns(ds):
     assert frame.loc[1, "certainty"] == "Moderate"
     assert frame.loc[1, "Imprecision"].startswith("serious: ")
     assert (frame["disclaimer"] == DISCLAIMER).all()
+
+
+def test_nnt_with_an_undefined_interval():
+    """One study with Hartung-Knapp: the CI is undefined; the NNT says so, no error."""
+    res = nnt(-0.2, math.nan, math.nan)
+    assert res.text == "NNTB 5 (95% CI not estimable)"
+    assert nnt(math.nan, math.nan, math.nan).text == "not estimable"
