@@ -554,14 +554,19 @@ def sof_row(
     f = risk_with_hr if oa.measure == "HR" else risk_with_or
     risks = (f(ratio, r), f(low, r), f(high, r))
     diffs = tuple(x - r for x in risks)
+    has_ci = math.isfinite(low) and math.isfinite(high)  # not with one study and HK
+
+    def bound(x: float) -> float | None:
+        return x if has_ci else None
+
     return SofRow(
         **base,
         risk_rt=risks[0],
-        risk_rt_low=risks[1],
-        risk_rt_high=risks[2],
+        risk_rt_low=bound(risks[1]),
+        risk_rt_high=bound(risks[2]),
         diff=1000 * diffs[0],
-        diff_low=1000 * diffs[1],
-        diff_high=1000 * diffs[2],
+        diff_low=bound(1000 * diffs[1]),
+        diff_high=bound(1000 * diffs[2]),
         nnt=nnt(*diffs),
         message=None,
     )
@@ -600,6 +605,8 @@ def relative_text(row: SofRow) -> str:
     if row.ratio is None:
         return ""
     name = "HR" if row.measure == "HR" else "OR"
+    if not (math.isfinite(row.ratio_low) and math.isfinite(row.ratio_high)):
+        return f"{name} {row.ratio:.2f} (95% CI not estimable)"
     return f"{name} {row.ratio:.2f} (95% CI {row.ratio_low:.2f} to {row.ratio_high:.2f})"
 
 
@@ -607,6 +614,8 @@ def absolute_text(row: SofRow) -> str:
     """'150 fewer per 1000 (228 fewer to 57 fewer)', or the message."""
     if row.diff is None:
         return row.message or ""
+    if row.diff_low is None or row.diff_high is None:
+        return f"{diff_text(row.diff)} per 1000 (95% CI not estimable)"
     return (
         f"{diff_text(row.diff)} per 1000 ({diff_text(row.diff_low)} to {diff_text(row.diff_high)})"
     )
