@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from streamlit import config
+
 # app.py turns an unexpected error into a plain message for users; tests want the error.
 os.environ.setdefault("EXPLORER_STRICT", "1")
 
-# Production hides error details from viewers (.streamlit/config.toml); tests want them.
-os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
+# Production hides error details from viewers (.streamlit/config.toml); AppTests want them.
+config.set_option("client.showErrorDetails", "full")
