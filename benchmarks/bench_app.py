@@ -1,0 +1,244 @@
+"""Dashboard timings (run by hand, not in CI; needs Debian's /usr/bin/chromium):
+
+    python3 benchmarks/bench_app.py            # appends a "Dashboard" section to RESULTS.md
+    python3 benchmarks/bench_app.py --no-write # print only
+
+(a) server side: one full script run (app.py, sidebar, page) per page with AppTest, median
+and p95 of N runs after warm-up runs; (b) in the browser: from a click on a study's row in
+the forest plot (which toggles it) to the redrawn page (the pooled value changed, the chart
+shows the study's new status, the run finished), median and p95 over the toggles; (c) where
+a rerun's time goes: core analysis, forest frame, Altair chart build and spec serialisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.analysis import analyse, forest_frame  # noqa: E402
+from core.charts import forest_chart  # noqa: E402
+from core.data import load_bundled  # noqa: E402
+from core.state import parse_query  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "RESULTS.md"
+LINK = "?tpoint=interp"  # three studies per outcome: the toggled one changes both plots
+STUDY = "Yu 2014"
+PAGES = {
+    "overview": "pages/overview.py",
+    "studies": "pages/studies.py",
+    "sensitivity": "pages/sensitivity.py",
+    "bias": "pages/bias.py",
+    "presentation": "pages/presentation.py",
+}
+
+
+def summary(seconds: list[float]) -> tuple[float, float]:
+    """(median, p95) in milliseconds (p95: nearest rank)."""
+    ms = sorted(s * 1000 for s in seconds)
+    p95 = ms[min(len(ms) - 1, max(0, round(0.95 * len(ms)) - 1))]
+    return statistics.median(ms), p95
+
+
+def server_side(runs: int, warmup: int) -> dict[str, tuple[float, float]]:
+    """Median/p95 ms of a full script run per page (AppTest)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    # AppTest resets Streamlit's class-level "pages/ folder" mode before every run, and with
+    # a pages/ folder next to app.py that mode runs a non-default page without app.py. A
+    # browser session leaves the mode after the first run; do the same here.
+    init = PagesManager.__init__
+
+    def init_v2(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init_v2
+    out = {}
+    for name, path in PAGES.items():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["tpoint"] = "interp"
+        at.run()
+        page_hash = ""
+        if name != "overview":
+            at.switch_page(path).run()
+            page_hash = at._page_hash
+        times = []
+        for i in range(warmup + runs):
+            at._page_hash = page_hash
+            t = time.perf_counter()
+            at.run()
+            elapsed = time.perf_counter() - t
+            if at.exception:
+                raise RuntimeError(f"{name}: {at.exception[0].value}")
+            if not at.sidebar.children:
+                raise RuntimeError(f"{name}: the run did not go through app.py")
+            if i >= warmup:
+                times.append(elapsed)
+        out[name] = summary(times)
+        print(f"  {name:13s} median {out[name][0]:7.0f} ms  p95 {out[name][1]:7.0f} ms")
+    PagesManager.__init__ = init
+    return out
+
+
+def breakdown(repeat: int = 5) -> dict[str, float]:
+    """Median ms per overview rerun spent in core and Altair (both outcomes)."""
+    ds = load_bundled()
+    state = parse_query(LINK).state
+    parts: dict[str, list[float]] = {"analyse": [], "forest_frame": [], "chart": [], "spec": []}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        analysis = analyse(state, ds)
+        parts["analyse"].append(time.perf_counter() - t0)
+        for oa in analysis.outcomes.values():
+            t1 = time.perf_counter()
+            frame = forest_frame(oa, state, ds.studies)
+            t2 = time.perf_counter()
+            chart = forest_chart(frame, measure_label=oa.title)
+            t3 = time.perf_counter()
+            chart.to_dict()  # what st.altair_chart does with the chart
+            t4 = time.perf_counter()
+            parts["forest_frame"].append(t2 - t1)
+            parts["chart"].append(t3 - t2)
+            parts["spec"].append(t4 - t3)
+    n = len(analysis.outcomes)
+    out = {
+        "core.analysis.analyse (uncached effects)": statistics.median(parts["analyse"]),
+        "forest_frame, both outcomes": n * statistics.median(parts["forest_frame"]),
+        "forest_chart (Altair build), both outcomes": n * statistics.median(parts["chart"]),
+        "chart.to_dict() (validate + serialise), both": n * statistics.median(parts["spec"]),
+    }
+    out = {k: v * 1000 for k, v in out.items()}
+    for k, v in out.items():
+        print(f"  {k:48s} {v:7.0f} ms")
+    return out
+
+
+def browser(toggles: int) -> tuple[float, float, float, float]:
+    """(median, p95) ms from click to changed value and to finished redraw."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
+    from tests.e2e.conftest import wait_healthy as _wait
+
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium")
+    log = ROOT / "benchmarks" / "_out" / "streamlit.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_app(port, log)
+    to_value: list[float] = []
+    to_redraw: list[float] = []
+    try:
+        _health(base, proc, log, _wait)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+            page.goto(base + "/" + LINK)
+            expect(page.locator(".vega-embed svg")).to_have_count(2, timeout=120_000)
+            idle = page.get_by_test_id("stStatusWidget")
+            expect(idle).to_have_count(0, timeout=120_000)
+            value = page.get_by_test_id("stMetricValue").first
+            hit = 'g.mark-rect.role-mark path[aria-roledescription="rect mark"]'
+            row_sel = f'{hit}[aria-label*="Row: {STUDY};"][aria-label*="Status:"]'
+            row = page.locator(".vega-embed").first.locator(row_sel)
+            for i in range(toggles + 2):
+                before = value.inner_text()
+                was_excluded = "Status: excluded" in (row.get_attribute("aria-label") or "")
+                want = "included" if was_excluded else "excluded"
+                t0 = time.perf_counter()
+                row.click()
+                expect(value).not_to_have_text(before, timeout=60_000)
+                t1 = time.perf_counter()
+                expect(row).to_have_attribute(
+                    "aria-label", re.compile(f"Status: {want}"), timeout=60_000
+                )
+                expect(idle).to_have_count(0, timeout=60_000)
+                t2 = time.perf_counter()
+                if i >= 2:  # the first two are warm-up
+                    to_value.append(t1 - t0)
+                    to_redraw.append(t2 - t0)
+            browser.close()
+    finally:
+        stop_app(proc)
+    v, r = summary(to_value), summary(to_redraw)
+    print(f"  click -> pooled value changed: median {v[0]:.0f} ms, p95 {v[1]:.0f} ms")
+    print(f"  click -> plot redrawn, run done: median {r[0]:.0f} ms, p95 {r[1]:.0f} ms")
+    return (*v, *r)
+
+
+def _health(base, proc, log, wait) -> None:
+    try:
+        wait(base, proc, log, timeout=120)
+    except BaseException as exc:  # pytest.fail outside pytest
+        raise SystemExit(f"streamlit did not start: {exc}") from None
+
+
+def write(pages, parts, br, runs: int, warmup: int, toggles: int) -> None:
+    today = dt.date.today().isoformat()
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        "",
+        "## Dashboard",
+        "",
+        f"`python3 benchmarks/bench_app.py` on {today}, {platform.machine()} ({cpu}), "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}` (three "
+        "studies per outcome). Other work ran on the machine at the same time; treat the "
+        "numbers as upper bounds.",
+        "",
+        f"Server side: one full script run (app.py, sidebar, page) with AppTest, {runs} runs "
+        f"after {warmup} warm-up runs.",
+        "",
+        "| page | median | p95 |",
+        "|---|---:|---:|",
+        *(f"| {name} | {m:.0f} ms | {p:.0f} ms |" for name, (m, p) in pages.items()),
+        "",
+        f"Browser (Debian Chromium, headless, 1440x1100): a click on {STUDY}'s row in the OS "
+        f"forest plot toggles it; {toggles} toggles after 2 warm-up toggles.",
+        "",
+        "| from the click to | median | p95 | target median / p95 |",
+        "|---|---:|---:|---:|",
+        f"| the pooled value changed | {br[0]:.0f} ms | {br[1]:.0f} ms | |",
+        f"| both plots redrawn, run finished | {br[2]:.0f} ms | {br[3]:.0f} ms | 300 / 600 ms |",
+        "",
+        "Where an overview rerun's time goes (outside Streamlit, medians):",
+        "",
+        "| step | time |",
+        "|---|---:|",
+        *(f"| {k} | {v:.0f} ms |" for k, v in parts.items()),
+        "",
+    ]
+    OUT.write_text(OUT.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(lines))
+    print(f"appended to {OUT}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--toggles", type=int, default=30)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    print("(c) where a rerun's time goes")
+    parts = breakdown()
+    print("(a) server side, full script run per page (AppTest)")
+    pages = server_side(args.runs, args.warmup)
+    print("(b) browser, click on a study toggle to redrawn forest plot")
+    br = browser(args.toggles)
+    if not args.no_write:
+        write(pages, parts, br, args.runs, args.warmup, args.toggles)
+
+
+if __name__ == "__main__":
+    main()
