@@ -46,3 +46,5 @@ st.caption(
     "Untick a study to leave it out (or click its row in a forest plot); it stays visible, greyed."
 )
 blocks.include_table(analysis, dataset.studies)
+
+blocks.take_away(analysis, dataset)

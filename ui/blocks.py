@@ -16,6 +16,7 @@ from core.analysis import (
     model_label,
 )
 from core.charts import forest_chart
+from core.rscript import r_script
 from core.state import ViewState
 from ui import cache, sync
 
@@ -203,4 +204,23 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
             "Include": st.column_config.CheckboxColumn(help="Untick to leave a study out"),
             "Quality": st.column_config.NumberColumn(format="%d", help="Editorial score, 0-7"),
         },
+    )
+
+
+def take_away(analysis: Analysis, dataset: object) -> None:
+    """The view to take away: its link and an R script that reproduces it with metafor.
+    Files are made only when a button is clicked."""
+    st.subheader("Take this view with you")
+    st.caption(
+        "The link opens exactly this view. The R script holds the data and the same model and "
+        "reproduces every pooled number with metafor, so a statistician can check them."
+    )
+    st.code(sync.share_link(analysis.state), language=None, wrap_lines=True)
+    st.download_button(
+        "R script (metafor)",
+        data=lambda: r_script(analysis, dataset).encode("utf-8"),
+        file_name="rt-hcc-metafor.R",
+        mime="text/x-r-source",
+        on_click="ignore",
+        key="rscript_download",
     )
