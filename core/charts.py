@@ -17,6 +17,8 @@ to bottom in frame order, ratios on the ratio scale (exp of the log values).
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass
 
@@ -319,6 +321,14 @@ def _tooltip() -> list[alt.Tooltip]:
     ]
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows: NaN and infinities become null."""
+    return [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+
+
 def _plain(rows: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """JSON-safe copy: finite floats or NaN (written as null), plain Python strings/bools."""
     out = rows[cols].reset_index(drop=True)
@@ -333,6 +343,39 @@ def _plain(rows: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return out
 
 
+class ForestSpec(dict):
+    """A Vega-Lite spec (a plain dict) that also answers ``to_dict()`` as Altair charts do,
+    so exports and tests can take either."""
+
+    def to_dict(self, *args: object, **kwargs: object) -> dict:
+        return self
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Everything that shapes the forest plot's structure (not its rows)."""
+
+    n: int
+    label_w: int
+    ci_w: int
+    wt_w: int
+    plot_w: int
+    ticks: tuple[float, ...]
+    upper: float
+    measure_label: str
+    favours: tuple[str, ...]
+    notes: tuple[str, ...]
+    title: str | None
+    large: bool
+
+
+_TEXT_COLS = ["row_id", "kind", "study_id", "label", "label_text", "tx", "fw", "y", "ci_text"]
+_TEXT_COLS += ["weight_text", "text_color", "detail", "source", "note", "status"]
+_PLOT_COLS = [*_TEXT_COLS, "est_c", "low_c", "high_c", "size", "line_color", "sq_fill", "sq_stroke"]
+_DIAMOND_COLS = ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"]
+_ARROW_COLS = ["row_id", "x", "y", "shape"]
+
+
 def forest_chart(
     frame: pd.DataFrame,
     *,
@@ -342,7 +385,7 @@ def forest_chart(
     large: bool = False,
     width: int | None = None,
     show_weight: bool = True,
-) -> alt.VConcatChart:
+) -> ForestSpec:
     """A RevMan/metafor-style forest plot of a forest frame (see ``FOREST_COLUMNS``).
 
     Three panels side by side share one row scale: labels | log-scale plot | "ratio [95% CI]"
@@ -353,8 +396,15 @@ def forest_chart(
     stop at the axis edge with a triangle. ``large`` doubles every font (tumour boards);
     ``width`` is the approximate total width in pixels; ``show_weight=False`` drops the weight
     column (it stays in the tooltip) for narrow places. A point selection named ``toggle`` on
-    ``study_id`` (click) lets a page toggle a study: ``st.altair_chart(chart, on_select="rerun",
-    selection_mode="toggle")``; clicks on non-study rows select ``study_id == ""``.
+    ``study_id`` (click) lets a page toggle a study: ``st.vega_lite_chart(spec=chart,
+    on_select="rerun", selection_mode="toggle")``; clicks on non-study rows select
+    ``study_id == ""``.
+
+    Returns the Vega-Lite spec (a dict with ``to_dict()``; draw it with
+    ``st.vega_lite_chart``). The spec's structure depends only on the layout (row count,
+    column widths, axis, texts), so it is built once per layout and cached; each call only
+    fills in the rows as named datasets. A toggle thus costs milliseconds, not the second
+    Altair needs to assemble ~20 layered, concatenated views.
     """
     f = validate_forest_frame(frame)
     sz = _Sizes.make(large)
@@ -362,13 +412,6 @@ def forest_chart(
     dmin, dmax = 1.0 / upper, upper
     rows = _rows_frame(f, dmin, dmax, sz)
     n = len(rows)
-    height = max(1, n + 1) * sz.row
-    ydom = [-1.5, n - 0.5]
-    y_scale = alt.Scale(domain=ydom, reverse=True, nice=False, zero=False)
-
-    def yq(field: str = "y") -> alt.Y:
-        return alt.Y(f"{field}:Q", scale=y_scale, axis=None)
-
     label_w = int(
         max([len(s) for s in rows["label_text"]] + [len("Study")]) * sz.font * sz.char
         + 14 * sz.font / 12
@@ -378,9 +421,68 @@ def forest_chart(
     plot_w = (560 if large else 340) if width is None else width - label_w - ci_w - wt_w - 40
     plot_w = max(int(plot_w), int(160 * sz.font / 12))
 
-    tcols = ["row_id", "kind", "study_id", "label", "label_text", "tx", "fw", "y"]
-    tcols += ["ci_text", "weight_text", "text_color", "detail", "source", "note", "status"]
-    tdata = _plain(rows, tcols)
+    notes = []
+    if rows["derived"].any():
+        notes.append(
+            f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
+            "years (derived, not reported)."
+        )
+    if (~rows["included"]).any():
+        notes.append("Grey rows: excluded by you; shown for reference, not pooled.")
+    if (rows["clip_lo"] | rows["clip_hi"]).any():
+        notes.append("◂ ▸ Interval extends beyond the axis (or the bound is not estimable).")
+    if (rows["kind"] == "pi").any():
+        notes.append("Bar: prediction interval for the effect in a new study.")
+    layout = _Layout(
+        n=n,
+        label_w=label_w,
+        ci_w=ci_w,
+        wt_w=wt_w,
+        plot_w=plot_w,
+        ticks=tuple(ticks),
+        upper=upper,
+        measure_label=measure_label,
+        favours=tuple(favours),
+        notes=tuple(notes),
+        title=title,
+        large=large,
+    )
+    spec = ForestSpec(copy.deepcopy(_forest_spec(layout)))
+    drawn = rows[rows["drawn"]]
+    spec["datasets"] = {
+        **spec.get("datasets", {}),  # Altair's own (headers, rules, notes)
+        "forest_text": _records(_plain(rows, _TEXT_COLS)),
+        "forest_plot": _records(_plain(drawn, _PLOT_COLS)),
+        "forest_diamonds": _records(_plain(_diamonds(rows, 0.36), _DIAMOND_COLS)),
+        "forest_arrows": _records(_plain(_arrows(rows, dmin, dmax), _ARROW_COLS)),
+        "forest_hits": _records(_plain(rows[rows["kind"] != "heading"], _TEXT_COLS)),
+    }
+    return spec
+
+
+@functools.lru_cache(maxsize=128)
+def _forest_spec(layout: _Layout) -> dict:
+    """The forest plot's Vega-Lite structure for one layout, its rows left as named datasets
+    (filled in by ``forest_chart``). Built with Altair, once per layout."""
+    sz = _Sizes.make(layout.large)
+    n, label_w, ci_w, wt_w, plot_w = (
+        layout.n,
+        layout.label_w,
+        layout.ci_w,
+        layout.wt_w,
+        layout.plot_w,
+    )
+    measure_label, favours, ticks = layout.measure_label, layout.favours, layout.ticks
+    dmin, dmax = 1.0 / layout.upper, layout.upper
+    show_weight = wt_w > 0
+    height = max(1, n + 1) * sz.row
+    ydom = [-1.5, n - 0.5]
+    y_scale = alt.Scale(domain=ydom, reverse=True, nice=False, zero=False)
+
+    def yq(field: str = "y") -> alt.Y:
+        return alt.Y(f"{field}:Q", scale=y_scale, axis=None)
+
+    tdata = alt.NamedData(name="forest_text")
     header = pd.DataFrame(
         {
             "panel": ["label", "plot", "ci", "weight"],
@@ -461,8 +563,7 @@ def forest_chart(
         # every layer carries the same axis: Vega-Lite drops a layered axis if one layer says None
         return alt.X(f"{field}:Q", scale=x_scale, axis=x_axis)
 
-    pcols = [*tcols, "est_c", "low_c", "high_c", "size", "line_color", "sq_fill", "sq_stroke"]
-    pdata = _plain(rows[rows["drawn"]], pcols)
+    pdata = alt.NamedData(name="forest_plot")
     null_rule = (
         alt.Chart(pd.DataFrame({"x": [1.0], "y": [-0.5], "y2": [n - 0.5]}))
         .mark_rule(color=PALETTE["null"], strokeWidth=1.2 * sz.font / 12)
@@ -500,7 +601,7 @@ def forest_chart(
         .mark_rect(color=PALETTE["pi"], clip=True)
         .encode(x=xq("low_c"), x2="high_c:Q", y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip())
     )
-    dia = _plain(_diamonds(rows, 0.36), ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"])
+    dia = alt.NamedData(name="forest_diamonds")
     diamonds = (
         alt.Chart(dia)
         .mark_area(strokeWidth=1.0 * sz.font / 12, opacity=1, clip=True, interpolate="linear")
@@ -514,13 +615,13 @@ def forest_chart(
         )
     )
     arrows = (
-        alt.Chart(_plain(_arrows(rows, dmin, dmax), ["row_id", "x", "y", "shape"]))
+        alt.Chart(alt.NamedData(name="forest_arrows"))
         .mark_point(filled=True, size=70 * (sz.font / 12) ** 2, color=PALETTE["ci"], opacity=1)
         .encode(x=xq("x"), y=yq(), shape=alt.Shape("shape:N", scale=None))
     )
     toggle = alt.selection_point(name="toggle", fields=["study_id"], on="click", empty=False)
     hit_rows = (
-        alt.Chart(_plain(rows[rows["kind"] != "heading"], tcols))
+        alt.Chart(alt.NamedData(name="forest_hits"))
         .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
         .mark_rect(opacity=0, cursor="pointer")
         .encode(x=alt.value(0), x2=alt.value(plot_w), y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip())
@@ -560,19 +661,8 @@ def forest_chart(
     panels = [left, plot, right_ci, right_wt] if show_weight else [left, plot, right_ci]
     body = alt.hconcat(*panels, spacing=6 * sz.font / 12)
 
-    notes = []
-    if rows["derived"].any():
-        notes.append(
-            f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
-            "years (derived, not reported)."
-        )
-    if (~rows["included"]).any():
-        notes.append("Grey rows: excluded by you; shown for reference, not pooled.")
-    if (rows["clip_lo"] | rows["clip_hi"]).any():
-        notes.append("◂ ▸ Interval extends beyond the axis (or the bound is not estimable).")
-    if (rows["kind"] == "pi").any():
-        notes.append("Bar: prediction interval for the effect in a new study.")
     parts: list[alt.TopLevelMixin] = [body]
+    notes = list(layout.notes)
     if notes:
         lh = sz.foot * 1.5
         note_df = pd.DataFrame({"t": notes, "i": range(len(notes))})
@@ -584,8 +674,14 @@ def forest_chart(
             .properties(width=label_w + plot_w + ci_w + wt_w, height=lh * len(notes))
         )
     chart = alt.vconcat(*parts, spacing=0.8 * sz.font)  # bounds already hold the favours row
-    if title:
+    if layout.title:
         chart = chart.properties(
-            title=alt.TitleParams(title, anchor="start", fontSize=sz.title, offset=sz.font / 2)
+            title=alt.TitleParams(
+                layout.title, anchor="start", fontSize=sz.title, offset=sz.font / 2
+            )
         )
-    return chart.configure(font=FONT_FAMILY, padding=8 * sz.font / 12).configure_view(stroke=None)
+    return (
+        chart.configure(font=FONT_FAMILY, padding=8 * sz.font / 12)
+        .configure_view(stroke=None)
+        .to_dict()
+    )

@@ -119,12 +119,12 @@ def forest(
         frame, measure_label=oa.title, large=large, width=width, show_weight=width is None
     )
     key = f"forest_{oa.outcome}_{st.session_state.get('chart_round', 0)}"
-    st.altair_chart(
-        chart,
+    st.vega_lite_chart(
+        spec=chart,
         on_select=lambda: _toggle_from_chart(key),
         selection_mode="toggle",
         key=key,
-        width="stretch",
+        width="content",
     )
     if oa.subgroups is not None and oa.subgroups.q_between is not None:
         sg = oa.subgroups
