@@ -89,6 +89,7 @@ class FieldSpec:
     low: float = 0.0
     high: float = math.inf
     low_open: bool = False
+    values_doc: str = ""  # the docs' "Values" cell, where the kind's generic text says too little
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -186,7 +187,10 @@ FIELDS: tuple[FieldSpec, ...] = (
       low=0.0, high=100.0),
     F("cr_dfs", "number", None, (), "Assumed risk of recurrence or death without RT by t years (%)",
       low=0.0, high=100.0),
-    F("grade", "ids", (), (), "Certainty judgements changed by hand"),
+    F("grade", "ids", (), (), "Certainty judgements changed by hand",
+      values_doc="repeated key, `OUTCOME.domain.rating`: outcome `OS` or `DFS`; domain `rob`, "
+      "`inconsistency`, `indirectness`, `imprecision` or `publication`; rating `not_serious`, "
+      "`serious` or `very_serious` (e.g. `DFS.imprecision.not_serious`)"),
 )  # fmt: skip
 
 FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
@@ -704,7 +708,9 @@ def fields_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for spec in FIELDS:
-        if spec.kind == "number":
+        if spec.values_doc:
+            values = spec.values_doc
+        elif spec.kind == "number":
             values = f"number {_range_text(spec)}" + (" or `none`" if spec.nullable else "")
         elif spec.kind == "ids":
             values = f"repeated key, study ids (at most {MAX_IDS})"
