@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import write_section  # noqa: E402
 from core.analysis import analyse, forest_frame  # noqa: E402
 from core.charts import forest_chart  # noqa: E402
 from core.data import load_bundled  # noqa: E402
@@ -189,9 +190,6 @@ def write(pages, parts, br, runs: int, warmup: int, toggles: int) -> None:
     today = dt.date.today().isoformat()
     cpu = platform.processor() or platform.machine()
     lines = [
-        "",
-        "## Dashboard",
-        "",
         f"`python3 benchmarks/bench_app.py` on {today}, {platform.machine()} ({cpu}), "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}` (three "
         "studies per outcome). Other work ran on the machine at the same time; treat the "
@@ -219,8 +217,8 @@ def write(pages, parts, br, runs: int, warmup: int, toggles: int) -> None:
         *(f"| {k} | {v:.0f} ms |" for k, v in parts.items()),
         "",
     ]
-    OUT.write_text(OUT.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(lines))
-    print(f"appended to {OUT}")
+    write_section("Dashboard", lines)
+    print(f"wrote the Dashboard section of {OUT}")
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.results import write_section
 from core.pooling import pool
 from core.sensitivity import gosh, leave_one_out
 
-OUT = Path(__file__).with_name("RESULTS.md")
 KS = (7, 100, 1000, 10000)
 
 
@@ -102,8 +102,6 @@ def main() -> None:
     gosh_dl = best(lambda: gosh(y16, v16, method="DL"), repeat=3)
 
     lines = [
-        "## Core engine",
-        "",
         f"`python3 benchmarks/bench_core.py` on {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, numpy {np.__version__}. Best of 5 repeats; "
         "ratios are the other library's time over ours (> 1: we are faster). statsmodels "
@@ -126,7 +124,7 @@ def main() -> None:
         "leave-one-out REML at k = 1000 under 0.2 s; GOSH over 65,535 subsets under 1 s.",
         "",
     ]
-    OUT.write_text("\n".join(lines))
+    write_section("Core engine", lines)
     print("\n".join(lines))
 
 

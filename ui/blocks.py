@@ -61,11 +61,11 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         st.warning(oa.message or "Nothing to pool.")
         return
     name = ratio_name(oa)
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns([1, 1.7, 1])  # the CI needs the room
     c1.metric(f"Pooled {name}", fmt_ratio(math.exp(p.estimate)))
     c2.metric("95% CI", fmt_ci(math.exp(p.ci_low), math.exp(p.ci_high)))
     c3.metric(f"p ({p.dist})", fmt_p(p.pvalue))
-    c4, c5, c6 = st.columns(3)
+    c4, c5, c6 = st.columns([1, 1.7, 1])
     c4.metric("Studies (k)", f"{p.k}")
     c5.metric("Patients", f"{oa.patients}")
     c6.metric("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%")
