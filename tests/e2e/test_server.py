@@ -111,6 +111,8 @@ def clean_env(home: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Server:
+    """The running copy of the container's app: its address, folder and environment."""
+
     url: str
     port: int
     workdir: Path
