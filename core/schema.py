@@ -23,6 +23,10 @@ import pandas as pd
 
 MAX_FILE_BYTES = 20_000_000
 MAX_ROWS = 50_000
+#: Columns in one table, and cells in one file: a file within the size limit can still hold
+#: millions of tiny cells (a 20 MB line of "ab,ab,..."), each a Python object and a warning.
+MAX_COLUMNS = 1_000
+MAX_CELLS = 2_000_000
 MAX_XLSX_UNCOMPRESSED = 100_000_000
 MAX_XLSX_RATIO = 200
 ROW_NOTE = "row numbers count the header as row 1, so the first data row is row 2"
@@ -198,6 +202,9 @@ class RawTable:
 
 # ---------------------------------------------------------------- reading
 
+_QUOTED = re.compile(r'"[^"]*"')
+_FIRST_LINE = re.compile(r"[^\r\n]*")
+
 
 def _decode(name: str, data: bytes) -> str:
     try:
@@ -215,10 +222,11 @@ def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
         raise _Unreadable(f"{name} is empty", "start from the template, which has the header")
     if "\x00" in text:
         raise _Unreadable(f"{name} contains NUL bytes: it is not a text CSV file")
-    first = text.splitlines()[0]
+    first = _FIRST_LINE.match(text).group()  # type: ignore[union-attr]
     sep = ";" if first.count(";") > first.count(",") else ","
     if sep == ";":
         notes.append(f"{name}: ';' separators detected and read (decimal points must be dots)")
+    _check_size(name, text, sep)
     try:
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True))
     except csv.Error as exc:
@@ -226,6 +234,29 @@ def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
     if len(lines) - 1 > MAX_ROWS:
         raise _Unreadable(f"{name} has {len(lines) - 1:,} rows, more than {MAX_ROWS:,}")
     return RawTable(name, tuple(lines[0]), tuple(tuple(r) for r in lines[1:]))
+
+
+def _check_size(name: str, text: str, sep: str) -> None:
+    """Refuse too many rows, header columns or cells before the CSV is split into cells.
+
+    Counted on the text with quoted fields removed (separators and line breaks inside quotes
+    do not count), so the bound holds before any cell object exists."""
+    bare = _QUOTED.sub("", text).rstrip("\r\n")
+    rows = bare.count("\n") + bare.count("\r") - bare.count("\r\n")  # data rows after the header
+    if rows > MAX_ROWS:
+        raise _Unreadable(f"{name} has {rows:,} rows, more than {MAX_ROWS:,}")
+    header = _FIRST_LINE.match(bare).group()  # type: ignore[union-attr]
+    if header.count(sep) + 1 > MAX_COLUMNS:
+        raise _Unreadable(
+            f"{name} has {header.count(sep) + 1:,} columns, more than {MAX_COLUMNS:,}",
+            "keep the template's columns",
+        )
+    cells = bare.count(sep) + rows + 1
+    if cells > MAX_CELLS:
+        raise _Unreadable(
+            f"{name} has about {cells:,} cells, more than {MAX_CELLS:,}",
+            "check the separators, or split the data",
+        )
 
 
 def _check_zip(name: str, data: bytes) -> None:
@@ -273,9 +304,17 @@ def _read_xlsx(name: str, data: bytes) -> dict[str, RawTable]:
         for table, ws in wanted.items():
             label = f"{name} [{ws.title}]"
             rows = []
+            cells = 0
+            ws.reset_dimensions()  # a sheet's stated size can be XFD1048576: read real cells only
             for i, r in enumerate(ws.iter_rows(values_only=True)):
                 if i > MAX_ROWS:
                     raise _Unreadable(f"{label} has more than {MAX_ROWS:,} rows")
+                cells += len(r)
+                if len(r) > MAX_COLUMNS or cells > MAX_CELLS:
+                    raise _Unreadable(
+                        f"{label} has more than {MAX_COLUMNS:,} columns or {MAX_CELLS:,} cells",
+                        "keep the template's columns and clear cells far right or below the data",
+                    )
                 rows.append(tuple("" if v is None else v for v in r))
             while rows and all(v == "" for v in rows[-1]):
                 rows.pop()
@@ -286,6 +325,7 @@ def _read_xlsx(name: str, data: bytes) -> dict[str, RawTable]:
                 header.pop()
             width = len(header)
             body = [r[:width] if all(v == "" for v in r[width:]) else r for r in rows[1:]]
+            body = [r + ("",) * (width - len(r)) for r in body]  # rows end at their last cell
             out[table] = RawTable(label, tuple(header), tuple(body))
         return out
     finally:
