@@ -333,13 +333,38 @@ def _read_xlsx(name: str, data: bytes) -> dict[str, RawTable]:
 
 
 def _read_parquet(name: str, data: bytes) -> RawTable:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(io.BytesIO(data))
-        if pf.metadata.num_rows > MAX_ROWS:
-            raise _Unreadable(f"{name} has {pf.metadata.num_rows:,} rows, more than {MAX_ROWS:,}")
-        table = pf.read()
+        meta, schema = pf.metadata, pf.schema_arrow
+        if meta.num_rows > MAX_ROWS:
+            raise _Unreadable(f"{name} has {meta.num_rows:,} rows, more than {MAX_ROWS:,}")
+        if meta.num_columns > MAX_COLUMNS or meta.num_rows * meta.num_columns > MAX_CELLS:
+            raise _Unreadable(
+                f"{name} has {meta.num_columns:,} columns and {meta.num_rows:,} rows, more than "
+                f"{MAX_COLUMNS:,} columns or {MAX_CELLS:,} cells",
+                "keep the template's columns",
+            )
+        nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+        if nested:
+            raise _Unreadable(
+                f"{name}: column(s) {', '.join(map(repr, nested[:5]))} hold lists or records, "
+                "not plain values",
+                "save one plain value per cell (as in the template)",
+            )
+        # Text stays dictionary-encoded until its decoded size is known: a few kB of Parquet
+        # can repeat one long text in every row (gigabytes once decoded).
+        texts = [f.name for f in schema if _is_bytes(f.type)]
+        table = pq.ParquetFile(io.BytesIO(data), read_dictionary=texts).read()
+        size = _decoded_bytes(table)
+        if size > MAX_XLSX_UNCOMPRESSED:
+            raise _Unreadable(
+                f"{name} unpacks to {size:,} bytes from {len(data):,}; refused as a possible "
+                "decompression bomb",
+                "save the data as CSV",
+            )
     except _Unreadable:
         raise
     except Exception as exc:  # pyarrow raises several types for damaged files
@@ -347,6 +372,34 @@ def _read_parquet(name: str, data: bytes) -> RawTable:
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
     rows = tuple(tuple("" if v is None else v for v in r) for r in zip(*cols, strict=True))
     return RawTable(name, tuple(table.column_names), rows)
+
+
+def _is_bytes(t: object) -> bool:
+    import pyarrow as pa
+
+    kinds = pa.types
+    return bool(
+        kinds.is_string(t)
+        or kinds.is_large_string(t)
+        or kinds.is_binary(t)
+        or kinds.is_large_binary(t)
+    )
+
+
+def _decoded_bytes(table: object) -> int:
+    """Bytes the table's columns take once dictionary-encoded text is decoded."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in table.columns:  # type: ignore[attr-defined]
+        for chunk in column.chunks:
+            if pa.types.is_dictionary(chunk.type):
+                lengths = pc.binary_length(chunk.dictionary)
+                total += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+            else:
+                total += chunk.nbytes
+    return total
 
 
 def _table_of(name: str, header: tuple[str, ...]) -> str:
