@@ -25,7 +25,10 @@ if all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f in criteria):
         "abstract-level, so fewer studies can be pooled than the 7 it pooled."
     )
 if analysis.unknown_excludes:
-    st.caption("Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes))
+    st.caption(
+        "Unknown study ids in the link, ignored: "
+        + ", ".join(blocks.text(s) for s in analysis.unknown_excludes)
+    )
 
 published = cache.published_results()
 # Two forest plots side by side fit a laptop screen at this width (weights in the tooltip).

@@ -148,7 +148,7 @@ sid = st.selectbox(
 )
 if sid is not None:
     row = studies[studies["study_id"].astype(str) == sid].iloc[0]
-    st.subheader(labels[sid])
+    st.subheader(blocks.text(labels[sid]))
     st.caption(f"In the current view: {evidence.view_status(sid, selection, state.exclude)}")
     left, right = st.columns(2, gap="large")
     with left:
