@@ -76,6 +76,31 @@ class LeaveOneOut:
     note: str | None
 
 
+def _refit_fields(tab: PoolTable) -> dict:
+    """The fields that leave-one-out and cumulative results share, from a table of refits."""
+    i2, h2 = _single_study_heterogeneity(tab)
+    return {
+        "estimate": tab.estimate,
+        "se": tab.se,
+        "stat": tab.stat,
+        "pvalue": tab.pvalue,
+        "ci_low": tab.ci_low,
+        "ci_high": tab.ci_high,
+        "q": tab.q,
+        "q_pvalue": tab.q_pvalue,
+        "tau2": tab.tau2,
+        "i2": i2,
+        "h2": h2,
+        "pi_low": tab.pi_low,
+        "pi_high": tab.pi_high,
+        "k": tab.k,
+        "method": tab.method,
+        "ci": tab.ci,
+        "converged": tab.converged,
+        "note": tab.note,
+    }
+
+
 def _leave_one_out_table(
     y: np.ndarray, v: np.ndarray, method: str, ci: str, level: float = 0.95
 ) -> PoolTable:
@@ -97,28 +122,7 @@ def leave_one_out(
     y, v = check_inputs(yi, vi)
     if y.size < 2:
         raise ValueError("leave-one-out needs at least two studies")
-    tab = _leave_one_out_table(y, v, method, ci, level)
-    i2, h2 = _single_study_heterogeneity(tab)
-    return LeaveOneOut(
-        estimate=tab.estimate,
-        se=tab.se,
-        stat=tab.stat,
-        pvalue=tab.pvalue,
-        ci_low=tab.ci_low,
-        ci_high=tab.ci_high,
-        q=tab.q,
-        q_pvalue=tab.q_pvalue,
-        tau2=tab.tau2,
-        i2=i2,
-        h2=h2,
-        pi_low=tab.pi_low,
-        pi_high=tab.pi_high,
-        k=tab.k,
-        method=method,
-        ci=ci,
-        converged=tab.converged,
-        note=tab.note,
-    )
+    return LeaveOneOut(**_refit_fields(_leave_one_out_table(y, v, method, ci, level)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -179,28 +183,7 @@ def cumulative(
     vv = np.where(inrow, vs, np.inf)
     yy = np.broadcast_to(ys, (k, k))
     tab = pool_many(yy, vv, method=method, ci=ci, level=level)
-    i2, h2 = _single_study_heterogeneity(tab)
-    return Cumulative(
-        order=idx.copy(),
-        estimate=tab.estimate,
-        se=tab.se,
-        stat=tab.stat,
-        pvalue=tab.pvalue,
-        ci_low=tab.ci_low,
-        ci_high=tab.ci_high,
-        q=tab.q,
-        q_pvalue=tab.q_pvalue,
-        tau2=tab.tau2,
-        i2=i2,
-        h2=h2,
-        pi_low=tab.pi_low,
-        pi_high=tab.pi_high,
-        k=tab.k,
-        method=method,
-        ci=ci,
-        converged=tab.converged,
-        note=tab.note,
-    )
+    return Cumulative(order=idx.copy(), **_refit_fields(tab))
 
 
 # ---------------------------------------------------------------------------------------
