@@ -53,8 +53,8 @@ def _single_study_heterogeneity(tab: PoolTable) -> tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
-class LeaveOneOut:
-    """Row i: the model refitted without study i (data order), as metafor's ``leave1out``."""
+class Refits:
+    """One pooled result per row of a table of refits (on the analysis scale)."""
 
     estimate: np.ndarray
     se: np.ndarray
@@ -74,6 +74,11 @@ class LeaveOneOut:
     ci: str
     converged: np.ndarray
     note: str | None
+
+
+@dataclass(frozen=True)
+class LeaveOneOut(Refits):
+    """Row i: the model refitted without study i (data order), as metafor's ``leave1out``."""
 
 
 def _refit_fields(tab: PoolTable) -> dict:
@@ -130,29 +135,11 @@ def leave_one_out(
 
 
 @dataclass(frozen=True)
-class Cumulative:
+class Cumulative(Refits):
     """Row j: the model fitted to the first j+1 studies in ``order`` (0-based indices into
     the data), as metafor's ``cumul``. Rows are in the cumulative order, not data order."""
 
     order: np.ndarray
-    estimate: np.ndarray
-    se: np.ndarray
-    stat: np.ndarray
-    pvalue: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    q: np.ndarray
-    q_pvalue: np.ndarray
-    tau2: np.ndarray
-    i2: np.ndarray
-    h2: np.ndarray
-    pi_low: np.ndarray
-    pi_high: np.ndarray
-    k: np.ndarray
-    method: str
-    ci: str
-    converged: np.ndarray
-    note: str | None
 
 
 def cumulative(
