@@ -45,7 +45,7 @@ def fmt_p(p: float) -> str:
 def text(s: str) -> str:
     """Escape Markdown so user or data text is shown as text."""
     out = s
-    for ch in "\\`*_{}[]<>()#+-.!|~$":
+    for ch in "\\`*_{}[]<>()#+-.!|~$:":
         out = out.replace(ch, "\\" + ch)
     return out
 
