@@ -12,13 +12,13 @@ else from the p-value.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
 
-from core.effects import escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
+from core.effects import LogRatio, escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
 
 Outcome = Literal["OS", "DFS"]
 MeasureName = Literal["OR", "HR"]
@@ -219,6 +219,31 @@ def _or_rows(
     return rows, excluded
 
 
+def _log_hr(hr: float, lo: float | None, hi: float | None, p: float | None) -> LogRatio | str:
+    """ln HR and its SE from the 95% CI, else from the p-value; or why neither gives one.
+
+    A CI gives no SE when it starts at 0 (ln 0 is undefined; a bound rounded down) or has
+    zero width (both ends rounded to the HR); the p-value stands in then when it can."""
+    ci_problem = None
+    if lo is not None and hi is not None:
+        if lo <= 0:
+            ci_problem = f"its CI starts at {lo:g}, which gives no SE on the log scale"
+        elif hi <= lo:
+            ci_problem = f"its CI has zero width ({lo:g} to {hi:g}), which gives no SE"
+        else:
+            return log_hr_from_ci(hr, lo, hi)
+    if p is not None and p < 1 and hr != 1:
+        lr = log_hr_from_p(hr, p)
+        if ci_problem is None:
+            return lr
+        return replace(lr, derivation=f"{lr.derivation} ({ci_problem})")
+    if ci_problem is not None:
+        return f"HR {hr:g}: {ci_problem}, and no p-value to use instead"
+    if p is not None:
+        return f"HR {hr:g} with p = {p:g} and no CI: no SE can be derived"
+    return "HR without CI or p-value"
+
+
 def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[str, str]]]:
     meta = _study_meta(ds.studies)
     out = ds.outcomes[(ds.outcomes["outcome"] == outcome) & (ds.outcomes["kind"] == "hr")]
@@ -237,12 +262,9 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
             continue
         r = first.loc[sid]
         hr, lo, hi, p = (_val(r[c]) for c in ("hr", "hr_low", "hr_high", "hr_p"))
-        if lo is not None and hi is not None:
-            lr = log_hr_from_ci(hr, lo, hi)
-        elif p is not None and p < 1 and hr != 1:
-            lr = log_hr_from_p(hr, p)
-        else:
-            excluded.append((sid, "HR without CI or p-value"))
+        lr = _log_hr(hr, lo, hi, p)
+        if isinstance(lr, str):
+            excluded.append((sid, lr))
             continue
         rows.append(
             {

@@ -101,7 +101,7 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     Column("events_rt", "int", low=0),
     Column("events_ctl", "int", low=0),
     Column("hr", "float", low=0, low_open=True),
-    Column("hr_low", "float", low=0, low_open=True),
+    Column("hr_low", "float", low=0),  # 0 when a source rounds it down; hr_p then gives the SE
     Column("hr_high", "float", low=0, low_open=True),
     Column("hr_p", "float", low=0, high=1, low_open=True),
     Column("endpoint_as_reported", "text"),
