@@ -402,11 +402,14 @@ def pool_many(
             i2 = 100.0 * t / (t + s2)
             h2 = (t + s2) / s2
         alpha = 1.0 - level
+        flat = False
         if ci == "hksj":
             res = r.y - mu[:, None]
             if r.inrow is not None:
                 res = np.where(r.inrow, res, 0.0)
+            wald_se = se
             se = np.sqrt((w * res * res).sum(axis=1) / df / sw)
+            flat = bool(np.any((df > 0) & (se <= 1e-8 * wald_se)))
             stat = mu / se
             crit = np.where(df > 0, special.stdtrit(np.maximum(df, 1), 1.0 - alpha / 2), np.nan)
             pval = np.where(df > 0, 2.0 * special.stdtr(np.maximum(df, 1), -np.abs(stat)), np.nan)
@@ -440,8 +443,17 @@ def pool_many(
         weights=weights,
         method=method,
         ci=ci,
-        note=fit.note,
+        note=_hksj_note(fit.note) if flat else fit.note,
     )
+
+
+def _hksj_note(note: str | None) -> str:
+    """Add to ``note`` that identical estimates leave Hartung-Knapp an interval of no width."""
+    flat = (
+        "the study estimates are identical, so the Hartung-Knapp SE is 0 and its interval has "
+        "no width (metafor gives the same); the Wald CI is the one to read here"
+    )
+    return flat if note is None else f"{note}; {flat}"
 
 
 @dataclass(frozen=True)
