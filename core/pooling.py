@@ -40,6 +40,8 @@ METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "E
 ITERATIVE: frozenset[str] = frozenset({"REML", "ML", "PM", "EB"})
 CI_METHODS: tuple[str, ...] = ("wald", "hksj")
 MAX_ITER = 200
+#: metafor warns when max(vi) / min(vi) reaches 1 / evtol = 1e7 (its default ``evtol``)
+VARIANCE_RATIO_WARN = 1e7
 _RTOL = 1e-13
 _ATOL = 1e-15
 
@@ -528,6 +530,12 @@ def pool(
     note = tab.note
     if y.size == 1:
         note = "one study: the pooled result is that study's own estimate"
+    elif v.max() >= VARIANCE_RATIO_WARN * v.min():
+        spread = (
+            f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest; as "
+            "metafor warns, the results may not be numerically stable"
+        )
+        note = spread if note is None else f"{note}; {spread}"
     return PoolResult(
         estimate=float(tab.estimate[0]),
         se=float(tab.se[0]),
