@@ -1,0 +1,779 @@
+"""One-click report of a view: a self-contained HTML file and a PDF with the same content.
+
+Both are built from one :class:`Report` (:func:`build_report`): the title and disclaimer, the
+date, the link, the active filters, per outcome the pooled result with a plain sentence, the
+forest plot, the studies not pooled and why, the published meta-analysis's result (bundled
+data only), the summary of findings with its certainty ratings, the studies with their sources
+and a methods paragraph.
+
+Safety: every piece of data or user text is HTML-escaped; only ``http(s)`` addresses become
+links (anything else is shown as text); the HTML carries a Content-Security-Policy that allows
+no script and no remote resource, and its figures are SVG inside ``<img>`` data URIs (an image
+never runs script). The PDF draws text with DejaVu Sans when the font is installed, else with
+Helvetica, non-Latin-1 characters replaced.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
+from core.analysis import model_label as _model_label
+from core.charts import forest_chart
+from core.data import published as _published
+from core.export import chart_spec, chart_to_png, chart_to_svg
+from core.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
+from core.sof import DISCLAIMER as SOF_DISCLAIMER
+from core.sof import (
+    DOMAINS,
+    Override,
+    SofRow,
+    absolute_text,
+    per_1000,
+    relative_text,
+    sof_frame,
+    sof_table,
+)
+from core.state import FIELD_BY_NAME, ViewState, describe_filters
+
+__all__ = ["Report", "build_report", "report_html", "report_pdf", "safe_url"]
+
+TITLE = "Perioperative radiotherapy for HCC: the pooled evidence"
+DISCLAIMER = (
+    "This report comes from a tool for exploring published evidence. It is not treatment "
+    "advice: decisions for a patient belong to the treating team."
+)
+QUALITY_NOTE = (
+    "Quality score: this explorer's own editorial rating of each study (0-7, "
+    "data/quality_rubric.md), not the published meta-analysis's assessment."
+)
+#: Approximate width of the report's forest plots in CSS pixels (fits A4 portrait at 600).
+FOREST_WIDTH = 600
+PNG_PPI = 200
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/TTF"))
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_URL = re.compile(r"https?://[^\s<>\"'`\\]+\Z", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------
+# Content
+
+
+@dataclass(frozen=True)
+class OutcomeSection:
+    """One outcome: its numbers, sentence, forest plot spec and the studies not pooled."""
+
+    heading: str
+    numbers: tuple[KeyNumber, ...]
+    sentence: str
+    notes: tuple[str, ...]
+    chart: dict[str, Any] | None
+    chart_alt: str
+    not_pooled: tuple[tuple[str, str], ...]
+    published: str | None
+    published_note: str | None
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One study of the view for the study table."""
+
+    label: str
+    design: str
+    indication: str
+    rt: str
+    patients: str
+    quality: str
+    pooled_for: str
+    reference: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CertaintyBlock:
+    """One outcome's certainty: the rating, how it was reached and each domain's reason."""
+
+    title: str
+    rating: str
+    explanation: str
+    domains: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report shows, as plain text (renderers escape it)."""
+
+    title: str
+    disclaimer: str
+    created: str
+    link: str
+    data_source: str
+    filters: tuple[str, ...]
+    notices: tuple[str, ...]
+    outcomes: tuple[OutcomeSection, ...]
+    sof: pd.DataFrame
+    sof_notes: tuple[str, ...]
+    sof_domains: tuple[CertaintyBlock, ...]
+    outside: tuple[tuple[str, str], ...]
+    studies: tuple[StudyRow, ...]
+    published_citation: str | None
+    methods: str
+
+
+def _s(value: object) -> str:
+    """Text of a cell: '' for missing values, control characters made spaces."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return _CONTROL.sub(" ", str(value))
+
+
+def safe_url(url: str) -> str | None:
+    """The address when it is a plain http(s) URL (no spaces, quotes or markup), else None."""
+    url = url.strip()
+    return url if _URL.match(url) else None
+
+
+def _labels(studies: pd.DataFrame) -> dict[str, str]:
+    return {
+        str(sid): _s(label) or str(sid)
+        for sid, label in zip(studies["study_id"], studies["label"], strict=True)
+    }
+
+
+def _numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
+    p = oa.pooled
+    if p is None:
+        return ()
+    nums = list(key_numbers(oa, state.replace(pi=True)))
+    if p.method != "EE":
+        nums.insert(6, KeyNumber("τ²", f"{p.tau2:.4f}"))
+    nums.append(KeyNumber("Model", _model_label(p.method, p.ci)))
+    return tuple(nums)
+
+
+def _published_text(oa: OutcomeAnalysis, pub: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    if pub is None:
+        return None
+    entry = next((r for r in pub.get("results", []) if r.get("outcome") == oa.outcome), None)
+    if entry is None:
+        return None
+    name = "HR" if entry.get("measure") == "HR" else "OR"
+    when = f"{entry['time_years']:g}-year " if entry.get("time_years") is not None else ""
+    text = (
+        f"Published (Rim et al. 2024): {name} of {when}{oa.outcome} {entry['estimate']} "
+        f"(95% CI {entry['ci_low']} to {entry['ci_high']}), {pub.get('k', '?')} studies, "
+        f"{pub.get('patients', '?')} patients."
+    )
+    return text, _s(entry.get("note"))
+
+
+def _section(
+    oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, pub: Mapping[str, Any] | None
+) -> OutcomeSection:
+    notes = []  # oa.message on a single study is already in the sentence
+    if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
+        notes.append(f"Note: {oa.pooled.note}")
+    sg = oa.subgroups
+    if sg is not None and sg.q_between is not None:
+        notes.append(
+            f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
+            f"p = {sg.p_between:.3f}"
+        )
+    chart = None
+    if not oa.rows.empty:
+        frame = forest_frame(oa, state, studies)
+        chart = chart_spec(forest_chart(frame, measure_label=oa.title, width=FOREST_WIDTH))
+    published = _published_text(oa, pub)
+    return OutcomeSection(
+        heading=headline(oa),
+        numbers=_numbers(oa, state),
+        sentence=summary_sentence(oa, state, studies),
+        notes=tuple(notes),
+        chart=chart,
+        chart_alt=f"Forest plot: {oa.title}",
+        not_pooled=left_out(oa, studies),
+        published=None if published is None else published[0],
+        published_note=None if published is None else published[1] or None,
+    )
+
+
+def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ...]:
+    meta = studies.set_index("study_id")
+    used = {
+        o: set(oa.rows.loc[oa.rows["included"].astype(bool), "study_id"].astype(str))
+        for o, oa in analysis.outcomes.items()
+    }
+    out = []
+    for sid in analysis.selection.ids:
+        r = meta.loc[sid]
+        n_rt, n_ctl = r["n_rt"], r["n_ctl"]
+        patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{int(n_rt)} vs {int(n_ctl)}"
+        score = r["quality_score"]
+        pooled = [o for o in analysis.outcomes if sid in used[o]]
+        if sid in analysis.state.exclude:
+            pooled_for = "excluded by hand"
+        else:
+            pooled_for = ", ".join(pooled) or "neither"
+        out.append(
+            StudyRow(
+                label=_s(r["label"]) or sid,
+                design=GROUP_LABELS.get(_s(r["design"]), _s(r["design"])),
+                indication=GROUP_LABELS.get(_s(r["indication"]), _s(r["indication"])),
+                rt=" ".join(x for x in (_s(r["rt_type"]), _s(r["rt_timing"])) if x),
+                patients=patients,
+                quality="" if pd.isna(score) else f"{float(score):g}",
+                pooled_for=pooled_for,
+                reference=_s(r["doi_or_pmid"]),
+                sources=tuple(u.strip() for u in _s(r["source_urls"]).split(";") if u.strip()),
+            )
+        )
+    return tuple(out)
+
+
+def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
+    """Per outcome with a certainty: its rating and each domain's 'rating: why' (sof_frame)."""
+    frame = sof_frame(rows)
+    out = []
+    for row, rec in zip(rows, frame.to_dict("records"), strict=True):
+        cert = row.certainty
+        if cert is None:
+            continue
+        domains = tuple((label, str(rec[label])) for label in DOMAINS.values())
+        explanation = f"{cert.explanation}. {cert.start_reason}."
+        out.append(CertaintyBlock(row.title, cert.label, explanation, domains))
+    return tuple(out)
+
+
+def _sof_display(rows: list[SofRow]) -> pd.DataFrame:
+    def risk(r: SofRow) -> str:
+        if r.risk_rt is None:
+            return "–"
+        text = f"{round(1000 * r.risk_rt)} per 1000"
+        if r.risk_rt_low is not None and r.risk_rt_high is not None:
+            text += f" ({round(1000 * r.risk_rt_low)} to {round(1000 * r.risk_rt_high)})"
+        return text
+
+    return pd.DataFrame(
+        [
+            {
+                "Outcome": r.title,
+                "Studies (patients)": f"{r.k} ({r.patients})",
+                "Relative effect (95% CI)": relative_text(r) or "–",
+                "Risk without RT": "–" if r.control is None else per_1000(r.control.risk),
+                "Risk with RT (95% CI)": risk(r),
+                "Difference (95% CI)": absolute_text(r) or "–",
+                "NNT": "–" if r.nnt is None else r.nnt.text,
+                "Certainty": "–" if r.certainty is None else r.certainty.label,
+            }
+            for r in rows
+        ]
+    )
+
+
+def _methods(analysis: Analysis) -> str:
+    state = analysis.state
+    f = FIELD_BY_NAME
+    if state.method == "EE":
+        model = "A common-effect (inverse-variance) model pooled the log ratios."
+    else:
+        model = (
+            "A random-effects model pooled the log ratios with the "
+            f"{f['method'].label(state.method)} ({state.method}) estimator of the "
+            "between-study variance τ²."
+        )
+    ci = (
+        "Confidence intervals and p-values use the Hartung-Knapp-Sidik-Jonkman method "
+        "(t distribution, k − 1 degrees of freedom)."
+        if state.ci == "hksj"
+        else "Confidence intervals and p-values are Wald-type (normal distribution)."
+    )
+    parts = [model, ci]
+    if state.method != "EE":
+        parts.append(
+            "The 95% prediction interval shows where the effect of a new, similar study is "
+            "expected to lie."
+        )
+    if state.measure == "OR":
+        parts.append(
+            f"Odds ratios compare the odds of an event (death for OS, recurrence or death for "
+            f"DFS) by {state.t_os:g} years (OS) and {state.t_dfs:g} years (DFS). Where a study "
+            "reports survival rates rather than event counts, events were approximated as "
+            "round(n × (1 − rate)), which ignores censoring before that time (marked as "
+            "derived). Tables with a zero cell had 0.5 added to each cell (metafor's "
+            'to = "only0").'
+        )
+        if state.tpoint == "interp":
+            n_interp = sum(
+                int(oa.rows["interpolated"].astype(bool).sum()) for oa in analysis.outcomes.values()
+            )
+            parts.append(
+                "Rates missing at the chosen time were interpolated log-linearly in survival "
+                "between the nearest reported years on either side (never extrapolated); "
+                f"{n_interp} study {'row was' if n_interp == 1 else 'rows were'} interpolated."
+            )
+    else:
+        parts.append(
+            "Hazard ratios enter as ln(HR) with the standard error from the 95% CI, or from "
+            "the p-value when no CI is reported."
+        )
+    parts.append(
+        "The statistics are validated against R's metafor package; the app's R script "
+        "reproduces this view."
+    )
+    return " ".join(parts)
+
+
+def _fmt_created(created: datetime) -> str:
+    text = created.strftime("%d %B %Y, %H:%M")
+    zone = created.tzname()
+    return f"{text} {zone}" if zone else text
+
+
+def build_report(
+    analysis: Analysis,
+    state: ViewState,
+    dataset: Any,
+    link: str,
+    created: datetime,
+    *,
+    overrides: Mapping[tuple[str, str], Override] | None = None,
+) -> Report:
+    """The report's content for ``analysis`` of ``dataset`` (``state``: the view shown;
+    ``overrides``: the user's certainty judgements, keyed (outcome, domain))."""
+    studies: pd.DataFrame = dataset.studies
+    source = _s(getattr(dataset, "source", ""))
+    pub = _published() if source.startswith("bundled") else None
+    rows = sof_table(analysis, studies, overrides=overrides)
+    labels = _labels(studies)
+    notices = ()
+    if analysis.unknown_excludes:
+        notices = (
+            "Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes),
+        )
+    return Report(
+        title=TITLE,
+        disclaimer=DISCLAIMER,
+        created=_fmt_created(created),
+        link=_s(link),
+        data_source=source,
+        filters=tuple(describe_filters(state, tuple(analysis.outcomes))),
+        notices=notices,
+        outcomes=tuple(_section(oa, state, studies, pub) for oa in analysis.outcomes.values()),
+        sof=_sof_display(rows),
+        sof_notes=tuple(
+            f"Risk without RT, {r.title}: {r.control.source}." for r in rows if r.control
+        )
+        + tuple(f"{r.title}: {r.message}" for r in rows if r.message),
+        sof_domains=_sof_domains(rows),
+        outside=tuple((labels.get(s, s), why) for s, why in analysis.selection.filtered_out),
+        studies=_study_rows(analysis, studies),
+        published_citation=None if pub is None else _s(pub.get("citation")),
+        methods=_methods(analysis),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# HTML
+
+_CSS = """
+body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#1a1a1a;max-width:60rem;
+margin:1.5rem auto;padding:0 1rem;font-size:11pt;line-height:1.4}
+h1{font-size:18pt;margin:0 0 .3rem}h2{font-size:14pt;margin:1.6rem 0 .4rem;
+border-bottom:1px solid #ccc}h3{font-size:12pt;margin:1rem 0 .3rem}
+.disclaimer{background:#f3f3f3;border-left:4px solid #888;padding:.4rem .7rem}
+.meta,.note,figcaption{color:#444;font-size:9.5pt}
+table{border-collapse:collapse;width:100%;margin:.4rem 0;font-size:9.5pt}
+th,td{border:1px solid #bbb;padding:.25rem .4rem;text-align:left;vertical-align:top}
+th{background:#eee}.link,ul.sources{overflow-wrap:anywhere}ul.sources{font-size:9pt}
+dl.numbers{display:grid;grid-template-columns:repeat(3,max-content minmax(6rem,auto));
+gap:.15rem .8rem;margin:.4rem 0}
+dl.numbers dt{color:#444}dl.numbers dd{margin:0;font-weight:bold}
+figure{margin:.6rem 0}figure img{max-width:100%;height:auto}
+a{color:#1a4f8b}
+@media print{body{margin:0;max-width:none;font-size:10pt}
+section.outcome,figure,tr{break-inside:avoid}h2,h3{break-after:avoid}}
+"""
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def _e(text: object) -> str:
+    return html.escape(_s(text), quote=True)
+
+
+def _a(url: str, text: str | None = None) -> str:
+    """A link when ``url`` is a plain http(s) URL, else the text alone (both escaped)."""
+    good = safe_url(url)
+    shown = _e(url if text is None else text)
+    return f'<a href="{html.escape(good, quote=True)}">{shown}</a>' if good else shown
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    """A table of already-escaped cell HTML."""
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure(spec: dict[str, Any], alt: str) -> str:
+    svg = chart_to_svg(spec).encode("utf-8")
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    return f'<figure><img src="{src}" alt="{_e(alt)}"></figure>'
+
+
+def _html_outcome(sec: OutcomeSection) -> str:
+    out = [f'<section class="outcome"><h2>{_e(sec.heading)}</h2>']
+    if sec.numbers:
+        items = "".join(f"<dt>{_e(n.label)}</dt><dd>{_e(n.value)}</dd>" for n in sec.numbers)
+        out.append(f'<dl class="numbers">{items}</dl>')
+    out.append(f"<p>{_e(sec.sentence)}</p>")
+    out.extend(f'<p class="note">{_e(n)}</p>' for n in sec.notes)
+    if sec.chart is not None:
+        out.append(_figure(sec.chart, sec.chart_alt))
+        out.append(
+            "<figcaption>Filled squares: studies pooled (area ∝ weight); hollow squares and † "
+            "mark interpolated rates; grey rows are excluded by hand.</figcaption>"
+        )
+    if sec.published:
+        out.append(f"<p><strong>{_e(sec.published)}</strong></p>")
+        if sec.published_note:
+            out.append(f'<p class="note">{_e(sec.published_note)}</p>')
+    if sec.not_pooled:
+        out.append("<h3>Selected but not pooled</h3>")
+        out.append(_table(["Study", "Why not"], [[_e(a), _e(b)] for a, b in sec.not_pooled]))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _html_study_table(rep: Report) -> str:
+    rows = [
+        [
+            _e(s.label),
+            _e(s.design),
+            _e(s.indication),
+            _e(s.rt),
+            _e(s.patients),
+            _e(s.quality),
+            _e(s.pooled_for),
+            _e(s.reference),
+        ]
+        for s in rep.studies
+    ]
+    head = [
+        "Study",
+        "Design",
+        "Indication",
+        "RT",
+        "Patients (RT vs control)",
+        "Quality score",
+        "Pooled for",
+        "Reference",
+    ]
+    sources = "".join(
+        f"<li>{_e(s.label)}: " + "; ".join(_a(u) for u in s.sources) + "</li>"
+        for s in rep.studies
+        if s.sources
+    )
+    return _table(head, rows) + f'<h3>Sources</h3><ul class="sources">{sources}</ul>'
+
+
+def render_html(rep: Report) -> str:
+    """The report as one self-contained HTML document."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(rep.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(rep.title)}</h1>",
+        f'<p class="disclaimer">{_e(rep.disclaimer)}</p>',
+        f'<p class="meta">Created {_e(rep.created)}. Data: {_e(rep.data_source)}.</p>',
+        f'<p class="meta">Link to this view: <span class="link">{_a(rep.link)}</span></p>',
+        "<h2>Active filters and settings</h2><ul>",
+        *(f"<li>{_e(x)}</li>" for x in rep.filters),
+        "</ul>",
+        *(f'<p class="note">{_e(n)}</p>' for n in rep.notices),
+        *(_html_outcome(sec) for sec in rep.outcomes),
+        "<h2>Summary of findings</h2>",
+        f'<p class="note">{_e(SOF_DISCLAIMER)} {_e(QUALITY_NOTE)}</p>',
+        _table(
+            [_e(c) for c in rep.sof.columns],
+            [[_e(v) for v in r] for r in rep.sof.itertuples(index=False)],
+        ),
+        *(f'<p class="note">{_e(n)}</p>' for n in rep.sof_notes),
+    ]
+    for c in rep.sof_domains:
+        parts.append(f"<h3>Certainty, {_e(c.title)}: {_e(c.rating)}</h3>")
+        parts.append(f"<p>{_e(c.explanation)}</p>")
+        parts.append(
+            _table(["Domain", "Rating and reason"], [[_e(a), _e(b)] for a, b in c.domains])
+        )
+    if rep.published_citation:
+        parts.append(f'<p class="note">Published meta-analysis: {_e(rep.published_citation)}</p>')
+    parts += [
+        "<h2>Studies in this view</h2>",
+        f'<p class="note">{_e(QUALITY_NOTE)}</p>',
+        _html_study_table(rep),
+    ]
+    if rep.outside:
+        parts.append("<h3>Studies outside the filters</h3>")
+        parts.append(_table(["Study", "Why"], [[_e(a), _e(b)] for a, b in rep.outside]))
+    parts += ["<h2>Methods</h2>", f"<p>{_e(rep.methods)}</p>", "</body></html>"]
+    return "\n".join(parts)
+
+
+def report_html(
+    analysis: Analysis,
+    state: ViewState,
+    dataset: Any,
+    link: str,
+    created: datetime,
+    *,
+    overrides: Mapping[tuple[str, str], Override] | None = None,
+) -> str:
+    """The report of a view as a self-contained HTML document (no script, no remote URL)."""
+    return render_html(build_report(analysis, state, dataset, link, created, overrides=overrides))
+
+
+# ---------------------------------------------------------------------------------------
+# PDF
+
+_LATIN1 = str.maketrans(
+    {
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "τ": "tau",
+        "≥": ">=",
+        "≤": "<=",
+        "∞": "inf",
+        "∝": "~",
+        "⊕": "+",
+        "◯": "o",
+        "†": "+",
+        "…": "...",
+    }
+)
+
+
+def _font_files() -> tuple[Path, Path] | None:
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+class _Pdf:
+    """A thin writer over fpdf2 with the report's fonts and sizes."""
+
+    def __init__(self) -> None:
+        from fpdf import FPDF  # imported lazily: only the PDF export needs it
+
+        pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf.set_margins(15, 15, 15)
+        pdf.set_auto_page_break(True, margin=15)
+        fonts = _font_files()
+        if fonts is not None:
+            pdf.add_font("DejaVu", "", str(fonts[0]))
+            pdf.add_font("DejaVu", "B", str(fonts[1]))
+            self.family, self.unicode = "DejaVu", True
+        else:
+            self.family, self.unicode = "Helvetica", False
+        pdf.set_title(TITLE)
+        pdf.add_page()
+        self.pdf = pdf
+
+    def t(self, text: object) -> str:
+        s = _s(text)
+        if self.unicode:
+            return s
+        return s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+    def font(self, size: float, bold: bool = False) -> None:
+        self.pdf.set_font(self.family, "B" if bold else "", size)
+
+    def heading(self, text: str, size: float = 13) -> None:
+        pdf = self.pdf
+        if pdf.get_y() > pdf.page_break_trigger - 30:
+            pdf.add_page()
+        pdf.ln(3)
+        self.font(size, bold=True)
+        pdf.multi_cell(0, size * 0.5, self.t(text), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+
+    def para(self, text: str, size: float = 10, bold: bool = False) -> None:
+        self.font(size, bold)
+        self.pdf.multi_cell(0, size * 0.48, self.t(text), align="L", new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(1)
+
+    def link_line(self, prefix: str, url: str, size: float = 9) -> None:
+        from fpdf.enums import WrapMode
+
+        self.font(size)
+        good = safe_url(url)
+        self.pdf.multi_cell(
+            0,
+            size * 0.48,
+            self.t(prefix + url),
+            link=good or "",
+            align="L",
+            wrapmode=WrapMode.CHAR,
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+
+    def table(self, head: list[str], rows: list[list[str]], widths: tuple[float, ...]) -> None:
+        from fpdf.fonts import FontFace
+
+        self.font(8)
+        with self.pdf.table(
+            col_widths=widths,
+            text_align="LEFT",
+            line_height=3.6,
+            headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
+            first_row_as_headings=True,
+            padding=(0.6, 1.0),
+        ) as table:
+            table.row([self.t(h) for h in head])
+            for r in rows:
+                table.row([self.t(c) for c in r])
+        self.pdf.ln(2)
+
+    def figure(self, spec: dict[str, Any]) -> None:
+        from PIL import Image
+
+        png = chart_to_png(spec, ppi=PNG_PPI)
+        with Image.open(io.BytesIO(png)) as im:
+            w_px, h_px = im.size
+        pdf = self.pdf
+        w = w_px / PNG_PPI * 25.4
+        h = h_px / PNG_PPI * 25.4
+        page_h = pdf.page_break_trigger - pdf.t_margin
+        scale = min(1.0, pdf.epw / w, page_h / h)
+        w, h = w * scale, h * scale
+        if pdf.get_y() + h > pdf.page_break_trigger:
+            pdf.add_page()
+        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=w, h=h)
+        pdf.ln(2)
+
+
+def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
+    """The report as PDF bytes (``compress=False`` leaves page streams readable, for tests)."""
+    w = _Pdf()
+    w.pdf.compress = compress
+    w.para(rep.title, 17, bold=True)
+    w.para(rep.disclaimer, 10)
+    w.para(f"Created {rep.created}. Data: {rep.data_source}.", 9)
+    w.link_line("Link to this view: ", rep.link)
+    w.heading("Active filters and settings")
+    for line in rep.filters:
+        w.para(f"• {line}", 9.5)
+    for note in rep.notices:
+        w.para(note, 9)
+    for sec in rep.outcomes:
+        w.heading(sec.heading)
+        if sec.numbers:
+            w.table(
+                [n.label for n in sec.numbers],
+                [[n.value for n in sec.numbers]],
+                tuple(1.0 for _ in sec.numbers),
+            )
+        w.para(sec.sentence)
+        for note in sec.notes:
+            w.para(note, 9)
+        if sec.chart is not None:
+            w.figure(sec.chart)
+            w.para(
+                "Filled squares: studies pooled (area ∝ weight); hollow squares and † mark "
+                "interpolated rates; grey rows are excluded by hand.",
+                8,
+            )
+        if sec.published:
+            w.para(sec.published, 9.5, bold=True)
+            if sec.published_note:
+                w.para(sec.published_note, 8.5)
+        if sec.not_pooled:
+            w.heading("Selected but not pooled", 11)
+            w.table(["Study", "Why not"], [list(x) for x in sec.not_pooled], (1, 3))
+    w.heading("Summary of findings")
+    w.para(f"{SOF_DISCLAIMER} {QUALITY_NOTE}", 8.5)
+    w.table(
+        list(rep.sof.columns),
+        [[str(v) for v in r] for r in rep.sof.itertuples(index=False)],
+        (1.3, 1.0, 1.4, 1.0, 1.2, 1.4, 1.3, 1.1),
+    )
+    for note in rep.sof_notes:
+        w.para(note, 8.5)
+    for c in rep.sof_domains:
+        w.heading(f"Certainty, {c.title}: {c.rating}", 10.5)
+        w.para(c.explanation, 9)
+        w.table(["Domain", "Rating and reason"], [list(d) for d in c.domains], (1, 4))
+    if rep.published_citation:
+        w.para(f"Published meta-analysis: {rep.published_citation}", 8.5)
+    w.heading("Studies in this view")
+    w.para(QUALITY_NOTE, 8.5)
+    w.table(
+        [
+            "Study",
+            "Design",
+            "Indication",
+            "RT",
+            "Patients (RT vs control)",
+            "Quality score",
+            "Pooled for",
+            "Reference",
+        ],
+        [
+            [
+                s.label,
+                s.design,
+                s.indication,
+                s.rt,
+                s.patients,
+                s.quality,
+                s.pooled_for,
+                s.reference,
+            ]
+            for s in rep.studies
+        ],
+        (1.3, 1.2, 1.3, 1.1, 1.0, 0.7, 0.9, 1.6),
+    )
+    w.heading("Sources", 11)
+    for s in rep.studies:
+        w.para(s.label, 9, bold=True)
+        for url in s.sources:
+            w.link_line("", url, 8)
+        w.pdf.ln(1)
+    if rep.outside:
+        w.heading("Studies outside the filters", 11)
+        w.table(["Study", "Why"], [list(x) for x in rep.outside], (1, 3))
+    w.heading("Methods")
+    w.para(rep.methods, 9.5)
+    return bytes(w.pdf.output())
+
+
+def report_pdf(
+    analysis: Analysis,
+    state: ViewState,
+    dataset: Any,
+    link: str,
+    created: datetime,
+    *,
+    overrides: Mapping[tuple[str, str], Override] | None = None,
+) -> bytes:
+    """The report of a view as PDF bytes (figures as 200 ppi PNG)."""
+    return render_pdf(build_report(analysis, state, dataset, link, created, overrides=overrides))
