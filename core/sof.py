@@ -381,8 +381,12 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
 def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
     p = oa.pooled
     assert p is not None
-    cross = _crosses(p.ci_low, p.ci_high)
-    parts = ["The 95% CI " + ("crosses 1 (no effect)" if cross else "does not cross 1")]
+    if math.isfinite(p.ci_low) and math.isfinite(p.ci_high):
+        cross = _crosses(p.ci_low, p.ci_high)
+        parts = ["The 95% CI " + ("crosses 1 (no effect)" if cross else "does not cross 1")]
+    else:  # one study with Hartung-Knapp: no interval, so nothing shows the effect excludes 1
+        cross = True
+        parts = ["No 95% CI could be computed (Hartung-Knapp needs two studies or more)"]
     short = False
     if control is None:
         parts.append("the optimal information size needs an assumed risk without RT")
