@@ -33,6 +33,8 @@ def fmt_ratio(x: float) -> str:
 
 
 def fmt_ci(low: float, high: float) -> str:
+    if math.isnan(low) and math.isnan(high):
+        return "not estimable"
     return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
 
 
