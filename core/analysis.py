@@ -148,6 +148,11 @@ def analyse_outcome(
         rows.loc[included, "weight"] = pooled.weights
         if k == 1:
             message = "Only one study: the pooled result is that study's own estimate."
+            if state.ci == "hksj":
+                message += (
+                    " The Hartung-Knapp CI needs two studies or more; choose the Wald (z) CI "
+                    "to see this study's own interval."
+                )
         if state.group != "none" and k >= 2:
             labels = studies.set_index("study_id").loc[rows.loc[included, "study_id"], state.group]
             subgroups = subgroup_analysis(
