@@ -15,7 +15,7 @@ from core.analysis import (
     forest_frame,
     model_label,
 )
-from core.charts import forest_chart
+from core.charts import ForestSpec, forest_chart
 from core.rscript import r_script
 from core.state import ViewState
 from ui import cache, sync
@@ -104,6 +104,24 @@ def toggle_study(study_id: str) -> None:
     sync.commit(state.replace(exclude=tuple(sorted(excl))))
 
 
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _forest_spec(
+    view: str,
+    _oa: OutcomeAnalysis,
+    _state: ViewState,
+    _studies: pd.DataFrame,
+    large: bool,
+    width: int | None,
+) -> ForestSpec:
+    """The forest plot's spec for one view (dataset key, state, outcome), shared by reruns and
+    sessions: many users opening the same link, or toggling a study back, cost nothing. The
+    spec is read-only from here on (st.vega_lite_chart copies what it changes)."""
+    frame = forest_frame(_oa, _state, _studies)
+    return forest_chart(
+        frame, measure_label=_oa.title, large=large, width=width, show_weight=width is None
+    )
+
+
 def forest(
     oa: OutcomeAnalysis,
     state: ViewState,
@@ -116,10 +134,8 @@ def forest(
     ``width`` (pixels) fits it into a column: the weight column then moves to the tooltip."""
     if oa.rows.empty:
         return None
-    frame = forest_frame(oa, state, studies)
-    chart = forest_chart(
-        frame, measure_label=oa.title, large=large, width=width, show_weight=width is None
-    )
+    view = f"{cache.current_dataset()[0]}|{state!r}|{oa.outcome}"
+    chart = _forest_spec(view, oa, state, studies, large, width)
     key = f"forest_{oa.outcome}_{st.session_state.get('chart_round', 0)}"
     st.vega_lite_chart(
         spec=chart,
