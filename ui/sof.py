@@ -27,7 +27,7 @@ from core.sof import (
     sof_table,
 )
 from core.state import ViewState
-from ui import exports, sync
+from ui import cache, exports, sync
 
 NOTES = "sof_notes"
 AUTO = "auto"
@@ -183,6 +183,28 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
         )
 
 
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _cached_rows(
+    view: str,
+    _analysis: Analysis,
+    _studies: pd.DataFrame,
+    _state: ViewState,
+    _store: dict[tuple[str, str], Override],
+) -> tuple[SofRow, ...]:
+    return tuple(sof_table(_analysis, _studies, control_risks_from_state(_state), _store))
+
+
+def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[SofRow, ...]:
+    """The summary's rows, shared by reruns and sessions that show the same view (dataset,
+    state, the user's judgements and notes)."""
+    store = overrides(state)
+    key, current = cache.current_dataset()
+    if current is not dataset:  # not the dataset in use: nothing to share it under
+        return tuple(sof_table(analysis, dataset.studies, control_risks_from_state(state), store))
+    view = f"{key}|{state!r}|{sorted(store.items())!r}"
+    return _cached_rows(view, analysis, dataset.studies, state, store)
+
+
 def render_sof(
     analysis: Analysis,
     state: ViewState,
@@ -195,7 +217,7 @@ def render_sof(
     returns its rows. ``key`` prefixes the widget keys (to draw it twice on one page)."""
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
-    rows = sof_table(analysis, dataset.studies, control_risks_from_state(state), overrides(state))
+    rows = list(_sof_rows(analysis, state, dataset))
     st.table(display_frame(rows))
     st.caption(
         "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "
