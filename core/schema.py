@@ -924,9 +924,10 @@ def export_csv(df: pd.DataFrame) -> bytes:
 
 
 def export_parquet(df: pd.DataFrame) -> bytes:
-    """A table as Parquet bytes (typed; no spreadsheet formulas, so text is unchanged)."""
+    """A table as Parquet bytes, typed; text cells guarded as in CSV (Parquet files are often
+    opened in a spreadsheet too), numbers untouched."""
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
+    _guarded(df).to_parquet(buf, index=False)
     return buf.getvalue()
 
 

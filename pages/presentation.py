@@ -10,6 +10,7 @@ from core.narrative import headline, key_numbers, left_out, summary_sentence
 from core.results_table import results_frame
 from core.state import describe_filters
 from ui import blocks, cache, exports, sync
+from ui.report import render_report_downloads
 from ui.sof import render_sof
 
 sync.require_entrypoint()
@@ -74,3 +75,4 @@ with st.container(key="present_context"):
 
 st.caption("Download this figure (PNG 200 ppi, SVG, PDF) and the results table (CSV)")
 exports.downloads(f"{oa.outcome} {oa.title}", chart, results_frame(oa))
+render_report_downloads(analysis, state, dataset, sync.share_link(state))

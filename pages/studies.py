@@ -246,7 +246,7 @@ if is_upload:
 st.subheader("Downloads")
 st.caption(
     "Text cells that a spreadsheet could run as a formula (starting with = + - @) get a "
-    "leading ' in CSV and .xlsx files; numbers are untouched."
+    "leading ' in CSV, .xlsx and Parquet files; numbers are untouched."
 )
 t1, t2, t3 = st.columns(3)
 t1.download_button(

@@ -19,6 +19,7 @@ from core.charts import ForestSpec, forest_chart
 from core.rscript import r_script
 from core.state import ViewState
 from ui import cache, sync
+from ui.report import render_report_downloads
 
 DISCLAIMER = (
     "This tool explores published evidence. It is not treatment advice: decisions for a "
@@ -226,14 +227,18 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
 
 
 def take_away(analysis: Analysis, dataset: object) -> None:
-    """The view to take away: its link and an R script that reproduces it with metafor.
-    Files are made only when a button is clicked."""
+    """The view to take away: its link, a report (HTML, PDF) and an R script that reproduces
+    it with metafor. Files are made only when a button is clicked."""
     st.subheader("Take this view with you")
     st.caption(
-        "The link opens exactly this view. The R script holds the data and the same model and "
-        "reproduces every pooled number with metafor, so a statistician can check them."
+        "The link opens exactly this view. The report holds the filters, the link, the summary "
+        "of findings, the forest plots and the studies with their sources. The R script holds "
+        "the data and the same model and reproduces every pooled number with metafor, so a "
+        "statistician can check them."
     )
-    st.code(sync.share_link(analysis.state), language=None, wrap_lines=True)
+    link = sync.share_link(analysis.state)
+    st.code(link, language=None, wrap_lines=True)
+    render_report_downloads(analysis, analysis.state, dataset, link)
     st.download_button(
         "R script (metafor)",
         data=lambda: r_script(analysis, dataset).encode("utf-8"),

@@ -20,12 +20,23 @@ def _url_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
+def _raw_query() -> str:
+    """The browser's query string as typed (Streamlit drops one of more than 1,000
+    parameters from st.query_params silently; the codec then reports what it ignores)."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # no browser context (tests)
+        return ""
+    return url.split("?", 1)[1] if "?" in url else ""
+
+
 def resolve() -> ViewState:
     """The view for this run, from the URL or (after a page switch) the session."""
     raw = _url_params()
     previous: ViewState | None = st.session_state.get(_STATE)
-    if raw:
-        parsed = parse_query(raw)
+    typed = "" if raw or previous is not None else _raw_query()
+    if raw or typed:
+        parsed = parse_query(raw or typed)
         state = parsed.state
         if previous is None or state != previous:
             st.session_state[_NOTICES] = parsed.notices

@@ -90,7 +90,11 @@ def test_page_shows_what_core_computes(query):
     assert metric_values(at) == expected_metrics(state, oa)
     charts = at.get("vega_lite_chart")
     assert len(charts) == (0 if oa.rows.empty else 1)
-    buttons = [b for b in at.get("download_button") if "summary-of-findings" not in b.key]
+    buttons = [
+        b
+        for b in at.get("download_button")
+        if not b.label.startswith("Report") and "summary-of-findings" not in b.key
+    ]
     assert len(buttons) == (1 if oa.rows.empty else 4)  # CSV always; figure when drawn
     filters = "\n".join(f"- {text(line)}" for line in describe_filters(state))
     assert filters in markdown(at)

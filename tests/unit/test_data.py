@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -195,3 +196,15 @@ def test_bcg_pools_to_metafor_reml():
     res = pooling.pool(es.yi, es.vi, method="REML")
     assert res.estimate == pytest.approx(ref["estimate"], abs=1e-6)
     assert res.tau2 == pytest.approx(ref["tau2"], abs=1e-6)
+
+
+def test_parquet_export_guards_text_and_keeps_numbers():
+    frame = pd.DataFrame(
+        {
+            "study_id": pd.array(["=cmd|' /C calc'!A0", "Wei2019"], dtype="string"),
+            "n_rt": pd.array([82, 58], dtype="Int64"),
+        }
+    )
+    back = pd.read_parquet(io.BytesIO(export_parquet(frame)))
+    assert back["study_id"].tolist() == ["'=cmd|' /C calc'!A0", "Wei2019"]
+    assert back["n_rt"].tolist() == [82, 58]
