@@ -329,6 +329,20 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
+def json_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """JSON-safe copy for Altair: non-finite floats become NaN (written as null), text and
+    other columns plain Python objects; booleans and integers stay as they are."""
+    out = frame.reset_index(drop=True)
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            vals = out[col].to_numpy(dtype=float, copy=True)
+            vals[~np.isfinite(vals)] = np.nan
+            out[col] = vals
+        elif out[col].dtype.kind not in "bi":
+            out[col] = out[col].astype(object)
+    return out
+
+
 def _plain(rows: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """JSON-safe copy: finite floats or NaN (written as null), plain Python strings/bools."""
     out = rows[cols].reset_index(drop=True)

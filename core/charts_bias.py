@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.bias import FunnelData, TrimAndFill
-from core.charts import FONT_FAMILY, PALETTE
+from core.charts import FONT_FAMILY, PALETTE, json_safe
 from core.subgroups import MetaRegressionResult
 
 __all__ = [
@@ -96,19 +96,6 @@ def _fmt(x: float) -> str:
     if x < 0.01:
         return "<0.01"
     return f"{x:.2f}"
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """JSON-safe copy: floats with NaN for non-finite values, objects for text."""
-    out = frame.reset_index(drop=True).copy()
-    for c in out.columns:
-        if out[c].dtype.kind == "f":
-            v = out[c].to_numpy(dtype=float, copy=True)
-            v[~np.isfinite(v)] = np.nan
-            out[c] = v
-        elif out[c].dtype.kind not in "bi":
-            out[c] = out[c].astype(object)
-    return out
 
 
 def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -241,7 +228,7 @@ def funnel_chart(
     def yq(field: str = "sei") -> alt.Y:
         return alt.Y(f"{field}:Q", scale=y_scale, axis=y_axis)
 
-    regions = _plain(regions_frame(fd, (lo, hi), top))
+    regions = json_safe(regions_frame(fd, (lo, hi), top))
     order = list(REGION_COLOURS)
     shading = (
         alt.Chart(regions)
@@ -278,12 +265,12 @@ def funnel_chart(
         }
     )
     pooled_line = (
-        alt.Chart(_plain(lines[lines["line"] == "pooled"]))
+        alt.Chart(json_safe(lines[lines["line"] == "pooled"]))
         .mark_line(color=PALETTE["pooled"], strokeWidth=1.6, clip=True)
         .encode(x=xq("x"), y=yq())
     )
     limits = (
-        alt.Chart(_plain(lines[lines["line"] != "pooled"]))
+        alt.Chart(json_safe(lines[lines["line"] != "pooled"]))
         .mark_line(color=PALETTE["pooled"], strokeWidth=1, strokeDash=[5, 4], clip=True)
         .encode(x=xq("x"), y=yq(), detail="line:N")
     )
@@ -292,7 +279,7 @@ def funnel_chart(
         .mark_line(color=PALETTE["null"], strokeWidth=0.8, strokeDash=[1, 2], clip=True)
         .encode(x=xq("x"), y=yq())
     )
-    pts = _plain(frame.assign(ci_text=[_ci(r) for r in frame.itertuples()]))
+    pts = json_safe(frame.assign(ci_text=[_ci(r) for r in frame.itertuples()]))
     pts["weight_text"] = [f"{w:.1f}%" if math.isfinite(w) else "" for w in frame["weight"]]
     tooltip = [
         alt.Tooltip("label:N", title="Study"),
@@ -391,7 +378,7 @@ def bubble_chart(
     def yq(field: str) -> alt.Y:
         return alt.Y(f"{field}:Q", scale=y_scale, axis=y_axis)
 
-    ln = _plain(line)
+    ln = json_safe(line)
     band = (
         alt.Chart(ln)
         .mark_area(color=PALETTE["subgroup"], opacity=0.25, clip=True)
@@ -407,7 +394,7 @@ def bubble_chart(
         .mark_rule(color=PALETTE["null"], strokeWidth=1, strokeDash=[2, 3])
         .encode(y=yq("y"))
     )
-    pts = _plain(
+    pts = json_safe(
         points.assign(
             ratio_text=[_fmt(r) for r in points["ratio"]],
             weight_text=[f"{w:.1f}%" for w in points["weight"]],

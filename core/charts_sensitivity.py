@@ -24,7 +24,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.charts import FONT_FAMILY, PALETTE
+from core.charts import FONT_FAMILY, PALETTE, json_safe
 
 __all__ = [
     "AXIS_LIMITS",
@@ -85,20 +85,6 @@ def _ticks(lo: float, hi: float) -> list[float]:
     return sorted({*inside, 1.0})
 
 
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """JSON-safe copy: non-finite floats become NaN (Altair writes them as null), other
-    columns plain Python objects (as core.charts)."""
-    out = frame.reset_index(drop=True)
-    for col in out.columns:
-        if out[col].dtype.kind == "f":
-            vals = out[col].to_numpy(dtype=float, copy=True)
-            vals[~np.isfinite(vals)] = np.nan
-            out[col] = vals
-        elif out[col].dtype.kind not in "bi":
-            out[col] = out[col].astype(object)
-    return out
-
-
 def _interval_chart(
     rows: pd.DataFrame,
     *,
@@ -112,7 +98,7 @@ def _interval_chart(
     order = list(rows["label"])
     lo, hi = _domain(rows)
     height = ROW_HEIGHT * max(len(rows), 1)
-    data = _plain(
+    data = json_safe(
         rows.assign(
             ci_text=[
                 _ci_text(e, a, b)
@@ -357,7 +343,7 @@ def baujat_chart(frame: pd.DataFrame) -> alt.LayerChart:
     f["color"] = np.where(f["influential"], FLAG_COLOR, PALETTE["study"])
     f["shape"] = np.where(f["influential"], "triangle-up", "circle")
     f["flag"] = np.where(f["influential"], "yes", "no")
-    data = _plain(f[["label", "x", "y", "color", "shape", "flag"]])
+    data = json_safe(f[["label", "x", "y", "color", "shape", "flag"]])
     tooltip = [
         _tip("label", "Study"),
         alt.Tooltip("x:Q", title="Contribution to heterogeneity", format=".3f"),
@@ -396,7 +382,7 @@ def baujat_chart(frame: pd.DataFrame) -> alt.LayerChart:
 def gosh_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.LayerChart:
     """GOSH plot: the pooled ratio (log axis) against I2 for each subset of studies
     (columns ratio, i2, k), with the null line at 1."""
-    data = _plain(frame[["ratio", "i2", "k"]])
+    data = json_safe(frame[["ratio", "i2", "k"]])
     lo, hi = _domain(frame.assign(ratio_low=frame["ratio"], ratio_high=frame["ratio"]))
     x = alt.X(
         "ratio:Q",

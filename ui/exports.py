@@ -27,31 +27,21 @@ def downloads(name: str, chart: alt.TopLevelMixin | None, data: pd.DataFrame | N
     slug = _slug(name)
     cols = st.columns(4)
     if chart is not None:
-        cols[0].download_button(
-            "PNG",
-            data=lambda: chart_to_png(chart, ppi=PNG_PPI),
-            file_name=f"{slug}.png",
-            mime="image/png",
-            on_click="ignore",
-            key=f"png_{slug}",
-            help=f"{PNG_PPI} ppi",
+        figures = (
+            ("PNG", "png", "image/png", lambda: chart_to_png(chart, ppi=PNG_PPI), f"{PNG_PPI} ppi"),
+            ("SVG", "svg", "image/svg+xml", lambda: chart_to_svg(chart), None),
+            ("PDF", "pdf", "application/pdf", lambda: chart_to_pdf(chart), None),
         )
-        cols[1].download_button(
-            "SVG",
-            data=lambda: chart_to_svg(chart),
-            file_name=f"{slug}.svg",
-            mime="image/svg+xml",
-            on_click="ignore",
-            key=f"svg_{slug}",
-        )
-        cols[2].download_button(
-            "PDF",
-            data=lambda: chart_to_pdf(chart),
-            file_name=f"{slug}.pdf",
-            mime="application/pdf",
-            on_click="ignore",
-            key=f"pdf_{slug}",
-        )
+        for col, (label, ext, mime, make, tip) in zip(cols, figures, strict=False):
+            col.download_button(
+                label,
+                data=make,
+                file_name=f"{slug}.{ext}",
+                mime=mime,
+                on_click="ignore",
+                key=f"{ext}_{slug}",
+                help=tip,
+            )
     if data is not None:
         cols[3].download_button(
             "CSV",
