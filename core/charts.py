@@ -187,6 +187,11 @@ class _Sizes:
         k = 2.0 if large else 1.0
         return cls(font=12 * k, axis=11 * k, title=15 * k, foot=10 * k, row=22 * k, char=0.6)
 
+    @property
+    def note_line(self) -> float:
+        """Height of one footnote line under a plot."""
+        return self.foot * 1.5
+
 
 def _fmt(v: float) -> str:
     if math.isnan(v):
@@ -378,7 +383,7 @@ class _Layout:
     upper: float
     measure_label: str
     favours: tuple[str, ...]
-    notes: tuple[str, ...]
+    note_lines: int
     title: str | None
     large: bool
 
@@ -441,12 +446,17 @@ def forest_chart(
             f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
             "years (derived, not reported)."
         )
-    if (~rows["included"]).any():
-        notes.append("Grey rows: excluded by you; shown for reference, not pooled.")
     if (rows["clip_lo"] | rows["clip_hi"]).any():
         notes.append("◂ ▸ Interval extends beyond the axis (or the bound is not estimable).")
     if (rows["kind"] == "pi").any():
         notes.append("Bar: prediction interval for the effect in a new study.")
+    # The last line is kept (blank while every study is in) so that toggling a study changes
+    # the rows only, never the structure: the browser then updates the plot in place.
+    if (rows["kind"] == "study").any():
+        excluded = bool((~rows["included"] & (rows["kind"] == "study")).any())
+        notes.append(
+            "Grey rows: excluded by you; shown for reference, not pooled." if excluded else ""
+        )
     layout = _Layout(
         n=n,
         label_w=label_w,
@@ -457,7 +467,7 @@ def forest_chart(
         upper=upper,
         measure_label=measure_label,
         favours=tuple(favours),
-        notes=tuple(notes),
+        note_lines=len(notes),
         title=title,
         large=large,
     )
@@ -470,6 +480,7 @@ def forest_chart(
         "forest_diamonds": _records(_plain(_diamonds(rows, 0.36), _DIAMOND_COLS)),
         "forest_arrows": _records(_plain(_arrows(rows, dmin, dmax), _ARROW_COLS)),
         "forest_hits": _records(_plain(rows[rows["kind"] != "heading"], _TEXT_COLS)),
+        "forest_notes": [{"t": t, "yp": (i + 0.5) * sz.note_line} for i, t in enumerate(notes)],
     }
     return spec
 
@@ -633,7 +644,11 @@ def _forest_spec(layout: _Layout) -> dict:
         .mark_point(filled=True, size=70 * (sz.font / 12) ** 2, color=PALETTE["ci"], opacity=1)
         .encode(x=xq("x"), y=yq(), shape=alt.Shape("shape:N", scale=None))
     )
-    toggle = alt.selection_point(name="toggle", fields=["study_id"], on="click", empty=False)
+    # every click toggles its study in the selection (no clearing), so each click changes the
+    # selection and the page can read the clicked study as the difference from the last one
+    toggle = alt.selection_point(
+        name="toggle", fields=["study_id"], on="click", toggle="true", clear=False, empty=False
+    )
     hit_rows = (
         alt.Chart(alt.NamedData(name="forest_hits"))
         .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
@@ -676,16 +691,15 @@ def _forest_spec(layout: _Layout) -> dict:
     body = alt.hconcat(*panels, spacing=6 * sz.font / 12)
 
     parts: list[alt.TopLevelMixin] = [body]
-    notes = list(layout.notes)
-    if notes:
-        lh = sz.foot * 1.5
-        note_df = pd.DataFrame({"t": notes, "i": range(len(notes))})
-        note_df["yp"] = note_df["i"] * lh + lh / 2
+    if layout.note_lines:
         parts.append(
-            alt.Chart(note_df)
+            alt.Chart(alt.NamedData(name="forest_notes"))
             .mark_text(align="left", baseline="middle", fontSize=sz.foot, color=PALETTE["muted"])
             .encode(x=alt.value(4), y=alt.Y("yp:Q", scale=None, axis=None), text="t:N")
-            .properties(width=label_w + plot_w + ci_w + wt_w, height=lh * len(notes))
+            .properties(
+                width=label_w + plot_w + ci_w + wt_w,
+                height=sz.note_line * layout.note_lines,
+            )
         )
     chart = alt.vconcat(*parts, spacing=0.8 * sz.font)  # bounds already hold the favours row
     if layout.title:

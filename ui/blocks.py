@@ -83,19 +83,27 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         st.caption(f"Note: {p.note}")
 
 
-def _toggle_from_chart(chart_key: str) -> None:
-    event = st.session_state.get(chart_key)
-    picked = []
+def _picked(event: object) -> frozenset[str]:
+    """Study ids in a forest plot's ``toggle`` selection (empty when there is none)."""
     try:
-        picked = event["selection"]["toggle"]  # type: ignore[index]
+        points = event["selection"]["toggle"]  # type: ignore[index]
     except (KeyError, TypeError):
-        return
-    ids = [str(p.get("study_id", "")) for p in picked if isinstance(p, dict)]
-    ids = [s for s in ids if s]
-    if not ids:
-        return
-    toggle_study(ids[0])
-    st.session_state["chart_round"] = st.session_state.get("chart_round", 0) + 1
+        return frozenset()
+    return frozenset(
+        str(p.get("study_id", "")) for p in points if isinstance(p, dict) and p.get("study_id")
+    )
+
+
+def _toggle_from_chart(chart_key: str) -> None:
+    """Every click adds its study to the plot's selection or takes it out (the chart keeps one
+    key, so the browser redraws it in place); the study clicked is the one that changed since
+    the last selection. Anything else (the browser restored an old selection) only resyncs."""
+    seen_key = f"{chart_key}_seen"
+    picked = _picked(st.session_state.get(chart_key))
+    changed = picked ^ st.session_state.get(seen_key, frozenset())
+    st.session_state[seen_key] = picked
+    if len(changed) == 1:
+        toggle_study(next(iter(changed)))
 
 
 def toggle_study(study_id: str) -> None:
@@ -137,7 +145,9 @@ def forest(
         return None
     view = f"{cache.current_dataset()[0]}|{state!r}|{oa.outcome}"
     chart = _forest_spec(view, oa, state, studies, large, width)
-    key = f"forest_{oa.outcome}_{st.session_state.get('chart_round', 0)}"
+    key = f"forest_{oa.outcome}{'_large' if large else ''}"  # one per page that draws it
+    if key not in st.session_state:  # a new plot in the browser starts with no selection
+        st.session_state[f"{key}_seen"] = frozenset()
     st.vega_lite_chart(
         spec=chart,
         on_select=lambda: _toggle_from_chart(key),

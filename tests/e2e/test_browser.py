@@ -106,8 +106,16 @@ def test_untick_a_study_changes_the_value_and_the_link(page: Page, app_url: str,
     finally:
         other.context.close()
 
-    # Clicking the greyed row again brings the study back.
+    # A second study in the other plot, then the first one back: each click toggles exactly
+    # the study clicked (the plots keep their identity and are redrawn in place).
+    wei = forest_row(page, "Wei 2019", outcome_index=1).first
+    wei.click()
+    expect(page).to_have_url(re.compile(r"exclude=Wei2019&exclude=Yu2014"), timeout=RUN_TIMEOUT)
+    expect(wei).to_have_attribute("aria-label", re.compile("Status: excluded"), timeout=RUN_TIMEOUT)
     forest_row(page, STUDY_LABEL).first.click()
+    expect(page).to_have_url(re.compile(r"exclude=Wei2019(&|$)"), timeout=RUN_TIMEOUT)
+    expect(page).not_to_have_url(re.compile("Yu2014"), timeout=RUN_TIMEOUT)
+    wei.click()
     expect(value).to_have_text(before, timeout=RUN_TIMEOUT)
     expect(page).not_to_have_url(re.compile("exclude="), timeout=RUN_TIMEOUT)
 

@@ -247,7 +247,13 @@ def test_derived_row_marked(spec):
 
 def test_toggle_param_on_study_rows(spec):
     (param,) = [p for p in spec["params"] if p["name"] == "toggle"]
-    assert param["select"] == {"type": "point", "fields": ["study_id"], "on": "click"}
+    assert param["select"] == {
+        "type": "point",
+        "fields": ["study_id"],
+        "on": "click",
+        "toggle": "true",  # every click adds or removes its study: the selection always changes
+        "clear": False,
+    }
     owners = [u for u in units(spec) if u.get("name") in param["views"]]
     assert len(owners) == 1
     assert {r["kind"] for r in rows_of(spec, owners[0])} == {"study"}
@@ -429,3 +435,26 @@ def test_estimate_off_axis_shows_arrow_not_square():
     assert x["est_c"] is None and x["low_c"] == lo and x["ci_text"] == "<0.01 [<0.01, 0.30]"
     (arrows,) = find(d, "point")
     assert [(r["row_id"], r["shape"]) for r in rows_of(d, arrows)] == [("x", "triangle-left")]
+
+
+@pytest.mark.parametrize("study", ["Yu2014", "Wei2019"])
+def test_toggling_a_study_changes_only_the_rows(study):
+    """The browser updates a plot in place (no re-embed) only when the spec without its
+    datasets is unchanged; a toggle must therefore change rows, never structure."""
+    from core.analysis import analyse
+    from core.analysis import forest_frame as frame_of
+    from core.data import load_bundled
+    from core.state import parse_query
+
+    ds = load_bundled()
+    structures, rows = [], []
+    for query in ("?tpoint=interp", f"?tpoint=interp&exclude={study}"):
+        state = parse_query(query).state
+        oa = analyse(state, ds).outcomes["OS"]
+        spec = dict(forest_chart(frame_of(oa, state, ds.studies), measure_label=oa.title))
+        rows.append(spec.pop("datasets"))
+        structures.append(json.dumps(spec, sort_keys=True))
+    assert structures[0] == structures[1]
+    assert rows[0]["forest_text"] != rows[1]["forest_text"]
+    notes = [[r["t"] for r in d["forest_notes"]] for d in rows]
+    assert notes[0][-1] == "" and notes[1][-1].startswith("Grey rows")
