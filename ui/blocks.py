@@ -187,10 +187,16 @@ def not_used(oa: OutcomeAnalysis) -> None:
     rows = oa.excluded()
     if not rows:
         return
-    with st.expander(f"Not used for {OUTCOME_LABELS[oa.outcome]} ({len(rows)})"):
-        st.dataframe(
-            pd.DataFrame(rows, columns=["Study", "Why not"]), hide_index=True, width="stretch"
-        )
+    panel = st.expander(
+        f"Not used for {OUTCOME_LABELS[oa.outcome]} ({len(rows)})",
+        key=f"not_used_{oa.outcome}",
+        on_change="rerun",
+    )
+    if panel.open:  # drawn only when open: a toggle elsewhere does not redraw the table
+        with panel:
+            st.dataframe(
+                pd.DataFrame(rows, columns=["Study", "Why not"]), hide_index=True, width="stretch"
+            )
 
 
 def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:

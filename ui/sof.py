@@ -205,6 +205,11 @@ def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[S
     return _cached_rows(view, analysis, dataset.studies, state, store)
 
 
+def panel_key(key: str, outcome: str) -> str:
+    """Session key of the expander holding an outcome's assumed risk and certainty domains."""
+    return f"{key}_{outcome}_panel"
+
+
 def render_sof(
     analysis: Analysis,
     state: ViewState,
@@ -230,8 +235,14 @@ def render_sof(
             st.info(f"{row.title}: {row.message}")
     for row in rows:
         if row.certainty is not None:
-            with st.expander(f"{row.title}: assumed risk and certainty ({row.certainty.label})"):
-                _risk_input(row, state, key)
-                _domains(row, state, key)
+            panel = st.expander(
+                f"{row.title}: assumed risk and certainty ({row.certainty.label})",
+                key=panel_key(key, row.outcome),
+                on_change="rerun",
+            )
+            if panel.open:  # drawn only when open: a toggle elsewhere does not redraw it
+                with panel:
+                    _risk_input(row, state, key)
+                    _domains(row, state, key)
     exports.downloads("summary-of-findings", None, sof_frame(rows))
     return rows

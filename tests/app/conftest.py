@@ -9,6 +9,8 @@ from urllib.parse import parse_qs
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.sof import panel_key
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = {
     "overview": "pages/overview.py",
@@ -17,11 +19,23 @@ PAGES = {
     "bias": "pages/bias.py",
     "presentation": "pages/presentation.py",
 }
+#: expanders whose content is drawn only when open (on_change="rerun"); tests open them all
+#: so that every check also covers what they hold
+OPEN_PANELS = (
+    *(f"not_used_{o}" for o in ("OS", "DFS")),
+    *(panel_key("sof", o) for o in ("OS", "DFS")),
+)
+
+
+def open_panels(at: AppTest) -> AppTest:
+    for key in OPEN_PANELS:
+        at.session_state[key] = True
+    return at
 
 
 def open_app(query: str = "", page: str = "overview", timeout: float = 60) -> AppTest:
     """Run the app as if ``?query`` had been opened on ``page``; returns the AppTest."""
-    at = AppTest.from_file(APP, default_timeout=timeout)
+    at = open_panels(AppTest.from_file(APP, default_timeout=timeout))
     for key, values in parse_qs(query.lstrip("?"), keep_blank_values=True).items():
         at.query_params[key] = values if len(values) > 1 else values[0]
     at.run()

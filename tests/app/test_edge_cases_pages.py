@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.analysis import analyse
 from core.state import parse_query
-from tests.app.conftest import APP, PAGES, metric_values
+from tests.app.conftest import APP, PAGES, metric_values, open_panels
 from tests.fixtures import edge
 from ui.blocks import fmt_ci, fmt_ratio
 
@@ -21,7 +21,7 @@ PAGE_NAMES = ("overview", "sensitivity", "bias", "presentation")
 
 def open_with(name: str, query: str, page: str) -> AppTest:
     """The app on ``page`` for link ``query``, with edge dataset ``name`` as the upload."""
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = open_panels(AppTest.from_file(APP, default_timeout=60))
     for key, values in parse_qs(query, keep_blank_values=True).items():
         at.query_params[key] = values[0]
     at.session_state["upload"] = edge.DATASETS[name]()

@@ -13,12 +13,14 @@ from core.analysis import analyse
 from core.data import load_bundled
 from core.sof import DISCLAIMER, Override, sof_table
 from core.state import parse_query
+from tests.app.conftest import open_panels
+from ui.sof import panel_key
 
 SCRIPT = str(Path(__file__).resolve().parent / "sof_script.py")
 
 
 def open_block(query: str = "") -> AppTest:
-    at = AppTest.from_file(SCRIPT, default_timeout=60)
+    at = open_panels(AppTest.from_file(SCRIPT, default_timeout=60))
     for key, values in parse_qs(query.lstrip("?")).items():
         at.query_params[key] = values if len(values) > 1 else values[0]
     at.run()
@@ -116,3 +118,14 @@ def test_odd_views_give_plain_messages(query, words):
     at = open_block(query)
     assert any(words in i.value for i in at.info)
     assert shown(at)["NNT"][0] == "–"
+
+
+def test_panels_are_drawn_only_when_open():
+    """The certainty panels cost nothing on a rerun while closed (a toggle elsewhere)."""
+    at = AppTest.from_file(SCRIPT, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.expander) == 2 and not at.selectbox and not at.number_input
+    at.session_state[panel_key("sof", "DFS")] = True  # as the browser does on a click
+    at.run()
+    assert {s.label for s in at.selectbox} >= {"DFS: Imprecision rating"}
+    assert not any(s.label.startswith("OS:") for s in at.selectbox)
