@@ -2,6 +2,7 @@
 
     python3 benchmarks/load_test.py                 # N = 5, 10, 20; writes "Load" in RESULTS.md
     python3 benchmarks/load_test.py --sessions 5 --rounds 2 --no-write
+    python3 benchmarks/load_test.py --client protocol  # no browsers: "Load, server only"
 
 For each N the app is started afresh (``streamlit run`` on a free localhost port, as the
 browser tests do) and warmed up by one session; then N browser contexts of one headless
@@ -19,6 +20,10 @@ process and its children, from /proc) sampled every 0.2 s; its peak over the bas
 warm-up, per session. Every level is bounded: ``--timeout`` seconds per step and
 ``--budget`` seconds for the whole level, after which unfinished sessions are cancelled and
 counted as errors.
+
+With ``--client protocol`` each session speaks Streamlit's websocket protocol instead of
+running a browser (the same three steps as rerun messages), so the browsers' CPU no longer
+competes with the server's on the same cores: what the server alone sustains.
 """
 
 from __future__ import annotations
@@ -237,32 +242,86 @@ async def session(
         await context.close()
 
 
+async def protocol_session(
+    base: str, rounds: int, timeout_s: float, think_s: float, tally: Tally
+) -> None:
+    """One user as Streamlit's own websocket protocol sees it, without a browser: each step
+    sends the BackMsg the browser would (rerun with the link; with the link plus
+    ``exclude=`` for a toggle; with the Sensitivity page) and waits for the server's
+    ``script_finished``. Times the server's work and the transport, not the rendering."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    query = LINK.lstrip("?")
+    url = base.replace("http://", "ws://") + "/_stcore/stream"
+    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
+
+        async def rerun(query_string: str, page: str = "") -> None:
+            msg = BackMsg()
+            msg.rerun_script.query_string = query_string
+            msg.rerun_script.page_name = page
+            await ws.send(msg.SerializeToString())
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout_s))
+                if fwd.WhichOneof("type") == "script_finished":
+                    return
+
+        excluded = False
+        for _ in range(rounds):
+            if not await _step(tally, "open", rerun(query)):
+                return
+            await _think(think_s)
+            excluded = not excluded
+            toggled = f"{query}&exclude=Yu2014" if excluded else query
+            await _step(tally, "toggle", rerun(toggled))
+            await _think(think_s)
+            await _step(tally, "page", rerun(toggled, "sensitivity"))
+            await _think(think_s)
+
+
+async def _gather(sessions: list, budget_s: float, tally: Tally) -> None:
+    """Run the sessions at once for at most ``budget_s``; what is left counts as errors."""
+    tasks = [asyncio.create_task(s) for s in sessions]
+    done, pending = await asyncio.wait(tasks, timeout=budget_s)
+    for t in pending:
+        t.cancel()
+        tally.messages.append("session cancelled: the level's time budget ran out")
+    for t in done:
+        if t.exception() is not None:
+            tally.messages.append(f"session failed: {t.exception()!r}"[:200])
+    tally.errors["open"] += len(pending) + sum(t.exception() is not None for t in done)
+    if pending:
+        await asyncio.wait(pending, timeout=30)
+
+
 async def run_level(
-    base: str, n: int, rounds: int, timeout_s: float, budget_s: float, think_s: float
+    base: str,
+    n: int,
+    rounds: int,
+    timeout_s: float,
+    budget_s: float,
+    think_s: float,
+    client: str = "browser",
 ) -> Tally:
     from playwright.async_api import async_playwright
 
     tally = Tally()
+    if client == "protocol":
+        sessions = [protocol_session(base, rounds, timeout_s, think_s, tally) for _ in range(n)]
+        await _gather(sessions, budget_s, tally)
+        return tally
     async with async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *LIGHT_ARGS]
         )
         try:
-            tasks = [
-                asyncio.create_task(session(browser, base, rounds, timeout_s, think_s, tally))
-                for _ in range(n)
-            ]
-            done, pending = await asyncio.wait(tasks, timeout=budget_s)
-            for t in pending:
-                t.cancel()
-                tally.messages.append("session cancelled: the level's time budget ran out")
-            for t in done:
-                if t.exception() is not None:
-                    tally.messages.append(f"session failed: {t.exception()!r}"[:200])
-            lost = len(pending) + sum(t.exception() is not None for t in done)
-            tally.errors["open"] += lost
-            if pending:
-                await asyncio.wait(pending, timeout=30)
+            await _gather(
+                [session(browser, base, rounds, timeout_s, think_s, tally) for _ in range(n)],
+                budget_s,
+                tally,
+            )
         finally:
             await browser.close()
     return tally
@@ -309,7 +368,9 @@ def settle(below: float, wait_s: float = 240.0) -> None:
         time.sleep(5)
 
 
-def level(n: int, rounds: int, timeout_s: float, budget_s: float, think_s: float) -> Level:
+def level(
+    n: int, rounds: int, timeout_s: float, budget_s: float, think_s: float, client: str
+) -> Level:
     log = ROOT / "benchmarks" / "_out" / f"load-{n}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -321,7 +382,7 @@ def level(n: int, rounds: int, timeout_s: float, budget_s: float, think_s: float
             wait_healthy(base, proc, log, timeout=120)
         except BaseException as exc:  # pytest.fail outside pytest
             raise SystemExit(f"streamlit did not start: {exc}") from None
-        warm = asyncio.run(run_level(base, 1, 1, timeout_s, budget_s, 0.0))  # caches, imports
+        warm = asyncio.run(run_level(base, 1, 1, timeout_s, budget_s, 0.0, client))  # caches
         if sum(warm.errors.values()):
             print("  warm-up errors:", warm.messages)
         time.sleep(2)
@@ -330,7 +391,7 @@ def level(n: int, rounds: int, timeout_s: float, budget_s: float, think_s: float
         sampler.reset()
         before = loadavg()
         t0, cpu0, busy0 = time.perf_counter(), tree_cpu_s(proc.pid), machine_busy_s()
-        tally = asyncio.run(run_level(base, n, rounds, timeout_s, budget_s, think_s))
+        tally = asyncio.run(run_level(base, n, rounds, timeout_s, budget_s, think_s, client))
         wall = time.perf_counter() - t0
         cpu, busy = tree_cpu_s(proc.pid) - cpu0, machine_busy_s() - busy0
         peak = sampler.peak / 1024
@@ -357,29 +418,45 @@ def report(lv: Level) -> None:
         print("   ", m)
 
 
-def write(levels: list[Level], rounds: int, think: float, note: str) -> None:
+def write(levels: list[Level], rounds: int, think: float, note: str, client: str) -> None:
     today = dt.date.today().isoformat()
     pause = f"a pause of {think:g} s (0.5-1.5x) after each step" if think else "no pauses"
+    steps = [s for s in STEPS if any(lv.tally.times[s] for lv in levels)]
+    if client == "protocol":
+        title = "Load, server only"
+        who = (
+            "N concurrent sessions of a client that speaks Streamlit's websocket protocol "
+            "(no browser), on the same machine as the server"
+        )
+        timing = (
+            "Each step: from sending the browser's rerun message (the link; the link with "
+            "exclude=; the Sensitivity page) to the server's script_finished, i.e. the "
+            "server's work and the transport, without rendering."
+        )
+    else:
+        title = "Load"
+        who = "N browser contexts of one headless Chromium on the same machine as the server"
+        timing = (
+            "Open and page: from the action to the finished, redrawn page; toggle: from the "
+            "click's pointerdown to both forest plots redrawn, timed in the page (settled: to "
+            f"the page's last change, quiet for {inpage.QUIET_MS} ms after it)."
+        )
     lines = [
-        f"`python3 benchmarks/load_test.py` on {today}, {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}`. N browser "
-        f"contexts of one headless Chromium on the same machine as the server, each {rounds} "
-        f"rounds of: open the link, toggle {STUDY} in the OS forest plot, switch to "
-        f"Sensitivity; {pause}. Open and page: from the action to the finished, redrawn page; "
-        "toggle: from the click's pointerdown to both forest plots redrawn, timed in the page "
-        f"(settled: to the page's last change, quiet for {inpage.QUIET_MS} ms after it); p50 / "
-        "p95 over all sessions and rounds. RSS: the server's process tree; per session = "
-        "(peak - baseline after warm-up) / N. Server CPU: the server's CPU seconds during the "
-        "level and their share of all busy CPU seconds on the machine (the rest is Chromium "
-        "and whatever else ran). Load average (1 min) before -> after each level.",
+        f"`python3 benchmarks/load_test.py --client {client} --think {think:g}` on {today}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"link `{LINK}`. {who}, each {rounds} rounds of: open the link, toggle {STUDY} in "
+        f"the OS forest plot, switch to Sensitivity; {pause}. {timing} p50 / p95 over all "
+        "sessions and rounds. RSS: the server's process tree; per session = (peak - baseline "
+        "after warm-up) / N. Server CPU: the server's CPU seconds during the level and their "
+        "share of all busy CPU seconds on the machine. Load average (1 min) before -> after.",
         "",
-        "| N | open p50 / p95 | toggle p50 / p95 | settled p50 / p95 | page p50 / p95 | errors "
-        "| RSS peak (baseline) | per session | server CPU (share) | load |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| N | " + " | ".join(f"{s} p50 / p95" for s in steps) + " | errors | RSS peak "
+        "(baseline) | per session | server CPU (share) | load |",
+        "|---:|" + "---:|" * (len(steps) + 4) + "---|",
     ]
     for lv in levels:
         t = lv.tally
-        cells = [f"{pct(t.times[s], 0.5):.0f} / {pct(t.times[s], 0.95):.0f} ms" for s in STEPS]
+        cells = [f"{pct(t.times[s], 0.5):.0f} / {pct(t.times[s], 0.95):.0f} ms" for s in steps]
         share = 100 * lv.server_cpu_s / lv.busy_cpu_s if lv.busy_cpu_s else float("nan")
         lines.append(
             f"| {lv.n} | {' | '.join(cells)} | {sum(t.errors.values())} | "
@@ -390,8 +467,8 @@ def write(levels: list[Level], rounds: int, think: float, note: str) -> None:
     lines += ["", "Target: N = 20 with toggle p95 under 2 s and no errors.", ""]
     if note:
         lines += [note, ""]
-    write_section("Load", lines)
-    print("wrote the Load section of", ROOT / "benchmarks" / "RESULTS.md")
+    write_section(title, lines)
+    print(f"wrote the {title} section of", ROOT / "benchmarks" / "RESULTS.md")
 
 
 def main() -> None:
@@ -403,9 +480,15 @@ def main() -> None:
     ap.add_argument("--settle", type=float, default=3.0, help="start a level below this load")
     ap.add_argument("--think", type=float, default=0.0, help="mean pause between steps, s")
     ap.add_argument("--note", default="", help="a paragraph to add under the table")
+    ap.add_argument(
+        "--client",
+        choices=["browser", "protocol"],
+        default="browser",
+        help="headless Chromium, or Streamlit's websocket protocol without a browser",
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    if not CHROMIUM.exists():
+    if args.client == "browser" and not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium")
     if args.sessions and max(args.sessions) > 50:
         raise SystemExit("at most 50 sessions")
@@ -413,11 +496,11 @@ def main() -> None:
     for n in args.sessions:
         settle(args.settle)
         print(f"level N = {n} (load {loadavg()})")
-        lv = level(n, args.rounds, args.timeout, args.budget, args.think)
+        lv = level(n, args.rounds, args.timeout, args.budget, args.think, args.client)
         report(lv)
         levels.append(lv)
     if not args.no_write:
-        write(levels, args.rounds, args.think, args.note)
+        write(levels, args.rounds, args.think, args.note, args.client)
 
 
 if __name__ == "__main__":

@@ -362,7 +362,7 @@ def _plain(rows: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return out
 
 
-class ForestSpec(dict):
+class VegaSpec(dict):
     """A Vega-Lite spec (a plain dict) that also answers ``to_dict()`` as Altair charts do,
     so exports and tests can take either."""
 
@@ -404,7 +404,7 @@ def forest_chart(
     large: bool = False,
     width: int | None = None,
     show_weight: bool = True,
-) -> ForestSpec:
+) -> VegaSpec:
     """A RevMan/metafor-style forest plot of a forest frame (see ``FOREST_COLUMNS``).
 
     Three panels side by side share one row scale: labels | log-scale plot | "ratio [95% CI]"
@@ -471,7 +471,7 @@ def forest_chart(
         title=title,
         large=large,
     )
-    spec = ForestSpec(copy.deepcopy(_forest_spec(layout)))
+    spec = VegaSpec(copy.deepcopy(_forest_spec(layout)))
     drawn = rows[rows["drawn"]]
     spec["datasets"] = {
         **spec.get("datasets", {}),  # Altair's own (headers, rules, notes)

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import OutcomeAnalysis, analyse, model_label
+from core.charts import VegaSpec
 from core.charts_sensitivity import (
     baujat_chart,
     cumulative_chart,
@@ -26,6 +27,7 @@ from core.charts_sensitivity import (
 )
 from core.sensitivity import (
     CHANGE_THRESHOLD,
+    QualitySweep,
     baujat,
     cumulative_frame,
     cumulative_order,
@@ -62,6 +64,10 @@ def _commit_order() -> None:
     sync.commit(sync.current().replace(order=st.session_state["w_sens_order"]))
 
 
+def draw(chart: VegaSpec) -> None:
+    st.vega_lite_chart(spec=chart, width="content")
+
+
 def _too_few(what: str, need: int, k: int) -> None:
     st.info(
         f"{what} needs at least {need} included studies; this selection has {k}. "
@@ -79,17 +85,21 @@ def leave_one_out_section(inc: pd.DataFrame, state: ViewState, name: str, label:
     if k < 3:
         _too_few("Leave-one-out (each refit must still pool at least two studies)", 3, k)
         return
-    frame = leave_one_out_frame(
-        inc["yi"], inc["vi"], list(inc["study_id"]), list(inc["label"]), state.method, state.ci
-    )
+
+    def make() -> tuple[pd.DataFrame, VegaSpec]:
+        frame = leave_one_out_frame(
+            inc["yi"], inc["vi"], list(inc["study_id"]), list(inc["label"]), state.method, state.ci
+        )
+        return frame, VegaSpec(leave_one_out_chart(frame, measure_label=label).to_dict())
+
+    frame, chart = cache.per_view(cache.view_key(state), "leave-one-out", make)
     st.caption(
         "Each row pools every study but one. Marked rows (vermillion triangles) change the "
         f"conclusion: the 95% CI crosses 1 where the full result's does not (or the reverse), "
         f"or the {name} moves by more than {100 * CHANGE_THRESHOLD:.0f}%. Grey band: the "
         "full result's CI."
     )
-    chart = leave_one_out_chart(frame, measure_label=label)
-    st.altair_chart(chart, width="content")
+    draw(chart)
     flagged = frame[frame["flagged"]]
     if flagged.empty:
         st.success("No single study's omission changes the conclusion.")
@@ -139,10 +149,16 @@ def cumulative_section(
     order = cumulative_order(meta["year"], meta["quality_score"], state.order)
     col = "year" if state.order == "year" else "quality_score"
     keys = ["not reported" if pd.isna(x) else f"{x}" for x in meta[col]]
-    frame = cumulative_frame(
-        inc["yi"], inc["vi"], list(inc["label"]), keys, order, state.method, state.ci
-    )
     key_title = "year" if state.order == "year" else "score"
+
+    def make() -> tuple[pd.DataFrame, VegaSpec]:
+        frame = cumulative_frame(
+            inc["yi"], inc["vi"], list(inc["label"]), keys, order, state.method, state.ci
+        )
+        chart = cumulative_chart(frame, measure_label=label, key_title=key_title)
+        return frame, VegaSpec(chart.to_dict())
+
+    frame, chart = cache.per_view(cache.view_key(state), "cumulative", make)
     missing = [s for s, x in zip(inc["label"], meta[col], strict=True) if pd.isna(x)]
     st.caption(
         "Row j pools the first j studies; the last row is the full result (grey band). "
@@ -153,8 +169,7 @@ def cumulative_section(
             else ""
         )
     )
-    chart = cumulative_chart(frame, measure_label=label, key_title=key_title)
-    st.altair_chart(chart, width="content")
+    draw(chart)
     exports.downloads(f"cumulative-{state.order}-{state.outcome}", chart, frame)
 
 
@@ -164,6 +179,36 @@ def influence_section(inc: pd.DataFrame, state: ViewState) -> None:
     if k < 3:
         _too_few("Influence diagnostics (each refit must still pool two studies)", 3, k)
         return
+    view = cache.view_key(state)
+    frame, chart = cache.per_view(view, "influence", lambda: _influence(inc, state))
+    st.caption(
+        "Baujat plot: studies to the right add most to the between-study heterogeneity; "
+        "studies near the top move the pooled result most when left out (squared shift over "
+        "its variance, as metafor's baujat). Triangles: influential by metafor's rule "
+        "(|DFFITS| > 3√(1/(k−1)), Cook's distance above the χ²₁ median, hat > 3/k or "
+        "|DFBETAS| > 1)."
+    )
+    draw(chart)
+    table = pd.DataFrame(
+        {
+            "Study": frame["label"],
+            "rstudent": frame["rstudent"].map(_num),
+            "dffits": frame["dffits"].map(_num),
+            "cook.d": frame["cook_d"].map(_num),
+            "cov.r": frame["cov_r"].map(_num),
+            "tau2.del": frame["tau2_del"].map(lambda x: _num(x, 4)),
+            "QE.del": frame["qe_del"].map(_num),
+            "hat": frame["hat"].map(_num),
+            "weight (%)": frame["weight"].map(lambda x: _num(x, 1)),
+            "Influential": np.where(frame["influential"], "⚑ yes", ""),
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    exports.downloads(f"influence-{state.outcome}", chart, frame)
+
+
+def _influence(inc: pd.DataFrame, state: ViewState) -> tuple[pd.DataFrame, VegaSpec]:
+    """Influence diagnostics and Baujat coordinates of the included studies, and the plot."""
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
     inf = influence(y, v, method=state.method)
     bj = baujat(y, v, method=state.method, ci=state.ci)
@@ -184,31 +229,7 @@ def influence_section(inc: pd.DataFrame, state: ViewState) -> None:
             "influential": inf.influential,
         }
     )
-    st.caption(
-        "Baujat plot: studies to the right add most to the between-study heterogeneity; "
-        "studies near the top move the pooled result most when left out (squared shift over "
-        "its variance, as metafor's baujat). Triangles: influential by metafor's rule "
-        "(|DFFITS| > 3√(1/(k−1)), Cook's distance above the χ²₁ median, hat > 3/k or "
-        "|DFBETAS| > 1)."
-    )
-    chart = baujat_chart(frame)
-    st.altair_chart(chart, width="content")
-    table = pd.DataFrame(
-        {
-            "Study": frame["label"],
-            "rstudent": frame["rstudent"].map(_num),
-            "dffits": frame["dffits"].map(_num),
-            "cook.d": frame["cook_d"].map(_num),
-            "cov.r": frame["cov_r"].map(_num),
-            "tau2.del": frame["tau2_del"].map(lambda x: _num(x, 4)),
-            "QE.del": frame["qe_del"].map(_num),
-            "hat": frame["hat"].map(_num),
-            "weight (%)": frame["weight"].map(lambda x: _num(x, 1)),
-            "Influential": np.where(frame["influential"], "⚑ yes", ""),
-        }
-    )
-    st.dataframe(table, hide_index=True, width="stretch")
-    exports.downloads(f"influence-{state.outcome}", chart, frame)
+    return frame, VegaSpec(baujat_chart(frame).to_dict())
 
 
 def estimator_section(inc: pd.DataFrame, oa: OutcomeAnalysis, state: ViewState, label: str) -> None:
@@ -220,7 +241,13 @@ def estimator_section(inc: pd.DataFrame, oa: OutcomeAnalysis, state: ViewState, 
     counts = inc[["events_rt", "n_rt", "events_ctl", "n_ctl"]]
     has_tables = oa.measure == "OR" and counts.notna().all(axis=None)
     tables = tuple(counts[c].to_numpy(float) for c in counts.columns) if has_tables else None
-    frame = estimator_panel(inc["yi"], inc["vi"], tables)  # type: ignore[arg-type]
+
+    def make() -> tuple[pd.DataFrame, VegaSpec]:
+        frame = estimator_panel(inc["yi"], inc["vi"], tables)  # type: ignore[arg-type]
+        chart = estimator_chart(frame, measure_label=label, current=(state.method, state.ci))
+        return frame, VegaSpec(chart.to_dict())
+
+    frame, chart = cache.per_view(cache.view_key(state), "estimators", make)
     ok = frame.dropna(subset=["ci_low", "ci_high"])
     excl = (ok["ci_low"] > 0) | (ok["ci_high"] < 0)
     verdict = (
@@ -236,8 +263,7 @@ def estimator_section(inc: pd.DataFrame, oa: OutcomeAnalysis, state: ViewState, 
         + ("" if has_tables else "; Mantel-Haenszel and Peto need 2x2 counts (odds ratios)")
         + f". Here {verdict}."
     )
-    chart = estimator_chart(frame, measure_label=label, current=(state.method, state.ci))
-    st.altair_chart(chart, width="content")
+    draw(chart)
     exports.downloads(f"estimators-{state.outcome}", chart, frame)
 
 
@@ -245,8 +271,16 @@ def quality_section(
     oa: OutcomeAnalysis, state: ViewState, dataset: object, effects: object, label: str
 ) -> None:
     st.subheader("Quality threshold sweep")
-    sweep = quality_sweep(state.outcome, state, dataset.studies, effects)  # type: ignore[attr-defined]
-    if sweep.message:
+
+    def make() -> tuple[QualitySweep, VegaSpec | None]:
+        sweep = quality_sweep(state.outcome, state, dataset.studies, effects)  # type: ignore[attr-defined]
+        if sweep.message:
+            return sweep, None
+        chart = quality_sweep_chart(sweep.frame, measure_label=label, current=state.qmin)
+        return sweep, VegaSpec(chart.to_dict())
+
+    sweep, chart = cache.per_view(cache.view_key(state), "quality-sweep", make)
+    if chart is None:
         st.info(sweep.message)
         return
     st.caption(
@@ -259,8 +293,7 @@ def quality_section(
             else ""
         )
     )
-    chart = quality_sweep_chart(sweep.frame, measure_label=label, current=state.qmin)
-    st.altair_chart(chart, width="content")
+    draw(chart)
     exports.downloads(f"quality-sweep-{state.outcome}", chart, sweep.frame)
 
 

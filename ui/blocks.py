@@ -15,7 +15,7 @@ from core.analysis import (
     forest_frame,
     model_label,
 )
-from core.charts import ForestSpec, forest_chart
+from core.charts import VegaSpec, forest_chart
 from core.rscript import r_script
 from core.state import ViewState
 from ui import cache, sync
@@ -121,7 +121,7 @@ def _forest_spec(
     _studies: pd.DataFrame,
     large: bool,
     width: int | None,
-) -> ForestSpec:
+) -> VegaSpec:
     """The forest plot's spec for one view (dataset key, state, outcome), shared by reruns and
     sessions: many users opening the same link, or toggling a study back, cost nothing. The
     spec is read-only from here on (st.vega_lite_chart copies what it changes)."""
@@ -143,7 +143,7 @@ def forest(
     ``width`` (pixels) fits it into a column: the weight column then moves to the tooltip."""
     if oa.rows.empty:
         return None
-    view = f"{cache.current_dataset()[0]}|{state!r}|{oa.outcome}"
+    view = f"{cache.view_key(state)}|{oa.outcome}"
     chart = _forest_spec(view, oa, state, studies, large, width)
     key = f"forest_{oa.outcome}{'_large' if large else ''}"  # one per page that draws it
     if key not in st.session_state:  # a new plot in the browser starts with no selection

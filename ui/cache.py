@@ -7,6 +7,9 @@ hash, so its effect sizes are cached like the bundled ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import streamlit as st
 
 from core.analysis import EstimableFn
@@ -14,6 +17,7 @@ from core.data import Dataset, load_bundled, published
 from core.estimable import EstimableSet, estimable
 
 BUNDLED_KEY = "bundled"
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,3 +48,20 @@ def current_dataset() -> tuple[str, Dataset]:
 def effects_fn(key: str, dataset: Dataset) -> EstimableFn:
     """``effects(outcome, measure, years, rule)`` for ``core.analysis``, cached."""
     return lambda o, m, t, r: _effects(key, dataset, o, m, t, r)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _per_view(view: str, part: str, _make: Callable[[], object]) -> object:
+    return _make()
+
+
+def per_view(view: str, part: str, make: Callable[[], T]) -> T:
+    """``make()`` once per ``view`` (``view_key``) and ``part`` of a page, shared by reruns and
+    sessions: many users opening one shared link, or a study toggled back, cost nothing. What
+    it returns is read-only (specs are drawn with ``st.vega_lite_chart``, which copies)."""
+    return _per_view(view, part, make)  # type: ignore[return-value]
+
+
+def view_key(state: object) -> str:
+    """The view a page draws: the dataset in use and the whole state (the link)."""
+    return f"{current_dataset()[0]}|{state!r}"

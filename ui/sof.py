@@ -198,10 +198,9 @@ def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[S
     """The summary's rows, shared by reruns and sessions that show the same view (dataset,
     state, the user's judgements and notes)."""
     store = overrides(state)
-    key, current = cache.current_dataset()
-    if current is not dataset:  # not the dataset in use: nothing to share it under
+    if cache.current_dataset()[1] is not dataset:  # not the dataset in use: no view to share
         return tuple(sof_table(analysis, dataset.studies, control_risks_from_state(state), store))
-    view = f"{key}|{state!r}|{sorted(store.items())!r}"
+    view = f"{cache.view_key(state)}|{sorted(store.items())!r}"
     return _cached_rows(view, analysis, dataset.studies, state, store)
 
 
