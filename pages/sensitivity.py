@@ -64,8 +64,9 @@ def _commit_order() -> None:
     sync.commit(sync.current().replace(order=st.session_state["w_sens_order"]))
 
 
-def draw(chart: VegaSpec) -> None:
-    st.vega_lite_chart(spec=chart, width="content")
+def draw(state: ViewState, part: str, chart: VegaSpec) -> None:
+    """Draw a chart cached for this view (its rows sent as cached Arrow bytes)."""
+    st.vega_lite_chart(spec=cache.display_spec(cache.view_key(state), part, chart), width="content")
 
 
 def _too_few(what: str, need: int, k: int) -> None:
@@ -99,7 +100,7 @@ def leave_one_out_section(inc: pd.DataFrame, state: ViewState, name: str, label:
         f"or the {name} moves by more than {100 * CHANGE_THRESHOLD:.0f}%. Grey band: the "
         "full result's CI."
     )
-    draw(chart)
+    draw(state, "leave-one-out", chart)
     flagged = frame[frame["flagged"]]
     if flagged.empty:
         st.success("No single study's omission changes the conclusion.")
@@ -169,7 +170,7 @@ def cumulative_section(
             else ""
         )
     )
-    draw(chart)
+    draw(state, "cumulative", chart)
     exports.downloads(f"cumulative-{state.order}-{state.outcome}", chart, frame)
 
 
@@ -188,7 +189,7 @@ def influence_section(inc: pd.DataFrame, state: ViewState) -> None:
         "(|DFFITS| > 3√(1/(k−1)), Cook's distance above the χ²₁ median, hat > 3/k or "
         "|DFBETAS| > 1)."
     )
-    draw(chart)
+    draw(state, "influence", chart)
     table = pd.DataFrame(
         {
             "Study": frame["label"],
@@ -263,7 +264,7 @@ def estimator_section(inc: pd.DataFrame, oa: OutcomeAnalysis, state: ViewState, 
         + ("" if has_tables else "; Mantel-Haenszel and Peto need 2x2 counts (odds ratios)")
         + f". Here {verdict}."
     )
-    draw(chart)
+    draw(state, "estimators", chart)
     exports.downloads(f"estimators-{state.outcome}", chart, frame)
 
 
@@ -293,7 +294,7 @@ def quality_section(
             else ""
         )
     )
-    draw(chart)
+    draw(state, "quality-sweep", chart)
     exports.downloads(f"quality-sweep-{state.outcome}", chart, sweep.frame)
 
 

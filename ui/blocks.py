@@ -149,7 +149,7 @@ def forest(
     if key not in st.session_state:  # a new plot in the browser starts with no selection
         st.session_state[f"{key}_seen"] = frozenset()
     st.vega_lite_chart(
-        spec=chart,
+        spec=cache.display_spec(view, f"forest {large} {width}", chart),
         on_select=lambda: _toggle_from_chart(key),
         selection_mode="toggle",
         key=key,
