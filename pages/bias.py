@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import OutcomeAnalysis, analyse, model_label
+from core.analysis import OutcomeAnalysis, model_label
 from core.bias import TrimAndFill, begg_test, egger_test, funnel_data, trim_and_fill
 from core.charts_bias import bubble_chart, bubble_frames, funnel_chart, funnel_frame
 from core.state import ViewState
@@ -295,8 +295,8 @@ def regression_section(
 
 def main() -> None:
     state = sync.current()
-    key, dataset = cache.current_dataset()
-    oa = analyse(state, dataset, cache.effects_fn(key, dataset)).outcomes[state.outcome]
+    dataset = cache.current_dataset()[1]
+    oa = cache.analysis(state).outcomes[state.outcome]
     st.title("Small-study effects")
     st.caption(
         "Do smaller studies report different effects from larger ones? Such asymmetry can come "

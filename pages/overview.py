@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis import OUTCOMES, analyse
+from core.analysis import OUTCOMES
 from core.state import DEFAULT_STATE
 from ui import blocks, cache, sync
 from ui.sof import render_sof
@@ -12,8 +12,8 @@ from ui.sof import render_sof
 sync.require_entrypoint()
 
 state = sync.current()
-key, dataset = cache.current_dataset()
-analysis = analyse(state, dataset, cache.effects_fn(key, dataset))
+dataset = cache.current_dataset()[1]
+analysis = cache.analysis(state)
 
 st.title("Perioperative radiotherapy for HCC: the pooled evidence")
 criteria = ("indication", "design", "rt", "scope", "qmin")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis import analyse
 from core.narrative import headline, key_numbers, left_out, summary_sentence
 from core.results_table import results_frame
 from core.state import describe_filters
@@ -30,9 +29,9 @@ CSS = """
 """
 
 state = sync.current()
-key, dataset = cache.current_dataset()
+dataset = cache.current_dataset()[1]
 studies = dataset.studies
-analysis = analyse(state, dataset, cache.effects_fn(key, dataset))
+analysis = cache.analysis(state)
 oa = analysis.outcomes[state.outcome]
 
 st.html(CSS)

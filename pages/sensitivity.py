@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import OutcomeAnalysis, analyse, model_label
+from core.analysis import OutcomeAnalysis, model_label
 from core.charts import VegaSpec
 from core.charts_sensitivity import (
     baujat_chart,
@@ -344,7 +344,7 @@ def gosh_section(inc: pd.DataFrame, state: ViewState, label: str) -> None:
 state = sync.current()
 data_key, dataset = cache.current_dataset()
 effects = cache.effects_fn(data_key, dataset)
-oa = analyse(state, dataset, effects).outcomes[state.outcome]
+oa = cache.analysis(state).outcomes[state.outcome]
 
 st.title(f"Sensitivity: {oa.title[0].lower()}{oa.title[1:]}")
 if oa.pooled is None:

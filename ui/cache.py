@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from core.analysis import EstimableFn
+from core.analysis import Analysis, EstimableFn, analyse
 from core.data import Dataset, load_bundled, published
 from core.estimable import EstimableSet, estimable
 
@@ -82,3 +82,10 @@ def display_spec(view: str, part: str, spec: dict) -> dict:
         return {**spec, "datasets": arrow}
 
     return per_view(view, f"{part} (display)", make)
+
+
+def analysis(state: object) -> Analysis:
+    """``core.analysis.analyse`` of this view on the dataset in use, once per view."""
+    key, dataset = current_dataset()
+    effects = effects_fn(key, dataset)
+    return per_view(view_key(state), "analysis", lambda: analyse(state, dataset, effects))  # type: ignore[arg-type]

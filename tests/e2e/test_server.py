@@ -218,6 +218,7 @@ def test_production_settings_under_the_container_command(server: Server):
     assert config["client"]["showErrorDetails"] == "none"
     assert config["browser"]["gatherUsageStats"] is False
     assert config["server"]["maxUploadSize"] == 25
+    assert config["runner"]["postScriptGC"] is False  # a full GC per run cost a third under load
 
 
 def test_nginx_example_fits_the_server_settings(server: Server):
