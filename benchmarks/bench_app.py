@@ -186,14 +186,13 @@ def _health(base, proc, log, wait) -> None:
         raise SystemExit(f"streamlit did not start: {exc}") from None
 
 
-def write(pages, parts, br, runs: int, warmup: int, toggles: int) -> None:
+def write(pages, parts, br, runs: int, warmup: int, toggles: int, load: str) -> None:
     today = dt.date.today().isoformat()
     cpu = platform.processor() or platform.machine()
     lines = [
         f"`python3 benchmarks/bench_app.py` on {today}, {platform.machine()} ({cpu}), "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}` (three "
-        "studies per outcome). Other work ran on the machine at the same time; treat the "
-        "numbers as upper bounds.",
+        f"studies per outcome); load average (1 min) at the start {load}.",
         "",
         f"Server side: one full script run (app.py, sidebar, page) with AppTest, {runs} runs "
         f"after {warmup} warm-up runs.",
@@ -215,7 +214,9 @@ def write(pages, parts, br, runs: int, warmup: int, toggles: int) -> None:
         f"| both forest plots redrawn | {br[0]:.0f} ms | {br[1]:.0f} ms | 300 / 600 ms |",
         f"| the page settled | {br[2]:.0f} ms | {br[3]:.0f} ms | |",
         "",
-        "Where an overview rerun's time goes (outside Streamlit, medians):",
+        "What an overview rerun would cost without the caches (outside Streamlit, medians); "
+        "the app computes each once per view (dataset and link) and shares it between reruns "
+        "and sessions:",
         "",
         "| step | time |",
         "|---|---:|",
@@ -233,6 +234,7 @@ def main() -> None:
     ap.add_argument("--toggles", type=int, default=30)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    load = Path("/proc/loadavg").read_text().split()[0]
     print("(c) where a rerun's time goes")
     parts = breakdown()
     print("(a) server side, full script run per page (AppTest)")
@@ -240,7 +242,7 @@ def main() -> None:
     print("(b) browser, click on a study toggle to redrawn forest plot")
     br = browser(args.toggles)
     if not args.no_write:
-        write(pages, parts, br, args.runs, args.warmup, args.toggles)
+        write(pages, parts, br, args.runs, args.warmup, args.toggles, load)
 
 
 if __name__ == "__main__":
