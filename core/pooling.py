@@ -15,9 +15,10 @@ tau2 estimators (Viechtbauer 2005; Veroniki et al. 2016, Res Synth Methods 7:55)
 
 The iterative estimators are solved by safeguarded Newton steps (a bracket kept from the
 sign of the estimating equation, bisection when a step leaves it), to a step below
-1e-13 (relative), within ``MAX_ITER`` iterations. All work is vectorised over rows so that
-many fits (leave-one-out, cumulative, GOSH) run as one array computation: a study that a
-row leaves out has vi = inf (weight 0) and yi = 0.
+1e-13 (relative), within ``MAX_ITER`` iterations. ``pool_many`` is vectorised over rows so
+that many fits (leave-one-out, cumulative, GOSH) run as one array computation: a study that
+a row leaves out has vi = inf (weight 0) and yi = 0. ``pool`` (one fit) runs the same
+algorithm in Python floats, where numpy's per-call overhead would be most of the time.
 
 Heterogeneity as metafor reports it: I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2
 with s2 = (k-1) sum w / ((sum w)^2 - sum w^2) (Higgins & Thompson 2002, eq. 9); for the
@@ -27,14 +28,18 @@ common-effect model I2 = 100 max(0, Q - (k-1)) / Q and H2 = Q / (k-1).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal, NamedTuple
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple, TypeVar
 
 import numpy as np
 from scipy import special, stats
 
 Method = Literal["EE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB"]
 CIMethod = Literal["wald", "hksj"]
+#: a float (one fit) or an array (one value per row) in formulas shared by both
+_F = TypeVar("_F", float, np.ndarray)
 
 METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")
 ITERATIVE: frozenset[str] = frozenset({"REML", "ML", "PM", "EB"})
@@ -143,12 +148,12 @@ def _tau2_sj(r: _Rows) -> np.ndarray:
 
 def _score(
     method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray, target: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Estimating equation g(tau2) (root = estimate; g > 0 means the root lies above), its
-    derivative dg/dtau2 and the Fisher information of metafor's scoring step, for each row.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Estimating equation g(tau2) (root = estimate; g > 0 means the root lies above) and its
+    derivative dg/dtau2, for each row.
 
-    REML: g = y'PPy - tr(P), info = tr(PP); ML: g = y'PPy - sum w, info = sum w^2;
-    PM/EB (and the Q-profile, "QP"): g = Q(tau2) - target, dg = -sum w^2 r^2."""
+    PM/EB (and the Q-profile, "QP"): g = Q(tau2) - target, dg = -sum w^2 r^2 (the
+    mu-derivative term vanishes); ML and REML: see ``_likelihood_score``."""
     w = 1.0 / (v + t[:, None])
     s1 = w.sum(axis=1)
     w2 = w * w
@@ -157,18 +162,31 @@ def _score(
     wr2 = w2 * r * r
     a = wr2.sum(axis=1)
     if method in ("PM", "EB", "QP"):
-        # Q(tau2) - target; dQ/dtau2 = -sum w^2 r^2 (the mu-derivative term vanishes)
-        return (w * r * r).sum(axis=1) - target, -a, a
-    b = (wr2 * w).sum(axis=1)
-    c = (w2 * r).sum(axis=1)
-    s2w = w2.sum(axis=1)
+        return (w * r * r).sum(axis=1) - target, -a
+    return _likelihood_score(
+        method,
+        s1,
+        a,
+        (wr2 * w).sum(axis=1),
+        (w2 * r).sum(axis=1),
+        w2.sum(axis=1),
+        (w2 * w).sum(axis=1),
+    )
+
+
+def _likelihood_score(method: str, s1: _F, a: _F, b: _F, c: _F, s2: _F, s3: _F) -> tuple[_F, _F]:
+    """ML or REML estimating equation and its derivative from the sums over the studies at
+    tau2 (wi = 1/(vi + tau2), ri = yi - mu): s1 = sum w, a = sum w^2 r^2, b = sum w^3 r^2,
+    c = sum w^2 r, s2 = sum w^2, s3 = sum w^3; floats (one fit) or arrays (one per row).
+
+    ML: g = y'PPy - sum w = a - s1; REML: g = y'PPy - tr(P) = a - (s1 - s2/s1), with
+    d(y'PPy)/dtau2 = -2b + 2c^2/s1 and dtr(P)/dtau2 = -s2 + 2 s3/s1 - (s2/s1)^2."""
     da = -2.0 * b + 2.0 * c * c / s1
     if method == "ML":
-        return a - s1, da + s2w, s2w
-    s3w = (w2 * w).sum(axis=1)
-    ratio = s2w / s1
-    dtr_p = -s2w + 2.0 * s3w / s1 - ratio * ratio
-    return a - (s1 - ratio), da - dtr_p, s2w - 2.0 * s3w / s1 + ratio * ratio
+        return a - s1, da + s2
+    ratio = s2 / s1
+    dtr_p = -s2 + 2.0 * s3 / s1 - ratio * ratio
+    return a - (s1 - ratio), da - dtr_p
 
 
 @dataclass(frozen=True)
@@ -196,7 +214,7 @@ def _newton_bracketed(
     iterations = 0
     while iterations < max_iter and not converged.all():
         iterations += 1
-        g, dg, _ = _score(method, y, v, t, target)
+        g, dg = _score(method, y, v, t, target)
         lo = np.where(g > 0, t, lo)
         hi = np.where(g < 0, t, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -223,7 +241,7 @@ def _solve_root(
 
     Rows whose equation is <= 0 at tau2 = 0 get tau2 = 0; the others a bracketed Newton root."""
     m = y.shape[0]
-    g0, _, _ = _score(method, y, v, np.zeros(m), target)
+    g0, _ = _score(method, y, v, np.zeros(m), target)
     active = g0 > 0
     t = np.where(active, np.maximum(start, 0.0), 0.0)
     return _newton_bracketed(
@@ -251,8 +269,8 @@ def _solve_likelihood(
     zeros = np.zeros(m)
     inf = np.full(m, np.inf)
     t = np.maximum(start, 0.0)
-    g0, _, _ = _score(method, y, v, zeros)
-    gs, _, _ = _score(method, y, v, t)
+    g0, _ = _score(method, y, v, zeros)
+    gs, _ = _score(method, y, v, t)
     up = (gs > 0) | ((t == 0) & (g0 > 0))
     down = (t > 0) & (gs < 0) & (g0 > 0)
     lo = np.where(up, t, zeros)
@@ -261,7 +279,7 @@ def _solve_likelihood(
     if hard.size:
         n = _GRID.size
         pts = t[hard, None] * _GRID[None, :]  # (hard rows, grid)
-        gg, _, _ = _score(
+        gg, _ = _score(
             method,
             np.repeat(y[hard], n, axis=0),
             np.repeat(v[hard], n, axis=0),
@@ -297,9 +315,15 @@ def _loglik(method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray) -> np.ndar
     rss = (w * (y - mu[:, None]) ** 2).sum(axis=1)
     logdet = np.where(np.isfinite(vt), np.log(vt), 0.0).sum(axis=1)
     k = np.isfinite(v).sum(axis=1)
+    return _loglik_formula(method, k, logdet, np.log(sw), rss)
+
+
+def _loglik_formula(method: str, k: _F, logdet: _F, log_sw: _F, rss: _F) -> _F:
+    """ML: -k/2 log(2 pi) - 1/2 sum log(vi + tau2) - rss/2; REML: -(k-1)/2 log(2 pi)
+    - 1/2 sum log(vi + tau2) - 1/2 log(sum w) - rss/2; rss = sum w (y - mu)^2."""
     if method == "ML":
         return -0.5 * k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
-    return -0.5 * (k - 1) * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * np.log(sw) - 0.5 * rss
+    return -0.5 * (k - 1) * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * log_sw - 0.5 * rss
 
 
 @dataclass(frozen=True)
@@ -318,9 +342,25 @@ def tau2_many(y: np.ndarray, v: np.ndarray, method: str) -> Tau2Fit:
         return _tau2(_prepare(*_as_rows(y, v)), method)
 
 
-def _tau2(r: _Rows, method: str) -> Tau2Fit:
+def _check_method(method: str) -> None:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _check_ci(ci: str) -> None:
+    if ci not in CI_METHODS:
+        raise ValueError(f"unknown CI method {ci!r}; choose 'wald' or 'hksj'")
+
+
+def _nonconvergence_note(method: str, fits: int) -> str:
+    return (
+        f"{method} did not converge in {MAX_ITER} iterations for {fits} fit(s); the "
+        "DerSimonian-Laird tau2 is used there instead"
+    )
+
+
+def _tau2(r: _Rows, method: str) -> Tau2Fit:
+    _check_method(method)
     m = r.k.size
     ones = np.ones(m, dtype=bool)
     if method == "EE":
@@ -337,10 +377,7 @@ def _tau2(r: _Rows, method: str) -> Tau2Fit:
     note = None
     if not conv.all():
         tau2 = np.where(conv, tau2, _tau2_dl(r))
-        note = (
-            f"{method} did not converge in {MAX_ITER} iterations for "
-            f"{int((~conv).sum())} fit(s); the DerSimonian-Laird tau2 is used there instead"
-        )
+        note = _nonconvergence_note(method, int((~conv).sum()))
     return Tau2Fit(tau2, conv, sol.iterations, note)
 
 
@@ -384,8 +421,7 @@ def pool_many(
 
     The building block of ``pool``, leave-one-out, cumulative and GOSH analyses.
     """
-    if ci not in CI_METHODS:
-        raise ValueError(f"unknown CI method {ci!r}; choose 'wald' or 'hksj'")
+    _check_ci(ci)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = _prepare(*_as_rows(yi, vi))
         fit = _tau2(r, method)
@@ -509,6 +545,323 @@ def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
+# ---------------------------------------------------------------------------------------
+# One fit (``pool``): the algorithm of ``pool_many`` for a single row, in Python floats.
+# For a few studies numpy's per-call overhead (~1 us a call, hundreds of calls a fit) is
+# most of the time, so here only the sums over the studies touch the data: plain loops up
+# to _LOOP_MAX_K studies, 1-d numpy dot products beyond. Every formula and decision is the
+# one of the row-wise code above (the ML/REML score and log-likelihood formulas are shared);
+# tests/unit/test_pooling_properties.py holds the two paths equal.
+
+#: up to this many studies, Python loops over floats are faster than numpy calls
+_LOOP_MAX_K = 32
+_GRID_STEPS: tuple[float, ...] = tuple(_GRID.tolist())
+
+
+class _Sums(NamedTuple):
+    """Sums over one fit's studies at tau2 = t, wi = 1/(vi + t), ri = yi - mu: s1 = sum w,
+    mu = sum w y / s1, q = sum w r^2 (generalized Q), s2 = sum w^2 and, for the estimating
+    equations (nan when not asked for), a = sum w^2 r^2, b = sum w^3 r^2, c = sum w^2 r,
+    s3 = sum w^3."""
+
+    s1: float
+    mu: float
+    q: float
+    s2: float
+    a: float = math.nan
+    b: float = math.nan
+    c: float = math.nan
+    s3: float = math.nan
+
+
+class _LoopStudies:
+    """One fit's studies as lists of floats, summed by Python loops (fastest for small k)."""
+
+    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
+        self.y: list[float] = y.tolist()
+        self.v: list[float] = v.tolist()
+        self.k = len(self.y)
+        self.v_min, self.v_max = min(self.v), max(self.v)
+
+    def sums(self, t: float, score: bool = False) -> _Sums:
+        """All the sums, whatever ``score`` says: in this loop they cost little."""
+        w = [1.0 / (x + t) for x in self.v]
+        s1 = sum(w)
+        mu = sum(map(operator.mul, w, self.y)) / s1
+        q = a = b = c = s2 = s3 = 0.0
+        for wi, yi in zip(w, self.y, strict=True):
+            r = yi - mu
+            wr = wi * r
+            ww = wi * wi
+            q += wr * r
+            a += wr * wr
+            b += wi * wr * wr
+            c += wi * wr
+            s2 += ww
+            s3 += ww * wi
+        return _Sums(s1, mu, q, s2, a, b, c, s3)
+
+    def unweighted(self) -> tuple[float, float]:
+        """sum (yi - ybar)^2 and sum vi (for HE and SJ)."""
+        ybar = sum(self.y) / self.k
+        return sum((x - ybar) * (x - ybar) for x in self.y), sum(self.v)
+
+    def logdet(self, t: float) -> float:
+        return sum(math.log(x + t) for x in self.v)
+
+    def percent_weights(self, t: float, s1: float) -> tuple[float, ...]:
+        return tuple(100.0 * (1.0 / (x + t)) / s1 for x in self.v)
+
+
+class _ArrayStudies:
+    """One fit's studies as 1-d arrays, summed by dot products (fastest for large k)."""
+
+    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
+        self.y, self.v, self.k = y, v, y.size
+        self.v_min, self.v_max = float(v.min()), float(v.max())
+
+    def sums(self, t: float, score: bool = False) -> _Sums:
+        w = 1.0 / (self.v + t)
+        s1 = float(w.sum())
+        mu = float(w @ self.y) / s1
+        r = self.y - mu
+        wr = w * r
+        if not score:
+            return _Sums(s1, mu, float(wr @ r), float(w @ w))
+        ww = w * w
+        return _Sums(
+            s1,
+            mu,
+            float(wr @ r),
+            float(ww.sum()),
+            float(wr @ wr),
+            float((w * wr) @ wr),
+            float(w @ wr),
+            float(ww @ w),
+        )
+
+    def unweighted(self) -> tuple[float, float]:
+        dev = self.y - float(self.y.sum()) / self.k
+        return float(dev @ dev), float(self.v.sum())
+
+    def logdet(self, t: float) -> float:
+        return float(np.log(self.v + t).sum())
+
+    def percent_weights(self, t: float, s1: float) -> tuple[float, ...]:
+        return tuple((100.0 * (1.0 / (self.v + t)) / s1).tolist())
+
+
+_Studies = _LoopStudies | _ArrayStudies
+
+
+def _studies(y: np.ndarray, v: np.ndarray) -> _Studies:
+    return _LoopStudies(y, v) if y.size <= _LOOP_MAX_K else _ArrayStudies(y, v)
+
+
+_Score = Callable[[float], tuple[float, float]]
+
+
+def _score_one(method: str, s: _Studies, target: float = 0.0) -> _Score:
+    """g(tau2) and dg/dtau2 of one fit, as ``_score`` (PM and EB: Q(tau2) - target)."""
+
+    def score(t: float) -> tuple[float, float]:
+        m = s.sums(t, score=True)
+        if method in ("PM", "EB"):
+            return m.q - target, -m.a
+        return _likelihood_score(method, m.s1, m.a, m.b, m.c, m.s2, m.s3)
+
+    return score
+
+
+def _newton_one(score: _Score, t: float, lo: float, hi: float, max_iter: int) -> tuple[float, bool]:
+    """``_newton_bracketed`` for one fit: (root, converged)."""
+    for _ in range(max_iter):
+        g, dg = score(t)
+        if g == 0:
+            return t, True
+        if g > 0:
+            lo = t
+        elif g < 0:
+            hi = t
+        new = t - g / dg if dg < 0 else math.nan
+        if not (math.isfinite(new) and lo < new < hi):
+            new = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * t + 1.0
+        if abs(new - t) <= _ATOL + _RTOL * abs(t):
+            return new, True
+        t = new
+    return t, False
+
+
+def _solve_root_one(
+    method: str, s: _Studies, start: float, target: float, max_iter: int = MAX_ITER
+) -> tuple[float, bool]:
+    """``_solve_root`` for one fit: (tau2, converged)."""
+    score = _score_one(method, s, target)
+    if not score(0.0)[0] > 0:
+        return 0.0, True
+    return _newton_one(score, max(start, 0.0), 0.0, math.inf, max_iter)
+
+
+def _solve_likelihood_one(
+    method: str, s: _Studies, start: float, max_iter: int = MAX_ITER
+) -> tuple[float, bool]:
+    """``_solve_likelihood`` for one fit (the same bracket, grid and ll0check):
+    (tau2, converged)."""
+    score = _score_one(method, s)
+    t = max(start, 0.0)
+    g0, _ = score(0.0)
+    gs, _ = score(t)
+    lo, hi, active = 0.0, math.inf, True
+    if gs > 0 or (t == 0 and g0 > 0):
+        lo = t
+    elif t > 0 and gs < 0 and g0 > 0:
+        hi = t
+    elif t > 0 and gs < 0 and g0 <= 0:
+        bracket = _grid_bracket(score, t)
+        if bracket is None:
+            t, active = 0.0, False
+        else:
+            lo, hi = bracket
+            t = lo
+    else:
+        active = False
+    converged = True
+    if active:
+        t, converged = _newton_one(score, t, lo, hi, max_iter)
+    if t > 0 and g0 <= 0 and _loglik_one(method, s, 0.0) - _loglik_one(method, s, t) > 1e-13:
+        t = 0.0
+    return t, converged
+
+
+def _grid_bracket(score: _Score, t: float) -> tuple[float, float] | None:
+    """The highest point of the grid t * _GRID where g > 0 and the next one up (g <= 0
+    there; the last point is t itself, where g < 0), or None if g <= 0 on the whole grid."""
+    for j in range(len(_GRID_STEPS) - 2, -1, -1):
+        if score(t * _GRID_STEPS[j])[0] > 0:
+            return t * _GRID_STEPS[j], t * _GRID_STEPS[j + 1]
+    return None
+
+
+def _loglik_one(method: str, s: _Studies, t: float) -> float:
+    m = s.sums(t)
+    return _loglik_formula(method, s.k, s.logdet(t), math.log(m.s1), m.q)
+
+
+def _tau2_one(s: _Studies, base: _Sums, method: str) -> tuple[float, bool, str | None]:
+    """``_tau2`` for one fit, from ``base`` = the sums at tau2 = 0: (tau2, converged, note)."""
+    _check_method(method)
+    k = s.k
+    if method == "EE" or k == 1:
+        return 0.0, True, None
+    if method == "HS":
+        return max((base.q - k) / base.s1, 0.0), True, None
+    dl = max((base.q - (k - 1)) / (base.s1 - base.s2 / base.s1), 0.0)
+    if method == "DL":
+        return dl, True, None
+    if method in ("PM", "EB"):
+        tau2, converged = _solve_root_one(method, s, dl, float(k - 1))
+    else:
+        rss, sv = s.unweighted()
+        if method == "SJ":
+            tau0 = rss / k
+            return max(tau0 * s.sums(tau0).q / (k - 1), 0.0), True, None
+        he = max((rss - (k - 1) / k * sv) / (k - 1), 0.0)
+        if method == "HE":
+            return he, True, None
+        tau2, converged = _solve_likelihood_one(method, s, he)
+    if converged:
+        return tau2, True, None
+    return dl, False, _nonconvergence_note(method, 1)
+
+
+def _pool_one(s: _Studies, method: str, ci: str, level: float) -> PoolResult:
+    """``pool_many`` for one fit, in Python floats. Raises ZeroDivisionError where numpy
+    would give inf or nan (see ``pool``)."""
+    k, df = s.k, s.k - 1
+    base = s.sums(0.0)
+    tau2, converged, note = _tau2_one(s, base, method)
+    fit = base if tau2 == 0.0 else s.sums(tau2)
+    mu = fit.mu
+    se = 1.0 / math.sqrt(fit.s1)
+    q = base.q
+    q_p = float(special.chdtrc(df, q)) if df > 0 else 1.0
+    if k == 1:
+        i2 = h2 = math.nan
+    elif method == "EE":
+        i2 = 100.0 * max(q - df, 0.0) / q if q > 0 else 0.0
+        h2 = q / df
+    else:
+        s2 = df * base.s1 / (base.s1 * base.s1 - base.s2)  # _typical_variance
+        i2 = 100.0 * tau2 / (tau2 + s2)
+        h2 = (tau2 + s2) / s2
+    alpha = 1.0 - level
+    if ci == "hksj":
+        wald_se = se
+        se = math.sqrt(fit.q / df / fit.s1)
+        if se <= 1e-8 * wald_se:
+            note = _hksj_note(note)
+        stat = mu / se
+        crit = float(special.stdtrit(df, 1.0 - alpha / 2))
+        pval = 2.0 * float(special.stdtr(df, -abs(stat)))
+    else:
+        crit = -float(special.ndtri(alpha / 2))
+        stat = mu / se
+        pval = math.erfc(abs(stat) / math.sqrt(2.0))
+    half = crit * se
+    pi_half = math.nan if method == "EE" else crit * math.sqrt(se * se + tau2)
+    return PoolResult(
+        estimate=mu,
+        se=se,
+        ci_low=mu - half,
+        ci_high=mu + half,
+        stat=stat,
+        pvalue=pval,
+        tau2=tau2,
+        i2=i2,
+        h2=h2,
+        q=q,
+        q_pvalue=q_p,
+        df=df,
+        pi_low=mu - pi_half,
+        pi_high=mu + pi_half,
+        k=k,
+        method=method,
+        ci=ci,
+        level=level,
+        weights=s.percent_weights(tau2, fit.s1),
+        converged=converged,
+        note=note,
+    )
+
+
+def _first_row(tab: PoolTable, level: float) -> PoolResult:
+    """Row 0 of ``tab`` as a PoolResult."""
+    k = int(tab.k[0])
+    return PoolResult(
+        estimate=float(tab.estimate[0]),
+        se=float(tab.se[0]),
+        ci_low=float(tab.ci_low[0]),
+        ci_high=float(tab.ci_high[0]),
+        stat=float(tab.stat[0]),
+        pvalue=float(tab.pvalue[0]),
+        tau2=float(tab.tau2[0]),
+        i2=float(tab.i2[0]),
+        h2=float(tab.h2[0]),
+        q=float(tab.q[0]),
+        q_pvalue=float(tab.q_pvalue[0]),
+        df=k - 1,
+        pi_low=float(tab.pi_low[0]),
+        pi_high=float(tab.pi_high[0]),
+        k=k,
+        method=tab.method,
+        ci=tab.ci,
+        level=level,
+        weights=tuple(tab.weights[0].tolist()),
+        converged=bool(tab.converged[0]),
+        note=tab.note,
+    )
+
+
 def pool(
     yi: object,
     vi: object,
@@ -524,41 +877,28 @@ def pool(
     estimate +/- crit sqrt(se^2 + tau2), crit = z or t(k-1) to match ``ci``; undefined (NaN)
     for the common-effect model. With k = 1 the estimate is the study itself, tau2 = 0 and
     I2, H2 are undefined.
+
+    The fit is ``pool_many``'s, computed in Python floats (``_pool_one``). Where that meets a
+    zero denominator (k = 1 with Hartung-Knapp, a Hartung-Knapp SE of 0, one weight so much
+    larger than the others that sum w - sum w^2 / sum w rounds to 0), numpy's inf and nan
+    carry the result, so such fits go through ``pool_many`` itself.
     """
     y, v = check_inputs(yi, vi)
-    tab = pool_many(y, v, method=method, ci=ci, level=level)
-    note = tab.note
-    if y.size == 1:
-        note = "one study: the pooled result is that study's own estimate"
-    elif v.max() >= VARIANCE_RATIO_WARN * v.min():
+    _check_ci(ci)
+    studies = _studies(y, v)
+    try:
+        res = _pool_one(studies, method, ci, level)
+    except ZeroDivisionError:
+        res = _first_row(pool_many(y, v, method=method, ci=ci, level=level), level)
+    if res.k == 1:
+        return replace(res, note="one study: the pooled result is that study's own estimate")
+    if studies.v_max >= VARIANCE_RATIO_WARN * studies.v_min:
         spread = (
-            f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest; as "
-            "metafor warns, the results may not be numerically stable"
+            f"the largest sampling variance is {studies.v_max / studies.v_min:.1e} times the "
+            "smallest; as metafor warns, the results may not be numerically stable"
         )
-        note = spread if note is None else f"{note}; {spread}"
-    return PoolResult(
-        estimate=float(tab.estimate[0]),
-        se=float(tab.se[0]),
-        ci_low=float(tab.ci_low[0]),
-        ci_high=float(tab.ci_high[0]),
-        stat=float(tab.stat[0]),
-        pvalue=float(tab.pvalue[0]),
-        tau2=float(tab.tau2[0]),
-        i2=float(tab.i2[0]),
-        h2=float(tab.h2[0]),
-        q=float(tab.q[0]),
-        q_pvalue=float(tab.q_pvalue[0]),
-        df=int(y.size - 1),
-        pi_low=float(tab.pi_low[0]),
-        pi_high=float(tab.pi_high[0]),
-        k=int(y.size),
-        method=method,
-        ci=ci,
-        level=level,
-        weights=tuple(float(x) for x in tab.weights[0]),
-        converged=bool(tab.converged[0]),
-        note=note,
-    )
+        return replace(res, note=spread if res.note is None else f"{res.note}; {spread}")
+    return res
 
 
 # ---------------------------------------------------------------------------------------

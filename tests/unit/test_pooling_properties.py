@@ -4,12 +4,14 @@ equations that every estimator must satisfy, over random data sets."""
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from core import pooling
 from core.pooling import METHODS, pool, tau2_ci
 
 CIS = ("wald", "hksj")
@@ -260,3 +262,105 @@ def test_dl_closed_form(data):
     q = (w * (y - mu) ** 2).sum()
     expect = max(0.0, (q - (y.size - 1)) / (w.sum() - (w * w).sum() / w.sum()))
     assert pool(y, v, "DL").tau2 == pytest.approx(expect, rel=1e-10, abs=1e-14)
+
+
+# --- pool's single-fit path against pool_many -----------------------------------------
+
+
+@st.composite
+def single_fits(draw):
+    """Data sets of 1 to 70 studies (both sides of pooling._LOOP_MAX_K): random, identical
+    studies, identical estimates with different variances, or variances from 1e-8 to 1e8."""
+    k = draw(st.integers(1, 70))
+    kind = draw(st.sampled_from(["random", "identical", "same estimate", "variance ratio"]))
+    y = np.array(draw(st.lists(finite_y, min_size=k, max_size=k)))
+    v = np.array(draw(st.lists(pos_v, min_size=k, max_size=k)))
+    if kind == "identical":
+        y, v = np.full(k, y[0]), np.full(k, v[0])
+    elif kind == "same estimate":
+        y = np.full(k, y[0])
+    elif kind == "variance ratio":
+        v = 10.0 ** np.array(draw(st.lists(st.floats(-8, 8), min_size=k, max_size=k)))
+        v[0], v[-1] = 1e-8, 1e8
+    return y, v
+
+
+def _same(a: float, b: float, tol: float = 1e-10) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b or abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def _check_single_fit(y: np.ndarray, v: np.ndarray, method: str, ci: str, level: float) -> str:
+    """Assert that pool's single-fit path gives pool_many's row; which path pool takes."""
+    ref = pooling._first_row(pooling.pool_many(y, v, method, ci, level), level)
+    studies = pooling._studies(y, v)
+    try:
+        fast = pooling._pool_one(studies, method, ci, level)
+    except ZeroDivisionError:  # numpy's inf or nan: pool hands these fits to pool_many
+        return "zero denominator"
+    # identical estimates: the Hartung-Knapp SE is round-off (< 1e-8 Wald SE, which the note
+    # says), so are t = estimate / SE and its p-value
+    noise = {"se", "stat", "pvalue"} if "Hartung-Knapp SE is 0" in (ref.note or "") else set()
+    # the two paths sum in different orders; sum w - sum w^2 / sum w (DL, I2, H2) loses the
+    # digits that one dominant weight takes, so rounding is amplified by sum w / that
+    w = 1.0 / v
+    lost = w.sum() / (w.sum() - (w * w).sum() / w.sum()) if v.size > 1 else 1.0
+    tol = 1e-10 * max(1.0, lost)
+    for f in fields(ref):
+        a, b = getattr(fast, f.name), getattr(ref, f.name)
+        if f.name in noise:
+            continue
+        if f.name == "weights":
+            assert len(a) == len(b), f.name
+            assert all(_same(x, z, tol) for x, z in zip(a, b, strict=True)), f.name
+        elif isinstance(a, float):
+            assert _same(a, b, tol), (f.name, a, b)
+        else:
+            assert a == b, (f.name, a, b)
+    return type(studies).__name__
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=single_fits(),
+    method=st.sampled_from(METHODS),
+    ci=st.sampled_from(CIS),
+    level=st.sampled_from([0.9, 0.95, 0.99]),
+)
+def test_single_fit_path_equals_pool_many(data, method, ci, level):
+    event(f"single-fit path: {_check_single_fit(*data, method, ci, level)}")
+
+
+# Data on which ML or REML take the rare branches of the likelihood solver: a bracket below
+# the start found on the grid, then the root there kept or, by metafor's ll0check (an inside
+# maximum lower than the likelihood at tau2 = 0), given up for 0. k = 40: the numpy side.
+LIKELIHOOD_BRANCHES = [
+    pytest.param([-1.01, 0.41], [0.004, 0.136], False, id="grid-k2"),
+    pytest.param([-0.07, 0.09, 3.21], [0.082, 0.035, 1.168], False, id="grid-k3"),
+    pytest.param([-0.1, -0.08, 0.69], [0.004, 0.003, 0.088], True, id="ll0check-k3"),
+    pytest.param([-1.01, 0.41] * 20, [0.004, 0.136] * 20, False, id="grid-k40"),
+    pytest.param([-0.9, 0.17] * 20, [0.001, 0.202] * 20, True, id="ll0check-k40"),
+]
+
+
+@pytest.mark.parametrize(("y", "v", "to_zero"), LIKELIHOOD_BRANCHES)
+def test_single_fit_path_on_the_likelihood_branches(y, v, to_zero, monkeypatch):
+    found: list[bool] = []
+    grid = pooling._grid_bracket
+
+    def spy(score, t):
+        bracket = grid(score, t)
+        found.append(bracket is not None)
+        return bracket
+
+    monkeypatch.setattr(pooling, "_grid_bracket", spy)
+    y, v = np.array(y), np.array(v)
+    taken = []
+    for method in ("REML", "ML"):
+        found.clear()
+        tau2 = pool(y, v, method).tau2
+        taken.append(any(found) and (tau2 == 0) == to_zero)
+        for ci in CIS:
+            assert _check_single_fit(y, v, method, ci, 0.95) != "zero denominator"
+    assert any(taken), "neither method took the branch"
