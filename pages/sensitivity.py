@@ -64,9 +64,9 @@ def _commit_order() -> None:
     sync.commit(sync.current().replace(order=st.session_state["w_sens_order"]))
 
 
-def draw(state: ViewState, part: str, chart: VegaSpec) -> None:
+def draw(view: str, part: str, chart: VegaSpec) -> None:
     """Draw a chart cached for this view (its rows sent as cached Arrow bytes)."""
-    st.vega_lite_chart(spec=cache.display_spec(cache.view_key(state), part, chart), width="content")
+    st.vega_lite_chart(spec=cache.display_spec(view, part, chart), width="content")
 
 
 def _too_few(what: str, need: int, k: int) -> None:
@@ -93,14 +93,15 @@ def leave_one_out_section(inc: pd.DataFrame, state: ViewState, name: str, label:
         )
         return frame, VegaSpec(leave_one_out_chart(frame, measure_label=label).to_dict())
 
-    frame, chart = cache.per_view(cache.view_key(state), "leave-one-out", make)
+    view = cache.view_key(state)
+    frame, chart = cache.per_view(view, "leave-one-out", make)
     st.caption(
         "Each row pools every study but one. Marked rows (vermillion triangles) change the "
         f"conclusion: the 95% CI crosses 1 where the full result's does not (or the reverse), "
         f"or the {name} moves by more than {100 * CHANGE_THRESHOLD:.0f}%. Grey band: the "
         "full result's CI."
     )
-    draw(state, "leave-one-out", chart)
+    draw(view, "leave-one-out", chart)
     flagged = frame[frame["flagged"]]
     if flagged.empty:
         st.success("No single study's omission changes the conclusion.")
@@ -159,7 +160,8 @@ def cumulative_section(
         chart = cumulative_chart(frame, measure_label=label, key_title=key_title)
         return frame, VegaSpec(chart.to_dict())
 
-    frame, chart = cache.per_view(cache.view_key(state), "cumulative", make)
+    view = cache.view_key(state)
+    frame, chart = cache.per_view(view, "cumulative", make)
     missing = [s for s, x in zip(inc["label"], meta[col], strict=True) if pd.isna(x)]
     st.caption(
         "Row j pools the first j studies; the last row is the full result (grey band). "
@@ -170,7 +172,7 @@ def cumulative_section(
             else ""
         )
     )
-    draw(state, "cumulative", chart)
+    draw(view, "cumulative", chart)
     exports.downloads(f"cumulative-{state.order}-{state.outcome}", chart, frame)
 
 
@@ -189,7 +191,7 @@ def influence_section(inc: pd.DataFrame, state: ViewState) -> None:
         "(|DFFITS| > 3√(1/(k−1)), Cook's distance above the χ²₁ median, hat > 3/k or "
         "|DFBETAS| > 1)."
     )
-    draw(state, "influence", chart)
+    draw(view, "influence", chart)
     table = pd.DataFrame(
         {
             "Study": frame["label"],
@@ -248,7 +250,8 @@ def estimator_section(inc: pd.DataFrame, oa: OutcomeAnalysis, state: ViewState, 
         chart = estimator_chart(frame, measure_label=label, current=(state.method, state.ci))
         return frame, VegaSpec(chart.to_dict())
 
-    frame, chart = cache.per_view(cache.view_key(state), "estimators", make)
+    view = cache.view_key(state)
+    frame, chart = cache.per_view(view, "estimators", make)
     ok = frame.dropna(subset=["ci_low", "ci_high"])
     excl = (ok["ci_low"] > 0) | (ok["ci_high"] < 0)
     verdict = (
@@ -264,7 +267,7 @@ def estimator_section(inc: pd.DataFrame, oa: OutcomeAnalysis, state: ViewState, 
         + ("" if has_tables else "; Mantel-Haenszel and Peto need 2x2 counts (odds ratios)")
         + f". Here {verdict}."
     )
-    draw(state, "estimators", chart)
+    draw(view, "estimators", chart)
     exports.downloads(f"estimators-{state.outcome}", chart, frame)
 
 
@@ -280,7 +283,8 @@ def quality_section(
         chart = quality_sweep_chart(sweep.frame, measure_label=label, current=state.qmin)
         return sweep, VegaSpec(chart.to_dict())
 
-    sweep, chart = cache.per_view(cache.view_key(state), "quality-sweep", make)
+    view = cache.view_key(state)
+    sweep, chart = cache.per_view(view, "quality-sweep", make)
     if chart is None:
         st.info(sweep.message)
         return
@@ -294,7 +298,7 @@ def quality_section(
             else ""
         )
     )
-    draw(state, "quality-sweep", chart)
+    draw(view, "quality-sweep", chart)
     exports.downloads(f"quality-sweep-{state.outcome}", chart, sweep.frame)
 
 

@@ -15,7 +15,7 @@ from core.analysis import (
     forest_frame,
     model_label,
 )
-from core.charts import VegaSpec, forest_chart
+from core.charts import forest_chart
 from core.rscript import r_script
 from core.state import ViewState
 from ui import cache, sync
@@ -113,24 +113,6 @@ def toggle_study(study_id: str) -> None:
     sync.commit(state.replace(exclude=tuple(sorted(excl))))
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _forest_spec(
-    view: str,
-    _oa: OutcomeAnalysis,
-    _state: ViewState,
-    _studies: pd.DataFrame,
-    large: bool,
-    width: int | None,
-) -> VegaSpec:
-    """The forest plot's spec for one view (dataset key, state, outcome), shared by reruns and
-    sessions: many users opening the same link, or toggling a study back, cost nothing. The
-    spec is read-only from here on (st.vega_lite_chart copies what it changes)."""
-    frame = forest_frame(_oa, _state, _studies)
-    return forest_chart(
-        frame, measure_label=_oa.title, large=large, width=width, show_weight=width is None
-    )
-
-
 def forest(
     oa: OutcomeAnalysis,
     state: ViewState,
@@ -143,13 +125,24 @@ def forest(
     ``width`` (pixels) fits it into a column: the weight column then moves to the tooltip."""
     if oa.rows.empty:
         return None
-    view = f"{cache.view_key(state)}|{oa.outcome}"
-    chart = _forest_spec(view, oa, state, studies, large, width)
+    # one spec per view (dataset, link, outcome) and layout, shared by reruns and sessions
+    view, part = f"{cache.view_key(state)}|{oa.outcome}", f"forest {large} {width}"
+    chart = cache.per_view(
+        view,
+        part,
+        lambda: forest_chart(
+            forest_frame(oa, state, studies),
+            measure_label=oa.title,
+            large=large,
+            width=width,
+            show_weight=width is None,
+        ),
+    )
     key = f"forest_{oa.outcome}{'_large' if large else ''}"  # one per page that draws it
     if key not in st.session_state:  # a new plot in the browser starts with no selection
         st.session_state[f"{key}_seen"] = frozenset()
     st.vega_lite_chart(
-        spec=cache.display_spec(view, f"forest {large} {width}", chart),
+        spec=cache.display_spec(view, part, chart),
         on_select=lambda: _toggle_from_chart(key),
         selection_mode="toggle",
         key=key,

@@ -183,17 +183,6 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
         )
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _cached_rows(
-    view: str,
-    _analysis: Analysis,
-    _studies: pd.DataFrame,
-    _state: ViewState,
-    _store: dict[tuple[str, str], Override],
-) -> tuple[SofRow, ...]:
-    return tuple(sof_table(_analysis, _studies, control_risks_from_state(_state), _store))
-
-
 def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[SofRow, ...]:
     """The summary's rows, shared by reruns and sessions that show the same view (dataset,
     state, the user's judgements and notes)."""
@@ -201,7 +190,11 @@ def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[S
     if cache.current_dataset()[1] is not dataset:  # not the dataset in use: no view to share
         return tuple(sof_table(analysis, dataset.studies, control_risks_from_state(state), store))
     view = f"{cache.view_key(state)}|{sorted(store.items())!r}"
-    return _cached_rows(view, analysis, dataset.studies, state, store)
+    return cache.per_view(
+        view,
+        "summary of findings",
+        lambda: tuple(sof_table(analysis, dataset.studies, control_risks_from_state(state), store)),
+    )
 
 
 def panel_key(key: str, outcome: str) -> str:
