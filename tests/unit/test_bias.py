@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.bias import begg_test, egger_test, funnel_data, trim_and_fill
@@ -190,8 +190,16 @@ def test_begg_with_ties_uses_normal_approximation():
     assert not res.exact and 0 < res.pvalue < 1
 
 
+def test_begg_with_identical_effects_is_undefined():
+    # weighted mean of equal values may differ from them by rounding; that is not a sign
+    with pytest.raises(ValueError, match="undefined"):
+        begg_test([0.05, 0.05, 0.05], [0.5, 0.048828125, 0.5])
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.floats(-3, 3), st.floats(0.01, 1.0)), min_size=3, max_size=12))
+@example(pairs=[(0.05, 0.5), (0.05, 0.048828125), (0.05, 0.5)])  # identical effects
+@example(pairs=[(0.05, 0.5), (0.05, 0.03125), (0.05, 1.0)])
 def test_begg_is_a_valid_test(pairs):
     y, v = (np.array(a) for a in zip(*pairs, strict=True))
     try:
