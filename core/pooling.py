@@ -13,11 +13,14 @@ tau2 estimators (Viechtbauer 2005; Veroniki et al. 2016, Res Synth Methods 7:55)
   ML   root of sum wi^2 (yi - mu)^2 = sum wi
   REML root of sum wi^2 (yi - mu)^2 = sum wi - sum wi^2 / sum wi
 
-The iterative estimators are solved by safeguarded Newton steps (a bracket kept from the
-sign of the estimating equation, bisection when a step leaves it), to a step below
-1e-13 (relative), within ``MAX_ITER`` iterations. ``pool_many`` is vectorised over rows so
-that many fits (leave-one-out, cumulative, GOSH) run as one array computation: a study that
-a row leaves out has vi = inf (weight 0) and yi = 0. ``pool`` (one fit) runs the same
+PM and EB are solved by safeguarded Newton steps (a bracket kept from the sign of the
+estimating equation, bisection when a step leaves it), to a step below 1e-13 (relative),
+within ``MAX_ITER`` iterations. The ML and REML likelihoods can have more than one maximum:
+there the root is the one metafor's Fisher scoring reaches from its start (HE), found by
+following its path until the root ahead is bracketed (see ``fisher_root``).
+``pool_many`` is vectorised over rows so that many fits (leave-one-out, cumulative, GOSH)
+run as one array computation: a study that a row leaves out has vi = inf (weight 0) and
+yi = 0. ``pool`` (one fit) runs the same
 algorithm in Python floats, where numpy's per-call overhead would be most of the time.
 
 Heterogeneity as metafor reports it: I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2
@@ -45,6 +48,12 @@ METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "E
 ITERATIVE: frozenset[str] = frozenset({"REML", "ML", "PM", "EB"})
 CI_METHODS: tuple[str, ...] = ("wald", "hksj")
 MAX_ITER = 200
+#: metafor's Fisher scoring as the reference results were made (rma control: stepadj = 0.5,
+#: threshold = 1e-12, maxiter = 10000); the path decides which maximum ML and REML report
+FISHER_STEPADJ = 0.5
+FISHER_THRESHOLD = 1e-12
+FISHER_MAXITER = 10000
+_LEFTOVER = 1e-10
 #: metafor warns when max(vi) / min(vi) reaches 1 / evtol = 1e7 (its default ``evtol``)
 VARIANCE_RATIO_WARN = 1e7
 _RTOL = 1e-13
@@ -146,47 +155,92 @@ def _tau2_sj(r: _Rows) -> np.ndarray:
     return np.where(r.k > 1, np.maximum(tau0 * qw / (r.k - 1), 0.0), 0.0)
 
 
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum over each row of a * b, without the temporary."""
+    return np.einsum("ij,ij->i", a, b)
+
+
 def _score(
-    method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray, target: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Estimating equation g(tau2) (root = estimate; g > 0 means the root lies above) and its
-    derivative dg/dtau2, for each row.
+    method: str,
+    y: np.ndarray,
+    v: np.ndarray,
+    t: np.ndarray,
+    target: np.ndarray | None = None,
+    slope: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimating equation g(tau2) (root = estimate; g > 0 means the root lies above), its
+    derivative dg/dtau2 and the Fisher information of the scoring step, for each row
+    (``slope=False``: g only, the other two nan).
 
     PM/EB (and the Q-profile, "QP"): g = Q(tau2) - target, dg = -sum w^2 r^2 (the
-    mu-derivative term vanishes); ML and REML: see ``_likelihood_score``."""
-    w = 1.0 / (v + t[:, None])
+    mu-derivative term vanishes; information -dg); ML and REML: see ``_likelihood_score``.
+    Written with in-place products: this is most of the time of leave-one-out and GOSH."""
+    w = np.add(v, t[:, None])
+    np.reciprocal(w, out=w)
     s1 = w.sum(axis=1)
-    w2 = w * w
-    mu = (w * y).sum(axis=1) / s1
-    r = y - mu[:, None]
-    wr2 = w2 * r * r
-    a = wr2.sum(axis=1)
+    r = y - (_rowdot(w, y) / s1)[:, None]
     if method in ("PM", "EB", "QP"):
-        return (w * r * r).sum(axis=1) - target, -a
-    return _likelihood_score(
-        method,
-        s1,
-        a,
-        (wr2 * w).sum(axis=1),
-        (w2 * r).sum(axis=1),
-        w2.sum(axis=1),
-        (w2 * w).sum(axis=1),
-    )
+        wr = w * r
+        a = _rowdot(wr, wr)
+        return _rowdot(wr, r) - target, -a, a
+    wr = np.multiply(w, r, out=r)
+    a = _rowdot(wr, wr)
+    w2 = w * w
+    s2 = w2.sum(axis=1)
+    if not slope:
+        nan = np.full_like(s1, np.nan)
+        return _likelihood_score(method, s1, a, nan, nan, s2, nan)[0], nan, nan
+    c = _rowdot(w, wr)
+    s3 = _rowdot(w2, w)
+    wr *= wr  # w^2 r^2
+    g, dg, info = _likelihood_score(method, s1, a, _rowdot(wr, w), c, s2, s3)
+    bad = np.flatnonzero(_cancelled(method, info, s2))
+    if bad.size:
+        exact = _tr_pp(w[bad])
+        dg[bad] += exact - info[bad]
+        info[bad] = exact
+    return g, dg, info
 
 
-def _likelihood_score(method: str, s1: _F, a: _F, b: _F, c: _F, s2: _F, s3: _F) -> tuple[_F, _F]:
-    """ML or REML estimating equation and its derivative from the sums over the studies at
-    tau2 (wi = 1/(vi + tau2), ri = yi - mu): s1 = sum w, a = sum w^2 r^2, b = sum w^3 r^2,
-    c = sum w^2 r, s2 = sum w^2, s3 = sum w^3; floats (one fit) or arrays (one per row).
+def _cancelled(method: str, info: _F, s2: _F) -> _F:
+    """Whether REML's tr(PP) = s2 - 2 s3/s1 + (s2/s1)^2 lost its digits: with one weight
+    far above the others the three terms are nearly equal (variance ratios of 1e8 and up)."""
+    return (method == "REML") & ~(info > 1e-6 * s2)
 
-    ML: g = y'PPy - sum w = a - s1; REML: g = y'PPy - tr(P) = a - (s1 - s2/s1), with
-    d(y'PPy)/dtau2 = -2b + 2c^2/s1 and dtr(P)/dtau2 = -s2 + 2 s3/s1 - (s2/s1)^2."""
+
+def _tr_pp(w: np.ndarray) -> np.ndarray:
+    """tr(PP) per row without cancellation: P_ii = wi oi / s1 with oi = s1 - wi, and
+    sum over j != i of P_ij^2 = (wi / s1)^2 ei with ei = s2 - wi^2; for the largest weight oi
+    and ei are summed over the other studies, not subtracted."""
+    s1, s2 = w.sum(axis=1), (w * w).sum(axis=1)
+    rows, top = np.arange(w.shape[0]), w.argmax(axis=1)
+    rest = w.copy()
+    rest[rows, top] = 0.0
+    o = s1[:, None] - w
+    e = s2[:, None] - w * w
+    o[rows, top] = rest.sum(axis=1)
+    e[rows, top] = (rest * rest).sum(axis=1)
+    p = w / s1[:, None]
+    return ((p * o) ** 2).sum(axis=1) + (p * p * e).sum(axis=1)
+
+
+def _likelihood_score(
+    method: str, s1: _F, a: _F, b: _F, c: _F, s2: _F, s3: _F
+) -> tuple[_F, _F, _F]:
+    """ML or REML estimating equation, its derivative and metafor's Fisher information from
+    the sums over the studies at tau2 (wi = 1/(vi + tau2), ri = yi - mu): s1 = sum w,
+    a = sum w^2 r^2, b = sum w^3 r^2, c = sum w^2 r, s2 = sum w^2, s3 = sum w^3; floats (one
+    fit) or arrays (one per row).
+
+    ML: g = y'PPy - sum w = a - s1, information sum w^2; REML: g = y'PPy - tr(P) =
+    a - (s1 - s2/s1), information tr(PP) = s2 - 2 s3/s1 + (s2/s1)^2; with
+    d(y'PPy)/dtau2 = -2b + 2c^2/s1 and dtr(P)/dtau2 = -tr(PP)."""
     da = -2.0 * b + 2.0 * c * c / s1
     if method == "ML":
-        return a - s1, da + s2
+        return a - s1, da + s2, s2
     ratio = s2 / s1
-    dtr_p = -s2 + 2.0 * s3 / s1 - ratio * ratio
-    return a - (s1 - ratio), da - dtr_p
+    tr_pp = s2 - 2.0 * s3 / s1 + ratio * ratio
+    return a - (s1 - ratio), da + tr_pp, tr_pp
 
 
 @dataclass(frozen=True)
@@ -214,7 +268,7 @@ def _newton_bracketed(
     iterations = 0
     while iterations < max_iter and not converged.all():
         iterations += 1
-        g, dg = _score(method, y, v, t, target)
+        g, dg, _ = _score(method, y, v, t, target)
         lo = np.where(g > 0, t, lo)
         hi = np.where(g < 0, t, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -241,7 +295,7 @@ def _solve_root(
 
     Rows whose equation is <= 0 at tau2 = 0 get tau2 = 0; the others a bracketed Newton root."""
     m = y.shape[0]
-    g0, _ = _score(method, y, v, np.zeros(m), target)
+    g0 = _score(method, y, v, np.zeros(m), target)[0]
     active = g0 > 0
     t = np.where(active, np.maximum(start, 0.0), 0.0)
     return _newton_bracketed(
@@ -249,81 +303,139 @@ def _solve_root(
     )
 
 
-_GRID = np.geomspace(1e-6, 1.0, 25)
+def _settle(t: _F, g: _F) -> _F:
+    """Where Fisher scoring stops: a path that converged going down to below
+    ``_LEFTOVER`` is at the boundary maximum 0 (metafor reports the leftover, about 1e-13)."""
+    return t * ((g >= 0) | (t >= _LEFTOVER))
 
 
-def _solve_likelihood(
-    method: str, y: np.ndarray, v: np.ndarray, start: np.ndarray, max_iter: int = MAX_ITER
-) -> _Solve:
-    """ML or REML tau2: the maximum that metafor's Fisher scoring reaches from ``start`` (HE),
-    followed, as metafor does, by its ``ll0check`` (a maximum lower than the likelihood at
-    tau2 = 0 gives way to 0).
+class _Path(NamedTuple):
+    """Where ``_fisher_path`` leaves each row: finished at ``t`` (``newton`` False), or with
+    the root bracketed in [lo, hi] (g(lo) > 0 > g(hi)) for Newton steps from ``t``."""
 
-    The likelihood can have two maxima (or one on the boundary and one inside). Scoring goes
-    uphill from the start, so the root wanted is the first one in the direction the score
-    points at the start: above it when g(start) > 0; below it when g(start) < 0 (bracketed by
-    0 when g(0) > 0; otherwise the highest sign change + to - found on a geometric grid of
-    (0, start], or the boundary 0 when there is none). Each root is then found by bracketed
-    Newton steps."""
+    t: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    newton: np.ndarray
+    converged: np.ndarray
+    iterations: int
+
+
+def _fisher_path(
+    method: str, y: np.ndarray, v: np.ndarray, start: np.ndarray, g0: np.ndarray, max_iter: int
+) -> _Path:
+    """``fisher_root`` for every row at once. Rows leave the loop as they finish, so a row
+    that has to walk the whole path costs only its own arithmetic."""
+    m = y.shape[0]
+    t = np.maximum(start, 0.0)
+    lo, hi = np.zeros(m), np.full(m, np.inf)
+    newton = np.zeros(m, dtype=bool)
+    converged = np.ones(m, dtype=bool)
+    idx = np.arange(m)
+    ya, va, ta, g0a = y, v, t.copy(), g0
+    prev_t = prev_g = np.full(m, np.nan)
+    iterations = 0
+    while idx.size:
+        if iterations == max_iter:
+            converged[idx] = False
+            t[idx] = ta
+            break
+        iterations += 1
+        g, dg, info = _score(method, ya, va, ta)
+        up = g > 0
+        # finished: a root, a non-number, or the boundary 0 with the score pointing down
+        stop = (g == 0) | ~np.isfinite(g) | ((ta == 0) & (g < 0))
+        final = ta.copy()
+        # a path step that crossed a root brackets it
+        crossed = ~stop & ~np.isnan(prev_g) & (up != (prev_g > 0))
+        lo_a, hi_a = np.where(up, ta, prev_t), np.where(up, prev_t, ta)
+        start_a = ta.copy()
+        near = ~stop & ~crossed & (dg < 0) & (-0.5 * dg <= info) & (info <= -2.0 * dg)
+        if near.any():
+            j = np.flatnonzero(near)
+            nt = -g[j] / dg[j]
+            probe = np.maximum(ta[j] + 1.5 * nt, 0.0)
+            gp = g0a[j].copy()
+            inside = probe > 0
+            if inside.any():
+                ji = j[inside]
+                gp[inside] = _score(method, ya[ji], va[ji], probe[inside], slope=False)[0]
+            to_zero = (probe == 0) & (gp <= 0)
+            stop[j[to_zero]] = True
+            final[j[to_zero]] = 0.0
+            flip = ~to_zero & (((gp > 0) != up[j]) | (gp == 0))
+            jf = j[flip]
+            crossed[jf] = True
+            lo_a[jf] = np.where(up[jf], ta[jf], probe[flip])
+            hi_a[jf] = np.where(up[jf], probe[flip], ta[jf])
+            start_a[jf] = ta[jf] + nt[flip]
+        walk = ~stop & ~crossed
+        step = np.where(walk, FISHER_STEPADJ * g / info, 0.0)
+        below = walk & (ta + step < 0)
+        while below.any():  # metafor's step halving at the boundary
+            step = np.where(below, 0.5 * step, step)
+            below = walk & (ta + step < 0)
+        small = walk & (np.abs(step) <= FISHER_THRESHOLD)
+        stop |= small
+        final = np.where(small, _settle(ta + step, g), final)
+        t[idx[stop]] = final[stop]
+        rows = idx[crossed]
+        lo[rows], hi[rows] = lo_a[crossed], hi_a[crossed]
+        t[rows] = np.where(
+            (start_a[crossed] > lo[rows]) & (start_a[crossed] < hi[rows]),
+            start_a[crossed],
+            0.5 * (lo[rows] + hi[rows]),
+        )
+        newton[rows] = True
+        prev_t, prev_g, ta = ta, g, ta + step
+        keep = ~(stop | crossed)
+        if not keep.all():
+            idx, ya, va, ta, g0a = idx[keep], ya[keep], va[keep], ta[keep], g0a[keep]
+            prev_t, prev_g = prev_t[keep], prev_g[keep]
+    return _Path(t, lo, hi, newton, converged, iterations)
+
+
+def _solve_likelihood(method: str, r: _Rows, start: np.ndarray, max_iter: int = MAX_ITER) -> _Solve:
+    """ML or REML tau2 for every row: the maximum metafor's Fisher scoring reaches from
+    ``start`` (HE), then metafor's ``ll0check`` (a maximum lower than the likelihood at
+    tau2 = 0 gives way to 0)."""
+    y, v = r.y, r.v
     m = y.shape[0]
     zeros = np.zeros(m)
-    inf = np.full(m, np.inf)
-    t = np.maximum(start, 0.0)
-    g0, _ = _score(method, y, v, zeros)
-    gs, _ = _score(method, y, v, t)
-    up = (gs > 0) | ((t == 0) & (g0 > 0))
-    down = (t > 0) & (gs < 0) & (g0 > 0)
-    lo = np.where(up, t, zeros)
-    hi = np.where(down, t, inf)
-    hard = np.flatnonzero((t > 0) & (gs < 0) & (g0 <= 0))
-    if hard.size:
-        n = _GRID.size
-        pts = t[hard, None] * _GRID[None, :]  # (hard rows, grid)
-        gg, _ = _score(
-            method,
-            np.repeat(y[hard], n, axis=0),
-            np.repeat(v[hard], n, axis=0),
-            pts.ravel(),
-        )
-        positive = gg.reshape(hard.size, n) > 0
-        found = positive.any(axis=1)
-        # highest grid point with g > 0; the next one up has g <= 0 (the last is the start)
-        top = (n - 1 - np.argmax(positive[:, ::-1], axis=1))[found]
-        rows = hard[found]
-        lo[rows] = pts[found, top]
-        hi[rows] = pts[found, top + 1]
-        t[hard[~found]] = 0.0
-        t[rows] = lo[rows]
-        down[rows] = True
-    active = up | down
-    sol = _newton_bracketed(method, y, v, t, lo, hi, active, None, max_iter)
-    t = np.where(active, sol.tau2, t)
-    # metafor's ll0check: an inside maximum lower than the likelihood at tau2 = 0 gives way to 0
-    lower = (t > 0) & (g0 <= 0)
-    if lower.any():
-        drop = _loglik(method, y, v, zeros) - _loglik(method, y, v, t) > 1e-13
-        t = np.where(lower & drop, 0.0, t)
-    return _Solve(tau2=t, converged=sol.converged, iterations=sol.iterations)
+    g0 = _score(method, y, v, zeros)[0]
+    path = _fisher_path(method, y, v, start, g0, FISHER_MAXITER)
+    sol = _newton_bracketed(method, y, v, path.t, path.lo, path.hi, path.newton, None, max_iter)
+    t = np.where(path.newton, sol.tau2, path.t)
+    check = np.flatnonzero(t > FISHER_THRESHOLD)
+    if check.size:
+        sub = _Rows(*(None if a is None else a[check] for a in r))
+        t[check[_loglik_drop(method, sub, t[check]) > 1e-13]] = 0.0
+    return _Solve(
+        tau2=t,
+        converged=path.converged & sol.converged,
+        iterations=path.iterations + sol.iterations,
+    )
 
 
-def _loglik(method: str, y: np.ndarray, v: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """ML or REML log-likelihood of the intercept-only model at tau2 = t, per row."""
-    vt = v + t[:, None]
-    w = 1.0 / vt
-    sw = w.sum(axis=1)
-    mu = (w * y).sum(axis=1) / sw
-    rss = (w * (y - mu[:, None]) ** 2).sum(axis=1)
-    logdet = np.where(np.isfinite(vt), np.log(vt), 0.0).sum(axis=1)
-    k = np.isfinite(v).sum(axis=1)
-    return _loglik_formula(method, k, logdet, np.log(sw), rss)
+def _loglik_drop(method: str, r: _Rows, t: np.ndarray) -> np.ndarray:
+    """ll(0) - ll(tau2 = t) of the ML or REML likelihood, per row of ``r`` (metafor's
+    ll0check); at 0 the sums are those of ``r`` (sum w and Q)."""
+    wt = np.add(r.v, t[:, None])
+    np.reciprocal(wt, out=wt)
+    sw_t = wt.sum(axis=1)
+    dev = r.y - (_rowdot(wt, r.y) / sw_t)[:, None]  # weight 0 where not in the row
+    rss_t = _rowdot(wt * dev, dev)
+    log1p = np.log1p(r.w * t[:, None]).sum(axis=1)
+    return _drop_formula(method, log1p, np.log(sw_t / r.sw), r.q, rss_t)
 
 
-def _loglik_formula(method: str, k: _F, logdet: _F, log_sw: _F, rss: _F) -> _F:
-    """ML: -k/2 log(2 pi) - 1/2 sum log(vi + tau2) - rss/2; REML: -(k-1)/2 log(2 pi)
-    - 1/2 sum log(vi + tau2) - 1/2 log(sum w) - rss/2; rss = sum w (y - mu)^2."""
-    if method == "ML":
-        return -0.5 * k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
-    return -0.5 * (k - 1) * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * log_sw - 0.5 * rss
+def _drop_formula(method: str, log1p: _F, log_sw_ratio: _F, rss_0: _F, rss_t: _F) -> _F:
+    """ll(0) - ll(t) from the ML log-likelihood -k/2 log(2 pi) - 1/2 sum log(vi + t) - rss/2
+    (rss = sum w (y - mu)^2, w = 1/(vi + t)) and REML's, which adds -1/2 log(sum w):
+    1/2 sum log(1 + t/vi) + (rss(t) - rss(0))/2 [+ log(sum w(t) / sum w(0))/2 for REML],
+    with log1p = sum log(1 + t/vi) and log_sw_ratio = log(sum w(t) / sum w(0))."""
+    drop = 0.5 * log1p + 0.5 * (rss_t - rss_0)
+    return drop + 0.5 * log_sw_ratio if method == "REML" else drop
 
 
 @dataclass(frozen=True)
@@ -371,7 +483,7 @@ def _tau2(r: _Rows, method: str) -> Tau2Fit:
     if method in ("PM", "EB"):
         sol = _solve_root(method, r.y, r.v, _tau2_dl(r), (r.k - 1).astype(float))
     else:
-        sol = _solve_likelihood(method, r.y, r.v, _tau2_he(r))
+        sol = _solve_likelihood(method, r, _tau2_he(r))
     tau2 = np.where(r.k > 1, sol.tau2, 0.0)
     conv = sol.converged | (r.k <= 1)
     note = None
@@ -555,7 +667,6 @@ def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
 
 #: up to this many studies, Python loops over floats are faster than numpy calls
 _LOOP_MAX_K = 32
-_GRID_STEPS: tuple[float, ...] = tuple(_GRID.tolist())
 
 
 class _Sums(NamedTuple):
@@ -582,9 +693,17 @@ class _LoopStudies:
         self.v: list[float] = v.tolist()
         self.k = len(self.y)
         self.v_min, self.v_max = min(self.v), max(self.v)
+        self._last: dict[float, _Sums] = {}
 
     def sums(self, t: float, score: bool = False) -> _Sums:
-        """All the sums, whatever ``score`` says: in this loop they cost little."""
+        """All the sums, whatever ``score`` says: in this loop they cost little. The fit
+        asks for some tau2 more than once (0, the root): those are kept."""
+        got = self._last.get(t)
+        if got is None:
+            got = self._last[t] = self._sums(t)
+        return got
+
+    def _sums(self, t: float) -> _Sums:
         w = [1.0 / (x + t) for x in self.v]
         s1 = sum(w)
         mu = sum(map(operator.mul, w, self.y)) / s1
@@ -606,8 +725,9 @@ class _LoopStudies:
         ybar = sum(self.y) / self.k
         return sum((x - ybar) * (x - ybar) for x in self.y), sum(self.v)
 
-    def logdet(self, t: float) -> float:
-        return sum(math.log(x + t) for x in self.v)
+    def log1p_sum(self, t: float) -> float:
+        """sum log(1 + t/vi)."""
+        return sum(math.log1p(t / x) for x in self.v)
 
     def percent_weights(self, t: float, s1: float) -> tuple[float, ...]:
         return tuple(100.0 * (1.0 / (x + t)) / s1 for x in self.v)
@@ -644,8 +764,8 @@ class _ArrayStudies:
         dev = self.y - float(self.y.sum()) / self.k
         return float(dev @ dev), float(self.v.sum())
 
-    def logdet(self, t: float) -> float:
-        return float(np.log(self.v + t).sum())
+    def log1p_sum(self, t: float) -> float:
+        return float(np.log1p(t / self.v).sum())
 
     def percent_weights(self, t: float, s1: float) -> tuple[float, ...]:
         return tuple((100.0 * (1.0 / (self.v + t)) / s1).tolist())
@@ -658,17 +778,22 @@ def _studies(y: np.ndarray, v: np.ndarray) -> _Studies:
     return _LoopStudies(y, v) if y.size <= _LOOP_MAX_K else _ArrayStudies(y, v)
 
 
-_Score = Callable[[float], tuple[float, float]]
+_Score = Callable[[float], tuple[float, float, float]]
 
 
 def _score_one(method: str, s: _Studies, target: float = 0.0) -> _Score:
-    """g(tau2) and dg/dtau2 of one fit, as ``_score`` (PM and EB: Q(tau2) - target)."""
+    """g(tau2), dg/dtau2 and the Fisher information of one fit, as ``_score`` (PM and EB:
+    Q(tau2) - target)."""
 
-    def score(t: float) -> tuple[float, float]:
+    def score(t: float) -> tuple[float, float, float]:
         m = s.sums(t, score=True)
         if method in ("PM", "EB"):
-            return m.q - target, -m.a
-        return _likelihood_score(method, m.s1, m.a, m.b, m.c, m.s2, m.s3)
+            return m.q - target, -m.a, m.a
+        g, dg, info = _likelihood_score(method, m.s1, m.a, m.b, m.c, m.s2, m.s3)
+        if _cancelled(method, info, m.s2):
+            exact = float(_tr_pp(1.0 / (np.asarray(s.v) + t)[None, :])[0])
+            return g, dg + exact - info, exact
+        return g, dg, info
 
     return score
 
@@ -676,7 +801,7 @@ def _score_one(method: str, s: _Studies, target: float = 0.0) -> _Score:
 def _newton_one(score: _Score, t: float, lo: float, hi: float, max_iter: int) -> tuple[float, bool]:
     """``_newton_bracketed`` for one fit: (root, converged)."""
     for _ in range(max_iter):
-        g, dg = score(t)
+        g, dg, _ = score(t)
         if g == 0:
             return t, True
         if g > 0:
@@ -702,49 +827,69 @@ def _solve_root_one(
     return _newton_one(score, max(start, 0.0), 0.0, math.inf, max_iter)
 
 
+def fisher_root(
+    score: _Score, start: float, g0: float, max_iter: int = MAX_ITER
+) -> tuple[float, bool]:
+    """The root of an ML or REML estimating equation g (``score`` gives g, dg/dtau2 and the
+    Fisher information I at tau2; g0 = g(0)) that metafor's Fisher scoring reaches from
+    ``start``: its path t += FISHER_STEPADJ g/I (the step halved while it would leave
+    tau2 >= 0) goes uphill to the nearest maximum ahead, or past it when a step is long.
+
+    The path is walked step by step, exactly, until the root it goes to is bracketed: by
+    two path points with g of opposite sign, or, where the Newton step -g/dg agrees with
+    the Fisher step g/I within a factor 2 (g nearly linear there), by a probe 1.5 Newton
+    steps ahead where g has changed sign (or, at or below 0, with g(0) <= 0: the boundary).
+    Probing farther, where g bends, can bracket a maximum beyond the one the path reaches.
+    Bracketed Newton steps (``max_iter`` at most) then finish the root.
+    Checked against a transcription of metafor's loop in tests/unit/test_pooling_properties.
+    ``_fisher_path`` is the same for many rows. (tau2, converged)."""
+    t = max(start, 0.0)
+    prev_t = prev_g = math.nan
+    for _ in range(FISHER_MAXITER):
+        g, dg, info = score(t)
+        if g == 0 or not math.isfinite(g) or (t == 0 and g < 0):
+            return t, True
+        if prev_g == prev_g and (g > 0) != (prev_g > 0):
+            lo, hi = (t, prev_t) if g > 0 else (prev_t, t)
+            break
+        if dg < 0 and -0.5 * dg <= info <= -2.0 * dg:
+            nt = -g / dg
+            probe = max(t + 1.5 * nt, 0.0)
+            gp = score(probe)[0] if probe > 0 else g0
+            if probe == 0 and gp <= 0:
+                return 0.0, True
+            if (gp > 0) != (g > 0) or gp == 0:
+                lo, hi = (t, probe) if g > 0 else (probe, t)
+                t += nt
+                if not lo < t < hi:
+                    t = 0.5 * (lo + hi)
+                break
+        step = FISHER_STEPADJ * g / info
+        while t + step < 0:  # metafor's step halving at the boundary
+            step *= 0.5
+        if abs(step) <= FISHER_THRESHOLD:
+            return _settle(t + step, g), True
+        prev_t, prev_g, t = t, g, t + step
+    else:
+        return t, False
+    return _newton_one(score, t, lo, hi, max_iter)
+
+
 def _solve_likelihood_one(
     method: str, s: _Studies, start: float, max_iter: int = MAX_ITER
 ) -> tuple[float, bool]:
-    """``_solve_likelihood`` for one fit (the same bracket, grid and ll0check):
-    (tau2, converged)."""
+    """``_solve_likelihood`` for one fit: (tau2, converged)."""
     score = _score_one(method, s)
-    t = max(start, 0.0)
-    g0, _ = score(0.0)
-    gs, _ = score(t)
-    lo, hi, active = 0.0, math.inf, True
-    if gs > 0 or (t == 0 and g0 > 0):
-        lo = t
-    elif t > 0 and gs < 0 and g0 > 0:
-        hi = t
-    elif t > 0 and gs < 0 and g0 <= 0:
-        bracket = _grid_bracket(score, t)
-        if bracket is None:
-            t, active = 0.0, False
-        else:
-            lo, hi = bracket
-            t = lo
-    else:
-        active = False
-    converged = True
-    if active:
-        t, converged = _newton_one(score, t, lo, hi, max_iter)
-    if t > 0 and g0 <= 0 and _loglik_one(method, s, 0.0) - _loglik_one(method, s, t) > 1e-13:
+    t, converged = fisher_root(score, start, score(0.0)[0], max_iter)
+    if t > FISHER_THRESHOLD and _loglik_drop_one(method, s, t) > 1e-13:
         t = 0.0
     return t, converged
 
 
-def _grid_bracket(score: _Score, t: float) -> tuple[float, float] | None:
-    """The highest point of the grid t * _GRID where g > 0 and the next one up (g <= 0
-    there; the last point is t itself, where g < 0), or None if g <= 0 on the whole grid."""
-    for j in range(len(_GRID_STEPS) - 2, -1, -1):
-        if score(t * _GRID_STEPS[j])[0] > 0:
-            return t * _GRID_STEPS[j], t * _GRID_STEPS[j + 1]
-    return None
-
-
-def _loglik_one(method: str, s: _Studies, t: float) -> float:
-    m = s.sums(t)
-    return _loglik_formula(method, s.k, s.logdet(t), math.log(m.s1), m.q)
+def _loglik_drop_one(method: str, s: _Studies, t: float) -> float:
+    """``_loglik_drop`` for one fit."""
+    at0, at_t = s.sums(0.0), s.sums(t)
+    return _drop_formula(method, s.log1p_sum(t), math.log(at_t.s1 / at0.s1), at0.q, at_t.q)
 
 
 def _tau2_one(s: _Studies, base: _Sums, method: str) -> tuple[float, bool, str | None]:

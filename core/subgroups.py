@@ -18,11 +18,13 @@ estimates tau2):
   ML    root of y'PPy = sum w
   PM/EB root of y'Py = k-p
 
-The iterative roots are found by Newton steps on the estimating equation with a kept
-bracket (bisection, i.e. step halving, when a step leaves it), tau2 >= 0, to a step below
-1e-14 (relative), in at most ``MAX_ITER`` iterations; every quantity is an O(k p^2)
-computation, P is never formed. Coefficients: beta = (X'WX)^-1 X'Wy, Var(beta) = (X'WX)^-1
-(Wald z) or s2w (X'WX)^-1 with t on k-p df (Knapp-Hartung, ``test="knha"``).
+PM and EB roots are found by Newton steps on the estimating equation with a kept bracket
+(bisection, i.e. step halving, when a step leaves it), tau2 >= 0, to a step below 1e-14
+(relative), in at most ``MAX_ITER`` iterations; ML and REML take the maximum that metafor's
+Fisher scoring reaches from HE (``core.pooling.fisher_root``), then its ll0check. Every
+quantity is an O(k p^2) computation, P is never formed. Coefficients:
+beta = (X'WX)^-1 X'Wy, Var(beta) = (X'WX)^-1 (Wald z) or s2w (X'WX)^-1 with t on k-p df
+(Knapp-Hartung, ``test="knha"``).
 QM is the Wald test of all coefficients but the intercept; QE = y'P0 y on k-p df is the
 test for residual heterogeneity. I2 = 100 tau2 / (tau2 + s2), s2 = (k-p) / tr(P0).
 R2 = max(0, 100 (tau2_RE - tau2) / tau2_RE), tau2_RE from the intercept-only model fitted
@@ -40,13 +42,11 @@ from typing import Any
 import numpy as np
 from scipy import linalg, special, stats
 
-from core.pooling import PoolResult, check_inputs, pool
+from core.pooling import FISHER_THRESHOLD, PoolResult, check_inputs, fisher_root, pool
 
 MAX_ITER = 500
 _RTOL = 1e-14
 _ATOL = 1e-16
-# step adjustment of metafor's Fisher scoring that the reference fixtures were made with
-FISHER_STEPADJ = 0.5
 REGRESSION_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")
 
 
@@ -184,16 +184,22 @@ class _Fit:
         return float((w**2).sum() - 2.0 * np.sum(ai * b3) + np.sum(m * m.T))
 
 
-def _score(method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, target: float):
-    """Estimating equation g(tau2) (g > 0: the root lies above) and dg/dtau2."""
+def _score(
+    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, target: float
+) -> tuple[float, float, float]:
+    """Estimating equation g(tau2) (g > 0: the root lies above), dg/dtau2 and the Fisher
+    information of metafor's scoring step (ML: sum w^2; REML: tr(PP))."""
     f = _Fit(x, y, v, t)
     u = f.w * f.r  # P y
     if method in ("PM", "EB"):
-        return f.ypy() - target, -float((u * u).sum())
+        uu = float((u * u).sum())
+        return f.ypy() - target, -uu, uu
     upu = float(u @ f.p_times(u))
     if method == "ML":
-        return float((u * u).sum()) - float(f.w.sum()), -2.0 * upu + float((f.w**2).sum())
-    return float((u * u).sum()) - f.tr_p(), -2.0 * upu + f.tr_pp()
+        s2 = float((f.w**2).sum())
+        return float((u * u).sum()) - float(f.w.sum()), -2.0 * upu + s2, s2
+    tr_pp = f.tr_pp()
+    return float((u * u).sum()) - f.tr_p(), -2.0 * upu + tr_pp, tr_pp
 
 
 def _newton(
@@ -204,16 +210,16 @@ def _newton(
     start: float,
     target: float,
     lo: float = 0.0,
-) -> tuple[float, bool, int]:
+) -> tuple[float, bool]:
     """Safeguarded Newton for a root of the estimating equation above ``lo`` (g(lo) > 0):
     a bracket [lo, hi] with g(lo) > 0 > g(hi) is kept; a step that leaves it is replaced
     by bisection (step halving), or by doubling while no upper end is known."""
     hi = math.inf
     t = max(start, lo)
-    for it in range(1, MAX_ITER + 1):
-        g, dg = _score(method, x, y, v, t, target)
+    for _ in range(MAX_ITER):
+        g, dg, _ = _score(method, x, y, v, t, target)
         if g == 0:
-            return t, True, it
+            return t, True
         if g > 0:
             lo = t
         else:
@@ -222,38 +228,11 @@ def _newton(
         if not (math.isfinite(cand) and lo < cand < hi):
             cand = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * t + 1.0
             if cand <= lo or cand >= hi:  # bracket collapsed to adjacent floats
-                return t, True, it
+                return t, True
         if abs(cand - t) <= _ATOL + _RTOL * abs(t):
-            return cand, True, it
+            return cand, True
         t = cand
-    return t, False, MAX_ITER
-
-
-def _fisher_to_boundary(
-    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, start: float
-) -> float:
-    """The tiny positive tau2 at which metafor's Fisher scoring (step adjustment
-    ``FISHER_STEPADJ``, threshold 1e-12) stops when the maximum is on the boundary and it
-    started above 0. Only used for metafor's R2 rule, which tests tau2 == 0 exactly."""
-    k, p = x.shape
-    t = start
-    for _ in range(MAX_ITER * 10):
-        f = _Fit(x, y, v, t)
-        u = f.w * f.r
-        if method == "REML":
-            adj = (float((u * u).sum()) - f.tr_p()) / f.tr_pp()
-        elif method == "ML":
-            adj = (float((u * u).sum()) - float(f.w.sum())) / float((f.w**2).sum())
-        else:  # EB
-            adj = (f.ypy() * k / (k - p) - k) / float(f.w.sum())
-        adj *= FISHER_STEPADJ
-        while t + adj < 0:
-            adj /= 2.0
-        new = t + adj
-        if abs(new - t) <= 1e-12:
-            return new
-        t = new
-    return t
+    return t, False
 
 
 def _loglik_reml(x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, reml: bool) -> float:
@@ -275,7 +254,6 @@ def _loglik_reml(x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, reml: bo
 class _Tau2:
     tau2: float
     converged: bool
-    iterations: int
     note: str | None
 
 
@@ -283,72 +261,49 @@ def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Ta
     """tau2 for the model with design ``x``; ``yc`` is y centred (as metafor uses it)."""
     k, p = x.shape
     if method == "EE":
-        return _Tau2(0.0, True, 0, None)
+        return _Tau2(0.0, True, None)
     if method in ("DL", "HS"):
         f0 = _Fit(x, yc, v, 0.0)
         rss = f0.ypy()
         t = (rss - (k - p)) / f0.tr_p() if method == "DL" else (rss - k) / float((1 / v).sum())
-        return _Tau2(max(0.0, t), True, 0, None)
+        return _Tau2(max(0.0, t), True, None)
     if method == "HE":
         ols = _Fit(x, yc, np.ones(k), 0.0)  # w = 1: OLS
         # tr((I - H) V) = sum v - tr((X'X)^-1 X'VX)
         tr_pv = float(v.sum() - np.sum(ols.a_inv * (x.T @ (x * v[:, None]))))
         t = (float((ols.r**2).sum()) - tr_pv) / (k - p)
-        return _Tau2(max(0.0, t), True, 0, None)
+        return _Tau2(max(0.0, t), True, None)
     if method == "SJ":
         tau0 = float(np.mean((yc - yc.mean()) ** 2))
         if tau0 <= 0:
-            return _Tau2(0.0, True, 0, None)
+            return _Tau2(0.0, True, None)
         t = tau0 * _Fit(x, yc, v, tau0).ypy() / (k - p)
-        return _Tau2(max(0.0, t), True, 0, None)
+        return _Tau2(max(0.0, t), True, None)
     # iterative: REML, ML, PM, EB
     he = _tau2_mods("HE", x, yc, v).tau2
     f0 = _Fit(x, yc, v, 0.0)
     dl = max(0.0, (f0.ypy() - (k - p)) / f0.tr_p())
     start = he if method in ("REML", "ML", "EB") else dl
     target = float(k - p)
-    g0, _ = _score(method, x, yc, v, 0.0, target)
-    t, conv, it, note = 0.0, True, 0, None
-    if g0 > 0:
-        t, conv, it = _newton(method, x, yc, v, start, target)
-    elif method in ("REML", "ML", "EB") and start > 0:
-        # Decreasing at 0, but metafor starts its Fisher scoring at the HE value: follow
-        # it, since the likelihood can have a second, interior maximum that it reaches.
-        t_mf = _fisher_to_boundary(method, x, yc, v, start)
-        if t_mf > 1e-10:
-            t, conv, it = _polish(method, x, yc, v, t_mf, target)
+    g0 = _score(method, x, yc, v, 0.0, target)[0]
+    t, conv, note = 0.0, True, None
+    if method in ("REML", "ML"):
+        # the likelihood can have more than one maximum: the one metafor's scoring reaches
+        t, conv = fisher_root(lambda u: _score(method, x, yc, v, u, target), start, g0, MAX_ITER)
+    elif g0 > 0:
+        t, conv = _newton(method, x, yc, v, start, target)
     if not conv:
-        note = (
-            f"{method} did not converge in {MAX_ITER} iterations; "
-            "the DerSimonian-Laird tau2 is used instead"
-        )
-        return _Tau2(dl, False, it, note)
+        note = f"{method} did not converge; the DerSimonian-Laird tau2 is used instead"
+        return _Tau2(dl, False, note)
     if method in ("REML", "ML") and t > 0:
         # metafor's ll0check: a root below the likelihood at tau2 = 0 is not the maximum
         reml = method == "REML"
         ll0 = _loglik_reml(x, yc, v, 0.0, reml)
         ll = _loglik_reml(x, yc, v, t, reml)
-        if ll0 - ll > 1e-13 and t > 1e-12:
+        if ll0 - ll > 1e-13 and t > FISHER_THRESHOLD:
             t = 0.0
             note = f"{method}: the root found is below the likelihood at tau2 = 0; tau2 = 0 used"
-    return _Tau2(t, True, it, note)
-
-
-def _polish(
-    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, target: float
-) -> tuple[float, bool, int]:
-    """Plain Newton steps from a point already close to an interior root."""
-    for it in range(1, 51):
-        g, dg = _score(method, x, y, v, t, target)
-        if g == 0 or not dg < 0:
-            return t, True, it
-        new = t - g / dg
-        if not new > 0:
-            return t, True, it
-        if abs(new - t) <= _ATOL + _RTOL * abs(t):
-            return new, True, it
-        t = new
-    return t, True, 50
+    return _Tau2(t, True, note)
 
 
 # ---------------------------------------------------------------------------------------
@@ -391,7 +346,6 @@ class MetaRegressionResult:
     yi: np.ndarray
     vi: np.ndarray
     converged: bool
-    iterations: int
     note: str | None
 
     @property
@@ -454,6 +408,8 @@ class MetaRegressionResult:
         """Fitted line with its CI over a grid of one moderator (the others at their
         weighted means), for a bubble plot. ``column`` counts moderators from 0."""
         m = self.p - int(self.intercept)
+        if not 0 <= column < m:
+            raise ValueError(f"the model has {m} moderator(s); there is no column {column}")
         mods = self.x[:, int(self.intercept) :]
         lo, hi = float(mods[:, column].min()), float(mods[:, column].max())
         grid = np.linspace(lo, hi, n)
@@ -477,7 +433,9 @@ class Prediction:
     pi_high: np.ndarray
 
 
-def _design(moderators: object, k: int, intercept: bool, names: Sequence[str] | None):
+def _design(
+    moderators: object, k: int, intercept: bool, names: Sequence[str] | None
+) -> tuple[np.ndarray, tuple[str, ...], list[str]]:
     mods = np.asarray(moderators, dtype=float)
     if mods.ndim == 1:
         mods = mods.reshape(-1, 1)
@@ -493,31 +451,48 @@ def _design(moderators: object, k: int, intercept: bool, names: Sequence[str] | 
     names = list(names)
     if len(names) != m:
         raise ValueError(f"{len(names)} names given for {m} moderator(s)")
-    for j in range(m):
-        if intercept and np.ptp(mods[:, j]) == 0:
-            raise ValueError(
-                f"moderator {names[j]!r} has the same value in every study, so its effect "
-                "cannot be estimated"
-            )
     x = np.column_stack([np.ones(k), mods]) if intercept else mods
     cols = (["intrcpt"] if intercept else []) + names
+    keep, notes = _redundant(x, cols, intercept)
+    if not keep:
+        raise ValueError("every moderator is zero in every study, so nothing can be estimated")
+    x, cols = x[:, keep], [cols[j] for j in keep]
     p = x.shape[1]
     if k <= p:
         raise ValueError(
             f"{k} studies are too few for {p} coefficients: a meta-regression needs more "
             "studies than coefficients"
         )
-    # collinearity: rank of the column-scaled design
-    scale = np.sqrt((x**2).sum(axis=0))
-    if np.any(scale == 0):
-        raise ValueError("a moderator is zero in every study, so its effect cannot be estimated")
-    sv = np.linalg.svd(x / scale, compute_uv=False)
-    if sv[-1] <= 1e-10 * sv[0]:
-        raise ValueError(
-            "the moderators are collinear (one is a combination of the others or of the "
-            "intercept), so their effects cannot be separated; drop one of them"
+    return x, tuple(cols), notes
+
+
+def _redundant(x: np.ndarray, cols: list[str], intercept: bool) -> tuple[list[int], list[str]]:
+    """The columns to keep and a note for each dropped one. As metafor (which takes the
+    non-NA coefficients of lm's pivoted QR, tolerance 1e-7), a column that is, to relative
+    1e-7, a combination of the columns before it is dropped as redundant."""
+    keep: list[int] = []
+    notes: list[str] = []
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        norm = float(np.sqrt(col @ col))
+        flat = bool(np.ptp(col) == 0)
+        if keep:
+            basis = x[:, keep]
+            col = col - basis @ np.linalg.lstsq(basis, col, rcond=None)[0]
+        if norm > 0 and float(np.sqrt(col @ col)) > 1e-7 * norm:
+            keep.append(j)
+            continue
+        if norm == 0:
+            why = "is zero in every study"
+        elif intercept and flat:
+            why = "has the same value in every study"
+        else:
+            why = "is a combination of the columns before it (collinear)"
+        notes.append(
+            f"moderator {cols[j]!r} {why}, so its effect cannot be estimated: it was dropped "
+            "from the model (as metafor drops redundant predictors)"
         )
-    return x, tuple(cols)
+    return keep, notes
 
 
 def meta_regression(
@@ -536,7 +511,9 @@ def meta_regression(
     ``moderators``: 1-d (one moderator) or (k x m). ``method``: REML (default), ML, PM, EB,
     DL, HS, SJ, HE or EE. ``test``: "z" (Wald) or "knha" (Knapp-Hartung t on k-p df).
     ``r2=False`` skips the intercept-only fit that R2 needs (faster, r2 = None).
-    Raises ValueError for moderators without variation, k <= p or collinear columns."""
+    A moderator without variation, or collinear with the columns before it, is dropped with
+    a note, as metafor drops redundant predictors (with none left, QM tests the intercept
+    and r2 is None, as metafor). Raises ValueError for k <= p or missing values."""
     if method not in REGRESSION_METHODS:
         raise ValueError(
             f"unknown method {method!r}; choose one of {', '.join(REGRESSION_METHODS)}"
@@ -545,7 +522,7 @@ def meta_regression(
         raise ValueError(f"unknown test {test!r}; choose 'z' or 'knha'")
     y, v = check_inputs(yi, vi)
     k = y.size
-    x, cols = _design(moderators, k, intercept, names)
+    x, cols, notes = _design(moderators, k, intercept, names)
     p = x.shape[1]
     yc = y - y.mean()
     fit_t = _tau2_mods(method, x, yc, v)
@@ -561,7 +538,8 @@ def meta_regression(
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    btt = np.arange(1, p) if intercept else np.arange(p)
+    # metafor's default btt: every coefficient but the intercept; the intercept when alone
+    btt = np.arange(1, p) if intercept and p > 1 else np.arange(p)
     m = btt.size
     if m > 0:
         sub = vb[np.ix_(btt, btt)]
@@ -591,9 +569,9 @@ def meta_regression(
         s2 = (k - p) / f0.tr_p()
         i2 = 100.0 * tau2 / (s2 + tau2)
         h2 = tau2 / s2 + 1.0
-    notes = [fit_t.note] if fit_t.note else []
+    notes += [fit_t.note] if fit_t.note else []
     r2_val: float | None = None
-    if intercept and m > 0 and r2:
+    if intercept and p > 1 and r2:
         if method == "EE":
             r2_val = _r2_ee(x, y, v)
         else:
@@ -634,7 +612,6 @@ def meta_regression(
         yi=y,
         vi=v,
         converged=fit_t.converged,
-        iterations=fit_t.iterations,
         note="; ".join(notes) or None,
     )
 

@@ -208,15 +208,51 @@ def test_predict_and_bubble():
 @pytest.mark.parametrize(
     ("mods", "msg"),
     [
-        ([1.0, 1.0, 1.0, 1.0, 1.0], "same value"),
-        ([[1, 2], [2, 4], [3, 6], [4, 8], [5, 10]], "collinear"),
         ([1.0, 2.0, np.nan, 4.0, 5.0], "missing"),
         ([1.0, 2.0], "one row per study"),
+        ([0.0] * 5, "zero in every study"),
     ],
 )
 def test_guards(mods, msg):
     with pytest.raises(ValueError, match=msg):
-        meta_regression([0.1, 0.2, 0.3, 0.4, 0.5], [0.1] * 5, mods)
+        meta_regression([0.1, 0.2, 0.3, 0.4, 0.5], [0.1] * 5, mods, intercept=False)
+
+
+# metafor 3.8-1: rma(yi, vi, mods = ~ mod, method = "REML", control = list(threshold =
+# 1e-12, stepadj = 0.5)) warns "Redundant predictors dropped from the model" and fits the
+# rest; QM then tests what is left (the intercept alone: z^2), R2 is NULL without moderators.
+def test_constant_moderator_is_dropped_as_metafor_does():
+    y, v = [-0.3, 0.1, -0.8, -0.2], [0.1, 0.2, 0.05, 0.3]
+    r = meta_regression(y, v, [5.0] * 4)
+    assert r.names == ("intrcpt",) and r.p == 1 and r.r2 is None
+    assert "'mod' has the same value in every study" in r.note and "dropped" in r.note
+    np.testing.assert_allclose(r.coef, [-0.416399935415551], rtol=1e-8)
+    np.testing.assert_allclose(r.se, [0.22090988995711], rtol=1e-8)
+    np.testing.assert_allclose(r.pvalue, [0.0594391323588885], rtol=1e-8)
+    assert r.qm == pytest.approx(3.5529654827722, rel=1e-8) and r.qm_df == 1
+    assert r.qm_pvalue == pytest.approx(0.0594391323588885, rel=1e-8)
+    assert r.tau2 == pytest.approx(0.0710532094739609, rel=1e-8)
+    assert r.i2 == pytest.approx(36.5749346822585, rel=1e-8)
+    assert r.qe == pytest.approx(4.3, rel=1e-10)
+    assert r.qe_pvalue == pytest.approx(0.230838748208877, rel=1e-8)
+    with pytest.raises(ValueError, match="no column 0"):
+        r.bubble()
+
+
+def test_collinear_moderator_is_dropped_as_metafor_does():
+    # rma(yi, vi, mods = ~ x1 + x2) with x2 = 2 x1: metafor drops x2
+    y, v = [0.12, -0.35, 0.41, 0.05, 0.63, -0.2], [0.04, 0.09, 0.05, 0.12, 0.07, 0.03]
+    x1 = np.arange(1.0, 7.0)
+    r = meta_regression(y, v, np.column_stack([x1, 2 * x1]), names=["x1", "x2"])
+    assert r.names == ("intrcpt", "x1") and "'x2' is a combination" in r.note
+    np.testing.assert_allclose(r.coef, [0.0803121456662003, 0.00885134359428499], rtol=1e-7)
+    np.testing.assert_allclose(r.se, [0.371817518272005, 0.0938608868525846], rtol=1e-7)
+    np.testing.assert_allclose(r.pvalue, [0.828988666386598, 0.924868632914231], rtol=1e-7)
+    assert r.qm == pytest.approx(0.00889301638707627, rel=1e-7)
+    assert r.tau2 == pytest.approx(0.108876730130648, rel=1e-7)
+    assert r.i2 == pytest.approx(63.0631337169323, rel=1e-7)
+    assert r.r2 == 0.0
+    assert r.qe == pytest.approx(10.9448107548069, rel=1e-8)
 
 
 def test_too_few_studies():
