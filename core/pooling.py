@@ -20,8 +20,8 @@ there the root is the one metafor's Fisher scoring reaches from its start (HE), 
 following its path until the root ahead is bracketed (see ``fisher_root``).
 ``pool_many`` is vectorised over rows so that many fits (leave-one-out, cumulative, GOSH)
 run as one array computation: a study that a row leaves out has vi = inf (weight 0) and
-yi = 0. ``pool`` (one fit) runs the same
-algorithm in Python floats, where numpy's per-call overhead would be most of the time.
+yi = 0. ``pool`` (one fit) runs the same algorithm in Python floats, where numpy's per-call
+overhead would be most of the time.
 
 Heterogeneity as metafor reports it: I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2
 with s2 = (k-1) sum w / ((sum w)^2 - sum w^2) (Higgins & Thompson 2002, eq. 9); for the
