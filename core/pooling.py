@@ -322,7 +322,7 @@ class _Path(NamedTuple):
 
 
 def _fisher_path(
-    method: str, y: np.ndarray, v: np.ndarray, start: np.ndarray, g0: np.ndarray, max_iter: int
+    method: str, y: np.ndarray, v: np.ndarray, start: np.ndarray, max_iter: int
 ) -> _Path:
     """``fisher_root`` for every row at once. Rows leave the loop as they finish, so a row
     that has to walk the whole path costs only its own arithmetic."""
@@ -332,7 +332,7 @@ def _fisher_path(
     newton = np.zeros(m, dtype=bool)
     converged = np.ones(m, dtype=bool)
     idx = np.arange(m)
-    ya, va, ta, g0a = y, v, t.copy(), g0
+    ya, va, ta = y, v, t.copy()
     prev_t = prev_g = np.full(m, np.nan)
     iterations = 0
     while idx.size:
@@ -355,11 +355,7 @@ def _fisher_path(
             j = np.flatnonzero(near)
             nt = -g[j] / dg[j]
             probe = np.maximum(ta[j] + 1.5 * nt, 0.0)
-            gp = g0a[j].copy()
-            inside = probe > 0
-            if inside.any():
-                ji = j[inside]
-                gp[inside] = _score(method, ya[ji], va[ji], probe[inside], slope=False)[0]
+            gp = _score(method, ya[j], va[j], probe, slope=False)[0]
             to_zero = (probe == 0) & (gp <= 0)
             stop[j[to_zero]] = True
             final[j[to_zero]] = 0.0
@@ -390,7 +386,7 @@ def _fisher_path(
         prev_t, prev_g, ta = ta, g, ta + step
         keep = ~(stop | crossed)
         if not keep.all():
-            idx, ya, va, ta, g0a = idx[keep], ya[keep], va[keep], ta[keep], g0a[keep]
+            idx, ya, va, ta = idx[keep], ya[keep], va[keep], ta[keep]
             prev_t, prev_g = prev_t[keep], prev_g[keep]
     return _Path(t, lo, hi, newton, converged, iterations)
 
@@ -400,10 +396,7 @@ def _solve_likelihood(method: str, r: _Rows, start: np.ndarray, max_iter: int = 
     ``start`` (HE), then metafor's ``ll0check`` (a maximum lower than the likelihood at
     tau2 = 0 gives way to 0)."""
     y, v = r.y, r.v
-    m = y.shape[0]
-    zeros = np.zeros(m)
-    g0 = _score(method, y, v, zeros)[0]
-    path = _fisher_path(method, y, v, start, g0, FISHER_MAXITER)
+    path = _fisher_path(method, y, v, start, FISHER_MAXITER)
     sol = _newton_bracketed(method, y, v, path.t, path.lo, path.hi, path.newton, None, max_iter)
     t = np.where(path.newton, sol.tau2, path.t)
     check = np.flatnonzero(t > FISHER_THRESHOLD)
@@ -827,11 +820,9 @@ def _solve_root_one(
     return _newton_one(score, max(start, 0.0), 0.0, math.inf, max_iter)
 
 
-def fisher_root(
-    score: _Score, start: float, g0: float, max_iter: int = MAX_ITER
-) -> tuple[float, bool]:
+def fisher_root(score: _Score, start: float, max_iter: int = MAX_ITER) -> tuple[float, bool]:
     """The root of an ML or REML estimating equation g (``score`` gives g, dg/dtau2 and the
-    Fisher information I at tau2; g0 = g(0)) that metafor's Fisher scoring reaches from
+    Fisher information I at tau2) that metafor's Fisher scoring reaches from
     ``start``: its path t += FISHER_STEPADJ g/I (the step halved while it would leave
     tau2 >= 0) goes uphill to the nearest maximum ahead, or past it when a step is long.
 
@@ -855,7 +846,7 @@ def fisher_root(
         if dg < 0 and -0.5 * dg <= info <= -2.0 * dg:
             nt = -g / dg
             probe = max(t + 1.5 * nt, 0.0)
-            gp = score(probe)[0] if probe > 0 else g0
+            gp = score(probe)[0]
             if probe == 0 and gp <= 0:
                 return 0.0, True
             if (gp > 0) != (g > 0) or gp == 0:
@@ -880,7 +871,7 @@ def _solve_likelihood_one(
 ) -> tuple[float, bool]:
     """``_solve_likelihood`` for one fit: (tau2, converged)."""
     score = _score_one(method, s)
-    t, converged = fisher_root(score, start, score(0.0)[0], max_iter)
+    t, converged = fisher_root(score, start, max_iter)
     if t > FISHER_THRESHOLD and _loglik_drop_one(method, s, t) > 1e-13:
         t = 0.0
     return t, converged

@@ -285,12 +285,11 @@ def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Ta
     dl = max(0.0, (f0.ypy() - (k - p)) / f0.tr_p())
     start = he if method in ("REML", "ML", "EB") else dl
     target = float(k - p)
-    g0 = _score(method, x, yc, v, 0.0, target)[0]
     t, conv, note = 0.0, True, None
     if method in ("REML", "ML"):
         # the likelihood can have more than one maximum: the one metafor's scoring reaches
-        t, conv = fisher_root(lambda u: _score(method, x, yc, v, u, target), start, g0, MAX_ITER)
-    elif g0 > 0:
+        t, conv = fisher_root(lambda u: _score(method, x, yc, v, u, target), start, MAX_ITER)
+    elif _score(method, x, yc, v, 0.0, target)[0] > 0:  # PM, EB: one root, if g(0) > 0
         t, conv = _newton(method, x, yc, v, start, target)
     if not conv:
         note = f"{method} did not converge; the DerSimonian-Laird tau2 is used instead"
