@@ -247,7 +247,6 @@ def _likelihood_score(
 class _Solve:
     tau2: np.ndarray
     converged: np.ndarray
-    iterations: int
 
 
 def _newton_bracketed(
@@ -280,7 +279,7 @@ def _newton_bracketed(
         step = np.abs(new - t)
         converged = converged | (step <= _ATOL + _RTOL * np.abs(t)) | (g == 0)
         t = new
-    return _Solve(tau2=t, converged=converged, iterations=iterations)
+    return _Solve(tau2=t, converged=converged)
 
 
 def _solve_root(
@@ -318,7 +317,6 @@ class _Path(NamedTuple):
     hi: np.ndarray
     newton: np.ndarray
     converged: np.ndarray
-    iterations: int
 
 
 def _fisher_path(
@@ -388,7 +386,7 @@ def _fisher_path(
         if not keep.all():
             idx, ya, va, ta = idx[keep], ya[keep], va[keep], ta[keep]
             prev_t, prev_g = prev_t[keep], prev_g[keep]
-    return _Path(t, lo, hi, newton, converged, iterations)
+    return _Path(t, lo, hi, newton, converged)
 
 
 def _solve_likelihood(method: str, r: _Rows, start: np.ndarray, max_iter: int = MAX_ITER) -> _Solve:
@@ -403,11 +401,7 @@ def _solve_likelihood(method: str, r: _Rows, start: np.ndarray, max_iter: int = 
     if check.size:
         sub = _Rows(*(None if a is None else a[check] for a in r))
         t[check[_loglik_drop(method, sub, t[check]) > 1e-13]] = 0.0
-    return _Solve(
-        tau2=t,
-        converged=path.converged & sol.converged,
-        iterations=path.iterations + sol.iterations,
-    )
+    return _Solve(tau2=t, converged=path.converged & sol.converged)
 
 
 def _loglik_drop(method: str, r: _Rows, t: np.ndarray) -> np.ndarray:
@@ -437,7 +431,6 @@ class Tau2Fit:
 
     tau2: np.ndarray
     converged: np.ndarray
-    iterations: int
     note: str | None
 
 
@@ -469,10 +462,10 @@ def _tau2(r: _Rows, method: str) -> Tau2Fit:
     m = r.k.size
     ones = np.ones(m, dtype=bool)
     if method == "EE":
-        return Tau2Fit(np.zeros(m), ones, 0, None)
+        return Tau2Fit(np.zeros(m), ones, None)
     closed = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj}
     if method in closed:
-        return Tau2Fit(closed[method](r), ones, 0, None)
+        return Tau2Fit(closed[method](r), ones, None)
     if method in ("PM", "EB"):
         sol = _solve_root(method, r.y, r.v, _tau2_dl(r), (r.k - 1).astype(float))
     else:
@@ -483,7 +476,7 @@ def _tau2(r: _Rows, method: str) -> Tau2Fit:
     if not conv.all():
         tau2 = np.where(conv, tau2, _tau2_dl(r))
         note = _nonconvergence_note(method, int((~conv).sum()))
-    return Tau2Fit(tau2, conv, sol.iterations, note)
+    return Tau2Fit(tau2, conv, note)
 
 
 # ---------------------------------------------------------------------------------------
@@ -560,18 +553,13 @@ def pool_many(
             crit = np.full(mu.shape, -special.ndtri(alpha / 2))
             stat = mu / se
             pval = special.erfc(np.abs(stat) / math.sqrt(2.0))
-        half = crit * se
-        if method == "EE":
-            pi_low = pi_high = np.full(mu.shape, np.nan)
-        else:
-            pi_half = crit * np.sqrt(se * se + t)
-            pi_low, pi_high = mu - pi_half, mu + pi_half
+        ci_low, ci_high, pi_low, pi_high = _intervals(mu, se, t, crit, method)
         weights = 100.0 * w / sw[:, None]
     return PoolTable(
         estimate=mu,
         se=se,
-        ci_low=mu - half,
-        ci_high=mu + half,
+        ci_low=ci_low,
+        ci_high=ci_high,
         stat=stat,
         pvalue=pval,
         tau2=t,
@@ -588,6 +576,16 @@ def pool_many(
         ci=ci,
         note=_hksj_note(fit.note) if flat else fit.note,
     )
+
+
+def _intervals(mu: _F, se: _F, tau2: _F, crit: _F, method: str) -> tuple[_F, _F, _F, _F]:
+    """CI mu +/- crit se and prediction interval mu +/- crit sqrt(se^2 + tau2) (metafor's
+    ``predict``; none for the common-effect model): floats or one value per row."""
+    half = crit * se
+    pi_half = crit * (se * se + tau2) ** 0.5
+    if method == "EE":
+        pi_half = pi_half * math.nan
+    return mu - half, mu + half, mu - pi_half, mu + pi_half
 
 
 def _hksj_note(note: str | None) -> str:
@@ -655,7 +653,7 @@ def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
 # For a few studies numpy's per-call overhead (~1 us a call, hundreds of calls a fit) is
 # most of the time, so here only the sums over the studies touch the data: plain loops up
 # to _LOOP_MAX_K studies, 1-d numpy dot products beyond. Every formula and decision is the
-# one of the row-wise code above (the ML/REML score and log-likelihood formulas are shared);
+# one of the row-wise code above (the ML/REML score and ll0check formulas are shared);
 # tests/unit/test_pooling_properties.py holds the two paths equal.
 
 #: up to this many studies, Python loops over floats are faster than numpy calls
@@ -678,7 +676,23 @@ class _Sums(NamedTuple):
     s3: float = math.nan
 
 
-class _LoopStudies:
+class _Memo:
+    """The sums at a tau2 are asked for more than once in a fit (at 0: Q and the ll0check;
+    at the estimate: the ll0check and the result): each is computed once."""
+
+    _last: dict[float, _Sums]
+
+    def sums(self, t: float, score: bool = False) -> _Sums:
+        got = self._last.get(t)
+        if got is None or (score and math.isnan(got.a)):
+            got = self._last[t] = self._sums(t, score)
+        return got
+
+    def _sums(self, t: float, score: bool) -> _Sums:
+        raise NotImplementedError
+
+
+class _LoopStudies(_Memo):
     """One fit's studies as lists of floats, summed by Python loops (fastest for small k)."""
 
     def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
@@ -686,17 +700,10 @@ class _LoopStudies:
         self.v: list[float] = v.tolist()
         self.k = len(self.y)
         self.v_min, self.v_max = min(self.v), max(self.v)
-        self._last: dict[float, _Sums] = {}
+        self._last = {}
 
-    def sums(self, t: float, score: bool = False) -> _Sums:
-        """All the sums, whatever ``score`` says: in this loop they cost little. The fit
-        asks for some tau2 more than once (0, the root): those are kept."""
-        got = self._last.get(t)
-        if got is None:
-            got = self._last[t] = self._sums(t)
-        return got
-
-    def _sums(self, t: float) -> _Sums:
+    def _sums(self, t: float, score: bool) -> _Sums:
+        """All the sums, whatever ``score`` says: in this loop they cost little."""
         w = [1.0 / (x + t) for x in self.v]
         s1 = sum(w)
         mu = sum(map(operator.mul, w, self.y)) / s1
@@ -726,14 +733,15 @@ class _LoopStudies:
         return tuple(100.0 * (1.0 / (x + t)) / s1 for x in self.v)
 
 
-class _ArrayStudies:
+class _ArrayStudies(_Memo):
     """One fit's studies as 1-d arrays, summed by dot products (fastest for large k)."""
 
     def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
         self.y, self.v, self.k = y, v, y.size
         self.v_min, self.v_max = float(v.min()), float(v.max())
+        self._last = {}
 
-    def sums(self, t: float, score: bool = False) -> _Sums:
+    def _sums(self, t: float, score: bool) -> _Sums:
         w = 1.0 / (self.v + t)
         s1 = float(w.sum())
         mu = float(w @ self.y) / s1
@@ -943,13 +951,12 @@ def _pool_one(s: _Studies, method: str, ci: str, level: float) -> PoolResult:
         crit = -float(special.ndtri(alpha / 2))
         stat = mu / se
         pval = math.erfc(abs(stat) / math.sqrt(2.0))
-    half = crit * se
-    pi_half = math.nan if method == "EE" else crit * math.sqrt(se * se + tau2)
+    ci_low, ci_high, pi_low, pi_high = _intervals(mu, se, tau2, crit, method)
     return PoolResult(
         estimate=mu,
         se=se,
-        ci_low=mu - half,
-        ci_high=mu + half,
+        ci_low=ci_low,
+        ci_high=ci_high,
         stat=stat,
         pvalue=pval,
         tau2=tau2,
@@ -958,8 +965,8 @@ def _pool_one(s: _Studies, method: str, ci: str, level: float) -> PoolResult:
         q=q,
         q_pvalue=q_p,
         df=df,
-        pi_low=mu - pi_half,
-        pi_high=mu + pi_half,
+        pi_low=pi_low,
+        pi_high=pi_high,
         k=k,
         method=method,
         ci=ci,
