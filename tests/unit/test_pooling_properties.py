@@ -429,3 +429,20 @@ def test_reml_keeps_the_maximum_metafor_reaches_not_the_highest():
         assert res.tau2 == pytest.approx(1.14741446829388, rel=1e-9)
         assert res.estimate == pytest.approx(-0.76236608496082, rel=1e-9)
     assert _metafor_fisher(np.array(y), np.array(v), "REML") == pytest.approx(1.14741446829388)
+
+
+def test_fisher_path_is_bounded_and_falls_back_with_a_note(monkeypatch):
+    # the two-maxima case walks ~800 scoring steps; allowed 50, the path gives up, says so,
+    # and the DerSimonian-Laird tau2 stands in (pool and pool_many alike)
+    y = [-0.28483712031955, -0.693147180559945, -5.28728903550656, -0.0232244530313708,
+         -0.274912922835246]  # fmt: skip
+    v = [0.243337218337218, 0.120833333333333, 1.99780369505292, 0.0183277457713548,
+         0.0512123359326446]  # fmt: skip
+    monkeypatch.setattr(pooling, "FISHER_MAXITER", 50)
+    dl = pool(y, v, "DL")
+    for res in (pool(y, v), pooling._first_row(pooling.pool_many(y, v), 0.95)):
+        assert not res.converged
+        assert res.tau2 == pytest.approx(dl.tau2) and res.estimate == pytest.approx(dl.estimate)
+        assert "REML did not converge" in res.note
+    monkeypatch.setattr(pooling, "FISHER_MAXITER", 10_000)
+    assert pool(y, v).converged
