@@ -1,28 +1,39 @@
-"""Many users at once (run by hand, not in CI; needs Debian's /usr/bin/chromium):
+"""Many users at once (run by hand, not in CI; needs Debian's chromium-headless-shell or
+chromium):
 
-    python3 benchmarks/load_test.py                 # N = 5, 10, 20; writes "Load" in RESULTS.md
-    python3 benchmarks/load_test.py --sessions 5 --rounds 2 --no-write
-    python3 benchmarks/load_test.py --client protocol  # no browsers: "Load, server only"
+    python3 benchmarks/load_test.py                 # N = 5, 10, 20; writes its RESULTS.md section
+    python3 benchmarks/load_test.py --sessions 5 --hold 30 --no-write --check
+    python3 benchmarks/load_test.py --client protocol  # no browsers: the server alone
 
 For each N the app is started afresh (``streamlit run`` on a free localhost port, as the
-browser tests do) and warmed up by one session; then N browser contexts of one headless
-Chromium run at once, each for ``--rounds`` rounds of three steps:
+browser tests do) and warmed up by one session opening the link. Then N browser contexts of
+one headless Chromium arrive one after another, evenly over ``--ramp`` seconds (people
+joining a meeting, not N page loads in the same instant). Each opens the link once and then
+repeats rounds of three steps, with a pause of ``--think`` seconds (0.5-1.5x) before each:
 
-- open: load the link, until both forest plots are drawn and the run is finished;
 - toggle: click a study's row in the OS forest plot; timed in the page with its own clock
   (benchmarks/inpage.py) from the click's pointerdown to the first frame in which both forest
   plots show the study's new status (toggle-to-redraw), and to the settled page;
-- page: click "Sensitivity" in the sidebar, until its URL, a chart and the finished run.
+- page: click "Sensitivity" in the sidebar, until its URL, a chart and the finished run;
+- page: click "Overview", until both forest plots show the study and the run is finished.
 
-Per step: p50 and p95 latency over all sessions and rounds, and errors (a step that times
-out, or a page that shows an exception). Memory: the server's resident set (VmRSS of the
-process and its children, from /proc) sampled every 0.2 s; its peak over the baseline after
-warm-up, per session. Every level is bounded: ``--timeout`` seconds per step and
-``--budget`` seconds for the whole level, after which unfinished sessions are cancelled and
-counted as errors.
+Once the last session has opened the link the level is at full load: all N sessions go on
+for ``--hold`` seconds and then stop together. Only steps started at full load are timed
+(open: every session's), so every number is N sessions at once; errors count throughout.
+
+Per step: p50 and p95 latency, and errors (a step that times out, or a page that shows an
+exception). Memory: the server's resident set (VmRSS of the process and its children, from
+/proc) sampled every 0.2 s; its peak over the baseline after warm-up, per session. CPU: the
+server's CPU seconds, each kind of Chromium process's, and how busy the machine's cores were
+over the hold. Every level is bounded: ``--timeout`` seconds per step and ``--budget`` seconds
+for the whole level, after which unfinished sessions are cancelled and counted as errors.
+
+The browsers are the headless shell (``chromium-headless-shell``, what Playwright itself runs
+headless) where it is installed: the full browser in headless mode adds a browser-UI renderer
+per window, CPU that no user's browser takes from the server.
 
 With ``--client protocol`` each session speaks Streamlit's websocket protocol instead of
-running a browser (the same three steps as rerun messages), so the browsers' CPU no longer
+running a browser (the same steps as rerun messages), so the browsers' CPU no longer
 competes with the server's on the same cores: what the server alone sustains.
 """
 
@@ -31,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import platform
 import random
@@ -38,7 +50,8 @@ import re
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +68,8 @@ from tests.e2e.conftest import (  # noqa: E402
     wait_healthy,
 )
 
+HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
+BROWSER = HEADLESS_SHELL if HEADLESS_SHELL.exists() else CHROMIUM
 LINK = "?tpoint=interp"  # three studies per outcome: the toggled one changes both plots
 STUDY = "Yu 2014"
 STEPS = ("open", "toggle", "settled", "page")
@@ -65,7 +80,8 @@ ROW = f'{HIT}[aria-label*="Row: {STUDY};"][aria-label*="Status:"]'
 
 
 # ---------------------------------------------------------------------------------------
-# Memory of the server's process tree, from /proc (psutil is not a dependency)
+# Memory and CPU of the server's process tree and the browsers, from /proc (psutil is not a
+# dependency)
 
 
 def _children(pid: int) -> list[int]:
@@ -111,6 +127,37 @@ def machine_busy_s() -> float:
     return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_s(pid: str) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_cpu_s() -> dict[str, float]:
+    """CPU seconds of the running Chromium processes by kind: ``renderer`` (the pages),
+    ``browser``, ``gpu-process``, ``utility`` (network, storage) and the rest."""
+    out: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or b"chrom" not in (proc / "comm").read_bytes():
+                continue
+            args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").split()
+            kind = next((a[7:].decode() for a in args if a.startswith(b"--type=")), "browser")
+            out[kind] = out.get(kind, 0.0) + _cpu_s(proc.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """Busy CPU seconds of the machine, the server's tree and the browsers, and the clock."""
+    return {
+        "wall": time.monotonic(),
+        "busy": machine_busy_s(),
+        "server": tree_cpu_s(server_pid),
+        **browser_cpu_s(),
+    }
+
+
 def tree_rss_kb(pid: int) -> int:
     """VmRSS of ``pid`` and all its descendants, in kB."""
     total, todo = 0, [pid]
@@ -143,7 +190,27 @@ class RssSampler(threading.Thread):
 
 
 # ---------------------------------------------------------------------------------------
-# One browser session
+# One session
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every session of a level does: arrive (evenly over ``ramp_s``), open the link,
+    then rounds of steps until ``hold_s`` after the last arrival."""
+
+    hold_s: float
+    timeout_s: float
+    budget_s: float
+    think_s: float
+    ramp_s: float
+    client: str = "browser"
+    browser: Path = BROWSER
+
+    @property
+    def title(self) -> str:
+        """Its section in RESULTS.md: one per client (browser) and pause."""
+        who = "server only" if self.client == "protocol" else self.browser.name
+        return f"Load, {who}, pause {self.think_s:g} s"
 
 
 @dataclass
@@ -171,8 +238,9 @@ async def _think(seconds: float) -> None:
         await asyncio.sleep(seconds * random.uniform(0.5, 1.5))
 
 
-async def _step(tally: Tally, name: str, coro) -> bool:
-    """Run one step; its time is the wall time, or the times (s) by step name it returns."""
+async def _step(tally: Tally, name: str, coro, *, keep: bool = True) -> bool:
+    """Run one step; its time is the wall time, or the times (s) by step name it returns.
+    Errors always count; times only where ``keep``."""
     t0 = time.perf_counter()
     try:
         timed = await coro
@@ -181,104 +249,162 @@ async def _step(tally: Tally, name: str, coro) -> bool:
         tally.messages.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
         return False
     for step, seconds in (timed or {name: time.perf_counter() - t0}).items():
-        tally.times[step].append(seconds)
+        if keep:
+            tally.times[step].append(seconds)
     return True
 
 
-async def session(
-    browser, base: str, rounds: int, timeout_s: float, think_s: float, tally: Tally
-) -> None:
+Snapshot = Callable[[], dict[str, float]]
+
+
+class Phase:
+    """The level's clock. Sessions arrive over the ramp; once every one has opened the link
+    (or failed to) the level is at full load, and it stays there until the hold is over,
+    when every session stops. Only steps started at full load are timed: the table's
+    numbers are N sessions at once, never fewer."""
+
+    def __init__(self, n: int, plan: Plan, snapshot: Snapshot = dict) -> None:
+        self.left, self.hold_s, self.snapshot = n, plan.hold_s, snapshot
+        self.end = float("inf")
+        self.cpu: list[dict[str, float]] = []  # at full load, at the end of the hold
+
+    def arrived(self) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.end = time.monotonic() + self.hold_s
+            self.cpu.append(self.snapshot())
+            asyncio.get_running_loop().call_later(
+                self.hold_s, lambda: self.cpu.append(self.snapshot())
+            )
+
+    @property
+    def full(self) -> bool:
+        return self.left <= 0
+
+    @property
+    def over(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+@dataclass(frozen=True)
+class Start:
+    """When a session arrives (seconds into the level) and the level's clock."""
+
+    arrive_s: float
+    phase: Phase
+
+
+PAGES = ("sensitivity", "overview")  # each round: the toggle, then these page switches
+
+
+async def _user(tally: Tally, plan: Plan, phase: Phase, open_link, toggle, switch) -> None:
+    """One user's steps: open the link, then rounds of the toggle and the page switches, a
+    pause before each, until the level's hold is over."""
+    try:
+        opened = await _step(tally, "open", open_link())
+    finally:
+        phase.arrived()
+    steps = [("toggle", toggle), *(("page", lambda n=n: switch(n)) for n in PAGES)]
+    while opened and not phase.over:
+        for name, action in steps:
+            await _think(plan.think_s)
+            if phase.over:
+                return
+            await _step(tally, name, action(), keep=phase.full)
+
+
+async def session(browser, base: str, plan: Plan, start: Start, tally: Tally) -> None:
     from playwright.async_api import expect
 
-    ms = timeout_s * 1000
-    context = await browser.new_context(
-        viewport={"width": 1440, "height": 1100}, reduced_motion="reduce"
-    )
-    await context.add_init_script(inpage.INIT)
-    page = await context.new_page()
+    ms = plan.timeout_s * 1000
+    await asyncio.sleep(start.arrive_s)
     try:
-        for _ in range(rounds):
+        context = await browser.new_context(
+            viewport={"width": 1440, "height": 1100}, reduced_motion="reduce"
+        )
+        await context.add_init_script(inpage.INIT)
+        page = await context.new_page()
+    except Exception:
+        start.phase.arrived()
+        raise
 
-            async def open_link() -> None:
-                await page.goto(base + "/" + LINK, timeout=ms)
-                await expect(page.locator(".vega-embed svg")).to_have_count(2, timeout=ms)
-                await _idle(page, ms)
-                await _no_exception(page)
+    async def open_link() -> None:
+        await page.goto(base + "/" + LINK, timeout=ms)
+        await expect(page.locator(".vega-embed svg")).to_have_count(2, timeout=ms)
+        await _idle(page, ms)
+        await _no_exception(page)
 
-            if not await _step(tally, "open", open_link()):
-                continue
-            await _think(think_s)
+    async def toggle() -> dict[str, float]:
+        row = page.locator(".vega-embed").first.locator(ROW).first
+        label = await row.get_attribute("aria-label", timeout=ms) or ""
+        want = "included" if "Status: excluded" in label else "excluded"
+        await page.evaluate(inpage.ARM)
+        await row.click(timeout=ms)
+        await page.wait_for_function(inpage.REDRAWN, arg=[STUDY, want], polling="raf", timeout=ms)
+        await page.wait_for_function(inpage.SETTLED, arg=inpage.QUIET_MS, polling=50, timeout=ms)
+        await _no_exception(page)
+        redrawn, settled = await page.evaluate(inpage.TIMES)
+        return {"toggle": redrawn / 1000, "settled": settled / 1000}
 
-            async def toggle() -> dict[str, float]:
-                row = page.locator(".vega-embed").first.locator(ROW).first
-                label = await row.get_attribute("aria-label") or ""
-                want = "included" if "Status: excluded" in label else "excluded"
-                await page.evaluate(inpage.ARM)
-                await row.click(timeout=ms)
-                await page.wait_for_function(
-                    inpage.REDRAWN, arg=[STUDY, want], polling="raf", timeout=ms
-                )
-                await page.wait_for_function(
-                    inpage.SETTLED, arg=inpage.QUIET_MS, polling=50, timeout=ms
-                )
-                await _no_exception(page)
-                redrawn, settled = await page.evaluate(inpage.TIMES)
-                return {"toggle": redrawn / 1000, "settled": settled / 1000}
+    async def switch(name: str) -> None:
+        nav = page.get_by_test_id("stSidebarNav")
+        await nav.get_by_text(name.capitalize(), exact=True).click(timeout=ms)
+        if name == "sensitivity":
+            await expect(page).to_have_url(re.compile(r"/sensitivity\?"), timeout=ms)
+            await expect(page.locator(".vega-embed svg").first).to_be_visible(timeout=ms)
+        else:  # the overview again: both forest plots with the study's row
+            await expect(page.locator(ROW)).to_have_count(2, timeout=ms)
+        await _idle(page, ms)
+        await _no_exception(page)
 
-            await _step(tally, "toggle", toggle())
-            await _think(think_s)
-
-            async def switch() -> None:
-                nav = page.get_by_test_id("stSidebarNav")
-                await nav.get_by_text("Sensitivity", exact=True).click(timeout=ms)
-                await expect(page).to_have_url(re.compile(r"/sensitivity\?"), timeout=ms)
-                await expect(page.locator(".vega-embed svg").first).to_be_visible(timeout=ms)
-                await _idle(page, ms)
-                await _no_exception(page)
-
-            await _step(tally, "page", switch())
-            await _think(think_s)
+    try:
+        await _user(tally, plan, start.phase, open_link, toggle, switch)
     finally:
         await context.close()
 
 
-async def protocol_session(
-    base: str, rounds: int, timeout_s: float, think_s: float, tally: Tally
-) -> None:
+async def protocol_session(base: str, plan: Plan, start: Start, tally: Tally) -> None:
     """One user as Streamlit's own websocket protocol sees it, without a browser: each step
     sends the BackMsg the browser would (rerun with the link; with the link plus
-    ``exclude=`` for a toggle; with the Sensitivity page) and waits for the server's
-    ``script_finished``. Times the server's work and the transport, not the rendering."""
+    ``exclude=`` for a toggle; with the Sensitivity page, then the overview) and waits for
+    the server's ``script_finished``. Times the server's work and the transport, not the
+    rendering."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     query = LINK.lstrip("?")
     url = base.replace("http://", "ws://") + "/_stcore/stream"
-    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
+    await asyncio.sleep(start.arrive_s)
+    try:
+        ws = await websockets.connect(url, subprotocols=["streamlit"], max_size=None)
+    except Exception:
+        start.phase.arrived()
+        raise
+    current = {"query": query}  # the link as the last toggle left it
 
-        async def rerun(query_string: str, page: str = "") -> None:
-            msg = BackMsg()
-            msg.rerun_script.query_string = query_string
-            msg.rerun_script.page_name = page
-            await ws.send(msg.SerializeToString())
-            while True:
-                fwd = ForwardMsg()
-                fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout_s))
-                if fwd.WhichOneof("type") == "script_finished":
-                    return
-
-        excluded = False
-        for _ in range(rounds):
-            if not await _step(tally, "open", rerun(query)):
+    async def rerun(query_string: str, page: str = "") -> None:
+        msg = BackMsg()
+        msg.rerun_script.query_string = query_string
+        msg.rerun_script.page_name = page
+        await ws.send(msg.SerializeToString())
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(await asyncio.wait_for(ws.recv(), plan.timeout_s))
+            if fwd.WhichOneof("type") == "script_finished":
                 return
-            await _think(think_s)
-            excluded = not excluded
-            toggled = f"{query}&exclude=Yu2014" if excluded else query
-            await _step(tally, "toggle", rerun(toggled))
-            await _think(think_s)
-            await _step(tally, "page", rerun(toggled, "sensitivity"))
-            await _think(think_s)
+
+    async def toggle() -> None:
+        current["query"] = f"{query}&exclude=Yu2014" if current["query"] == query else query
+        await rerun(current["query"])
+
+    async def switch(name: str) -> None:
+        await rerun(current["query"], "" if name == "overview" else name)
+
+    try:
+        await _user(tally, plan, start.phase, lambda: rerun(query), toggle, switch)
+    finally:
+        await ws.close()
 
 
 async def _gather(sessions: list, budget_s: float, tally: Tally) -> None:
@@ -297,34 +423,28 @@ async def _gather(sessions: list, budget_s: float, tally: Tally) -> None:
 
 
 async def run_level(
-    base: str,
-    n: int,
-    rounds: int,
-    timeout_s: float,
-    budget_s: float,
-    think_s: float,
-    client: str = "browser",
-) -> Tally:
+    base: str, n: int, plan: Plan, snapshot: Snapshot = dict
+) -> tuple[Tally, Phase]:
+    """N sessions, the i-th arriving ``ramp_s * i / n`` seconds into the level; ``snapshot()``
+    is taken at full load and at the end of the hold."""
     from playwright.async_api import async_playwright
 
-    tally = Tally()
-    if client == "protocol":
-        sessions = [protocol_session(base, rounds, timeout_s, think_s, tally) for _ in range(n)]
-        await _gather(sessions, budget_s, tally)
-        return tally
+    tally, phase = Tally(), Phase(n, plan, snapshot)
+    starts = [Start(plan.ramp_s * i / n, phase) for i in range(n)]
+    if plan.client == "protocol":
+        sessions = [protocol_session(base, plan, s, tally) for s in starts]
+        await _gather(sessions, plan.budget_s, tally)
+        return tally, phase
     async with async_playwright() as p:
         browser = await p.chromium.launch(
-            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *LIGHT_ARGS]
+            executable_path=str(plan.browser), args=[*CHROMIUM_ARGS, *LIGHT_ARGS]
         )
         try:
-            await _gather(
-                [session(browser, base, rounds, timeout_s, think_s, tally) for _ in range(n)],
-                budget_s,
-                tally,
-            )
+            sessions = [session(browser, base, plan, s, tally) for s in starts]
+            await _gather(sessions, plan.budget_s, tally)
         finally:
             await browser.close()
-    return tally
+    return tally, phase
 
 
 # ---------------------------------------------------------------------------------------
@@ -347,13 +467,27 @@ class Level:
     peak_mb: float
     load_before: str
     load_after: str
-    wall_s: float
-    server_cpu_s: float
-    busy_cpu_s: float
+    cpu: dict[str, float]  # CPU seconds over the hold, by process kind; "wall": its length
 
     @property
     def per_session_mb(self) -> float:
         return max(0.0, self.peak_mb - self.baseline_mb) / self.n
+
+    def cpu_share(self, kind: str) -> float:
+        """``kind``'s share of the machine's busy CPU over the hold (NaN without one)."""
+        busy = self.cpu.get("busy", 0.0)
+        return self.cpu.get(kind, 0.0) / busy if busy else float("nan")
+
+    @property
+    def busy_share(self) -> float:
+        """How busy the cores were over the hold (1 = all of them all the time)."""
+        wall = self.cpu.get("wall", 0.0)
+        return self.cpu.get("busy", 0.0) / (wall * (os.cpu_count() or 1)) if wall else float("nan")
+
+    @property
+    def browsers_s(self) -> float:
+        """All Chromium processes' CPU seconds over the hold."""
+        return sum(v for k, v in self.cpu.items() if k not in ("wall", "busy", "server"))
 
 
 def loadavg() -> str:
@@ -368,9 +502,7 @@ def settle(below: float, wait_s: float = 240.0) -> None:
         time.sleep(5)
 
 
-def level(
-    n: int, rounds: int, timeout_s: float, budget_s: float, think_s: float, client: str
-) -> Level:
+def level(n: int, plan: Plan) -> Level:
     log = ROOT / "benchmarks" / "_out" / f"load-{n}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -382,7 +514,8 @@ def level(
             wait_healthy(base, proc, log, timeout=120)
         except BaseException as exc:  # pytest.fail outside pytest
             raise SystemExit(f"streamlit did not start: {exc}") from None
-        warm = asyncio.run(run_level(base, 1, 1, timeout_s, budget_s, 0.0, client))  # caches
+        warm_plan = replace(plan, hold_s=0.0, think_s=0.0, ramp_s=0.0)
+        warm, _ = asyncio.run(run_level(base, 1, warm_plan))  # fills the per-view caches
         if sum(warm.errors.values()):
             print("  warm-up errors:", warm.messages)
         time.sleep(2)
@@ -390,12 +523,12 @@ def level(
         sampler.start()
         sampler.reset()
         before = loadavg()
-        t0, cpu0, busy0 = time.perf_counter(), tree_cpu_s(proc.pid), machine_busy_s()
-        tally = asyncio.run(run_level(base, n, rounds, timeout_s, budget_s, think_s, client))
-        wall = time.perf_counter() - t0
-        cpu, busy = tree_cpu_s(proc.pid) - cpu0, machine_busy_s() - busy0
+        tally, phase = asyncio.run(run_level(base, n, plan, lambda: cpu_snapshot(proc.pid)))
+        cpu = {}
+        if len(phase.cpu) == 2:  # the hold was reached and ended
+            cpu = {k: v - phase.cpu[0].get(k, 0.0) for k, v in phase.cpu[1].items()}
         peak = sampler.peak / 1024
-        return Level(n, tally, baseline / 1024, peak, before, loadavg(), wall, cpu, busy)
+        return Level(n, tally, baseline / 1024, peak, before, loadavg(), cpu)
     finally:
         sampler.stop()
         stop_app(proc)
@@ -411,74 +544,86 @@ def report(lv: Level) -> None:
     print(f"N={lv.n}: " + "; ".join(parts))
     print(
         f"  RSS baseline {lv.baseline_mb:.0f} MB, peak {lv.peak_mb:.0f} MB, "
-        f"{lv.per_session_mb:.1f} MB/session; load {lv.load_before} -> {lv.load_after}; "
-        f"{lv.wall_s:.0f} s; server CPU {lv.server_cpu_s:.0f} s of {lv.busy_cpu_s:.0f} s busy"
+        f"{lv.per_session_mb:.1f} MB/session; load {lv.load_before} -> {lv.load_after}"
     )
+    print("  CPU s over the hold:", json.dumps({k: round(v, 1) for k, v in lv.cpu.items()}))
     for m in t.messages[:5]:
         print("   ", m)
 
 
-def write(levels: list[Level], rounds: int, think: float, note: str, client: str) -> None:
+def write(levels: list[Level], plan: Plan, note: str) -> None:
     today = dt.date.today().isoformat()
-    pause = f"a pause of {think:g} s (0.5-1.5x) after each step" if think else "no pauses"
+    think = plan.think_s
+    pause = f"a pause of {think:g} s (0.5-1.5x) before each step" if think else "no pauses"
     steps = [s for s in STEPS if any(lv.tally.times[s] for lv in levels)]
-    if client == "protocol":
-        title = "Load, server only"
+    flag = "" if plan.browser == BROWSER else f" --browser {plan.browser}"
+    if plan.client == "protocol":
         who = (
-            "N concurrent sessions of a client that speaks Streamlit's websocket protocol "
-            "(no browser), on the same machine as the server"
+            "N sessions of a client that speaks Streamlit's websocket protocol (no browser), "
+            "on the same machine as the server"
         )
         timing = (
             "Each step: from sending the browser's rerun message (the link; the link with "
-            "exclude=; the Sensitivity page) to the server's script_finished, i.e. the "
-            "server's work and the transport, without rendering."
+            "exclude=; the Sensitivity page; the overview) to the server's script_finished, "
+            "i.e. the server's work and the transport, without rendering."
         )
     else:
-        title = "Load"
-        who = "N browser contexts of one headless Chromium on the same machine as the server"
+        who = f"N browser contexts of one headless Chromium (`{plan.browser}`) on the same machine"
         timing = (
             "Open and page: from the action to the finished, redrawn page; toggle: from the "
             "click's pointerdown to both forest plots redrawn, timed in the page (settled: to "
             f"the page's last change, quiet for {inpage.QUIET_MS} ms after it)."
         )
     lines = [
-        f"`python3 benchmarks/load_test.py --client {client} --think {think:g}` on {today}, "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"link `{LINK}`. {who}, each {rounds} rounds of: open the link, toggle {STUDY} in "
-        f"the OS forest plot, switch to Sensitivity; {pause}. {timing} p50 / p95 over all "
-        "sessions and rounds. RSS: the server's process tree; per session = (peak - baseline "
-        "after warm-up) / N. Server CPU: the server's CPU seconds during the level and their "
-        "share of all busy CPU seconds on the machine. Load average (1 min) before -> after.",
+        f"`python3 benchmarks/load_test.py --client {plan.client} --think {think:g} --ramp "
+        f"{plan.ramp_s:g} --hold {plan.hold_s:g}{flag}` on {today}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}`. {who} as "
+        f"the server, arriving evenly over {plan.ramp_s:g} s; each opens the link once, then "
+        f"repeats: toggle {STUDY} in the OS forest plot, switch to Sensitivity, back to "
+        f"Overview; {pause}. Once the last one has opened the link, all N go on for "
+        f"{plan.hold_s:g} s (the hold); only steps started in the hold are timed (open: all). "
+        f"{timing} p50 / p95 over all sessions. RSS: the server's process tree; per session = "
+        "(peak - baseline after warm-up) / N. CPU over the hold: the server's and the "
+        "browsers' CPU seconds (share of all busy CPU seconds on the machine), and how busy "
+        "the cores were. Load average (1 min) before -> after.",
         "",
-        "| N | " + " | ".join(f"{s} p50 / p95" for s in steps) + " | errors | RSS peak "
-        "(baseline) | per session | server CPU (share) | load |",
-        "|---:|" + "---:|" * (len(steps) + 4) + "---|",
+        "| N | " + " | ".join(f"{s} p50 / p95 (n)" for s in steps) + " | errors | RSS peak "
+        "(baseline) | per session | server CPU | browsers' CPU | cores busy | load |",
+        "|---:|" + "---:|" * (len(steps) + 6) + "---|",
     ]
     for lv in levels:
         t = lv.tally
-        cells = [f"{pct(t.times[s], 0.5):.0f} / {pct(t.times[s], 0.95):.0f} ms" for s in steps]
-        share = 100 * lv.server_cpu_s / lv.busy_cpu_s if lv.busy_cpu_s else float("nan")
+        cells = [
+            f"{pct(t.times[s], 0.5):.0f} / {pct(t.times[s], 0.95):.0f} ms ({len(t.times[s])})"
+            for s in steps
+        ]
+        browsers = "–"  # the protocol client runs none
+        if plan.client == "browser":
+            share = lv.browsers_s / lv.cpu["busy"] if lv.cpu.get("busy") else float("nan")
+            browsers = f"{lv.browsers_s:.0f} s ({100 * share:.0f}%)"
         lines.append(
             f"| {lv.n} | {' | '.join(cells)} | {sum(t.errors.values())} | "
             f"{lv.peak_mb:.0f} MB ({lv.baseline_mb:.0f}) | {lv.per_session_mb:.1f} MB | "
-            f"{lv.server_cpu_s:.0f} s ({share:.0f}%) | "
+            f"{lv.cpu.get('server', 0):.0f} s ({100 * lv.cpu_share('server'):.0f}%) | "
+            f"{browsers} | {100 * lv.busy_share:.0f}% | "
             f"{lv.load_before.split()[0]} -> {lv.load_after.split()[0]} |"
         )
     lines += ["", "Target: N = 20 with toggle p95 under 2 s and no errors.", ""]
     if note:
         lines += [note, ""]
-    write_section(title, lines)
-    print(f"wrote the {title} section of", ROOT / "benchmarks" / "RESULTS.md")
+    write_section(plan.title, lines)
+    print(f"wrote the {plan.title} section of", ROOT / "benchmarks" / "RESULTS.md")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20])
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--hold", type=float, default=120.0, help="seconds at full load")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per step")
     ap.add_argument("--budget", type=float, default=600.0, help="seconds per level")
     ap.add_argument("--settle", type=float, default=3.0, help="start a level below this load")
-    ap.add_argument("--think", type=float, default=0.0, help="mean pause between steps, s")
+    ap.add_argument("--think", type=float, default=5.0, help="mean pause between steps, s")
+    ap.add_argument("--ramp", type=float, default=60.0, help="sessions arrive over this, s")
     ap.add_argument("--note", default="", help="a paragraph to add under the table")
     ap.add_argument(
         "--client",
@@ -486,21 +631,28 @@ def main() -> None:
         default="browser",
         help="headless Chromium, or Streamlit's websocket protocol without a browser",
     )
+    ap.add_argument("--browser", type=Path, default=BROWSER, help="the Chromium to run")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--check", action="store_true", help="exit 1 if any step failed")
     args = ap.parse_args()
-    if args.client == "browser" and not CHROMIUM.exists():
-        raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium")
+    if args.client == "browser" and not args.browser.exists():
+        raise SystemExit(f"{args.browser} not found: install Debian's chromium-headless-shell")
     if args.sessions and max(args.sessions) > 50:
         raise SystemExit("at most 50 sessions")
+    plan = Plan(
+        args.hold, args.timeout, args.budget, args.think, args.ramp, args.client, args.browser
+    )
     levels = []
     for n in args.sessions:
         settle(args.settle)
         print(f"level N = {n} (load {loadavg()})")
-        lv = level(n, args.rounds, args.timeout, args.budget, args.think, args.client)
+        lv = level(n, plan)
         report(lv)
         levels.append(lv)
     if not args.no_write:
-        write(levels, args.rounds, args.think, args.note, args.client)
+        write(levels, plan, args.note)
+    if args.check and any(sum(lv.tally.errors.values()) for lv in levels):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""The load test (benchmarks/load_test.py, run by hand) still runs: two browser sessions and
+two protocol sessions for a few seconds each, every step without an error. Times are
+printed, never asserted."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHORT = ["--sessions", "2", "--ramp", "1", "--hold", "6", "--think", "0.5", "--timeout", "60"]
+
+
+def run_load_test(*args: str) -> str:
+    cmd = [sys.executable, "benchmarks/load_test.py", *SHORT, *args, "--no-write", "--check"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def counts(out: str) -> dict[str, tuple[int, int]]:
+    """(ok, errors) per step from the level's summary line."""
+    return {
+        step: (int(ok), int(err))
+        for step, ok, err in re.findall(r"(\w+) p50 \S+ / p95 \S+ ms \((\d+) ok, (\d+) err\)", out)
+    }
+
+
+@pytest.mark.parametrize("client", ["browser", "protocol"])
+def test_load_test_runs_every_step_without_errors(
+    client: str, browser_type_launch_args: dict
+) -> None:
+    out = run_load_test("--client", client)
+    steps = counts(out)
+    assert steps["open"] == (2, 0)
+    assert steps["toggle"][0] >= 1 and steps["page"][0] >= 1
+    assert all(err == 0 for _, err in steps.values())
+    cpu = re.search(r"CPU s over the hold: (\{.*\})", out)
+    assert cpu is not None
+    kinds = json.loads(cpu.group(1))
+    assert kinds["busy"] > 0 and kinds["server"] > 0
+    assert (kinds.get("renderer", 0) > 0) == (client == "browser")
