@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -106,19 +107,21 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and all its descendants."""
-    total, todo = 0, [pid]
-    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            pass
+        with contextlib.suppress(OSError, IndexError, ValueError):  # it has just ended
+            total += _cpu_s(p)
         todo += _children(p)
-    return total / tick
+    return total
 
 
 def machine_busy_s() -> float:
@@ -127,22 +130,22 @@ def machine_busy_s() -> float:
     return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_s(pid: str) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def browser_cpu_s() -> dict[str, float]:
-    """CPU seconds of the running Chromium processes by kind: ``renderer`` (the pages),
+def browser_cpu_s(root: int) -> dict[str, float]:
+    """CPU seconds of the Chromium processes below ``root`` (this process: the browsers it
+    launched, never another Chromium on the machine) by kind: ``renderer`` (the pages),
     ``browser``, ``gpu-process``, ``utility`` (network, storage) and the rest."""
     out: dict[str, float] = {}
-    for proc in Path("/proc").iterdir():
+    todo = _children(root)
+    while todo:
+        pid = todo.pop()
+        todo += _children(pid)
+        proc = Path(f"/proc/{pid}")
         try:
-            if not proc.name.isdigit() or b"chrom" not in (proc / "comm").read_bytes():
+            if b"chrom" not in (proc / "comm").read_bytes():
                 continue
             args = (proc / "cmdline").read_bytes().replace(b"\0", b" ").split()
             kind = next((a[7:].decode() for a in args if a.startswith(b"--type=")), "browser")
-            out[kind] = out.get(kind, 0.0) + _cpu_s(proc.name)
+            out[kind] = out.get(kind, 0.0) + _cpu_s(pid)
         except (OSError, IndexError, ValueError):
             continue
     return out
@@ -154,7 +157,7 @@ def cpu_snapshot(server_pid: int) -> dict[str, float]:
         "wall": time.monotonic(),
         "busy": machine_busy_s(),
         "server": tree_cpu_s(server_pid),
-        **browser_cpu_s(),
+        **browser_cpu_s(os.getpid()),
     }
 
 

@@ -192,6 +192,9 @@ def not_used(oa: OutcomeAnalysis) -> None:
             )
 
 
+INCLUDE_WIDTH = "small"  # 75 px in Streamlit's grid
+
+
 def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
     """The selected studies with an Include checkbox; unticking excludes a study."""
     state = analysis.state
@@ -203,13 +206,13 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
     table = pd.DataFrame(
         {
             "Include": [s not in state.exclude for s in ids],
+            "id": ids,
             "Study": meta["label"].astype(str).to_list(),
             "Design": meta["design"].astype(str).to_list(),
             "Indication": meta["indication"].astype(str).to_list(),
             "Quality": meta["quality_score"].astype("Float64").to_list(),
             **{f"{o} data": ["yes" if s in used[o] else "no" for s in ids] for o in used},
-        },
-        index=pd.Index(ids, name="id"),
+        }
     )
     key = f"include_{hash(state.exclude)}"
 
@@ -226,10 +229,15 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
         table,
         key=key,
         on_change=on_edit,
+        hide_index=True,
         disabled=[c for c in table.columns if c != "Include"],
-        width="stretch",
+        width="content",  # columns keep their widths (not stretched to the page)
         column_config={
-            "Include": st.column_config.CheckboxColumn(help="Untick to leave a study out"),
+            # first and of a fixed width: the checkbox is where the eye starts on each row
+            "Include": st.column_config.CheckboxColumn(
+                width=INCLUDE_WIDTH, help="Untick to leave a study out"
+            ),
+            "id": st.column_config.TextColumn(help="The study's id in links (exclude=...)"),
             "Quality": st.column_config.NumberColumn(format="%d", help="Editorial score, 0-7"),
         },
     )

@@ -15,6 +15,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from core.__main__ import main
+from core.analysis import analyse
+from core.data import load_bundled
+from core.state import parse_query
 from ui.blocks import fmt_ratio
 
 LINK = "?tpoint=interp"  # three studies pooled for 2-year OS
@@ -118,6 +121,44 @@ def test_untick_a_study_changes_the_value_and_the_link(page: Page, app_url: str,
     wei.click()
     expect(value).to_have_text(before, timeout=RUN_TIMEOUT)
     expect(page).not_to_have_url(re.compile("exclude="), timeout=RUN_TIMEOUT)
+
+
+def include_checkbox(page: Page, query: str, study_id: str) -> tuple[Locator, dict]:
+    """The include table and where ``study_id``'s checkbox is in it. The grid draws on a
+    canvas, so a cell is found by position: Include is the first column, 75 px wide
+    (ui.blocks.INCLUDE_WIDTH), under a 35 px header, rows 35 px high, in the order of the
+    view's selection."""
+    ids = list(analyse(parse_query(query).state, load_bundled()).selection.ids)
+    table = page.get_by_test_id("stDataFrame")
+    expect(table).to_have_count(1, timeout=RUN_TIMEOUT)
+    table.scroll_into_view_if_needed()
+    return table, {"x": 37.5, "y": 35 * (ids.index(study_id) + 1) + 17.5}
+
+
+def test_untick_in_the_include_table_leaves_the_study_out(page: Page, app_url: str):
+    open_overview(page, app_url + "/" + LINK)
+    before = pooled_metric(page).inner_text()
+
+    table, checkbox = include_checkbox(page, LINK, STUDY_ID)
+    page.wait_for_timeout(500)  # the grid's first paint
+    table.click(position=checkbox)
+    expect(page).to_have_url(re.compile(rf"[?&]exclude={STUDY_ID}(&|$)"), timeout=RUN_TIMEOUT)
+    for outcome_index in (0, 1):  # both forest plots show it left out, greyed
+        expect(forest_row(page, STUDY_LABEL, outcome_index).first).to_have_attribute(
+            "aria-label", re.compile(r"Status: excluded by you"), timeout=RUN_TIMEOUT
+        )
+    wait_idle(page)
+    assert pooled_metric(page).inner_text() == cli_pooled(f"{LINK}&exclude={STUDY_ID}")
+
+    # Ticked again (the table is drawn anew for the new view), the study is back.
+    table, checkbox = include_checkbox(page, f"{LINK}&exclude={STUDY_ID}", STUDY_ID)
+    page.wait_for_timeout(500)
+    table.click(position=checkbox)
+    expect(page).not_to_have_url(re.compile("exclude="), timeout=RUN_TIMEOUT)
+    expect(pooled_metric(page)).to_have_text(before, timeout=RUN_TIMEOUT)
+    expect(forest_row(page, STUDY_LABEL).first).to_have_attribute(
+        "aria-label", re.compile(r"Status: included"), timeout=RUN_TIMEOUT
+    )
 
 
 @pytest.mark.parametrize("name", list(PAGES))

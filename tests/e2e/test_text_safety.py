@@ -72,7 +72,8 @@ def test_payloads_in_an_upload_show_as_text_and_never_run(
         text = page.locator("body").inner_text()
         if name in ("overview", "presentation"):
             # forest plot labels are SVG text: the payload is there, literally
-            expect(page.locator(".vega-embed svg text", has_text=IMG).first).to_be_attached()
+            label = page.locator(".vega-embed svg text", has_text=IMG).first
+            expect(label).to_be_attached(timeout=RUN_TIMEOUT)  # the page may still be drawing
             row = forest_row(page, IMG)
             row.first.hover(force=True)
             tooltip = page.locator("#vg-tooltip-element")
