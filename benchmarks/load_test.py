@@ -51,7 +51,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -97,6 +97,15 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _tree(pid: int) -> Iterator[int]:
+    """``pid`` and all its descendants (children read as the walk reaches them)."""
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        yield p
+        todo += _children(p)
+
+
 def _status_kb(pid: int, key: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -115,12 +124,10 @@ def _cpu_s(pid: int) -> float:
 
 def tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and all its descendants."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
+    total = 0.0
+    for p in _tree(pid):
         with contextlib.suppress(OSError, IndexError, ValueError):  # it has just ended
             total += _cpu_s(p)
-        todo += _children(p)
     return total
 
 
@@ -135,10 +142,7 @@ def browser_cpu_s(root: int) -> dict[str, float]:
     launched, never another Chromium on the machine) by kind: ``renderer`` (the pages),
     ``browser``, ``gpu-process``, ``utility`` (network, storage) and the rest."""
     out: dict[str, float] = {}
-    todo = _children(root)
-    while todo:
-        pid = todo.pop()
-        todo += _children(pid)
+    for pid in _tree(root):
         proc = Path(f"/proc/{pid}")
         try:
             if b"chrom" not in (proc / "comm").read_bytes():
@@ -163,12 +167,7 @@ def cpu_snapshot(server_pid: int) -> dict[str, float]:
 
 def tree_rss_kb(pid: int) -> int:
     """VmRSS of ``pid`` and all its descendants, in kB."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        total += _status_kb(p, "VmRSS")
-        todo += _children(p)
-    return total
+    return sum(_status_kb(p, "VmRSS") for p in _tree(pid))
 
 
 class RssSampler(threading.Thread):
@@ -266,8 +265,8 @@ class Phase:
     when every session stops. Only steps started at full load are timed: the table's
     numbers are N sessions at once, never fewer."""
 
-    def __init__(self, n: int, plan: Plan, snapshot: Snapshot = dict) -> None:
-        self.left, self.hold_s, self.snapshot = n, plan.hold_s, snapshot
+    def __init__(self, n: int, hold_s: float, snapshot: Snapshot = dict) -> None:
+        self.left, self.hold_s, self.snapshot = n, hold_s, snapshot
         self.end = float("inf")
         self.cpu: list[dict[str, float]] = []  # at full load, at the end of the hold
 
@@ -432,7 +431,7 @@ async def run_level(
     is taken at full load and at the end of the hold."""
     from playwright.async_api import async_playwright
 
-    tally, phase = Tally(), Phase(n, plan, snapshot)
+    tally, phase = Tally(), Phase(n, plan.hold_s, snapshot)
     starts = [Start(plan.ramp_s * i / n, phase) for i in range(n)]
     if plan.client == "protocol":
         sessions = [protocol_session(base, plan, s, tally) for s in starts]
@@ -476,10 +475,10 @@ class Level:
     def per_session_mb(self) -> float:
         return max(0.0, self.peak_mb - self.baseline_mb) / self.n
 
-    def cpu_share(self, kind: str) -> float:
-        """``kind``'s share of the machine's busy CPU over the hold (NaN without one)."""
+    def share(self, seconds: float) -> float:
+        """``seconds`` as a share of the machine's busy CPU over the hold (NaN without one)."""
         busy = self.cpu.get("busy", 0.0)
-        return self.cpu.get(kind, 0.0) / busy if busy else float("nan")
+        return seconds / busy if busy else float("nan")
 
     @property
     def busy_share(self) -> float:
@@ -600,14 +599,14 @@ def write(levels: list[Level], plan: Plan, note: str) -> None:
             f"{pct(t.times[s], 0.5):.0f} / {pct(t.times[s], 0.95):.0f} ms ({len(t.times[s])})"
             for s in steps
         ]
+        server = lv.cpu.get("server", 0.0)
         browsers = "–"  # the protocol client runs none
         if plan.client == "browser":
-            share = lv.browsers_s / lv.cpu["busy"] if lv.cpu.get("busy") else float("nan")
-            browsers = f"{lv.browsers_s:.0f} s ({100 * share:.0f}%)"
+            browsers = f"{lv.browsers_s:.0f} s ({100 * lv.share(lv.browsers_s):.0f}%)"
         lines.append(
             f"| {lv.n} | {' | '.join(cells)} | {sum(t.errors.values())} | "
             f"{lv.peak_mb:.0f} MB ({lv.baseline_mb:.0f}) | {lv.per_session_mb:.1f} MB | "
-            f"{lv.cpu.get('server', 0):.0f} s ({100 * lv.cpu_share('server'):.0f}%) | "
+            f"{server:.0f} s ({100 * lv.share(server):.0f}%) | "
             f"{browsers} | {100 * lv.busy_share:.0f}% | "
             f"{lv.load_before.split()[0]} -> {lv.load_after.split()[0]} |"
         )

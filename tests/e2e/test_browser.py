@@ -132,6 +132,7 @@ def include_checkbox(page: Page, query: str, study_id: str) -> tuple[Locator, di
     table = page.get_by_test_id("stDataFrame")
     expect(table).to_have_count(1, timeout=RUN_TIMEOUT)
     table.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # the grid's first paint
     return table, {"x": 37.5, "y": 35 * (ids.index(study_id) + 1) + 17.5}
 
 
@@ -140,7 +141,6 @@ def test_untick_in_the_include_table_leaves_the_study_out(page: Page, app_url: s
     before = pooled_metric(page).inner_text()
 
     table, checkbox = include_checkbox(page, LINK, STUDY_ID)
-    page.wait_for_timeout(500)  # the grid's first paint
     table.click(position=checkbox)
     expect(page).to_have_url(re.compile(rf"[?&]exclude={STUDY_ID}(&|$)"), timeout=RUN_TIMEOUT)
     for outcome_index in (0, 1):  # both forest plots show it left out, greyed
@@ -152,7 +152,6 @@ def test_untick_in_the_include_table_leaves_the_study_out(page: Page, app_url: s
 
     # Ticked again (the table is drawn anew for the new view), the study is back.
     table, checkbox = include_checkbox(page, f"{LINK}&exclude={STUDY_ID}", STUDY_ID)
-    page.wait_for_timeout(500)
     table.click(position=checkbox)
     expect(page).not_to_have_url(re.compile("exclude="), timeout=RUN_TIMEOUT)
     expect(pooled_metric(page)).to_have_text(before, timeout=RUN_TIMEOUT)
