@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -31,8 +31,9 @@ from core.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
 from core.analysis import model_label as _model_label
 from core.charts import forest_chart
 from core.data import published as _published
-from core.export import chart_spec, chart_to_png, chart_to_svg
+from core.export import chart_spec, charts_to
 from core.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
+from core.sanitize import xml_safe
 from core.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.sof import (
     DOMAINS,
@@ -61,7 +62,6 @@ QUALITY_NOTE = (
 FOREST_WIDTH = 600
 PNG_PPI = 200
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/TTF"))
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _URL = re.compile(r"https?://[^\s<>\"'`\\]+\Z", re.IGNORECASE)
 
 
@@ -131,10 +131,10 @@ class Report:
 
 
 def _s(value: object) -> str:
-    """Text of a cell: '' for missing values, control characters made spaces."""
+    """Text of a cell: '' for missing values, characters no renderer takes made U+FFFD."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    return _CONTROL.sub(" ", str(value))
+    return xml_safe(str(value))
 
 
 def safe_url(url: str) -> str | None:
@@ -424,21 +424,27 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _figure(spec: dict[str, Any], alt: str) -> str:
-    svg = chart_to_svg(spec).encode("utf-8")
+def _figure(svg: bytes, alt: str) -> str:
     src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     return f'<figure><img src="{src}" alt="{_e(alt)}"></figure>'
 
 
-def _html_outcome(sec: OutcomeSection) -> str:
+def _charts(rep: Report, fmt: Literal["png", "svg"]) -> list[bytes | None]:
+    """Each outcome's forest plot rendered (all in one render process), None where it has none."""
+    specs = [sec.chart for sec in rep.outcomes if sec.chart is not None]
+    done = iter(charts_to(fmt, list(specs), ppi=PNG_PPI))
+    return [next(done) if sec.chart is not None else None for sec in rep.outcomes]
+
+
+def _html_outcome(sec: OutcomeSection, svg: bytes | None) -> str:
     out = [f'<section class="outcome"><h2>{_e(sec.heading)}</h2>']
     if sec.numbers:
         items = "".join(f"<dt>{_e(n.label)}</dt><dd>{_e(n.value)}</dd>" for n in sec.numbers)
         out.append(f'<dl class="numbers">{items}</dl>')
     out.append(f"<p>{_e(sec.sentence)}</p>")
     out.extend(f'<p class="note">{_e(n)}</p>' for n in sec.notes)
-    if sec.chart is not None:
-        out.append(_figure(sec.chart, sec.chart_alt))
+    if svg is not None:
+        out.append(_figure(svg, sec.chart_alt))
         out.append(
             "<figcaption>Filled squares: studies pooled (area ∝ weight); hollow squares and † "
             "mark interpolated rates; grey rows are excluded by hand.</figcaption>"
@@ -502,7 +508,7 @@ def render_html(rep: Report) -> str:
         *(f"<li>{_e(x)}</li>" for x in rep.filters),
         "</ul>",
         *(f'<p class="note">{_e(n)}</p>' for n in rep.notices),
-        *(_html_outcome(sec) for sec in rep.outcomes),
+        *map(_html_outcome, rep.outcomes, _charts(rep, "svg")),
         "<h2>Summary of findings</h2>",
         f'<p class="note">{_e(SOF_DISCLAIMER)} {_e(QUALITY_NOTE)}</p>',
         _table(
@@ -653,10 +659,9 @@ class _Pdf:
                 table.row([self.t(c) for c in r])
         self.pdf.ln(2)
 
-    def figure(self, spec: dict[str, Any]) -> None:
+    def figure(self, png: bytes) -> None:
         from PIL import Image
 
-        png = chart_to_png(spec, ppi=PNG_PPI)
         with Image.open(io.BytesIO(png)) as im:
             w_px, h_px = im.size
         pdf = self.pdf
@@ -684,7 +689,7 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
         w.para(f"• {line}", 9.5)
     for note in rep.notices:
         w.para(note, 9)
-    for sec in rep.outcomes:
+    for sec, png in zip(rep.outcomes, _charts(rep, "png"), strict=True):
         w.heading(sec.heading)
         if sec.numbers:
             w.table(
@@ -695,8 +700,8 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
         w.para(sec.sentence)
         for note in sec.notes:
             w.para(note, 9)
-        if sec.chart is not None:
-            w.figure(sec.chart)
+        if png is not None:
+            w.figure(png)
             w.para(
                 "Filled squares: studies pooled (area ∝ weight); hollow squares and † mark "
                 "interpolated rates; grey rows are excluded by hand.",
