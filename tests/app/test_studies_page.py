@@ -20,7 +20,7 @@ from ui.blocks import fmt_ratio
 
 ROOT = Path(__file__).resolve().parents[2]
 BCG_DIR = ROOT / "tests" / "fixtures" / "bcg"
-BCG_JSON = ROOT.parent / "shared" / "reference" / "metafor" / "bcg.json"
+BCG_JSON = ROOT / "tests" / "conformance" / "reference" / "bcg.json"
 BUNDLED = load_bundled()
 BUNDLED_IDS = BUNDLED.studies["study_id"].astype(str).tolist()
 

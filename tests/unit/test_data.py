@@ -17,7 +17,7 @@ from core.schema import QUALITY_ITEMS, export_csv, export_parquet, validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIDENCE = ROOT.parent / "shared" / "evidence" / "studies_abstract_level.csv"
-BCG_JSON = ROOT.parent / "shared" / "reference" / "metafor" / "bcg.json"
+BCG_JSON = ROOT / "tests" / "conformance" / "reference" / "bcg.json"
 BCG_DIR = ROOT / "tests" / "fixtures" / "bcg"
 
 IDS = [

@@ -13,7 +13,7 @@ import pytest
 from core.effects import escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
 
 Z975 = 1.959963984540054
-BCG = Path(__file__).resolve().parents[3] / "shared/reference/metafor/bcg.json"
+BCG = Path(__file__).resolve().parents[1] / "conformance/reference/bcg.json"
 
 
 # ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from core.effects import escalc
 from core.pooling import pool
 from core.subgroups import meta_regression, subgroup_analysis
 
-BCG = Path(__file__).resolve().parents[3] / "shared/reference/metafor/bcg.json"
+BCG = Path(__file__).resolve().parents[1] / "conformance/reference/bcg.json"
 needs_bcg = pytest.mark.skipif(not BCG.exists(), reason="metafor reference folder not present")
 
 
