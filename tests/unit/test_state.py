@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import state as S
-from core.state import (
+from core.state.view import (
     DEFAULT_STATE,
     FIELDS,
     MAX_IDS,
@@ -28,6 +27,7 @@ from core.state import (
     parse_query,
     to_query_params,
 )
+from core.state.view import view as S
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -356,8 +356,8 @@ def test_check_exclusions() -> None:
 
 
 def test_values_match_the_rest_of_core() -> None:
-    from core.pooling import CI_METHODS, METHODS
-    from core.schema import DESIGNS, INDICATIONS
+    from core.data.schema import DESIGNS, INDICATIONS
+    from core.stats.pooling import CI_METHODS, METHODS
 
     assert set(S.FIELD_BY_NAME["method"].allowed) == set(METHODS)
     assert set(S.FIELD_BY_NAME["ci"].allowed) == set(CI_METHODS)
