@@ -27,7 +27,7 @@ from core.state.view import (
     parse_query,
     to_query_params,
 )
-from core.state.view import view as S
+from core.state import view as S
 
 ROOT = Path(__file__).resolve().parents[2]
 
