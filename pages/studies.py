@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data.dataset import DATA_DIR, schema
+from core.data import schema
+from core.data.dataset import DATA_DIR
 from core.views.analysis import analyse, select_studies
 from ui import blocks, cache, evidence, sync, upload
 

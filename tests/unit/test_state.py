@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.state import view as S
 from core.state.view import (
     DEFAULT_STATE,
     FIELDS,
@@ -27,7 +28,6 @@ from core.state.view import (
     parse_query,
     to_query_params,
 )
-from core.state import view as S
 
 ROOT = Path(__file__).resolve().parents[2]
 
