@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# DejaVu Sans is the font of exported PNG/PDF figures (core/charts.py FONT_FAMILY).
+# DejaVu Sans is the font of exported PNG/PDF figures (core/charts/forest.py FONT_FAMILY).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*

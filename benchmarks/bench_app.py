@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.inpage import QUIET_MS  # noqa: E402
 from benchmarks.results import write_section  # noqa: E402
-from core.analysis import analyse, forest_frame  # noqa: E402
-from core.charts import forest_chart  # noqa: E402
-from core.data import load_bundled  # noqa: E402
-from core.state import parse_query  # noqa: E402
+from core.charts.forest import forest_chart  # noqa: E402
+from core.data.dataset import load_bundled  # noqa: E402
+from core.state.view import parse_query  # noqa: E402
+from core.views.analysis import analyse, forest_frame  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "RESULTS.md"
 LINK = "?tpoint=interp"  # three studies per outcome: the toggled one changes both plots
@@ -114,7 +114,7 @@ def breakdown(repeat: int = 5) -> dict[str, float]:
             parts["spec"].append(t4 - t3)
     n = len(analysis.outcomes)
     out = {
-        "core.analysis.analyse (uncached effects)": statistics.median(parts["analyse"]),
+        "core.views.analysis.analyse (uncached effects)": statistics.median(parts["analyse"]),
         "forest_frame, both outcomes": n * statistics.median(parts["forest_frame"]),
         "forest_chart (Altair build), both outcomes": n * statistics.median(parts["chart"]),
         "chart.to_dict() (validate + serialise), both": n * statistics.median(parts["spec"]),

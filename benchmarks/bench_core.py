@@ -19,8 +19,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results import write_section
-from core.pooling import pool
-from core.sensitivity import gosh, leave_one_out
+from core.stats.pooling import pool
+from core.stats.sensitivity import gosh, leave_one_out
 
 KS = (7, 100, 1000, 10000)
 SPREAD_SETS = 200

@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import OutcomeAnalysis, model_label
-from core.bias import TrimAndFill, begg_test, egger_test, funnel_data, trim_and_fill
-from core.charts_bias import bubble_chart, bubble_frames, funnel_chart, funnel_frame
-from core.state import ViewState
-from core.subgroups import meta_regression
+from core.charts.bias import bubble_chart, bubble_frames, funnel_chart, funnel_frame
+from core.state.view import ViewState
+from core.stats.bias import TrimAndFill, begg_test, egger_test, funnel_data, trim_and_fill
+from core.stats.subgroups import meta_regression
+from core.views.analysis import OutcomeAnalysis, model_label
 from ui import blocks, cache, exports, sync
 
 sync.require_entrypoint()
 
-#: tau2 estimators core.bias.trim_and_fill follows metafor with; others fall back to REML.
+#: tau2 estimators core.stats.bias.trim_and_fill follows metafor with; others fall back to REML.
 TF_METHODS = ("REML", "ML", "DL", "EE")
 MODERATORS = {"quality": ("quality_score", "Quality score"), "year": ("year", "Publication year")}
 MISSING_REASON = {"quality": "no quality score", "year": "no publication year in the dataset"}

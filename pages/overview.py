@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis import OUTCOMES
-from core.state import DEFAULT_STATE
+from core.state.view import DEFAULT_STATE
+from core.views.analysis import OUTCOMES
 from ui import blocks, cache, sync
 from ui.sof import render_sof
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.narrative import headline, key_numbers, left_out, summary_sentence
-from core.results_table import results_frame
-from core.state import describe_filters
+from core.report.narrative import headline, key_numbers, left_out, summary_sentence
+from core.state.view import describe_filters
+from core.views.results_table import results_frame
 from ui import blocks, cache, exports, sync
 from ui.report import render_report_downloads
 from ui.sof import render_sof

@@ -2,7 +2,7 @@
 
 Leave-one-out, cumulative meta-analysis, influence (Baujat plot and diagnostics), the result
 under every model, a quality-score threshold sweep and, on request, a GOSH plot. Everything
-is computed by core.sensitivity on the included studies of the current view.
+is computed by core.stats.sensitivity on the included studies of the current view.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import OutcomeAnalysis, model_label
-from core.charts import VegaSpec
-from core.charts_sensitivity import (
+from core.charts.forest import VegaSpec
+from core.charts.sensitivity import (
     baujat_chart,
     cumulative_chart,
     estimator_chart,
@@ -25,7 +24,8 @@ from core.charts_sensitivity import (
     leave_one_out_chart,
     quality_sweep_chart,
 )
-from core.sensitivity import (
+from core.state.view import ViewState
+from core.stats.sensitivity import (
     CHANGE_THRESHOLD,
     QualitySweep,
     baujat,
@@ -37,7 +37,7 @@ from core.sensitivity import (
     leave_one_out_frame,
     quality_sweep,
 )
-from core.state import ViewState
+from core.views.analysis import OutcomeAnalysis, model_label
 from ui import blocks, cache, exports, sync
 
 sync.require_entrypoint()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import schema
-from core.analysis import analyse, select_studies
-from core.data import DATA_DIR
+from core.data import schema
+from core.data.dataset import DATA_DIR
+from core.views.analysis import analyse, select_studies
 from ui import blocks, cache, evidence, sync, upload
 
 sync.require_entrypoint()

@@ -8,16 +8,16 @@ import math
 import pandas as pd
 import streamlit as st
 
-from core.analysis import (
+from core.charts.forest import forest_chart
+from core.report.rscript import r_script
+from core.state.view import ViewState
+from core.views.analysis import (
     OUTCOME_LABELS,
     Analysis,
     OutcomeAnalysis,
     forest_frame,
     model_label,
 )
-from core.charts import forest_chart
-from core.rscript import r_script
-from core.state import ViewState
 from ui import cache, sync
 from ui.report import render_report_downloads
 

@@ -12,9 +12,9 @@ from typing import TypeVar
 
 import streamlit as st
 
-from core.analysis import Analysis, EstimableFn, analyse
-from core.data import Dataset, load_bundled, published
-from core.estimable import EstimableSet, estimable
+from core.data.dataset import Dataset, load_bundled, published
+from core.data.estimable import EstimableSet, estimable
+from core.views.analysis import Analysis, EstimableFn, analyse
 
 BUNDLED_KEY = "bundled"
 T = TypeVar("T")
@@ -46,7 +46,7 @@ def current_dataset() -> tuple[str, Dataset]:
 
 
 def effects_fn(key: str, dataset: Dataset) -> EstimableFn:
-    """``effects(outcome, measure, years, rule)`` for ``core.analysis``, cached."""
+    """``effects(outcome, measure, years, rule)`` for ``core.views.analysis``, cached."""
     return lambda o, m, t, r: _effects(key, dataset, o, m, t, r)
 
 
@@ -85,7 +85,7 @@ def display_spec(view: str, part: str, spec: dict) -> dict:
 
 
 def analysis(state: object) -> Analysis:
-    """``core.analysis.analyse`` of this view on the dataset in use, once per view."""
+    """``core.views.analysis.analyse`` of this view on the dataset in use, once per view."""
     key, dataset = current_dataset()
     effects = effects_fn(key, dataset)
     return per_view(view_key(state), "analysis", lambda: analyse(state, dataset, effects))  # type: ignore[arg-type]

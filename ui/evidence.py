@@ -7,9 +7,9 @@ import math
 
 import pandas as pd
 
-from core.analysis import Analysis, Selection, forest_frame
-from core.schema import QUALITY_ITEMS
-from core.state import ViewState
+from core.data.schema import QUALITY_ITEMS
+from core.state.view import ViewState
+from core.views.analysis import Analysis, Selection, forest_frame
 
 QUALITY_LABELS = {
     "q_allocation": "Allocation (0-2)",

@@ -13,7 +13,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.export import chart_to_pdf, chart_to_png, chart_to_svg, frame_to_csv
+from core.data.export import frame_to_csv
+from core.report.figures import chart_to_pdf, chart_to_png, chart_to_svg
 
 PNG_PPI = 200
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core.analysis import Analysis
-from core.data import Dataset
-from core.report import report_html, report_pdf
-from core.state import ViewState
+from core.data.dataset import Dataset
+from core.report.document import report_html, report_pdf
+from core.state.view import ViewState
+from core.views.analysis import Analysis
 from ui.sof import overrides
 
 FILE_STEM = "rt-hcc-report"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.pooling import METHOD_LABELS, METHODS
-from core.state import DEFAULT_STATE, ViewState
+from core.state.view import DEFAULT_STATE, ViewState
+from core.stats.pooling import METHOD_LABELS, METHODS
 from ui import sync
 
 INDICATIONS = {

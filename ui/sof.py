@@ -11,9 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.analysis import Analysis
-from core.data import Dataset
-from core.sof import (
+from core.data.dataset import Dataset
+from core.report.sof import (
     CHOICES,
     DISCLAIMER,
     DOMAINS,
@@ -26,7 +25,8 @@ from core.sof import (
     sof_frame,
     sof_table,
 )
-from core.state import ViewState
+from core.state.view import ViewState
+from core.views.analysis import Analysis
 from ui import cache, exports, sync
 
 NOTES = "sof_notes"

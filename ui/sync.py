@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.state import ViewState, encode_query, parse_query, to_query_params
+from core.state.view import ViewState, encode_query, parse_query, to_query_params
 
 _STATE = "view_state"
 _NOTICES = "view_notices"

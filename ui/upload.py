@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.data import Dataset, load_files
-from core.schema import MAX_FILE_BYTES, Problem, ValidationReport
+from core.data.dataset import Dataset, load_files
+from core.data.schema import MAX_FILE_BYTES, Problem, ValidationReport
 
 UPLOAD_TYPES = ("csv", "xlsx", "parquet")
 REPORT_COLUMNS = ("Severity", "File", "Row", "Column", "Problem", "Fix")

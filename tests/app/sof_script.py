@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.analysis import analyse
-from core.data import load_bundled
+from core.data.dataset import load_bundled
+from core.views.analysis import analyse
 from ui import sync
 from ui.sof import render_sof
 

@@ -13,11 +13,11 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from core.analysis import analyse
-from core.bias import begg_test, egger_test, trim_and_fill
-from core.data import load_bundled
-from core.state import FIELD_BY_NAME, parse_query
-from core.subgroups import meta_regression
+from core.data.dataset import load_bundled
+from core.state.view import FIELD_BY_NAME, parse_query
+from core.stats.bias import begg_test, egger_test, trim_and_fill
+from core.stats.subgroups import meta_regression
+from core.views.analysis import analyse
 from tests.app.conftest import APP, PAGES, metric_values, open_app
 from ui.blocks import fmt_ci, fmt_p, fmt_ratio
 

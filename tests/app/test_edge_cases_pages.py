@@ -10,8 +10,8 @@ from urllib.parse import parse_qs
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.analysis import analyse
-from core.state import parse_query
+from core.state.view import parse_query
+from core.views.analysis import analyse
 from tests.app.conftest import APP, PAGES, metric_values, open_panels
 from tests.fixtures import edge
 from ui.blocks import fmt_ci, fmt_ratio

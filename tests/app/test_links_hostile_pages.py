@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from core.state import FIELDS, MAX_IDS, ViewState, parse_query
+from core.state.view import FIELDS, MAX_IDS, ViewState, parse_query
 from tests.app.conftest import PAGES, metric_values, open_app
 from ui import blocks
 

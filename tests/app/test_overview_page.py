@@ -12,7 +12,7 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.__main__ import main
+from core.cli import main
 from tests.app.conftest import metric_values, open_app
 from ui.blocks import fmt_ci, fmt_p, fmt_ratio
 

@@ -9,10 +9,10 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.analysis import OutcomeAnalysis, analyse
-from core.data import load_bundled
-from core.narrative import headline, summary_sentence
-from core.state import ViewState, describe_filters, parse_query
+from core.data.dataset import load_bundled
+from core.report.narrative import headline, summary_sentence
+from core.state.view import ViewState, describe_filters, parse_query
+from core.views.analysis import OutcomeAnalysis, analyse
 from tests.app.conftest import metric_values, open_app
 from ui.blocks import text
 
@@ -53,7 +53,7 @@ def span(low: float, high: float) -> str:
 
 
 def expected_metrics(state: ViewState, oa: OutcomeAnalysis) -> dict[str, list[str]]:
-    """The key numbers, formatted here from the pooled result (not through core.narrative)."""
+    """The key numbers, formatted here from the pooled result (not via core.report.narrative)."""
     p = oa.pooled
     if p is None:
         return {}

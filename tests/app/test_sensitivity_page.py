@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
-from core.analysis import analyse
-from core.charts_sensitivity import fmt_ratio
-from core.data import load_bundled
-from core.sensitivity import (
+from core.charts.sensitivity import fmt_ratio
+from core.data.dataset import load_bundled
+from core.state.view import parse_query
+from core.stats.sensitivity import (
     cumulative_frame,
     cumulative_order,
     estimator_panel,
     influence,
     leave_one_out_frame,
 )
-from core.state import parse_query
+from core.views.analysis import analyse
 from tests.app.conftest import open_app
 
 ALL = (

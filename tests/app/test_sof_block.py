@@ -1,5 +1,5 @@
-"""The summary-of-findings block on the bundled data: numbers equal core.sof, the assumed risk
-goes to the link, domain overrides change the certainty, odd views give plain messages."""
+"""The summary-of-findings block on the bundled data: numbers equal core.report.sof, the assumed
+risk goes to the link, domain overrides change the certainty, odd views give plain messages."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from urllib.parse import parse_qs
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.analysis import analyse
-from core.data import load_bundled
-from core.sof import DISCLAIMER, Override, sof_table
-from core.state import parse_query
+from core.data.dataset import load_bundled
+from core.report.sof import DISCLAIMER, Override, sof_table
+from core.state.view import parse_query
+from core.views.analysis import analyse
 from tests.app.conftest import open_panels
 from ui.sof import panel_key
 

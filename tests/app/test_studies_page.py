@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.analysis import analyse, select_studies
-from core.data import load_bundled, load_files
-from core.schema import export_csv
-from core.state import ViewState
+from core.data.dataset import load_bundled, load_files
+from core.data.schema import export_csv
+from core.state.view import ViewState
+from core.views.analysis import analyse, select_studies
 from tests.app.conftest import PAGES, metric_values, open_app
 from ui import evidence, upload
 from ui.blocks import fmt_ratio
 
 ROOT = Path(__file__).resolve().parents[2]
 BCG_DIR = ROOT / "tests" / "fixtures" / "bcg"
-BCG_JSON = ROOT.parent / "shared" / "reference" / "metafor" / "bcg.json"
+BCG_JSON = ROOT / "tests" / "conformance" / "reference" / "bcg.json"
 BUNDLED = load_bundled()
 BUNDLED_IDS = BUNDLED.studies["study_id"].astype(str).tolist()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.state import parse_query
+from core.state.view import parse_query
 from ui import cache
 
 

@@ -1,10 +1,11 @@
 """Every number in every metafor reference file, recomputed with our engine.
 
-The folder comes from METAFOR_FIXTURES (default ../shared/reference/metafor, beside the
-repository). Each file's ``expected`` tree is walked; every leaf must be matched by the
-value our engine computes for the same path: relative or absolute difference <= 1e-7 for
-closed forms, <= 1e-6 for iterative ones (REML, ML, PM, EB and what is built on them). A
-leaf we do not compute fails the test unless its key is in ALLOWED_UNCOMPARED.
+The folder comes from METAFOR_FIXTURES (default tests/conformance/reference, in the
+repository; any folder of files of the same format can be given). Each file's ``expected`` tree
+is walked; every leaf must be matched by the value our engine computes for the same path:
+relative or absolute difference <= 1e-7 for closed forms, <= 1e-6 for iterative ones (REML, ML,
+PM, EB and what is built on them). A leaf we do not compute
+fails the test unless its key is in ALLOWED_UNCOMPARED.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core import bias, sensitivity, subgroups
-from core.effects import escalc
-from core.mh import mantel_haenszel, peto
-from core.pooling import pool, tau2_ci
+from core.stats import bias, sensitivity, subgroups
+from core.stats.effects import escalc
+from core.stats.mh import mantel_haenszel, peto
+from core.stats.pooling import pool, tau2_ci
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("METAFOR_FIXTURES", REPO.parent / "shared/reference/metafor"))
+HERE = Path(__file__).resolve().parent
+FIXTURES = Path(os.environ.get("METAFOR_FIXTURES", HERE / "reference"))
 
 # Keys of a file that hold no number to compare.
 ALLOWED_UNCOMPARED: frozenset[str] = frozenset(
@@ -324,7 +325,7 @@ def test_every_metafor_value_is_reproduced() -> None:
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems[:60])
 
 
-R_SCRIPT = REPO.parent / "shared/reference/metafor_fixtures.R"
+R_SCRIPT = HERE / "metafor_fixtures.R"
 
 
 def test_fresh_metafor_cases(tmp_path: Path) -> None:

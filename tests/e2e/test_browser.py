@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from core.__main__ import main
-from core.analysis import analyse
-from core.data import load_bundled
-from core.state import parse_query
+from core.cli import main
+from core.data.dataset import load_bundled
+from core.state.view import parse_query
+from core.views.analysis import analyse
 from ui.blocks import fmt_ratio
 
 LINK = "?tpoint=interp"  # three studies pooled for 2-year OS

@@ -1,4 +1,4 @@
-"""core.bias: metafor values for a small set, statsmodels for the classical Egger test,
+"""core.stats.bias: metafor values for a small set, statsmodels for the classical Egger test,
 and invariants (hypothesis)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core.bias import begg_test, egger_test, funnel_data, trim_and_fill
-from core.pooling import pool
+from core.stats.bias import begg_test, egger_test, funnel_data, trim_and_fill
+from core.stats.pooling import pool
 
 # An asymmetric set: the less precise studies have the larger effects.
 YI = np.array([0.1, 0.3, 0.35, 0.5, 0.62, 0.8, 1.1])

@@ -1,4 +1,4 @@
-"""Spec-level tests of core.charts.forest_chart: assertions on chart.to_dict(), no rendering."""
+"""Spec-level tests of core.charts.forest.forest_chart: assertions on chart.to_dict(), no render."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from core.charts import (
+from core.charts.forest import (
     DERIVED_MARK,
     FOREST_COLUMNS,
     PALETTE,
@@ -441,10 +441,10 @@ def test_estimate_off_axis_shows_arrow_not_square():
 def test_toggling_a_study_changes_only_the_rows(study):
     """The browser updates a plot in place (no re-embed) only when the spec without its
     datasets is unchanged; a toggle must therefore change rows, never structure."""
-    from core.analysis import analyse
-    from core.analysis import forest_frame as frame_of
-    from core.data import load_bundled
-    from core.state import parse_query
+    from core.data.dataset import load_bundled
+    from core.state.view import parse_query
+    from core.views.analysis import analyse
+    from core.views.analysis import forest_frame as frame_of
 
     ds = load_bundled()
     structures, rows = [], []

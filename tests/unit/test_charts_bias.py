@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bias import funnel_data, trim_and_fill
-from core.charts_bias import (
+from core.charts.bias import (
     bubble_chart,
     bubble_frames,
     funnel_chart,
@@ -18,8 +17,9 @@ from core.charts_bias import (
     ratio_ticks,
     regions_frame,
 )
-from core.pooling import pool
-from core.subgroups import meta_regression
+from core.stats.bias import funnel_data, trim_and_fill
+from core.stats.pooling import pool
+from core.stats.subgroups import meta_regression
 
 # asymmetric funnel: small studies (large vi) show larger benefits
 YI = np.array([-0.9, -0.75, -0.6, -0.5, -0.45, -0.3, -0.25, -0.2, -0.15, -0.1])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.charts_sensitivity import (
+from core.charts.sensitivity import (
     AXIS_LIMITS,
     FLAG_COLOR,
     baujat_chart,
@@ -20,8 +20,8 @@ from core.charts_sensitivity import (
     leave_one_out_chart,
     quality_sweep_chart,
 )
-from core.export import chart_to_svg
-from core.sensitivity import (
+from core.report.figures import chart_to_svg
+from core.stats.sensitivity import (
     baujat,
     cumulative_frame,
     estimator_panel,

@@ -1,4 +1,4 @@
-"""``python -m core analyze``: the JSON of a link equals core.analysis on the same state."""
+"""``python -m core analyze``: the JSON of a link equals core.views.analysis on the same state."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.__main__ import main
-from core.analysis import analyse
-from core.data import load_bundled
-from core.state import parse_query
+from core.cli import main
+from core.data.dataset import load_bundled
+from core.state.view import parse_query
+from core.views.analysis import analyse
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "?design=RCT&design=PSM&exclude=Yu2014"
@@ -35,7 +35,7 @@ def close(a: float | None, b: float) -> bool:
 
 
 def assert_matches_core(doc: dict, query: str) -> None:
-    """Every study, exclusion and pooled number equals core.analysis for the same link."""
+    """Every study, exclusion and pooled number equals core.views.analysis for the same link."""
     analysis = analyse(parse_query(query).state, load_bundled())
     for name, oa in analysis.outcomes.items():
         block = doc[name]

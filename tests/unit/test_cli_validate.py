@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.__main__ import main
+from core.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import load_bundled, load_files, published
-from core.estimable import estimable
-from core.schema import QUALITY_ITEMS, export_csv, export_parquet, validate_files
+from core.data.dataset import load_bundled, load_files, published
+from core.data.estimable import estimable
+from core.data.schema import QUALITY_ITEMS, export_csv, export_parquet, validate_files
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIDENCE = ROOT.parent / "shared" / "evidence" / "studies_abstract_level.csv"
-BCG_JSON = ROOT.parent / "shared" / "reference" / "metafor" / "bcg.json"
+BCG_JSON = ROOT / "tests" / "conformance" / "reference" / "bcg.json"
 BCG_DIR = ROOT / "tests" / "fixtures" / "bcg"
 
 IDS = [
@@ -190,7 +190,7 @@ def test_bcg_effect_sizes_match_metafor():
 def test_bcg_pools_to_metafor_reml():
     if not BCG_JSON.exists():
         pytest.skip(f"metafor reference not found at {BCG_JSON}")
-    pooling = pytest.importorskip("core.pooling")
+    pooling = pytest.importorskip("core.stats.pooling")
     ref = json.loads(BCG_JSON.read_text())["expected"]["OR"]["pooled"]["REML"]
     es = estimable(_bcg_dataset(), "DFS", "OR")
     res = pooling.pool(es.yi, es.vi, method="REML")

@@ -11,13 +11,13 @@ import pytest
 import vl_convert as vlc
 from scipy import stats
 
-from core import pooling
-from core.analysis import analyse, forest_frame
-from core.charts import forest_chart
-from core.estimable import estimable
-from core.pooling import pool, tau2_ci
-from core.state import ViewState, parse_query
-from core.subgroups import meta_regression, subgroup_analysis
+from core.charts.forest import forest_chart
+from core.data.estimable import estimable
+from core.state.view import ViewState, parse_query
+from core.stats import pooling
+from core.stats.pooling import pool, tau2_ci
+from core.stats.subgroups import meta_regression, subgroup_analysis
+from core.views.analysis import analyse, forest_frame
 from tests.fixtures import edge
 
 Z = float(stats.norm.isf(0.025))

@@ -1,4 +1,4 @@
-"""core.effects: hand-worked effect sizes, the zero-cell rule, HR conversions and events
+"""core.stats.effects: hand-worked effect sizes, the zero-cell rule, HR conversions and events
 from a reported survival rate; yi/vi agree with metafor's escalc on the BCG data."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.effects import escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
+from core.stats.effects import escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
 
 Z975 = 1.959963984540054
-BCG = Path(__file__).resolve().parents[3] / "shared/reference/metafor/bcg.json"
+BCG = Path(__file__).resolve().parents[1] / "conformance/reference/bcg.json"
 
 
 # ---------------------------------------------------------------------------------------

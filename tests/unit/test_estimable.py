@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from core.data import load_bundled
-from core.estimable import estimable
-from core.schema import validate_files
+from core.data.dataset import load_bundled
+from core.data.estimable import estimable
+from core.data.schema import validate_files
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""core.export: PNG/SVG/PDF through vl-convert (offline) and formula-guarded CSV."""
+"""core.report.figures: PNG/SVG/PDF through vl-convert (offline) and formula-guarded CSV."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 import pytest
 
-from core.charts import forest_chart
-from core.export import chart_to_pdf, chart_to_png, chart_to_svg, frame_to_csv
+from core.charts.forest import forest_chart
+from core.data.export import frame_to_csv
+from core.report.figures import chart_to_pdf, chart_to_png, chart_to_svg
 from tests.unit.test_charts import forest_frame
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.state import (
+from core.state.view import (
     FIELDS,
     MAX_IDS,
     MAX_NOTICES,
@@ -55,7 +55,7 @@ def _assert_valid(result: ParseResult) -> None:
 
 def _changes_nothing(pairs: list[tuple[str, str]]) -> bool:
     """True when every pair is one the parser may drop silently (blank, tracker, own key)."""
-    from core.state import SILENT_KEYS, SILENT_PREFIXES
+    from core.state.view import SILENT_KEYS, SILENT_PREFIXES
 
     for key, value in pairs:
         k = key.strip().lower()

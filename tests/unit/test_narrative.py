@@ -1,5 +1,5 @@
-"""core.narrative and core.results_table: every branch of the summary sentence, on real analyses
-of the bundled data and on handmade OutcomeAnalysis objects."""
+"""core.report.narrative and core.views.results_table: every branch of the summary sentence, on
+real analyses of the bundled data and on handmade OutcomeAnalysis objects."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis import OutcomeAnalysis, analyse
-from core.data import load_bundled
-from core.export import frame_to_csv
-from core.narrative import (
+from core.data.dataset import load_bundled
+from core.data.export import frame_to_csv
+from core.report.narrative import (
     design_phrase,
     headline,
     key_numbers,
@@ -20,9 +19,10 @@ from core.narrative import (
     patients_phrase,
     summary_sentence,
 )
-from core.pooling import pool
-from core.results_table import COLUMNS, results_frame
-from core.state import ViewState, parse_query
+from core.state.view import ViewState, parse_query
+from core.stats.pooling import pool
+from core.views.analysis import OutcomeAnalysis, analyse
+from core.views.results_table import COLUMNS, results_frame
 
 OVERSTATEMENTS = ("improve", "recommend", "should", "benefit", "effective", "proves", "cure")
 

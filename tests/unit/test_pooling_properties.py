@@ -1,4 +1,4 @@
-"""Property tests (hypothesis) for core.pooling.pool: invariances and the estimating
+"""Property tests (hypothesis) for core.stats.pooling.pool: invariances and the estimating
 equations that every estimator must satisfy, over random data sets."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core import pooling
-from core.pooling import METHODS, pool, tau2_ci
+from core.stats import pooling
+from core.stats.pooling import METHODS, pool, tau2_ci
 
 CIS = ("wald", "hksj")
 RE_METHODS = tuple(m for m in METHODS if m != "EE")

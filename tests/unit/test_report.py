@@ -1,5 +1,5 @@
-"""The one-click report (core.report, ui.report): content equals core's results, the HTML is
-self-contained and escapes every piece of data, the PDF carries the same text."""
+"""The one-click report (core.report.document, ui.report): content equals core's results, the HTML
+is self-contained and escapes every piece of data, the PDF carries the same text."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import core.report as report
-from core.analysis import analyse
-from core.data import load_bundled, load_files, published
-from core.narrative import left_out, summary_sentence
-from core.sof import DISCLAIMER as SOF_DISCLAIMER
-from core.sof import Override, sof_table
-from core.state import ViewState, describe_filters, encode_query
+import core.report.document as report
+from core.data.dataset import load_bundled, load_files, published
+from core.report.narrative import left_out, summary_sentence
+from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
+from core.report.sof import Override, sof_table
+from core.state.view import ViewState, describe_filters, encode_query
+from core.views.analysis import analyse
 from tests.fixtures.uploads import xss
 
 CREATED = datetime(2025, 5, 1, 10, 30, tzinfo=UTC)
@@ -151,7 +151,7 @@ def test_html_holds_every_part_with_core_numbers(default_html: str) -> None:
     pi = f"{math.exp(dfs.pi_low):.2f}–{math.exp(dfs.pi_high):.2f}"
     assert f"<dt>95% prediction interval</dt><dd>{pi}</dd>" in doc
     assert doc.count("<dd>Random effects (REML)</dd>") == 2
-    # summary of findings: the same rows as core.sof, with the disclaimer
+    # summary of findings: the same rows as core.report.sof, with the disclaimer
     for row in sof_table(analysis, BUNDLED.studies):
         assert f"Certainty, {row.title}: {row.certainty.label}" in text
         assert row.nnt.text in text
@@ -422,9 +422,9 @@ def _buttons_script() -> None:
     import streamlit as st
 
     import ui.report as ui_report
-    from core.analysis import analyse
-    from core.data import load_bundled
-    from core.state import ViewState
+    from core.data.dataset import load_bundled
+    from core.state.view import ViewState
+    from core.views.analysis import analyse
 
     def boom(*args, **kwargs):
         raise AssertionError("a report was rendered on a plain run")

@@ -1,8 +1,8 @@
-"""core.rscript: the R (metafor) script of a view; run with Rscript where R is installed.
+"""core.report.rscript: the R (metafor) script of a view; run with Rscript where R is installed.
 
 Structure tests always run. The R tests run every script in one Rscript process (each script
 sourced in its own environment; metafor loads once) and compare every number the script prints
-as JSON with core.analysis to 1e-6; one script also runs on its own as ``Rscript file.R``.
+as JSON with core.views.analysis to 1e-6; one script also runs on its own as ``Rscript file.R``.
 They skip where Rscript is not on PATH, and fail there when REQUIRE_R=1 (CI).
 """
 
@@ -18,11 +18,11 @@ import subprocess
 
 import pytest
 
-from core.__main__ import main
-from core.analysis import Analysis, analyse
-from core.data import Dataset, load_bundled
-from core.rscript import comment, r_number, r_script, r_script_download, r_string
-from core.state import parse_query
+from core.cli import main
+from core.data.dataset import Dataset, load_bundled
+from core.report.rscript import comment, r_number, r_script, r_script_download, r_string
+from core.state.view import parse_query
+from core.views.analysis import Analysis, analyse
 
 DATASET = load_bundled()
 HOSTILE = '"); system("rm -rf /'

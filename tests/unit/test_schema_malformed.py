@@ -9,8 +9,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from core.data import load_upload
-from core.schema import (
+from core.data.dataset import load_upload
+from core.data.schema import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     export_csv,

@@ -1,4 +1,4 @@
-"""core.sensitivity: hand-worked small cases and invariants (hypothesis)."""
+"""core.stats.sensitivity: hand-worked small cases and invariants (hypothesis)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.pooling import pool
-from core.sensitivity import cumulative, gosh, influence, leave_one_out
+from core.stats.pooling import pool
+from core.stats.sensitivity import cumulative, gosh, influence, leave_one_out
 
 Y3 = np.array([0.0, 1.0, 2.0])
 V3 = np.ones(3)

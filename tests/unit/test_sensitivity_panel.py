@@ -1,4 +1,4 @@
-"""core.sensitivity additions: Baujat (vs metafor), leave-one-out and cumulative frames,
+"""core.stats.sensitivity additions: Baujat (vs metafor), leave-one-out and cumulative frames,
 the estimator panel and the quality threshold sweep."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis import analyse, analyse_outcome
-from core.data import load_bundled
-from core.estimable import estimable
-from core.mh import mantel_haenszel, peto
-from core.pooling import pool
-from core.sensitivity import (
+from core.data.dataset import load_bundled
+from core.data.estimable import estimable
+from core.state.view import parse_query
+from core.stats.mh import mantel_haenszel, peto
+from core.stats.pooling import pool
+from core.stats.sensitivity import (
     baujat,
     conclusion_shift,
     cumulative,
@@ -25,7 +25,7 @@ from core.sensitivity import (
     leave_one_out_frame,
     quality_sweep,
 )
-from core.state import parse_query
+from core.views.analysis import analyse, analyse_outcome
 
 # metafor 3.8-1, dat.bcg, escalc(measure="RR"); values printed by
 #   b <- baujat(rma(yi, vi, data=dat, method=m, test=t)); b$x; b$y

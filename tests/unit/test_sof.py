@@ -8,10 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis import OutcomeAnalysis, analyse
-from core.data import load_bundled
-from core.pooling import pool
-from core.sof import (
+from core.data.dataset import load_bundled
+from core.report.sof import (
     DISCLAIMER,
     Override,
     certainty,
@@ -24,7 +22,9 @@ from core.sof import (
     sof_row,
     sof_table,
 )
-from core.state import ViewState
+from core.state.view import ViewState
+from core.stats.pooling import pool
+from core.views.analysis import OutcomeAnalysis, analyse
 
 WIDE = ViewState(
     design=("RCT", "PSM", "prospective-nonrandomized", "retrospective"),

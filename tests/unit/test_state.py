@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import state as S
-from core.state import (
+from core.state import view as S
+from core.state.view import (
     DEFAULT_STATE,
     FIELDS,
     MAX_IDS,
@@ -356,8 +356,8 @@ def test_check_exclusions() -> None:
 
 
 def test_values_match_the_rest_of_core() -> None:
-    from core.pooling import CI_METHODS, METHODS
-    from core.schema import DESIGNS, INDICATIONS
+    from core.data.schema import DESIGNS, INDICATIONS
+    from core.stats.pooling import CI_METHODS, METHODS
 
     assert set(S.FIELD_BY_NAME["method"].allowed) == set(METHODS)
     assert set(S.FIELD_BY_NAME["ci"].allowed) == set(CI_METHODS)
@@ -373,7 +373,7 @@ def test_docs_hold_the_generated_table() -> None:
 
 
 def test_core_state_does_not_import_streamlit() -> None:
-    source = (ROOT / "core" / "state.py").read_text(encoding="utf-8")
+    source = (ROOT / "core" / "state" / "view.py").read_text(encoding="utf-8")
     assert "import streamlit" not in source
 
 

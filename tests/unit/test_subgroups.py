@@ -1,4 +1,4 @@
-"""core.subgroups: subgroup analysis and meta-regression against metafor and by hand."""
+"""core.stats.subgroups: subgroup analysis and meta-regression against metafor and by hand."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.effects import escalc
-from core.pooling import pool
-from core.subgroups import meta_regression, subgroup_analysis
+from core.stats.effects import escalc
+from core.stats.pooling import pool
+from core.stats.subgroups import meta_regression, subgroup_analysis
 
-BCG = Path(__file__).resolve().parents[3] / "shared/reference/metafor/bcg.json"
+BCG = Path(__file__).resolve().parents[1] / "conformance/reference/bcg.json"
 needs_bcg = pytest.mark.skipif(not BCG.exists(), reason="metafor reference folder not present")
 
 

@@ -7,10 +7,10 @@ import re
 import pandas as pd
 import pytest
 
-from core.analysis import select_studies
-from core.data import load_bundled
-from core.schema import MAX_FILE_BYTES, export_csv, export_parquet, template_xlsx
-from core.state import ViewState
+from core.data.dataset import load_bundled
+from core.data.schema import MAX_FILE_BYTES, export_csv, export_parquet, template_xlsx
+from core.state.view import ViewState
+from core.views.analysis import select_studies
 from ui import evidence, upload
 
 BUNDLED = load_bundled()

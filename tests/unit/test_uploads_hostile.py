@@ -1,5 +1,5 @@
 """The hostile upload corpus (tests/fixtures/uploads/corpus.py) through the path the Studies page
-uses (ui.upload.handle_upload -> core.data.load_files): a clear report, no exception, the
+uses (ui.upload.handle_upload -> core.data.dataset.load_files): a clear report, no exception, the
 previous data kept when nothing loads, and bounded memory for the large ones."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from core.schema import ROW_NOTE
+from core.data.schema import ROW_NOTE
 from tests.fixtures.uploads.corpus import CASES, HTML
 from ui import upload
 

@@ -42,8 +42,8 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from core.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
-from core.bias import egger_test
+from core.stats.bias import egger_test
+from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
 
 #: The domains in GRADE's order: key -> label.
 DOMAINS: dict[str, str] = {

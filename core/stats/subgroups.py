@@ -21,7 +21,7 @@ estimates tau2):
 PM and EB roots are found by Newton steps on the estimating equation with a kept bracket
 (bisection, i.e. step halving, when a step leaves it), tau2 >= 0, to a step below 1e-14
 (relative), in at most ``MAX_ITER`` iterations; ML and REML take the maximum that metafor's
-Fisher scoring reaches from HE (``core.pooling.fisher_root``), then its ll0check. Every
+Fisher scoring reaches from HE (``core.stats.pooling.fisher_root``), then its ll0check. Every
 quantity is an O(k p^2) computation, P is never formed. Coefficients:
 beta = (X'WX)^-1 X'Wy, Var(beta) = (X'WX)^-1 (Wald z) or s2w (X'WX)^-1 with t on k-p df
 (Knapp-Hartung, ``test="knha"``).
@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from scipy import linalg, special, stats
 
-from core.pooling import FISHER_THRESHOLD, PoolResult, check_inputs, fisher_root, pool
+from core.stats.pooling import FISHER_THRESHOLD, PoolResult, check_inputs, fisher_root, pool
 
 MAX_ITER = 500
 _RTOL = 1e-14

@@ -2,7 +2,7 @@
 the estimator panel and the quality threshold sweep.
 
 Each analysis is many fits of the same model to subsets of the studies. The fits are done
-at once with ``core.pooling.pool_many``: one row per fit, a study left out of a row has
+at once with ``core.stats.pooling.pool_many``: one row per fit, a study left out of a row has
 vi = inf (weight 0). Definitions follow R's metafor (``leave1out``, ``cumul``,
 ``influence.rma.uni`` and ``gosh`` for ``rma.uni`` models without moderators).
 
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.mh import mantel_haenszel, peto
-from core.pooling import METHOD_LABELS, METHODS, PoolTable, check_inputs, pool, pool_many
+from core.stats.mh import mantel_haenszel, peto
+from core.stats.pooling import METHOD_LABELS, METHODS, PoolTable, check_inputs, pool, pool_many
 
 __all__ = [
     "Baujat",
@@ -696,10 +696,12 @@ class QualitySweep:
 def quality_sweep(
     outcome: str, state: object, studies: pd.DataFrame, effects: object
 ) -> QualitySweep:
-    """Re-run the view's analysis (``core.analysis.analyse_outcome``) with the minimum
+    """Re-run the view's analysis (``core.views.analysis.analyse_outcome``) with the minimum
     quality score set to each score present among its included estimable studies; every
     other filter and exclusion is the view's. ``effects`` as for ``analyse_outcome``."""
-    from core.analysis import analyse_outcome  # core.analysis does not import this module
+    from core.views.analysis import (
+        analyse_outcome,  # core.views.analysis does not import this module
+    )
 
     base_state = state.replace(qmin=None)  # type: ignore[attr-defined]
     base = analyse_outcome(outcome, base_state, studies, effects)  # type: ignore[arg-type]

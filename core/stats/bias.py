@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from core.pooling import check_inputs, pool
-from core.subgroups import meta_regression
+from core.stats.pooling import check_inputs, pool
+from core.stats.subgroups import meta_regression
 
 __all__ = [
     "BeggTest",
@@ -34,7 +34,7 @@ _Z975 = stats.norm.isf(0.025)
 # metafor's rma.uni fit under its *default* control (Fisher scoring to a change of 1e-5).
 # trimfill.rma.uni does not pass the user's control to its internal fits, so matching its
 # numbers to 1e-8 needs the same iteration, not a tighter root (differences up to 1e-5).
-# The mixed-effects Egger test uses core.subgroups.meta_regression instead.
+# The mixed-effects Egger test uses core.stats.subgroups.meta_regression instead.
 
 
 @dataclass(frozen=True)

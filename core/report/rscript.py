@@ -18,7 +18,8 @@ import unicodedata
 
 import pandas as pd
 
-from core.analysis import (
+from core.state.view import describe_filters, encode_query
+from core.views.analysis import (
     GROUP_LABELS,
     OUTCOME_LABELS,
     OUTCOMES,
@@ -26,7 +27,6 @@ from core.analysis import (
     OutcomeAnalysis,
     model_label,
 )
-from core.state import describe_filters, encode_query
 
 DISCLAIMER = (
     "This explores published evidence; it is not treatment advice."  # same wording as the app
@@ -230,7 +230,7 @@ def _fit_call(data: str, oa: OutcomeAnalysis) -> str:
 
 
 def _group_key(label: str) -> tuple[str, str]:
-    """Subgroup order of the forest plot (as core.analysis.forest_frame)."""
+    """Subgroup order of the forest plot (as core.views.analysis.forest_frame)."""
     return label.casefold(), label.swapcase()
 
 

@@ -1,7 +1,7 @@
 """Altair chart builders for the sensitivity page. Pure: frames in, ``alt`` charts out.
 
 The interval charts (leave-one-out, cumulative, estimator panel, quality sweep) take the tidy
-frames of ``core.sensitivity`` (ratio, ratio_low, ratio_high on the ratio scale) and draw one
+frames of ``core.stats.sensitivity`` (ratio, ratio_low, ratio_high on the ratio scale) and draw one
 row per fit, top to bottom in frame order: a point and its CI on a log axis, the null line at
 1, an optional reference band (the full result), and a text column "ratio [95% CI]".
 
@@ -24,7 +24,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.charts import FONT_FAMILY, PALETTE, json_safe
+from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
 
 __all__ = [
     "AXIS_LIMITS",
@@ -194,7 +194,7 @@ def _tip(field: str, title: str) -> alt.Tooltip:
 
 
 def leave_one_out_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.HConcatChart:
-    """Leave-one-out forest: one row per omitted study (``core.sensitivity.
+    """Leave-one-out forest: one row per omitted study (``core.stats.sensitivity.
     leave_one_out_frame``), the full result last and as a grey reference band. Rows whose
     omission moves the conclusion (``flagged``) are vermillion triangles; the reason is in
     the tooltip and the text column."""
@@ -236,7 +236,7 @@ def leave_one_out_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.HConc
 def cumulative_chart(
     frame: pd.DataFrame, *, measure_label: str, key_title: str
 ) -> alt.HConcatChart:
-    """Cumulative meta-analysis (``core.sensitivity.cumulative_frame``): row j pools the
+    """Cumulative meta-analysis (``core.stats.sensitivity.cumulative_frame``): row j pools the
     first j studies; the text column gives k and the result; the last row (all studies) is
     black and its CI is the reference band."""
     f = frame.copy()
@@ -268,7 +268,7 @@ def cumulative_chart(
 def estimator_chart(
     frame: pd.DataFrame, *, measure_label: str, current: tuple[str, str]
 ) -> alt.HConcatChart:
-    """Estimator panel (``core.sensitivity.estimator_panel``): one row per model; Wald
+    """Estimator panel (``core.stats.sensitivity.estimator_panel``): one row per model; Wald
     intervals blue, Hartung-Knapp orange, common-effect models black squares. The model of
     the current view (``current`` = (method, ci)) is marked "◀ this view" and its CI is the
     reference band. Rows that could not be computed say why in the text column."""
@@ -310,7 +310,7 @@ def estimator_chart(
 def quality_sweep_chart(
     frame: pd.DataFrame, *, measure_label: str, current: float | None
 ) -> alt.HConcatChart:
-    """Quality threshold sweep (``core.sensitivity.quality_sweep``): one row per minimum
+    """Quality threshold sweep (``core.stats.sensitivity.quality_sweep``): one row per minimum
     score, lowest first, with k; the view's own minimum (``current``) is marked."""
     f = frame.copy()
     f["label"] = [f"Score ≥ {q:g}" for q in f["qmin"]]

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.estimable import EstimableSet, estimable
-from core.pooling import PoolResult, pool
-from core.state import ViewState
-from core.subgroups import SubgroupResult, subgroup_analysis
+from core.data.estimable import EstimableSet, estimable
+from core.state.view import ViewState
+from core.stats.pooling import PoolResult, pool
+from core.stats.subgroups import SubgroupResult, subgroup_analysis
 
 Z975 = float(stats.norm.isf(0.025))
 
@@ -85,7 +85,7 @@ class OutcomeAnalysis:
     """One outcome under one view.
 
     ``rows``: the estimable studies among the selected ones (ROW_COLUMNS of
-    core.estimable plus ``included`` and ``weight`` in percent, NaN when not pooled).
+    core.data.estimable plus ``included`` and ``weight`` in percent, NaN when not pooled).
     ``pooled`` is None when no study is included; ``message`` then says why.
     """
 
@@ -200,7 +200,7 @@ class Analysis:
 
 def analyse(state: ViewState, dataset: object, effects: EstimableFn | None = None) -> Analysis:
     """Everything the overview shows for ``state``; ``effects`` defaults to uncached
-    ``core.estimable.estimable`` on ``dataset``."""
+    ``core.data.estimable.estimable`` on ``dataset``."""
     studies: pd.DataFrame = dataset.studies  # type: ignore[attr-defined]
     fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))  # type: ignore[arg-type]
     sel = select_studies(studies, state)
@@ -261,7 +261,7 @@ def to_json(analysis: Analysis) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
-# Forest frame: the rows a forest plot draws (see core.charts.FOREST_COLUMNS)
+# Forest frame: the rows a forest plot draws (see core.charts.forest.FOREST_COLUMNS)
 
 MODEL_LABELS = {"EE": "Common effect"}
 GROUP_LABELS = {

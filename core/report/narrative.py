@@ -1,12 +1,12 @@
 """Plain-language reading of one pooled outcome, for slides and tumour boards.
 
-Pure functions of an :class:`~core.analysis.OutcomeAnalysis`: a summary sentence that never
+Pure functions of an :class:`~core.views.analysis.OutcomeAnalysis`: a summary sentence that never
 says more than the numbers do (an association, its direction only when the 95% CI excludes 1,
 no advice), the key numbers as display strings, and the studies left out with the reason.
 
->>> from core.data import load_bundled
->>> from core.analysis import analyse
->>> from core.state import ViewState
+>>> from core.data.dataset import load_bundled
+>>> from core.views.analysis import analyse
+>>> from core.state.view import ViewState
 >>> ds = load_bundled()
 >>> oa = analyse(ViewState(outcome="DFS"), ds).outcomes["DFS"]
 >>> summary_sentence(oa, ViewState(outcome="DFS"), ds.studies)[:60]
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.analysis import OUTCOME_LABELS, OutcomeAnalysis
-from core.state import ViewState
+from core.state.view import ViewState
+from core.views.analysis import OUTCOME_LABELS, OutcomeAnalysis
 
 #: design code -> (singular, plural) noun phrase
 DESIGN_NOUNS: dict[str, tuple[str, str]] = {

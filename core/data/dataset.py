@@ -1,6 +1,6 @@
 """Loading the bundled evidence, users' uploads and the published meta-analysis's results.
 
-Every table goes through the one schema in :mod:`core.schema`; the typed tables use pandas
+Every table goes through the one schema in :mod:`core.data.schema`; the typed tables use pandas
 nullable dtypes throughout (``string``, ``Int64``, ``Float64``), so a missing value is
 ``pd.NA`` in every column.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.schema import Problem, ValidationReport, validate_files
+from core.data.schema import Problem, ValidationReport, validate_files
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from core.effects import LogRatio, escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
+from core.stats.effects import LogRatio, escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
 
 Outcome = Literal["OS", "DFS"]
 MeasureName = Literal["OR", "HR"]

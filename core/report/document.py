@@ -27,15 +27,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from core.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
-from core.analysis import model_label as _model_label
-from core.charts import forest_chart
-from core.data import published as _published
-from core.export import chart_spec, charts_to
-from core.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
-from core.sanitize import xml_safe
-from core.sof import DISCLAIMER as SOF_DISCLAIMER
-from core.sof import (
+from core.charts.forest import forest_chart
+from core.data.dataset import published as _published
+from core.report.figures import chart_spec, charts_to
+from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
+from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
+from core.report.sof import (
     DOMAINS,
     Override,
     SofRow,
@@ -45,7 +42,10 @@ from core.sof import (
     sof_frame,
     sof_table,
 )
-from core.state import FIELD_BY_NAME, ViewState, describe_filters
+from core.sanitize import xml_safe
+from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
+from core.views.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
+from core.views.analysis import model_label as _model_label
 
 __all__ = ["Report", "build_report", "report_html", "report_pdf", "safe_url"]
 

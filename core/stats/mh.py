@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from core.effects import escalc
+from core.stats.effects import escalc
 
 
 @dataclass(frozen=True)

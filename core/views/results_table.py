@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.analysis import Z975, OutcomeAnalysis, model_label
+from core.views.analysis import Z975, OutcomeAnalysis, model_label
 
 COLUMNS = (
     "row",

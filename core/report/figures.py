@@ -1,4 +1,4 @@
-"""Figure and table exports: PNG/SVG/PDF through vl-convert (offline), CSV guarded for spreadsheets.
+"""Figure exports: PNG/SVG/PDF through vl-convert (offline).
 
 vl-convert bundles Vega, Vega-Lite and a font database built from the system fonts, so nothing is
 fetched at run time; ``allowed_base_urls=[]`` additionally refuses any remote data URL a spec
@@ -21,11 +21,9 @@ import sys
 from typing import Any, Literal
 
 import altair as alt
-import pandas as pd
 
-from core import render_worker
+from core.report import render_worker
 from core.sanitize import vega_spec
-from core.schema import guard_text
 
 __all__ = [
     "ExportError",
@@ -34,7 +32,6 @@ __all__ = [
     "chart_to_png",
     "chart_to_svg",
     "charts_to",
-    "frame_to_csv",
 ]
 
 MIN_PPI = 72.0
@@ -113,20 +110,3 @@ def _unpack(raw: bytes, n: int) -> list[bytes]:
         out.append(raw[pos : pos + size])
         pos += size
     return out
-
-
-def frame_to_csv(df: pd.DataFrame) -> bytes:
-    """A table as UTF-8 CSV bytes, text cells guarded against spreadsheet formula injection.
-
-    Every text cell (string or object columns) that starts with = + - @ tab or CR gets a leading
-    apostrophe (``core.schema.guard_text``); numeric, boolean and missing cells are untouched.
-    """
-    out = df.copy()
-    for c in out.columns:
-        col = out[c]
-        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            continue
-        if isinstance(col.dtype, pd.StringDtype) or col.dtype == object:
-            out[c] = col.map(guard_text, na_action="ignore")
-    # CRLF rows (RFC 4180): the csv writer then also quotes cells holding a bare CR
-    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")

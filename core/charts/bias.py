@@ -1,11 +1,12 @@
 """Altair chart builders for the small-study-effects page: a contour-enhanced funnel plot and a
-meta-regression bubble plot. Pure: results from core.bias / core.subgroups in, charts out.
+meta-regression bubble plot. Pure: results from core.stats.bias / core.stats.subgroups in,
+charts out.
 
 Effects are drawn on the log scale (that is where funnels are symmetric and regression lines are
 straight) and the axes are labelled with ratio values.
 
 >>> import numpy as np, pandas as pd
->>> from core.bias import funnel_data
+>>> from core.stats.bias import funnel_data
 >>> rows = pd.DataFrame({"study_id": ["a", "b", "c"], "label": ["A", "B", "C"],
 ...                      "yi": [-0.5, -0.2, 0.1], "vi": [0.04, 0.09, 0.25],
 ...                      "weight": [50.0, 30.0, 20.0]})
@@ -26,9 +27,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.bias import FunnelData, TrimAndFill
-from core.charts import FONT_FAMILY, PALETTE, json_safe
-from core.subgroups import MetaRegressionResult
+from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
+from core.stats.bias import FunnelData, TrimAndFill
+from core.stats.subgroups import MetaRegressionResult
 
 __all__ = [
     "FUNNEL_COLUMNS",

@@ -1,0 +1,1 @@
+"""Charts: frames in, Altair charts out (forest, bias, sensitivity)."""

@@ -1,0 +1,1 @@
+"""The dataset: schema and checks, loading, which studies can be pooled and why, table export."""

@@ -1,0 +1,1 @@
+"""Reports: HTML/PDF report, narrative, summary of findings, R script, figure export."""
