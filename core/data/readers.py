@@ -79,6 +79,26 @@ def _too_many_cells(name: str, cells: int) -> _Unreadable:
     )
 
 
+def _check_size(name: str, text: str, sep: str) -> None:
+    """Refuse too many header columns or cells before any row is split into cells.
+
+    Counted on the text with quoted fields removed, as the csv parser quotes: only a quote that
+    opens a field starts one (a quote inside an unquoted field is a plain character, so it
+    cannot hide separators from the count). One row of millions of cells is refused here; the
+    rows the parser produces are counted again as they come."""
+    quoted = re.compile(rf'(?:^|(?<=[{sep}\r\n]))"[^"]*(?:""[^"]*)*"(?=[{sep}\r\n]|\Z)', re.M)
+    bare = quoted.sub("", text).rstrip("\r\n")
+    header = _FIRST_LINE.match(bare).group()  # type: ignore[union-attr]  # matches any text
+    if header.count(sep) + 1 > MAX_COLUMNS:
+        raise _Unreadable(
+            f"{name} has {header.count(sep) + 1:,} columns, more than {MAX_COLUMNS:,}",
+            "keep the template's columns",
+        )
+    cells = bare.count(sep) + bare.count("\n") + bare.count("\r") - bare.count("\r\n") + 1
+    if cells > MAX_CELLS:
+        raise _too_many_cells(name, MAX_CELLS)
+
+
 def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
     """Rows as the csv parser produces them, counted as they come: rows, columns and cells
     are refused as soon as a limit is passed (quotes cannot hide cells from the count)."""
@@ -91,6 +111,7 @@ def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
     sep = ";" if first.count(";") > first.count(",") else ","
     if sep == ";":
         notes.append(f"{name}: ';' separators detected and read (decimal points must be dots)")
+    _check_size(name, text, sep)
     lines: list[tuple[str, ...]] = []
     cells = 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
@@ -220,6 +241,7 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
     garbage date, a bad cell reference) and formulas without a saved value become
     :class:`CellIssue` s in place; only XML so damaged that rows cannot be found stops the sheet.
     """
+    from openpyxl.utils.cell import coordinate_to_tuple
     from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
     class Parser(WorkSheetParser):  # type: ignore[misc]  # openpyxl has no type hints
@@ -231,11 +253,15 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
                 return super().parse_row(row)  # type: ignore[no-any-return]
 
         def parse_cell(self, element: object) -> dict[str, object]:
+            before = self.col_counter
             try:
                 cell: dict[str, object] = super().parse_cell(element)
             except Exception as exc:  # openpyxl raises several types per cell
-                self.col_counter += 1
                 ref = element.get("r")  # type: ignore[attr-defined]
+                try:
+                    self.col_counter = coordinate_to_tuple(ref)[1]
+                except Exception:  # no reference, or one that is not a cell's
+                    self.col_counter = before + 1
                 cell = {"row": self.row_counter, "column": self.col_counter}
                 cell["value"] = CellIssue(
                     f"cell {str(ref)[:20]!r} could not be decoded ({type(exc).__name__})"
@@ -333,16 +359,24 @@ def _read_xlsx(name: str, data: bytes) -> dict[str, RawTable]:
 # ---------------------------------------------------------------- Parquet
 
 
+def _plain(t: pa.DataType) -> pa.DataType:
+    """The value type of a dictionary type, else the type itself."""
+    import pyarrow as pa
+
+    return t.value_type if pa.types.is_dictionary(t) else t
+
+
 def _is_text(t: pa.DataType) -> bool:
     import pyarrow as pa
 
+    t = _plain(t)
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _is_binary(t: pa.DataType) -> bool:
     import pyarrow as pa
 
-    kinds = pa.types
+    kinds, t = pa.types, _plain(t)
     return bool(kinds.is_binary(t) or kinds.is_large_binary(t) or kinds.is_fixed_size_binary(t))
 
 
@@ -374,7 +408,7 @@ def _cells(values: pa.ChunkedArray) -> list[object]:
     not valid UTF-8 becoming a CellIssue that names its byte."""
     import pyarrow as pa
 
-    kind = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
+    kind = _plain(values.type)
     if not (_is_text(kind) or _is_binary(kind)):
         return values.to_pylist()  # type: ignore[no-any-return]
     if pa.types.is_dictionary(values.type):
@@ -449,7 +483,11 @@ def _read_parquet(name: str, data: bytes, problems: list[Problem]) -> RawTable:
             group = meta.row_group(g)
             for j in range(group.num_columns):
                 size += max(group.column(j).total_uncompressed_size, 0)
-            fixed = [f.type.byte_width for f in schema if pa.types.is_fixed_size_binary(f.type)]
+            fixed = [
+                _plain(f.type).byte_width
+                for f in schema
+                if pa.types.is_fixed_size_binary(_plain(f.type))
+            ]
             size += sum(fixed) * group.num_rows
             if size > MAX_DECODED_BYTES:
                 raise _bomb(name, MAX_DECODED_BYTES, data)
@@ -473,8 +511,11 @@ def _read_parquet(name: str, data: bytes, problems: list[Problem]) -> RawTable:
         raise
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise _Unreadable(f"{name} could not be read as Parquet ({exc})") from None
-    if len({len(c) for c in columns}) > 1:
-        raise _Unreadable(f"{name}: its columns hold different numbers of rows")
+    if len({len(c) for c in columns}) > 1 or rows != meta.num_rows:
+        raise _Unreadable(
+            f"{name}: its columns hold different numbers of rows, or not the {meta.num_rows:,} "
+            "its footer states; the file is damaged"
+        )
     body = tuple(tuple("" if v is None else v for v in r) for r in zip(*columns, strict=True))
     return RawTable(name, tuple(names), body)
 
