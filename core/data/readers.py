@@ -297,7 +297,8 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
                 column = c["column"]
                 if not isinstance(column, int) or not 0 < column <= MAX_COLUMNS:
                     raise _Unreadable(
-                        f"{label}, row {idx}: a cell lies beyond column {MAX_COLUMNS:,}",
+                        f"{label} has more than {MAX_COLUMNS:,} columns (row {idx} has a cell "
+                        f"in column {column:,})",
                         "keep the template's columns and clear cells far right of the data",
                     )
                 values[column] = c["value"]
