@@ -18,7 +18,7 @@ import xml.parsers.expat
 import zipfile
 from collections.abc import Iterator
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from core.data.schema import (
     MAX_CELLS,
@@ -162,7 +162,7 @@ class _Over(Exception):
     """Internal: an element count passed its cap while streaming."""
 
 
-def _count_elements(stream: io.BufferedIOBase | object, caps: dict[str, int]) -> dict[str, int]:
+def _count_elements(stream: IO[bytes], caps: dict[str, int]) -> dict[str, int]:
     """Start tags per local name in an XML stream, for the names in ``caps``; raises
     :class:`_Over` as soon as one passes its cap (nothing is kept but the counts)."""
     counts = dict.fromkeys(caps, 0)
@@ -253,7 +253,7 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
                 return super().parse_row(row)  # type: ignore[no-any-return]
 
         def parse_cell(self, element: object) -> dict[str, object]:
-            before = self.col_counter
+            before: int = self.col_counter  # set by WorkSheetParser.__init__
             try:
                 cell: dict[str, object] = super().parse_cell(element)
             except Exception as exc:  # openpyxl raises several types per cell

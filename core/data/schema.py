@@ -400,7 +400,7 @@ def _parse_rows(
     index = {h.strip(): i for i, h in enumerate(raw.header)}
     present = [c for c in cols if c.name in index]
     width = len(raw.header)
-    out = []
+    out: list[tuple[int, dict[str, object]]] = []
     for i, cells in enumerate(raw.rows):
         rownum = i + 2
         if all(_text(v) is None for v in cells):
