@@ -253,7 +253,7 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
                 return super().parse_row(row)  # type: ignore[no-any-return]
 
         def parse_cell(self, element: object) -> dict[str, object]:
-            before: int = self.col_counter  # set by WorkSheetParser.__init__
+            before: int = self.col_counter  # type: ignore[has-type]  # openpyxl is untyped
             try:
                 cell: dict[str, object] = super().parse_cell(element)
             except Exception as exc:  # openpyxl raises several types per cell
