@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from core.data.dataset import Dataset, load_bundled, load_files
-from core.data.schema import validate_files
+from core.data.readers import validate_files
 from core.report.rscript import r_script
 from core.state.view import parse_query
 from core.views.analysis import analyse, to_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data import schema
+from core.data import export, schema
 from core.data.dataset import DATA_DIR
 from core.views.analysis import analyse, select_studies
 from ui import blocks, cache, evidence, sync, upload
@@ -251,21 +251,21 @@ st.caption(
 t1, t2, t3 = st.columns(3)
 t1.download_button(
     "Template: studies (CSV)",
-    data=lambda: schema.template_csv("studies"),
+    data=lambda: export.template_csv("studies"),
     file_name="studies_template.csv",
     mime="text/csv",
     on_click="ignore",
 )
 t2.download_button(
     "Template: outcomes (CSV)",
-    data=lambda: schema.template_csv("outcomes"),
+    data=lambda: export.template_csv("outcomes"),
     file_name="outcomes_template.csv",
     mime="text/csv",
     on_click="ignore",
 )
 t3.download_button(
     "Template: both (Excel .xlsx)",
-    data=schema.template_xlsx,
+    data=export.template_xlsx,
     file_name="evidence_template.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     on_click="ignore",
@@ -274,28 +274,28 @@ prefix = "upload" if is_upload else "evidence"
 d1, d2, d3, d4 = st.columns(4)
 d1.download_button(
     "This dataset: studies (CSV)",
-    data=lambda: schema.export_csv(studies),
+    data=lambda: export.export_csv(studies),
     file_name=f"{prefix}_studies.csv",
     mime="text/csv",
     on_click="ignore",
 )
 d2.download_button(
     "This dataset: outcomes (CSV)",
-    data=lambda: schema.export_csv(outcomes),
+    data=lambda: export.export_csv(outcomes),
     file_name=f"{prefix}_outcomes.csv",
     mime="text/csv",
     on_click="ignore",
 )
 d3.download_button(
     "This dataset: studies (Parquet)",
-    data=lambda: schema.export_parquet(studies),
+    data=lambda: export.export_parquet(studies),
     file_name=f"{prefix}_studies.parquet",
     mime="application/vnd.apache.parquet",
     on_click="ignore",
 )
 d4.download_button(
     "This dataset: outcomes (Parquet)",
-    data=lambda: schema.export_parquet(outcomes),
+    data=lambda: export.export_parquet(outcomes),
     file_name=f"{prefix}_outcomes.parquet",
     mime="application/vnd.apache.parquet",
     on_click="ignore",

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.data.export import frame_to_csv
+from core.data.export import export_csv
 from core.report.figures import chart_to_pdf, chart_to_png, chart_to_svg
 
 PNG_PPI = 200
@@ -46,7 +46,7 @@ def downloads(name: str, chart: alt.TopLevelMixin | None, data: pd.DataFrame | N
     if data is not None:
         cols[3].download_button(
             "CSV",
-            data=lambda: frame_to_csv(data),
+            data=lambda: export_csv(data),
             file_name=f"{slug}.csv",
             mime="text/csv",
             on_click="ignore",

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data.schema import Problem, ValidationReport, validate_files
+from core.data.readers import validate_files
+from core.data.schema import Problem, ValidationReport
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 

@@ -1,5 +1,8 @@
 """The dataset's layout and its validation: one schema for bundled data and uploads.
 
+Files are read by :mod:`core.data.readers` into :class:`RawTable` s and exported by
+:mod:`core.data.export`.
+
 Validation never raises for bad input: it returns a :class:`ValidationReport` listing every
 problem (file, row, column, plain-language message and fix) with the clean tables, rows with
 errors left out. Row numbers are those a spreadsheet shows: the header is row 1, so the first
@@ -10,13 +13,9 @@ text (a warning), never evaluated, and guarded with a leading ``'`` on export.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
-import zipfile
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Literal
 
 import pandas as pd
@@ -143,6 +142,56 @@ class Problem:
         return f"{self.severity.upper()} [{where}] {self.message}.{fix}"
 
 
+#: Problems of one kind (file, column, severity and fix) listed row by row; the rest are counted.
+MAX_LISTED = 5
+
+
+class Problems(list[Problem]):
+    """A list of problems that keeps the first :data:`MAX_LISTED` rows of each kind.
+
+    A kind is a file, column, severity and fix; further problems of that kind are only
+    counted (a file can hold a million bad cells), and :meth:`finished` adds one line per kind
+    saying how many more rows and which."""
+
+    def __init__(self, items: tuple[Problem, ...] | list[Problem] = ()) -> None:
+        super().__init__(items)
+        self._listed: dict[tuple[str, str | None, str, str], int] = {}
+        self._more: dict[tuple[str, str | None, str, str], list[int]] = {}
+
+    def append(self, p: Problem) -> None:
+        """Keep ``p``, or only count it when its kind already has MAX_LISTED rows listed."""
+        if p.row is None:
+            super().append(p)
+            return
+        key = (p.file, p.column, p.severity, p.fix)
+        n = self._listed.get(key, 0)
+        if n < MAX_LISTED:
+            self._listed[key] = n + 1
+            super().append(p)
+            return
+        more = self._more.setdefault(key, [p.row, p.row, 0])
+        more[1] = max(more[1], p.row)
+        more[2] += 1
+
+    def finished(self) -> list[Problem]:
+        """The kept problems plus one "and N more" line per kind that had more."""
+        out = list(self)
+        for (file, column, severity, fix), (first, last, n) in self._more.items():
+            where = f"in column {column}" if column else "in this file"
+            out.append(
+                Problem(
+                    file,
+                    first,
+                    column,
+                    f"and {n:,} more row(s) {where} with the same kind of {severity} as listed "
+                    f"above, rows {first} to {last}; only the first {MAX_LISTED} are listed",
+                    fix,
+                    severity,  # type: ignore[arg-type]  # taken from a Problem's severity
+                )
+            )
+        return out
+
+
 @dataclass(frozen=True, eq=False)
 class ValidationReport:
     """Everything validation found, with the clean tables (rows with errors left out).
@@ -183,286 +232,29 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-class _Unreadable(Exception):
-    """A file that cannot be read at all (internal: becomes a file-level Problem)."""
+@dataclass(frozen=True)
+class CellIssue:
+    """A cell a reader could not decode (in place of its value): why, and how to fix it."""
 
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.message, self.fix = message, fix
+    message: str
+    fix: str = "retype the cell as plain text or a plain number"
 
 
 @dataclass(frozen=True)
 class RawTable:
-    """Cells as read, before typing: a header and rows of str/number/None."""
+    """Cells as read, before typing: a header and rows of str/number/:class:`CellIssue`."""
 
     file: str
     header: tuple[str, ...]
     rows: tuple[tuple[object, ...], ...]
 
 
-# ---------------------------------------------------------------- reading
-
-_QUOTED = re.compile(r'"[^"]*"')
-_FIRST_LINE = re.compile(r"[^\r\n]*")
-
-
-def _decode(name: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _Unreadable(
-            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start})",
-            "save it as 'CSV UTF-8' in your spreadsheet program",
-        ) from None
-
-
-def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
-    text = _decode(name, data)
-    if not text.strip():
-        raise _Unreadable(f"{name} is empty", "start from the template, which has the header")
-    if "\x00" in text:
-        raise _Unreadable(f"{name} contains NUL bytes: it is not a text CSV file")
-    first = _FIRST_LINE.match(text).group()  # type: ignore[union-attr]
-    sep = ";" if first.count(";") > first.count(",") else ","
-    if sep == ";":
-        notes.append(f"{name}: ';' separators detected and read (decimal points must be dots)")
-    _check_size(name, text, sep)
-    try:
-        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True))
-    except csv.Error as exc:
-        raise _Unreadable(f"{name} is not valid CSV ({exc})") from None
-    if len(lines) - 1 > MAX_ROWS:
-        raise _Unreadable(f"{name} has {len(lines) - 1:,} rows, more than {MAX_ROWS:,}")
-    return RawTable(name, tuple(lines[0]), tuple(tuple(r) for r in lines[1:]))
-
-
-def _check_size(name: str, text: str, sep: str) -> None:
-    """Refuse too many rows, header columns or cells before the CSV is split into cells.
-
-    Counted on the text with quoted fields removed (separators and line breaks inside quotes
-    do not count), so the bound holds before any cell object exists."""
-    bare = _QUOTED.sub("", text).rstrip("\r\n")
-    rows = bare.count("\n") + bare.count("\r") - bare.count("\r\n")  # data rows after the header
-    if rows > MAX_ROWS:
-        raise _Unreadable(f"{name} has {rows:,} rows, more than {MAX_ROWS:,}")
-    header = _FIRST_LINE.match(bare).group()  # type: ignore[union-attr]
-    if header.count(sep) + 1 > MAX_COLUMNS:
-        raise _Unreadable(
-            f"{name} has {header.count(sep) + 1:,} columns, more than {MAX_COLUMNS:,}",
-            "keep the template's columns",
-        )
-    cells = bare.count(sep) + rows + 1
-    if cells > MAX_CELLS:
-        raise _Unreadable(
-            f"{name} has about {cells:,} cells, more than {MAX_CELLS:,}",
-            "check the separators, or split the data",
-        )
-
-
-def _check_zip(name: str, data: bytes) -> None:
-    if not data.startswith(b"PK\x03\x04"):
-        raise _Unreadable(
-            f"{name} is not an Excel .xlsx file (it is not a zip archive)",
-            "save it from your spreadsheet program as Excel Workbook (.xlsx)",
-        )
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _Unreadable(f"{name} is a damaged .xlsx file ({exc})") from None
-    total = sum(i.file_size for i in infos)
-    packed = max(sum(i.compress_size for i in infos), 1)
-    if len(infos) > 1000 or total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO:
-        raise _Unreadable(
-            f"{name} unpacks to {total:,} bytes from {len(data):,} (ratio {total / packed:.0f}); "
-            "refused as a possible zip bomb",
-            "save the data as CSV, or remove embedded content",
-        )
-
-
-def _read_xlsx(name: str, data: bytes) -> dict[str, RawTable]:
-    _check_zip(name, data)
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise _Unreadable(f"{name} could not be opened as an Excel workbook ({exc})") from None
-    try:
-        sheets = {ws.title.strip().lower(): ws for ws in wb.worksheets}
-        wanted = {t: sheets[t] for t in TABLES if t in sheets}
-        stem = PurePath(name).stem.lower()
-        if not wanted and len(sheets) == 1 and stem in TABLES:
-            wanted = {stem: next(iter(sheets.values()))}
-        if not wanted:
-            raise _Unreadable(
-                f"{name} has sheet(s) {', '.join(repr(ws.title) for ws in wb.worksheets)}, "
-                "but none named 'studies' or 'outcomes'",
-                "name the sheets 'studies' and 'outcomes' (as in the template)",
-            )
-        out = {}
-        for table, ws in wanted.items():
-            label = f"{name} [{ws.title}]"
-            rows = []
-            cells = 0
-            ws.reset_dimensions()  # a sheet's stated size can be XFD1048576: read real cells only
-            for i, r in enumerate(ws.iter_rows(values_only=True)):
-                if i > MAX_ROWS:
-                    raise _Unreadable(f"{label} has more than {MAX_ROWS:,} rows")
-                cells += len(r)
-                if len(r) > MAX_COLUMNS or cells > MAX_CELLS:
-                    raise _Unreadable(
-                        f"{label} has more than {MAX_COLUMNS:,} columns or {MAX_CELLS:,} cells",
-                        "keep the template's columns and clear cells far right or below the data",
-                    )
-                rows.append(tuple("" if v is None else v for v in r))
-            while rows and all(v == "" for v in rows[-1]):
-                rows.pop()
-            if not rows:
-                raise _Unreadable(f"sheet {ws.title!r} in {name} is empty", "paste the header row")
-            header = [str(v) for v in rows[0]]
-            while header and header[-1] == "":
-                header.pop()
-            width = len(header)
-            body = [r[:width] if all(v == "" for v in r[width:]) else r for r in rows[1:]]
-            body = [r + ("",) * (width - len(r)) for r in body]  # rows end at their last cell
-            out[table] = RawTable(label, tuple(header), tuple(body))
-        return out
-    finally:
-        wb.close()
-
-
-def _read_parquet(name: str, data: bytes) -> RawTable:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(io.BytesIO(data))
-        meta, schema = pf.metadata, pf.schema_arrow
-        if meta.num_rows > MAX_ROWS:
-            raise _Unreadable(f"{name} has {meta.num_rows:,} rows, more than {MAX_ROWS:,}")
-        if meta.num_columns > MAX_COLUMNS or meta.num_rows * meta.num_columns > MAX_CELLS:
-            raise _Unreadable(
-                f"{name} has {meta.num_columns:,} columns and {meta.num_rows:,} rows, more than "
-                f"{MAX_COLUMNS:,} columns or {MAX_CELLS:,} cells",
-                "keep the template's columns",
-            )
-        nested = [f.name for f in schema if pa.types.is_nested(f.type)]
-        if nested:
-            raise _Unreadable(
-                f"{name}: column(s) {', '.join(map(repr, nested[:5]))} hold lists or records, "
-                "not plain values",
-                "save one plain value per cell (as in the template)",
-            )
-        # Text stays dictionary-encoded until its decoded size is known: a few kB of Parquet
-        # can repeat one long text in every row (gigabytes once decoded).
-        texts = [f.name for f in schema if _is_bytes(f.type)]
-        table = pq.ParquetFile(io.BytesIO(data), read_dictionary=texts).read()
-        size = _decoded_bytes(table)
-        if size > MAX_XLSX_UNCOMPRESSED:
-            raise _Unreadable(
-                f"{name} unpacks to {size:,} bytes from {len(data):,}; refused as a possible "
-                "decompression bomb",
-                "save the data as CSV",
-            )
-    except _Unreadable:
-        raise
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise _Unreadable(f"{name} could not be read as Parquet ({exc})") from None
-    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = tuple(tuple("" if v is None else v for v in r) for r in zip(*cols, strict=True))
-    return RawTable(name, tuple(table.column_names), rows)
-
-
-def _is_bytes(t: object) -> bool:
-    import pyarrow as pa
-
-    kinds = pa.types
-    return bool(
-        kinds.is_string(t)
-        or kinds.is_large_string(t)
-        or kinds.is_binary(t)
-        or kinds.is_large_binary(t)
-    )
-
-
-def _decoded_bytes(table: object) -> int:
-    """Bytes the table's columns take once dictionary-encoded text is decoded."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    total = 0
-    for column in table.columns:  # type: ignore[attr-defined]
-        for chunk in column.chunks:
-            if pa.types.is_dictionary(chunk.type):
-                lengths = pc.binary_length(chunk.dictionary)
-                total += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
-            else:
-                total += chunk.nbytes
-    return total
-
-
-def _table_of(name: str, header: tuple[str, ...]) -> str:
-    stem = PurePath(name).stem.lower()
-    if "outcome" in stem:
-        return "outcomes"
-    if "stud" in stem:
-        return "studies"
-    return "outcomes" if "kind" in header else "studies"
-
-
-def read_files(
-    files: dict[str, bytes], problems: list[Problem], notes: list[str]
-) -> tuple[dict[str, RawTable], bool]:
-    """Read each file into raw tables by table name; returns (tables, all files readable)."""
-    tables: dict[str, RawTable] = {}
-    readable = True
-    for name, data in files.items():
-        ext = PurePath(name).suffix.lower()
-        try:
-            if len(data) > MAX_FILE_BYTES:
-                raise _Unreadable(
-                    f"{name} is {len(data):,} bytes, larger than the {MAX_FILE_BYTES:,} limit"
-                )
-            if not data:
-                raise _Unreadable(f"{name} is empty", "start from the template")
-            if ext == ".xlsx":
-                found = _read_xlsx(name, data)
-            elif ext in (".csv", ".txt"):
-                raw = _read_csv(name, data, notes)
-                found = {_table_of(name, raw.header): raw}
-            elif ext in (".parquet", ".pq"):
-                raw = _read_parquet(name, data)
-                found = {_table_of(name, raw.header): raw}
-            else:
-                raise _Unreadable(
-                    f"{name}: file type '{ext or 'none'}' is not supported",
-                    "use .csv, .xlsx or .parquet",
-                )
-        except _Unreadable as exc:
-            problems.append(Problem(name, None, None, exc.message, exc.fix))
-            readable = False
-            continue
-        for table, raw in found.items():
-            if table in tables:
-                problems.append(
-                    Problem(
-                        name,
-                        None,
-                        None,
-                        f"a second {table} table was given ({raw.file})",
-                        "give one studies and one outcomes table",
-                    )
-                )
-                readable = False
-            else:
-                tables[table] = raw
-    return tables, readable
-
-
 # ---------------------------------------------------------------- cells
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+#: Whole numbers above this lose digits as floats (2^53): 9007199254740993 would read as ...992.
+EXACT_INT = 2**53
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 
 
@@ -479,6 +271,8 @@ def _show(v: object) -> str:
 
 def _number(v: object, col: Column) -> float | None:
     """A numeric cell as float (None when empty); raises _BadCell for anything else."""
+    if isinstance(v, CellIssue):
+        raise _BadCell(f"{col.name}: {v.message}", v.fix)
     if isinstance(v, bool) or not isinstance(v, (int, float, str)):
         raise _BadCell(f"{col.name} {_show(v)} is not a number", "enter a plain number")
     if isinstance(v, str):
@@ -486,7 +280,19 @@ def _number(v: object, col: Column) -> float | None:
         if s == "":
             return None
         if _NUMBER.match(s):
+            if _INTEGER.match(s) and abs(int(s)) > EXACT_INT:
+                raise _BadCell(
+                    f"{col.name} {_show(s)} has more digits than can be kept exactly "
+                    f"(whole numbers up to {EXACT_INT:,})",
+                    "check the value",
+                )
             x = float(s)
+        elif any(ch.isdigit() and not ch.isascii() for ch in s):
+            raise _BadCell(
+                f"{col.name} {_show(s)} uses digits other than 0-9 "
+                f"({', '.join(sorted({f'U+{ord(ch):04X}' for ch in s if not ch.isascii()}))})",
+                "type the number with the digits 0-9",
+            )
         elif s.lower().lstrip("+-") in ("nan", "inf", "infinity", "na", "n/a", "null", "none"):
             raise _BadCell(
                 f"{col.name} {_show(s)} is not a number", "leave the cell empty if it is unknown"
@@ -499,6 +305,12 @@ def _number(v: object, col: Column) -> float | None:
             )
         else:
             raise _BadCell(f"{col.name} {_show(s)} is not a number", "enter a plain number")
+    elif isinstance(v, int) and abs(v) > EXACT_INT:
+        raise _BadCell(
+            f"{col.name} {v} has more digits than can be kept exactly "
+            f"(whole numbers up to {EXACT_INT:,})",
+            "check the value",
+        )
     else:
         x = float(v)
     if not math.isfinite(x):
@@ -507,6 +319,10 @@ def _number(v: object, col: Column) -> float | None:
         )
     if col.kind == "int" and x != int(x):
         raise _BadCell(f"{col.name} {x:g} is not a whole number", "enter a count")
+    if col.kind == "int" and abs(x) > EXACT_INT:
+        raise _BadCell(
+            f"{col.name} {x:g} is too large for a count (at most {EXACT_INT:,})", "check the value"
+        )
     if col.low is not None and (x <= col.low if col.low_open else x < col.low):
         rel = "above" if col.low_open else "at least"
         raise _BadCell(f"{col.name} {x:g} must be {rel} {col.low:g}", "check the value")
@@ -584,7 +400,7 @@ def _parse_rows(
     index = {h.strip(): i for i, h in enumerate(raw.header)}
     present = [c for c in cols if c.name in index]
     width = len(raw.header)
-    out = []
+    out: list[tuple[int, dict[str, object]]] = []
     for i, cells in enumerate(raw.rows):
         rownum = i + 2
         if all(_text(v) is None for v in cells):
@@ -606,6 +422,8 @@ def _parse_rows(
         for c in present:
             v = cells[index[c.name]]
             try:
+                if isinstance(v, CellIssue):
+                    raise _BadCell(f"{c.name}: {v.message}", v.fix)
                 if c.kind == "text":
                     s = _text(v)
                     if s is not None and c.allowed and s not in c.allowed:
@@ -810,8 +628,11 @@ def validate_tables(
     notes: list[str] | None = None,
     readable: bool = True,
 ) -> ValidationReport:
-    """Type and check raw tables; returns the report with the clean typed tables."""
-    problems = [] if problems is None else problems
+    """Type and check raw tables; returns the report with the clean typed tables.
+
+    Problems of one kind beyond :data:`MAX_LISTED` rows are counted, not listed (:class:`Problems`).
+    """
+    problems = problems if isinstance(problems, Problems) else Problems(problems or [])
     notes = [] if notes is None else notes
     dropped: list[tuple[str, int]] = []
     parsed: dict[str, list[tuple[int, dict]]] = {}
@@ -846,9 +667,10 @@ def validate_tables(
     for name, rows in parsed.items():
         dropped += [(tables[name].file, n) for n, r in rows if not r]
         frames[name] = _frame([r for _, r in rows if r], TABLES[name])
-    problems.sort(key=lambda p: (p.file, p.row or 0))
+    listed = problems.finished()
+    listed.sort(key=lambda p: (p.file, p.row or 0))
     return ValidationReport(
-        problems=tuple(problems),
+        problems=tuple(listed),
         studies=frames.get("studies"),
         outcomes=frames.get("outcomes"),
         dropped=tuple(dropped),
@@ -857,20 +679,7 @@ def validate_tables(
     )
 
 
-def validate_files(files: dict[str, bytes]) -> ValidationReport:
-    """Read and validate uploaded files (name -> bytes): CSV, .xlsx or Parquet.
-
-    A .xlsx holds sheets named ``studies`` and ``outcomes`` (or one sheet, in a file named
-    studies.xlsx or outcomes.xlsx); CSV and Parquet hold one table each, told apart by the
-    file name (``studies``/``outcomes`` in it) or else by a ``kind`` column.
-    """
-    problems: list[Problem] = []
-    notes: list[str] = []
-    tables, readable = read_files(files, problems, notes)
-    return validate_tables(tables, problems, notes, readable)
-
-
-# ---------------------------------------------------------------- template and export
+# ---------------------------------------------------------------- template
 
 TEMPLATE_EXAMPLE: dict[str, dict[str, object]] = {
     "studies": {
@@ -910,48 +719,6 @@ def guard_text(v: object) -> object:
     return v
 
 
-def _guarded(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in out.columns:
-        if isinstance(out[c].dtype, pd.StringDtype):
-            out[c] = out[c].map(guard_text, na_action="ignore").astype("string")
-    return out
-
-
-def export_csv(df: pd.DataFrame) -> bytes:
-    """A table as UTF-8 CSV bytes, text cells guarded against formula injection."""
-    return _guarded(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def export_parquet(df: pd.DataFrame) -> bytes:
-    """A table as Parquet bytes, typed; text cells guarded as in CSV (Parquet files are often
-    opened in a spreadsheet too), numbers untouched."""
-    buf = io.BytesIO()
-    _guarded(df).to_parquet(buf, index=False)
-    return buf.getvalue()
-
-
 def template_frame(table: str) -> pd.DataFrame:
     """The empty layout of a table with its one documented example row."""
     return _frame([TEMPLATE_EXAMPLE[table]], TABLES[table])
-
-
-def template_csv(table: str) -> bytes:
-    """CSV bytes of the template for ``studies`` or ``outcomes``."""
-    return export_csv(template_frame(table))
-
-
-def template_xlsx() -> bytes:
-    """An .xlsx with sheets ``studies`` and ``outcomes``: header plus one example row each."""
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for table in TABLES:
-        ws = wb.create_sheet(table)
-        df = _guarded(template_frame(table))
-        ws.append(list(df.columns))
-        ws.append([None if pd.isna(v) else v for v in df.iloc[0].tolist()])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.dataset import load_bundled, load_files
-from core.data.schema import export_csv
+from core.data.export import export_csv
 from core.state.view import ViewState
 from core.views.analysis import analyse, select_studies
 from tests.app.conftest import PAGES, metric_values, open_app

@@ -13,7 +13,9 @@ import pytest
 
 from core.data.dataset import load_bundled, load_files, published
 from core.data.estimable import estimable
-from core.data.schema import QUALITY_ITEMS, export_csv, export_parquet, validate_files
+from core.data.export import export_csv, export_parquet
+from core.data.readers import validate_files
+from core.data.schema import QUALITY_ITEMS
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIDENCE = ROOT.parent / "shared" / "evidence" / "studies_abstract_level.csv"

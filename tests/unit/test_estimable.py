@@ -9,7 +9,7 @@ import pytest
 
 from core.data.dataset import load_bundled
 from core.data.estimable import estimable
-from core.data.schema import validate_files
+from core.data.readers import validate_files
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from core.charts.forest import forest_chart
-from core.data.export import frame_to_csv
+from core.data.export import export_csv
 from core.report.figures import chart_to_pdf, chart_to_png, chart_to_svg
 from tests.unit.test_charts import forest_frame
 
@@ -92,7 +92,7 @@ def test_csv_guard_and_numbers_untouched():
             "flag": [True, False, True, True, False, True, False],
         }
     )
-    raw = frame_to_csv(df)
+    raw = export_csv(df)
     assert isinstance(raw, bytes)
     back = pd.read_csv(pd.io.common.BytesIO(raw), dtype=str, keep_default_na=False)
     assert back["study"].tolist() == [
@@ -113,5 +113,5 @@ def test_csv_guard_and_numbers_untouched():
 
 
 def test_csv_utf8():
-    raw = frame_to_csv(pd.DataFrame({"label": ["I² = 12%", "0.35 [0.23–0.54] †"]}))
+    raw = export_csv(pd.DataFrame({"label": ["I² = 12%", "0.35 [0.23–0.54] †"]}))
     assert raw.decode("utf-8").splitlines()[1:] == ["I² = 12%", "0.35 [0.23–0.54] †"]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.data.dataset import load_bundled
-from core.data.export import frame_to_csv
+from core.data.export import export_csv
 from core.report.narrative import (
     design_phrase,
     headline,
@@ -344,7 +344,7 @@ def test_results_frame_pooled_row_and_weights(ds):
     assert set(not_used["study_id"]) == {s for s, _ in oa.not_estimable}
     assert not_used["yi"].isna().all()
     assert (frame["analysis"] == "Odds ratio of 1-year DFS").all()
-    text = frame_to_csv(frame).decode("utf-8")
+    text = export_csv(frame).decode("utf-8")
     assert text.splitlines()[0] == ",".join(COLUMNS)
 
 

@@ -10,14 +10,9 @@ import pandas as pd
 import pytest
 
 from core.data.dataset import load_upload
-from core.data.schema import (
-    MAX_FILE_BYTES,
-    MAX_ROWS,
-    export_csv,
-    template_csv,
-    template_xlsx,
-    validate_files,
-)
+from core.data.export import export_csv, template_csv, template_xlsx
+from core.data.readers import validate_files
+from core.data.schema import MAX_FILE_BYTES, MAX_ROWS
 
 STUDIES = (
     "study_id,label,design,indication,n_rt,n_ctl\n"

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from core.data.dataset import load_bundled
-from core.data.schema import MAX_FILE_BYTES, export_csv, export_parquet, template_xlsx
+from core.data.export import export_csv, export_parquet, template_xlsx
+from core.data.schema import MAX_FILE_BYTES
 from core.state.view import ViewState
 from core.views.analysis import select_studies
 from ui import evidence, upload
