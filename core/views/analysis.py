@@ -163,7 +163,8 @@ def analyse_outcome(
                 y, v, [str(x) for x in labels], method=state.method, ci=state.ci
             )
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
-    n = sizes.sum(min_count=1).sum()
+    # Python ints: an Int64 sum of arms near 2^63 would wrap around
+    n = sum(int(x) for x in sizes.to_numpy(dtype=object).ravel() if not pd.isna(x))
     return OutcomeAnalysis(
         outcome=outcome,
         measure=state.measure,
@@ -174,7 +175,7 @@ def analyse_outcome(
         not_estimable=not_estimable,
         filtered_out=sel.filtered_out,
         excluded_by_user=by_hand,
-        patients=0 if pd.isna(n) else int(n),
+        patients=n,
         message=message,
     )
 
