@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.stats.effects import exp_ratio
-from core.views.analysis import Z975, OutcomeAnalysis, model_label
+from core.views.analysis import Z975, OutcomeAnalysis, model_label, out_of_range
 
 COLUMNS = (
     "row",
@@ -87,7 +87,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "pi_high": exp_ratio(p.pi_high),
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
                 f"{oa.patients} patients",
-                "note": p.note or "",
+                "note": "; ".join(n for n in (p.note, out_of_range(p, oa.measure)) if n),
             }
         )
     for sid, why in oa.not_estimable:
