@@ -12,6 +12,7 @@ import streamlit as st
 from core.charts.bias import bubble_chart, bubble_frames, funnel_chart, funnel_frame
 from core.state.view import ViewState
 from core.stats.bias import TrimAndFill, begg_test, egger_test, funnel_data, trim_and_fill
+from core.stats.effects import exp_ratio
 from core.stats.subgroups import meta_regression
 from core.views.analysis import OutcomeAnalysis, model_label
 from ui import blocks, cache, exports, sync
@@ -155,10 +156,10 @@ def tests_table(y: np.ndarray, v: np.ndarray, method: str, tf: object, name: str
     except ValueError as err:
         failed(label, err)
     if isinstance(tf, TrimAndFill):
-        adj = f"{blocks.fmt_ratio(math.exp(tf.estimate))} (95% CI " + blocks.fmt_ci(
-            math.exp(tf.ci_low), math.exp(tf.ci_high)
+        adj = f"{blocks.fmt_ratio(exp_ratio(tf.estimate))} (95% CI " + blocks.fmt_ci(
+            exp_ratio(tf.ci_low), exp_ratio(tf.ci_high)
         )
-        orig = blocks.fmt_ratio(math.exp(tf.original_estimate))
+        orig = blocks.fmt_ratio(exp_ratio(tf.original_estimate))
         rows.append(
             {
                 "Test": f"Trim and fill ({tf.estimator}, {tf.method})",
@@ -277,8 +278,8 @@ def regression_section(
     slope, lo, hi = fit.coef[1], fit.ci_low[1], fit.ci_high[1]
     with right:
         c1, c2 = st.columns(2)
-        c1.metric(f"Ratio of {name}s per {unit}", blocks.fmt_ratio(math.exp(slope)))
-        c2.metric("95% CI", blocks.fmt_ci(math.exp(lo), math.exp(hi)))
+        c1.metric(f"Ratio of {name}s per {unit}", blocks.fmt_ratio(exp_ratio(slope)))
+        c2.metric("95% CI", blocks.fmt_ci(exp_ratio(lo), exp_ratio(hi)))
         c3, c4 = st.columns(2)
         c3.metric(f"p ({'t' if test == 'knha' else 'z'})", blocks.fmt_p(float(fit.pvalue[1])))
         c4.metric("R²", "–" if fit.r2 is None or math.isnan(fit.r2) else f"{fit.r2:.1f}%")

@@ -25,6 +25,7 @@ from core.charts.sensitivity import (
     quality_sweep_chart,
 )
 from core.state.view import ViewState
+from core.stats.effects import exp_ratio
 from core.stats.sensitivity import (
     CHANGE_THRESHOLD,
     QualitySweep,
@@ -52,8 +53,8 @@ ORDERS = {"year": "Publication year (oldest first)", "quality": "Quality score (
 def ci_text(est: float, low: float, high: float) -> str:
     """'0.36 (0.15–0.91)' from log-scale values; the CI part is '–' when undefined."""
     if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{fmt_ratio(math.exp(est))} (CI not estimable)"
-    return f"{fmt_ratio(math.exp(est))} ({blocks.fmt_ci(math.exp(low), math.exp(high))})"
+        return f"{fmt_ratio(exp_ratio(est))} (CI not estimable)"
+    return f"{fmt_ratio(exp_ratio(est))} ({blocks.fmt_ci(exp_ratio(low), exp_ratio(high))})"
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -328,7 +329,7 @@ def gosh_section(inc: pd.DataFrame, state: ViewState, label: str) -> None:
         members = [", ".join(inc["study_id"].to_numpy()[row]) for row in res.membership]
         st.session_state[key] = pd.DataFrame(
             {
-                "ratio": np.exp(res.estimate),
+                "ratio": exp_ratio(res.estimate),
                 "estimate": res.estimate,
                 "i2": res.i2,
                 "k": res.k,

@@ -11,6 +11,7 @@ import streamlit as st
 from core.charts.forest import forest_chart
 from core.report.rscript import r_script
 from core.state.view import ViewState
+from core.stats.effects import exp_ratio
 from core.views.analysis import (
     OUTCOME_LABELS,
     Analysis,
@@ -65,8 +66,8 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         return
     name = ratio_name(oa)
     c1, c2, c3 = st.columns([1, 1.7, 1])  # the CI needs the room
-    c1.metric(f"Pooled {name}", fmt_ratio(math.exp(p.estimate)))
-    c2.metric("95% CI", fmt_ci(math.exp(p.ci_low), math.exp(p.ci_high)))
+    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)))
+    c2.metric("95% CI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)))
     c3.metric(f"p ({p.dist})", fmt_p(p.pvalue))
     c4, c5, c6 = st.columns([1, 1.7, 1])
     c4.metric("Studies (k)", f"{p.k}")
@@ -74,7 +75,7 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
     c6.metric("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%")
     extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
     if state.pi and p.method != "EE" and p.k > 1:
-        extra.append(f"95% prediction interval {fmt_ci(math.exp(p.pi_low), math.exp(p.pi_high))}")
+        extra.append(f"95% prediction interval {fmt_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high))}")
     extra.append(model_label(p.method, p.ci))
     st.caption(" · ".join(extra))
     if oa.message:

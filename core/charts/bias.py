@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
 from core.stats.bias import FunnelData, TrimAndFill
+from core.stats.effects import exp_ratios
 from core.stats.subgroups import MetaRegressionResult
 
 __all__ = [
@@ -147,9 +148,9 @@ def funnel_frame(rows: pd.DataFrame, fd: FunnelData, tf: TrimAndFill | None = No
             )
         )
     out = pd.concat(parts, ignore_index=True)
-    out["ratio"] = np.exp(out["yi"])
-    out["ci_low"] = np.exp(out["yi"] - Z975 * out["sei"])
-    out["ci_high"] = np.exp(out["yi"] + Z975 * out["sei"])
+    out["ratio"] = exp_ratios(out["yi"])
+    out["ci_low"] = exp_ratios(out["yi"] - Z975 * out["sei"])
+    out["ci_high"] = exp_ratios(out["yi"] + Z975 * out["sei"])
     return out[FUNNEL_COLUMNS]
 
 
@@ -340,7 +341,7 @@ def bubble_frames(
             "x": x,
             "yi": fit.yi,
             "sei": np.sqrt(fit.vi),
-            "ratio": np.exp(fit.yi),
+            "ratio": exp_ratios(fit.yi),
             "weight": fit.weights,
         }
     )

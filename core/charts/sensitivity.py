@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
+from core.stats.effects import exp_ratio
 
 __all__ = [
     "AXIS_LIMITS",
@@ -69,7 +70,7 @@ def _domain(frame: pd.DataFrame) -> tuple[float, float]:
     lo = min([1.0, *vals]) if vals.size else 0.5
     hi = max([1.0, *vals]) if vals.size else 2.0
     pad = 0.08 * (math.log(hi) - math.log(lo) or 1.0)
-    lo, hi = math.exp(math.log(lo) - pad), math.exp(math.log(hi) + pad)
+    lo, hi = exp_ratio(math.log(lo) - pad), exp_ratio(math.log(hi) + pad)
     return max(lo, AXIS_LIMITS[0]), min(hi, AXIS_LIMITS[1])
 
 

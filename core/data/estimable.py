@@ -7,18 +7,31 @@ rule a rate at t missing from the source is interpolated log-linearly in surviva
 in time) between the two nearest reported years on either side of t; never extrapolated, and
 not across a 0% rate (ln 0 is undefined). For a hazard ratio, the SE comes from the 95% CI,
 else from the p-value.
+
+A study is usable only when its numbers stay inside the float range (``unusable``): yi and vi
+finite, vi at least ``MIN_VARIANCE`` (a variance of 0, subnormal or near it gives a weight 1/v
+whose square overflows), and its 95% CI exp(yi +/- z sqrt(vi)) below the largest double.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from core.stats.effects import LogRatio, escalc, events_from_rate, log_hr_from_ci, log_hr_from_p
+from core.stats.effects import (
+    LOG_MAX,
+    LogRatio,
+    escalc,
+    events_from_rate,
+    log_hr_from_ci,
+    log_hr_from_p,
+)
 
 Outcome = Literal["OS", "DFS"]
 MeasureName = Literal["OR", "HR"]
@@ -71,6 +84,35 @@ class EstimableSet:
     @property
     def vi(self) -> np.ndarray:
         return self.rows["vi"].to_numpy(dtype=float)
+
+
+Z975 = float(stats.norm.isf(0.025))
+# 1/v^2 summed over MAX_ROWS (5e4) studies stays below 1.8e308 for v >= 1e-150.
+MIN_VARIANCE = 1e-150
+
+
+def unusable(yi: float, vi: float) -> str | None:
+    """Why a log ratio ``yi`` with variance ``vi`` cannot be pooled or shown, or None.
+
+    Usable: yi, vi finite; vi >= MIN_VARIANCE (weights 1/v and sums of 1/v^2 stay finite);
+    |yi| + z_0.975 sqrt(vi) <= ln(1.8e308), so exp() of the 95% CI does not overflow."""
+    if not math.isfinite(yi):
+        return f"its log ratio ({yi:g}) is not a finite number"
+    if not math.isfinite(vi):
+        return f"its variance ({vi:g}) is not a finite number"
+    if vi == 0:
+        return "its variance is 0, which would give it all the weight"
+    if vi < sys.float_info.min:
+        return f"its variance {vi:.3g} is subnormal (below {sys.float_info.min:.3g})"
+    if vi < MIN_VARIANCE:
+        return f"its variance {vi:.3g} is below {MIN_VARIANCE:g}: its weight 1/v would overflow"
+    se = math.sqrt(vi)
+    if abs(yi) + Z975 * se > LOG_MAX:
+        return (
+            f"its 95% CI, exp({yi:.4g} ± 1.96 × {se:.4g}), goes beyond the largest number "
+            f"a computer can hold ({sys.float_info.max:.2g})"
+        )
+    return None
 
 
 def _years(t: float) -> str:
@@ -266,6 +308,10 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
         if isinstance(lr, str):
             excluded.append((sid, lr))
             continue
+        why = unusable(lr.yi, lr.vi)
+        if why is not None:
+            excluded.append((sid, f"HR {hr:g}: {why} ({lr.derivation})"))
+            continue
         rows.append(
             {
                 "study_id": sid,
@@ -315,10 +361,18 @@ def estimable(
                 [r["events_ctl"] for r in rows],
                 [r["n_ctl"] for r in rows],
             )
+            kept = []
             for r, y, v, c in zip(rows, es.yi, es.vi, es.corrected, strict=True):
                 r["yi"], r["vi"] = float(y), float(v)
                 if c:
                     r["derivation"] += "; 0.5 added to each cell (zero cell)"
+                why = unusable(r["yi"], r["vi"])
+                if why is None:
+                    kept.append(r)
+                    continue
+                cells = f"{r['events_rt']:g}/{r['n_rt']:g} vs {r['events_ctl']:g}/{r['n_ctl']:g}"
+                excluded.append((r["study_id"], f"OR from {cells} events: {why}"))
+            rows = kept
     else:
         raise ValueError(f"measure must be OR or HR, not {measure!r}")
     frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS)).astype(

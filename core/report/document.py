@@ -182,6 +182,8 @@ def _section(
     oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, pub: Mapping[str, Any] | None
 ) -> OutcomeSection:
     notes = []  # oa.message on a single study is already in the sentence
+    if oa.message and oa.k > 1:
+        notes.append(oa.message)
     if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
         notes.append(f"Note: {oa.pooled.note}")
     sg = oa.subgroups

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.state.view import ViewState
+from core.stats.effects import exp_ratio
 from core.views.analysis import OUTCOME_LABELS, OutcomeAnalysis
 
 #: design code -> (singular, plural) noun phrase
@@ -125,7 +126,7 @@ def patients_phrase(oa: OutcomeAnalysis, studies: pd.DataFrame) -> str:
 
 def _bounds(low: float, high: float) -> str:
     """'0.25 to 0.82' from log-scale bounds."""
-    return f"{fmt_ratio(math.exp(low))} to {fmt_ratio(math.exp(high))}"
+    return f"{fmt_ratio(exp_ratio(low))} to {fmt_ratio(exp_ratio(high))}"
 
 
 def _derived_sentence(oa: OutcomeAnalysis) -> str:
@@ -155,7 +156,7 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
     assert p is not None
     effect = effect_phrase(oa)
     name = measure_name(oa) if model is None else f"pooled {measure_name(oa)}"
-    est = fmt_ratio(math.exp(p.estimate))
+    est = fmt_ratio(exp_ratio(p.estimate))
     extra = [] if model is None else [model]
     if not (math.isfinite(p.ci_low) and math.isfinite(p.ci_high)):
         why = ": the Hartung-Knapp interval needs two studies or more" if p.ci == "hksj" else ""
@@ -222,7 +223,7 @@ def _range(low: float, high: float) -> str:
     """'0.25–0.82' from log-scale bounds; '–' when a bound is undefined."""
     if math.isnan(low) or math.isnan(high):
         return "–"
-    return f"{fmt_ratio(math.exp(low))}–{fmt_ratio(math.exp(high))}"
+    return f"{fmt_ratio(exp_ratio(low))}–{fmt_ratio(exp_ratio(high))}"
 
 
 def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
@@ -232,7 +233,7 @@ def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
         return ()
     short = "HR" if oa.measure == "HR" else "OR"
     out = [
-        KeyNumber(f"Pooled {short}", fmt_ratio(math.exp(p.estimate))),
+        KeyNumber(f"Pooled {short}", fmt_ratio(exp_ratio(p.estimate))),
         KeyNumber("95% CI", _range(p.ci_low, p.ci_high)),
         KeyNumber(f"p ({p.dist})", fmt_p(p.pvalue)),
         KeyNumber("Studies (k)", str(p.k)),

@@ -39,10 +39,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
-import numpy as np
 import pandas as pd
 
 from core.stats.bias import egger_test
+from core.stats.effects import exp_ratio
 from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
 
 #: The domains in GRADE's order: key -> label.
@@ -367,7 +367,7 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
     pi_cross = has_pi and _crosses(p.pi_low, p.pi_high) and not _crosses(p.ci_low, p.ci_high)
     parts = [f"I² = {p.i2:.0f}% ({'above' if i2_high else 'not above'} {I2_SERIOUS:.0f}%)"]
     if has_pi:
-        pi = f"{math.exp(p.pi_low):.2f} to {math.exp(p.pi_high):.2f}"
+        pi = f"{exp_ratio(p.pi_low):.2f} to {exp_ratio(p.pi_high):.2f}"
         if pi_cross:
             parts.append(f"the prediction interval {pi} crosses 1 while the CI does not")
         else:
@@ -522,7 +522,7 @@ def sof_row(
             certainty=None,
             **empty,
         )
-    ratio, low, high = (float(np.exp(x)) for x in (p.estimate, p.ci_low, p.ci_high))
+    ratio, low, high = (exp_ratio(x) for x in (p.estimate, p.ci_low, p.ci_high))
     control = _control(oa, control_risk)
     cert = certainty(oa, studies, control, overrides)
     base = dict(

@@ -12,11 +12,15 @@ with ``add = 1/2`` added to all four cells of the tables that have a zero cell
 
 Hazard ratios enter as ln(HR) with SE from the 95% CI, (ln hi - ln lo) / (2 z_0.975),
 or from a two-sided p-value, |ln HR| / z_(1 - p/2).
+
+Ratios are shown as exp(log ratio); ``LOG_MAX`` = ln(largest double) ~ 709.78 bounds what
+can be back-transformed, and ``exp_ratio`` gives inf (or 0) beyond it instead of raising.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +31,20 @@ Measure = Literal["OR", "RR", "RD"]
 ZeroCellRule = Literal["only0", "none", "all", "if0all"]
 
 _MEASURES = ("OR", "RR", "RD")
+
+LOG_MAX = math.log(sys.float_info.max)
+
+
+def exp_ratio(x: float) -> float:
+    """exp(x) for a log ratio: inf above ``LOG_MAX`` (where ``math.exp`` raises), NaN kept."""
+    return math.inf if x > LOG_MAX else math.exp(x)
+
+
+def exp_ratios(x: object) -> np.ndarray:
+    """``exp_ratio`` elementwise: inf beyond ``LOG_MAX`` without numpy's overflow warning."""
+    a = np.asarray(x, dtype=float)
+    with np.errstate(over="ignore"):
+        return np.exp(a)
 
 
 @dataclass(frozen=True)

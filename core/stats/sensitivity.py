@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core.stats.effects import exp_ratio, exp_ratios
 from core.stats.mh import mantel_haenszel, peto
 from core.stats.pooling import METHOD_LABELS, METHODS, PoolTable, check_inputs, pool, pool_many
 
@@ -425,9 +426,9 @@ CHANGE_THRESHOLD = 0.10
 
 def _with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(
-        ratio=np.exp(frame["estimate"]),
-        ratio_low=np.exp(frame["ci_low"]),
-        ratio_high=np.exp(frame["ci_high"]),
+        ratio=exp_ratios(frame["estimate"]),
+        ratio_low=exp_ratios(frame["ci_low"]),
+        ratio_high=exp_ratios(frame["ci_high"]),
     )
 
 
@@ -452,7 +453,7 @@ def conclusion_shift(
             reasons.append("the CI now includes 1")
         elif after and not before:
             reasons.append("the CI now excludes 1")
-    change = math.exp(o_est - est) - 1.0
+    change = exp_ratio(o_est - est) - 1.0
     if abs(change) > threshold:
         reasons.append(f"the ratio changes by {100 * change:+.0f}%")
     return "; ".join(reasons)
@@ -511,7 +512,7 @@ def leave_one_out_frame(
         }
     )
     frame = _with_ratios(pd.DataFrame(rows))
-    frame["change_pct"] = 100.0 * (np.exp(frame["estimate"] - full.estimate) - 1.0)
+    frame["change_pct"] = 100.0 * (exp_ratios(frame["estimate"] - full.estimate) - 1.0)
     frame["flagged"] = frame["reason"] != ""
     return frame
 

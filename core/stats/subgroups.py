@@ -524,7 +524,13 @@ def meta_regression(
     x, cols, notes = _design(moderators, k, intercept, names)
     p = x.shape[1]
     yc = y - y.mean()
-    fit_t = _tau2_mods(method, x, yc, v)
+    try:
+        fit_t = _tau2_mods(method, x, yc, v)
+    except ZeroDivisionError as err:
+        raise ValueError(
+            f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest: "
+            "the weights are too unequal for this fit (a sum of weights rounds to 0)"
+        ) from err
     tau2 = fit_t.tau2
     f = _Fit(x, y, v, tau2)
     beta = f.beta

@@ -19,6 +19,7 @@ from scipy import stats
 
 from core.data.estimable import EstimableSet, estimable
 from core.state.view import ViewState
+from core.stats.effects import LOG_MAX, exp_ratio
 from core.stats.pooling import PoolResult, pool
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
 
@@ -153,13 +154,17 @@ def analyse_outcome(
                     " The Hartung-Knapp CI needs two studies or more; choose the Wald (z) CI "
                     "to see this study's own interval."
                 )
+        beyond = out_of_range(pooled, state.measure)
+        if beyond:
+            message = beyond if message is None else f"{message} {beyond}"
         if state.group != "none" and k >= 2:
             labels = studies.set_index("study_id").loc[rows.loc[included, "study_id"], state.group]
             subgroups = subgroup_analysis(
                 y, v, [str(x) for x in labels], method=state.method, ci=state.ci
             )
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
-    n = sizes.sum(min_count=1).sum()
+    # Python ints: an Int64 sum of arms near 2^63 would wrap around
+    n = sum(int(x) for x in sizes.to_numpy(dtype=object).ravel() if not pd.isna(x))
     return OutcomeAnalysis(
         outcome=outcome,
         measure=state.measure,
@@ -170,8 +175,30 @@ def analyse_outcome(
         not_estimable=not_estimable,
         filtered_out=sel.filtered_out,
         excluded_by_user=by_hand,
-        patients=0 if pd.isna(n) else int(n),
+        patients=n,
         message=message,
+    )
+
+
+def out_of_range(res: PoolResult, measure: str) -> str | None:
+    """A plain message when exp() of the pooled estimate, CI or prediction interval leaves the
+    float range (|log value| > ln(1.8e308) ~ 709.78): those bounds show as 0 or ∞."""
+    parts = (
+        ("estimate", (res.estimate,)),
+        ("95% CI", (res.ci_low, res.ci_high)),
+        ("95% prediction interval", (res.pi_low, res.pi_high)),
+    )
+    over = [
+        f"{what} ({' to '.join(f'{x:.4g}' for x in xs)} on the log scale)"
+        for what, xs in parts
+        if any(math.isfinite(x) and abs(x) > LOG_MAX for x in xs)
+    ]
+    if not over:
+        return None
+    verb = "go" if len(over) > 1 else "goes"
+    return (
+        f"The pooled {measure}'s {' and '.join(over)} {verb} beyond the largest number a "
+        "computer can hold (about 1.8e308): shown as 0 or ∞, not estimable as a ratio."
     )
 
 
@@ -312,9 +339,9 @@ def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: boo
             "label": label,
             "kind": "pooled" if tag == "all" else "subgroup",
             "group": group,
-            "est": math.exp(res.estimate),
-            "low": math.exp(res.ci_low),
-            "high": math.exp(res.ci_high),
+            "est": exp_ratio(res.estimate),
+            "low": exp_ratio(res.ci_low),
+            "high": exp_ratio(res.ci_high),
             "weight": 100.0 if tag == "all" else float("nan"),
             "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {res.tau2:.4f}; "
             f"I2 = {res.i2:.1f}%"
@@ -330,9 +357,9 @@ def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: boo
                 "label": "Prediction interval",
                 "kind": "pi",
                 "group": group,
-                "est": math.exp(res.estimate),
-                "low": math.exp(res.pi_low),
-                "high": math.exp(res.pi_high),
+                "est": exp_ratio(res.estimate),
+                "low": exp_ratio(res.pi_low),
+                "high": exp_ratio(res.pi_high),
                 "detail": "where the effect of a new, similar study is expected to lie (95%)",
             }
         )
@@ -353,9 +380,9 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "kind": "study",
             "study_id": str(r["study_id"]),
             "group": str(meta.at[r["study_id"], state.group]) if state.group != "none" else "",
-            "est": math.exp(r["yi"]),
-            "low": math.exp(r["yi"] - Z975 * se),
-            "high": math.exp(r["yi"] + Z975 * se),
+            "est": exp_ratio(r["yi"]),
+            "low": exp_ratio(r["yi"] - Z975 * se),
+            "high": exp_ratio(r["yi"] + Z975 * se),
             "weight": float(r["weight"]),
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),

@@ -14,7 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.views.analysis import Z975, OutcomeAnalysis, model_label
+from core.stats.effects import exp_ratio
+from core.views.analysis import Z975, OutcomeAnalysis, model_label, out_of_range
 
 COLUMNS = (
     "row",
@@ -55,9 +56,9 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "included": included,
                 "yi": float(r.yi),
                 "vi": float(r.vi),
-                "ratio": math.exp(r.yi),
-                "ci_low": math.exp(r.yi - Z975 * se),
-                "ci_high": math.exp(r.yi + Z975 * se),
+                "ratio": exp_ratio(r.yi),
+                "ci_low": exp_ratio(r.yi - Z975 * se),
+                "ci_high": exp_ratio(r.yi + Z975 * se),
                 "weight": float(r.weight) if included else np.nan,
                 "derivation": str(r.derivation),
                 "derived": bool(r.derived),
@@ -75,18 +76,18 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "included": True,
                 "yi": p.estimate,
                 "vi": p.se**2,
-                "ratio": math.exp(p.estimate),
-                "ci_low": math.exp(p.ci_low),
-                "ci_high": math.exp(p.ci_high),
+                "ratio": exp_ratio(p.estimate),
+                "ci_low": exp_ratio(p.ci_low),
+                "ci_high": exp_ratio(p.ci_high),
                 "weight": float(sum(p.weights)),
                 "pvalue": p.pvalue,
                 "tau2": p.tau2,
                 "i2": p.i2,
-                "pi_low": math.exp(p.pi_low),
-                "pi_high": math.exp(p.pi_high),
+                "pi_low": exp_ratio(p.pi_low),
+                "pi_high": exp_ratio(p.pi_high),
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
                 f"{oa.patients} patients",
-                "note": p.note or "",
+                "note": "; ".join(n for n in (p.note, out_of_range(p, oa.measure)) if n),
             }
         )
     for sid, why in oa.not_estimable:
