@@ -151,10 +151,15 @@ def fisher_root(
     return newton(score, t, lo, hi, max_iter)
 
 
-def ll0check(t: float, drop: Callable[[float], float], tol: float = LL0_TOL) -> float:
-    """metafor's ll0check: a root t > FISHER_THRESHOLD whose log-likelihood lies more than
+def ll0check(
+    t: float,
+    drop: Callable[[float], float],
+    tol: float = LL0_TOL,
+    threshold: float = FISHER_THRESHOLD,
+) -> float:
+    """metafor's ll0check: a root t > ``threshold`` whose log-likelihood lies more than
     ``tol`` below the one at tau2 = 0 (``drop(t)`` = ll(0) - ll(t)) gives way to 0."""
-    return 0.0 if t > FISHER_THRESHOLD and drop(t) > tol else t
+    return 0.0 if t > threshold and drop(t) > tol else t
 
 
 # ---------------------------------------------------------------------------------------
