@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple, TypeVar
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 from core.stats.rma import (
@@ -506,6 +507,30 @@ class PoolTable:
     ci: str
     note: str | None
 
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per fit: estimate, se, zval (tval with Hartung-Knapp), pval, ci_low,
+        ci_high, pi_low, pi_high, tau2, i2, h2, q, q_pval, k, converged."""
+        stat = "tval" if self.ci == "hksj" else "zval"
+        return pd.DataFrame(
+            {
+                "estimate": self.estimate,
+                "se": self.se,
+                stat: self.stat,
+                "pval": self.pvalue,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "pi_low": self.pi_low,
+                "pi_high": self.pi_high,
+                "tau2": self.tau2,
+                "i2": self.i2,
+                "h2": self.h2,
+                "q": self.q,
+                "q_pval": self.q_pvalue,
+                "k": self.k,
+                "converged": self.converged,
+            }
+        )
+
 
 def pool_many(
     yi: object,
@@ -630,6 +655,29 @@ class PoolResult:
     @property
     def dist(self) -> str:
         return "t" if self.ci == "hksj" else "z"
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The fit as one row: estimate, se, zval (tval on df = k-1 with Hartung-Knapp),
+        pval, ci_low, ci_high, pi_low, pi_high, tau2, i2 (percent), h2, q, q_pval, df, k;
+        the index is the model (``method``)."""
+        row = {
+            "estimate": self.estimate,
+            "se": self.se,
+            f"{self.dist}val": self.stat,
+            "pval": self.pvalue,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "pi_low": self.pi_low,
+            "pi_high": self.pi_high,
+            "tau2": self.tau2,
+            "i2": self.i2,
+            "h2": self.h2,
+            "q": self.q,
+            "q_pval": self.q_pvalue,
+            "df": self.df,
+            "k": self.k,
+        }
+        return pd.DataFrame([row], index=pd.Index([self.method], name="model"))
 
 
 def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import linalg, special, stats
 
 from core.stats import rma
@@ -169,6 +170,27 @@ class MetaRegressionResult:
     @property
     def zval(self) -> np.ndarray:
         return self.stat
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per coefficient (index: ``names``): estimate, se, zval (tval on k-p df
+        with ``test="knha"``), pval, ci_low, ci_high; tau2, i2 (percent), r2 and k repeat
+        the model's values on every row."""
+        stat = "tval" if self.test == "knha" else "zval"
+        return pd.DataFrame(
+            {
+                "estimate": self.coef,
+                "se": self.se,
+                stat: self.stat,
+                "pval": self.pvalue,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "tau2": self.tau2,
+                "i2": self.i2,
+                "r2": math.nan if self.r2 is None else self.r2,
+                "k": self.k,
+            },
+            index=pd.Index(self.names, name="term"),
+        )
 
     @property
     def tau(self) -> float:
