@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from core.stats import rma
 from core.stats.pooling import check_inputs, pool
 from core.stats.subgroups import meta_regression
 
@@ -44,12 +45,6 @@ class _RmaFit:
     tau2: float
 
 
-def _p_matrix(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """P = W - W X (X'WX)^-1 X'W."""
-    wx = x * w[:, None]
-    return np.diag(w) - wx @ np.linalg.solve(x.T @ wx, wx.T)
-
-
 def _rma_mods(
     y: np.ndarray,
     v: np.ndarray,
@@ -59,43 +54,34 @@ def _rma_mods(
     maxiter: int = 10_000,
 ) -> _RmaFit:
     """Weighted least squares with tau2 by ``method`` exactly as metafor's ``rma.uni``:
-    EE (tau2 = 0), DL (generalized, truncated at 0), ML and REML by metafor's Fisher
-    scoring from the HE start, step = (y'PPy - tr P)/tr(PP) for REML, stopping when the
-    change is <= ``threshold`` (metafor's default control uses 1e-5), followed by its check
-    that the likelihood at tau2 = 0 is not higher."""
+    EE (tau2 = 0), DL (generalized, truncated at 0), ML and REML by metafor's own Fisher
+    scoring loop (``core.stats.rma.fisher_root`` with ``bracket=False``) from the HE start,
+    stopping when the change is <= ``threshold`` (metafor's default control uses 1e-5),
+    followed by its ll0check with its tolerance eps^(1/4)."""
     k, p = x.shape
     if method == "EE" or k <= p:
         tau2 = 0.0
     elif method == "DL":
-        pm = _p_matrix(1.0 / v, x)
-        tau2 = max(0.0, (y @ pm @ y - (k - p)) / np.trace(pm))
+        tau2 = rma.closed_form("DL", x, y, v)
     elif method in ("REML", "ML"):
-        h = x @ np.linalg.solve(x.T @ x, x.T)
-        pols = np.eye(k) - h
-        tau2 = max(0.0, (y @ pols @ y - np.trace(pols * v[None, :])) / (k - p))
-        for _ in range(maxiter):
-            w = 1.0 / (v + tau2)
-            pm = _p_matrix(w, x)
-            pp = pm @ pm
-            if method == "REML":
-                adj = (y @ pp @ y - np.trace(pm)) / np.trace(pp)
-            else:
-                adj = (y @ pp @ y - w.sum()) / (w * w).sum()
-            if not np.isfinite(adj):
-                adj = 0.0
-            while tau2 + adj < 0:
-                adj /= 2.0
-            old, tau2 = tau2, tau2 + adj
-            if abs(old - tau2) <= threshold:
-                break
-        else:
+        tau2, converged = rma.fisher_root(
+            lambda u: rma.score(method, x, y, v, u, 0.0),
+            rma.closed_form("HE", x, y, v),
+            0,
+            bracket=False,
+            threshold=threshold,
+            maxiter=maxiter,
+        )
+        if not converged:
             raise ValueError(f"{method} meta-regression did not converge in {maxiter} iterations")
-        if (
-            tau2 > threshold
-            and _loglik(y, v, x, 0.0, method) - _loglik(y, v, x, tau2, method)
-            > np.finfo(float).eps ** 0.25
-        ):
-            tau2 = 0.0
+        reml = method == "REML"
+        ll_0 = rma.loglik(x, y, v, 0.0, reml)
+        tau2 = rma.ll0check(
+            tau2,
+            lambda u: ll_0 - rma.loglik(x, y, v, u, reml),
+            tol=np.finfo(float).eps ** 0.25,
+            threshold=threshold,
+        )
     else:
         raise ValueError(f"method {method!r} is not available here; use REML, ML, DL or EE")
     w = 1.0 / (v + tau2)
@@ -109,23 +95,6 @@ def _rma_mods(
     vb = np.linalg.inv(xtwx)
     beta = vb @ (wx.T @ y)
     return _RmaFit(beta=beta, vb=vb, tau2=float(tau2))
-
-
-def _loglik(y: np.ndarray, v: np.ndarray, x: np.ndarray, tau2: float, method: str) -> float:
-    k, p = x.shape
-    w = 1.0 / (v + tau2)
-    wx = x * w[:, None]
-    xtwx = x.T @ wx
-    beta = np.linalg.solve(xtwx, wx.T @ y)
-    rss = float((w * (y - x @ beta) ** 2).sum())
-    if method == "ML":
-        return -0.5 * k * math.log(2 * math.pi) - 0.5 * np.log(v + tau2).sum() - 0.5 * rss
-    return (
-        -0.5 * (k - p) * math.log(2 * math.pi)
-        - 0.5 * np.log(v + tau2).sum()
-        - 0.5 * np.linalg.slogdet(xtwx)[1]
-        - 0.5 * rss
-    )
 
 
 # ---------------------------------------------------------------------------------------

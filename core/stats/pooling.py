@@ -32,12 +32,24 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple, TypeVar
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
+
+from core.stats.rma import (
+    FISHER_MAXITER,
+    FISHER_STEPADJ,
+    FISHER_THRESHOLD,
+    LL0_TOL,
+    Score,
+    fisher_root,
+    ll0check,
+    root_above_zero,
+    settle,
+)
 
 Method = Literal["EE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB"]
 CIMethod = Literal["wald", "hksj"]
@@ -48,12 +60,6 @@ METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "E
 ITERATIVE: frozenset[str] = frozenset({"REML", "ML", "PM", "EB"})
 CI_METHODS: tuple[str, ...] = ("wald", "hksj")
 MAX_ITER = 200
-#: metafor's Fisher scoring as the reference results were made (rma control: stepadj = 0.5,
-#: threshold = 1e-12, maxiter = 10000); the path decides which maximum ML and REML report
-FISHER_STEPADJ = 0.5
-FISHER_THRESHOLD = 1e-12
-FISHER_MAXITER = 10000
-_LEFTOVER = 1e-10
 #: metafor warns when max(vi) / min(vi) reaches 1 / evtol = 1e7 (its default ``evtol``)
 VARIANCE_RATIO_WARN = 1e7
 _RTOL = 1e-13
@@ -302,12 +308,6 @@ def _solve_root(
     )
 
 
-def _settle(t: _F, g: _F) -> _F:
-    """Where Fisher scoring stops: a path that converged going down to below
-    ``_LEFTOVER`` is at the boundary maximum 0 (metafor reports the leftover, about 1e-13)."""
-    return t * ((g >= 0) | (t >= _LEFTOVER))
-
-
 class _Path(NamedTuple):
     """Where ``_fisher_path`` leaves each row: finished at ``t`` (``newton`` False), or with
     the root bracketed in [lo, hi] (g(lo) > 0 > g(hi)) for Newton steps from ``t``."""
@@ -371,7 +371,7 @@ def _fisher_path(
             below = walk & (ta + step < 0)
         small = walk & (np.abs(step) <= FISHER_THRESHOLD)
         stop |= small
-        final = np.where(small, _settle(ta + step, g), final)
+        final = np.where(small, settle(ta + step, g), final)
         t[idx[stop]] = final[stop]
         rows = idx[crossed]
         lo[rows], hi[rows] = lo_a[crossed], hi_a[crossed]
@@ -400,7 +400,7 @@ def _solve_likelihood(method: str, r: _Rows, start: np.ndarray, max_iter: int = 
     check = np.flatnonzero(t > FISHER_THRESHOLD)
     if check.size:
         sub = _Rows(*(None if a is None else a[check] for a in r))
-        t[check[_loglik_drop(method, sub, t[check]) > 1e-13]] = 0.0
+        t[check[_loglik_drop(method, sub, t[check]) > LL0_TOL]] = 0.0
     return _Solve(tau2=t, converged=path.converged & sol.converged)
 
 
@@ -506,6 +506,30 @@ class PoolTable:
     method: str
     ci: str
     note: str | None
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per fit: estimate, se, zval (tval with Hartung-Knapp), pval, ci_low,
+        ci_high, pi_low, pi_high, tau2, i2, h2, q, q_pval, k, converged."""
+        stat = "tval" if self.ci == "hksj" else "zval"
+        return pd.DataFrame(
+            {
+                "estimate": self.estimate,
+                "se": self.se,
+                stat: self.stat,
+                "pval": self.pvalue,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "pi_low": self.pi_low,
+                "pi_high": self.pi_high,
+                "tau2": self.tau2,
+                "i2": self.i2,
+                "h2": self.h2,
+                "q": self.q,
+                "q_pval": self.q_pvalue,
+                "k": self.k,
+                "converged": self.converged,
+            }
+        )
 
 
 def pool_many(
@@ -631,6 +655,29 @@ class PoolResult:
     @property
     def dist(self) -> str:
         return "t" if self.ci == "hksj" else "z"
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The fit as one row: estimate, se, zval (tval on df = k-1 with Hartung-Knapp),
+        pval, ci_low, ci_high, pi_low, pi_high, tau2, i2 (percent), h2, q, q_pval, df, k;
+        the index is the model (``method``)."""
+        row = {
+            "estimate": self.estimate,
+            "se": self.se,
+            f"{self.dist}val": self.stat,
+            "pval": self.pvalue,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "pi_low": self.pi_low,
+            "pi_high": self.pi_high,
+            "tau2": self.tau2,
+            "i2": self.i2,
+            "h2": self.h2,
+            "q": self.q,
+            "q_pval": self.q_pvalue,
+            "df": self.df,
+            "k": self.k,
+        }
+        return pd.DataFrame([row], index=pd.Index([self.method], name="model"))
 
 
 def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
@@ -779,10 +826,7 @@ def _studies(y: np.ndarray, v: np.ndarray) -> _Studies:
     return _LoopStudies(y, v) if y.size <= _LOOP_MAX_K else _ArrayStudies(y, v)
 
 
-_Score = Callable[[float], tuple[float, float, float]]
-
-
-def _score_one(method: str, s: _Studies, target: float = 0.0) -> _Score:
+def _score_one(method: str, s: _Studies, target: float = 0.0) -> Score:
     """g(tau2), dg/dtau2 and the Fisher information of one fit, as ``_score`` (PM and EB:
     Q(tau2) - target)."""
 
@@ -799,90 +843,12 @@ def _score_one(method: str, s: _Studies, target: float = 0.0) -> _Score:
     return score
 
 
-def _newton_one(score: _Score, t: float, lo: float, hi: float, max_iter: int) -> tuple[float, bool]:
-    """``_newton_bracketed`` for one fit: (root, converged)."""
-    for _ in range(max_iter):
-        g, dg, _ = score(t)
-        if g == 0:
-            return t, True
-        if g > 0:
-            lo = t
-        elif g < 0:
-            hi = t
-        new = t - g / dg if dg < 0 else math.nan
-        if not (math.isfinite(new) and lo < new < hi):
-            new = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * t + 1.0
-        if abs(new - t) <= _ATOL + _RTOL * abs(t):
-            return new, True
-        t = new
-    return t, False
-
-
-def _solve_root_one(
-    method: str, s: _Studies, start: float, target: float, max_iter: int = MAX_ITER
-) -> tuple[float, bool]:
-    """``_solve_root`` for one fit: (tau2, converged)."""
-    score = _score_one(method, s, target)
-    if not score(0.0)[0] > 0:
-        return 0.0, True
-    return _newton_one(score, max(start, 0.0), 0.0, math.inf, max_iter)
-
-
-def fisher_root(score: _Score, start: float, max_iter: int = MAX_ITER) -> tuple[float, bool]:
-    """The root of an ML or REML estimating equation g (``score`` gives g, dg/dtau2 and the
-    Fisher information I at tau2) that metafor's Fisher scoring reaches from
-    ``start``: its path t += FISHER_STEPADJ g/I (the step halved while it would leave
-    tau2 >= 0) goes uphill to the nearest maximum ahead, or past it when a step is long.
-
-    The path is walked step by step, exactly, until the root it goes to is bracketed: by
-    two path points with g of opposite sign, or, where the Newton step -g/dg agrees with
-    the Fisher step g/I within a factor 2 (g nearly linear there), by a probe 1.5 Newton
-    steps ahead where g has changed sign (or, at or below 0, with g(0) <= 0: the boundary).
-    Probing farther, where g bends, can bracket a maximum beyond the one the path reaches.
-    Bracketed Newton steps (``max_iter`` at most) then finish the root.
-    Checked against a transcription of metafor's loop in tests/unit/test_pooling_properties.
-    ``_fisher_path`` is the same for many rows. (tau2, converged)."""
-    t = max(start, 0.0)
-    prev_t = prev_g = math.nan
-    for _ in range(FISHER_MAXITER):
-        g, dg, info = score(t)
-        if g == 0 or not math.isfinite(g) or (t == 0 and g < 0):
-            return t, True
-        if prev_g == prev_g and (g > 0) != (prev_g > 0):
-            lo, hi = (t, prev_t) if g > 0 else (prev_t, t)
-            break
-        if dg < 0 and -0.5 * dg <= info <= -2.0 * dg:
-            nt = -g / dg
-            probe = max(t + 1.5 * nt, 0.0)
-            gp = score(probe)[0]
-            if probe == 0 and gp <= 0:
-                return 0.0, True
-            if (gp > 0) != (g > 0) or gp == 0:
-                lo, hi = (t, probe) if g > 0 else (probe, t)
-                t += nt
-                if not lo < t < hi:
-                    t = 0.5 * (lo + hi)
-                break
-        step = FISHER_STEPADJ * g / info
-        while t + step < 0:  # metafor's step halving at the boundary
-            step *= 0.5
-        if abs(step) <= FISHER_THRESHOLD:
-            return _settle(t + step, g), True
-        prev_t, prev_g, t = t, g, t + step
-    else:
-        return t, False
-    return _newton_one(score, t, lo, hi, max_iter)
-
-
 def _solve_likelihood_one(
     method: str, s: _Studies, start: float, max_iter: int = MAX_ITER
 ) -> tuple[float, bool]:
     """``_solve_likelihood`` for one fit: (tau2, converged)."""
-    score = _score_one(method, s)
-    t, converged = fisher_root(score, start, max_iter)
-    if t > FISHER_THRESHOLD and _loglik_drop_one(method, s, t) > 1e-13:
-        t = 0.0
-    return t, converged
+    t, converged = fisher_root(_score_one(method, s), start, max_iter, maxiter=FISHER_MAXITER)
+    return ll0check(t, lambda u: _loglik_drop_one(method, s, u)), converged
 
 
 def _loglik_drop_one(method: str, s: _Studies, t: float) -> float:
@@ -903,7 +869,7 @@ def _tau2_one(s: _Studies, base: _Sums, method: str) -> tuple[float, bool, str |
     if method == "DL":
         return dl, True, None
     if method in ("PM", "EB"):
-        tau2, converged = _solve_root_one(method, s, dl, float(k - 1))
+        tau2, converged = root_above_zero(_score_one(method, s, float(k - 1)), dl, MAX_ITER)
     else:
         rss, sv = s.unweighted()
         if method == "SJ":

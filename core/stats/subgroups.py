@@ -5,24 +5,8 @@ differences: Cochran's Q of the group estimates with weights 1/se^2 (a common-ef
 the group estimates), df = groups - 1. There is no common tau2 across groups.
 
 Meta-regression: the mixed-effects model yi = x_i' beta + u_i + e_i, u_i ~ N(0, tau2),
-e_i ~ N(0, vi), as ``rma(yi, vi, mods = ~ ..., method = ...)``. With W = diag(1/(vi + tau2))
-and P = W - W X (X'WX)^-1 X'W (metafor's notation; y is centred as metafor does when it
-estimates tau2):
-
-  EE    tau2 = 0
-  DL    (y'P0 y - (k-p)) / tr(P0), P0 = P at tau2 = 0, truncated at 0
-  HE    (y'(I - H) y - tr((I - H) V)) / (k-p), H the OLS hat matrix, truncated at 0
-  HS    (y'P0 y - k) / sum(1/vi), truncated at 0
-  SJ    tau0 y'P(tau0) y / (k-p), tau0 = mean((yi - ybar)^2)
-  REML  root of y'PPy = tr(P)
-  ML    root of y'PPy = sum w
-  PM/EB root of y'Py = k-p
-
-PM and EB roots are found by Newton steps on the estimating equation with a kept bracket
-(bisection, i.e. step halving, when a step leaves it), tau2 >= 0, to a step below 1e-14
-(relative), in at most ``MAX_ITER`` iterations; ML and REML take the maximum that metafor's
-Fisher scoring reaches from HE (``core.stats.pooling.fisher_root``), then its ll0check. Every
-quantity is an O(k p^2) computation, P is never formed. Coefficients:
+e_i ~ N(0, vi), as ``rma(yi, vi, mods = ~ ..., method = ...)``, with tau2 by
+``core.stats.rma.tau2`` (every estimator, over the design matrix). Coefficients:
 beta = (X'WX)^-1 X'Wy, Var(beta) = (X'WX)^-1 (Wald z) or s2w (X'WX)^-1 with t on k-p df
 (Knapp-Hartung, ``test="knha"``).
 QM is the Wald test of all coefficients but the intercept; QE = y'P0 y on k-p df is the
@@ -40,13 +24,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import linalg, special, stats
 
-from core.stats.pooling import FISHER_THRESHOLD, PoolResult, check_inputs, fisher_root, pool
+from core.stats import rma
+from core.stats.pooling import PoolResult, check_inputs, pool
+from core.stats.rma import WLS
 
-MAX_ITER = 500
-_RTOL = 1e-14
-_ATOL = 1e-16
 REGRESSION_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")
 
 
@@ -142,170 +126,6 @@ def subgroup_analysis(
 
 
 # ---------------------------------------------------------------------------------------
-# Meta-regression: linear algebra at a given tau2 (O(k p^2), P never formed)
-
-
-class _Fit:
-    """Weighted least squares quantities at one tau2."""
-
-    __slots__ = ("a_inv", "beta", "r", "w", "x")
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, v: np.ndarray, tau2: float) -> None:
-        self.x = x
-        self.w = w = 1.0 / (v + tau2)
-        xw = x * w[:, None]
-        a = x.T @ xw
-        self.a_inv = linalg.inv(a, check_finite=False)
-        self.a_inv = 0.5 * (self.a_inv + self.a_inv.T)
-        self.beta = self.a_inv @ (xw.T @ y)
-        self.r = y - x @ self.beta
-
-    def p_times(self, u: np.ndarray) -> np.ndarray:
-        """P u = W u - W X (X'WX)^-1 X'W u."""
-        w, x = self.w, self.x
-        return w * u - w * (x @ (self.a_inv @ (x.T @ (w * u))))
-
-    def ypy(self) -> float:
-        return float((self.w * self.r * self.r).sum())
-
-    def yppy(self) -> float:
-        wr = self.w * self.r
-        return float((wr * wr).sum())
-
-    def tr_p(self) -> float:
-        b2 = self.x.T @ (self.x * (self.w**2)[:, None])
-        return float(self.w.sum() - np.sum(self.a_inv * b2))
-
-    def tr_pp(self) -> float:
-        x, w, ai = self.x, self.w, self.a_inv
-        b2 = x.T @ (x * (w**2)[:, None])
-        b3 = x.T @ (x * (w**3)[:, None])
-        m = ai @ b2
-        return float((w**2).sum() - 2.0 * np.sum(ai * b3) + np.sum(m * m.T))
-
-
-def _score(
-    method: str, x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, target: float
-) -> tuple[float, float, float]:
-    """Estimating equation g(tau2) (g > 0: the root lies above), dg/dtau2 and the Fisher
-    information of metafor's scoring step (ML: sum w^2; REML: tr(PP))."""
-    f = _Fit(x, y, v, t)
-    u = f.w * f.r  # P y
-    if method in ("PM", "EB"):
-        uu = float((u * u).sum())
-        return f.ypy() - target, -uu, uu
-    upu = float(u @ f.p_times(u))
-    if method == "ML":
-        s2 = float((f.w**2).sum())
-        return float((u * u).sum()) - float(f.w.sum()), -2.0 * upu + s2, s2
-    tr_pp = f.tr_pp()
-    return float((u * u).sum()) - f.tr_p(), -2.0 * upu + tr_pp, tr_pp
-
-
-def _newton(
-    method: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    v: np.ndarray,
-    start: float,
-    target: float,
-    lo: float = 0.0,
-) -> tuple[float, bool]:
-    """Safeguarded Newton for a root of the estimating equation above ``lo`` (g(lo) > 0):
-    a bracket [lo, hi] with g(lo) > 0 > g(hi) is kept; a step that leaves it is replaced
-    by bisection (step halving), or by doubling while no upper end is known."""
-    hi = math.inf
-    t = max(start, lo)
-    for _ in range(MAX_ITER):
-        g, dg, _ = _score(method, x, y, v, t, target)
-        if g == 0:
-            return t, True
-        if g > 0:
-            lo = t
-        else:
-            hi = t
-        cand = t - g / dg if dg < 0 else math.nan
-        if not (math.isfinite(cand) and lo < cand < hi):
-            cand = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * t + 1.0
-            if cand <= lo or cand >= hi:  # bracket collapsed to adjacent floats
-                return t, True
-        if abs(cand - t) <= _ATOL + _RTOL * abs(t):
-            return cand, True
-        t = cand
-    return t, False
-
-
-def _loglik_reml(x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, reml: bool) -> float:
-    f = _Fit(x, y, v, t)
-    k, p = x.shape
-    rss = f.ypy()
-    if not reml:
-        return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.log(v + t).sum()) - 0.5 * rss
-    _, logdet = np.linalg.slogdet(x.T @ (x * f.w[:, None]))
-    return (
-        -0.5 * (k - p) * math.log(2 * math.pi)
-        - 0.5 * float(np.log(v + t).sum())
-        - 0.5 * logdet
-        - 0.5 * rss
-    )
-
-
-@dataclass(frozen=True)
-class _Tau2:
-    tau2: float
-    converged: bool
-    note: str | None
-
-
-def _tau2_mods(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> _Tau2:
-    """tau2 for the model with design ``x``; ``yc`` is y centred (as metafor uses it)."""
-    k, p = x.shape
-    if method == "EE":
-        return _Tau2(0.0, True, None)
-    if method in ("DL", "HS"):
-        f0 = _Fit(x, yc, v, 0.0)
-        rss = f0.ypy()
-        t = (rss - (k - p)) / f0.tr_p() if method == "DL" else (rss - k) / float((1 / v).sum())
-        return _Tau2(max(0.0, t), True, None)
-    if method == "HE":
-        ols = _Fit(x, yc, np.ones(k), 0.0)  # w = 1: OLS
-        # tr((I - H) V) = sum v - tr((X'X)^-1 X'VX)
-        tr_pv = float(v.sum() - np.sum(ols.a_inv * (x.T @ (x * v[:, None]))))
-        t = (float((ols.r**2).sum()) - tr_pv) / (k - p)
-        return _Tau2(max(0.0, t), True, None)
-    if method == "SJ":
-        tau0 = float(np.mean((yc - yc.mean()) ** 2))
-        if tau0 <= 0:
-            return _Tau2(0.0, True, None)
-        t = tau0 * _Fit(x, yc, v, tau0).ypy() / (k - p)
-        return _Tau2(max(0.0, t), True, None)
-    # iterative: REML, ML, PM, EB
-    he = _tau2_mods("HE", x, yc, v).tau2
-    f0 = _Fit(x, yc, v, 0.0)
-    dl = max(0.0, (f0.ypy() - (k - p)) / f0.tr_p())
-    start = he if method in ("REML", "ML", "EB") else dl
-    target = float(k - p)
-    t, conv, note = 0.0, True, None
-    if method in ("REML", "ML"):
-        # the likelihood can have more than one maximum: the one metafor's scoring reaches
-        t, conv = fisher_root(lambda u: _score(method, x, yc, v, u, target), start, MAX_ITER)
-    elif _score(method, x, yc, v, 0.0, target)[0] > 0:  # PM, EB: one root, if g(0) > 0
-        t, conv = _newton(method, x, yc, v, start, target)
-    if not conv:
-        note = f"{method} did not converge; the DerSimonian-Laird tau2 is used instead"
-        return _Tau2(dl, False, note)
-    if method in ("REML", "ML") and t > 0:
-        # metafor's ll0check: a root below the likelihood at tau2 = 0 is not the maximum
-        reml = method == "REML"
-        ll0 = _loglik_reml(x, yc, v, 0.0, reml)
-        ll = _loglik_reml(x, yc, v, t, reml)
-        if ll0 - ll > 1e-13 and t > FISHER_THRESHOLD:
-            t = 0.0
-            note = f"{method}: the root found is below the likelihood at tau2 = 0; tau2 = 0 used"
-    return _Tau2(t, True, note)
-
-
-# ---------------------------------------------------------------------------------------
 # Meta-regression: result and public function
 
 
@@ -350,6 +170,27 @@ class MetaRegressionResult:
     @property
     def zval(self) -> np.ndarray:
         return self.stat
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per coefficient (index: ``names``): estimate, se, zval (tval on k-p df
+        with ``test="knha"``), pval, ci_low, ci_high; tau2, i2 (percent), r2 and k repeat
+        the model's values on every row."""
+        stat = "tval" if self.test == "knha" else "zval"
+        return pd.DataFrame(
+            {
+                "estimate": self.coef,
+                "se": self.se,
+                stat: self.stat,
+                "pval": self.pvalue,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "tau2": self.tau2,
+                "i2": self.i2,
+                "r2": math.nan if self.r2 is None else self.r2,
+                "k": self.k,
+            },
+            index=pd.Index(self.names, name="term"),
+        )
 
     @property
     def tau(self) -> float:
@@ -525,14 +366,14 @@ def meta_regression(
     p = x.shape[1]
     yc = y - y.mean()
     try:
-        fit_t = _tau2_mods(method, x, yc, v)
+        fit_t = rma.tau2(method, x, yc, v)
     except ZeroDivisionError as err:
         raise ValueError(
             f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest: "
             "the weights are too unequal for this fit (a sum of weights rounds to 0)"
         ) from err
     tau2 = fit_t.tau2
-    f = _Fit(x, y, v, tau2)
+    f = WLS(x, y, v, tau2)
     beta = f.beta
     vb = f.a_inv.copy()
     alpha = 1.0 - level
@@ -564,7 +405,7 @@ def meta_regression(
         pval = special.erfc(np.abs(stat) / math.sqrt(2.0))
         crit = float(stats.norm.isf(alpha / 2))
     # residual heterogeneity about the common-effect (tau2 = 0) fit
-    f0 = _Fit(x, yc, v, 0.0)
+    f0 = WLS(x, yc, v, 0.0)
     qe = max(0.0, f0.ypy())
     qe_p = float(special.chdtrc(k - p, qe))
     if method == "EE":
@@ -580,7 +421,7 @@ def meta_regression(
         if method == "EE":
             r2_val = _r2_ee(x, y, v)
         else:
-            t_re = _tau2_mods(method, np.ones((k, 1)), yc, v)
+            t_re = rma.tau2(method, np.ones((k, 1)), yc, v)
             if not t_re.converged:
                 r2_val = math.nan
                 notes.append("the intercept-only fit for R2 did not converge")
@@ -625,7 +466,7 @@ def _r2_ee(x: np.ndarray, y: np.ndarray, v: np.ndarray) -> float:
     """metafor's R2 for a common-effect model: adjusted R2 of lm(yi ~ X, weights = 1/vi)."""
     k, p = x.shape
     w = 1.0 / v
-    f = _Fit(x, y, v, 0.0)
+    f = WLS(x, y, v, 0.0)
     rss = float((w * f.r**2).sum())
     ybar = float((w * y).sum() / w.sum())
     tss = float((w * (y - ybar) ** 2).sum())

@@ -268,18 +268,19 @@ def to_json(analysis: Analysis) -> dict:
         }
         p = oa.pooled
         if p is not None:
+            fit = p.summary_frame().to_dict("records")[0]
             block["pooled"] = {
-                key: _num(getattr(p, key))
-                for key in (
-                    "estimate",
-                    "se",
-                    "ci_low",
-                    "ci_high",
-                    "pvalue",
-                    "tau2",
-                    "i2",
-                    "pi_low",
-                    "pi_high",
+                key: _num(fit[col])
+                for key, col in (
+                    ("estimate", "estimate"),
+                    ("se", "se"),
+                    ("ci_low", "ci_low"),
+                    ("ci_high", "ci_high"),
+                    ("pvalue", "pval"),
+                    ("tau2", "tau2"),
+                    ("i2", "i2"),
+                    ("pi_low", "pi_low"),
+                    ("pi_high", "pi_high"),
                 )
             }
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
@@ -333,33 +334,34 @@ def _int(x: object) -> str:
 
 
 def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: bool) -> list[dict]:
+    fit = res.summary_frame().to_dict("records")[0]
     rows = [
         {
             "row_id": f"pooled:{tag}",
             "label": label,
             "kind": "pooled" if tag == "all" else "subgroup",
             "group": group,
-            "est": exp_ratio(res.estimate),
-            "low": exp_ratio(res.ci_low),
-            "high": exp_ratio(res.ci_high),
+            "est": exp_ratio(fit["estimate"]),
+            "low": exp_ratio(fit["ci_low"]),
+            "high": exp_ratio(fit["ci_high"]),
             "weight": 100.0 if tag == "all" else float("nan"),
-            "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {res.tau2:.4f}; "
-            f"I2 = {res.i2:.1f}%"
+            "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {fit['tau2']:.4f}; "
+            f"I2 = {fit['i2']:.1f}%"
             if res.k > 1
             else f"{model_label(res.method, res.ci)}; k = 1",
             "note": res.note or "",
         }
     ]
-    if with_pi and res.method != "EE" and res.k > 1 and math.isfinite(res.pi_low):
+    if with_pi and res.method != "EE" and res.k > 1 and math.isfinite(fit["pi_low"]):
         rows.append(
             {
                 "row_id": f"pi:{tag}",
                 "label": "Prediction interval",
                 "kind": "pi",
                 "group": group,
-                "est": exp_ratio(res.estimate),
-                "low": exp_ratio(res.pi_low),
-                "high": exp_ratio(res.pi_high),
+                "est": exp_ratio(fit["estimate"]),
+                "low": exp_ratio(fit["pi_low"]),
+                "high": exp_ratio(fit["pi_high"]),
                 "detail": "where the effect of a new, similar study is expected to lie (95%)",
             }
         )

@@ -69,22 +69,23 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
         )
     p = oa.pooled
     if p is not None:
+        fit = p.summary_frame().to_dict("records")[0]
         rows.append(
             {
                 "row": "pooled",
                 "label": f"{model_label(p.method, p.ci)}, k = {p.k}",
                 "included": True,
-                "yi": p.estimate,
-                "vi": p.se**2,
-                "ratio": exp_ratio(p.estimate),
-                "ci_low": exp_ratio(p.ci_low),
-                "ci_high": exp_ratio(p.ci_high),
+                "yi": fit["estimate"],
+                "vi": fit["se"] ** 2,
+                "ratio": exp_ratio(fit["estimate"]),
+                "ci_low": exp_ratio(fit["ci_low"]),
+                "ci_high": exp_ratio(fit["ci_high"]),
                 "weight": float(sum(p.weights)),
-                "pvalue": p.pvalue,
-                "tau2": p.tau2,
-                "i2": p.i2,
-                "pi_low": exp_ratio(p.pi_low),
-                "pi_high": exp_ratio(p.pi_high),
+                "pvalue": fit["pval"],
+                "tau2": fit["tau2"],
+                "i2": fit["i2"],
+                "pi_low": exp_ratio(fit["pi_low"]),
+                "pi_high": exp_ratio(fit["pi_high"]),
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
                 f"{oa.patients} patients",
                 "note": "; ".join(n for n in (p.note, out_of_range(p, oa.measure)) if n),

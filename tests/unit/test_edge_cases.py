@@ -14,7 +14,7 @@ from scipy import stats
 from core.charts.forest import forest_chart
 from core.data.estimable import estimable
 from core.state.view import ViewState, parse_query
-from core.stats import pooling
+from core.stats import pooling, rma
 from core.stats.pooling import pool, tau2_ci
 from core.stats.subgroups import meta_regression, subgroup_analysis
 from core.views.analysis import analyse, forest_frame
@@ -191,9 +191,9 @@ def test_tau2_on_the_boundary():
 
 def test_reml_that_does_not_converge_falls_back_on_dl_with_a_note(monkeypatch):
     # one Newton step at most, in the row-wise solver and in pool's single-fit one
-    for name in ("_newton_bracketed", "_newton_one"):
-        newton = getattr(pooling, name)
-        monkeypatch.setattr(pooling, name, lambda *args, newton=newton: newton(*args[:-1], 1))
+    newton = pooling._newton_bracketed
+    monkeypatch.setattr(pooling, "_newton_bracketed", lambda *a: newton(*a[:-1], 1))
+    monkeypatch.setattr(rma, "newton", lambda *a, newton=rma.newton: newton(*a[:4], 1, *a[5:]))
     ds = edge.no_variation()[1]
     got = draws(ViewState(measure="HR"), ds)
     p = got["oa"].pooled
