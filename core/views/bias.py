@@ -31,6 +31,7 @@ from core.stats.bias import (
 )
 from core.stats.subgroups import MetaRegressionResult, meta_regression
 from core.views.analysis import OutcomeAnalysis
+from core.views.plain import plain, records
 
 #: tau2 estimators core.stats.bias.trim_and_fill follows metafor with; others fall back to REML.
 TF_METHODS = ("REML", "ML", "DL", "EE")
@@ -327,3 +328,57 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
         tf_note=tf_note,
         regression=regression(inc, studies, state),
     )
+
+
+REGRESSION_FIELDS = (
+    "names", "coef", "se", "stat", "pvalue", "ci_low", "ci_high", "qm", "qm_pvalue",
+    "qe", "qe_df", "qe_pvalue", "tau2", "i2", "r2", "k", "method", "test", "note",
+)  # fmt: skip
+
+
+def _test_json(result: object) -> object:
+    return {"message": result} if isinstance(result, str) else plain(result)
+
+
+def to_json(bv: BiasView) -> dict[str, object]:
+    """What the Small-study effects page shows, as JSON-ready values (log scale)."""
+    t = bv.tests
+    reg = bv.regression
+    fit = None if reg is None else reg.fit
+    return {
+        "outcome": bv.outcome,
+        "title": bv.title,
+        "measure": bv.measure,
+        "method": bv.state.method,
+        "ci": bv.state.ci,
+        "k": bv.k,
+        "message": bv.message,
+        "funnel": {
+            "points": records(bv.points),
+            "estimate": None if bv.funnel is None else bv.funnel.estimate,
+            "message": bv.funnel_message,
+        },
+        "tests": None
+        if t is None
+        else {
+            "egger_lm": _test_json(t.egger_lm),
+            "egger_rma": _test_json(t.egger_rma),
+            "begg": _test_json(t.begg),
+            "trim_and_fill": _test_json(t.trim_and_fill),
+        },
+        "tests_message": bv.tests_message,
+        "table": records(bv.table),
+        "low_power": bv.low_power,
+        "tf_note": bv.tf_note,
+        "regression": None
+        if reg is None
+        else {
+            "moderator": reg.moderator,
+            "k": reg.k,
+            "missing": list(reg.missing),
+            "message": reg.message,
+            "warning": reg.warning,
+            "fit": None if fit is None else {f: plain(getattr(fit, f)) for f in REGRESSION_FIELDS},
+            "points": records(reg.points),
+        },
+    }

@@ -19,6 +19,7 @@ from core.stats.mh import FixedResult, mantel_haenszel, peto
 from core.stats.pooling import METHOD_LABELS, METHODS, PoolResult, check_inputs, pool
 from core.stats.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from core.views.analysis import EstimableFn, OutcomeAnalysis, analyse_outcome
+from core.views.plain import plain, records
 
 #: Leave-one-out, cumulative and influence refit k models of k studies (k x k arrays):
 #: above this k they decline.
@@ -617,3 +618,36 @@ def sensitivity_view(
         gosh=what,
         gosh_message=why,
     )
+
+
+def _panel_json(panel: Panel) -> dict[str, object]:
+    return {"rows": records(panel.frame), "message": panel.message, "note": panel.note}
+
+
+def to_json(sv: SensitivityView) -> dict[str, object]:
+    """What the Sensitivity page shows, as JSON-ready values (log scale and ratios)."""
+    p = sv.pooled
+    return {
+        "outcome": sv.outcome,
+        "title": sv.title,
+        "measure": sv.measure,
+        "method": sv.state.method,
+        "ci": sv.state.ci,
+        "k": len(sv.included),
+        "message": sv.message,
+        "pooled": None if p is None else plain(p),
+        "leave_one_out": _panel_json(sv.leave_one_out),
+        "cumulative": {
+            **_panel_json(sv.cumulative),
+            "order": sv.state.order,
+            "unkeyed": list(sv.unkeyed),
+        },
+        "influence": _panel_json(sv.influence),
+        "estimators": {**_panel_json(sv.estimators), "verdict": sv.verdict},
+        "quality_sweep": {
+            "rows": records(sv.quality.frame) if sv.quality.message is None else None,
+            "unscored": list(sv.quality.unscored),
+            "message": sv.quality.message,
+        },
+        "gosh": {"method": sv.gosh_method, "subsets": sv.gosh, "message": sv.gosh_message},
+    }

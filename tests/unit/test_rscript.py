@@ -247,7 +247,7 @@ def test_cli_notices_and_bad_data(capsys, tmp_path):
     assert "notice:" in captured.err and "'XYZ'" in captured.err
     assert main(["rscript", "", "--data", str(tmp_path / "nope")]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and "no such folder" in captured.err
+    assert captured.out == "" and "no such file or folder" in captured.err
 
 
 # ---------------------------------------------------------------------------------------
