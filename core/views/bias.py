@@ -174,8 +174,12 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
             }
         )
     else:
-        why = tf.removeprefix("Trim and fill cannot be computed here: ")
-        rows.append(_failed("Trim and fill", why if why != tf else f"Cannot be computed: {tf}"))
+        rows.append(
+            _failed(
+                "Trim and fill",
+                tf.replace("Trim and fill cannot be computed here: ", "Cannot be computed: "),
+            )
+        )
     return pd.DataFrame(rows)
 
 

@@ -21,8 +21,8 @@ from core.stats.sensitivity import baujat, cumulative, gosh, influence, leave_on
 from core.views.analysis import EstimableFn, OutcomeAnalysis, analyse_outcome
 from core.views.plain import plain, records
 
-#: Leave-one-out, cumulative and influence refit k models of k studies (k x k arrays):
-#: above this k they decline.
+#: Leave-one-out, cumulative and influence refit k models of k studies (k x k arrays), the
+#: quality sweep re-runs the view's analysis per score: above this k they decline.
 REFIT_MAX_K = 1000
 #: Leave-one-out and cumulative plots draw at most this many rows (the tables keep all).
 PLOT_MAX_ROWS = 200
@@ -613,7 +613,9 @@ def sensitivity_view(
         estimators=est,
         has_tables=has_tables,
         verdict=verdict,
-        quality=quality_sweep(oa.outcome, state, studies, effects),
+        quality=quality_sweep(oa.outcome, state, studies, effects)
+        if len(inc) <= REFIT_MAX_K
+        else QualitySweep(pd.DataFrame(), (), too_many("The quality sweep", REFIT_MAX_K, len(inc))),
         gosh_method=gosh_method,
         gosh=what,
         gosh_message=why,
