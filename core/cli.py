@@ -1,18 +1,24 @@
-"""Command line: ``python -m core <subcommand>``; one small function per subcommand."""
+"""Command line: ``python -m core validate | analyze | sensitivity | bias | rscript``; one
+small function per subcommand."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from core.data.dataset import Dataset, load_bundled, load_files
+from core.data.estimable import estimable
 from core.data.readers import validate_files
 from core.report.rscript import r_script
-from core.state.view import parse_query
-from core.views.analysis import analyse, to_json
+from core.state.view import ViewState, parse_query
+from core.views import bias, sensitivity
+from core.views.analysis import EstimableFn, analyse, to_json
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
@@ -48,21 +54,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.clean else 1
 
 
-def _load_dir(folder: Path) -> Dataset | str:
-    """The dataset in ``folder`` (studies.csv and outcomes.csv), or why it cannot be read."""
-    names = ("studies.csv", "outcomes.csv")
-    if not folder.is_dir():
-        return f"{folder}: no such folder"
-    missing = [n for n in names if not (folder / n).is_file()]
-    if missing:
-        return f"{folder}: missing {' and '.join(missing)}"
+def _load_data(path: str | None) -> Dataset | str:
+    """The bundled dataset, or the one in ``path`` (a file or folder, as ``validate`` reads
+    it); a string says why it cannot be read."""
+    if path is None:
+        return load_bundled()
+    target = Path(path)
+    if not target.exists():
+        return f"{target}: no such file or folder"
     try:
-        files = {n: (folder / n).read_bytes() for n in names}
+        files = _files_of(target)
     except OSError as exc:
-        return f"{folder}: cannot read ({exc.strerror or exc})"
-    dataset, report = load_files(files, source=str(folder))
+        return f"{target}: cannot read ({exc.strerror or exc})"
+    if not files:
+        return f"{target}: no studies.* or outcomes.* (.csv, .xlsx, .parquet) file found"
+    dataset, report = load_files(files, source=str(target))
     if dataset is None:
-        return f"{folder}: the data cannot be read\n{report.text()}"
+        return f"{target}: the data cannot be read\n{report.text()}"
     return dataset
 
 
@@ -79,7 +87,7 @@ def _json_safe(value: object) -> object:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the analysis of a link as JSON; exit 0, or 2 when --data cannot be read."""
-    dataset = load_bundled() if args.data is None else _load_dir(Path(args.data))
+    dataset = _load_data(args.data)
     if isinstance(dataset, str):
         print(dataset, file=sys.stderr)
         return 2
@@ -90,9 +98,42 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
+    """Print ``view(state, dataset)`` of a link as JSON with the link's notices."""
+    dataset = _load_data(args.data)
+    if isinstance(dataset, str):
+        print(dataset, file=sys.stderr)
+        return 2
+    parsed = parse_query(args.query)
+    out = {"notices": list(parsed.notices), **view(parsed.state, dataset)}
+    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+    return 0
+
+
+def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
+    effects: EstimableFn = lambda o, m, t, r: estimable(dataset, o, m, t, r)  # type: ignore[arg-type]  # noqa: E731
+    oa = analyse(state, dataset, effects).outcomes[state.outcome]
+    return sensitivity.to_json(sensitivity.sensitivity_view(state, oa, dataset.studies, effects))
+
+
+def _bias(state: ViewState, dataset: Dataset) -> dict:
+    oa = analyse(state, dataset).outcomes[state.outcome]
+    return bias.to_json(bias.bias_view(state, oa, dataset.studies))
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Print what the Sensitivity page shows for a link as JSON; exit 0, or 2 (bad --data)."""
+    return _print_view(args, _sensitivity)
+
+
+def cmd_bias(args: argparse.Namespace) -> int:
+    """Print what the Small-study effects page shows for a link as JSON; exit 0 or 2."""
+    return _print_view(args, _bias)
+
+
 def cmd_rscript(args: argparse.Namespace) -> int:
     """Print the R (metafor) script of a link; exit 0, or 2 when --data cannot be read."""
-    dataset = load_bundled() if args.data is None else _load_dir(Path(args.data))
+    dataset = _load_data(args.data)
     if isinstance(dataset, str):
         print(dataset, file=sys.stderr)
         return 2
@@ -101,6 +142,14 @@ def cmd_rscript(args: argparse.Namespace) -> int:
         print(f"notice: {notice}", file=sys.stderr)
     print(r_script(analyse(parsed.state, dataset), dataset, args.outcome), end="")
     return 0
+
+
+def _data_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        metavar="FILE_OR_DIR",
+        help="a dataset file or folder, as validate reads it (default: the bundled data)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,26 +167,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the analysis of a link (query string or full URL) as JSON",
     )
     p.add_argument("query", metavar="QUERY_OR_URL", help='e.g. "?design=RCT&exclude=Yu2014"')
-    p.add_argument(
-        "--data", metavar="DIR", help="folder with studies.csv and outcomes.csv (default: bundled)"
-    )
+    _data_option(p)
     p.set_defaults(func=cmd_analyze)
+    for name, func, what in (
+        ("sensitivity", cmd_sensitivity, "the Sensitivity page"),
+        ("bias", cmd_bias, "the Small-study effects page"),
+    ):
+        p = sub.add_parser(name, help=f"print what {what} shows for a link as JSON")
+        p.add_argument("query", metavar="QUERY_OR_URL", help='e.g. "?outcome=DFS&method=DL"')
+        _data_option(p)
+        p.set_defaults(func=func)
     p = sub.add_parser(
         "rscript",
         help="print an R script that reproduces the view of a link with metafor",
     )
     p.add_argument("query", metavar="QUERY_OR_URL", help='e.g. "?design=RCT&exclude=Yu2014"')
-    p.add_argument(
-        "--data", metavar="DIR", help="folder with studies.csv and outcomes.csv (default: bundled)"
-    )
+    _data_option(p)
     p.add_argument("--outcome", choices=("OS", "DFS"), help="one outcome only (default: both)")
     p.set_defaults(func=cmd_rscript)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a subcommand; a reader that closes the pipe early (``| head``) ends it quietly."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        code = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at devnull so that the interpreter's final flush does not fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    return code
 
 
 if __name__ == "__main__":

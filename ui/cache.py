@@ -14,7 +14,10 @@ import streamlit as st
 
 from core.data.dataset import Dataset, load_bundled, published
 from core.data.estimable import EstimableSet, estimable
+from core.state.view import ViewState
 from core.views.analysis import Analysis, EstimableFn, analyse
+from core.views.bias import BiasView, bias_view
+from core.views.sensitivity import SensitivityView, sensitivity_view
 
 BUNDLED_KEY = "bundled"
 T = TypeVar("T")
@@ -89,3 +92,25 @@ def analysis(state: object) -> Analysis:
     key, dataset = current_dataset()
     effects = effects_fn(key, dataset)
     return per_view(view_key(state), "analysis", lambda: analyse(state, dataset, effects))  # type: ignore[arg-type]
+
+
+def sensitivity(state: ViewState) -> SensitivityView:
+    """``core.views.sensitivity.sensitivity_view`` of this view, once per view."""
+    key, dataset = current_dataset()
+    effects = effects_fn(key, dataset)
+
+    def make() -> SensitivityView:
+        oa = analysis(state).outcomes[state.outcome]
+        return sensitivity_view(state, oa, dataset.studies, effects)
+
+    return per_view(view_key(state), "sensitivity", make)
+
+
+def bias(state: ViewState) -> BiasView:
+    """``core.views.bias.bias_view`` of this view, once per view."""
+    dataset = current_dataset()[1]
+    return per_view(
+        view_key(state),
+        "bias",
+        lambda: bias_view(state, analysis(state).outcomes[state.outcome], dataset.studies),
+    )

@@ -121,7 +121,8 @@ def _header(analysis: Analysis, dataset: object, outcomes: tuple[str, ...]) -> l
     lines += [
         "#",
         "# Run: Rscript this_file.R (needs metafor; jsonlite only for the JSON at the end).",
-        "# Non-interactive runs draw the forest plots into forest_plots.pdf.",
+        "# Forest plots: drawn in an interactive session; set plot_file below to a PDF path to",
+        "# save them there. With plot_file <- NULL, Rscript writes no file.",
         "",
     ]
     return lines
@@ -129,7 +130,9 @@ def _header(analysis: Analysis, dataset: object, outcomes: tuple[str, ...]) -> l
 
 PRELUDE = """\
 suppressPackageStartupMessages(library(metafor))
-if (!interactive()) pdf("forest_plots.pdf", width = 10, height = 7)
+plot_file <- NULL  # e.g. "forest_plots.pdf" to save the forest plots
+if (!is.null(plot_file)) pdf(plot_file, width = 10, height = 7)
+draw_plots <- interactive() || !is.null(plot_file)
 
 # Key numbers of a fit on the log scale, with the 95% prediction interval from predict().
 key_numbers <- function(res) {
@@ -185,7 +188,8 @@ def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[s
         ]
     for r in rows.itertuples(index=False):
         lines.append(f"#   {comment(r.study_id)} ({comment(r.label)}): {comment(r.derivation)}")
-        lines.append(f"#     source: {comment(r.source_url)}")
+        src = "not given" if pd.isna(r.source_url) else comment(r.source_url)
+        lines.append(f"#     source: {src}")
     cols = [
         f"  study = {_vector([r_string(s) for s in rows['study_id']])},",
         f"  label = {_vector([r_string(s) for s in rows['label']])},",
@@ -201,7 +205,7 @@ def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[s
         cols.append(f"  group = {_vector([r_string(g) for g in groups])},")
     cols += [
         f"  included = {_vector(['TRUE' if x else 'FALSE' for x in rows['included']])},",
-        f"  source = {_vector([r_string(s) for s in rows['source_url']])},",
+        f"  source = {_vector(['NA' if pd.isna(s) else r_string(s) for s in rows['source_url']])},",
         "  stringsAsFactors = FALSE",
     ]
     lines += [f"dat_{v} <- data.frame(", *cols, ")"]
@@ -307,7 +311,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     mlab = r_string(f"{model_label(p.method, p.ci)}, k = {p.k}")
     forest_args = f"atransf = exp, header = {header}, mlab = {mlab}, addpred = {addpred}"
     if not grouped:
-        lines.append(f"forest(res_{v}, {forest_args})")
+        lines.append(f"if (draw_plots) forest(res_{v}, {forest_args})")
         return lines
     used_groups = [g for g, inc in zip(groups or [], rows["included"], strict=True) if inc]
     ys, heads, subs = _forest_rows(used_groups, order)
@@ -337,6 +341,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
             f"results${v}$between <- list(Q = between_{v}$QE, pval = between_{v}$QEp)",
         ]
     lines += [
+        "if (draw_plots) {",
         f"fp_{v} <- forest(res_{v}, {forest_args},",
         f"  rows = {_vector([str(y) for y in ys])}, ylim = c(-1.5, {top + 3}))",
         f"text(fp_{v}$xlim[1], {_vector([str(h) for h in heads])},",
@@ -344,11 +349,14 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"subrows_{v} <- {_vector([str(s) for s in subs])}",
         f"for (i in seq_along(groups_{v})) addpoly(sub_{v}[[i]], row = subrows_{v}[i],",
         f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k), atransf = exp)',
+        "}",
     ]
     return lines
 
 
 JSON_SECTION = """
+if (!is.null(plot_file)) invisible(dev.off())
+
 # --- results as JSON (for checking) ---
 # Log-scale estimates; weights in percent; NA written as null.
 if (requireNamespace("jsonlite", quietly = TRUE)) {

@@ -14,13 +14,15 @@ from core.charts.sensitivity import fmt_ratio
 from core.data.dataset import load_bundled
 from core.state.view import parse_query
 from core.stats.sensitivity import (
+    influence,
+)
+from core.views.analysis import analyse
+from core.views.sensitivity import (
     cumulative_frame,
     cumulative_order,
     estimator_panel,
-    influence,
     leave_one_out_frame,
 )
-from core.views.analysis import analyse
 from tests.app.conftest import open_app
 
 ALL = (

@@ -23,11 +23,13 @@ from core.charts.sensitivity import (
 from core.report.figures import chart_to_svg
 from core.stats.sensitivity import (
     baujat,
-    cumulative_frame,
-    estimator_panel,
     gosh,
     influence,
     leave_one_out,
+)
+from core.views.sensitivity import (
+    cumulative_frame,
+    estimator_panel,
     leave_one_out_frame,
 )
 

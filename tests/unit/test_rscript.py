@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 
 from core.cli import main
@@ -247,7 +248,7 @@ def test_cli_notices_and_bad_data(capsys, tmp_path):
     assert "notice:" in captured.err and "'XYZ'" in captured.err
     assert main(["rscript", "", "--data", str(tmp_path / "nope")]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and "no such folder" in captured.err
+    assert captured.out == "" and "no such file or folder" in captured.err
 
 
 # ---------------------------------------------------------------------------------------
@@ -426,6 +427,42 @@ def test_script_runs_on_its_own(tmp_path):
     p = view(DEFAULT).outcomes["DFS"].pooled
     lo, est, hi = (math.exp(x) for x in (p.ci_low, p.estimate, p.ci_high))
     assert f"DFS: pooled OR {est:.3f} (95% CI {lo:.3f} to {hi:.3f})" in proc.stdout
-    assert (tmp_path / "forest_plots.pdf").stat().st_size > 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["view.R"]  # no plot file by default
     res = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
     assert assert_matches_core(DEFAULT, res) > 0
+
+
+def test_script_saves_plots_only_when_asked(tmp_path):
+    """With ``plot_file`` set at the top, the forest plots go to that PDF."""
+    rscript = need_r()
+    text = script("?group=design").replace(
+        "plot_file <- NULL  #", 'plot_file <- "plots/forest.pdf"  #', 1
+    )
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "view.R").write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [rscript, "view.R"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "plots" / "forest.pdf").read_bytes()[:5] == b"%PDF-"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plots", "view.R"]
+
+
+def test_plots_drawn_only_when_asked():
+    text = script("?group=design")
+    assert any(ln.startswith("plot_file <- NULL") for ln in code_lines(text))
+    assert 'pdf("forest_plots.pdf"' not in text
+    assert all(
+        ln.startswith(("if (draw_plots)", "fp_")) or "forest(" not in ln for ln in code_lines(text)
+    )
+    assert "if (draw_plots) forest(res_OS" in script(DEFAULT)
+
+
+def test_missing_source_is_na():
+    outcomes = DATASET.outcomes.copy()
+    outcomes.loc[outcomes["study_id"] == "Shi2022", "source_url"] = pd.NA
+    text = script(DEFAULT, dataclasses.replace(DATASET, outcomes=outcomes))
+    assert "<NA>" not in text
+    source = next(ln for ln in code_lines(text) if ln.startswith("  source = ") and "NA" in ln)
+    assert ", NA" in source or "(NA" in source
+    assert "#     source: not given" in text

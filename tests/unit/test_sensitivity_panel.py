@@ -16,16 +16,18 @@ from core.stats.mh import mantel_haenszel, peto
 from core.stats.pooling import pool
 from core.stats.sensitivity import (
     baujat,
-    conclusion_shift,
     cumulative,
+    leave_one_out,
+)
+from core.views.analysis import analyse, analyse_outcome
+from core.views.sensitivity import (
+    conclusion_shift,
     cumulative_frame,
     cumulative_order,
     estimator_panel,
-    leave_one_out,
     leave_one_out_frame,
     quality_sweep,
 )
-from core.views.analysis import analyse, analyse_outcome
 
 # metafor 3.8-1, dat.bcg, escalc(measure="RR"); values printed by
 #   b <- baujat(rma(yi, vi, data=dat, method=m, test=t)); b$x; b$y

@@ -1,0 +1,389 @@
+"""The Small-study effects page as data: ``ViewState`` + dataset -> funnel points, Egger's
+and Begg's tests, trim and fill and a meta-regression on quality score or year, with the
+texts the page shows.
+
+Tests whose cost grows quickly with k decline above a limit with a plain message
+(``RANK_MAX_K`` for Begg's exact test and trim and fill, ``FIT_MAX_K`` for the mixed-effects
+fits, ``FUNNEL_MAX_K`` for the plot), so any k up to the schema's row limit returns in
+seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.charts.bias import bubble_frames, funnel_frame
+from core.report.narrative import fmt_p, fmt_ratio
+from core.state.view import ViewState
+from core.stats.bias import (
+    BeggTest,
+    EggerTest,
+    FunnelData,
+    TrimAndFill,
+    begg_test,
+    egger_test,
+    funnel_data,
+    trim_and_fill,
+)
+from core.stats.effects import exp_ratio
+from core.stats.subgroups import MetaRegressionResult, meta_regression
+from core.views.analysis import OutcomeAnalysis
+from core.views.plain import plain, records
+
+#: tau2 estimators core.stats.bias.trim_and_fill follows metafor with; others fall back to REML.
+TF_METHODS = ("REML", "ML", "DL", "EE")
+#: Begg's exact test and trim and fill grow faster than k^2: above this k they decline.
+RANK_MAX_K = 200
+#: Mixed-effects Egger and the meta-regression hold k x k matrices: above this k they decline.
+FIT_MAX_K = 2000
+#: The funnel plot draws every study: above this k (Altair's row limit) it declines.
+FUNNEL_MAX_K = 5000
+MODERATORS = {"quality": ("quality_score", "Quality score"), "year": ("year", "Publication year")}
+MISSING_REASON = {"quality": "no quality score", "year": "no publication year in the dataset"}
+LOW_POWER = (
+    "With fewer than 10 studies these tests have little power: a non-significant result "
+    "does not show that small-study effects are absent, and a significant one can arise from "
+    "heterogeneity or chance."
+)
+SIDE = {"left": "left (lower ratios)", "right": "right (higher ratios)"}
+
+
+def fmt_ci(low: float, high: float) -> str:
+    """'0.15–0.91' (ratio scale), or 'not estimable'."""
+    if math.isnan(low) and math.isnan(high):
+        return "not estimable"
+    return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
+
+
+def tf_method(method: str) -> str:
+    """The tau2 estimator trim and fill uses for ``method``."""
+    return method if method in TF_METHODS else "REML"
+
+
+def _too_many(what: str, limit: int, k: int) -> str:
+    return (
+        f"{what} is computed for at most {limit:,} included studies; this selection has "
+        f"{k:,}. Narrow the filters in the sidebar to see it."
+    )
+
+
+def run_trim_and_fill(y: np.ndarray, v: np.ndarray, method: str) -> TrimAndFill | str:
+    """The trim-and-fill result, or why it cannot be computed."""
+    if y.size < 3:
+        return f"Trim and fill needs at least three studies; this selection has {y.size}."
+    if y.size > RANK_MAX_K:
+        return _too_many("Trim and fill", RANK_MAX_K, y.size)
+    try:
+        return trim_and_fill(y, v, method=tf_method(method))
+    except ValueError as err:
+        return f"Trim and fill cannot be computed here: {err}."
+
+
+@dataclass(frozen=True)
+class AsymmetryTests:
+    """The tests the page's table shows; each is its result or why it is not computed."""
+
+    egger_lm: EggerTest | str
+    egger_rma: EggerTest | str
+    begg: BeggTest | str
+    trim_and_fill: TrimAndFill | str
+
+
+def asymmetry_tests(
+    y: np.ndarray, v: np.ndarray, method: str, tf: TrimAndFill | str
+) -> AsymmetryTests:
+    """Egger (classical and mixed-effects with ``method``), Begg, and ``tf``
+    (``run_trim_and_fill``)."""
+
+    def run(fn: object, limit: int, what: str) -> object:
+        if y.size > limit:
+            return _too_many(what, limit, y.size)
+        try:
+            return fn()  # type: ignore[operator]
+        except ValueError as err:
+            return f"Cannot be computed: {err}"
+
+    lm = run(lambda: egger_test(y, v, model="lm"), FIT_MAX_K, "Egger's classical test")
+    rma = run(lambda: egger_test(y, v, model="rma", method=method), FIT_MAX_K, "Egger's mixed test")
+    begg = run(lambda: begg_test(y, v), RANK_MAX_K, "Begg's test")
+    return AsymmetryTests(lm, rma, begg, tf)  # type: ignore[arg-type]  # run() returns each test's own type
+
+
+def _failed(test: str, why: str) -> dict[str, str]:
+    return {"Test": test, "Statistic": "–", "p": "–", "Result": why}
+
+
+def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
+    """Egger (classical and mixed-effects), Begg and trim and fill, one row each."""
+    rows = []
+    label = "Egger's regression test (classical, weighted least squares)"
+    e = t.egger_lm
+    rows.append(
+        _failed(label, e)
+        if isinstance(e, str)
+        else {
+            "Test": label,
+            "Statistic": f"t = {e.stat:.2f} (df = {e.df:.0f})",
+            "p": fmt_p(e.pvalue),
+            "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f})",
+        }
+    )
+    label = f"Egger's regression test (mixed-effects, {method})"
+    e = t.egger_rma
+    rows.append(
+        _failed(label, e)
+        if isinstance(e, str)
+        else {
+            "Test": label,
+            "Statistic": f"z = {e.stat:.2f}",
+            "p": fmt_p(e.pvalue),
+            "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f}); τ² = {e.tau2:.4f}",
+        }
+    )
+    label = "Begg's rank correlation test"
+    b = t.begg
+    rows.append(
+        _failed(label, b)
+        if isinstance(b, str)
+        else {
+            "Test": label,
+            "Statistic": f"Kendall's τ = {b.tau:.3f}",
+            "p": fmt_p(b.pvalue),
+            "Result": "exact p" if b.exact else "normal approximation (ties)",
+        }
+    )
+    tf = t.trim_and_fill
+    if isinstance(tf, TrimAndFill):
+        adj = f"{fmt_ratio(exp_ratio(tf.estimate))} (95% CI " + fmt_ci(
+            exp_ratio(tf.ci_low), exp_ratio(tf.ci_high)
+        )
+        orig = fmt_ratio(exp_ratio(tf.original_estimate))
+        rows.append(
+            {
+                "Test": f"Trim and fill ({tf.estimator}, {tf.method})",
+                "Statistic": (
+                    f"k0 = {tf.k0} missing on the {SIDE[tf.side]}"
+                    if tf.k0
+                    else "k0 = 0: no study estimated missing"
+                ),
+                "p": "–",
+                "Result": f"adjusted {name} {adj}, p {fmt_p(tf.pvalue)}), unadjusted {orig}",
+            }
+        )
+    else:
+        rows.append(
+            _failed(
+                "Trim and fill",
+                tf.replace("Trim and fill cannot be computed here: ", "Cannot be computed: "),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True, eq=False)
+class Regression:
+    """The meta-regression on one moderator: ``fit`` with its bubble-plot frames, or
+    ``message`` why not; ``missing``: studies without the moderator (left out)."""
+
+    moderator: str
+    title: str
+    missing: tuple[str, ...]
+    k: int
+    test: str
+    fit: MetaRegressionResult | None
+    points: pd.DataFrame | None
+    line: pd.DataFrame | None
+    message: str | None
+    warning: str | None
+
+
+def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Regression:
+    """``meta_regression`` of the included studies on ``state.mod`` (Knapp-Hartung t tests
+    with ``ci="hksj"``, else z), the studies without a value left out."""
+    column, title = MODERATORS[state.mod]
+    what = title.lower()
+    values = pd.to_numeric(
+        studies.set_index("study_id").loc[inc["study_id"], column], errors="coerce"
+    ).to_numpy(float)
+    has = np.isfinite(values)
+    missing = tuple(inc.loc[~has, "label"].astype(str))
+    used = inc.loc[has]
+    x = values[has]
+    k = len(used)
+    test = "knha" if state.ci == "hksj" else "z"
+
+    def declined(msg: str) -> Regression:
+        return Regression(state.mod, title, missing, k, test, None, None, None, msg, None)
+
+    if k < 3:
+        return declined(
+            f"A meta-regression on {what} needs at least three studies with a {what}; this "
+            f"selection has {k}."
+        )
+    if k > FIT_MAX_K:
+        return declined(_too_many("The meta-regression", FIT_MAX_K, k))
+    if np.ptp(x) == 0:
+        return declined(
+            f"All {k} studies have the same {what} ({x[0]:g}), so its effect cannot be estimated."
+        )
+    try:
+        fit = meta_regression(
+            used["yi"].to_numpy(float),
+            used["vi"].to_numpy(float),
+            x,
+            method=state.method,
+            names=[what],
+            test=test,
+        )
+    except ValueError as err:
+        return declined(f"The meta-regression cannot be computed: {err}.")
+    warning = (
+        f"k = {k}: a meta-regression on so few studies has little power and can mislead."
+        if k < 10
+        else None
+    )
+    points, line = bubble_frames(fit, used["label"].astype(str).to_list())
+    return Regression(state.mod, title, missing, k, test, fit, points, line, None, warning)
+
+
+@dataclass(frozen=True, eq=False)
+class BiasView:
+    """Everything the Small-study effects page shows for one outcome of one view.
+
+    ``funnel``/``points`` (the plotted rows, filled studies included when ``state.tf``)
+    are None with ``funnel_message`` saying why; ``tests``/``table`` None with
+    ``tests_message``; ``low_power`` warns when k < 10.
+    """
+
+    outcome: str
+    title: str
+    measure: str
+    state: ViewState
+    k: int
+    message: str | None
+    funnel: FunnelData | None
+    points: pd.DataFrame | None
+    shown_tf: TrimAndFill | None
+    funnel_message: str | None
+    tf_message: str | None
+    tests: AsymmetryTests | None
+    table: pd.DataFrame | None
+    tests_message: str | None
+    low_power: str | None
+    tf_note: str | None
+    regression: Regression | None
+
+
+def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> BiasView:
+    """The Small-study effects page of ``oa`` (``state.outcome`` of ``analyse(state, ...)``)."""
+    inc = oa.rows[oa.rows["included"]].reset_index(drop=True)
+    k = len(inc)
+    base = dict(outcome=oa.outcome, title=oa.title, measure=oa.measure, state=state, k=k)
+    if oa.pooled is None:
+        none = dict.fromkeys(
+            ("funnel", "points", "shown_tf", "funnel_message", "tf_message", "tests", "table"), None
+        )
+        rest = dict.fromkeys(("tests_message", "low_power", "tf_note", "regression"), None)
+        return BiasView(**base, message=oa.message or "Nothing to analyse.", **none, **rest)  # type: ignore[arg-type]
+    y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
+    name = "HR" if oa.measure == "HR" else "OR"
+    tests: AsymmetryTests | None = None
+    table = tests_message = low_power = None
+    tf: TrimAndFill | str = run_trim_and_fill(y, v, state.method)
+    if k < 3:
+        tests_message = (
+            f"Egger's and Begg's tests and trim and fill need at least three studies; this "
+            f"selection has k = {k}, so they cannot be computed."
+        )
+    else:
+        tests = asymmetry_tests(y, v, state.method, tf)
+        table = tests_table(tests, state.method, name)
+        low_power = f"k = {k}. {LOW_POWER}" if k < 10 else None
+    shown = tf if state.tf and isinstance(tf, TrimAndFill) and tf.k0 > 0 else None
+    fd = points = None
+    funnel_message: str | None = None
+    if k < 2:
+        funnel_message = f"A funnel plot needs at least two studies; this selection has k = {k}."
+    elif k > FUNNEL_MAX_K:
+        funnel_message = _too_many("The funnel plot", FUNNEL_MAX_K, k)
+    else:
+        fd = funnel_data(y, v, estimate=oa.pooled.estimate)
+        points = funnel_frame(inc, fd, shown)
+    tf_note = (
+        f"Trim and fill uses REML here: it is not available with the {state.method} estimator."
+        if tf_method(state.method) != state.method
+        else None
+    )
+    return BiasView(
+        **base,  # type: ignore[arg-type]
+        message=None,
+        funnel=fd,
+        points=points,
+        shown_tf=shown,
+        funnel_message=funnel_message,
+        tf_message=tf if isinstance(tf, str) else None,
+        tests=tests,
+        table=table,
+        tests_message=tests_message,
+        low_power=low_power,
+        tf_note=tf_note,
+        regression=regression(inc, studies, state),
+    )
+
+
+REGRESSION_FIELDS = (
+    "names", "coef", "se", "stat", "pvalue", "ci_low", "ci_high", "qm", "qm_pvalue",
+    "qe", "qe_df", "qe_pvalue", "tau2", "i2", "r2", "k", "method", "test", "note",
+)  # fmt: skip
+
+
+def _test_json(result: object) -> object:
+    return {"message": result} if isinstance(result, str) else plain(result)
+
+
+def to_json(bv: BiasView) -> dict[str, object]:
+    """What the Small-study effects page shows, as JSON-ready values (log scale)."""
+    t = bv.tests
+    reg = bv.regression
+    fit = None if reg is None else reg.fit
+    return {
+        "outcome": bv.outcome,
+        "title": bv.title,
+        "measure": bv.measure,
+        "method": bv.state.method,
+        "ci": bv.state.ci,
+        "k": bv.k,
+        "message": bv.message,
+        "funnel": {
+            "points": records(bv.points),
+            "estimate": None if bv.funnel is None else bv.funnel.estimate,
+            "message": bv.funnel_message,
+        },
+        "tests": None
+        if t is None
+        else {
+            "egger_lm": _test_json(t.egger_lm),
+            "egger_rma": _test_json(t.egger_rma),
+            "begg": _test_json(t.begg),
+            "trim_and_fill": _test_json(t.trim_and_fill),
+        },
+        "tests_message": bv.tests_message,
+        "table": records(bv.table),
+        "low_power": bv.low_power,
+        "tf_note": bv.tf_note,
+        "regression": None
+        if reg is None
+        else {
+            "moderator": reg.moderator,
+            "k": reg.k,
+            "missing": list(reg.missing),
+            "message": reg.message,
+            "warning": reg.warning,
+            "fit": None if fit is None else {f: plain(getattr(fit, f)) for f in REGRESSION_FIELDS},
+            "points": records(reg.points),
+        },
+    }
