@@ -11,6 +11,7 @@ import streamlit as st
 from core.charts.bias import bubble_chart, funnel_chart
 from core.charts.forest import VegaSpec
 from core.state.view import ViewState
+from core.stats.effects import exp_ratio
 from core.views.analysis import model_label
 from core.views.bias import MISSING_REASON, MODERATORS, BiasView
 from ui import blocks, cache, exports, sync

@@ -24,6 +24,7 @@ from core.charts.sensitivity import (
     leave_one_out_chart,
     quality_sweep_chart,
 )
+from core.stats.effects import exp_ratio
 from core.views.analysis import model_label
 from core.views.sensitivity import CHANGE_THRESHOLD, Panel, SensitivityView, gosh_frame
 from ui import blocks, cache, exports, sync
