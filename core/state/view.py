@@ -31,6 +31,8 @@ from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
+from core import vocab
+
 Kind = Literal["enum", "multi", "number", "ids", "flag"]
 
 #: Version of the link format. Links without ``v`` are version 1.
@@ -126,20 +128,14 @@ F = FieldSpec
 #: The table that drives ViewState, parse_query, encode_query, describe_filters and the docs.
 FIELDS: tuple[FieldSpec, ...] = (
     F("indication", "multi", ("PVTT", "narrow_margin"), ("PVTT", "narrow_margin", "MVI", "other"),
-      "Indications", {"PVTT": "portal vein tumour thrombosis (PVTT)",
-                      "narrow_margin": "narrow resection margin",
-                      "MVI": "microvascular invasion (MVI)", "other": "other indications"},
+      "Indications", vocab.INDICATIONS,
       {"pvt": "PVTT", "margin": "narrow_margin", "narrow": "narrow_margin"}),
     F("design", "multi", ("RCT", "PSM"),
-      ("RCT", "PSM", "prospective-nonrandomized", "retrospective"), "Designs",
-      {"RCT": "randomized (RCT)", "PSM": "propensity-matched (PSM)",
-       "prospective-nonrandomized": "prospective non-randomized",
-       "retrospective": "retrospective, not matched"},
+      ("RCT", "PSM", "prospective-nonrandomized", "retrospective"), "Designs", vocab.DESIGNS,
       {"randomized": "RCT", "randomised": "RCT", "propensity": "PSM",
        "prospective": "prospective-nonrandomized", "nonrandomized": "prospective-nonrandomized",
        "retro": "retrospective"}),
-    F("rt", "multi", ("external",), ("external", "internal"), "Radiotherapy",
-      {"external": "external-beam", "internal": "internal (e.g. I-131 lipiodol)"},
+    F("rt", "multi", ("external",), ("external", "internal"), "Radiotherapy", vocab.RT_TYPES,
       {"ebrt": "external", "externalbeam": "external", "internalradiation": "internal"}),
     F("scope", "enum", "rim", ("rim", "all"), "Studies",
       {"rim": "only those that can be in the published meta-analysis (search to May 2023)",
@@ -147,30 +143,23 @@ FIELDS: tuple[FieldSpec, ...] = (
       {"published": "rim", "rim2024": "rim", "any": "all"}),
     F("qmin", "number", None, (), "Minimum quality score", {}, {}, low=0.0, high=100.0),
     F("exclude", "ids", (), (), "Excluded by hand"),
-    F("outcome", "enum", "OS", ("OS", "DFS"), "Outcome",
-      {"OS": "overall survival (OS)", "DFS": "disease-free survival (DFS)"},
+    F("outcome", "enum", "OS", ("OS", "DFS"), "Outcome", vocab.OUTCOME_CHOICES,
       {"overallsurvival": "OS", "diseasefreesurvival": "DFS"}),
-    F("measure", "enum", "OR", ("OR", "HR"), "Effect measure",
-      {"OR": "odds ratio at t years", "HR": "hazard ratio"},
+    F("measure", "enum", "OR", ("OR", "HR"), "Effect measure", vocab.MEASURES,
       {"odds": "OR", "oddsratio": "OR", "hazard": "HR", "hazardratio": "HR"}),
     F("t_os", "number", 2.0, (), "Time point for OS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
     F("t_dfs", "number", 1.0, (), "Time point for DFS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
     F("method", "enum", "REML", ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"),
-      "Model", {"REML": "restricted maximum likelihood", "DL": "DerSimonian-Laird",
-                "PM": "Paule-Mandel", "ML": "maximum likelihood", "HS": "Hunter-Schmidt",
-                "SJ": "Sidik-Jonkman", "HE": "Hedges", "EB": "empirical Bayes",
-                "EE": "common effect (inverse variance)"},
+      "Model", vocab.MODELS,
       {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
        "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM"},
       key_aliases=("estimator",)),
-    F("ci", "enum", "wald", ("wald", "hksj"), "Confidence interval",
-      {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"},
+    F("ci", "enum", "wald", ("wald", "hksj"), "Confidence interval", vocab.CI_METHODS,
       {"knha": "hksj", "hk": "hksj", "kh": "hksj", "hartungknapp": "hksj", "z": "wald"}),
     F("pi", "flag", True, (), "Prediction interval", {"0": "hidden", "1": "shown"}),
-    F("group", "enum", "none", ("none", "indication", "design"), "Subgroups",
-      {"none": "none", "indication": "by indication", "design": "by design"},
+    F("group", "enum", "none", ("none", "indication", "design"), "Subgroups", vocab.GROUPS,
       {"off": "none", "no": "none"}),
     F("tpoint", "enum", "exact", ("exact", "interp"), "Time points",
       {"exact": "only rates reported at exactly t years",
