@@ -3,7 +3,7 @@
 The link is the state: a copied URL opens the same view elsewhere. The query-string format is a
 public contract (``docs/url-format.md``); it is driven by one table, :data:`FIELDS`, so parsing,
 encoding, the defaults, the labels and the documentation table cannot drift apart. Adding a field
-is one entry in :data:`FIELDS` (the dataclass is built from it).
+is one entry in :data:`FIELDS` and one typed attribute of :class:`ViewState` (checked at import).
 
 >>> r = parse_query("?design=RCT&design=PSM&exclude=Yu2014&method=reml")
 >>> r.state.design, r.state.exclude, r.state.method, r.notices
@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode
+
+from core import vocab
 
 Kind = Literal["enum", "multi", "number", "ids", "flag"]
 
@@ -126,20 +128,14 @@ F = FieldSpec
 #: The table that drives ViewState, parse_query, encode_query, describe_filters and the docs.
 FIELDS: tuple[FieldSpec, ...] = (
     F("indication", "multi", ("PVTT", "narrow_margin"), ("PVTT", "narrow_margin", "MVI", "other"),
-      "Indications", {"PVTT": "portal vein tumour thrombosis (PVTT)",
-                      "narrow_margin": "narrow resection margin",
-                      "MVI": "microvascular invasion (MVI)", "other": "other indications"},
+      "Indications", vocab.INDICATIONS,
       {"pvt": "PVTT", "margin": "narrow_margin", "narrow": "narrow_margin"}),
     F("design", "multi", ("RCT", "PSM"),
-      ("RCT", "PSM", "prospective-nonrandomized", "retrospective"), "Designs",
-      {"RCT": "randomized (RCT)", "PSM": "propensity-matched (PSM)",
-       "prospective-nonrandomized": "prospective non-randomized",
-       "retrospective": "retrospective, not matched"},
+      ("RCT", "PSM", "prospective-nonrandomized", "retrospective"), "Designs", vocab.DESIGNS,
       {"randomized": "RCT", "randomised": "RCT", "propensity": "PSM",
        "prospective": "prospective-nonrandomized", "nonrandomized": "prospective-nonrandomized",
        "retro": "retrospective"}),
-    F("rt", "multi", ("external",), ("external", "internal"), "Radiotherapy",
-      {"external": "external-beam", "internal": "internal (e.g. I-131 lipiodol)"},
+    F("rt", "multi", ("external",), ("external", "internal"), "Radiotherapy", vocab.RT_TYPES,
       {"ebrt": "external", "externalbeam": "external", "internalradiation": "internal"}),
     F("scope", "enum", "rim", ("rim", "all"), "Studies",
       {"rim": "only those that can be in the published meta-analysis (search to May 2023)",
@@ -147,30 +143,23 @@ FIELDS: tuple[FieldSpec, ...] = (
       {"published": "rim", "rim2024": "rim", "any": "all"}),
     F("qmin", "number", None, (), "Minimum quality score", {}, {}, low=0.0, high=100.0),
     F("exclude", "ids", (), (), "Excluded by hand"),
-    F("outcome", "enum", "OS", ("OS", "DFS"), "Outcome",
-      {"OS": "overall survival (OS)", "DFS": "disease-free survival (DFS)"},
+    F("outcome", "enum", "OS", ("OS", "DFS"), "Outcome", vocab.OUTCOME_CHOICES,
       {"overallsurvival": "OS", "diseasefreesurvival": "DFS"}),
-    F("measure", "enum", "OR", ("OR", "HR"), "Effect measure",
-      {"OR": "odds ratio at t years", "HR": "hazard ratio"},
+    F("measure", "enum", "OR", ("OR", "HR"), "Effect measure", vocab.MEASURES,
       {"odds": "OR", "oddsratio": "OR", "hazard": "HR", "hazardratio": "HR"}),
     F("t_os", "number", 2.0, (), "Time point for OS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
     F("t_dfs", "number", 1.0, (), "Time point for DFS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
     F("method", "enum", "REML", ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"),
-      "Model", {"REML": "restricted maximum likelihood", "DL": "DerSimonian-Laird",
-                "PM": "Paule-Mandel", "ML": "maximum likelihood", "HS": "Hunter-Schmidt",
-                "SJ": "Sidik-Jonkman", "HE": "Hedges", "EB": "empirical Bayes",
-                "EE": "common effect (inverse variance)"},
+      "Model", vocab.MODELS,
       {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
        "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM"},
       key_aliases=("estimator",)),
-    F("ci", "enum", "wald", ("wald", "hksj"), "Confidence interval",
-      {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"},
+    F("ci", "enum", "wald", ("wald", "hksj"), "Confidence interval", vocab.CI_METHODS,
       {"knha": "hksj", "hk": "hksj", "kh": "hksj", "hartungknapp": "hksj", "z": "wald"}),
     F("pi", "flag", True, (), "Prediction interval", {"0": "hidden", "1": "shown"}),
-    F("group", "enum", "none", ("none", "indication", "design"), "Subgroups",
-      {"none": "none", "indication": "by indication", "design": "by design"},
+    F("group", "enum", "none", ("none", "indication", "design"), "Subgroups", vocab.GROUPS,
       {"off": "none", "no": "none"}),
     F("tpoint", "enum", "exact", ("exact", "interp"), "Time points",
       {"exact": "only rates reported at exactly t years",
@@ -270,51 +259,59 @@ def _fmt_number(number: float) -> str:
 # The state.
 
 
-def _post_init(self: Any) -> None:
-    for spec in FIELDS:
-        object.__setattr__(self, spec.name, _check(spec, getattr(self, spec.name)))
+@dataclass(frozen=True, kw_only=True)
+class ViewState:
+    """Every control of the explorer (frozen, hashable, validated).
+
+    Constructor and ``replace`` raise ValueError/TypeError on invalid values; multi-valued
+    fields are normalised to the order of their allowed values, ids are sorted and
+    de-duplicated, numbers are floats rounded to :data:`NUMBER_DECIMALS` decimals. Each field's
+    URL key, title, allowed values and default are in :data:`FIELDS` (a test keeps the two equal).
+    """
+
+    indication: tuple[str, ...] = ("PVTT", "narrow_margin")
+    design: tuple[str, ...] = ("RCT", "PSM")
+    rt: tuple[str, ...] = ("external",)
+    scope: str = "rim"
+    qmin: float | None = None
+    exclude: tuple[str, ...] = ()
+    outcome: str = "OS"
+    measure: str = "OR"
+    t_os: float = 2.0
+    t_dfs: float = 1.0
+    method: str = "REML"
+    ci: str = "wald"
+    pi: bool = True
+    group: str = "none"
+    tpoint: str = "exact"
+    order: str = "year"
+    mod: str = "quality"
+    tf: bool = False
+    cr_os: float | None = None
+    cr_dfs: float | None = None
+    grade: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for spec in FIELDS:
+            object.__setattr__(self, spec.name, _check(spec, getattr(self, spec.name)))
+
+    def replace(self, **changes: object) -> ViewState:
+        """A copy with ``changes`` applied and validated (dataclasses.replace)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # checked in __post_init__
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict: tuples become lists; every field, defaults included."""
+        out: dict[str, object] = {}
+        for spec in FIELDS:
+            value = getattr(self, spec.name)
+            out[spec.name] = list(value) if isinstance(value, tuple) else value
+        return out
 
 
-def _replace(self: Any, **changes: Any) -> Any:
-    """A copy with ``changes`` applied and validated (dataclasses.replace)."""
-    return dataclasses.replace(self, **changes)
-
-
-def _to_dict(self: Any) -> dict[str, Any]:
-    """JSON-ready dict: tuples become lists; every field, defaults included."""
-    out: dict[str, Any] = {}
-    for spec in FIELDS:
-        value = getattr(self, spec.name)
-        out[spec.name] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
-def _field_doc() -> str:
-    lines = []
-    for spec in FIELDS:
-        lines.append(
-            f"    {spec.name}: {spec.title} (URL key ``{spec.key}``), default {spec.default!r}"
-        )
-    return "\n".join(lines)
-
-
-ViewState = dataclasses.make_dataclass(
-    "ViewState",
-    [(spec.name, Any, field(default=spec.default)) for spec in FIELDS],
-    frozen=True,
-    kw_only=True,
-    namespace={
-        "__post_init__": _post_init,
-        "replace": _replace,
-        "to_dict": _to_dict,
-        "__doc__": "Every control of the explorer (frozen, hashable, validated).\n\n"
-        "Constructor and ``replace`` raise ValueError/TypeError on invalid values; multi-valued "
-        "fields are normalised to the order of their allowed values, ids are sorted and "
-        f"de-duplicated, numbers are floats rounded to {NUMBER_DECIMALS} decimals.\n\n"
-        "Fields:\n" + _field_doc(),
-    },
-)
-ViewState.__module__ = __name__  # so that pickle (and st.cache) find it
+if [(f.name, f.default) for f in dataclasses.fields(ViewState)] != [
+    (s.name, s.default) for s in FIELDS
+]:
+    raise AssertionError("ViewState fields and defaults must match FIELDS")
 
 #: The default view (the published meta-analysis's criteria as far as the data allow).
 DEFAULT_STATE = ViewState()
@@ -323,7 +320,7 @@ DEFAULT_STATE = ViewState()
 class ParseResult(NamedTuple):
     """What a link gave: a valid state and the notices about what was ignored."""
 
-    state: Any  # ViewState
+    state: ViewState
     notices: tuple[str, ...]
 
 
@@ -516,7 +513,7 @@ def _parse_version(values: list[str], notices: _Notices) -> int:
     return version
 
 
-def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> Any:
+def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> ViewState:
     if len(pairs) > MAX_PARAMS:
         notices.add(f"The link has more than {MAX_PARAMS} parameters; the rest ignored.")
         pairs = pairs[:MAX_PARAMS]
@@ -584,7 +581,7 @@ def _encoded_values(spec: FieldSpec, value: Any) -> list[str]:
     return list(value)
 
 
-def to_query_params(state: Any) -> dict[str, list[str]]:
+def to_query_params(state: ViewState) -> dict[str, list[str]]:
     """Non-default fields as key -> values, in :data:`FIELDS` order.
 
     For Streamlit: ``st.query_params.from_dict(to_query_params(state))``.
@@ -599,7 +596,7 @@ def to_query_params(state: Any) -> dict[str, list[str]]:
     return params
 
 
-def encode_query(state: Any) -> str:
+def encode_query(state: ViewState) -> str:
     """The query string of ``state`` (no leading "?", defaults left out, stable order)."""
     pairs = [(key, v) for key, values in to_query_params(state).items() for v in values]
     return urlencode(pairs, safe=",")
@@ -613,7 +610,7 @@ def _years(t: float) -> str:
     return f"{_fmt_number(t)}-year"
 
 
-def describe_measure(state: Any, outcome: str | None = None) -> str:
+def describe_measure(state: ViewState, outcome: str | None = None) -> str:
     """'Odds ratio of 2-year OS' or 'Hazard ratio of DFS' (outcome: default state.outcome)."""
     outcome = outcome or state.outcome
     if state.measure == "HR":
@@ -623,7 +620,7 @@ def describe_measure(state: Any, outcome: str | None = None) -> str:
 
 
 def describe_filters(
-    state: Any, outcomes: Sequence[str] | None = None, max_ids: int = 20
+    state: ViewState, outcomes: Sequence[str] | None = None, max_ids: int = 20
 ) -> list[str]:
     """Plain sentences naming the active filters and settings, for slides and exports.
 
@@ -667,7 +664,7 @@ def describe_filters(
     return lines
 
 
-def check_exclusions(state: Any, known_ids: Iterable[str]) -> ParseResult:
+def check_exclusions(state: ViewState, known_ids: Iterable[str]) -> ParseResult:
     """Drop excluded ids that are not in the dataset, with a notice (for the caller that has it)."""
     known = set(known_ids)
     unknown = [i for i in state.exclude if i not in known]
