@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.data.dataset import Dataset, load_files
 from core.data.schema import MAX_FILE_BYTES, Problem, ValidationReport
+from ui.markup import md
 
 UPLOAD_TYPES = ("csv", "xlsx", "parquet")
 REPORT_COLUMNS = ("Severity", "File", "Row", "Column", "Problem", "Fix")
@@ -147,18 +148,20 @@ def dropped_text(report: ValidationReport) -> str:
 
 
 def report_summary(result: UploadResult) -> str:
-    """One plain sentence: what loaded, how many errors and warnings, rows left out."""
+    """One sentence, as Markdown: what loaded (file names escaped), how many errors and
+    warnings, rows left out."""
     rep = result.report
+    names = md(result.label)
     counts = f"{len(rep.errors)} error(s), {len(rep.warnings)} warning(s)"
     if not result.loaded:
         return (
-            f"{result.label or 'The upload'} could not be used ({counts}). "
+            f"{names or 'The upload'} could not be used ({counts}). "
             "The previous dataset is still in use."
         )
     ds = result.dataset
     assert ds is not None
     dropped = f"; {len(rep.dropped)} row(s) with errors left out" if rep.dropped else ""
     return (
-        f"Loaded {result.label}: {len(ds.studies)} studies, {len(ds.outcomes)} outcome rows "
+        f"Loaded {names}: {len(ds.studies)} studies, {len(ds.outcomes)} outcome rows "
         f"({counts}{dropped})."
     )
