@@ -40,6 +40,15 @@ class UploadResult:
         return ", ".join(self.names)
 
 
+def keep_uploads_in_memory(limit_mb: int) -> None:
+    """Make the web server hold an upload of up to ``limit_mb`` MB in memory while it parses
+    the request: Starlette's form parser spools any part over 1 MB to a temporary file (in
+    the system temp folder), which would write the user's data to disk."""
+    from starlette.formparsers import MultiPartParser
+
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, (limit_mb + 1) << 20)
+
+
 def dataset_key(files: Sequence[tuple[str, bytes]]) -> str:
     """``upload:`` + the first 16 hex digits of the SHA-256 of the files (names and bytes).
 
