@@ -42,7 +42,7 @@ from core.report.sof import (
     sof_frame,
     sof_table,
 )
-from core.sanitize import xml_safe
+from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
 from core.views.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
@@ -61,6 +61,7 @@ QUALITY_NOTE = (
 #: Approximate width of the report's forest plots in CSS pixels (fits A4 portrait at 600).
 FOREST_WIDTH = 600
 PNG_PPI = 200
+PDF_CELL_LIMIT = 600  # characters of one PDF table cell (the full text stays in the data)
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/TTF"))
 _URL = re.compile(r"https?://[^\s<>\"'`\\]+\Z", re.IGNORECASE)
 
@@ -618,7 +619,8 @@ class _Pdf:
             pdf.add_page()
         pdf.ln(3)
         self.font(size, bold=True)
-        pdf.multi_cell(0, size * 0.5, self.t(text), align="L", new_x="LMARGIN", new_y="NEXT")
+        heading = clip(self.t(text), LABEL_LIMIT * TITLE_FACTOR)
+        pdf.multi_cell(0, size * 0.5, heading, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
     def para(self, text: str, size: float = 10, bold: bool = False) -> None:
@@ -655,8 +657,8 @@ class _Pdf:
             padding=(0.6, 1.0),
         ) as table:
             table.row([self.t(h) for h in head])
-            for r in rows:
-                table.row([self.t(c) for c in r])
+            for r in rows:  # a cell is clipped so a row always fits on one page
+                table.row([clip(self.t(c), PDF_CELL_LIMIT) for c in r])
         self.pdf.ln(2)
 
     def figure(self, png: bytes) -> None:
