@@ -7,7 +7,9 @@ import os
 
 import streamlit as st
 
-from ui import blocks, cache, sidebar, sync
+from ui import blocks, cache, sidebar, sof, sync, upload
+
+upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
 
 st.set_page_config(
     page_title="Perioperative RT for HCC: evidence explorer",
@@ -34,7 +36,7 @@ if data_key != cache.BUNDLED_KEY:
         f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, this "
         "session only; a shared link opens the same view on the bundled evidence)."
     )
-for notice in sync.notices():
+for notice in (*sync.notices(), *sof.grade_notices(state)):
     st.caption(f"Ignored in the link: {blocks.text(notice)}")
 st.caption(f":material/info: {blocks.DISCLAIMER}")
 try:

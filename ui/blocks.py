@@ -20,6 +20,7 @@ from core.views.analysis import (
     model_label,
 )
 from ui import cache, sync
+from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
 
 DISCLAIMER = (
@@ -44,14 +45,6 @@ def fmt_p(p: float) -> str:
     if not math.isfinite(p):
         return "–"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def text(s: str) -> str:
-    """Escape Markdown so user or data text is shown as text."""
-    out = s
-    for ch in "\\`*_{}[]<>()#+-.!|~$:":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def ratio_name(oa: OutcomeAnalysis) -> str:

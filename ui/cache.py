@@ -1,8 +1,10 @@
 """Cached data and effect sizes: loaded or computed once, shared by every rerun.
 
 Datasets are immutable by convention; ``st.cache_resource`` hands out the same object
-(no copy per rerun). An uploaded dataset lives in the session and is keyed by its content
-hash, so its effect sizes are cached like the bundled ones.
+(no copy per rerun). What is computed from the bundled evidence is shared by every session.
+An uploaded dataset lives in its session, and so does everything computed from it: a small
+per-session store (at most ``SESSION_ENTRIES`` results, least recently used dropped first),
+released with the session, so memory returns to its baseline when the tabs close.
 """
 
 from __future__ import annotations
@@ -20,7 +22,22 @@ from core.views.bias import BiasView, bias_view
 from core.views.sensitivity import SensitivityView, sensitivity_view
 
 BUNDLED_KEY = "bundled"
+SESSION_STORE = "upload_cache"
+SESSION_ENTRIES = 64
 T = TypeVar("T")
+
+
+def _in_session(key: tuple[object, ...], make: Callable[[], T]) -> T:
+    """``make()`` once per ``key`` in this session's store (LRU, ``SESSION_ENTRIES`` at most)."""
+    store: dict[tuple[object, ...], object] = st.session_state.setdefault(SESSION_STORE, {})
+    if key in store:
+        value = store.pop(key)
+    else:
+        value = make()
+        while len(store) >= SESSION_ENTRIES:
+            del store[next(iter(store))]
+    store[key] = value  # last = most recently used
+    return value  # type: ignore[return-value]  # stored by this function from make()
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,7 +66,13 @@ def current_dataset() -> tuple[str, Dataset]:
 
 
 def effects_fn(key: str, dataset: Dataset) -> EstimableFn:
-    """``effects(outcome, measure, years, rule)`` for ``core.views.analysis``, cached."""
+    """``effects(outcome, measure, years, rule)`` for ``core.views.analysis``, cached (an
+    upload's in its session)."""
+    if key != BUNDLED_KEY:
+        return lambda o, m, t, r: _in_session(
+            ("effects", key, o, m, t, r),
+            lambda: estimable(dataset, o, m, t, r),  # type: ignore[arg-type]
+        )
     return lambda o, m, t, r: _effects(key, dataset, o, m, t, r)
 
 
@@ -61,7 +84,10 @@ def _per_view(view: str, part: str, _make: Callable[[], object]) -> object:
 def per_view(view: str, part: str, make: Callable[[], T]) -> T:
     """``make()`` once per ``view`` (``view_key``) and ``part`` of a page, shared by reruns and
     sessions: many users opening one shared link, or a study toggled back, cost nothing. What
-    it returns is read-only (specs are drawn with ``st.vega_lite_chart``, which copies)."""
+    it returns is read-only (specs are drawn with ``st.vega_lite_chart``, which copies).
+    Views of an upload are kept in the session instead (:func:`_in_session`)."""
+    if not view.startswith(BUNDLED_KEY + "|"):
+        return _in_session(("view", view, part), make)
     return _per_view(view, part, make)  # type: ignore[return-value]
 
 

@@ -42,16 +42,31 @@ def grade_token(outcome: str, domain: str, rating: str) -> str:
     return f"{outcome}.{domain}.{rating.replace(' ', '_')}"
 
 
+def _rating(token: str) -> tuple[str, str, str] | None:
+    """``DFS.imprecision.not_serious`` -> (outcome, domain, rating); None when not valid."""
+    outcome, _, rest = token.partition(".")
+    domain, _, rating = rest.partition(".")
+    rating = rating.replace("_", " ")
+    if outcome in EVENTS and domain in DOMAINS and rating in CHOICES:
+        return outcome, domain, rating
+    return None
+
+
 def ratings(state: ViewState) -> dict[tuple[str, str], str]:
-    """(outcome, domain) -> rating from the link; unknown tokens are ignored."""
-    out: dict[tuple[str, str], str] = {}
-    for token in getattr(state, "grade", ()):
-        outcome, _, rest = token.partition(".")
-        domain, _, rating = rest.partition(".")
-        rating = rating.replace("_", " ")
-        if outcome in EVENTS and domain in DOMAINS and rating in CHOICES:
-            out[(outcome, domain)] = rating
-    return out
+    """(outcome, domain) -> rating from the link; invalid tokens are ignored (see
+    :func:`grade_notices`)."""
+    parsed = (_rating(t) for t in getattr(state, "grade", ()))
+    return {(o, d): r for o, d, r in (p for p in parsed if p is not None)}
+
+
+def grade_notices(state: ViewState) -> tuple[str, ...]:
+    """One "ignored" notice per invalid ``grade`` token in the link (plain text)."""
+    bad = [t for t in getattr(state, "grade", ()) if _rating(t) is None]
+    return tuple(
+        f"Certainty judgements (grade): {t[:40]}{'…' if len(t) > 40 else ''} is not "
+        "OUTCOME.domain.rating (e.g. DFS.imprecision.not_serious); ignored."
+        for t in bad
+    )
 
 
 def overrides(state: ViewState) -> dict[tuple[str, str], Override]:

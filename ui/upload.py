@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.data.dataset import Dataset, load_files
 from core.data.schema import MAX_FILE_BYTES, Problem, ValidationReport
+from ui.markup import md
 
 UPLOAD_TYPES = ("csv", "xlsx", "parquet")
 REPORT_COLUMNS = ("Severity", "File", "Row", "Column", "Problem", "Fix")
@@ -37,6 +38,15 @@ class UploadResult:
     @property
     def label(self) -> str:
         return ", ".join(self.names)
+
+
+def keep_uploads_in_memory(limit_mb: int) -> None:
+    """Make the web server hold an upload of up to ``limit_mb`` MB in memory while it parses
+    the request: Starlette's form parser spools any part over 1 MB to a temporary file (in
+    the system temp folder), which would write the user's data to disk."""
+    from starlette.formparsers import MultiPartParser
+
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, (limit_mb + 1) << 20)
 
 
 def dataset_key(files: Sequence[tuple[str, bytes]]) -> str:
@@ -147,18 +157,20 @@ def dropped_text(report: ValidationReport) -> str:
 
 
 def report_summary(result: UploadResult) -> str:
-    """One plain sentence: what loaded, how many errors and warnings, rows left out."""
+    """One sentence, as Markdown: what loaded (file names escaped), how many errors and
+    warnings, rows left out."""
     rep = result.report
+    names = md(result.label)
     counts = f"{len(rep.errors)} error(s), {len(rep.warnings)} warning(s)"
     if not result.loaded:
         return (
-            f"{result.label or 'The upload'} could not be used ({counts}). "
+            f"{names or 'The upload'} could not be used ({counts}). "
             "The previous dataset is still in use."
         )
     ds = result.dataset
     assert ds is not None
     dropped = f"; {len(rep.dropped)} row(s) with errors left out" if rep.dropped else ""
     return (
-        f"Loaded {result.label}: {len(ds.studies)} studies, {len(ds.outcomes)} outcome rows "
+        f"Loaded {names}: {len(ds.studies)} studies, {len(ds.outcomes)} outcome rows "
         f"({counts}{dropped})."
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
 
 from ui.sof import panel_key
 
@@ -25,6 +27,24 @@ OPEN_PANELS = (
     *(f"not_used_{o}" for o in ("OS", "DFS")),
     *(panel_key("sof", o) for o in ("OS", "DFS")),
 )
+
+
+class _ServerPagesManager(PagesManager):
+    """Pages as a server runs them: ``app.py`` first, which picks the page with st.navigation.
+
+    AppTest clears the class-wide "pages folder" switch before every run; with a pages/ folder
+    present it would then run a page after ``switch_page`` on its own (Streamlit's older
+    multipage mode), without app.py's sidebar, link notices and last-resort handler.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        PagesManager.uses_pages_directory = False
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _through_app_py(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_test, "PagesManager", _ServerPagesManager)
 
 
 def open_panels(at: AppTest) -> AppTest:

@@ -59,7 +59,7 @@ def test_xlsx_template_loads_its_example_row() -> None:
         2.0,
         27.4,
     )
-    assert upload.report_summary(result).startswith("Loaded template.xlsx: 1 studies")
+    assert upload.report_summary(result).startswith("Loaded template\\.xlsx: 1 studies")
 
 
 def test_nothing_given() -> None:

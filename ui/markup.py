@@ -1,0 +1,32 @@
+"""The one Markdown escaper: user and data text (labels, notes, sources, file names, notices)
+shown by ``st.markdown``, ``st.caption``, alerts, headers and widget labels as plain text.
+
+Streamlit renders CommonMark + GFM (tables, strikethrough, autolinks) with its own additions
+(``:red[...]`` colour directives, ``:material/name:`` icons, ``:emoji:`` shortcodes, ``$`` LaTeX).
+CommonMark lets a backslash escape every ASCII punctuation character, so escaping all of them
+disarms every inline construct (emphasis, links, images, HTML, code, directives, icons, maths,
+table pipes, entities). Block constructs need a line start: setext underlines (``===``),
+indented code, lists, headings, quotes, fences and tables. Joining the text into one line
+(every run of whitespace, line breaks included, becomes one space) removes them all.
+"""
+
+from __future__ import annotations
+
+import re
+
+# every ASCII punctuation character: ! " # $ % & ' ( ) * + , - . / : ; < = > ? @ [ \ ] ^ _ ` { | } ~
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+# C0/C1 controls and the non-characters left after joining whitespace: shown as U+FFFD
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def md(text: object) -> str:
+    """``text`` as Markdown that renders as exactly that text, on one line.
+
+    >>> md("Title\\n=====")
+    'Title \\\\=\\\\=\\\\=\\\\=\\\\='
+    >>> md("    code  <b>x</b>")
+    'code \\\\<b\\\\>x\\\\<\\\\/b\\\\>'
+    """
+    one_line = " ".join(str(text).split())
+    return _PUNCT.sub(r"\\\1", _CONTROL.sub("\ufffd", one_line))
