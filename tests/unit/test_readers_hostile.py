@@ -3,7 +3,7 @@
 Every hostile file is built here: .xlsx files are written member by member (so a cell can hold
 what openpyxl cannot decode), Parquet files with pyarrow. Each case checks the report names the
 row and the column, or refuses the file with a plain message; the large cases run in a
-subprocess whose peak memory (ru_maxrss) is measured.
+subprocess whose peak memory (VmHWM) is measured.
 """
 
 from __future__ import annotations
@@ -368,11 +368,13 @@ def test_cli_prints_row_and_column_reports_never_a_traceback(tmp_path: Path, cap
 # ---------------------------------------------------------------- memory of large files
 
 _MEASURE = """
-import json, resource, sys
+import json, re, sys
 from core.data.readers import validate_files
 name, path = sys.argv[1], sys.argv[2]
 r = validate_files({name: open(path, "rb").read()})
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across exec)
+status = open("/proc/self/status").read()
+peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
 print(json.dumps({"peak_kb": peak, "unreadable": r.unreadable,
                   "problems": [p.message for p in r.problems if p.row is None]}))
 """
