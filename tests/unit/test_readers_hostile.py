@@ -367,7 +367,7 @@ def test_cli_prints_row_and_column_reports_never_a_traceback(tmp_path: Path, cap
 
 # ---------------------------------------------------------------- memory of large files
 
-_MEASURE = """
+_MEASURE = r"""
 import json, re, sys
 from core.data.readers import validate_files
 name, path = sys.argv[1], sys.argv[2]
