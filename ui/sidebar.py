@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.state.view import DEFAULT_STATE, ViewState
-from core.stats.pooling import METHOD_LABELS, METHODS
+from core.stats.pooling import METHODS
+from core.vocab import MODELS as METHOD_LABELS
 from ui import sync
 
 INDICATIONS = {

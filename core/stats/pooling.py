@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, replace
-from typing import Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -64,19 +64,6 @@ MAX_ITER = 200
 VARIANCE_RATIO_WARN = 1e7
 _RTOL = 1e-13
 _ATOL = 1e-15
-
-METHOD_LABELS: dict[str, str] = {
-    "REML": "restricted maximum likelihood",
-    "DL": "DerSimonian-Laird",
-    "PM": "Paule-Mandel",
-    "ML": "maximum likelihood",
-    "HS": "Hunter-Schmidt",
-    "SJ": "Sidik-Jonkman",
-    "HE": "Hedges",
-    "EB": "empirical Bayes",
-    "EE": "common effect (inverse variance)",
-}
-
 
 # ---------------------------------------------------------------------------------------
 # Array helpers: rows are separate fits, columns are studies; vi = inf means "not in row".
@@ -510,26 +497,7 @@ class PoolTable:
     def summary_frame(self) -> pd.DataFrame:
         """One row per fit: estimate, se, zval (tval with Hartung-Knapp), pval, ci_low,
         ci_high, pi_low, pi_high, tau2, i2, h2, q, q_pval, k, converged."""
-        stat = "tval" if self.ci == "hksj" else "zval"
-        return pd.DataFrame(
-            {
-                "estimate": self.estimate,
-                "se": self.se,
-                stat: self.stat,
-                "pval": self.pvalue,
-                "ci_low": self.ci_low,
-                "ci_high": self.ci_high,
-                "pi_low": self.pi_low,
-                "pi_high": self.pi_high,
-                "tau2": self.tau2,
-                "i2": self.i2,
-                "h2": self.h2,
-                "q": self.q,
-                "q_pval": self.q_pvalue,
-                "k": self.k,
-                "converged": self.converged,
-            }
-        )
+        return pd.DataFrame({**_summary_columns(self), "k": self.k, "converged": self.converged})
 
 
 def pool_many(
@@ -660,24 +628,28 @@ class PoolResult:
         """The fit as one row: estimate, se, zval (tval on df = k-1 with Hartung-Knapp),
         pval, ci_low, ci_high, pi_low, pi_high, tau2, i2 (percent), h2, q, q_pval, df, k;
         the index is the model (``method``)."""
-        row = {
-            "estimate": self.estimate,
-            "se": self.se,
-            f"{self.dist}val": self.stat,
-            "pval": self.pvalue,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "pi_low": self.pi_low,
-            "pi_high": self.pi_high,
-            "tau2": self.tau2,
-            "i2": self.i2,
-            "h2": self.h2,
-            "q": self.q,
-            "q_pval": self.q_pvalue,
-            "df": self.df,
-            "k": self.k,
-        }
+        row = {**_summary_columns(self), "df": self.df, "k": self.k}
         return pd.DataFrame([row], index=pd.Index([self.method], name="model"))
+
+
+def _summary_columns(fit: PoolTable | PoolResult) -> dict[str, Any]:
+    """The columns every ``summary_frame`` shares, in metafor's order and names (the statistic
+    is ``tval`` with Hartung-Knapp, else ``zval``)."""
+    return {
+        "estimate": fit.estimate,
+        "se": fit.se,
+        "tval" if fit.ci == "hksj" else "zval": fit.stat,
+        "pval": fit.pvalue,
+        "ci_low": fit.ci_low,
+        "ci_high": fit.ci_high,
+        "pi_low": fit.pi_low,
+        "pi_high": fit.pi_high,
+        "tau2": fit.tau2,
+        "i2": fit.i2,
+        "h2": fit.h2,
+        "q": fit.q,
+        "q_pval": fit.q_pvalue,
+    }
 
 
 def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:

@@ -17,10 +17,11 @@ import pandas as pd
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio, exp_ratios
 from core.stats.mh import FixedResult, mantel_haenszel, peto
-from core.stats.pooling import METHOD_LABELS, METHODS, PoolResult, check_inputs, pool
+from core.stats.pooling import METHODS, PoolResult, check_inputs, pool
 from core.stats.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from core.views.analysis import EstimableFn, OutcomeAnalysis, analyse_outcome
 from core.views.plain import plain, records
+from core.vocab import MODELS as METHOD_LABELS
 
 #: Leave-one-out, cumulative and influence refit k models of k studies (k x k arrays), the
 #: quality sweep re-runs the view's analysis per score: above this k they decline.

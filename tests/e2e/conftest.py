@@ -7,6 +7,7 @@ where a missing browser fails them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -103,13 +104,19 @@ def stop_app(proc: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def app_url(browser_type_launch_args: dict, artifacts: Path) -> Iterator[str]:
     """Base URL of the app, started once per session (after the Chromium check)."""
+    with serve(artifacts / "streamlit.log") as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def serve(log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A fresh app on a free port, healthy: its base URL and process; stopped afterwards."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = artifacts / "streamlit.log"
     proc = start_app(port, log)
     try:
         wait_healthy(base, proc, log)
-        yield base
+        yield base, proc
     finally:
         stop_app(proc)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import free_port, start_app, stop_app, wait_healthy
+from tests.e2e.conftest import serve
 from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, open_overview, wait_idle
 from tests.fixtures.uploads import controls
 
@@ -36,15 +36,8 @@ SIGNATURES = {
 
 @pytest.fixture(scope="module")
 def server(browser_type_launch_args: dict, artifacts: Path) -> Iterator[tuple[str, object]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = artifacts / "streamlit-export-safety.log"
-    proc = start_app(port, log)
-    try:
-        wait_healthy(base, proc, log)
-        yield base, proc
-    finally:
-        stop_app(proc)
+    with serve(artifacts / "streamlit-export-safety.log") as running:
+        yield running
 
 
 def _goto(page: Page, name: str) -> None:
