@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 
-# every ASCII punctuation character: ! " # $ % & ' ( ) * + , - . / : ; < = > ? @ [ \ ] ^ _ ` { | } ~
-_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
-# C0/C1 controls and the non-characters left after joining whitespace: shown as U+FFFD
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+from core.sanitize import xml_safe
+
+# every ASCII punctuation character but "," and "%", which mean nothing to CommonMark or
+# Streamlit: ! " # $ & ' ( ) * + - . / : ; < = > ? @ [ \ ] ^ _ ` { | } ~
+_PUNCT = re.compile(r"([!-$&-+\-./:-@\[-`{-~])")
 
 
 def md(text: object) -> str:
@@ -28,5 +29,5 @@ def md(text: object) -> str:
     >>> md("    code  <b>x</b>")
     'code \\\\<b\\\\>x\\\\<\\\\/b\\\\>'
     """
-    one_line = " ".join(str(text).split())
-    return _PUNCT.sub(r"\\\1", _CONTROL.sub("\ufffd", one_line))
+    one_line = " ".join(xml_safe(str(text)).split())  # controls and non-characters: U+FFFD
+    return _PUNCT.sub(r"\\\1", one_line)

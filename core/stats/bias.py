@@ -64,14 +64,15 @@ def _rma_mods(
     elif method == "DL":
         tau2 = rma.closed_form("DL", x, y, v)
     elif method in ("REML", "ML"):
-        tau2, converged = rma.fisher_root(
-            lambda u: rma.score(method, x, y, v, u, 0.0),
-            rma.closed_form("HE", x, y, v),
-            0,
-            bracket=False,
-            threshold=threshold,
-            maxiter=maxiter,
-        )
+        with rma.weights_in_range(v):
+            tau2, converged = rma.fisher_root(
+                lambda u: rma.score(method, x, y, v, u, 0.0),
+                rma.closed_form("HE", x, y, v),
+                0,
+                bracket=False,
+                threshold=threshold,
+                maxiter=maxiter,
+            )
         if not converged:
             raise ValueError(f"{method} meta-regression did not converge in {maxiter} iterations")
         reml = method == "REML"

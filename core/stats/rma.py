@@ -25,7 +25,8 @@ same decisions row-wise for many fits at once (``pool_many``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -95,6 +96,19 @@ def root_above_zero(
     if not score(0.0)[0] > 0:
         return 0.0, True
     return newton(score, max(start, 0.0), 0.0, math.inf, max_iter, rtol, atol)
+
+
+@contextmanager
+def weights_in_range(v: np.ndarray) -> Iterator[None]:
+    """Turn the ZeroDivisionError of a fit whose sums of weights round to 0 (sampling
+    variances many orders of magnitude apart) into a ValueError that says so."""
+    try:
+        yield
+    except ZeroDivisionError as err:
+        raise ValueError(
+            f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest: "
+            "the weights are too unequal for this fit (a sum of weights rounds to 0)"
+        ) from err
 
 
 def fisher_root(

@@ -365,13 +365,8 @@ def meta_regression(
     x, cols, notes = _design(moderators, k, intercept, names)
     p = x.shape[1]
     yc = y - y.mean()
-    try:
+    with rma.weights_in_range(v):
         fit_t = rma.tau2(method, x, yc, v)
-    except ZeroDivisionError as err:
-        raise ValueError(
-            f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest: "
-            "the weights are too unequal for this fit (a sum of weights rounds to 0)"
-        ) from err
     tau2 = fit_t.tau2
     f = WLS(x, y, v, tau2)
     beta = f.beta
