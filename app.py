@@ -29,7 +29,7 @@ SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 
 page = st.navigation(PAGES)
 state = sync.resolve()
-state = sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
+sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
 data_key, dataset = cache.current_dataset()
 if data_key != cache.BUNDLED_KEY:
     st.caption(

@@ -69,54 +69,72 @@ def _from_widget(field: str, value: object) -> object:
     return value
 
 
-def _sync_widgets(state: ViewState) -> None:
-    """Set widget values from the state when the state changed outside the widgets."""
-    changed = st.session_state.get("_widgets_for") != state
+def _seed_widgets(state: ViewState) -> None:
+    """Give every sidebar widget the state's value before it is drawn, on every run: the
+    state (from the link or the session) is the only source. Streamlit may drop or reset a
+    widget's own value (a page switch, a run cut short by a download); that never reaches the
+    view, because only a user's change (``_changed``) edits the state."""
     for key, field in _KEYS.items():
-        if changed or key not in st.session_state:
-            st.session_state[key] = _to_widget(field, getattr(state, field))
-    st.session_state["_widgets_for"] = state
+        st.session_state[key] = _to_widget(field, getattr(state, field))
 
 
-def render(state: ViewState, *, single_outcome: bool) -> ViewState:
-    """Draw the sidebar for ``state``; return the (possibly changed) state, committed."""
-    _sync_widgets(state)
+def _bound(key: str) -> dict:
+    """Widget arguments: its key and the callback that turns a user's change into state."""
+    return {"key": key, "on_change": _changed, "args": (key,)}
+
+
+def _changed(key: str) -> None:
+    """on_change of a sidebar widget: the user's new value becomes the state (and the link).
+    A link value a widget cannot show exactly (qmin=4.5, qmin=10) stays as it is until the
+    user touches that widget."""
+    field = _KEYS[key]
+    state = sync.current()
+    sync.commit(_safe_replace(state, {field: _from_widget(field, st.session_state.get(key))}))
+
+
+def render(state: ViewState, *, single_outcome: bool) -> None:
+    """Draw the sidebar for ``state`` (changes arrive through ``_changed`` on the next run)."""
+    _seed_widgets(state)
     sb = st.sidebar
     sb.header("Which studies")
-    sb.multiselect("Indication", list(INDICATIONS), format_func=INDICATIONS.get, key="w_indication")
-    sb.multiselect("Design", list(DESIGNS), format_func=DESIGNS.get, key="w_design")
-    sb.multiselect("Radiotherapy", list(RT_TYPES), format_func=RT_TYPES.get, key="w_rt")
+    sb.multiselect(
+        "Indication", list(INDICATIONS), format_func=INDICATIONS.get, **_bound("w_indication")
+    )
+    sb.multiselect("Design", list(DESIGNS), format_func=DESIGNS.get, **_bound("w_design"))
+    sb.multiselect("Radiotherapy", list(RT_TYPES), format_func=RT_TYPES.get, **_bound("w_rt"))
     sb.slider(
         "Minimum quality score",
         0,
         QMAX,
-        key="w_qmin",
+        **_bound("w_qmin"),
         help="This project's editorial rating (data/quality_rubric.md), 0-7; 0 = no minimum.",
     )
     sb.toggle(
         "Only studies that could be in the published meta-analysis",
-        key="w_scope",
+        **_bound("w_scope"),
         help="Leaves out studies known not to be in it (e.g. published after its May 2023 search).",
     )
     sb.header("What to pool")
     if single_outcome:
-        sb.radio("Outcome", ["OS", "DFS"], key="w_outcome", horizontal=True)
+        sb.radio("Outcome", ["OS", "DFS"], **_bound("w_outcome"), horizontal=True)
     sb.radio(
         "Effect measure",
         ["OR", "HR"],
-        key="w_measure",
+        **_bound("w_measure"),
         horizontal=True,
         format_func={"OR": "Odds ratio at t years", "HR": "Hazard ratio"}.get,
     )
-    if st.session_state.get("w_measure", state.measure) == "OR":
+    if state.measure == "OR":
         c1, c2 = sb.columns(2)
-        c1.selectbox("t for OS (years)", _years_for(state.t_os), key="w_t_os", format_func=_years)
+        c1.selectbox(
+            "t for OS (years)", _years_for(state.t_os), **_bound("w_t_os"), format_func=_years
+        )
         c2.selectbox(
-            "t for DFS (years)", _years_for(state.t_dfs), key="w_t_dfs", format_func=_years
+            "t for DFS (years)", _years_for(state.t_dfs), **_bound("w_t_dfs"), format_func=_years
         )
         sb.toggle(
             "Also use interpolated rates",
-            key="w_tpoint",
+            **_bound("w_tpoint"),
             help="Where a study reports no rate at exactly t, interpolate between the two nearest "
             "reported years (log-linear in survival). Marked as derived (†) wherever used.",
         )
@@ -124,7 +142,7 @@ def render(state: ViewState, *, single_outcome: bool) -> ViewState:
     sb.selectbox(
         "Model",
         METHODS,
-        key="w_method",
+        **_bound("w_method"),
         format_func=lambda m: (
             f"{m}: {METHOD_LABELS[m]}" if m == "EE" else f"Random effects, {m}: {METHOD_LABELS[m]}"
         ),
@@ -132,26 +150,16 @@ def render(state: ViewState, *, single_outcome: bool) -> ViewState:
     sb.radio(
         "Confidence interval",
         ["wald", "hksj"],
-        key="w_ci",
+        **_bound("w_ci"),
         horizontal=True,
         format_func={"wald": "Wald (z)", "hksj": "Hartung-Knapp"}.get,
     )
-    sb.toggle("Prediction interval", key="w_pi")
-    sb.selectbox("Group the forest plot by", list(GROUPS), key="w_group", format_func=GROUPS.get)
+    sb.toggle("Prediction interval", **_bound("w_pi"))
+    sb.selectbox(
+        "Group the forest plot by", list(GROUPS), **_bound("w_group"), format_func=GROUPS.get
+    )
 
-    # Only widgets the user moved change the state: a link value a widget cannot show exactly
-    # (qmin=4.5, qmin=10) stays as it is until the user touches that widget.
-    changes = {}
-    for key, field in _KEYS.items():
-        shown = st.session_state.get(key)
-        if key in st.session_state and shown != _to_widget(field, getattr(state, field)):
-            changes[field] = _from_widget(field, shown)
-    new = _safe_replace(state, changes)
-    if new != state:
-        sync.commit(new)
-        st.session_state["_widgets_for"] = new
-    _link_box(new)
-    return new
+    _link_box(state)
 
 
 def _safe_replace(state: ViewState, changes: dict) -> ViewState:

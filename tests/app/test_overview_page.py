@@ -189,3 +189,20 @@ def test_sidebar_change_repools_and_updates_the_link():
     rerun(at)
     assert metric_values(at) == expected_metrics(cli_json("?tpoint=interp&method=DL"))
     assert at.sidebar.code[0].value.endswith("?method=DL&tpoint=interp")
+
+
+def test_widget_values_reset_by_streamlit_leave_the_view_alone():
+    """Streamlit can drop or reset a widget's value without the user (a page switch under load,
+    a run cut short by a download): every sidebar widget back at its blank value must not
+    become the view; only a user's change does (browser test: test_export_safety)."""
+    query = "?qmin=4.5&method=DL&tpoint=interp"
+    at = open_app(query)
+    before = (metric_values(at), at.sidebar.code[0].value)
+    blanks = {"w_indication": [], "w_design": [], "w_rt": [], "w_tpoint": False, "w_pi": True}
+    blanks |= {"w_qmin": 0, "w_method": "EE", "w_t_os": 0.5, "w_t_dfs": 0.5}
+    for key, value in blanks.items():
+        at.session_state[key] = value  # set behind the widget: no on_change
+    rerun(at)
+    assert not at.exception
+    assert (metric_values(at), at.sidebar.code[0].value) == before
+    assert at.sidebar.code[0].value.endswith(query)
