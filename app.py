@@ -7,9 +7,10 @@ import os
 
 import streamlit as st
 
-from ui import blocks, cache, sidebar, sof, sync, upload
+from ui import blocks, cache, memory, sidebar, sof, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
+memory.return_freed_memory()
 
 st.set_page_config(
     page_title="Perioperative RT for HCC: evidence explorer",

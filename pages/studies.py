@@ -27,6 +27,8 @@ def _uploader_key() -> str:
 
 
 def _on_upload() -> None:
+    """Load the chosen files, then give the page a fresh, empty uploader: the server drops
+    the files of an uploader that is no longer drawn, so their bytes are not kept twice."""
     files = st.session_state.get(_uploader_key()) or []
     if not files:  # the user removed the files: keep the dataset in use
         return
@@ -34,12 +36,17 @@ def _on_upload() -> None:
     st.session_state[RESULT] = result
     if result.loaded:
         st.session_state["upload"] = (result.key, result.dataset)
+    _new_uploader()
+
+
+def _new_uploader() -> None:
+    st.session_state[UPLOADER_ROUND] = st.session_state.get(UPLOADER_ROUND, 0) + 1
 
 
 def _back_to_bundled() -> None:
     st.session_state.pop("upload", None)
     st.session_state.pop(RESULT, None)
-    st.session_state[UPLOADER_ROUND] = st.session_state.get(UPLOADER_ROUND, 0) + 1
+    _new_uploader()
 
 
 state = sync.current()

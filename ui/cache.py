@@ -2,9 +2,9 @@
 
 Datasets are immutable by convention; ``st.cache_resource`` hands out the same object
 (no copy per rerun). What is computed from the bundled evidence is shared by every session.
-An uploaded dataset lives in its session, and so does everything computed from it: a small
-per-session store (at most ``SESSION_ENTRIES`` results, least recently used dropped first),
-released with the session, so memory returns to its baseline when the tabs close.
+An uploaded dataset lives in its session, and so does everything computed from it: a
+session-scoped cache (at most ``SESSION_ENTRIES`` results), released as soon as the tab's
+connection closes, so memory returns to its baseline when the tabs close.
 """
 
 from __future__ import annotations
@@ -22,22 +22,19 @@ from core.views.bias import BiasView, bias_view
 from core.views.sensitivity import SensitivityView, sensitivity_view
 
 BUNDLED_KEY = "bundled"
-SESSION_STORE = "upload_cache"
 SESSION_ENTRIES = 64
 T = TypeVar("T")
 
 
+@st.cache_resource(show_spinner=False, scope="session", max_entries=SESSION_ENTRIES)
+def _session_cached(key: tuple[object, ...], _make: Callable[[], object]) -> object:
+    return _make()
+
+
 def _in_session(key: tuple[object, ...], make: Callable[[], T]) -> T:
-    """``make()`` once per ``key`` in this session's store (LRU, ``SESSION_ENTRIES`` at most)."""
-    store: dict[tuple[object, ...], object] = st.session_state.setdefault(SESSION_STORE, {})
-    if key in store:
-        value = store.pop(key)
-    else:
-        value = make()
-        while len(store) >= SESSION_ENTRIES:
-            del store[next(iter(store))]
-    store[key] = value  # last = most recently used
-    return value  # type: ignore[return-value]  # stored by this function from make()
+    """``make()`` once per ``key`` in this session's cache (Streamlit's session scope: at most
+    ``SESSION_ENTRIES``, released when the tab's connection closes)."""
+    return _session_cached(key, make)  # type: ignore[return-value]  # what make() returned
 
 
 @st.cache_resource(show_spinner=False)

@@ -227,3 +227,19 @@ def test_export_round_trip_loads_the_same_dataset() -> None:
     assert result.dataset is not None
     pd.testing.assert_frame_equal(result.dataset.studies, BUNDLED.studies)
     pd.testing.assert_frame_equal(result.dataset.outcomes, BUNDLED.outcomes)
+
+
+def test_app_keeps_uploads_in_memory_up_to_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py raises the web server's spooling threshold above ``server.maxUploadSize`` (from
+    .streamlit/config.toml) before any upload (tests/unit/test_upload_spooling.py shows the
+    parser then keeps a large upload in memory)."""
+    import tomllib
+
+    from starlette.formparsers import MultiPartParser
+
+    config = tomllib.loads((Path(__file__).parents[2] / ".streamlit/config.toml").read_text())
+    limit_mb = config["server"]["maxUploadSize"]
+    monkeypatch.setattr(MultiPartParser, "spool_max_size", 1024 * 1024)
+    at = open_app("", page="studies")
+    assert not at.exception
+    assert MultiPartParser.spool_max_size > limit_mb * 1024 * 1024

@@ -27,15 +27,34 @@ def test_view_key_tells_views_apart():
     assert cache.view_key(one).startswith(cache.BUNDLED_KEY + "|")
 
 
-def test_views_of_an_upload_live_in_the_session_and_are_bounded():
-    """An upload's results go to the session's store (released with the session), never to
-    the process-wide cache, and the store keeps the most recently used entries only."""
-    store = cache.st.session_state.setdefault(cache.SESSION_STORE, {})
-    store.clear()
+def _session_cache_script() -> None:
+    """Run by AppTest: fill the session's cache past its bound, then release it as Streamlit
+    does when the tab's connection closes (AppSession.clear_session_caches)."""
+    import streamlit as st
+    from streamlit.runtime.caching import clear_session_resource_cache
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    from ui import cache
+
     n = cache.SESSION_ENTRIES + 5
     for i in range(n):
-        assert cache.per_view(f"upload:abc|{i}", "part", lambda i=i: i) == i
-    assert len(store) == cache.SESSION_ENTRIES
-    assert ("view", "upload:abc|0", "part") not in store  # the oldest went first
-    assert cache.per_view(f"upload:abc|{n - 1}", "part", lambda: "again") == n - 1  # kept
-    store.clear()
+        cache.per_view(f"upload:abc|{i}", "part", lambda i=i: i)
+    st.session_state["oldest"] = cache.per_view("upload:abc|0", "part", lambda: "made again")
+    st.session_state["newest"] = cache.per_view(f"upload:abc|{n - 1}", "part", lambda: "again")
+    st.session_state["bundled"] = cache.per_view("bundled|x", "part", lambda: "global")
+    clear_session_resource_cache(get_script_run_ctx().session_id)
+    st.session_state["released"] = cache.per_view(f"upload:abc|{n - 1}", "part", lambda: "new")
+    st.session_state["global kept"] = cache.per_view("bundled|x", "part", lambda: "made again")
+
+
+def test_views_of_an_upload_are_cached_per_session_bounded_and_released():
+    """An upload's results go to a session-scoped cache (never the process-wide one) that
+    keeps the most recent ``SESSION_ENTRIES`` and is emptied when the connection closes."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_session_cache_script).run()
+    assert not at.exception
+    assert at.session_state["oldest"] == "made again"  # the oldest went first
+    assert at.session_state["newest"] == cache.SESSION_ENTRIES + 4  # kept
+    assert at.session_state["released"] == "new"  # gone with the session's connection
+    assert at.session_state["global kept"] == "global"  # the bundled data's views are shared

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -83,11 +83,11 @@ def wait_healthy(
     pytest.fail(f"streamlit did not answer {base}/_stcore/health within {timeout:.0f} s")
 
 
-def start_app(port: int, log: Path) -> subprocess.Popen:
-    """``streamlit run app.py`` on ``port``, its output going to ``log``."""
+def start_app(port: int, log: Path, extra: Sequence[str] = ()) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``port`` (with ``extra`` options), its output to ``log``."""
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra]
     with log.open("w") as out:
         return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
@@ -109,11 +109,11 @@ def app_url(browser_type_launch_args: dict, artifacts: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serve(log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve(log: Path, extra: Sequence[str] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
     """A fresh app on a free port, healthy: its base URL and process; stopped afterwards."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_app(port, log)
+    proc = start_app(port, log, extra)
     try:
         wait_healthy(base, proc, log)
         yield base, proc
