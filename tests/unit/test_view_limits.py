@@ -47,3 +47,28 @@ def test_egger_declines_above_fit_limit(extra: int) -> None:
         assert tests.egger_rma == bias._too_many("Egger's mixed test", bias.FIT_MAX_K, k)
     else:
         assert not isinstance(tests.egger_lm, str) and not isinstance(tests.egger_rma, str)
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_leave_one_out_and_influence_decline_above_refit_limit(extra: int) -> None:
+    import pandas as pd
+
+    from core.state.view import ViewState
+
+    k = sensitivity.REFIT_MAX_K + extra
+    y, v = data(k)
+    ids = [f"s{i}" for i in range(k)]
+    inc = pd.DataFrame({"study_id": ids, "label": ids, "yi": y, "vi": v})
+    state = ViewState(method="DL")
+    loo = sensitivity._loo_panel(inc, state)
+    inf = sensitivity._influence_panel(inc, state)
+    if extra:
+        assert loo.frame is None and loo.message == sensitivity.too_many(
+            "Leave-one-out", sensitivity.REFIT_MAX_K, k
+        )
+        assert inf.frame is None and inf.message == sensitivity.too_many(
+            "Influence diagnostics", sensitivity.REFIT_MAX_K, k
+        )
+    else:
+        assert loo.frame is not None and len(loo.frame) == k + 1 and loo.message is None
+        assert inf.frame is not None and len(inf.frame) == k
