@@ -129,112 +129,144 @@ def _interp(t: float, t1: float, s1: float, t2: float, s2: float) -> float:
     return math.exp((1 - w) * math.log(s1) + w * math.log(s2))
 
 
-def _rate_at(
-    rates: pd.DataFrame, t: float, rule: TimeRule, what: str
-) -> tuple[float, float, str] | str:
-    """(rate_rt, rate_ctl, how it was obtained) at t, or the reason there is none."""
-    times = rates["time_years"].astype(float).to_numpy()
-    hit = rates[times == t]
-    if len(hit):
-        r = hit.iloc[0]
-        return float(r["rate_rt"]), float(r["rate_ctl"]), f"{_years(t)}-year {what} rate"
-    listed = ", ".join(_years(x) for x in sorted(set(times)))
-    missing = f"no {_years(t)}-year {what} reported (reported at {listed} years)"
-    if rule == "exact":
-        return missing
-    lower, upper = times[times < t], times[times > t]
-    if not len(lower) or not len(upper):
-        return missing + "; interpolation needs reported years on both sides, never extrapolated"
-    t1, t2 = lower.max(), upper.min()
-    r1 = rates[times == t1].iloc[0]
-    r2 = rates[times == t2].iloc[0]
-    ends = (r1["rate_rt"], r1["rate_ctl"], r2["rate_rt"], r2["rate_ctl"])
-    if min(float(x) for x in ends) <= 0:
-        return (
-            missing + f"; cannot interpolate between {_years(t1)} and {_years(t2)} years "
-            "across a 0% rate"
-        )
-    rt = _interp(t, t1, float(r1["rate_rt"]), t2, float(r2["rate_rt"]))
-    ctl = _interp(t, t1, float(r1["rate_ctl"]), t2, float(r2["rate_ctl"]))
-    how = (
-        f"{_years(t)}-year {what} rate interpolated between {_years(t1)} and {_years(t2)} "
-        "years (log-linear in survival)"
+def _floats(col: pd.Series) -> np.ndarray:
+    """A numeric column as float64 with NaN for missing values."""
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _texts(col: pd.Series) -> list[object]:
+    """A text column as a list of str / pd.NA, as ``row[col]`` gives them."""
+    return col.astype("object").where(col.notna(), pd.NA).tolist()
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+@dataclass(frozen=True)
+class _Studies:
+    """The studies table as plain columns, in its order (``_val`` of each value)."""
+
+    ids: list[str]
+    labels: list[str]
+    n_rt: list[float | None]
+    n_ctl: list[float | None]
+    lead_only: list[bool]
+
+
+def _studies(studies: pd.DataFrame) -> _Studies:
+    ids = studies["study_id"].astype(str).tolist()
+    labels = (
+        _texts(studies["label"]) if "label" in studies else [pd.NA] * len(ids)  # type: ignore[list-item]
     )
-    return rt, ctl, how
+    sizes = [
+        [_opt(x) for x in _floats(studies[c]).tolist()] if c in studies else [None] * len(ids)
+        for c in ("n_rt", "n_ctl")
+    ]
+    lead = (
+        (studies["lead_only"].astype("object") == "yes").tolist()
+        if "lead_only" in studies
+        else [False] * len(ids)
+    )
+    return _Studies(
+        ids,
+        [sid if lab is pd.NA else str(lab) for lab, sid in zip(labels, ids, strict=True)],
+        sizes[0],
+        sizes[1],
+        [bool(x) for x in lead],
+    )
 
 
-def _study_meta(studies: pd.DataFrame) -> dict[str, dict[str, object]]:
-    cols = [c for c in ("label", "n_rt", "n_ctl", "lead_only") if c in studies]
-    return studies.set_index("study_id")[cols].to_dict("index")
-
-
-def _no_rows_reason(meta: dict[str, object], outcome: str, measure: str) -> str:
-    if meta.get("lead_only") == "yes":
-        return "lead only: no numbers"
-    return f"no {outcome} {'HR' if measure == 'HR' else 'rates or events'} reported"
+def _first_by_study(frame: pd.DataFrame) -> dict[str, int]:
+    """study_id -> position (in ``frame``) of its first row."""
+    first = frame.drop_duplicates("study_id")
+    return dict(zip(first["study_id"].astype(str), first["_pos"].tolist(), strict=True))
 
 
 def _or_rows(
     ds: HasTables, outcome: Outcome, years: float | None, rule: TimeRule
 ) -> tuple[list[dict], list[tuple[str, str]]]:
-    meta = _study_meta(ds.studies)
-    out = ds.outcomes[ds.outcomes["outcome"] == outcome]
-    groups = dict(tuple(out.groupby("study_id", sort=False)))
+    """The studies' 2x2 counts at ``years`` (events rows, else rates at or interpolated to
+    ``years``), whole columns at a time: each study's first row of each kind is found with
+    one pass over the outcome rows (``drop_duplicates``), not one filter per study."""
+    st = _studies(ds.studies)
+    out = ds.outcomes[ds.outcomes["outcome"] == outcome].reset_index(drop=True)
+    out = out.assign(_pos=np.arange(len(out)), _t=_floats(out["time_years"]))
+    kind = out["kind"].astype("object")
+    sid_col = out["study_id"].astype(str)
+    has_rows = set(sid_col)
+    has_rate = set(sid_col[kind == "rate"])
+    not_hr = set(sid_col[kind != "hr"])
+    ev_rt, ev_ctl = _floats(out["events_rt"]), _floats(out["events_ctl"])
+    r_rt, r_ctl = _floats(out["rate_rt"]), _floats(out["rate_ctl"])
+    endpoint, source = _texts(out["endpoint_as_reported"]), _texts(out["source_url"])
+    events = out[kind == "events"]
+    ev_untimed = _first_by_study(events[events["_t"].isna()])
+    ev_at = ev_untimed if years is None else _first_by_study(events[events["_t"] == years])
+    rates = out[kind == "rate"]
+    first_rate = _first_by_study(rates)
+    hit: dict[str, int] = {}
+    times: dict[str, list[float]] = {}
+    t1: dict[str, float] = {}
+    t2: dict[str, float] = {}
+    at1: dict[str, int] = {}
+    at2: dict[str, int] = {}
+    if years is not None:
+        hit = _first_by_study(rates[rates["_t"] == years])
+        for s, t in zip(rates["study_id"].astype(str), rates["_t"].tolist(), strict=True):
+            times.setdefault(s, []).append(t)
+        if rule == "interp":
+            rs = rates.assign(study_id=rates["study_id"].astype(str))
+            t1 = rs[rs["_t"] < years].groupby("study_id", sort=False)["_t"].max().to_dict()
+            t2 = rs[rs["_t"] > years].groupby("study_id", sort=False)["_t"].min().to_dict()
+            ends = rs.assign(_t1=rs["study_id"].map(t1), _t2=rs["study_id"].map(t2))
+            at1 = _first_by_study(ends[ends["_t"] == ends["_t1"]])
+            at2 = _first_by_study(ends[ends["_t"] == ends["_t2"]])
     rows: list[dict] = []
     excluded: list[tuple[str, str]] = []
-    for sid, m in meta.items():
-        g = groups.get(sid)
-        if g is None:
-            excluded.append((sid, _no_rows_reason(m, outcome, "OR")))
+    for sid, label, n_rt, n_ctl, lead in zip(
+        st.ids, st.labels, st.n_rt, st.n_ctl, st.lead_only, strict=True
+    ):
+        if sid not in has_rows:
+            excluded.append(
+                (sid, "lead only: no numbers" if lead else f"no {outcome} rates or events reported")
+            )
             continue
-        ev_all = g[g["kind"] == "events"]
-        ev_t = ev_all["time_years"].astype(float)
-        ev = ev_all[ev_t.isna()] if years is None else ev_all[ev_t == years]
-        untimed = years is not None and not len(ev) and not (g["kind"] == "rate").any()
+        i = ev_at.get(sid)
+        untimed = years is not None and i is None and sid not in has_rate
         if untimed:
             # plain 2x2 data without a time point (common in users' sheets): used for any t,
             # and said so
-            ev = ev_all[ev_t.isna()]
-        n_rt, n_ctl = _val(m.get("n_rt")), _val(m.get("n_ctl"))
-        first = g.iloc[0]
-        base = {
-            "study_id": sid,
-            "label": m.get("label") if not pd.isna(m.get("label")) else sid,
-            "n_rt": n_rt,
-            "n_ctl": n_ctl,
-            "endpoint_as_reported": first["endpoint_as_reported"],
-            "source_url": first["source_url"],
-        }
-        if len(ev):
-            r = ev.iloc[0]
+            i = ev_untimed.get(sid)
+        base = {"study_id": sid, "label": label, "n_rt": n_rt, "n_ctl": n_ctl}
+        if i is not None:
             if n_rt is None or n_ctl is None:
                 excluded.append((sid, "arm sizes not reported"))
                 continue
+            when = (
+                " (no time point stated)"
+                if untimed or years is None
+                else f" at {_years(years)} years"
+            )  # type: ignore[arg-type]
             rows.append(
                 base
                 | {
-                    "events_rt": float(r["events_rt"]),
-                    "events_ctl": float(r["events_ctl"]),
-                    "endpoint_as_reported": r["endpoint_as_reported"],
-                    "source_url": r["source_url"],
-                    "derivation": f"{outcome} events as reported"
-                    + (
-                        " (no time point stated)"
-                        if untimed or years is None
-                        else f" at {_years(years)} years"
-                    ),
+                    "events_rt": float(ev_rt[i]),
+                    "events_ctl": float(ev_ctl[i]),
+                    "endpoint_as_reported": endpoint[i],
+                    "source_url": source[i],
+                    "derivation": f"{outcome} events as reported{when}",
                     "derived": False,
                     "interpolated": False,
                 }
             )
             continue
-        rates = g[g["kind"] == "rate"]
-        if years is None or not len(rates):
+        if years is None or sid not in has_rate:
             what = f"{outcome} events" if years is None else f"{_years(years)}-year {outcome}"
-            only = " (only an HR)" if set(g["kind"]) == {"hr"} else ""
+            only = " (only an HR)" if sid not in not_hr else ""
             excluded.append((sid, f"no {what} reported{only}"))
             continue
-        got = _rate_at(rates, years, rule, outcome)
+        got = _rate_at(sid, years, rule, outcome, hit, times, t1, t2, at1, at2, r_rt, r_ctl)
         if isinstance(got, str):
             excluded.append((sid, got))
             continue
@@ -243,13 +275,14 @@ def _or_rows(
             excluded.append((sid, f"arm sizes not reported ({how} {rt:.4g}% vs {ctl:.4g}% only)"))
             continue
         e_rt, e_ctl = events_from_rate(int(n_rt), rt), events_from_rate(int(n_ctl), ctl)
+        j = first_rate[sid]
         rows.append(
             base
             | {
                 "events_rt": float(e_rt),
                 "events_ctl": float(e_ctl),
-                "endpoint_as_reported": rates.iloc[0]["endpoint_as_reported"],
-                "source_url": rates.iloc[0]["source_url"],
+                "endpoint_as_reported": endpoint[j],
+                "source_url": source[j],
                 "derivation": (
                     f"events from {how}: RT {rt:.4g}% x n {n_rt:g} = {e_rt}; "
                     f"control {ctl:.4g}% x n {n_ctl:g} = {e_ctl}"
@@ -261,11 +294,58 @@ def _or_rows(
     return rows, excluded
 
 
-def _log_hr(hr: float, lo: float | None, hi: float | None, p: float | None) -> LogRatio | str:
+def _rate_at(
+    sid: str,
+    t: float,
+    rule: TimeRule,
+    what: str,
+    hit: dict[str, int],
+    times: dict[str, list[float]],
+    t1s: dict[str, float],
+    t2s: dict[str, float],
+    at1: dict[str, int],
+    at2: dict[str, int],
+    r_rt: np.ndarray,
+    r_ctl: np.ndarray,
+) -> tuple[float, float, str] | str:
+    """(rate_rt, rate_ctl, how it was obtained) at t for study ``sid``, or the reason there
+    is none. ``hit``: its first rate row at t; ``times``: its rate rows' years; ``t1s``/``t2s``
+    the nearest reported years below/above t, ``at1``/``at2`` their first rows (positions in
+    ``r_rt``, ``r_ctl``)."""
+    i = hit.get(sid)
+    if i is not None:
+        return float(r_rt[i]), float(r_ctl[i]), f"{_years(t)}-year {what} rate"
+    listed = ", ".join(_years(x) for x in sorted(set(times[sid])))
+    missing = f"no {_years(t)}-year {what} reported (reported at {listed} years)"
+    if rule == "exact":
+        return missing
+    if sid not in t1s or sid not in t2s:
+        return missing + "; interpolation needs reported years on both sides, never extrapolated"
+    t1, t2 = t1s[sid], t2s[sid]
+    i1, i2 = at1[sid], at2[sid]
+    ends = (r_rt[i1], r_ctl[i1], r_rt[i2], r_ctl[i2])
+    if min(float(x) for x in ends) <= 0:
+        return (
+            missing + f"; cannot interpolate between {_years(t1)} and {_years(t2)} years "
+            "across a 0% rate"
+        )
+    rt = _interp(t, t1, float(r_rt[i1]), t2, float(r_rt[i2]))
+    ctl = _interp(t, t1, float(r_ctl[i1]), t2, float(r_ctl[i2]))
+    how = (
+        f"{_years(t)}-year {what} rate interpolated between {_years(t1)} and {_years(t2)} "
+        "years (log-linear in survival)"
+    )
+    return rt, ctl, how
+
+
+def _log_hr(
+    hr: float, lo: float | None, hi: float | None, p: float | None, z_p: float | None = None
+) -> LogRatio | str:
     """ln HR and its SE from the 95% CI, else from the p-value; or why neither gives one.
 
     A CI gives no SE when it starts at 0 (ln 0 is undefined; a bound rounded down) or has
-    zero width (both ends rounded to the HR); the p-value stands in then when it can."""
+    zero width (both ends rounded to the HR); the p-value stands in then when it can.
+    ``z_p``: z_(1-p/2) when already computed for a whole column of p-values."""
     ci_problem = None
     if lo is not None and hi is not None:
         if lo <= 0:
@@ -275,7 +355,7 @@ def _log_hr(hr: float, lo: float | None, hi: float | None, p: float | None) -> L
         else:
             return log_hr_from_ci(hr, lo, hi)
     if p is not None and p < 1 and hr != 1:
-        lr = log_hr_from_p(hr, p)
+        lr = log_hr_from_p(hr, p, z_p)
         if ci_problem is None:
             return lr
         return replace(lr, derivation=f"{lr.derivation} ({ci_problem})")
@@ -287,46 +367,56 @@ def _log_hr(hr: float, lo: float | None, hi: float | None, p: float | None) -> L
 
 
 def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[str, str]]]:
-    meta = _study_meta(ds.studies)
-    out = ds.outcomes[(ds.outcomes["outcome"] == outcome) & (ds.outcomes["kind"] == "hr")]
-    first = out.drop_duplicates("study_id").set_index("study_id")
+    """Each study's first ``hr`` row for ``outcome``, found for all studies at once."""
+    st = _studies(ds.studies)
+    outcomes = ds.outcomes
+    out = outcomes[(outcomes["outcome"] == outcome) & (outcomes["kind"] == "hr")]
+    out = out.drop_duplicates("study_id").reset_index(drop=True)
+    first = dict(zip(out["study_id"].astype(str), range(len(out)), strict=True))
+    has_any = set(outcomes["study_id"].astype(str))
+    hr, lo, hi, p = (_floats(out[c]) for c in ("hr", "hr_low", "hr_high", "hr_p"))
+    with np.errstate(invalid="ignore"):
+        z_p = stats.norm.isf(p / 2)  # one call for the column; NaN where there is no p
+    endpoint, source = _texts(out["endpoint_as_reported"]), _texts(out["source_url"])
+    hr_l, lo_l, hi_l, p_l, z_l = (a.tolist() for a in (hr, lo, hi, p, z_p))
     rows: list[dict] = []
     excluded: list[tuple[str, str]] = []
-    for sid, m in meta.items():
-        if sid not in first.index:
-            has_any = (ds.outcomes["study_id"] == sid).any()
+    for sid, label, n_rt, n_ctl, lead in zip(
+        st.ids, st.labels, st.n_rt, st.n_ctl, st.lead_only, strict=True
+    ):
+        i = first.get(sid)
+        if i is None:
             reason = (
                 f"no {outcome} HR reported"
-                if has_any or m.get("lead_only") != "yes"
+                if sid in has_any or not lead
                 else "lead only: no numbers"
             )
             excluded.append((sid, reason))
             continue
-        r = first.loc[sid]
-        hr, lo, hi, p = (_val(r[c]) for c in ("hr", "hr_low", "hr_high", "hr_p"))
-        lr = _log_hr(hr, lo, hi, p)
+        h = hr_l[i]
+        lr = _log_hr(h, _opt(lo_l[i]), _opt(hi_l[i]), _opt(p_l[i]), _opt(z_l[i]))
         if isinstance(lr, str):
             excluded.append((sid, lr))
             continue
         why = unusable(lr.yi, lr.vi)
         if why is not None:
-            excluded.append((sid, f"HR {hr:g}: {why} ({lr.derivation})"))
+            excluded.append((sid, f"HR {h:g}: {why} ({lr.derivation})"))
             continue
         rows.append(
             {
                 "study_id": sid,
-                "label": m.get("label") if not pd.isna(m.get("label")) else sid,
+                "label": label,
                 "yi": lr.yi,
                 "vi": lr.vi,
                 "events_rt": None,
-                "n_rt": _val(m.get("n_rt")),
+                "n_rt": n_rt,
                 "events_ctl": None,
-                "n_ctl": _val(m.get("n_ctl")),
-                "endpoint_as_reported": r["endpoint_as_reported"],
-                "derivation": f"HR {hr:g}: {lr.derivation}",
+                "n_ctl": n_ctl,
+                "endpoint_as_reported": endpoint[i],
+                "derivation": f"HR {h:g}: {lr.derivation}",
                 "derived": False,
                 "interpolated": False,
-                "source_url": r["source_url"],
+                "source_url": source[i],
             }
         )
     return rows, excluded
