@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.report.narrative import headline, key_numbers, left_out, summary_sentence
 from core.state.view import describe_filters
+from core.views.analysis import out_of_range
 from core.views.results_table import results_frame
 from ui import blocks, cache, exports, sync
 from ui.report import render_report_downloads
@@ -51,6 +52,10 @@ if numbers:
             col.metric(number.label, number.value)
         if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
             st.caption(f"Note: {blocks.text(oa.pooled.note)}")
+    # as on the other pages; a single study's message is already in the sentence above
+    plain = oa.message if oa.k > 1 else out_of_range(oa.pooled, oa.measure)
+    if plain:
+        st.info(blocks.text(plain))
 
 with st.container(key="present_forest"):
     chart = blocks.forest(oa, state, studies, large=True)

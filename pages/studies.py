@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.data import export, schema
-from core.data.dataset import DATA_DIR
+from core.data.dataset import DATA_DIR, Dataset
+from core.state.view import ViewState
 from core.views.analysis import analyse, select_studies
 from ui import blocks, cache, evidence, sync, upload
 
@@ -15,11 +16,20 @@ sync.require_entrypoint()
 UPLOADER_ROUND = "uploader_round"
 RESULT = "upload_result"
 TABLE_ROW_PX = 35
+#: a source link shows its host
+SOURCE_HOST = r"https?://(?:www\.)?([^/]+).*"
 
 
 def _height(frame: pd.DataFrame) -> int:
     """A table height that shows every row without an inner scrollbar."""
     return TABLE_ROW_PX * (len(frame) + 1) + 3
+
+
+def _count_column(counts: pd.Series) -> object:
+    """Whole numbers as such; counts no integer column can hold are text (1e+308)."""
+    if pd.api.types.is_integer_dtype(counts):
+        return st.column_config.NumberColumn(format="%d")
+    return st.column_config.TextColumn()
 
 
 def _uploader_key() -> str:
@@ -49,11 +59,264 @@ def _back_to_bundled() -> None:
     _new_uploader()
 
 
+def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> None:
+    """The evidence table, overlapping cohorts and one study traced to its sources."""
+    studies, outcomes = dataset.studies, dataset.outcomes
+    selection = select_studies(studies, state)
+    # ---------------------------------------------------------------- evidence table
+    st.header("Evidence table")
+    n_sel = len(selection.ids)
+    n_hand = len([s for s in selection.ids if s in state.exclude])
+    st.caption(
+        f"{n_sel} of {len(studies)} studies pass the sidebar filters"
+        + (f"; {n_hand} of them excluded by hand" if n_hand else "")
+        + ". **Quality** columns are this project's editorial rating of the dataset "
+        "(data/quality_rubric.md), not the published meta-analysis's assessment, whose per-study "
+        "scores could not be read. **?** = an item that could not be judged from the sources; "
+        "**≥** marks a score that is a lower bound because of it."
+    )
+    if is_upload and n_sel == 0:
+        st.warning(
+            "None of your studies passes the sidebar filters. Widen the indication, design and "
+            "radiotherapy choices in the sidebar; a study whose design, indication or RT type is "
+            "empty in your file cannot pass them.",
+            icon=":material/filter_alt_off:",
+        )
+    table = evidence.evidence_table(studies, selection, state.exclude)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=_height(table),
+        column_config={
+            "ID": st.column_config.TextColumn(pinned=True),
+            "Study": st.column_config.TextColumn(pinned=True),
+            "Passes filters": st.column_config.CheckboxColumn(help="Passes the sidebar filters"),
+            "Excluded by hand": st.column_config.CheckboxColumn(
+                help="Left out by hand (Overview include table or forest plot click)"
+            ),
+            "Why filtered out": st.column_config.TextColumn(width="large"),
+            "Score": st.column_config.TextColumn(help="Editorial score 0-7 (sum of the items)"),
+            "In Rim 2024": st.column_config.TextColumn(
+                help="Known to be among the studies pooled by the published meta-analysis"
+            ),
+            "Source": st.column_config.LinkColumn(
+                help="First source; all sources are in the study detail below",
+                display_text=SOURCE_HOST,
+            ),
+            "Sources": st.column_config.NumberColumn(
+                help="How many sources are listed", format="%d"
+            ),
+            "n RT": _count_column(table["n RT"]),
+            "n control": _count_column(table["n control"]),
+        },
+    )
+    with st.expander("The quality rubric (this project's editorial rating)"):
+        st.markdown((DATA_DIR / "quality_rubric.md").read_text(encoding="utf-8"))
+        if is_upload:
+            st.caption("In your upload the quality columns hold whatever your file gives.")
+
+    groups = evidence.overlap_groups(
+        studies, tuple(s for s in selection.ids if s not in state.exclude)
+    )
+    if groups:
+        st.subheader("Overlapping cohorts")
+        st.caption(
+            "Studies that share an overlap group may report some of the same patients (for "
+            "example one centre with overlapping accrual years). Pooling more than one of them "
+            "counts those patients twice."
+        )
+        for g in groups:
+            line = f"**{blocks.text(g['group'])}**: " + ", ".join(
+                blocks.text(s) for s in g["studies"]
+            )
+            chosen = g["selected"]
+            if len(chosen) > 1:
+                line += (
+                    f". :orange[{len(chosen)} of them are in the current view: "
+                    + ", ".join(blocks.text(s) for s in chosen)
+                    + ".]"
+                )
+            st.markdown(line)
+
+    # ---------------------------------------------------------------- one study
+    st.header("One study, traced to its sources")
+    ids = studies["study_id"].astype(str).tolist()
+    labels = dict(zip(ids, table["Study"], strict=True))
+    sid = st.selectbox(
+        "Study",
+        ids,
+        format_func=lambda s: f"{labels[s]} ({s})",
+        key=f"detail_{key}",
+    )
+    if sid is not None:
+        row = studies[studies["study_id"].astype(str) == sid].iloc[0]
+        st.subheader(blocks.text(labels[sid]))
+        st.caption(f"In the current view: {evidence.view_status(sid, selection, state.exclude)}")
+        left, right = st.columns(2, gap="large")
+        with left:
+            facts = evidence.study_facts(row)
+            st.dataframe(facts, hide_index=True, width="stretch", height=_height(facts))
+        with right:
+            st.markdown("**Quality items** (editorial rating)")
+            items = evidence.quality_rows(row)
+            st.dataframe(items, hide_index=True, width="stretch", height=_height(items))
+            st.markdown("**Sources**")
+            urls = evidence.split_urls(row["source_urls"])
+            others = evidence.other_sources(row["source_urls"])
+            if urls:
+                st.dataframe(
+                    pd.DataFrame({"Source": urls}),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={"Source": st.column_config.LinkColumn()},
+                )
+            for other in others:
+                st.text(other)
+            if not urls and not others:
+                st.caption("No source given.")
+        notes = "" if pd.isna(row["notes"]) else str(row["notes"])
+        st.markdown("**Notes**")
+        st.text(notes or "No notes.")
+        st.markdown("**Every outcome row, as reported**")
+        rows = evidence.outcome_rows(outcomes, sid)
+        if rows.empty:
+            st.caption("No outcome rows for this study.")
+        else:
+            st.dataframe(
+                rows,
+                hide_index=True,
+                width="stretch",
+                height=_height(rows),
+                column_config={
+                    "Source": st.column_config.LinkColumn(display_text=SOURCE_HOST),
+                    "Source as given": st.column_config.TextColumn(width="small"),
+                },
+            )
+        st.markdown("**How it enters the current view**")
+        analysis = analyse(state, dataset, cache.effects_fn(key, dataset))
+        for use in evidence.use_in_view(analysis, state, studies, sid).itertuples(index=False):
+            estimate = f", {use[2]}" if use[2] else ""
+            st.markdown(
+                f"- **{blocks.text(use[0])}**: {blocks.text(use[1] + estimate)}. "
+                f":gray[{blocks.text(use[3])}]"
+            )
+
+
+def _your_data(dataset: Dataset, is_upload: bool) -> None:
+    """The uploader, the last upload's report, the way back to the bundled evidence and
+    the downloads."""
+    studies, outcomes = dataset.studies, dataset.outcomes
+    # ---------------------------------------------------------------- your own data
+    st.header("Load your own data")
+    st.markdown(
+        "Same layout as the bundled data (data/README.md): a **studies** and an **outcomes** "
+        "table, as two CSV files (chosen together), one Excel .xlsx with sheets `studies` and "
+        f"`outcomes`, or two Parquet files. Up to {schema.MAX_FILE_BYTES // 1_000_000} MB per "
+        "file. Rows with errors are listed and left out; a file that cannot be read leaves the "
+        "data in use as it is."
+    )
+    st.file_uploader(
+        "Studies and outcomes files",
+        type=list(upload.UPLOAD_TYPES),
+        accept_multiple_files=True,
+        key=_uploader_key(),
+        on_change=_on_upload,
+    )
+    result: upload.UploadResult | None = st.session_state.get(RESULT)
+    if result is not None:
+        summary = upload.report_summary(result)
+        if not result.loaded:
+            st.error(summary, icon=":material/error:")
+        elif result.report.problems:
+            st.warning(summary, icon=":material/warning:")
+        else:
+            st.success(summary, icon=":material/check_circle:")
+        if result.report.problems:
+            st.caption(f"Every problem found ({schema.ROW_NOTE}):")
+            report = upload.report_frame(result.report)
+            st.dataframe(
+                report,
+                hide_index=True,
+                width="stretch",
+                height=_height(report) if len(report) <= 20 else "auto",
+                column_config={
+                    "Problem": st.column_config.TextColumn(width="large"),
+                    "Fix": st.column_config.TextColumn(width="medium"),
+                },
+            )
+        if result.report.dropped:
+            st.caption(
+                "Rows left out for errors: " + blocks.text(upload.dropped_text(result.report))
+            )
+        for note in result.report.notes:
+            st.caption(f"Note: {blocks.text(note)}")
+    if is_upload:
+        st.button("Back to the bundled evidence", on_click=_back_to_bundled, icon=":material/undo:")
+
+    st.subheader("Downloads")
+    st.caption(
+        "Text cells that a spreadsheet could run as a formula (starting with = + - @) get a "
+        "leading ' in CSV, .xlsx and Parquet files; numbers are untouched."
+    )
+    t1, t2, t3 = st.columns(3)
+    t1.download_button(
+        "Template: studies (CSV)",
+        data=lambda: export.template_csv("studies"),
+        file_name="studies_template.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+    t2.download_button(
+        "Template: outcomes (CSV)",
+        data=lambda: export.template_csv("outcomes"),
+        file_name="outcomes_template.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+    t3.download_button(
+        "Template: both (Excel .xlsx)",
+        data=export.template_xlsx,
+        file_name="evidence_template.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+    )
+    prefix = "upload" if is_upload else "evidence"
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button(
+        "This dataset: studies (CSV)",
+        data=lambda: export.export_csv(studies),
+        file_name=f"{prefix}_studies.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+    d2.download_button(
+        "This dataset: outcomes (CSV)",
+        data=lambda: export.export_csv(outcomes),
+        file_name=f"{prefix}_outcomes.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+    d3.download_button(
+        "This dataset: studies (Parquet)",
+        data=lambda: export.export_parquet(studies),
+        file_name=f"{prefix}_studies.parquet",
+        mime="application/vnd.apache.parquet",
+        on_click="ignore",
+    )
+    d4.download_button(
+        "This dataset: outcomes (Parquet)",
+        data=lambda: export.export_parquet(outcomes),
+        file_name=f"{prefix}_outcomes.parquet",
+        mime="application/vnd.apache.parquet",
+        on_click="ignore",
+    )
+
+
 state = sync.current()
 key, dataset = cache.current_dataset()
 studies, outcomes = dataset.studies, dataset.outcomes
 is_upload = key != cache.BUNDLED_KEY
-selection = select_studies(studies, state)
 
 st.title("Studies and data")
 if is_upload:
@@ -73,237 +336,10 @@ st.caption(
     "whoever opens it sees the bundled evidence unless they load the same file."
 )
 
-# ---------------------------------------------------------------- evidence table
-st.header("Evidence table")
-n_sel = len(selection.ids)
-n_hand = len([s for s in selection.ids if s in state.exclude])
-st.caption(
-    f"{n_sel} of {len(studies)} studies pass the sidebar filters"
-    + (f"; {n_hand} of them excluded by hand" if n_hand else "")
-    + ". **Quality** columns are this project's editorial rating of the dataset "
-    "(data/quality_rubric.md), not the published meta-analysis's assessment, whose per-study "
-    "scores could not be read. **?** = an item that could not be judged from the sources; "
-    "**≥** marks a score that is a lower bound because of it."
-)
-if is_upload and n_sel == 0:
-    st.warning(
-        "None of your studies passes the sidebar filters. Widen the indication, design and "
-        "radiotherapy choices in the sidebar; a study whose design, indication or RT type is "
-        "empty in your file cannot pass them.",
-        icon=":material/filter_alt_off:",
-    )
-table = evidence.evidence_table(studies, selection, state.exclude)
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    height=_height(table),
-    column_config={
-        "ID": st.column_config.TextColumn(pinned=True),
-        "Study": st.column_config.TextColumn(pinned=True),
-        "Passes filters": st.column_config.CheckboxColumn(help="Passes the sidebar filters"),
-        "Excluded by hand": st.column_config.CheckboxColumn(
-            help="Left out by hand (Overview include table or forest plot click)"
-        ),
-        "Why filtered out": st.column_config.TextColumn(width="large"),
-        "Score": st.column_config.TextColumn(help="Editorial score 0-7 (sum of the items)"),
-        "In Rim 2024": st.column_config.TextColumn(
-            help="Known to be among the studies pooled by the published meta-analysis"
-        ),
-        "Source": st.column_config.LinkColumn(
-            help="First source; all sources are in the study detail below",
-            display_text=r"https?://(?:www\.)?([^/]+).*",
-        ),
-        "Sources": st.column_config.NumberColumn(help="How many sources are listed", format="%d"),
-        "n RT": st.column_config.NumberColumn(format="%d"),
-        "n control": st.column_config.NumberColumn(format="%d"),
-    },
-)
-with st.expander("The quality rubric (this project's editorial rating)"):
-    st.markdown((DATA_DIR / "quality_rubric.md").read_text(encoding="utf-8"))
-    if is_upload:
-        st.caption("In your upload the quality columns hold whatever your file gives.")
-
-groups = evidence.overlap_groups(studies, tuple(s for s in selection.ids if s not in state.exclude))
-if groups:
-    st.subheader("Overlapping cohorts")
-    st.caption(
-        "Studies that share an overlap group may report some of the same patients (for example "
-        "one centre with overlapping accrual years). Pooling more than one of them counts those "
-        "patients twice."
-    )
-    for g in groups:
-        line = f"**{blocks.text(g['group'])}**: " + ", ".join(blocks.text(s) for s in g["studies"])
-        chosen = g["selected"]
-        if len(chosen) > 1:
-            line += (
-                f". :orange[{len(chosen)} of them are in the current view: "
-                + ", ".join(blocks.text(s) for s in chosen)
-                + ".]"
-            )
-        st.markdown(line)
-
-# ---------------------------------------------------------------- one study
-st.header("One study, traced to its sources")
-ids = studies["study_id"].astype(str).tolist()
-labels = dict(zip(ids, table["Study"], strict=True))
-sid = st.selectbox(
-    "Study",
-    ids,
-    format_func=lambda s: f"{labels[s]} ({s})",
-    key=f"detail_{key}",
-)
-if sid is not None:
-    row = studies[studies["study_id"].astype(str) == sid].iloc[0]
-    st.subheader(blocks.text(labels[sid]))
-    st.caption(f"In the current view: {evidence.view_status(sid, selection, state.exclude)}")
-    left, right = st.columns(2, gap="large")
-    with left:
-        facts = evidence.study_facts(row)
-        st.dataframe(facts, hide_index=True, width="stretch", height=_height(facts))
-    with right:
-        st.markdown("**Quality items** (editorial rating)")
-        items = evidence.quality_rows(row)
-        st.dataframe(items, hide_index=True, width="stretch", height=_height(items))
-        st.markdown("**Sources**")
-        urls = evidence.split_urls(row["source_urls"])
-        others = evidence.other_sources(row["source_urls"])
-        if urls:
-            st.dataframe(
-                pd.DataFrame({"Source": urls}),
-                hide_index=True,
-                width="stretch",
-                column_config={"Source": st.column_config.LinkColumn()},
-            )
-        for other in others:
-            st.text(other)
-        if not urls and not others:
-            st.caption("No source given.")
-    notes = "" if pd.isna(row["notes"]) else str(row["notes"])
-    st.markdown("**Notes**")
-    st.text(notes or "No notes.")
-    st.markdown("**Every outcome row, as reported**")
-    rows = evidence.outcome_rows(outcomes, sid)
-    if rows.empty:
-        st.caption("No outcome rows for this study.")
-    else:
-        st.dataframe(
-            rows,
-            hide_index=True,
-            width="stretch",
-            height=_height(rows),
-            column_config={
-                "Source": st.column_config.LinkColumn(display_text=r"https?://(?:www\.)?([^/]+).*"),
-                "Source as given": st.column_config.TextColumn(width="small"),
-            },
-        )
-    st.markdown("**How it enters the current view**")
-    analysis = analyse(state, dataset, cache.effects_fn(key, dataset))
-    for use in evidence.use_in_view(analysis, state, studies, sid).itertuples(index=False):
-        estimate = f", {use[2]}" if use[2] else ""
-        st.markdown(
-            f"- **{blocks.text(use[0])}**: {blocks.text(use[1] + estimate)}. "
-            f":gray[{blocks.text(use[3])}]"
-        )
-
-# ---------------------------------------------------------------- your own data
-st.header("Load your own data")
-st.markdown(
-    "Same layout as the bundled data (data/README.md): a **studies** and an **outcomes** table, "
-    "as two CSV files (chosen together), one Excel .xlsx with sheets `studies` and `outcomes`, "
-    f"or two Parquet files. Up to {schema.MAX_FILE_BYTES // 1_000_000} MB per file. Rows with "
-    "errors are listed and left out; a file that cannot be read leaves the data in use as it is."
-)
-st.file_uploader(
-    "Studies and outcomes files",
-    type=list(upload.UPLOAD_TYPES),
-    accept_multiple_files=True,
-    key=_uploader_key(),
-    on_change=_on_upload,
-)
-result: upload.UploadResult | None = st.session_state.get(RESULT)
-if result is not None:
-    summary = upload.report_summary(result)
-    if not result.loaded:
-        st.error(summary, icon=":material/error:")
-    elif result.report.problems:
-        st.warning(summary, icon=":material/warning:")
-    else:
-        st.success(summary, icon=":material/check_circle:")
-    if result.report.problems:
-        st.caption(f"Every problem found ({schema.ROW_NOTE}):")
-        report = upload.report_frame(result.report)
-        st.dataframe(
-            report,
-            hide_index=True,
-            width="stretch",
-            height=_height(report) if len(report) <= 20 else "auto",
-            column_config={
-                "Problem": st.column_config.TextColumn(width="large"),
-                "Fix": st.column_config.TextColumn(width="medium"),
-            },
-        )
-    if result.report.dropped:
-        st.caption("Rows left out for errors: " + blocks.text(upload.dropped_text(result.report)))
-    for note in result.report.notes:
-        st.caption(f"Note: {blocks.text(note)}")
-if is_upload:
-    st.button("Back to the bundled evidence", on_click=_back_to_bundled, icon=":material/undo:")
-
-st.subheader("Downloads")
-st.caption(
-    "Text cells that a spreadsheet could run as a formula (starting with = + - @) get a "
-    "leading ' in CSV, .xlsx and Parquet files; numbers are untouched."
-)
-t1, t2, t3 = st.columns(3)
-t1.download_button(
-    "Template: studies (CSV)",
-    data=lambda: export.template_csv("studies"),
-    file_name="studies_template.csv",
-    mime="text/csv",
-    on_click="ignore",
-)
-t2.download_button(
-    "Template: outcomes (CSV)",
-    data=lambda: export.template_csv("outcomes"),
-    file_name="outcomes_template.csv",
-    mime="text/csv",
-    on_click="ignore",
-)
-t3.download_button(
-    "Template: both (Excel .xlsx)",
-    data=export.template_xlsx,
-    file_name="evidence_template.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    on_click="ignore",
-)
-prefix = "upload" if is_upload else "evidence"
-d1, d2, d3, d4 = st.columns(4)
-d1.download_button(
-    "This dataset: studies (CSV)",
-    data=lambda: export.export_csv(studies),
-    file_name=f"{prefix}_studies.csv",
-    mime="text/csv",
-    on_click="ignore",
-)
-d2.download_button(
-    "This dataset: outcomes (CSV)",
-    data=lambda: export.export_csv(outcomes),
-    file_name=f"{prefix}_outcomes.csv",
-    mime="text/csv",
-    on_click="ignore",
-)
-d3.download_button(
-    "This dataset: studies (Parquet)",
-    data=lambda: export.export_parquet(studies),
-    file_name=f"{prefix}_studies.parquet",
-    mime="application/vnd.apache.parquet",
-    on_click="ignore",
-)
-d4.download_button(
-    "This dataset: outcomes (Parquet)",
-    data=lambda: export.export_parquet(outcomes),
-    file_name=f"{prefix}_outcomes.parquet",
-    mime="application/vnd.apache.parquet",
-    on_click="ignore",
-)
+# The uploader and the way back to the bundled evidence are drawn first, into their place below
+# the evidence: whatever the dataset holds, and whatever fails while the evidence is drawn,
+# they are on the page.
+evidence_area = st.container()
+_your_data(dataset, is_upload)
+with evidence_area:
+    _evidence(state, key, dataset, is_upload)

@@ -36,6 +36,37 @@ def _num(v: object) -> str:
     return "" if _blank(v) else f"{float(v):g}"  # type: ignore[arg-type]
 
 
+def _whole(v: object) -> int | None:
+    """``v`` as an int when it is a whole number an Int64 column can hold, else None."""
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(x) or x != int(x):
+        return None
+    n = int(v) if isinstance(v, int) else int(x)  # a Python int keeps all its digits
+    return n if -(2**63) <= n < 2**63 else None
+
+
+def _count_text(v: object) -> str | None:
+    """A count as plain text: '82', or '1e+308' for one no integer column can hold."""
+    if _blank(v):
+        return None
+    n = _whole(v)
+    return str(n) if n is not None else f"{float(v):.4g}"  # type: ignore[arg-type]
+
+
+def counts_column(values: pd.Series) -> pd.Series:
+    """Arm sizes as whole numbers (Int64); when one of them cannot be held as one (a total of
+    1e308 from a table of floats), every cell as plain text instead ('1e+308'). Never cast:
+    pandas turns a Float64 of 1e308 into -2^63 without a word."""
+    cells = values.tolist()
+    if all(_blank(v) or _whole(v) is not None for v in cells):
+        whole = [None if _blank(v) else _whole(v) for v in cells]
+        return pd.Series(whole, index=values.index, dtype="Int64")
+    return pd.Series([_count_text(v) for v in cells], index=values.index, dtype="string")
+
+
 def _years(t: object) -> str:
     return f"{_num(t)} year" + ("" if _num(t) == "1" else "s")
 
@@ -115,7 +146,7 @@ def evidence_table(
         rows.append(row)
     frame = pd.DataFrame(rows)
     for col in ("n RT", "n control"):
-        frame[col] = frame[col].astype("Int64")
+        frame[col] = counts_column(frame[col])
     frame["Follow-up (months)"] = frame["Follow-up (months)"].astype("Float64")
     return frame
 

@@ -4,8 +4,9 @@ Readers never raise for bad input. A file that cannot be read at all becomes one
 problem; a cell that cannot be decoded becomes a :class:`~core.data.schema.CellIssue` in its
 place, reported with its row and column by validation. Limits hold on what is actually parsed
 and decoded, before memory is spent: CSV cells are counted as the parser produces them; .xlsx
-style and shared-string counts are streamed before the workbook is opened; Parquet is read one
-row group and column at a time with a running total of rows and decoded bytes, each column
+style and shared-string counts are streamed before the workbook is opened; Parquet rows are
+counted from the data pages' own headers (not the footer) before anything is decoded, then read
+one row group and column at a time with a running total of rows and decoded bytes, each column
 checked against its metadata first.
 """
 
@@ -38,6 +39,7 @@ from core.data.schema import (
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 #: Decoded bytes a Parquet file may take in memory (as for .xlsx: MAX_XLSX_UNCOMPRESSED).
 MAX_DECODED_BYTES = MAX_XLSX_UNCOMPRESSED
@@ -434,6 +436,161 @@ def _cells(values: pa.ChunkedArray) -> list[object]:
     return out
 
 
+# Thrift's compact protocol, the encoding of Parquet page headers: the value types.
+_STOP, _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _STRUCT = range(
+    13
+)
+_INTS = frozenset({_I16, _I32, _I64})
+#: Page types whose header carries a row count (DATA_PAGE, DATA_PAGE_V2).
+_DATA_PAGE, _DATA_PAGE_V2 = 0, 3
+_THRIFT_DEPTH = 16
+
+
+class _Malformed(ValueError):
+    """A page header that cannot be parsed, or runs past its column chunk."""
+
+
+def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """(value, next position) of an unsigned varint."""
+    out = shift = 0
+    while pos < end and shift < 64:
+        b = data[pos]
+        pos += 1
+        out |= (b & 0x7F) << shift
+        if b < 0x80:
+            return out, pos
+        shift += 7
+    raise _Malformed("a page header holds a malformed number or runs past its column chunk")
+
+
+def _skip(data: bytes, pos: int, end: int, kind: int, depth: int, element: bool) -> int:
+    """The position after one value of type ``kind``; ``element``: in a list or map, where a
+    bool takes a byte (in a field header it takes none)."""
+    if kind in _INTS:
+        return _varint(data, pos, end)[1]
+    if kind == _BINARY:
+        n, pos = _varint(data, pos, end)
+        pos += n
+    elif kind in (_TRUE, _FALSE, _BYTE):
+        pos += 1 if element or kind == _BYTE else 0
+    elif kind == _DOUBLE:
+        pos += 8
+    elif kind == _STRUCT:
+        return _struct(data, pos, end, depth + 1, None)
+    elif kind in (_LIST, _SET):
+        if pos >= end:
+            raise _Malformed("a page header runs past its column chunk")
+        head = data[pos]
+        pos += 1
+        size = head >> 4
+        if size == 15:
+            size, pos = _varint(data, pos, end)
+        for _ in range(size):  # every element takes at least a byte: bounded by the bytes
+            pos = _skip(data, pos, end, head & 0x0F, depth + 1, True)
+    elif kind == _MAP:
+        size, pos = _varint(data, pos, end)
+        if size:
+            if pos >= end:
+                raise _Malformed("a page header runs past its column chunk")
+            kinds = data[pos]
+            pos += 1
+            for _ in range(size):
+                pos = _skip(data, pos, end, kinds >> 4, depth + 1, True)
+                pos = _skip(data, pos, end, kinds & 0x0F, depth + 1, True)
+    else:
+        raise _Malformed(f"a page header holds an unknown value type {kind}")
+    if pos > end:
+        raise _Malformed("a page header runs past its column chunk")
+    return pos
+
+
+def _struct(data: bytes, pos: int, end: int, depth: int, out: dict[int, object] | None) -> int:
+    """The position after one struct; its integer fields (and, when ``out`` is given, its
+    nested structs' integer fields) go into ``out`` by field id."""
+    if depth > _THRIFT_DEPTH:
+        raise _Malformed("a page header is nested too deeply")
+    field = 0
+    while pos < end:
+        head = data[pos]
+        pos += 1
+        kind = head & 0x0F
+        if kind == _STOP:
+            return pos
+        if head >> 4:
+            field += head >> 4
+        else:
+            z, pos = _varint(data, pos, end)
+            field = (z >> 1) ^ -(z & 1)
+        if out is not None and kind in _INTS:
+            z, pos = _varint(data, pos, end)
+            out[field] = (z >> 1) ^ -(z & 1)
+        elif out is not None and kind == _STRUCT and depth == 0:
+            inner: dict[int, object] = {}
+            pos = _struct(data, pos, end, depth + 1, inner)
+            out[field] = inner
+        else:
+            pos = _skip(data, pos, end, kind, depth, False)
+    raise _Malformed("a page header runs past its column chunk")
+
+
+def _page_rows(data: bytes, start: int, length: int) -> int:
+    """Rows held by the data pages of one flat column chunk, ``data[start:start + length]``,
+    as their own headers count them: pyarrow reads no more rows than the footer states, so
+    a footer that understates them would cut the table short without a word."""
+    end = start + length
+    if start < 4 or length < 0 or end > len(data):
+        raise _Malformed("a column chunk lies outside the file")
+    rows, pos = 0, start
+    while pos < end:
+        header: dict[int, object] = {}
+        pos = _struct(data, pos, end, 0, header)
+        kind, size = header.get(1), header.get(3)  # PageHeader.type, compressed_page_size
+        if not isinstance(kind, int) or not isinstance(size, int) or size < 0:
+            raise _Malformed("a page header has no type or size")
+        if kind in (_DATA_PAGE, _DATA_PAGE_V2):
+            # DataPageHeader.num_values (a flat column has one value or null per row) or
+            # DataPageHeaderV2.num_rows
+            body = header.get(5 if kind == _DATA_PAGE else 8)
+            count = body.get(1 if kind == _DATA_PAGE else 3) if isinstance(body, dict) else None
+            if not isinstance(count, int) or count < 0:
+                raise _Malformed("a data page header has no row count")
+            rows += count
+        pos += size
+    if pos != end:
+        raise _Malformed("a page runs past its column chunk")
+    return rows
+
+
+def _rows_held(name: str, data: bytes, meta: pq.FileMetaData) -> int:
+    """Rows the file's data pages hold, counted from their headers before anything is
+    decoded; the row limit holds on this count, and a footer that states another count
+    refuses the file (reading it would drop or invent rows)."""
+    total = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        held = []
+        for j in range(group.num_columns):
+            col = group.column(j)
+            start = col.data_page_offset
+            if col.has_dictionary_page and 0 < col.dictionary_page_offset < start:
+                start = col.dictionary_page_offset
+            held.append(_page_rows(data, start, col.total_compressed_size))
+        total += max(held, default=0)
+        if total > MAX_ROWS or total * group.num_columns > MAX_CELLS:
+            raise _Unreadable(
+                f"{name} holds more than {MAX_ROWS:,} rows or {MAX_CELLS:,} cells (its footer "
+                f"says {meta.num_rows:,} rows)"
+            )
+        if any(h != group.num_rows for h in held):
+            raise _Unreadable(
+                f"{name}: its data pages hold {max(held):,} rows where its footer states "
+                f"{group.num_rows:,} (row group {g + 1}); the file is damaged or was altered, "
+                "and reading it would leave rows out",
+                "save the file again from the program that made it, or save the data as CSV",
+            )
+    return total
+
+
 def _read_parquet(name: str, data: bytes, problems: list[Problem]) -> RawTable:
     """Row groups one at a time, one column at a time: each column's decoded size is bounded
     by its metadata before it is read and checked again once read, with running totals of
@@ -460,6 +617,10 @@ def _read_parquet(name: str, data: bytes, problems: list[Problem]) -> RawTable:
             "not plain values",
             "save one plain value per cell (as in the template)",
         )
+    try:
+        _rows_held(name, data, meta)
+    except _Malformed as exc:
+        raise _Unreadable(f"{name} could not be read as Parquet ({exc})") from None
     names = list(schema.names)
     for f in schema:
         if _is_binary(f.type):

@@ -307,12 +307,49 @@ def _lie_about_rows(data: bytes, true_rows: int, claimed: int) -> bytes:
     return data[:start] + data[start:].replace(old, new)
 
 
-def test_parquet_footer_that_understates_its_rows_loads_no_more_than_it_states() -> None:
+#: how pyarrow may lay out the pages: one page per column, many small pages, DataPage V2
+PAGE_LAYOUTS = {
+    "one page": {"compression": "none"},
+    "small pages": {"compression": "zstd", "data_page_size": 100, "write_batch_size": 10},
+    "data page v2": {"compression": "snappy", "data_page_version": "2.0"},
+}
+
+
+def rows_table(n: int) -> pa.Table:
+    return pa.table(
+        {"study_id": pa.array([f"S{i}" for i in range(n)]), "n_rt": pa.array(range(n), pa.int64())}
+    )
+
+
+@pytest.mark.parametrize("layout", list(PAGE_LAYOUTS))
+def test_parquet_footer_that_understates_its_rows_is_refused(layout: str) -> None:
     n = 49_000
-    table = pa.table({"study_id": pa.array([f"S{i}" for i in range(n)])})
-    lying = _lie_about_rows(parquet(table, compression="none"), n, 40_000)
+    honest = parquet(rows_table(n), **PAGE_LAYOUTS[layout])
+    r = validate_files({"studies.parquet": honest})
+    assert r.studies is not None and len(r.studies) == n  # the pages' own counts agree
+    r = validate_files({"studies.parquet": _lie_about_rows(honest, n, 40_000)})
+    assert r.unreadable and r.studies is None  # never silently cut to the footer's 40,000
+    (problem,) = r.problems
+    assert problem.row is None and problem.column is None
+    assert "its data pages hold 49,000 rows where its footer states 40,000" in problem.message
+
+
+def test_parquet_row_limit_holds_on_the_rows_the_pages_hold() -> None:
+    n = 1_000_000
+    lying = _lie_about_rows(parquet(rows_table(n), compression="none"), n, 40_000)
     r = validate_files({"studies.parquet": lying})
-    assert r.studies is not None and len(r.studies) <= 40_000  # the reader stops at the footer
+    assert r.unreadable
+    assert f"holds more than {MAX_ROWS:,} rows" in file_level(r)
+    assert "(its footer says 40,000 rows)" in file_level(r)
+
+
+@pytest.mark.parametrize("cut", [5, 40, 200])
+def test_parquet_damaged_page_headers_are_a_plain_problem(cut: int) -> None:
+    """Page headers overwritten with junk: the file is refused with a message, no traceback."""
+    data = bytearray(parquet(rows_table(100), compression="none"))
+    data[4 + cut : 4 + cut + 8] = b"\xff" * 8
+    r = validate_files({"studies.parquet": bytes(data)})
+    assert r.unreadable and "could not be read as Parquet" in file_level(r)
 
 
 # ---------------------------------------------------------------- CSV limits and warning caps
