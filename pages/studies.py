@@ -9,7 +9,7 @@ from core.data import export, schema
 from core.data.dataset import DATA_DIR, Dataset
 from core.state.view import ViewState
 from core.views.analysis import analyse, select_studies
-from ui import blocks, cache, evidence, sync, upload
+from ui import blocks, cache, evidence, memory, sync, upload
 
 sync.require_entrypoint()
 
@@ -46,7 +46,9 @@ def _on_upload() -> None:
     st.session_state[RESULT] = result
     if result.loaded:
         st.session_state["upload"] = (result.key, result.dataset)
+        memory.trim_when_released(result.dataset)
     _new_uploader()
+    memory.trim()  # the parse's temporaries are freed
 
 
 def _new_uploader() -> None:

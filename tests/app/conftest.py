@@ -53,9 +53,14 @@ def open_panels(at: AppTest) -> AppTest:
     return at
 
 
-def open_app(query: str = "", page: str = "overview", timeout: float = 60) -> AppTest:
-    """Run the app as if ``?query`` had been opened on ``page``; returns the AppTest."""
+def open_app(
+    query: str = "", page: str = "overview", timeout: float = 60, upload: object = None
+) -> AppTest:
+    """Run the app as if ``?query`` had been opened on ``page`` (with ``upload``, a
+    (key, dataset) pair as ui.upload stores it, as the session's data); returns the AppTest."""
     at = open_panels(AppTest.from_file(APP, default_timeout=timeout))
+    if upload is not None:
+        at.session_state["upload"] = upload
     for key, values in parse_qs(query.lstrip("?"), keep_blank_values=True).items():
         at.query_params[key] = values if len(values) > 1 else values[0]
     at.run()
