@@ -23,9 +23,19 @@ import pytest
 from core.data.dataset import Dataset, load_bundled
 from core.store import Settings, Store
 
-INITDB = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
-PG_CTL = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
-PG_DUMP = shutil.which("pg_dump")
+
+def _pg_binary(name: str) -> str | None:
+    """``name`` on PATH, else the newest in Debian's /usr/lib/postgresql/VERSION/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = [
+        p for p in Path("/usr/lib/postgresql").glob(f"*/bin/{name}") if p.parts[-3].isdigit()
+    ]
+    return str(max(versions, key=lambda p: int(p.parts[-3]))) if versions else None
+
+
+INITDB, PG_CTL, PG_DUMP = _pg_binary("initdb"), _pg_binary("pg_ctl"), _pg_binary("pg_dump")
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = load_bundled()
 
@@ -63,6 +73,7 @@ class Cluster:
         return f"postgresql://postgres@/{db}?host={self.dir}&port={self.port}"
 
     def start(self) -> None:
+        assert PG_CTL is not None
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses='' -c fsync=off"
         _as_postgres(
             PG_CTL,
@@ -78,6 +89,7 @@ class Cluster:
         )
 
     def stop(self, mode: str = "fast") -> None:
+        assert PG_CTL is not None
         _as_postgres(PG_CTL, "-D", self.data, "-m", mode, "-w", "stop", cwd=self.dir)
 
     def new_database(self) -> str:
@@ -96,13 +108,18 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def skip_unless_required(reason: str) -> None:
+    """Skip with ``reason``; fail instead when REQUIRE_POSTGRES=1 (CI)."""
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason} (REQUIRE_POSTGRES=1)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """One cluster for the session (skipped without the binaries unless REQUIRE_POSTGRES=1)."""
-    if not (os.path.exists(INITDB) and os.path.exists(PG_CTL)):
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL binaries (initdb, pg_ctl) are missing")
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are missing")
+    if INITDB is None or PG_CTL is None:
+        skip_unless_required("PostgreSQL binaries (initdb, pg_ctl) are missing")
     cluster = Cluster()
     try:
         yield cluster

@@ -28,7 +28,14 @@ from core.store import (
     crypto,
 )
 from core.store.backend import MIGRATIONS, backend_of
-from tests.unit.store_support import BUNDLED, GROUP, PG_DUMP, Cluster, labelled
+from tests.unit.store_support import (
+    BUNDLED,
+    GROUP,
+    PG_DUMP,
+    Cluster,
+    labelled,
+    skip_unless_required,
+)
 
 pytestmark = GROUP
 
@@ -309,7 +316,8 @@ def test_no_plaintext_in_the_sqlite_file(tmp_path: Path) -> None:
 
 def test_no_plaintext_in_a_pg_dump_or_the_cluster_files(pg_cluster: Cluster) -> None:
     if PG_DUMP is None:
-        pytest.skip("pg_dump is missing")
+        skip_unless_required("pg_dump is missing")
+    assert PG_DUMP is not None
     url = pg_cluster.new_database()
     s = _secret_dataset_saved(Store(Settings(url)))
     db = url.split("/")[3].split("?")[0]
