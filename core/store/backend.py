@@ -174,7 +174,7 @@ class PostgresBackend:
                     _migrate(tx, "BYTEA", "DOUBLE PRECISION")
                     self._migrated = True
                 yield tx
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        except psycopg.Error as exc:
             raise StoreUnavailable(f"PostgreSQL: {_first_line(exc)}") from exc
         finally:
             conn.close()

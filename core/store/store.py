@@ -87,7 +87,7 @@ class Saved:
 class Refused:
     """A save that stored nothing, and why."""
 
-    reason: Literal["too_large", "quota", "parent", "note"]
+    reason: Literal["too_large", "quota", "parent", "note", "invalid"]
     message: str
 
 
@@ -164,8 +164,15 @@ class Store:
             return Refused("note", f"the note is longer than {NOTE_LIMIT:,} characters")
         if parent is not None and not isinstance(self.open(parent), Opened):
             return Refused("parent", "the version this edit starts from cannot be opened")
+        payload = pack(dataset, note, parent)
+        if not _reopens(payload, dataset):
+            return Refused(
+                "invalid",
+                "the dataset does not pass the checks of an upload as it is; "
+                "fix the rows with errors first",
+            )
         token, delete_key = crypto.new_secret(), crypto.new_secret()
-        sealed = crypto.seal(token, pack(dataset, note, parent))
+        sealed = crypto.seal(token, payload)
         if len(sealed) > MAX_FILE_BYTES:
             return Refused(
                 "too_large",
@@ -275,6 +282,17 @@ class Store:
         if isinstance(b, Missing):
             return b
         return diff(a.dataset, b.dataset)
+
+
+def _reopens(payload: bytes, dataset: Dataset) -> bool:
+    """True when ``payload`` reads back (through the upload checks) as exactly ``dataset``'s
+    tables: nothing is saved that would open differently, or not at all."""
+    content = unpack(payload, "saved dataset")
+    return (
+        content is not None
+        and content.dataset.studies.equals(dataset.studies)
+        and content.dataset.outcomes.equals(dataset.outcomes)
+    )
 
 
 def _insert(tx: Tx, row: tuple[bytes, bytes, int, float, bytes]) -> None:

@@ -205,6 +205,16 @@ def test_a_parent_that_cannot_be_opened_refuses_the_save(store: Store) -> None:
     assert isinstance(store.save(BUNDLED, parent="malformed"), Refused)
 
 
+def test_data_that_would_not_reopen_as_saved_are_refused(store_url: str) -> None:
+    """A duplicated study id: the upload checks would drop a row, so nothing is saved."""
+    studies = BUNDLED.studies.copy()
+    studies.loc[1, "study_id"] = studies.loc[0, "study_id"]
+    got = Store(Settings(store_url)).save(replace(BUNDLED, studies=studies))
+    assert isinstance(got, Refused) and got.reason == "invalid"
+    with backend_of(store_url).transaction(create=True) as tx:
+        assert tx.run("SELECT COUNT(*) FROM versions") == [(0,)]
+
+
 def test_note_limit(store: Store) -> None:
     assert isinstance(store.save(BUNDLED, note="x" * 2000), Saved)
     got = store.save(BUNDLED, note="x" * 2001)
