@@ -125,12 +125,13 @@ class SqliteBackend:
             tx = _SqliteTx(conn)
             try:
                 # IMMEDIATE takes the write lock now, so concurrent writers queue here.
-                conn.execute("BEGIN IMMEDIATE" if create or not self._migrated else "BEGIN")
-                if not self._migrated:
+                migrating = not self._migrated
+                conn.execute("BEGIN IMMEDIATE" if create or migrating else "BEGIN")
+                if migrating:
                     _migrate(tx, "BLOB", "REAL")
-                    self._migrated = True
                 yield tx
                 conn.execute("COMMIT")
+                self._migrated = True
             except BaseException:
                 if conn.in_transaction:
                     conn.rollback()
@@ -168,12 +169,13 @@ class PostgresBackend:
         try:
             with conn.transaction(), conn.cursor() as cur:
                 tx = _PgTx(cur)
-                if create or not self._migrated:
+                migrating = not self._migrated
+                if create or migrating:
                     tx.run("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK,))
-                if not self._migrated:
+                if migrating:
                     _migrate(tx, "BYTEA", "DOUBLE PRECISION")
-                    self._migrated = True
                 yield tx
+            self._migrated = True
         except psycopg.Error as exc:
             raise StoreUnavailable(f"PostgreSQL: {_first_line(exc)}") from exc
         finally:
