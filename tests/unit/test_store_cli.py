@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from core.cli import main
 from core.data.export import export_csv
 from core.store import crypto
-from tests.unit.store_support import BUNDLED, GROUP, ROOT
+from tests.unit.store_support import BUNDLED, GROUP, ROOT, child_env
 
 pytestmark = GROUP
 
@@ -197,3 +199,31 @@ def test_a_note_longer_than_the_limit_is_refused(
     monkeypatch.setenv("EXPLORER_STORE", f"sqlite:///{tmp_path}/s.sqlite3")
     code, out, err = run(capsys, "store", "save", str(ROOT / "data"), "--note", "x" * 2001)
     assert (code, out, err) == (1, "", "not saved: the note is longer than 2,000 characters\n")
+
+
+@pytest.mark.slow
+def test_the_commands_as_processes(store_url: str) -> None:
+    """`python -m core store save`, then `analyze "data=TOKEN&..."` in a second process."""
+    env = child_env(store_url)
+    save = subprocess.run(
+        [sys.executable, "-m", "core", "store", "save", "data", "--note", "as bundled"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert save.returncode == 0, save.stderr
+    token = json.loads(save.stdout)["data"]
+    analyze = subprocess.run(
+        [sys.executable, "-m", "core", "analyze", f"?data={token}&outcome=DFS&tpoint=interp"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert analyze.returncode == 0, analyze.stderr
+    doc = json.loads(analyze.stdout)
+    assert doc["notices"] == []
+    assert doc["DFS"]["pooled"]["k"] == len(doc["DFS"]["studies"]) >= 3
