@@ -122,6 +122,8 @@ class SqliteBackend:
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         try:
+            # Freed pages are zeroed: a deleted version's ciphertext does not linger in the file.
+            conn.execute("PRAGMA secure_delete = ON")
             tx = _SqliteTx(conn)
             try:
                 # IMMEDIATE takes the write lock now, so concurrent writers queue here.

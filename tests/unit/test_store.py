@@ -324,6 +324,21 @@ def test_no_plaintext_in_the_sqlite_file(tmp_path: Path) -> None:
     assert crypto.row_id(s.token) in raw  # the hash is the key
 
 
+def test_a_deleted_version_leaves_no_ciphertext_in_the_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    st = Store(Settings(f"sqlite:///{path}"))
+    kept, gone = saved(st.save(labelled("kept"))), saved(st.save(labelled("gone")))
+    with sqlite3.connect(path) as conn:
+        (sealed,) = conn.execute(
+            "SELECT sealed FROM versions WHERE id = ?", (crypto.row_id(gone.token),)
+        ).fetchone()
+    assert sealed[100:164] in path.read_bytes()
+    assert st.delete(gone.token, gone.delete_key).ok
+    raw = path.read_bytes()
+    assert sealed[100:164] not in raw and sealed[-64:] not in raw
+    assert isinstance(st.open(kept.token), Opened)
+
+
 def test_no_plaintext_in_a_pg_dump_or_the_cluster_files(pg_cluster: Cluster) -> None:
     if PG_DUMP is None:
         skip_unless_required("pg_dump is missing")
