@@ -165,6 +165,12 @@ class Store:
         if parent is not None and not isinstance(self.open(parent), Opened):
             return Refused("parent", "the version this edit starts from cannot be opened")
         payload = pack(dataset, note, parent)
+        if len(payload) > MAX_FILE_BYTES:
+            return Refused(
+                "too_large",
+                f"the dataset takes {len(payload):,} bytes; saved datasets are limited to "
+                f"{MAX_FILE_BYTES:,} bytes, as uploads are",
+            )
         if not _reopens(payload, dataset):
             return Refused(
                 "invalid",
@@ -173,12 +179,6 @@ class Store:
             )
         token, delete_key = crypto.new_secret(), crypto.new_secret()
         sealed = crypto.seal(token, payload)
-        if len(sealed) > MAX_FILE_BYTES:
-            return Refused(
-                "too_large",
-                f"the dataset takes {len(sealed):,} bytes; saved datasets are limited to "
-                f"{MAX_FILE_BYTES:,} bytes, as uploads are",
-            )
         created = self._clock()
         with self._db.transaction(create=True) as tx:
             cutoff = self._cutoff()
