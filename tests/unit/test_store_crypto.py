@@ -1,5 +1,5 @@
 """core.store.crypto against an independent HKDF (RFC 5869 with hmac) and invariants;
-core.store.diff on hand-worked tables; core.store.link."""
+core.store.diff on hand-worked tables and random edits; core.store.link."""
 
 from __future__ import annotations
 
@@ -140,3 +140,33 @@ def test_split_data_takes_the_token_out_of_any_link_form() -> None:
     )
     assert split_data("data=&v=1") == ((), [("v", "1")])
     assert split_data("data=a&data=b") == (("a", "b"), [])
+
+
+NUMERIC = ("year", "n_rt", "n_ctl", "median_fu_months", "quality_score")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    edits=st.dictionaries(
+        st.tuples(st.integers(0, len(BUNDLED.studies) - 1), st.sampled_from(NUMERIC)),
+        st.integers(1, 5000),
+        max_size=6,
+    )
+)
+def test_diff_finds_exactly_the_cells_edited_and_reverses(edits: dict) -> None:
+    studies = BUNDLED.studies.copy()
+    expected = set()
+    for (row, col), value in edits.items():
+        old = studies.loc[row, col]
+        new = float(value) if col == "median_fu_months" else value
+        studies.loc[row, col] = new
+        if pd.isna(old) or old != new:
+            before = (
+                None if pd.isna(old) else (float(old) if col == "median_fu_months" else int(old))
+            )
+            expected.add((studies.loc[row, "study_id"], col, before, new))
+    edited = replace(BUNDLED, studies=studies)
+    forward = diff(BUNDLED, edited)
+    assert {(c.key, c.column, c.old, c.new) for c in forward} == expected
+    assert all(c.table == "studies" and c.what == "changed" for c in forward)
+    assert {(c.key, c.column, c.new, c.old) for c in diff(edited, BUNDLED)} == expected
