@@ -275,6 +275,27 @@ def test_concurrent_saves_from_threads_never_overwrite_each_other(store_url: str
         assert got["n_rt"] == BUNDLED.studies.loc[0, "n_rt"] + i
 
 
+def test_the_quota_holds_under_concurrent_saves(store_url: str) -> None:
+    """Room for two versions, four threads saving at once: two saved, two refused."""
+    size = saved(Store(Settings(store_url)).save(BUNDLED)).size
+    st = Store(Settings(store_url, quota_bytes=3 * size + 100))
+    results: list[Saved | Refused] = []
+    barrier = threading.Barrier(4)
+
+    def save() -> None:
+        barrier.wait()
+        results.append(st.save(BUNDLED))
+
+    threads = [threading.Thread(target=save) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(r).__name__ for r in results) == ["Refused", "Refused", "Saved", "Saved"]
+    with backend_of(store_url).transaction(create=True) as tx:
+        assert tx.run("SELECT COUNT(*) FROM versions") == [(3,)]
+
+
 def test_schema_is_versioned_and_a_newer_schema_is_refused(store_url: str) -> None:
     st = Store(Settings(store_url))
     saved(st.save(BUNDLED))
