@@ -1,5 +1,5 @@
-"""Command line: ``python -m core validate | analyze | sensitivity | bias | rscript``; one
-small function per subcommand."""
+"""Command line: ``python -m core validate | analyze | sensitivity | bias | rscript | store``;
+one small function per subcommand."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from core.data.dataset import Dataset, load_bundled, load_files
 from core.data.estimable import estimable
 from core.data.readers import validate_files
 from core.report.rscript import r_script
 from core.state.view import ViewState, parse_query
+from core.store import Missing, Refused, StoreUnavailable, open_store
+from core.store.link import split_data
 from core.views import bias, sensitivity
 from core.views.analysis import EstimableFn, analyse, to_json
 
@@ -74,6 +78,30 @@ def _load_data(path: str | None) -> Dataset | str:
     return dataset
 
 
+def _open_token(token: str) -> Dataset | str:
+    """The saved version of ``token`` in ``EXPLORER_STORE``; a string says why not."""
+    try:
+        got = open_store().open(token)
+    except StoreUnavailable as exc:
+        return str(exc)
+    if isinstance(got, Missing):
+        return f"data={got.token}: {got.message}"
+    return got.dataset
+
+
+def _link_data(args: argparse.Namespace) -> tuple[Dataset | str, Any]:
+    """The dataset a link is read on (``--data``, the link's ``data=`` token, or the bundled
+    data; a string says why it cannot be read) and the rest of the link for ``parse_query``."""
+    tokens, query = split_data(args.query)
+    if not tokens:
+        return _load_data(args.data), query
+    if args.data is not None:
+        return "give --data or a link with data=, not both", query
+    if len(tokens) > 1:
+        return "the link has more than one data= value", query
+    return _open_token(tokens[0]), query
+
+
 def _json_safe(value: object) -> object:
     """``value`` with every NaN or infinite float turned into None (valid JSON)."""
     if isinstance(value, float):
@@ -85,28 +113,32 @@ def _json_safe(value: object) -> object:
     return value
 
 
+def _print_json(value: object) -> None:
+    print(json.dumps(_json_safe(value), indent=2, allow_nan=False, default=str))
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Print the analysis of a link as JSON; exit 0, or 2 when --data cannot be read."""
-    dataset = _load_data(args.data)
+    """Print the analysis of a link as JSON; exit 0, or 2 when its data cannot be read."""
+    dataset, query = _link_data(args)
     if isinstance(dataset, str):
         print(dataset, file=sys.stderr)
         return 2
-    parsed = parse_query(args.query)
+    parsed = parse_query(query)
     out = to_json(analyse(parsed.state, dataset))
     out["notices"] = [*parsed.notices, *out["notices"]]
-    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+    _print_json(out)
     return 0
 
 
 def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
     """Print ``view(state, dataset)`` of a link as JSON with the link's notices."""
-    dataset = _load_data(args.data)
+    dataset, query = _link_data(args)
     if isinstance(dataset, str):
         print(dataset, file=sys.stderr)
         return 2
-    parsed = parse_query(args.query)
+    parsed = parse_query(query)
     out = {"notices": list(parsed.notices), **view(parsed.state, dataset)}
-    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+    _print_json(out)
     return 0
 
 
@@ -132,23 +164,123 @@ def cmd_bias(args: argparse.Namespace) -> int:
 
 
 def cmd_rscript(args: argparse.Namespace) -> int:
-    """Print the R (metafor) script of a link; exit 0, or 2 when --data cannot be read."""
-    dataset = _load_data(args.data)
+    """Print the R (metafor) script of a link; exit 0, or 2 when its data cannot be read."""
+    dataset, query = _link_data(args)
     if isinstance(dataset, str):
         print(dataset, file=sys.stderr)
         return 2
-    parsed = parse_query(args.query)
+    parsed = parse_query(query)
     for notice in parsed.notices:
         print(f"notice: {notice}", file=sys.stderr)
     print(r_script(analyse(parsed.state, dataset), dataset, args.outcome), end="")
     return 0
 
 
+def cmd_store_save(args: argparse.Namespace) -> int:
+    """Save a dataset file or folder; print JSON with ``data`` (the token) and ``delete_key``.
+    Exit 0; 1 when the data have errors or the store refuses; 2 when unreadable/unavailable."""
+    dataset = _load_data(args.path)
+    if isinstance(dataset, str):
+        print(dataset, file=sys.stderr)
+        return 2
+    if dataset.report.errors:
+        print(
+            f"{args.path}: rows with errors would be left out; fix them before saving\n"
+            + dataset.report.text(),
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        saved = open_store().save(dataset, note=args.note, parent=args.parent)
+    except StoreUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if isinstance(saved, Refused):
+        print(f"not saved: {saved.message}", file=sys.stderr)
+        return 1
+    _print_json(
+        {
+            "data": saved.token,
+            "delete_key": saved.delete_key,
+            "parent": saved.parent,
+            "bytes": saved.size,
+        }
+    )
+    return 0
+
+
+def cmd_store_delete(args: argparse.Namespace) -> int:
+    """Delete a saved version with its delete key; exit 0, 1 when refused, 2 unavailable."""
+    try:
+        result = open_store().delete(args.token, args.delete_key)
+    except StoreUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not result.ok:
+        print(f"not deleted: {result.message}", file=sys.stderr)
+        return 1
+    _print_json({"deleted": True})
+    return 0
+
+
+def cmd_store_history(args: argparse.Namespace) -> int:
+    """Print a version and those it was made from (newest first) as JSON; exit 0, 1, or 2."""
+    try:
+        result = open_store().history(args.token)
+    except StoreUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if isinstance(result, Missing):
+        print(f"data={result.token}: {result.message}", file=sys.stderr)
+        return 1
+    _print_json([asdict(e) for e in result])
+    return 0
+
+
+def cmd_store_diff(args: argparse.Namespace) -> int:
+    """Print every value that differs between two versions as JSON; exit 0, 1, or 2."""
+    try:
+        result = open_store().compare(args.old, args.new)
+    except StoreUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if isinstance(result, Missing):
+        print(f"data={result.token}: {result.message}", file=sys.stderr)
+        return 1
+    _print_json([asdict(c) for c in result])
+    return 0
+
+
+def _store_parser(sub: Any) -> None:
+    """``store save | delete | history | diff`` (the store is ``EXPLORER_STORE``)."""
+    store = sub.add_parser(
+        "store", help="save datasets as links (data=TOKEN) in EXPLORER_STORE, delete them"
+    )
+    ops = store.add_subparsers(dest="store_command", required=True)
+    p = ops.add_parser("save", help="save a dataset file or folder; prints data and delete_key")
+    p.add_argument("path", metavar="FILE_OR_DIR")
+    p.add_argument("--note", help="a note kept with the version (shown in its history)")
+    p.add_argument("--parent", metavar="TOKEN", help="the version this one is an edit of")
+    p.set_defaults(func=cmd_store_save)
+    p = ops.add_parser("delete", help="delete a saved version (its links then say so)")
+    p.add_argument("token", metavar="TOKEN")
+    p.add_argument("delete_key", metavar="DELETE_KEY")
+    p.set_defaults(func=cmd_store_delete)
+    p = ops.add_parser("history", help="a version and the versions it was made from")
+    p.add_argument("token", metavar="TOKEN")
+    p.set_defaults(func=cmd_store_history)
+    p = ops.add_parser("diff", help="every value that differs between two versions")
+    p.add_argument("old", metavar="OLD_TOKEN")
+    p.add_argument("new", metavar="NEW_TOKEN")
+    p.set_defaults(func=cmd_store_diff)
+
+
 def _data_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
         metavar="FILE_OR_DIR",
-        help="a dataset file or folder, as validate reads it (default: the bundled data)",
+        help="a dataset file or folder, as validate reads it (default: the link's data= "
+        "token in EXPLORER_STORE, else the bundled data)",
     )
 
 
@@ -185,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_option(p)
     p.add_argument("--outcome", choices=("OS", "DFS"), help="one outcome only (default: both)")
     p.set_defaults(func=cmd_rscript)
+    _store_parser(sub)
     return parser
 
 

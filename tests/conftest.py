@@ -7,6 +7,9 @@ import os
 import pytest
 from streamlit import config
 
+# The store tests' fixtures (a throwaway PostgreSQL cluster, fresh stores of each kind).
+pytest_plugins = ["tests.unit.store_support"]
+
 # app.py turns an unexpected error into a plain message for users; tests want the error.
 os.environ.setdefault("EXPLORER_STRICT", "1")
 
