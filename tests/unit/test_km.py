@@ -7,8 +7,6 @@ R is installed)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +20,7 @@ from core.stats.km import (
     reconstruct,
 )
 from core.stats.survival import cox_two_arms, kaplan_meier
-from tests.unit.test_survival import rscript_with_survival
+from tests.unit.test_survival import run_r_json
 
 # ---------------------------------------------------------------------------------------
 # Cleaning
@@ -236,7 +234,6 @@ def test_reconstruction_keeps_the_numbers_at_risk(reconstructed):
 
 
 def test_hazard_ratio_against_coxph_on_the_true_data(reconstructed, tmp_path):
-    rscript = rscript_with_survival()
     script = ["suppressPackageStartupMessages(library(survival)); hr <- c()"]
     for i, (trial, _, _) in enumerate(reconstructed):
         np.savetxt(tmp_path / f"t{i}.csv", np.c_[trial.time, trial.event, trial.x],
@@ -245,13 +242,10 @@ def test_hazard_ratio_against_coxph_on_the_true_data(reconstructed, tmp_path):
             f'd <- read.csv("t{i}.csv"); hr <- c(hr, exp(coef(coxph(Surv(time, event) ~ x, d))))'
         )
     script.append("cat(jsonlite::toJSON(hr, digits = NA))")
-    (tmp_path / "hr.R").write_text("\n".join(script), encoding="utf-8")
-    proc = subprocess.run(
-        [rscript, "hr.R"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    for hr_true, (_, rec, _) in zip(json.loads(proc.stdout), reconstructed, strict=True):
-        assert abs(rec.cox.hr / hr_true - 1) < 0.10
+    hr_true = run_r_json("\n".join(script), tmp_path)
+    assert len(hr_true) == len(reconstructed)
+    for hr, (_, rec, _) in zip(hr_true, reconstructed, strict=True):
+        assert abs(rec.cox.hr / hr - 1) < 0.10
 
 
 def test_reconstruct_needs_both_arms():

@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def test_cox_not_estimable():
 R_COX = """
 suppressPackageStartupMessages(library(survival))
 out <- list()
-for (f in commandArgs(trailingOnly = TRUE)) {
+for (f in list.files(pattern = "[.]csv$")) {
   d <- read.csv(f)
   m <- coxph(Surv(time, event) ~ x, data = d)
   out[[basename(f)]] <- c(coef(m), sqrt(vcov(m)), m$loglik[2])
@@ -95,29 +96,38 @@ cat(jsonlite::toJSON(out, digits = NA))
 """
 
 
-def rscript_with_survival() -> str:
-    """Rscript where R with the survival package is installed; skip (fail with REQUIRE_R=1)."""
+def no_r(why: str) -> None:
+    """Skip for want of R, or fail where R is required (REQUIRE_R=1, as in CI)."""
+    if os.environ.get("REQUIRE_R") == "1":
+        pytest.fail(f"REQUIRE_R=1 but {why}")
+    pytest.skip(f"{why}: apt-get install r-cran-survival r-cran-jsonlite")
+
+
+def run_r_json(script: str, folder: Path) -> object:
+    """Run an R ``script`` in ``folder`` and parse the JSON it prints; skipped where R or
+    its survival and jsonlite packages are missing."""
     rscript = shutil.which("Rscript")
-    ok = rscript is not None and (
-        subprocess.run(
-            [rscript, "-e", "library(survival); library(jsonlite)"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        ).returncode
-        == 0
+    if rscript is None:
+        no_r("R is not installed (Rscript not on PATH)")
+    (folder / "script.R").write_text(script, encoding="utf-8")
+    proc = subprocess.run(
+        [str(rscript), "script.R"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
-    if not ok:
-        if os.environ.get("REQUIRE_R") == "1":
-            pytest.fail("REQUIRE_R=1 but R with the survival and jsonlite packages is missing")
-        pytest.skip("R with survival is not installed: apt-get install r-cran-survival")
-    return str(rscript)
+    missing = [ln for ln in proc.stderr.splitlines() if "there is no package called" in ln]
+    if proc.returncode != 0 and missing:
+        no_r(missing[0].strip())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
 
 
 def test_cox_equals_fresh_coxph(tmp_path):
     """Simulated trials (Weibull times, uniform censoring, times rounded so that many tie):
     beta, SE and log-likelihood agree with coxph to 1e-8."""
-    rscript = rscript_with_survival()
     rng = np.random.default_rng(2012)
     data = {}
     for i, (n, shape, digits) in enumerate([(40, 1.0, 0), (120, 0.7, 1), (300, 1.5, 0)]):
@@ -130,17 +140,7 @@ def test_cox_equals_fresh_coxph(tmp_path):
         np.savetxt(tmp_path / name, np.c_[time, event, x], delimiter=",", fmt="%.10g",
                    header="time,event,x", comments="")  # fmt: skip
         data[name] = (time, event, x)
-    (tmp_path / "cox.R").write_text(R_COX, encoding="utf-8")
-    proc = subprocess.run(
-        [rscript, "cox.R", *data],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    ref = json.loads(proc.stdout)
+    ref = run_r_json(R_COX, tmp_path)
     for name, (time, event, x) in data.items():
         res = cox_two_arms(time, event, x)
         beta, se, loglik = ref[name]
