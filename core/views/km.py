@@ -3,6 +3,9 @@ Studies page shows (survival at chosen years per arm, the Cox HR, the cleaning n
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from core.stats.km import ARMS, Reconstruction
 
 MONTHS_PER_YEAR = 12.0
@@ -56,3 +59,22 @@ def km_json(rec: Reconstruction, years: tuple[float, ...]) -> dict:
         "method": HR_METHOD,
     }
     return {"arms": arms, "hr": hr, "notes": notes}
+
+
+def curve_frames(rec: Reconstruction) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the review chart draws, per arm (columns arm, time_months, survival):
+    the Kaplan-Meier step curve of the reconstructed patients (its corners, from (0, 1) to the
+    last follow-up) and the cleaned digitised points it was read from (with the points added
+    at the at-risk times)."""
+    steps, points = [], []
+    for arm in ARMS:
+        km = rec.arms[arm].kaplan_meier()
+        before = np.r_[1.0, km.survival[:-1]]
+        t = np.r_[0.0, np.repeat(km.time, 2), km.last_time]
+        s = np.r_[1.0, np.column_stack([before, km.survival]).ravel(), km.survival[-1:]]
+        steps.append(pd.DataFrame({"arm": arm, "time_months": t, "survival": s}))
+        curve = rec.arms[arm].curve
+        points.append(
+            pd.DataFrame({"arm": arm, "time_months": curve.time, "survival": curve.survival})
+        )
+    return pd.concat(steps, ignore_index=True), pd.concat(points, ignore_index=True)
