@@ -255,3 +255,14 @@ def test_reconstruct_needs_both_arms():
         reconstruct({"rt": curve}, {"rt": table, "ctl": table})
     with pytest.raises(KMInputError, match="no arm rt"):
         reconstruct({"rt": curve, "ctl": curve}, {"ctl": table})
+
+
+def test_at_risk_row_at_the_curves_end():
+    """A table row at the curve's last time leaves a last interval of one point (where the
+    published code would clear the censoring of the point before): the worked example with
+    3 still at risk at 10 gives the same patients, all 3 censored at 10."""
+    curve = clean_curve([0, 2, 4, 6, 8, 10], [1, 0.9, 0.8, 0.8, 0.6, 0.6])
+    arm = guyot(curve, *check_at_risk([0, 5, 10], [10, 6, 3]))
+    got = sorted(zip(arm.time.tolist(), arm.event.tolist(), strict=True))
+    assert got == [(1, 0), (2, 1), (3, 0), (4, 1), (7, 0), (8, 1), (9, 0)] + [(10, 0)] * 3
+    assert np.count_nonzero(arm.time >= 10) == 3
