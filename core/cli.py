@@ -1,4 +1,4 @@
-"""Command line: ``python -m core validate | analyze | sensitivity | bias | rscript | store``;
+"""Command line: ``python -m core validate | analyze | sensitivity | bias | rscript | store | km``;
 one small function per subcommand."""
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from core.data.dataset import Dataset, load_bundled, load_files
+from core.data.digitised import read_digitised
 from core.data.estimable import estimable
 from core.data.readers import validate_files
 from core.report.rscript import r_script
 from core.state.view import ViewState, parse_query
+from core.stats.km import reconstruct
 from core.store import Missing, Refused, StoreUnavailable, open_store
 from core.store.link import split_data
 from core.views import bias, sensitivity
 from core.views.analysis import EstimableFn, analyse, to_json
+from core.views.km import km_json, parse_years
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
@@ -275,6 +278,26 @@ def _store_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_store_diff)
 
 
+def cmd_km(args: argparse.Namespace) -> int:
+    """Reconstruct a trial from digitised Kaplan-Meier curves and print survival at the given
+    years and the Cox HR as JSON; exit 0, or 2 with one line on stderr for bad input."""
+    try:
+        years = parse_years(args.t_years)
+        files = []
+        for path in (Path(args.curves), Path(args.at_risk)):
+            try:
+                files.append((path.name, path.read_bytes()))
+            except OSError as exc:
+                raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        curves, at_risk = read_digitised(files[0], files[1])
+        out = km_json(reconstruct(curves, at_risk), years)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+    return 0
+
+
 def _data_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
@@ -318,6 +341,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", choices=("OS", "DFS"), help="one outcome only (default: both)")
     p.set_defaults(func=cmd_rscript)
     _store_parser(sub)
+    p = sub.add_parser(
+        "km",
+        help="survival at t and the hazard ratio from digitised Kaplan-Meier curves (Guyot)",
+        description="Reconstruct patient data from digitised Kaplan-Meier curves and numbers "
+        "at risk (Guyot et al. 2012) and print, as JSON, per arm n, events and survival at "
+        "the given years, and the Cox hazard ratio of rt vs ctl with its 95%% CI.",
+    )
+    p.add_argument("curves", metavar="CURVES.csv", help="columns arm,time_months,survival")
+    p.add_argument("at_risk", metavar="AT_RISK.csv", help="columns arm,time_months,n_at_risk")
+    p.add_argument(
+        "--t-years", default="1,2", help="years at which to give survival (default: 1,2)"
+    )
+    p.set_defaults(func=cmd_km)
     return parser
 
 

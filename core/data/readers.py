@@ -777,3 +777,14 @@ def validate_files(files: dict[str, bytes]) -> ValidationReport:
     notes: list[str] = []
     tables, readable = read_files(files, problems, notes)
     return validate_tables(tables, problems, notes, readable)
+
+
+def read_csv_table(name: str, data: bytes) -> RawTable:
+    """One small CSV table (e.g. digitised curve points), with the upload limits on size,
+    rows and cells; raises ValueError with one plain line (what is wrong, and the fix)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{name} is {len(data):,} bytes, larger than the {MAX_FILE_BYTES:,} limit")
+    try:
+        return _read_csv(name, data, [])
+    except _Unreadable as exc:
+        raise ValueError(f"{exc.message}: {exc.fix}" if exc.fix else exc.message) from None
