@@ -471,7 +471,7 @@ def _influence_panel(inc: pd.DataFrame, state: ViewState) -> Panel:
     if k > REFIT_MAX_K:
         return Panel(None, message=too_many("Influence diagnostics", REFIT_MAX_K, k))
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
-    inf = influence(y, v, method=state.method)
+    inf = influence(y, v, method=state.method, ci=state.ci)
     bj = baujat(y, v, method=state.method, ci=state.ci)
     frame = pd.DataFrame(
         {
