@@ -20,8 +20,6 @@ The test skips where Rscript is not on PATH and fails there when REQUIRE_R=1 (CI
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -35,11 +33,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core.cli import main
 from core.data.dataset import Dataset, load_bundled, load_files
 from core.state.view import parse_query
 from core.views.analysis import analyse
 from core.views.bias import tf_method
+from tests.cli_json import cli_json
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -70,15 +68,6 @@ CASES: dict[str, tuple[str, Path | None]] = {
 }
 
 
-def cli(command: str, link: str, data: Path | None) -> dict[str, Any]:
-    """What ``python -m core COMMAND LINK [--data DATA]`` prints, parsed."""
-    argv = [command, link] + ([] if data is None else ["--data", str(data)])
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(argv) == 0
-    return json.loads(out.getvalue())
-
-
 def dataset(data: Path | None) -> Dataset:
     if data is None:
         return load_bundled()
@@ -94,7 +83,7 @@ def _nullable(values: pd.Series) -> list[float | None]:
 def r_input(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the case for the R script, the three commands' JSON) for one link."""
     link, data = CASES[name]
-    out = {c: cli(c, link, data) for c in ("analyze", "sensitivity", "bias")}
+    out = {c: cli_json(c, link, data) for c in ("analyze", "sensitivity", "bias")}
     state = parse_query(link).state
     ds = dataset(data)
     rows = analyse(state, ds).outcomes[state.outcome].rows
