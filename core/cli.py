@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import sys
@@ -19,6 +18,7 @@ from core.report.rscript import r_script
 from core.state.view import ViewState, parse_query
 from core.views import bias, sensitivity
 from core.views.analysis import EstimableFn, analyse, to_json
+from core.views.plain import plain
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
@@ -74,40 +74,28 @@ def _load_data(path: str | None) -> Dataset | str:
     return dataset
 
 
-def _json_safe(value: object) -> object:
-    """``value`` with every NaN or infinite float turned into None (valid JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
+def _unreadable(why: str) -> int:
+    """Say on stderr why --data cannot be read; the exit code 2."""
+    print(why, file=sys.stderr)
+    return 2
+
+
+def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
+    """Print ``view(state, dataset)`` of a link as JSON, the link's notices first among its
+    ``notices``; exit 0, or 2 when --data cannot be read."""
+    dataset = _load_data(args.data)
+    if isinstance(dataset, str):
+        return _unreadable(dataset)
+    parsed = parse_query(args.query)
+    out = view(parsed.state, dataset)
+    out = {**out, "notices": [*parsed.notices, *out.get("notices", [])]}
+    print(json.dumps(plain(out), indent=2, allow_nan=False))
+    return 0
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the analysis of a link as JSON; exit 0, or 2 when --data cannot be read."""
-    dataset = _load_data(args.data)
-    if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
-    parsed = parse_query(args.query)
-    out = to_json(analyse(parsed.state, dataset))
-    out["notices"] = [*parsed.notices, *out["notices"]]
-    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
-    return 0
-
-
-def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
-    """Print ``view(state, dataset)`` of a link as JSON with the link's notices."""
-    dataset = _load_data(args.data)
-    if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
-    parsed = parse_query(args.query)
-    out = {"notices": list(parsed.notices), **view(parsed.state, dataset)}
-    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
-    return 0
+    return _print_view(args, lambda state, dataset: to_json(analyse(state, dataset)))
 
 
 def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
@@ -135,8 +123,7 @@ def cmd_rscript(args: argparse.Namespace) -> int:
     """Print the R (metafor) script of a link; exit 0, or 2 when --data cannot be read."""
     dataset = _load_data(args.data)
     if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
+        return _unreadable(dataset)
     parsed = parse_query(args.query)
     for notice in parsed.notices:
         print(f"notice: {notice}", file=sys.stderr)
