@@ -64,6 +64,13 @@ def open_page(link: str, data: Path | None, page: str) -> AppTest:
     return at
 
 
+def page_and_cli(page: str, link: str, data: Path | None) -> tuple[AppTest, dict[str, Any]]:
+    """The page (no exception) and the JSON of the command of the same name, for ``link``."""
+    at = open_page(link, data, page)
+    assert not at.exception, [e.value for e in at.exception]
+    return at, cli_json(page, link, data)
+
+
 def datasets_with(at: AppTest, column: str) -> list[pd.DataFrame]:
     """The chart datasets on the page that have ``column``."""
     return [
@@ -106,10 +113,7 @@ def num(x: float | None, digits: int = 3) -> str:
 
 @pytest.fixture(scope="module", params=list(SENSITIVITY))
 def sensitivity(request: pytest.FixtureRequest) -> tuple[AppTest, dict[str, Any]]:
-    link, data = SENSITIVITY[request.param]
-    at = open_page(link, data, "sensitivity")
-    assert not at.exception, [e.value for e in at.exception]
-    return at, cli_json("sensitivity", link, data)
+    return page_and_cli("sensitivity", *SENSITIVITY[request.param])
 
 
 def test_sensitivity_head_and_messages(sensitivity) -> None:
@@ -192,10 +196,7 @@ def test_sensitivity_models_and_quality_sweep_equal_cli(sensitivity) -> None:
 
 @pytest.fixture(scope="module", params=list(BIAS))
 def bias(request: pytest.FixtureRequest) -> tuple[AppTest, dict[str, Any]]:
-    link, data = BIAS[request.param]
-    at = open_page(link, data, "bias")
-    assert not at.exception, [e.value for e in at.exception]
-    return at, cli_json("bias", link, data)
+    return page_and_cli("bias", *BIAS[request.param])
 
 
 def texts(at: AppTest) -> list[str]:
