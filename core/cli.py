@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import sys
@@ -26,6 +25,7 @@ from core.store.link import split_data
 from core.views import bias, sensitivity
 from core.views.analysis import EstimableFn, analyse, to_json
 from core.views.km import km_json, parse_years
+from core.views.plain import plain
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
@@ -105,44 +105,31 @@ def _link_data(args: argparse.Namespace) -> tuple[Dataset | str, Any]:
     return _open_token(tokens[0]), query
 
 
-def _json_safe(value: object) -> object:
-    """``value`` with every NaN or infinite float turned into None (valid JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
+def _unreadable(why: str) -> int:
+    """Say on stderr why the data cannot be read; the exit code 2."""
+    print(why, file=sys.stderr)
+    return 2
+
+
+def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
+    """Print ``view(state, dataset)`` of a link as JSON, the link's notices first among its
+    ``notices``; exit 0, or 2 when its data cannot be read."""
+    dataset, query = _link_data(args)
+    if isinstance(dataset, str):
+        return _unreadable(dataset)
+    parsed = parse_query(query)
+    out = view(parsed.state, dataset)
+    _print_json({**out, "notices": [*parsed.notices, *out.get("notices", [])]})
+    return 0
 
 
 def _print_json(value: object) -> None:
-    print(json.dumps(_json_safe(value), indent=2, allow_nan=False, default=str))
+    print(json.dumps(plain(value), indent=2, allow_nan=False, default=str))
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the analysis of a link as JSON; exit 0, or 2 when its data cannot be read."""
-    dataset, query = _link_data(args)
-    if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
-    parsed = parse_query(query)
-    out = to_json(analyse(parsed.state, dataset))
-    out["notices"] = [*parsed.notices, *out["notices"]]
-    _print_json(out)
-    return 0
-
-
-def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
-    """Print ``view(state, dataset)`` of a link as JSON with the link's notices."""
-    dataset, query = _link_data(args)
-    if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
-    parsed = parse_query(query)
-    out = {"notices": list(parsed.notices), **view(parsed.state, dataset)}
-    _print_json(out)
-    return 0
+    return _print_view(args, lambda state, dataset: to_json(analyse(state, dataset)))
 
 
 def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
@@ -170,8 +157,7 @@ def cmd_rscript(args: argparse.Namespace) -> int:
     """Print the R (metafor) script of a link; exit 0, or 2 when its data cannot be read."""
     dataset, query = _link_data(args)
     if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
+        return _unreadable(dataset)
     parsed = parse_query(query)
     for notice in parsed.notices:
         print(f"notice: {notice}", file=sys.stderr)
@@ -294,7 +280,7 @@ def cmd_km(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+    _print_json(out)
     return 0
 
 

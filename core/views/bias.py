@@ -32,6 +32,7 @@ from core.stats.bias import (
 from core.stats.effects import exp_ratio
 from core.stats.subgroups import MetaRegressionResult, meta_regression
 from core.views.analysis import OutcomeAnalysis
+from core.views.messages import too_many
 from core.views.plain import plain, records
 
 #: tau2 estimators core.stats.bias.trim_and_fill follows metafor with; others fall back to REML.
@@ -64,19 +65,12 @@ def tf_method(method: str) -> str:
     return method if method in TF_METHODS else "REML"
 
 
-def _too_many(what: str, limit: int, k: int) -> str:
-    return (
-        f"{what} is computed for at most {limit:,} included studies; this selection has "
-        f"{k:,}. Narrow the filters in the sidebar to see it."
-    )
-
-
 def run_trim_and_fill(y: np.ndarray, v: np.ndarray, method: str) -> TrimAndFill | str:
     """The trim-and-fill result, or why it cannot be computed."""
     if y.size < 3:
         return f"Trim and fill needs at least three studies; this selection has {y.size}."
     if y.size > RANK_MAX_K:
-        return _too_many("Trim and fill", RANK_MAX_K, y.size)
+        return too_many("Trim and fill", RANK_MAX_K, y.size)
     try:
         return trim_and_fill(y, v, method=tf_method(method))
     except ValueError as err:
@@ -101,7 +95,7 @@ def asymmetry_tests(
 
     def run(fn: object, limit: int, what: str) -> object:
         if y.size > limit:
-            return _too_many(what, limit, y.size)
+            return too_many(what, limit, y.size)
         try:
             return fn()  # type: ignore[operator]
         except ValueError as err:
@@ -225,7 +219,7 @@ def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Re
             f"selection has {k}."
         )
     if k > FIT_MAX_K:
-        return declined(_too_many("The meta-regression", FIT_MAX_K, k))
+        return declined(too_many("The meta-regression", FIT_MAX_K, k))
     if np.ptp(x) == 0:
         return declined(
             f"All {k} studies have the same {what} ({x[0]:g}), so its effect cannot be estimated."
@@ -309,7 +303,7 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
     if k < 2:
         funnel_message = f"A funnel plot needs at least two studies; this selection has k = {k}."
     elif k > FUNNEL_MAX_K:
-        funnel_message = _too_many("The funnel plot", FUNNEL_MAX_K, k)
+        funnel_message = too_many("The funnel plot", FUNNEL_MAX_K, k)
     else:
         fd = funnel_data(y, v, estimate=oa.pooled.estimate)
         points = funnel_frame(inc, fd, shown)
