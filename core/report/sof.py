@@ -41,6 +41,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.state.view import ViewState
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
 from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
@@ -477,13 +478,10 @@ def certainty(
 # The table
 
 
-def control_risks_from_state(state: object) -> dict[str, float | None]:
+def control_risks_from_state(state: ViewState) -> dict[str, float | None]:
     """The user's assumed risks (state fields cr_os, cr_dfs in percent) as proportions."""
-    out: dict[str, float | None] = {}
-    for outcome in OUTCOME_LABELS:
-        value = getattr(state, f"cr_{outcome.lower()}", None)
-        out[outcome] = None if value is None else float(value) / 100.0
-    return out
+    given = {"OS": state.cr_os, "DFS": state.cr_dfs}
+    return {o: None if v is None else v / 100.0 for o, v in given.items()}
 
 
 def _control(oa: OutcomeAnalysis, given: float | None) -> ControlRisk | None:
