@@ -38,8 +38,11 @@ from core.data.schema import (
 )
 
 if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 #: Decoded bytes a Parquet file may take in memory (as for .xlsx: MAX_XLSX_UNCOMPRESSED).
 MAX_DECODED_BYTES = MAX_XLSX_UNCOMPRESSED
@@ -236,7 +239,7 @@ def _wanted_sheets(name: str, titles: list[str]) -> dict[str, str]:
     return wanted
 
 
-def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]]]:
+def _sheet_rows(label: str, ws: ReadOnlyWorksheet) -> Iterator[tuple[int, dict[int, object]]]:
     """(spreadsheet row, column -> value) for each stored row of a read-only sheet.
 
     Cells openpyxl cannot decode (a shared string out of range, text in a numeric cell, a
@@ -246,20 +249,20 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
     from openpyxl.utils.cell import coordinate_to_tuple
     from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
-    class Parser(WorkSheetParser):  # type: ignore[misc]  # openpyxl has no type hints
-        def parse_row(self, row: object) -> tuple[int, list[dict[str, object]]]:
+    class Parser(WorkSheetParser):
+        def parse_row(self, row: Element) -> tuple[int, list[dict[str, object]]]:
             try:
-                return super().parse_row(row)  # type: ignore[no-any-return]
+                return super().parse_row(row)
             except (ValueError, TypeError, OverflowError):  # the row's own number
-                row.attrib.pop("r", None)  # type: ignore[attr-defined]
-                return super().parse_row(row)  # type: ignore[no-any-return]
+                row.attrib.pop("r", None)
+                return super().parse_row(row)
 
-        def parse_cell(self, element: object) -> dict[str, object]:
+        def parse_cell(self, element: Element) -> dict[str, object]:
             before: int = self.col_counter  # type: ignore[has-type]  # openpyxl is untyped
             try:
                 cell: dict[str, object] = super().parse_cell(element)
             except Exception as exc:  # openpyxl raises several types per cell
-                ref = element.get("r")  # type: ignore[attr-defined]
+                ref = element.get("r")
                 try:
                     self.col_counter = coordinate_to_tuple(ref)[1]
                 except Exception:  # no reference, or one that is not a cell's
@@ -271,21 +274,18 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
                     else f"the cell could not be decoded ({type(exc).__name__})"
                 )
                 return cell
-            if (
-                element.find(FORMULA_TAG) is not None  # type: ignore[attr-defined]
-                and element.findtext(VALUE_TAG) is None  # type: ignore[attr-defined]
-            ):
+            if element.find(FORMULA_TAG) is not None and element.findtext(VALUE_TAG) is None:
                 cell["value"] = CellIssue(
                     "the cell holds a formula with no saved value",
                     "open and save the file in a spreadsheet program, or type the value",
                 )
             return cell
 
-    wb = ws.parent  # type: ignore[attr-defined]
-    with ws._get_source() as src:  # type: ignore[attr-defined]
+    wb = ws.parent
+    with ws._get_source() as src:
         parser = Parser(
             src,
-            ws._shared_strings,  # type: ignore[attr-defined]
+            ws._shared_strings,
             data_only=True,
             epoch=wb.epoch,
             date_formats=wb._date_formats,
@@ -413,7 +413,7 @@ def _cells(values: pa.ChunkedArray) -> list[object]:
 
     kind = _plain(values.type)
     if not (_is_text(kind) or _is_binary(kind)):
-        return values.to_pylist()  # type: ignore[no-any-return]
+        return values.to_pylist()
     if pa.types.is_dictionary(values.type):
         values = values.cast(kind)
     if _is_text(kind):  # cast to bytes without validation: bad UTF-8 is reported per cell
