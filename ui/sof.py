@@ -8,6 +8,8 @@ the exports, not into the link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -125,6 +127,11 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         st.caption(f"Assumed risk {100 * row.control.risk:.1f}%: {row.control.source}.")
 
 
+def _rating_label(auto: str) -> Callable[[str], str]:
+    """Labels of a domain's rating choices: the AUTO choice names the pre-filled rating."""
+    return lambda v: f"auto: {auto}" if v == AUTO else v
+
+
 def _domains(row: SofRow, state: ViewState, key: str) -> None:
     cert = row.certainty
     assert cert is not None
@@ -146,7 +153,7 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
             f"{row.outcome}: {DOMAINS[d.key]} rating",
             [AUTO, *CHOICES],
             key=rating_key,
-            format_func=lambda v, a=d.auto_rating: f"auto: {a}" if v == AUTO else v,
+            format_func=_rating_label(d.auto_rating),
             on_change=_store_override,
             args=(row.outcome, d.key, rating_key, note_key),
             label_visibility="collapsed",

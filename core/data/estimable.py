@@ -55,8 +55,13 @@ ROW_COLUMNS = (
 
 
 class HasTables(Protocol):
-    studies: pd.DataFrame
-    outcomes: pd.DataFrame
+    """A dataset: its studies and outcomes tables (read-only, as Dataset's)."""
+
+    @property
+    def studies(self) -> pd.DataFrame: ...
+
+    @property
+    def outcomes(self) -> pd.DataFrame: ...
 
 
 @dataclass(frozen=True, eq=False)

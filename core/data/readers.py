@@ -64,7 +64,7 @@ class _Unreadable(Exception):
 
 # ---------------------------------------------------------------- CSV
 
-_FIRST_LINE = re.compile(r"[^\r\n]*")
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 
 def _decode(name: str, data: bytes) -> str:
@@ -75,6 +75,11 @@ def _decode(name: str, data: bytes) -> str:
             f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start})",
             "save it as 'CSV UTF-8' in your spreadsheet program",
         ) from None
+
+
+def _first_line(text: str) -> str:
+    """``text`` up to its first line break (CR or LF)."""
+    return _LINE_BREAK.split(text, maxsplit=1)[0]
 
 
 def _too_many_cells(name: str, cells: int) -> _Unreadable:
@@ -93,7 +98,7 @@ def _check_size(name: str, text: str, sep: str) -> None:
     rows the parser produces are counted again as they come."""
     quoted = re.compile(rf'(?:^|(?<=[{sep}\r\n]))"[^"]*(?:""[^"]*)*"(?=[{sep}\r\n]|\Z)', re.M)
     bare = quoted.sub("", text).rstrip("\r\n")
-    header = _FIRST_LINE.match(bare).group()  # type: ignore[union-attr]  # matches any text
+    header = _first_line(bare)
     if header.count(sep) + 1 > MAX_COLUMNS:
         raise _Unreadable(
             f"{name} has {header.count(sep) + 1:,} columns, more than {MAX_COLUMNS:,}",
@@ -112,7 +117,7 @@ def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
         raise _Unreadable(f"{name} is empty", "start from the template, which has the header")
     if "\x00" in text:
         raise _Unreadable(f"{name} contains NUL bytes: it is not a text CSV file")
-    first = _FIRST_LINE.match(text).group()  # type: ignore[union-attr]  # matches any text
+    first = _first_line(text)
     sep = ";" if first.count(";") > first.count(",") else ","
     if sep == ";":
         notes.append(f"{name}: ';' separators detected and read (decimal points must be dots)")
@@ -250,6 +255,9 @@ def _sheet_rows(label: str, ws: ReadOnlyWorksheet) -> Iterator[tuple[int, dict[i
     from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
     class Parser(WorkSheetParser):
+        col_counter: int  # openpyxl's own attributes, declared for the type checker
+        row_counter: int
+
         def parse_row(self, row: Element) -> tuple[int, list[dict[str, object]]]:
             try:
                 return super().parse_row(row)
@@ -258,7 +266,7 @@ def _sheet_rows(label: str, ws: ReadOnlyWorksheet) -> Iterator[tuple[int, dict[i
                 return super().parse_row(row)
 
         def parse_cell(self, element: Element) -> dict[str, object]:
-            before: int = self.col_counter  # type: ignore[has-type]  # openpyxl is untyped
+            before = self.col_counter
             try:
                 cell: dict[str, object] = super().parse_cell(element)
             except Exception as exc:  # openpyxl raises several types per cell
