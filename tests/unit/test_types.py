@@ -80,3 +80,23 @@ def test_reason_rule(line: str, bad: bool) -> None:
 def test_every_type_ignore_names_its_error_and_says_why() -> None:
     bad = [f"{path}:{n}: {line.strip()}" for path, n, line in _ignores() if _without_reason(line)]
     assert not bad, "type: ignore without an error code and a reason:\n" + "\n".join(bad)
+
+
+def test_view_state_choices_are_the_engines_own() -> None:
+    """ViewState's choice types hold the same values as the types the engine accepts, so a
+    state's value type-checks where the engine wants its own Literal."""
+    from typing import get_args
+
+    from core.data import estimable
+    from core.state import view
+    from core.stats import pooling
+
+    pairs = [
+        (view.Method, pooling.Method),
+        (view.CiMethod, pooling.CIMethod),
+        (view.Outcome, estimable.Outcome),
+        (view.Measure, estimable.MeasureName),
+        (view.TimePoints, estimable.TimeRule),
+    ]
+    for ours, theirs in pairs:
+        assert set(get_args(ours)) == set(get_args(theirs)), (ours, theirs)
