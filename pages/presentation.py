@@ -53,7 +53,7 @@ if numbers:
         if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
             st.caption(f"Note: {blocks.text(oa.pooled.note)}")
     # as on the other pages; a single study's message is already in the sentence above
-    plain = oa.message if oa.k > 1 else out_of_range(oa.pooled, oa.measure)
+    plain = oa.message if oa.k > 1 or oa.pooled is None else out_of_range(oa.pooled, oa.measure)
     if plain:
         st.info(blocks.text(plain))
 

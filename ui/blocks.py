@@ -4,11 +4,13 @@ published comparison, the list of studies not used, and the per-study include ta
 from __future__ import annotations
 
 import math
+from typing import Any, Final
 
 import pandas as pd
 import streamlit as st
 
 from core.charts.forest import forest_chart
+from core.data.dataset import Dataset
 from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
@@ -77,10 +79,11 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         st.caption(f"Note: {p.note}")
 
 
-def _picked(event: object) -> frozenset[str]:
-    """Study ids in a forest plot's ``toggle`` selection (empty when there is none)."""
+def _picked(event: Any) -> frozenset[str]:
+    """Study ids in a forest plot's ``toggle`` selection (``event``: what the chart's key holds
+    in the session, a selection state or nothing; empty when there is none)."""
     try:
-        points = event["selection"]["toggle"]  # type: ignore[index]
+        points = event["selection"]["toggle"]
     except (KeyError, TypeError):
         return frozenset()
     return frozenset(
@@ -142,8 +145,8 @@ def forest(
         key=key,
         width="content",
     )
-    if oa.subgroups is not None and oa.subgroups.q_between is not None:
-        sg = oa.subgroups
+    sg = oa.subgroups
+    if sg is not None and sg.q_between is not None and sg.p_between is not None:
         st.caption(
             f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
             f"p = {fmt_p(sg.p_between)}"
@@ -186,7 +189,7 @@ def not_used(oa: OutcomeAnalysis) -> None:
             )
 
 
-INCLUDE_WIDTH = "small"  # 75 px in Streamlit's grid
+INCLUDE_WIDTH: Final = "small"  # 75 px in Streamlit's grid
 
 
 def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
@@ -237,7 +240,7 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
     )
 
 
-def take_away(analysis: Analysis, dataset: object) -> None:
+def take_away(analysis: Analysis, dataset: Dataset) -> None:
     """The view to take away: its link, a report (HTML, PDF) and an R script that reproduces
     it with metafor. Files are made only when a button is clicked."""
     st.subheader("Take this view with you")

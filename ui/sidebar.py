@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from core.state.view import DEFAULT_STATE, ViewState
@@ -45,25 +47,32 @@ _KEYS = {
 }
 
 
-def _to_widget(field: str, value: object) -> object:
-    if field in ("indication", "design", "rt"):
-        return list(value)  # type: ignore[arg-type]
+def _to_widget(field: str, state: ViewState) -> object:
+    """The value the widget of ``field`` shows for ``state``."""
+    if field == "indication":
+        return list(state.indication)
+    if field == "design":
+        return list(state.design)
+    if field == "rt":
+        return list(state.rt)
     if field == "scope":
-        return value == "rim"
+        return state.scope == "rim"
     if field == "qmin":
-        return 0 if value is None else min(round(value), QMAX)  # type: ignore[arg-type]
+        return 0 if state.qmin is None else min(round(state.qmin), QMAX)
     if field == "tpoint":
-        return value == "interp"
-    return value
+        return state.tpoint == "interp"
+    return getattr(state, field)
 
 
-def _from_widget(field: str, value: object) -> object:
+def _from_widget(field: str, value: Any) -> object:
+    """The state's value for what a widget holds (``value``: the widget's own, any type;
+    ViewState validates the result)."""
     if field in ("indication", "design", "rt"):
-        return tuple(value)  # type: ignore[arg-type]
+        return tuple(value)
     if field == "scope":
         return "rim" if value else "all"
     if field == "qmin":
-        return None if not value else float(value)  # type: ignore[arg-type]
+        return None if not value else float(value)
     if field == "tpoint":
         return "interp" if value else "exact"
     return value
@@ -75,7 +84,7 @@ def _seed_widgets(state: ViewState) -> None:
     widget's own value (a page switch, a run cut short by a download); that never reaches the
     view, because only a user's change (``_changed``) edits the state."""
     for key, field in _KEYS.items():
-        st.session_state[key] = _to_widget(field, getattr(state, field))
+        st.session_state[key] = _to_widget(field, state)
 
 
 def _bound(key: str) -> dict:
@@ -98,10 +107,15 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     sb = st.sidebar
     sb.header("Which studies")
     sb.multiselect(
-        "Indication", list(INDICATIONS), format_func=INDICATIONS.get, **_bound("w_indication")
+        "Indication",
+        list(INDICATIONS),
+        format_func=INDICATIONS.__getitem__,
+        **_bound("w_indication"),
     )
-    sb.multiselect("Design", list(DESIGNS), format_func=DESIGNS.get, **_bound("w_design"))
-    sb.multiselect("Radiotherapy", list(RT_TYPES), format_func=RT_TYPES.get, **_bound("w_rt"))
+    sb.multiselect("Design", list(DESIGNS), format_func=DESIGNS.__getitem__, **_bound("w_design"))
+    sb.multiselect(
+        "Radiotherapy", list(RT_TYPES), format_func=RT_TYPES.__getitem__, **_bound("w_rt")
+    )
     sb.slider(
         "Minimum quality score",
         0,
@@ -122,7 +136,7 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         ["OR", "HR"],
         **_bound("w_measure"),
         horizontal=True,
-        format_func={"OR": "Odds ratio at t years", "HR": "Hazard ratio"}.get,
+        format_func={"OR": "Odds ratio at t years", "HR": "Hazard ratio"}.__getitem__,
     )
     if state.measure == "OR":
         c1, c2 = sb.columns(2)
@@ -152,11 +166,14 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         ["wald", "hksj"],
         **_bound("w_ci"),
         horizontal=True,
-        format_func={"wald": "Wald (z)", "hksj": "Hartung-Knapp"}.get,
+        format_func={"wald": "Wald (z)", "hksj": "Hartung-Knapp"}.__getitem__,
     )
     sb.toggle("Prediction interval", **_bound("w_pi"))
     sb.selectbox(
-        "Group the forest plot by", list(GROUPS), **_bound("w_group"), format_func=GROUPS.get
+        "Group the forest plot by",
+        list(GROUPS),
+        **_bound("w_group"),
+        format_func=GROUPS.__getitem__,
     )
 
     _link_box(state)

@@ -8,6 +8,8 @@ the exports, not into the link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -25,6 +27,7 @@ from core.report.sof import (
     sof_frame,
     sof_table,
 )
+from core.state.grade import ratings, with_rating
 from core.state.view import ViewState
 from core.views.analysis import Analysis
 from ui import cache, exports, sync
@@ -35,38 +38,6 @@ QUALITY_NOTE = (
     "Risk of bias uses this explorer's own editorial quality rating of the bundled studies "
     "(data/quality_rubric.md), not the published meta-analysis's assessment."
 )
-
-
-def grade_token(outcome: str, domain: str, rating: str) -> str:
-    """The link's form of a rating: ``DFS.imprecision.not_serious``."""
-    return f"{outcome}.{domain}.{rating.replace(' ', '_')}"
-
-
-def _rating(token: str) -> tuple[str, str, str] | None:
-    """``DFS.imprecision.not_serious`` -> (outcome, domain, rating); None when not valid."""
-    outcome, _, rest = token.partition(".")
-    domain, _, rating = rest.partition(".")
-    rating = rating.replace("_", " ")
-    if outcome in EVENTS and domain in DOMAINS and rating in CHOICES:
-        return outcome, domain, rating
-    return None
-
-
-def ratings(state: ViewState) -> dict[tuple[str, str], str]:
-    """(outcome, domain) -> rating from the link; invalid tokens are ignored (see
-    :func:`grade_notices`)."""
-    parsed = (_rating(t) for t in getattr(state, "grade", ()))
-    return {(o, d): r for o, d, r in (p for p in parsed if p is not None)}
-
-
-def grade_notices(state: ViewState) -> tuple[str, ...]:
-    """One "ignored" notice per invalid ``grade`` token in the link (plain text)."""
-    bad = [t for t in getattr(state, "grade", ()) if _rating(t) is None]
-    return tuple(
-        f"Certainty judgements (grade): {t[:40]}{'…' if len(t) > 40 else ''} is not "
-        "OUTCOME.domain.rating (e.g. DFS.imprecision.not_serious); ignored."
-        for t in bad
-    )
 
 
 def overrides(state: ViewState) -> dict[tuple[str, str], Override]:
@@ -117,18 +88,13 @@ def _store_override(outcome: str, domain: str, rating_key: str, note_key: str) -
     rating = st.session_state.get(rating_key, AUTO)
     notes: dict[tuple[str, str], str] = st.session_state.setdefault(NOTES, {})
     notes[(outcome, domain)] = str(st.session_state.get(note_key, "") or "")
-    state = sync.current()
-    prefix = f"{outcome}.{domain}."
-    kept = tuple(t for t in getattr(state, "grade", ()) if not t.startswith(prefix))
-    if rating != AUTO:
-        kept = (*kept, grade_token(outcome, domain, rating))
-    sync.commit(state.replace(grade=tuple(sorted(kept))))
+    sync.commit(with_rating(sync.current(), outcome, domain, None if rating == AUTO else rating))
 
 
 def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     field = f"cr_{row.outcome.lower()}"
     widget = f"{key}_{field}"
-    st.session_state[widget] = getattr(state, field, None)
+    st.session_state[widget] = state.cr_os if row.outcome == "OS" else state.cr_dfs
     event = EVENTS[row.outcome]
     when = ""
     if row.years is not None:
@@ -161,6 +127,11 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         st.caption(f"Assumed risk {100 * row.control.risk:.1f}%: {row.control.source}.")
 
 
+def _rating_label(auto: str) -> Callable[[str], str]:
+    """Labels of a domain's rating choices: the AUTO choice names the pre-filled rating."""
+    return lambda v: f"auto: {auto}" if v == AUTO else v
+
+
 def _domains(row: SofRow, state: ViewState, key: str) -> None:
     cert = row.certainty
     assert cert is not None
@@ -182,7 +153,7 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
             f"{row.outcome}: {DOMAINS[d.key]} rating",
             [AUTO, *CHOICES],
             key=rating_key,
-            format_func=lambda v, a=d.auto_rating: f"auto: {a}" if v == AUTO else v,
+            format_func=_rating_label(d.auto_rating),
             on_change=_store_override,
             args=(row.outcome, d.key, rating_key, note_key),
             label_visibility="collapsed",

@@ -22,6 +22,7 @@ straight) and the axes are labelled with ratio values.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -320,8 +321,9 @@ def funnel_chart(
     return _config(chart)
 
 
-def _ci(r: object) -> str:
-    return f"{_fmt(r.ratio)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"  # type: ignore[attr-defined]
+def _ci(r: Any) -> str:
+    """``r``: a row of ``DataFrame.itertuples()`` with ratio, ci_low and ci_high."""
+    return f"{_fmt(r.ratio)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
 
 
 # ---------------------------------------------------------------------------------------

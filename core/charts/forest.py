@@ -113,7 +113,7 @@ def validate_forest_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = pd.Series(vals, dtype=object)
         elif typ == "float":
             if src is None:
-                out[col] = float(default)  # type: ignore[arg-type]
+                out[col] = pd.Series(default, index=out.index, dtype=float)
                 continue
             num = pd.to_numeric(src, errors="coerce").astype(float)
             bad = num.isna() & ~src.map(_isna)

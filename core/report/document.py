@@ -28,6 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from core.charts.forest import forest_chart
+from core.data.dataset import Dataset
 from core.data.dataset import published as _published
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
@@ -345,7 +346,7 @@ def _fmt_created(created: datetime) -> str:
 def build_report(
     analysis: Analysis,
     state: ViewState,
-    dataset: Any,
+    dataset: Dataset,
     link: str,
     created: datetime,
     *,
@@ -354,11 +355,11 @@ def build_report(
     """The report's content for ``analysis`` of ``dataset`` (``state``: the view shown;
     ``overrides``: the user's certainty judgements, keyed (outcome, domain))."""
     studies: pd.DataFrame = dataset.studies
-    source = _s(getattr(dataset, "source", ""))
+    source = _s(dataset.source)
     pub = _published() if source.startswith("bundled") else None
     rows = sof_table(analysis, studies, overrides=overrides)
     labels = _labels(studies)
-    notices = ()
+    notices: tuple[str, ...] = ()
     if analysis.unknown_excludes:
         notices = (
             "Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes),
@@ -543,7 +544,7 @@ def render_html(rep: Report) -> str:
 def report_html(
     analysis: Analysis,
     state: ViewState,
-    dataset: Any,
+    dataset: Dataset,
     link: str,
     created: datetime,
     *,
@@ -778,7 +779,7 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
 def report_pdf(
     analysis: Analysis,
     state: ViewState,
-    dataset: Any,
+    dataset: Dataset,
     link: str,
     created: datetime,
     *,

@@ -41,6 +41,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.state.view import ViewState
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
 from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
@@ -477,13 +478,10 @@ def certainty(
 # The table
 
 
-def control_risks_from_state(state: object) -> dict[str, float | None]:
+def control_risks_from_state(state: ViewState) -> dict[str, float | None]:
     """The user's assumed risks (state fields cr_os, cr_dfs in percent) as proportions."""
-    out: dict[str, float | None] = {}
-    for outcome in OUTCOME_LABELS:
-        value = getattr(state, f"cr_{outcome.lower()}", None)
-        out[outcome] = None if value is None else float(value) / 100.0
-    return out
+    given = {"OS": state.cr_os, "DFS": state.cr_dfs}
+    return {o: None if v is None else v / 100.0 for o, v in given.items()}
 
 
 def _control(oa: OutcomeAnalysis, given: float | None) -> ControlRisk | None:
@@ -503,39 +501,41 @@ def sof_row(
     ``control_risk``: the assumed risk without RT as a proportion; None = the pooled control
     arms (odds ratio) or none (hazard ratio: absolute effects then need one).
     """
-    p = oa.pooled
-    empty = dict.fromkeys(
-        ("risk_rt", "risk_rt_low", "risk_rt_high", "diff", "diff_low", "diff_high", "nnt")
-    )
-    if p is None:
-        return SofRow(
-            oa.outcome,
-            oa.measure,
-            oa.years,
-            0,
-            oa.patients,
-            None,
-            None,
-            None,
-            None,
-            message=oa.message or "Nothing to pool.",
-            certainty=None,
-            **empty,
-        )
-    ratio, low, high = (exp_ratio(x) for x in (p.estimate, p.ci_low, p.ci_high))
-    control = _control(oa, control_risk)
-    cert = certainty(oa, studies, control, overrides)
-    base = dict(
+    blank = SofRow(
         outcome=oa.outcome,
         measure=oa.measure,
         years=oa.years,
-        k=p.k,
+        k=0,
         patients=oa.patients,
+        ratio=None,
+        ratio_low=None,
+        ratio_high=None,
+        control=None,
+        risk_rt=None,
+        risk_rt_low=None,
+        risk_rt_high=None,
+        diff=None,
+        diff_low=None,
+        diff_high=None,
+        nnt=None,
+        message=oa.message or "Nothing to pool.",
+        certainty=None,
+    )
+    p = oa.pooled
+    if p is None:
+        return blank
+    ratio, low, high = (exp_ratio(x) for x in (p.estimate, p.ci_low, p.ci_high))
+    control = _control(oa, control_risk)
+    cert = certainty(oa, studies, control, overrides)
+    base = replace(
+        blank,
+        k=p.k,
         ratio=ratio,
         ratio_low=low,
         ratio_high=high,
         control=control,
         certainty=cert,
+        message=None,
     )
     event = EVENTS[oa.outcome]
     if control is None:
@@ -547,14 +547,14 @@ def sof_row(
             )
         else:
             msg = "No control-arm event counts: enter an assumed risk without RT."
-        return SofRow(**base, message=msg, **empty)
+        return replace(base, message=msg)
     r = control.risk
     if r <= 0.0 or r >= 1.0:
         msg = (
             f"With an assumed risk of {100 * r:.0f}% the risk is the same with and without RT: "
             "absolute effects and the NNT need a risk between 0% and 100%."
         )
-        return SofRow(**base, message=msg, **empty)
+        return replace(base, message=msg)
     f = risk_with_hr if oa.measure == "HR" else risk_with_or
     risks = (f(ratio, r), f(low, r), f(high, r))
     diffs = tuple(x - r for x in risks)
@@ -563,8 +563,8 @@ def sof_row(
     def bound(x: float) -> float | None:
         return x if has_ci else None
 
-    return SofRow(
-        **base,
+    return replace(
+        base,
         risk_rt=risks[0],
         risk_rt_low=bound(risks[1]),
         risk_rt_high=bound(risks[2]),
@@ -572,7 +572,6 @@ def sof_row(
         diff_low=bound(1000 * diffs[1]),
         diff_high=bound(1000 * diffs[2]),
         nnt=nnt(*diffs),
-        message=None,
     )
 
 
@@ -609,9 +608,10 @@ def relative_text(row: SofRow) -> str:
     if row.ratio is None:
         return ""
     name = "HR" if row.measure == "HR" else "OR"
-    if not (math.isfinite(row.ratio_low) and math.isfinite(row.ratio_high)):
+    low, high = row.ratio_low, row.ratio_high
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return f"{name} {row.ratio:.2f} (95% CI not estimable)"
-    return f"{name} {row.ratio:.2f} (95% CI {row.ratio_low:.2f} to {row.ratio_high:.2f})"
+    return f"{name} {row.ratio:.2f} (95% CI {low:.2f} to {high:.2f})"
 
 
 def absolute_text(row: SofRow) -> str:

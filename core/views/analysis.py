@@ -12,23 +12,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.data.estimable import EstimableSet, estimable
-from core.state.view import ViewState
+from core.data.estimable import EstimableSet, HasTables, estimable
+from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
 from core.stats.pooling import PoolResult, pool
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
 
 Z975 = float(stats.norm.isf(0.025))
 
-OUTCOMES: tuple[str, ...] = ("OS", "DFS")
+OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 OUTCOME_LABELS = {"OS": "overall survival", "DFS": "disease-free survival"}
 
-EstimableFn = Callable[[str, str, float | None, str], EstimableSet]
+EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints], EstimableSet]
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def select_studies(studies: pd.DataFrame, state: ViewState) -> Selection:
     return Selection(tuple(keep), tuple(out))
 
 
-def _filter_reason(row: object, state: ViewState, recorded: frozenset[str]) -> str | None:
+def _filter_reason(row: Any, state: ViewState, recorded: frozenset[str]) -> str | None:
     """Why a study fails the filters, or None. A filter whose column the dataset leaves
     empty throughout (``recorded`` lacks it) does not apply; a study with an empty value
     where others have one fails it, with that reason."""
@@ -90,8 +91,8 @@ class OutcomeAnalysis:
     ``pooled`` is None when no study is included; ``message`` then says why.
     """
 
-    outcome: str
-    measure: str
+    outcome: Outcome
+    measure: Measure
     years: float | None
     rows: pd.DataFrame
     pooled: PoolResult | None
@@ -119,7 +120,7 @@ class OutcomeAnalysis:
 
 
 def analyse_outcome(
-    outcome: str,
+    outcome: Outcome,
     state: ViewState,
     studies: pd.DataFrame,
     effects: EstimableFn,
@@ -225,15 +226,17 @@ class Analysis:
     unknown_excludes: tuple[str, ...]
 
 
-def analyse(state: ViewState, dataset: object, effects: EstimableFn | None = None) -> Analysis:
+def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = None) -> Analysis:
     """Everything the overview shows for ``state``; ``effects`` defaults to uncached
     ``core.data.estimable.estimable`` on ``dataset``."""
-    studies: pd.DataFrame = dataset.studies  # type: ignore[attr-defined]
-    fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))  # type: ignore[arg-type]
+    studies: pd.DataFrame = dataset.studies
+    fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))
     sel = select_studies(studies, state)
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
-    outs = {o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES}
+    outs: dict[str, OutcomeAnalysis] = {
+        o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES
+    }
     return Analysis(state, sel, outs, unknown)
 
 
@@ -329,7 +332,7 @@ def _detail(row: pd.Series, measure: str) -> str:
     return "; ".join(parts)
 
 
-def _int(x: object) -> str:
+def _int(x: float | None) -> str:
     return "?" if x is None or pd.isna(x) else f"{int(x)}"
 
 

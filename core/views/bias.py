@@ -11,7 +11,9 @@ seconds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -87,24 +89,27 @@ class AsymmetryTests:
     trim_and_fill: TrimAndFill | str
 
 
+_Test = TypeVar("_Test")
+
+
 def asymmetry_tests(
     y: np.ndarray, v: np.ndarray, method: str, tf: TrimAndFill | str
 ) -> AsymmetryTests:
     """Egger (classical and mixed-effects with ``method``), Begg, and ``tf``
     (``run_trim_and_fill``)."""
 
-    def run(fn: object, limit: int, what: str) -> object:
+    def run(fn: Callable[[], _Test], limit: int, what: str) -> _Test | str:
         if y.size > limit:
             return too_many(what, limit, y.size)
         try:
-            return fn()  # type: ignore[operator]
+            return fn()
         except ValueError as err:
             return f"Cannot be computed: {err}"
 
     lm = run(lambda: egger_test(y, v, model="lm"), FIT_MAX_K, "Egger's classical test")
     rma = run(lambda: egger_test(y, v, model="rma", method=method), FIT_MAX_K, "Egger's mixed test")
     begg = run(lambda: begg_test(y, v), RANK_MAX_K, "Begg's test")
-    return AsymmetryTests(lm, rma, begg, tf)  # type: ignore[arg-type]  # run() returns each test's own type
+    return AsymmetryTests(lm, rma, begg, tf)
 
 
 def _failed(test: str, why: str) -> dict[str, str]:
@@ -276,13 +281,27 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
     """The Small-study effects page of ``oa`` (``state.outcome`` of ``analyse(state, ...)``)."""
     inc = oa.rows[oa.rows["included"]].reset_index(drop=True)
     k = len(inc)
-    base = dict(outcome=oa.outcome, title=oa.title, measure=oa.measure, state=state, k=k)
+    blank = BiasView(
+        outcome=oa.outcome,
+        title=oa.title,
+        measure=oa.measure,
+        state=state,
+        k=k,
+        message=oa.message or "Nothing to analyse.",
+        funnel=None,
+        points=None,
+        shown_tf=None,
+        funnel_message=None,
+        tf_message=None,
+        tests=None,
+        table=None,
+        tests_message=None,
+        low_power=None,
+        tf_note=None,
+        regression=None,
+    )
     if oa.pooled is None:
-        none = dict.fromkeys(
-            ("funnel", "points", "shown_tf", "funnel_message", "tf_message", "tests", "table"), None
-        )
-        rest = dict.fromkeys(("tests_message", "low_power", "tf_note", "regression"), None)
-        return BiasView(**base, message=oa.message or "Nothing to analyse.", **none, **rest)  # type: ignore[arg-type]
+        return blank
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
     name = "HR" if oa.measure == "HR" else "OR"
     tests: AsymmetryTests | None = None
@@ -312,8 +331,8 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
         if tf_method(state.method) != state.method
         else None
     )
-    return BiasView(
-        **base,  # type: ignore[arg-type]
+    return replace(
+        blank,
         message=None,
         funnel=fd,
         points=points,

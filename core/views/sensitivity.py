@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.state.view import ViewState
+from core.state.view import Outcome, ViewState
 from core.stats.effects import exp_ratio, exp_ratios
 from core.stats.mh import FixedResult, mantel_haenszel, peto
 from core.stats.pooling import METHODS, PoolResult, check_inputs, pool
@@ -228,7 +228,7 @@ def estimator_panel(
             ("Peto", "Peto", lambda: peto(*tables, level=level)),
         ):
             try:
-                res = fn()
+                fixed = fn()
             except ValueError as err:
                 nan = math.nan
                 rows.append(
@@ -249,7 +249,9 @@ def estimator_panel(
                     }
                 )
                 continue
-            rows.append(_panel_row(method, "wald", label, "common", res, 0.0, res.i2, res.note))
+            rows.append(
+                _panel_row(method, "wald", label, "common", fixed, 0.0, fixed.i2, fixed.note)
+            )
     frame = pd.DataFrame(rows)
     frame["description"] = [_DESCRIPTIONS.get(m, METHOD_LABELS.get(m, m)) for m in frame["method"]]
     return _with_ratios(frame)
@@ -309,7 +311,7 @@ class QualitySweep:
 
 
 def quality_sweep(
-    outcome: str, state: ViewState, studies: pd.DataFrame, effects: EstimableFn
+    outcome: Outcome, state: ViewState, studies: pd.DataFrame, effects: EstimableFn
 ) -> QualitySweep:
     """Re-run the view's analysis (``core.views.analysis.analyse_outcome``) with the minimum
     quality score set to each score present among its included estimable studies; every
