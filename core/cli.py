@@ -16,6 +16,7 @@ from core.data.dataset import Dataset, load_bundled, load_files
 from core.data.estimable import estimable
 from core.data.readers import validate_files
 from core.report.rscript import r_script
+from core.report.sof import certainty_json, link_notices, sof_table
 from core.state.view import ViewState, parse_query
 from core.views import bias, sensitivity
 from core.views.analysis import EstimableFn, analyse, to_json
@@ -86,14 +87,18 @@ def _json_safe(value: object) -> object:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Print the analysis of a link as JSON; exit 0, or 2 when --data cannot be read."""
+    """Print the analysis of a link as JSON, with each outcome's certainty (the summary of
+    findings' aid, the link's judgements applied); exit 0, or 2 when --data cannot be read."""
     dataset = _load_data(args.data)
     if isinstance(dataset, str):
         print(dataset, file=sys.stderr)
         return 2
     parsed = parse_query(args.query)
-    out = to_json(analyse(parsed.state, dataset))
-    out["notices"] = [*parsed.notices, *out["notices"]]
+    analysis = analyse(parsed.state, dataset)
+    out = to_json(analysis)
+    for row in sof_table(analysis, dataset.studies):
+        out[row.outcome]["certainty"] = certainty_json(row.certainty)
+    out["notices"] = [*parsed.notices, *link_notices(parsed.state), *out["notices"]]
     print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
     return 0
 

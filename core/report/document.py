@@ -252,7 +252,7 @@ def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
         if cert is None:
             continue
         domains = tuple((label, str(rec[label])) for label in DOMAINS.values())
-        explanation = f"{cert.explanation}. {cert.start_reason}."
+        explanation = f"{cert.explanation}. {cert.start_reason}. {cert.pending}".strip()
         out.append(CertaintyBlock(row.title, cert.label, explanation, domains))
     return tuple(out)
 

@@ -235,7 +235,7 @@ def _check(spec: FieldSpec, value: Any) -> Any:
             raise ValueError(f"{name}: unknown {unknown!r}; choose from {', '.join(spec.allowed)}")
         return tuple(v for v in spec.allowed if v in items)
     if spec.kind == "texts":
-        bad = [v for v in items if not (isinstance(v, str) and v and _clean_text(v) == v)]
+        bad = [v for v in items if not (isinstance(v, str) and v and clean_text(v) == v)]
         if bad:
             raise ValueError(f"{name}: {bad[:3]!r} not one-line texts of 1-{MAX_TEXT} characters")
         texts = tuple(sorted(set(items)))
@@ -252,7 +252,7 @@ def _check(spec: FieldSpec, value: Any) -> Any:
     return ids
 
 
-def _clean_text(text: str) -> str:
+def clean_text(text: str) -> str:
     """A free text as a link keeps it: one line (control characters made U+FFFD), trimmed,
     at most :data:`MAX_TEXT` characters."""
     return one_line(text).strip()[:MAX_TEXT].strip()
@@ -524,7 +524,7 @@ def _parse_texts(spec: FieldSpec, values: list[str], notices: _Notices) -> tuple
     """Free texts of a repeated key: one line each, blanks dropped, long ones cut (noticed)."""
     kept: dict[str, None] = {}
     for value in values:
-        text = _clean_text(value)
+        text = clean_text(value)
         if not text:
             continue
         if len(one_line(value).strip()) > MAX_TEXT:

@@ -392,7 +392,7 @@ def test_core_state_does_not_import_streamlit() -> None:
 
 _ID = st.from_regex(S.ID_PATTERN, fullmatch=True)
 _NUMBER = st.floats(min_value=0, max_value=100, allow_nan=False)
-_TEXT = st.text(min_size=1, max_size=S.MAX_TEXT).map(S._clean_text).filter(bool)
+_TEXT = st.text(min_size=1, max_size=S.MAX_TEXT).map(S.clean_text).filter(bool)
 _YEARS = st.floats(min_value=1e-6, max_value=20, allow_nan=False)
 
 
