@@ -39,7 +39,7 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
         st.subheader(oa.title)
         blocks.metrics(oa, state)
         blocks.forest(oa, state, dataset.studies, width=OVERVIEW_FOREST_WIDTH)
-        blocks.published_box(oa, published)
+        blocks.published_box(oa, published, details=True)
         blocks.not_used(oa)
 
 render_sof(analysis, state, dataset)

@@ -19,6 +19,7 @@ from core.views.analysis import (
     forest_frame,
     model_label,
 )
+from core.views.published import SOURCE, published_comparison
 from ui import cache, sync
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
@@ -151,22 +152,22 @@ def forest(
     return chart
 
 
-def published_box(oa: OutcomeAnalysis, published: dict) -> None:
-    """The published pooled result for this outcome, labelled as such (bundled data only:
-    beside a user's own data it would compare unlike with unlike)."""
+def published_box(oa: OutcomeAnalysis, published: dict, *, details: bool = False) -> None:
+    """The published pooled result for this outcome where the view compares with it, else one
+    line saying it does not (bundled data only: beside a user's own data it would compare
+    unlike with unlike). ``details``: also the note on the published number (the Overview)."""
     if cache.current_dataset()[0] != cache.BUNDLED_KEY:
         return
-    entry = next((r for r in published.get("results", []) if r.get("outcome") == oa.outcome), None)
-    if entry is None:
+    found = published_comparison(oa, published)
+    if found is None:
         return
-    est, lo, hi = entry["estimate"], entry["ci_low"], entry["ci_high"]
-    st.markdown(
-        f"**Published (Rim et al. 2024):** OR of {entry.get('time_years', '')}-year "
-        f"{oa.outcome} {est} (95% CI {lo}–{hi}), {published.get('k', '')} studies, "
-        f"{published.get('patients', '')} patients."
-    )
-    if entry.get("note"):
-        st.caption(text(entry["note"]))
+    if not found.comparable:
+        st.caption(text(found.text))
+        return
+    st.markdown(f"**{SOURCE}:** {text(found.text.removeprefix(SOURCE + ': '))}")
+    if details and found.note:
+        with st.expander("Details of the published number"):
+            st.caption(text(found.note))
 
 
 def not_used(oa: OutcomeAnalysis) -> None:
