@@ -18,6 +18,8 @@ from core.data.digitised import read_digitised
 from core.data.estimable import estimable
 from core.data.readers import validate_files
 from core.report.rscript import r_script
+from core.report.sof import certainty_json, sof_table
+from core.state.grade import grade_notices
 from core.state.view import ViewState, parse_query
 from core.stats.km import reconstruct
 from core.store import Missing, Refused, StoreUnavailable, open_store
@@ -119,7 +121,8 @@ def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], d
         return _unreadable(dataset)
     parsed = parse_query(query)
     out = view(parsed.state, dataset)
-    _print_json({**out, "notices": [*parsed.notices, *out.get("notices", [])]})
+    notices = [*parsed.notices, *grade_notices(parsed.state), *out.get("notices", [])]
+    _print_json({**out, "notices": notices})
     return 0
 
 
@@ -127,9 +130,19 @@ def _print_json(value: object) -> None:
     print(json.dumps(plain(value), indent=2, allow_nan=False, default=str))
 
 
+def _analysis(state: ViewState, dataset: Dataset) -> dict:
+    """The analysis as JSON, each outcome with its certainty (the summary of findings' aid,
+    the link's judgements applied)."""
+    analysis = analyse(state, dataset)
+    out = to_json(analysis)
+    for row in sof_table(analysis, dataset.studies):
+        out[row.outcome]["certainty"] = certainty_json(row.certainty)
+    return out
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the analysis of a link as JSON; exit 0, or 2 when its data cannot be read."""
-    return _print_view(args, lambda state, dataset: to_json(analyse(state, dataset)))
+    return _print_view(args, _analysis)
 
 
 def _sensitivity(state: ViewState, dataset: Dataset) -> dict:

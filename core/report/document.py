@@ -47,6 +47,7 @@ from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
 from core.views.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
+from core.views.published import published_comparison
 
 __all__ = ["Report", "build_report", "report_html", "report_pdf", "safe_url"]
 
@@ -83,7 +84,6 @@ class OutcomeSection:
     chart_alt: str
     not_pooled: tuple[tuple[str, str], ...]
     published: str | None
-    published_note: str | None
 
 
 @dataclass(frozen=True)
@@ -163,22 +163,6 @@ def _numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
     return tuple(nums)
 
 
-def _published_text(oa: OutcomeAnalysis, pub: Mapping[str, Any] | None) -> tuple[str, str] | None:
-    if pub is None:
-        return None
-    entry = next((r for r in pub.get("results", []) if r.get("outcome") == oa.outcome), None)
-    if entry is None:
-        return None
-    name = "HR" if entry.get("measure") == "HR" else "OR"
-    when = f"{entry['time_years']:g}-year " if entry.get("time_years") is not None else ""
-    text = (
-        f"Published (Rim et al. 2024): {name} of {when}{oa.outcome} {entry['estimate']} "
-        f"(95% CI {entry['ci_low']} to {entry['ci_high']}), {pub.get('k', '?')} studies, "
-        f"{pub.get('patients', '?')} patients."
-    )
-    return text, _s(entry.get("note"))
-
-
 def _section(
     oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, pub: Mapping[str, Any] | None
 ) -> OutcomeSection:
@@ -197,7 +181,7 @@ def _section(
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
         chart = chart_spec(forest_chart(frame, measure_label=oa.title, width=FOREST_WIDTH))
-    published = _published_text(oa, pub)
+    published = published_comparison(oa, pub)
     return OutcomeSection(
         heading=headline(oa),
         numbers=_numbers(oa, state),
@@ -206,8 +190,7 @@ def _section(
         chart=chart,
         chart_alt=f"Forest plot: {oa.title}",
         not_pooled=left_out(oa, studies),
-        published=None if published is None else published[0],
-        published_note=None if published is None else published[1] or None,
+        published=None if published is None else published.text,
     )
 
 
@@ -253,7 +236,7 @@ def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
         if cert is None:
             continue
         domains = tuple((label, str(rec[label])) for label in DOMAINS.values())
-        explanation = f"{cert.explanation}. {cert.start_reason}."
+        explanation = f"{cert.explanation}. {cert.start_reason}. {cert.pending}".strip()
         out.append(CertaintyBlock(row.title, cert.label, explanation, domains))
     return tuple(out)
 
@@ -455,8 +438,6 @@ def _html_outcome(sec: OutcomeSection, svg: bytes | None) -> str:
         )
     if sec.published:
         out.append(f"<p><strong>{_e(sec.published)}</strong></p>")
-        if sec.published_note:
-            out.append(f'<p class="note">{_e(sec.published_note)}</p>')
     if sec.not_pooled:
         out.append("<h3>Selected but not pooled</h3>")
         out.append(_table(["Study", "Why not"], [[_e(a), _e(b)] for a, b in sec.not_pooled]))
@@ -714,8 +695,6 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
             )
         if sec.published:
             w.para(sec.published, 9.5, bold=True)
-            if sec.published_note:
-                w.para(sec.published_note, 8.5)
         if sec.not_pooled:
             w.heading("Selected but not pooled", 11)
             w.table(["Study", "Why not"], [list(x) for x in sec.not_pooled], (1, 3))

@@ -15,21 +15,27 @@ The default ``r`` for an odds ratio is the control arms of the pooled studies as
 proportion, sum(events) / sum(n); a hazard ratio has no time point, so ``r`` must be given.
 
 Certainty is this tool's heuristic, an aid for discussion and not an official GRADE
-assessment. It starts at High when at least half of the weight comes from randomized trials,
-else at Low, and goes down one level per serious and two per very serious concern:
+assessment; it follows the GRADE Handbook (Schünemann, Brożek, Guyatt, Oxman 2013, section 5.2)
+as far as rules on the data can. It starts at High when at least half of the weight comes from
+randomized trials, else at Low, and goes down one level per serious and two per very serious
+concern. Each domain is in one of four states: rated by a rule below, not assessable from the
+data, not judged (left to the user), or judged by the user (rating and reason in the link). A
+domain that is not assessable or not judged is never counted as "no concern": the overall rating
+is then provisional, and names the domains still to be judged (each can only lower it).
 
-  risk of bias   not serious when >= 80% of the weight comes from studies with quality score
-                 >= 5 (this explorer's editorial rubric) that are randomized (when starting at
-                 High; any design when starting at Low, where design is already counted);
-                 serious otherwise
-  inconsistency  serious when I2 > 50% or the prediction interval crosses 1 while the CI does
-                 not; very serious when both; not assessable with one study
-  imprecision    one concern each for a CI crossing 1 and fewer patients than the optimal
-                 information size (OIS: two-arm sample size for a 25% relative risk reduction
-                 from r, alpha 0.05 two-sided, power 0.8); both: very serious
-  indirectness   not assessed (left to the user)
-  publication    with k >= 10, Egger's regression test (classical): serious when p < 0.10;
-  bias           with k < 10 not assessable
+  risk of bias   (5.2.1) not serious when >= 80% of the weight comes from studies with quality
+                 score >= 5 (this explorer's editorial rubric) that are randomized (when
+                 starting at High; any design when starting at Low, where design is already
+                 counted); serious otherwise
+  inconsistency  (5.2.2) serious when I2 > 50% or the prediction interval crosses 1 while the
+                 CI does not; very serious when both; not assessable with one study
+  imprecision    (5.2.4) one concern each for a CI crossing 1 and fewer patients than the
+                 optimal information size (OIS: two-arm sample size for a 25% relative risk
+                 reduction from r, alpha 0.05 two-sided, power 0.8); both: very serious. One
+                 study is rated at least serious (a single small trial is usually rated down)
+  indirectness   (5.2.3) not judged: left to the user
+  publication    (5.2.5) with k >= 10, Egger's regression test (classical): serious when
+  bias           p < 0.10; with k < 10 not assessable
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.report.narrative import _join as _and  # 'a, b and c'
+from core.state.grade import ratings, reasons
 from core.state.view import ViewState
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
@@ -55,15 +63,37 @@ DOMAINS: dict[str, str] = {
     "publication": "Publication bias",
 }
 #: Ratings and the levels each costs.
-DOWNGRADE: dict[str, int] = {
-    "not serious": 0,
-    "serious": 1,
-    "very serious": 2,
-    "not assessed": 0,
-    "not assessable": 0,
-}
+DOWNGRADE: dict[str, int] = {"not serious": 0, "serious": 1, "very serious": 2}
 #: Ratings a user may choose.
-CHOICES: tuple[str, ...] = ("not serious", "serious", "very serious")
+CHOICES: tuple[str, ...] = tuple(DOWNGRADE)
+#: A domain's state: rated by this aid's rule, not assessable from the data, left to the user,
+#: or judged by the user. Only RULE and USER carry a rating.
+RULE, NOT_ASSESSABLE, NOT_JUDGED, USER = (
+    "rated by rule",
+    "not assessable",
+    "not judged",
+    "judged by user",
+)
+#: The guidance each domain follows (shown as help beside it).
+GUIDANCE = "GRADE Handbook (Schünemann, Brożek, Guyatt, Oxman 2013)"
+DOMAIN_HELP: dict[str, str] = {
+    "rob": f"{GUIDANCE}, 5.2.1 Study limitations (risk of bias): rate down when most of the "
+    "weight comes from studies with important limitations. Here judged from this explorer's "
+    "editorial quality score, not a formal risk-of-bias tool.",
+    "inconsistency": f"{GUIDANCE}, 5.2.2 Inconsistency of results: rate down for unexplained "
+    "heterogeneity (point estimates that differ, intervals that barely overlap, a large I²). "
+    "With one study it cannot be assessed: judge it yourself (often not rated down, with that "
+    "reason).",
+    "indirectness": f"{GUIDANCE}, 5.2.3 Indirectness of evidence: do the populations, the "
+    "radiotherapy, the comparators and the outcomes match the question? Only you can judge it.",
+    "imprecision": f"{GUIDANCE}, 5.2.4 Imprecision; Guyatt et al., GRADE guidelines 6, J Clin "
+    "Epidemiol 2011;64:1283: in a systematic review precision is adequate when the 95% CI "
+    "excludes no effect and the patients reach the optimal information size (the size of one "
+    "adequately powered trial); a single small trial is usually rated down.",
+    "publication": f"{GUIDANCE}, 5.2.5 Publication bias: funnel-plot tests need about 10 "
+    "studies; with fewer, judge it from the search and the studies (small, industry-funded, "
+    "only positive trials?).",
+}
 LEVELS: tuple[str, ...] = ("Very low", "Low", "Moderate", "High")
 SYMBOLS: dict[str, str] = {"High": "⊕⊕⊕⊕", "Moderate": "⊕⊕⊕◯", "Low": "⊕⊕◯◯", "Very low": "⊕◯◯◯"}
 DISCLAIMER = "An aid for discussion, not an official GRADE assessment."
@@ -81,7 +111,8 @@ EGGER_P = 0.10
 
 @dataclass(frozen=True)
 class Override:
-    """A user's judgement of one domain: a rating (None keeps the pre-filled one) and a note."""
+    """A user's judgement of one domain: a rating (None keeps the pre-filled one) and the
+    reason given for it."""
 
     rating: str | None = None
     note: str = ""
@@ -89,24 +120,36 @@ class Override:
 
 @dataclass(frozen=True)
 class Domain:
-    """One GRADE domain: the rating in use, the pre-filled one and why, and any user note."""
+    """One GRADE domain: its state, the rating in use (None: not assessable or not judged),
+    the aid's pre-filled state, rating and reason, and the user's reason."""
 
     key: str
     label: str
-    rating: str
-    auto_rating: str
+    state: str
+    rating: str | None
+    auto_state: str
+    auto_rating: str | None
     reason: str
-    overridden: bool = False
     note: str = ""
 
     @property
+    def overridden(self) -> bool:
+        return self.state == USER
+
+    @property
     def downgrade(self) -> int:
-        return DOWNGRADE[self.rating]
+        return 0 if self.rating is None else DOWNGRADE[self.rating]
+
+    @property
+    def shown(self) -> str:
+        """The rating, or the state when there is none ('not assessable', 'not judged')."""
+        return self.rating or self.state
 
 
 @dataclass(frozen=True)
 class Certainty:
-    """The overall rating: the starting level (and why) less the domains' downgrades."""
+    """The overall rating: the starting level (and why) less the judged domains' downgrades;
+    provisional while any domain has no rating."""
 
     start: str
     start_reason: str
@@ -117,18 +160,40 @@ class Certainty:
         return sum(d.downgrade for d in self.domains)
 
     @property
+    def missing(self) -> tuple[Domain, ...]:
+        """The domains not assessable or not judged (no rating yet)."""
+        return tuple(d for d in self.domains if d.rating is None)
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.missing)
+
+    @property
     def level(self) -> str:
         return LEVELS[max(0, LEVELS.index(self.start) - self.downgrades)]
 
     @property
     def label(self) -> str:
-        return f"{SYMBOLS[self.level]} {self.level}"
+        mark = " (provisional)" if self.provisional else ""
+        return f"{SYMBOLS[self.level]} {self.level}{mark}"
+
+    @property
+    def pending(self) -> str:
+        """'Provisional: not judged yet: inconsistency (not assessable), ...', or ''."""
+        if not self.provisional:
+            return ""
+        names = _and([f"{d.label.lower()} ({d.state})" for d in self.missing])
+        return (
+            f"Provisional: no rating yet for {names}; a concern in any of them would lower "
+            "it. Judge each domain to complete the rating."
+        )
 
     @property
     def explanation(self) -> str:
         """'Starts at High; −1 risk of bias, −2 imprecision: Very low'."""
         steps = [f"−{d.downgrade} {d.label.lower()}" for d in self.domains if d.downgrade]
-        return f"Starts at {self.start}; " + (", ".join(steps) or "no concern") + f": {self.level}"
+        head = ", ".join(steps) or "no concern in the domains judged"
+        return f"Starts at {self.start}; {head}: {self.level}"
 
     def domain(self, key: str) -> Domain:
         return next(d for d in self.domains if d.key == key)
@@ -344,8 +409,17 @@ def _risk_of_bias(used: pd.DataFrame, start: str) -> Domain:
     reason += (
         ". Scores are this explorer's editorial rubric ('+': a lower bound, some items unknown)."
     )
-    rating = "not serious" if share >= GOOD_SHARE else "serious"
-    return Domain("rob", DOMAINS["rob"], rating, rating, reason)
+    return _rated("rob", "not serious" if share >= GOOD_SHARE else "serious", reason)
+
+
+def _rated(key: str, rating: str, reason: str) -> Domain:
+    """A domain rated by this aid's rule."""
+    return Domain(key, DOMAINS[key], RULE, rating, RULE, rating, reason)
+
+
+def _open(key: str, state: str, reason: str) -> Domain:
+    """A domain without a rating: not assessable from the data, or left to the user."""
+    return Domain(key, DOMAINS[key], state, None, state, None, reason)
 
 
 def _crosses(low: float, high: float) -> bool:
@@ -356,12 +430,11 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
     p = oa.pooled
     assert p is not None
     if p.k < 2:
-        return Domain(
+        return _open(
             "inconsistency",
-            DOMAINS["inconsistency"],
-            "not assessable",
-            "not assessable",
-            "One study: consistency between studies cannot be judged.",
+            NOT_ASSESSABLE,
+            "One study: consistency between studies cannot be assessed (GRADE Handbook 5.2.2). "
+            "Judge it yourself; it is not counted as no concern.",
         )
     i2_high = math.isfinite(p.i2) and p.i2 > I2_SERIOUS
     has_pi = math.isfinite(p.pi_low) and math.isfinite(p.pi_high)
@@ -375,8 +448,7 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
             parts.append(f"prediction interval {pi}")
     else:
         parts.append("no prediction interval (common-effect model)")
-    rating = CHOICES[int(i2_high) + int(pi_cross)]
-    return Domain("inconsistency", DOMAINS["inconsistency"], rating, rating, "; ".join(parts) + ".")
+    return _rated("inconsistency", CHOICES[int(i2_high) + int(pi_cross)], "; ".join(parts) + ".")
 
 
 def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
@@ -402,13 +474,20 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
             f"{100 * control.risk:.0f}%, alpha 0.05, power 0.8)"
         )
     rating = CHOICES[int(cross) + int(short)]
-    return Domain("imprecision", DOMAINS["imprecision"], rating, rating, "; ".join(parts) + ".")
+    if p.k == 1 and rating == "not serious":
+        rating = "serious"
+        parts.append(
+            "evidence from one study: a single trial is usually rated down for imprecision "
+            "(GRADE Handbook 5.2.4), so this aid rates it serious; change it if you judge "
+            "the trial large enough"
+        )
+    return _rated("imprecision", rating, "; ".join(parts) + ".")
 
 
 def _indirectness(used: pd.DataFrame) -> Domain:
     reason = (
         "Left to you: do the patients, RT techniques, comparators and outcome definitions "
-        "match your question?"
+        "match your question? Until you judge it, the overall rating stays provisional."
     )
     active = used[used["q_untreated_control"] == 0]
     if len(active):
@@ -417,38 +496,38 @@ def _indirectness(used: pd.DataFrame) -> Domain:
             f" {_pct(share)} of the weight compares with an active treatment "
             f"(e.g. TACE): {_join(list(active['study_id']))}."
         )
-    return Domain("indirectness", DOMAINS["indirectness"], "not assessed", "not assessed", reason)
+    return _open("indirectness", NOT_JUDGED, reason)
 
 
 def _publication(oa: OutcomeAnalysis) -> Domain:
     inc = oa.rows[oa.rows["included"]]
     k = len(inc)
-    label = DOMAINS["publication"]
     if k < EGGER_MIN_K:
-        reason = f"Funnel-plot tests need at least {EGGER_MIN_K} studies; k = {k}."
-        return Domain("publication", label, "not assessable", "not assessable", reason)
+        reason = (
+            f"Funnel-plot tests need at least {EGGER_MIN_K} studies; k = {k}. Judge it from "
+            "the search and the studies; it is not counted as no concern."
+        )
+        return _open("publication", NOT_ASSESSABLE, reason)
     try:
         e = egger_test(inc["yi"].to_numpy(float), inc["vi"].to_numpy(float), model="lm")
     except ValueError as err:
-        reason = f"Egger's test cannot be computed: {err}."
-        return Domain("publication", label, "not assessable", "not assessable", reason)
+        return _open("publication", NOT_ASSESSABLE, f"Egger's test cannot be computed: {err}.")
     rating = "serious" if e.pvalue < EGGER_P else "not serious"
     reason = (
         f"Egger's regression test p = {e.pvalue:.3f} "
         f"({'below' if e.pvalue < EGGER_P else 'not below'} {EGGER_P:.2f}), k = {k}."
     )
-    return Domain("publication", label, rating, rating, reason)
+    return _rated("publication", rating, reason)
 
 
 def _apply(domain: Domain, override: Override | None) -> Domain:
+    """The user's judgement on a domain: a valid rating makes it theirs; the reason is kept."""
     if override is None:
         return domain
-    rating = domain.rating
-    if override.rating is not None and override.rating in DOWNGRADE:
-        rating = override.rating
-    return replace(
-        domain, rating=rating, overridden=rating != domain.auto_rating, note=override.note.strip()
-    )
+    note = override.note.strip()
+    if override.rating in DOWNGRADE:
+        return replace(domain, state=USER, rating=override.rating, note=note)
+    return replace(domain, note=note)
 
 
 def certainty(
@@ -482,6 +561,14 @@ def control_risks_from_state(state: ViewState) -> dict[str, float | None]:
     """The user's assumed risks (state fields cr_os, cr_dfs in percent) as proportions."""
     given = {"OS": state.cr_os, "DFS": state.cr_dfs}
     return {o: None if v is None else v / 100.0 for o, v in given.items()}
+
+
+def judgements(state: ViewState) -> dict[tuple[str, str], Override]:
+    """(outcome, domain) -> the user's rating (``grade``) and reason (``why``) from the link;
+    tokens that name no outcome, domain or rating are left out (see
+    :func:`core.state.grade.grade_notices`)."""
+    rated, given = ratings(state), reasons(state)
+    return {key: Override(rated.get(key), given.get(key, "")) for key in sorted({*rated, *given})}
 
 
 def _control(oa: OutcomeAnalysis, given: float | None) -> ControlRisk | None:
@@ -582,8 +669,11 @@ def sof_table(
     overrides: Mapping[tuple[str, str], Override] | None = None,
 ) -> list[SofRow]:
     """One row per outcome of ``analysis``. ``control_risks``: outcome -> assumed risk without
-    RT (proportion, None = default); default: the view state's cr_os/cr_dfs."""
+    RT (proportion, None = default); ``overrides``: (outcome, domain) -> the user's judgement.
+    Defaults: the view state's cr_os/cr_dfs and grade/why."""
     risks = control_risks_from_state(analysis.state) if control_risks is None else control_risks
+    if overrides is None:
+        overrides = judgements(analysis.state)
     return [
         sof_row(oa, studies, risks.get(name), overrides) for name, oa in analysis.outcomes.items()
     ]
@@ -625,6 +715,35 @@ def absolute_text(row: SofRow) -> str:
     )
 
 
+def certainty_json(cert: Certainty | None) -> dict[str, object] | None:
+    """The CLI's ``certainty`` object: ``overall`` (the level), ``provisional`` and, per
+    domain key, its ``state``, ``rating`` (None without one) and ``reason`` (the user's when
+    they judged it, else the aid's), with the aid's own state, rating and reason beside."""
+    if cert is None:
+        return None
+    return {
+        "overall": cert.level,
+        "provisional": cert.provisional,
+        "not_judged": [d.key for d in cert.missing],
+        "start": cert.start,
+        "start_reason": cert.start_reason,
+        "domains": {
+            d.key: {
+                "label": d.label,
+                "state": d.state,
+                "rating": d.rating,
+                "reason": d.note if d.overridden and d.note else d.reason,
+                "user_reason": d.note,
+                "aid_state": d.auto_state,
+                "aid_rating": d.auto_rating,
+                "aid_reason": d.reason,
+            }
+            for d in cert.domains
+        },
+        "disclaimer": DISCLAIMER,
+    }
+
+
 def sof_frame(rows: list[SofRow]) -> pd.DataFrame:
     """The summary of findings as a table (for CSV export and the report): numbers in their
     own columns (risks per 1000), text as shown, and each domain's rating with its reason."""
@@ -650,6 +769,8 @@ def sof_frame(rows: list[SofRow]) -> pd.DataFrame:
             "absolute_effect": absolute_text(row),
             "nnt": "" if row.nnt is None else row.nnt.text,
             "certainty": "" if cert is None else cert.level,
+            "certainty_provisional": None if cert is None else cert.provisional,
+            "certainty_pending": "" if cert is None else cert.pending,
             "certainty_start": "" if cert is None else cert.start_reason,
         }
         for key, label in DOMAINS.items():
@@ -657,9 +778,9 @@ def sof_frame(rows: list[SofRow]) -> pd.DataFrame:
                 rec[label] = ""
                 continue
             d = cert.domain(key)
-            note = f" User note: {d.note}" if d.note else ""
-            changed = f" (changed by the user from {d.auto_rating})" if d.overridden else ""
-            rec[label] = f"{d.rating}{changed}: {d.reason}{note}"
+            note = f" User's reason: {d.note}" if d.note else ""
+            changed = f" (judged by the user; the aid: {d.auto_rating or d.auto_state})"
+            rec[label] = f"{d.shown}{changed if d.overridden else ''}: {d.reason}{note}"
         rec["disclaimer"] = DISCLAIMER
         out.append(rec)
     return pd.DataFrame(out)

@@ -32,8 +32,9 @@ from typing import Any, Literal, NamedTuple, get_args, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
 from core import vocab
+from core.sanitize import one_line
 
-Kind = Literal["enum", "multi", "number", "ids", "flag"]
+Kind = Literal["enum", "multi", "number", "ids", "flag", "texts"]
 
 # The values of each choice, as types (the allowed values in :data:`FIELDS` are read from these).
 Indication = Literal["PVTT", "narrow_margin", "MVI", "other"]
@@ -56,6 +57,8 @@ CURRENT_VERSION = 1
 MAX_IDS = 500
 #: An id: 1-64 characters from [A-Za-z0-9_.-], starting with a letter or digit.
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
+#: Characters kept of one free-text value (``texts`` kind); longer ones are cut with a notice.
+MAX_TEXT = 400
 #: Notices listed one by one; the rest are summarised as "... and N more".
 MAX_NOTICES = 10
 #: Longer query strings are cut (at a "&") before parsing; browsers stop far earlier.
@@ -89,7 +92,8 @@ class FieldSpec:
     kinds: ``enum`` one of ``allowed``; ``multi`` a subset of ``allowed`` (tuple in ``allowed``
     order; ``none`` in a link = empty); ``number`` a float in [low, high] (``low_open``: low
     itself excluded; default None = "no value" allowed); ``ids`` a sorted tuple of study ids;
-    ``flag`` a bool, 0|1 in links.
+    ``flag`` a bool, 0|1 in links; ``texts`` a sorted tuple of free texts (one line each, at
+    most :data:`MAX_TEXT` characters; a comma inside one does not split it).
     ``aliases`` maps old or alternative spellings of values to canonical values, and
     ``key_aliases`` old names of the key: renames go here, so old links keep working.
     """
@@ -194,6 +198,10 @@ FIELDS: tuple[FieldSpec, ...] = (
       values_doc="repeated key, `OUTCOME.domain.rating`: outcome `OS` or `DFS`; domain `rob`, "
       "`inconsistency`, `indirectness`, `imprecision` or `publication`; rating `not_serious`, "
       "`serious` or `very_serious` (e.g. `DFS.imprecision.not_serious`)"),
+    F("why", "texts", (), (), "Reasons for certainty judgements",
+      values_doc="repeated key, `OUTCOME.domain.reason`: outcome and domain as in `grade`, then "
+      f"the reason as free text (one line, at most {MAX_TEXT} characters; e.g. "
+      "`OS.indirectness.Same patients as ours`)"),
 )  # fmt: skip
 
 FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
@@ -240,6 +248,14 @@ def _check(spec: FieldSpec, value: Any) -> Any:
         if unknown:
             raise ValueError(f"{name}: unknown {unknown!r}; choose from {', '.join(spec.allowed)}")
         return tuple(v for v in spec.allowed if v in items)
+    if spec.kind == "texts":
+        bad = [v for v in items if not (isinstance(v, str) and v and clean_text(v) == v)]
+        if bad:
+            raise ValueError(f"{name}: {bad[:3]!r} not one-line texts of 1-{MAX_TEXT} characters")
+        texts = tuple(sorted(set(items)))
+        if len(texts) > MAX_IDS:
+            raise ValueError(f"{name}: at most {MAX_IDS} texts")
+        return texts
     # ids
     bad = [v for v in items if not (isinstance(v, str) and ID_PATTERN.fullmatch(v))]
     if bad:
@@ -248,6 +264,12 @@ def _check(spec: FieldSpec, value: Any) -> Any:
     if len(ids) > MAX_IDS:
         raise ValueError(f"{name}: at most {MAX_IDS} ids")
     return ids
+
+
+def clean_text(text: str) -> str:
+    """A free text as a link keeps it: one line (control characters made U+FFFD), trimmed,
+    at most :data:`MAX_TEXT` characters."""
+    return one_line(text).strip()[:MAX_TEXT].strip()
 
 
 def _in_range(spec: FieldSpec, number: float) -> bool:
@@ -304,6 +326,7 @@ class ViewState:
     cr_os: float | None = None
     cr_dfs: float | None = None
     grade: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for spec in FIELDS:
@@ -480,6 +503,8 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
             notices.add(f"{where}: {_show(raw)} is not a number {_range_text(spec)}; ignored.")
             return spec.default
         return number
+    if spec.kind == "texts":
+        return _parse_texts(spec, values, notices)
     items = _items(values)
     if not items:
         return spec.default
@@ -520,6 +545,22 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
         )
     if over:
         notices.add(f"{where}: only the first {MAX_IDS} ids kept; {len(over)} more ignored.")
+    return tuple(sorted(kept))
+
+
+def _parse_texts(spec: FieldSpec, values: list[str], notices: _Notices) -> tuple[str, ...]:
+    """Free texts of a repeated key: one line each, blanks dropped, long ones cut (noticed)."""
+    kept: dict[str, None] = {}
+    for value in values:
+        text = clean_text(value)
+        if not text:
+            continue
+        if len(one_line(value).strip()) > MAX_TEXT:
+            notices.add(f"{spec.title} ({spec.key}): a text cut to {MAX_TEXT} characters.")
+        if len(kept) >= MAX_IDS:
+            notices.add(f"{spec.title} ({spec.key}): only the first {MAX_IDS} texts kept.")
+            break
+        kept[text] = None
     return tuple(sorted(kept))
 
 

@@ -9,7 +9,7 @@ import pytest
 from core import vocab
 from core.report import sof
 from core.state import grade
-from core.state.grade import grade_notices, grade_token, parse_grade_token, ratings, with_rating
+from core.state.grade import grade_notices, grade_token, parse_grade_token, ratings, with_judgement
 from core.state.view import ViewState, encode_query, parse_query
 
 
@@ -21,7 +21,7 @@ def test_module_doctest() -> None:
 @pytest.mark.parametrize("domain", list(vocab.GRADE_DOMAINS))
 @pytest.mark.parametrize("rating", list(vocab.GRADE_RATINGS))
 def test_every_rating_round_trips_through_a_link(outcome: str, domain: str, rating: str) -> None:
-    state = with_rating(ViewState(), outcome, domain, rating)
+    state = with_judgement(ViewState(), outcome, domain, rating)
     again = parse_query(encode_query(state))
     assert again.notices == ()
     assert again.state == state
@@ -32,7 +32,7 @@ def test_every_rating_round_trips_through_a_link(outcome: str, domain: str, rati
 def test_token_text_is_the_documented_format() -> None:
     assert grade_token("DFS", "imprecision", "not serious") == "DFS.imprecision.not_serious"
     assert grade_token("OS", "rob", "very serious") == "OS.rob.very_serious"
-    state = with_rating(ViewState(), "DFS", "imprecision", "not serious")
+    state = with_judgement(ViewState(), "DFS", "imprecision", "not serious")
     assert encode_query(state) == "grade=DFS.imprecision.not_serious"
 
 
@@ -82,14 +82,14 @@ def test_long_invalid_token_is_shortened_in_its_notice() -> None:
     assert token not in notice
 
 
-def test_with_rating_replaces_and_clears_one_domain_only() -> None:
+def test_with_judgement_replaces_and_clears_one_domain_only() -> None:
     state = parse_query("grade=OS.rob.serious&grade=DFS.rob.serious&grade=bad.token").state
-    changed = with_rating(state, "OS", "rob", "very serious")
+    changed = with_judgement(state, "OS", "rob", "very serious")
     assert changed.grade == ("DFS.rob.serious", "OS.rob.very_serious", "bad.token")
     assert ratings(changed) == {("OS", "rob"): "very serious", ("DFS", "rob"): "serious"}
-    cleared = with_rating(changed, "OS", "rob", None)
+    cleared = with_judgement(changed, "OS", "rob", None)
     assert cleared.grade == ("DFS.rob.serious", "bad.token")
-    assert with_rating(cleared, "OS", "inconsistency", None) == cleared
+    assert with_judgement(cleared, "OS", "inconsistency", None) == cleared
 
 
 def test_tokens_cover_the_summary_of_findings_vocabulary() -> None:
