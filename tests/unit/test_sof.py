@@ -20,7 +20,6 @@ from core.report.sof import (
     Override,
     certainty,
     control_arm_risk,
-    grade_token,
     judgements,
     nnt,
     optimal_information_size,
@@ -29,9 +28,8 @@ from core.report.sof import (
     sof_frame,
     sof_row,
     sof_table,
-    why_token,
 )
-from core.state.grade import grade_notices
+from core.state.grade import grade_notices, grade_token, why_token
 from core.state.view import MAX_TEXT, ViewState, encode_query, parse_query
 from core.stats.pooling import pool
 from core.views.analysis import OutcomeAnalysis, analyse
