@@ -5,7 +5,8 @@ report, export and the command line, so that one number reads the same everywher
 ratio      two decimals from 0.01 to 999, three from 0.001 to 0.01; beyond that a bound,
            ``<0.001`` or ``>999`` (never hundreds of digits); exactly 0 is ``0``, +inf ``∞``,
            NaN and negative values (not a ratio) ``–``. At most 6 characters.
-ratio_ci   ``low–high`` (or another separator), ``not estimable`` when a bound is NaN
+ratio_ci   ``low–high`` (or another separator), ``not estimable`` when a bound is NaN;
+           ratio_with_ci: ``est [low, high]`` as the charts show it
 p_value    ``< 0.001`` below 0.001, else three decimals; NaN or outside [0, 1] ``–``
 percent    one decimal (or ``decimals``) and ``%``; NaN ``–``
 per_1000   ``round(1000 r) per 1000`` (Python's round: halves to even), with its CI
@@ -54,6 +55,14 @@ def ratio_ci(low: float, high: float, sep: str = "–") -> str:
     if math.isnan(low) or math.isnan(high):
         return NOT_ESTIMABLE
     return f"{ratio(low)}{sep}{ratio(high)}"
+
+
+def ratio_with_ci(est: float, low: float, high: float) -> str:
+    """A ratio and its CI as the charts print them: '0.80 [0.60, 1.07]', an unbounded side as
+    0 or ∞ ('0.80 [0, ∞]'), '0.80 [CI not estimable]' when a bound is NaN."""
+    if math.isnan(low) or math.isnan(high):
+        return f"{ratio(est)} [CI {NOT_ESTIMABLE}]"
+    return f"{ratio(est)} [{ratio(low)}, {ratio(high)}]"
 
 
 def p_value(p: float) -> str:

@@ -3,12 +3,14 @@ published comparison, the list of studies not used, and the per-study include ta
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
+from core import fmt
 from core.charts.forest import forest_chart
+from core.fmt import p_value as fmt_p  # the names the pages and tests use
+from core.fmt import ratio as fmt_ratio
+from core.fmt import ratio_ci as fmt_ci
 from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
@@ -29,24 +31,6 @@ DISCLAIMER = (
 )
 
 
-def fmt_ratio(x: float) -> str:
-    if not math.isfinite(x):
-        return "∞" if x > 0 else "–"
-    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
-
-
-def fmt_ci(low: float, high: float) -> str:
-    if math.isnan(low) and math.isnan(high):
-        return "not estimable"
-    return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
-
-
-def fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def ratio_name(oa: OutcomeAnalysis) -> str:
     return "HR" if oa.measure == "HR" else "OR"
 
@@ -64,8 +48,8 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
     c3.metric(f"p ({p.dist})", fmt_p(p.pvalue))
     c4, c5, c6 = st.columns([1, 1.7, 1])
     c4.metric("Studies (k)", f"{p.k}")
-    c5.metric("Patients", f"{oa.patients}")
-    c6.metric("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%")
+    c5.metric("Patients", fmt.count(oa.patients))
+    c6.metric("I²", fmt.percent(p.i2))
     extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
     if state.pi and p.method != "EE" and p.k > 1:
         extra.append(f"95% prediction interval {fmt_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high))}")

@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.charts.forest import forest_chart
 from core.data.dataset import published as _published
+from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
 from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
@@ -37,7 +38,6 @@ from core.report.sof import (
     Override,
     SofRow,
     absolute_text,
-    per_1000,
     relative_text,
     sof_frame,
     sof_table,
@@ -190,7 +190,7 @@ def _section(
     if sg is not None and sg.q_between is not None:
         notes.append(
             f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {sg.p_between:.3f}"
+            f"p = {p_value(sg.p_between)}"
         )
     chart = None
     if not oa.rows.empty:
@@ -220,7 +220,7 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
     for sid in analysis.selection.ids:
         r = meta.loc[sid]
         n_rt, n_ctl = r["n_rt"], r["n_ctl"]
-        patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{int(n_rt)} vs {int(n_ctl)}"
+        patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{count(n_rt)} vs {count(n_ctl)}"
         score = r["quality_score"]
         pooled = [o for o in analysis.outcomes if sid in used[o]]
         if sid in analysis.state.exclude:
@@ -258,22 +258,14 @@ def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
 
 
 def _sof_display(rows: list[SofRow]) -> pd.DataFrame:
-    def risk(r: SofRow) -> str:
-        if r.risk_rt is None:
-            return "–"
-        text = f"{round(1000 * r.risk_rt)} per 1000"
-        if r.risk_rt_low is not None and r.risk_rt_high is not None:
-            text += f" ({round(1000 * r.risk_rt_low)} to {round(1000 * r.risk_rt_high)})"
-        return text
-
     return pd.DataFrame(
         [
             {
                 "Outcome": r.title,
-                "Studies (patients)": f"{r.k} ({r.patients})",
+                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
                 "Relative effect (95% CI)": relative_text(r) or "–",
-                "Risk without RT": "–" if r.control is None else per_1000(r.control.risk),
-                "Risk with RT (95% CI)": risk(r),
+                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
+                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
                 "Difference (95% CI)": absolute_text(r) or "–",
                 "NNT": "–" if r.nnt is None else r.nnt.text,
                 "Certainty": "–" if r.certainty is None else r.certainty.label,

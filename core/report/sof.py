@@ -41,6 +41,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.fmt import count, ratio, ratio_ci
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
 from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
@@ -262,7 +263,7 @@ def control_arm_risk(rows: pd.DataFrame) -> ControlRisk | None:
     derived = int(have["derived"].sum()) if "derived" in have else 0
     source = (
         f"control arms of the {len(have)} pooled stud{'y' if len(have) == 1 else 'ies'}: "
-        f"{events:.0f}/{n:.0f} events (sum of events / sum of patients)"
+        f"{count(events)}/{count(n)} events (sum of events / sum of patients)"
     )
     if derived:
         which = "all" if derived == len(have) else f"{derived} of {len(have)}"
@@ -367,7 +368,7 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
     pi_cross = has_pi and _crosses(p.pi_low, p.pi_high) and not _crosses(p.ci_low, p.ci_high)
     parts = [f"I² = {p.i2:.0f}% ({'above' if i2_high else 'not above'} {I2_SERIOUS:.0f}%)"]
     if has_pi:
-        pi = f"{exp_ratio(p.pi_low):.2f} to {exp_ratio(p.pi_high):.2f}"
+        pi = ratio_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high), " to ")
         if pi_cross:
             parts.append(f"the prediction interval {pi} crosses 1 while the CI does not")
         else:
@@ -396,8 +397,8 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
         ois = optimal_information_size(control.risk)
         short = oa.patients < ois
         parts.append(
-            f"{oa.patients} patients {'below' if short else 'reach'} the optimal information "
-            f"size of {math.ceil(ois)} (25% relative risk reduction from "
+            f"{count(oa.patients)} patients {'below' if short else 'reach'} the optimal "
+            f"information size of {count(math.ceil(ois))} (25% relative risk reduction from "
             f"{100 * control.risk:.0f}%, alpha 0.05, power 0.8)"
         )
     rating = CHOICES[int(cross) + int(short)]
@@ -594,10 +595,6 @@ def sof_table(
 # Text for tables and exports
 
 
-def per_1000(risk: float) -> str:
-    return f"{round(1000 * risk)} per 1000"
-
-
 def diff_text(d: float) -> str:
     n = round(abs(d))
     if n == 0:
@@ -610,8 +607,8 @@ def relative_text(row: SofRow) -> str:
         return ""
     name = "HR" if row.measure == "HR" else "OR"
     if not (math.isfinite(row.ratio_low) and math.isfinite(row.ratio_high)):
-        return f"{name} {row.ratio:.2f} (95% CI not estimable)"
-    return f"{name} {row.ratio:.2f} (95% CI {row.ratio_low:.2f} to {row.ratio_high:.2f})"
+        return f"{name} {ratio(row.ratio)} (95% CI not estimable)"
+    return f"{name} {ratio(row.ratio)} (95% CI {ratio_ci(row.ratio_low, row.ratio_high, ' to ')})"
 
 
 def absolute_text(row: SofRow) -> str:
