@@ -50,9 +50,9 @@ def ratio(x: float | None) -> str:
     return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
 
 
-def ratio_ci(low: float, high: float, sep: str = "–") -> str:
-    """'0.25–0.52' (``sep`` between the bounds), or 'not estimable' when a bound is NaN."""
-    if math.isnan(low) or math.isnan(high):
+def ratio_ci(low: float | None, high: float | None, sep: str = "–") -> str:
+    """'0.25–0.52' (``sep`` between the bounds), or 'not estimable' when a bound is missing."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
         return NOT_ESTIMABLE
     return f"{ratio(low)}{sep}{ratio(high)}"
 
@@ -65,9 +65,9 @@ def ratio_with_ci(est: float, low: float, high: float) -> str:
     return f"{ratio(est)} [{ratio(low)}, {ratio(high)}]"
 
 
-def p_value(p: float) -> str:
-    """'0.042', '< 0.001', or '–' when p is not a probability (NaN, outside 0 to 1)."""
-    if not 0.0 <= p <= 1.0:
+def p_value(p: float | None) -> str:
+    """'0.042', '< 0.001', or '–' when p is missing or not a probability (NaN, outside 0-1)."""
+    if p is None or not 0.0 <= p <= 1.0:
         return MISSING
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import fmt
+from core import fmt, vocab
 from core.charts.forest import forest_chart
 from core.fmt import p_value as fmt_p  # the names the pages and tests use
 from core.fmt import ratio as fmt_ratio
@@ -15,7 +15,6 @@ from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import (
-    OUTCOME_LABELS,
     Analysis,
     OutcomeAnalysis,
     forest_frame,
@@ -159,7 +158,7 @@ def not_used(oa: OutcomeAnalysis) -> None:
     if not rows:
         return
     panel = st.expander(
-        f"Not used for {OUTCOME_LABELS[oa.outcome]} ({len(rows)})",
+        f"Not used for {vocab.OUTCOMES[oa.outcome]} ({len(rows)})",
         key=f"not_used_{oa.outcome}",
         on_change="rerun",
     )

@@ -15,9 +15,7 @@ from core.data.dataset import Dataset
 from core.fmt import count, per_1000, percent
 from core.report.sof import (
     CHOICES,
-    DISCLAIMER,
     DOMAINS,
-    EVENTS,
     Override,
     SofRow,
     absolute_text,
@@ -28,6 +26,7 @@ from core.report.sof import (
 )
 from core.state.view import ViewState
 from core.views.analysis import Analysis
+from core.vocab import DISCLAIMER, EVENTS
 from ui import cache, exports, sync
 
 NOTES = "sof_notes"

@@ -32,7 +32,6 @@ from core.data.dataset import published as _published
 from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
-from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.report.sof import (
     DOMAINS,
     Override,
@@ -44,8 +43,10 @@ from core.report.sof import (
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
-from core.views.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
+from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
+from core.vocab import DESIGNS, INDICATIONS, title
+from core.vocab import DISCLAIMER as SOF_DISCLAIMER
 
 __all__ = ["Report", "build_report", "report_html", "report_pdf", "safe_url"]
 
@@ -230,8 +231,8 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
         out.append(
             StudyRow(
                 label=_s(r["label"]) or sid,
-                design=GROUP_LABELS.get(_s(r["design"]), _s(r["design"])),
-                indication=GROUP_LABELS.get(_s(r["indication"]), _s(r["indication"])),
+                design=title(DESIGNS.get(_s(r["design"]), _s(r["design"]))),
+                indication=title(INDICATIONS.get(_s(r["indication"]), _s(r["indication"]))),
                 rt=" ".join(x for x in (_s(r["rt_type"]), _s(r["rt_timing"])) if x),
                 patients=patients,
                 quality="" if pd.isna(score) else f"{float(score):g}",

@@ -24,19 +24,9 @@ import pandas as pd
 from core.fmt import count, p_value, percent, ratio, ratio_ci
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
-from core.views.analysis import OUTCOME_LABELS, OutcomeAnalysis
+from core.views.analysis import OutcomeAnalysis
+from core.vocab import DESIGN_NOUNS, EVENTS, OUTCOMES
 
-#: design code -> (singular, plural) noun phrase
-DESIGN_NOUNS: dict[str, tuple[str, str]] = {
-    "RCT": ("randomized trial", "randomized trials"),
-    "PSM": ("propensity-matched study", "propensity-matched studies"),
-    "prospective-nonrandomized": (
-        "prospective non-randomized study",
-        "prospective non-randomized studies",
-    ),
-    "retrospective": ("retrospective study", "retrospective studies"),
-}
-EVENTS = {"OS": "death", "DFS": "recurrence or death"}
 TREATMENT = "perioperative RT"
 
 
@@ -69,7 +59,7 @@ def effect_phrase(oa: OutcomeAnalysis) -> str:
 
 def headline(oa: OutcomeAnalysis) -> str:
     """'Disease-free survival: odds ratio at 1 year' or 'Overall survival: hazard ratio'."""
-    what = OUTCOME_LABELS[oa.outcome].capitalize()
+    what = OUTCOMES[oa.outcome].capitalize()
     if oa.measure == "HR" or oa.years is None:
         return f"{what}: hazard ratio"
     return f"{what}: odds ratio at {_years(oa.years)}"
@@ -171,7 +161,7 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
     if p is None:
         why = (oa.message or "no study is included").strip().rstrip(".")
         return (
-            f"Nothing can be pooled for {OUTCOME_LABELS[oa.outcome]} ({effect_phrase(oa)}). "
+            f"Nothing can be pooled for {OUTCOMES[oa.outcome]} ({effect_phrase(oa)}). "
             f"{why[0].upper()}{why[1:]}."
         )
     patients = patients_phrase(oa, studies)

@@ -44,16 +44,11 @@ import pandas as pd
 from core.fmt import count, ratio, ratio_ci
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
-from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
+from core.views.analysis import Analysis, OutcomeAnalysis
+from core.vocab import DISCLAIMER, EVENTS, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
 
 #: The domains in GRADE's order: key -> label.
-DOMAINS: dict[str, str] = {
-    "rob": "Risk of bias",
-    "inconsistency": "Inconsistency",
-    "indirectness": "Indirectness",
-    "imprecision": "Imprecision",
-    "publication": "Publication bias",
-}
+DOMAINS: dict[str, str] = GRADE_DOMAINS
 #: Ratings and the levels each costs.
 DOWNGRADE: dict[str, int] = {
     "not serious": 0,
@@ -63,11 +58,9 @@ DOWNGRADE: dict[str, int] = {
     "not assessable": 0,
 }
 #: Ratings a user may choose.
-CHOICES: tuple[str, ...] = ("not serious", "serious", "very serious")
+CHOICES: tuple[str, ...] = GRADE_RATINGS
 LEVELS: tuple[str, ...] = ("Very low", "Low", "Moderate", "High")
 SYMBOLS: dict[str, str] = {"High": "⊕⊕⊕⊕", "Moderate": "⊕⊕⊕◯", "Low": "⊕⊕◯◯", "Very low": "⊕◯◯◯"}
-DISCLAIMER = "An aid for discussion, not an official GRADE assessment."
-EVENTS = {"OS": "death", "DFS": "recurrence or death"}
 
 GOOD_SCORE = 5
 GOOD_SHARE = 80.0
@@ -181,7 +174,7 @@ class SofRow:
 
     @property
     def title(self) -> str:
-        what = OUTCOME_LABELS[self.outcome]
+        what = OUTCOMES[self.outcome]
         if self.measure == "HR":
             return f"{what[0].upper()}{what[1:]} (hazard ratio)"
         return f"{self.years:g}-year {what} (odds ratio)"
@@ -481,7 +474,7 @@ def certainty(
 def control_risks_from_state(state: object) -> dict[str, float | None]:
     """The user's assumed risks (state fields cr_os, cr_dfs in percent) as proportions."""
     out: dict[str, float | None] = {}
-    for outcome in OUTCOME_LABELS:
+    for outcome in OUTCOMES:
         value = getattr(state, f"cr_{outcome.lower()}", None)
         out[outcome] = None if value is None else float(value) / 100.0
     return out

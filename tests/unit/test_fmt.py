@@ -56,6 +56,7 @@ def test_ratio_ci() -> None:
     assert fmt.ratio_ci(0.5, 1500.0) == "0.50–>999"
     assert fmt.ratio_ci(0.0, math.inf) == "0–∞"
     assert fmt.ratio_ci(math.nan, 2.0) == fmt.ratio_ci(math.nan, math.nan) == "not estimable"
+    assert fmt.ratio_ci(None, 2.0) == "not estimable"
 
 
 @pytest.mark.parametrize(
@@ -70,6 +71,7 @@ def test_ratio_ci() -> None:
         (math.inf, "–"),
         (1.5, "–"),
         (-0.1, "–"),
+        (None, "–"),
     ],
 )
 def test_p_value(p: float, text: str) -> None:
