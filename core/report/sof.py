@@ -41,7 +41,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
-from core.fmt import count, ratio, ratio_ci
+from core.fmt import count, percent, ratio, ratio_ci
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
 from core.views.analysis import Analysis, OutcomeAnalysis
@@ -359,7 +359,8 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
     i2_high = math.isfinite(p.i2) and p.i2 > I2_SERIOUS
     has_pi = math.isfinite(p.pi_low) and math.isfinite(p.pi_high)
     pi_cross = has_pi and _crosses(p.pi_low, p.pi_high) and not _crosses(p.ci_low, p.ci_high)
-    parts = [f"I² = {p.i2:.0f}% ({'above' if i2_high else 'not above'} {I2_SERIOUS:.0f}%)"]
+    above = "above" if i2_high else "not above"
+    parts = [f"I² = {percent(p.i2, 0)} ({above} {percent(I2_SERIOUS, 0)})"]
     if has_pi:
         pi = ratio_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high), " to ")
         if pi_cross:
@@ -392,7 +393,7 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
         parts.append(
             f"{count(oa.patients)} patients {'below' if short else 'reach'} the optimal "
             f"information size of {count(math.ceil(ois))} (25% relative risk reduction from "
-            f"{100 * control.risk:.0f}%, alpha 0.05, power 0.8)"
+            f"{percent(100 * control.risk, 0)}, alpha 0.05, power 0.8)"
         )
     rating = CHOICES[int(cross) + int(short)]
     return Domain("imprecision", DOMAINS["imprecision"], rating, rating, "; ".join(parts) + ".")
@@ -545,8 +546,8 @@ def sof_row(
     r = control.risk
     if r <= 0.0 or r >= 1.0:
         msg = (
-            f"With an assumed risk of {100 * r:.0f}% the risk is the same with and without RT: "
-            "absolute effects and the NNT need a risk between 0% and 100%."
+            f"With an assumed risk of {percent(100 * r, 0)} the risk is the same with and "
+            "without RT: absolute effects and the NNT need a risk between 0% and 100%."
         )
         return SofRow(**base, message=msg, **empty)
     f = risk_with_hr if oa.measure == "HR" else risk_with_or

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core import vocab
+from core import fmt, vocab
 from core.data.estimable import EstimableSet, estimable
 from core.state.view import ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
@@ -334,7 +334,7 @@ def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: boo
             "high": exp_ratio(fit["ci_high"]),
             "weight": 100.0 if tag == "all" else float("nan"),
             "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {fit['tau2']:.4f}; "
-            f"I2 = {fit['i2']:.1f}%"
+            f"I2 = {fmt.percent(fit['i2'])}"
             if res.k > 1
             else f"{model_label(res.method, res.ci)}; k = 1",
             "note": res.note or "",
