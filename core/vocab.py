@@ -30,6 +30,8 @@ OUTCOMES: Final = {"OS": "overall survival", "DFS": "disease-free survival"}
 OUTCOME_CHOICES: Final = {code: f"{label} ({code})" for code, label in OUTCOMES.items()}
 MEASURES: Final = {"OR": "odds ratio at t years", "HR": "hazard ratio"}
 CI_METHODS: Final = {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"}
+#: The CI methods' short names, for controls and model labels.
+CI_SHORT: Final = {"wald": "Wald (z)", "hksj": "Hartung-Knapp"}
 #: The tau2 estimators (metafor's ``method`` codes) and the common-effect model.
 MODELS: Final = {
     "REML": "restricted maximum likelihood",
@@ -92,6 +94,16 @@ def stat_help(label: str) -> str | None:
 
 
 GROUPS: Final = {"none": "none", "indication": "by indication", "design": "by design"}
+#: Design code -> (singular, plural) noun phrase, for sentences and subgroup headings.
+DESIGN_NOUNS: Final = {
+    "RCT": ("randomized trial", "randomized trials"),
+    "PSM": ("propensity-matched study", "propensity-matched studies"),
+    "prospective-nonrandomized": (
+        "prospective non-randomized study",
+        "prospective non-randomized studies",
+    ),
+    "retrospective": ("retrospective study", "retrospective studies"),
+}
 #: The event each outcome counts.
 EVENTS: Final = {"OS": "death", "DFS": "recurrence or death"}
 #: GRADE domains in GRADE's order: key -> label.
@@ -110,6 +122,13 @@ DISCLAIMER: Final = "An aid for discussion, not an official GRADE assessment."
 def title(label: str) -> str:
     """``label`` with its first letter capitalised (the rest kept: abbreviations stay)."""
     return label[:1].upper() + label[1:]
+
+
+#: Subgroup headings of the forest plot: an indication, or a design in the plural.
+GROUP_HEADINGS: Final = {
+    **{code: title(label) for code, label in INDICATIONS.items()},
+    **{code: title(many) for code, (_, many) in DESIGN_NOUNS.items()},
+}
 
 
 def model_label(method: str) -> str:

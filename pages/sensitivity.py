@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core import fmt
 from core.charts.forest import VegaSpec
 from core.charts.sensitivity import (
     baujat_chart,
     cumulative_chart,
     estimator_chart,
-    fmt_ratio,
     gosh_chart,
     leave_one_out_chart,
     quality_sweep_chart,
@@ -37,10 +37,10 @@ ORDERS = {"year": "Publication year (oldest first)", "quality": "Quality score (
 
 
 def ci_text(est: float, low: float, high: float) -> str:
-    """'0.36 (0.15–0.91)' from log-scale values; the CI part is '–' when undefined."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{fmt_ratio(exp_ratio(est))} (CI not estimable)"
-    return f"{fmt_ratio(exp_ratio(est))} ({blocks.fmt_ci(exp_ratio(low), exp_ratio(high))})"
+    """'0.36 (0.15–0.91)' from log-scale values; '0.36 (CI not estimable)' when a bound is
+    undefined."""
+    ci = fmt.ratio_ci(exp_ratio(low), exp_ratio(high))
+    return f"{fmt.ratio(exp_ratio(est))} ({'CI ' if ci == fmt.NOT_ESTIMABLE else ''}{ci})"
 
 
 def _num(x: float, digits: int = 3) -> str:

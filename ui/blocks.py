@@ -3,19 +3,21 @@ published comparison, the list of studies not used, and the per-study include ta
 
 from __future__ import annotations
 
-import math
 from typing import Any, Final
 
 import pandas as pd
 import streamlit as st
 
+from core import fmt, vocab
 from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
+from core.fmt import p_value as fmt_p  # the names the pages and tests use
+from core.fmt import ratio as fmt_ratio
+from core.fmt import ratio_ci as fmt_ci
 from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import (
-    OUTCOME_LABELS,
     Analysis,
     OutcomeAnalysis,
     forest_frame,
@@ -31,24 +33,6 @@ DISCLAIMER = (
     "This tool explores published evidence. It is not treatment advice: decisions for a "
     "patient belong to the treating team."
 )
-
-
-def fmt_ratio(x: float) -> str:
-    if not math.isfinite(x):
-        return "∞" if x > 0 else "–"
-    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
-
-
-def fmt_ci(low: float, high: float) -> str:
-    if math.isnan(low) and math.isnan(high):
-        return "not estimable"
-    return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
-
-
-def fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def ratio_name(oa: OutcomeAnalysis) -> str:
@@ -68,8 +52,8 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
     c3.metric(f"p ({p.dist})", fmt_p(p.pvalue), help=STAT_HELP["p"])
     c4, c5, c6 = st.columns([1, 1.7, 1])
     c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
-    c5.metric("Patients", f"{oa.patients}", help=STAT_HELP["Patients"])
-    c6.metric("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%", help=STAT_HELP["I²"])
+    c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
+    c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
     extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
     helps = [STAT_HELP["τ²"]] if p.method != "EE" else []
     if state.pi and p.method != "EE" and p.k > 1:
@@ -185,7 +169,7 @@ def not_used(oa: OutcomeAnalysis) -> None:
     if not rows:
         return
     panel = st.expander(
-        f"Not used for {OUTCOME_LABELS[oa.outcome]} ({len(rows)})",
+        f"Not used for {vocab.OUTCOMES[oa.outcome]} ({len(rows)})",
         key=f"not_used_{oa.outcome}",
         on_change="rerun",
     )

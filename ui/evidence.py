@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
+from core import fmt
 from core.data.schema import QUALITY_ITEMS
 from core.state.view import ViewState
 from core.views.analysis import Analysis, Selection, forest_frame
@@ -266,9 +267,10 @@ def use_in_view(
         if len(mine):
             f = mine.iloc[0]
             name = "HR" if oa.measure == "HR" else "OR"
-            ratio = f"{name} {f['est']:.2f} (95% CI {f['low']:.2f}–{f['high']:.2f})"
+            ci = fmt.ratio_ci(float(f["low"]), float(f["high"]))
+            ratio = f"{name} {fmt.ratio(float(f['est']))} (95% CI {ci})"
             if bool(f["included"]):
-                status = f"used, weight {f['weight']:.1f}%"
+                status = f"used, weight {fmt.percent(float(f['weight']))}"
             else:
                 status = "excluded by hand (would be used)"
             rows.append(

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data.dataset import Dataset
+from core.fmt import count, per_1000, percent
 from core.report.sof import (
     CHOICES,
     DISCLAIMER,
@@ -54,10 +55,10 @@ def display_frame(rows: list[SofRow]) -> pd.DataFrame:
         [
             {
                 "Outcome": r.title,
-                "Studies (patients)": f"{r.k} ({r.patients})",
+                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
                 "Relative effect": relative_text(r) or "–",
-                "Risk without RT": _risk_text(None if r.control is None else r.control.risk),
-                "Risk with RT (95% CI)": _risk_text(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
+                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
+                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
                 "Difference (95% CI)": absolute_text(r) if r.diff is not None else "–",
                 "NNT": "–" if r.nnt is None else r.nnt.text,
                 "Certainty": "–" if r.certainty is None else r.certainty.label,
@@ -94,7 +95,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         and row.control is not None
         and row.control.source != "entered by the user"
     ):
-        placeholder = f"pooled control arms: {100 * row.control.risk:.1f}%"
+        placeholder = f"pooled control arms: {percent(100 * row.control.risk)}"
     elif row.measure == "OR":
         placeholder = "pooled control arms"
     else:
@@ -114,7 +115,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         "ratio). A hazard ratio needs a risk you enter; it then applies over the same time.",
     )
     if row.control is not None:
-        st.caption(f"Assumed risk {100 * row.control.risk:.1f}%: {row.control.source}.")
+        st.caption(f"Assumed risk {percent(100 * row.control.risk)}: {row.control.source}.")
 
 
 def _rating_label(auto: str) -> Callable[[str], str]:

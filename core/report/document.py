@@ -30,24 +30,25 @@ import pandas as pd
 from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
 from core.data.dataset import published as _published
+from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
-from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.report.sof import (
     DOMAINS,
     Override,
     SofRow,
     absolute_text,
-    per_1000,
     relative_text,
     sof_frame,
     sof_table,
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
-from core.views.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
+from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
 from core.views.published import published_comparison
+from core.vocab import DESIGNS, INDICATIONS, title
+from core.vocab import DISCLAIMER as SOF_DISCLAIMER
 
 __all__ = ["Report", "build_report", "report_html", "report_pdf", "safe_url"]
 
@@ -175,7 +176,7 @@ def _section(
     if sg is not None and sg.q_between is not None:
         notes.append(
             f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {sg.p_between:.3f}"
+            f"p = {p_value(sg.p_between)}"
         )
     chart = None
     if not oa.rows.empty:
@@ -204,7 +205,7 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
     for sid in analysis.selection.ids:
         r = meta.loc[sid]
         n_rt, n_ctl = r["n_rt"], r["n_ctl"]
-        patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{int(n_rt)} vs {int(n_ctl)}"
+        patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{count(n_rt)} vs {count(n_ctl)}"
         score = r["quality_score"]
         pooled = [o for o in analysis.outcomes if sid in used[o]]
         if sid in analysis.state.exclude:
@@ -214,8 +215,8 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
         out.append(
             StudyRow(
                 label=_s(r["label"]) or sid,
-                design=GROUP_LABELS.get(_s(r["design"]), _s(r["design"])),
-                indication=GROUP_LABELS.get(_s(r["indication"]), _s(r["indication"])),
+                design=title(DESIGNS.get(_s(r["design"]), _s(r["design"]))),
+                indication=title(INDICATIONS.get(_s(r["indication"]), _s(r["indication"]))),
                 rt=" ".join(x for x in (_s(r["rt_type"]), _s(r["rt_timing"])) if x),
                 patients=patients,
                 quality="" if pd.isna(score) else f"{float(score):g}",
@@ -242,22 +243,14 @@ def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
 
 
 def _sof_display(rows: list[SofRow]) -> pd.DataFrame:
-    def risk(r: SofRow) -> str:
-        if r.risk_rt is None:
-            return "–"
-        text = f"{round(1000 * r.risk_rt)} per 1000"
-        if r.risk_rt_low is not None and r.risk_rt_high is not None:
-            text += f" ({round(1000 * r.risk_rt_low)} to {round(1000 * r.risk_rt_high)})"
-        return text
-
     return pd.DataFrame(
         [
             {
                 "Outcome": r.title,
-                "Studies (patients)": f"{r.k} ({r.patients})",
+                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
                 "Relative effect (95% CI)": relative_text(r) or "–",
-                "Risk without RT": "–" if r.control is None else per_1000(r.control.risk),
-                "Risk with RT (95% CI)": risk(r),
+                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
+                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
                 "Difference (95% CI)": absolute_text(r) or "–",
                 "NNT": "–" if r.nnt is None else r.nnt.text,
                 "Certainty": "–" if r.certainty is None else r.certainty.label,

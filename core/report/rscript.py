@@ -18,16 +18,16 @@ import unicodedata
 
 import pandas as pd
 
+from core import vocab
 from core.data.dataset import Dataset
 from core.state.view import describe_filters, encode_query
 from core.views.analysis import (
-    GROUP_LABELS,
-    OUTCOME_LABELS,
     OUTCOMES,
     Analysis,
     OutcomeAnalysis,
     model_label,
 )
+from core.vocab import GROUP_HEADINGS as HEADINGS
 
 DISCLAIMER = (
     "This explores published evidence; it is not treatment advice."  # same wording as the app
@@ -263,7 +263,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     if oa.pooled is None:
         why = oa.message or ""
         lines += [
-            f"# Nothing to pool for {OUTCOME_LABELS[v]}: {comment(why)}",
+            f"# Nothing to pool for {vocab.OUTCOMES[v]}: {comment(why)}",
             f"message({r_string(f'{v}: nothing to pool. {why}')})",
             f"results${v} <- list(k = 0L)",
         ]
@@ -346,7 +346,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"fp_{v} <- forest(res_{v}, {forest_args},",
         f"  rows = {_vector([str(y) for y in ys])}, ylim = c(-1.5, {top + 3}))",
         f"text(fp_{v}$xlim[1], {_vector([str(h) for h in heads])},",
-        f"  {_vector([r_string(GROUP_LABELS.get(g, g)) for g in order])}, pos = 4, font = 2)",
+        f"  {_vector([r_string(HEADINGS.get(g, g)) for g in order])}, pos = 4, font = 2)",
         f"subrows_{v} <- {_vector([str(s) for s in subs])}",
         f"for (i in seq_along(groups_{v})) addpoly(sub_{v}[[i]], row = subrows_{v}[i],",
         f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k), atransf = exp)',

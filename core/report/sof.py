@@ -47,25 +47,21 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.fmt import count, percent, ratio, ratio_ci
 from core.report.narrative import _join as _and  # 'a, b and c'
 from core.state.grade import ratings, reasons
 from core.state.view import ViewState
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
-from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
+from core.views.analysis import Analysis, OutcomeAnalysis
+from core.vocab import DISCLAIMER, EVENTS, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
 
 #: The domains in GRADE's order: key -> label.
-DOMAINS: dict[str, str] = {
-    "rob": "Risk of bias",
-    "inconsistency": "Inconsistency",
-    "indirectness": "Indirectness",
-    "imprecision": "Imprecision",
-    "publication": "Publication bias",
-}
+DOMAINS: dict[str, str] = GRADE_DOMAINS
 #: Ratings and the levels each costs.
 DOWNGRADE: dict[str, int] = {"not serious": 0, "serious": 1, "very serious": 2}
 #: Ratings a user may choose.
-CHOICES: tuple[str, ...] = tuple(DOWNGRADE)
+CHOICES: tuple[str, ...] = GRADE_RATINGS
 #: A domain's state: rated by this aid's rule, not assessable from the data, left to the user,
 #: or judged by the user. Only RULE and USER carry a rating.
 RULE, NOT_ASSESSABLE, NOT_JUDGED, USER = (
@@ -96,8 +92,6 @@ DOMAIN_HELP: dict[str, str] = {
 }
 LEVELS: tuple[str, ...] = ("Very low", "Low", "Moderate", "High")
 SYMBOLS: dict[str, str] = {"High": "⊕⊕⊕⊕", "Moderate": "⊕⊕⊕◯", "Low": "⊕⊕◯◯", "Very low": "⊕◯◯◯"}
-DISCLAIMER = "An aid for discussion, not an official GRADE assessment."
-EVENTS = {"OS": "death", "DFS": "recurrence or death"}
 
 GOOD_SCORE = 5
 GOOD_SHARE = 80.0
@@ -246,7 +240,7 @@ class SofRow:
 
     @property
     def title(self) -> str:
-        what = OUTCOME_LABELS[self.outcome]
+        what = OUTCOMES[self.outcome]
         if self.measure == "HR":
             return f"{what[0].upper()}{what[1:]} (hazard ratio)"
         return f"{self.years:g}-year {what} (odds ratio)"
@@ -328,7 +322,7 @@ def control_arm_risk(rows: pd.DataFrame) -> ControlRisk | None:
     derived = int(have["derived"].sum()) if "derived" in have else 0
     source = (
         f"control arms of the {len(have)} pooled stud{'y' if len(have) == 1 else 'ies'}: "
-        f"{events:.0f}/{n:.0f} events (sum of events / sum of patients)"
+        f"{count(events)}/{count(n)} events (sum of events / sum of patients)"
     )
     if derived:
         which = "all" if derived == len(have) else f"{derived} of {len(have)}"
@@ -439,9 +433,10 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
     i2_high = math.isfinite(p.i2) and p.i2 > I2_SERIOUS
     has_pi = math.isfinite(p.pi_low) and math.isfinite(p.pi_high)
     pi_cross = has_pi and _crosses(p.pi_low, p.pi_high) and not _crosses(p.ci_low, p.ci_high)
-    parts = [f"I² = {p.i2:.0f}% ({'above' if i2_high else 'not above'} {I2_SERIOUS:.0f}%)"]
+    above = "above" if i2_high else "not above"
+    parts = [f"I² = {percent(p.i2, 0)} ({above} {percent(I2_SERIOUS, 0)})"]
     if has_pi:
-        pi = f"{exp_ratio(p.pi_low):.2f} to {exp_ratio(p.pi_high):.2f}"
+        pi = ratio_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high), " to ")
         if pi_cross:
             parts.append(f"the prediction interval {pi} crosses 1 while the CI does not")
         else:
@@ -469,9 +464,9 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
         ois = optimal_information_size(control.risk)
         short = oa.patients < ois
         parts.append(
-            f"{oa.patients} patients {'below' if short else 'reach'} the optimal information "
-            f"size of {math.ceil(ois)} (25% relative risk reduction from "
-            f"{100 * control.risk:.0f}%, alpha 0.05, power 0.8)"
+            f"{count(oa.patients)} patients {'below' if short else 'reach'} the optimal "
+            f"information size of {count(math.ceil(ois))} (25% relative risk reduction from "
+            f"{percent(100 * control.risk, 0)}, alpha 0.05, power 0.8)"
         )
     rating = CHOICES[int(cross) + int(short)]
     if p.k == 1 and rating == "not serious":
@@ -638,8 +633,8 @@ def sof_row(
     r = control.risk
     if r <= 0.0 or r >= 1.0:
         msg = (
-            f"With an assumed risk of {100 * r:.0f}% the risk is the same with and without RT: "
-            "absolute effects and the NNT need a risk between 0% and 100%."
+            f"With an assumed risk of {percent(100 * r, 0)} the risk is the same with and "
+            "without RT: absolute effects and the NNT need a risk between 0% and 100%."
         )
         return replace(base, message=msg)
     f = risk_with_hr if oa.measure == "HR" else risk_with_or
@@ -683,10 +678,6 @@ def sof_table(
 # Text for tables and exports
 
 
-def per_1000(risk: float) -> str:
-    return f"{round(1000 * risk)} per 1000"
-
-
 def diff_text(d: float) -> str:
     n = round(abs(d))
     if n == 0:
@@ -700,8 +691,8 @@ def relative_text(row: SofRow) -> str:
     name = "HR" if row.measure == "HR" else "OR"
     low, high = row.ratio_low, row.ratio_high
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return f"{name} {row.ratio:.2f} (95% CI not estimable)"
-    return f"{name} {row.ratio:.2f} (95% CI {low:.2f} to {high:.2f})"
+        return f"{name} {ratio(row.ratio)} (95% CI not estimable)"
+    return f"{name} {ratio(row.ratio)} (95% CI {ratio_ci(low, high, ' to ')})"
 
 
 def absolute_text(row: SofRow) -> str:

@@ -10,7 +10,6 @@ seconds.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.charts.bias import bubble_frames, funnel_frame
-from core.report.narrative import fmt_p, fmt_ratio
+from core.fmt import p_value, ratio, ratio_ci
 from core.state.view import ViewState
 from core.stats.bias import (
     BeggTest,
@@ -53,13 +52,6 @@ LOW_POWER = (
     "heterogeneity or chance."
 )
 SIDE = {"left": "left (lower ratios)", "right": "right (higher ratios)"}
-
-
-def fmt_ci(low: float, high: float) -> str:
-    """'0.15–0.91' (ratio scale), or 'not estimable'."""
-    if math.isnan(low) and math.isnan(high):
-        return "not estimable"
-    return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
 
 
 def tf_method(method: str) -> str:
@@ -127,7 +119,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         else {
             "Test": label,
             "Statistic": f"t = {e.stat:.2f} (df = {e.df:.0f})",
-            "p": fmt_p(e.pvalue),
+            "p": p_value(e.pvalue),
             "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f})",
         }
     )
@@ -139,7 +131,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         else {
             "Test": label,
             "Statistic": f"z = {e.stat:.2f}",
-            "p": fmt_p(e.pvalue),
+            "p": p_value(e.pvalue),
             "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f}); τ² = {e.tau2:.4f}",
         }
     )
@@ -151,16 +143,16 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         else {
             "Test": label,
             "Statistic": f"Kendall's τ = {b.tau:.3f}",
-            "p": fmt_p(b.pvalue),
+            "p": p_value(b.pvalue),
             "Result": "exact p" if b.exact else "normal approximation (ties)",
         }
     )
     tf = t.trim_and_fill
     if isinstance(tf, TrimAndFill):
-        adj = f"{fmt_ratio(exp_ratio(tf.estimate))} (95% CI " + fmt_ci(
+        adj = f"{ratio(exp_ratio(tf.estimate))} (95% CI " + ratio_ci(
             exp_ratio(tf.ci_low), exp_ratio(tf.ci_high)
         )
-        orig = fmt_ratio(exp_ratio(tf.original_estimate))
+        orig = ratio(exp_ratio(tf.original_estimate))
         rows.append(
             {
                 "Test": f"Trim and fill ({tf.estimator}, {tf.method})",
@@ -170,7 +162,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
                     else "k0 = 0: no study estimated missing"
                 ),
                 "p": "–",
-                "Result": f"adjusted {name} {adj}, p {fmt_p(tf.pvalue)}), unadjusted {orig}",
+                "Result": f"adjusted {name} {adj}, p {p_value(tf.pvalue)}), unadjusted {orig}",
             }
         )
     else:

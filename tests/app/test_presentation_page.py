@@ -49,7 +49,7 @@ def ratio(x: float) -> str:
 
 
 def span(low: float, high: float) -> str:
-    return "–" if math.isnan(low) or math.isnan(high) else f"{ratio(low)}–{ratio(high)}"
+    return "not estimable" if math.isnan(low) or math.isnan(high) else f"{ratio(low)}–{ratio(high)}"
 
 
 def expected_metrics(state: ViewState, oa: OutcomeAnalysis) -> dict[str, list[str]]:
