@@ -12,6 +12,7 @@ from ui import blocks, cache, memory, sidebar, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
 memory.return_freed_memory()
+memory.collect_when_session_ends()
 
 st.set_page_config(
     page_title="Perioperative RT for HCC: evidence explorer",
