@@ -90,9 +90,11 @@ def collect_soon(delay_s: float = COLLECT_DELAY_S) -> bool:
     return True
 
 
-@st.cache_resource(
-    show_spinner=False, scope="session", on_release=lambda _: collect_soon(), max_entries=1
-)
+def _released(_marker: object) -> None:
+    collect_soon()
+
+
+@st.cache_resource(show_spinner=False, scope="session", on_release=_released, max_entries=1)
 def _session_marker() -> object:
     return object()
 
