@@ -195,8 +195,7 @@ def cmd_store_save(args: argparse.Namespace) -> int:
     try:
         saved = open_store().save(dataset, note=args.note, parent=args.parent)
     except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return _unreadable(str(exc))
     if isinstance(saved, Refused):
         print(f"not saved: {saved.message}", file=sys.stderr)
         return 1
@@ -216,8 +215,7 @@ def cmd_store_delete(args: argparse.Namespace) -> int:
     try:
         result = open_store().delete(args.token, args.delete_key)
     except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return _unreadable(str(exc))
     if not result.ok:
         print(f"not deleted: {result.message}", file=sys.stderr)
         return 1
@@ -225,32 +223,28 @@ def cmd_store_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_store_history(args: argparse.Namespace) -> int:
-    """Print a version and those it was made from (newest first) as JSON; exit 0, 1, or 2."""
+def _print_versions(query: Callable[[], Any]) -> int:
+    """Print the rows a store ``query`` returns as JSON (exit 0); a missing token (1) or an
+    unavailable store (2) is said on stderr."""
     try:
-        result = open_store().history(args.token)
+        result = query()
     except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return _unreadable(str(exc))
     if isinstance(result, Missing):
         print(f"data={result.token}: {result.message}", file=sys.stderr)
         return 1
-    _print_json([asdict(e) for e in result])
+    _print_json([asdict(row) for row in result])
     return 0
+
+
+def cmd_store_history(args: argparse.Namespace) -> int:
+    """Print a version and those it was made from (newest first) as JSON; exit 0, 1, or 2."""
+    return _print_versions(lambda: open_store().history(args.token))
 
 
 def cmd_store_diff(args: argparse.Namespace) -> int:
     """Print every value that differs between two versions as JSON; exit 0, 1, or 2."""
-    try:
-        result = open_store().compare(args.old, args.new)
-    except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if isinstance(result, Missing):
-        print(f"data={result.token}: {result.message}", file=sys.stderr)
-        return 1
-    _print_json([asdict(c) for c in result])
-    return 0
+    return _print_versions(lambda: open_store().compare(args.old, args.new))
 
 
 def _store_parser(sub: Any) -> None:
