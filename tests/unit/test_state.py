@@ -394,6 +394,8 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
         return st.lists(st.sampled_from(spec.allowed), unique=True).map(tuple)
     if spec.kind == "ids":
         return st.lists(_ID, max_size=20).map(tuple)
+    if spec.kind == "token":
+        return st.none() | st.from_regex(S.TOKEN_PATTERN, fullmatch=True)
     if spec.nullable:
         return st.none() | _NUMBER
     return _YEARS
@@ -411,6 +413,27 @@ def test_round_trip(state: ViewState) -> None:
     assert parse_query(to_query_params(state)) == ParseResult(state, ())
     assert encode_query(state) == query  # stable
     assert encode_query(dataclasses.replace(state)) == query
+
+
+TOKEN = "AbCd_-0123456789abcdefghijklmnop"
+
+
+def test_data_token_is_a_link_key() -> None:
+    """``data=TOKEN`` is kept, written last, and a value of another shape is ignored with a
+    notice (the view stays on the bundled data); links without it are unchanged."""
+    parsed = parse_query(f"?outcome=DFS&data={TOKEN}")
+    assert parsed == ParseResult(ViewState(outcome="DFS", data=TOKEN), ())
+    assert encode_query(parsed.state) == f"outcome=DFS&data={TOKEN}"
+    assert parse_query(f"?DATA= {TOKEN} ").state.data == TOKEN
+    bad = parse_query("?data=abc&design=RCT")
+    assert bad.state == ViewState(design=("RCT",))
+    assert bad.notices == (
+        "Saved dataset (data): 'abc' is not the token of a saved dataset; ignored.",
+    )
+    assert parse_query(f"?data={TOKEN}x").state.data is None
+    assert encode_query(ViewState(design=("RCT",))) == "design=RCT"
+    with pytest.raises(ValueError):
+        ViewState(data="abc")
 
 
 @given(st.text(max_size=300))
