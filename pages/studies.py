@@ -90,7 +90,7 @@ def _save_and_share(dataset: Dataset, about: saved.About | None) -> None:
             icon=":material/cloud_upload:",
         )
         if saved.save_problem():
-            st.error(blocks.text(saved.save_problem()), icon=":material/error:")
+            st.error(saved.save_problem(), icon=":material/error:")  # the app's own words
         return
     secret = saved.secret()
     if secret is not None and secret[0] == about.token:
