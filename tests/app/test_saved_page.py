@@ -30,10 +30,9 @@ UNKNOWN = "AbCd_-0123456789abcdefghijklmnop"
 
 
 @pytest.fixture
-def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    monkeypatch.setenv("EXPLORER_STORE", url)
-    return url
+def store_url() -> str:
+    """This test's store (tests/app/conftest.py gives every test its own)."""
+    return os.environ["EXPLORER_STORE"]
 
 
 def _bcg_at_one_year(tmp_path: Path, edit: bool = False) -> Path:
