@@ -214,3 +214,9 @@ def test_history_and_value_by_value_diff_of_two_versions(store_url: str, tmp_pat
     trial1 = dataset.outcomes[dataset.outcomes["study_id"] == "trial1"]
     assert trial1["events_rt"].tolist() == [4]
     assert any("nothing to compare" in c.value for c in old.caption)
+    # "Reset to the default view" resets the view and keeps the saved data
+    (reset,) = [b for b in old.sidebar.button if b.label == "Reset to the default view"]
+    reset.click().run()
+    _no_exception(old)
+    assert dict(old.query_params) in ({"data": first["data"]}, {"data": [first["data"]]})
+    assert old.session_state["upload"][1] is dataset
