@@ -101,7 +101,7 @@ def _save_and_share(dataset: Dataset, about: saved.About | None) -> None:
         )
         st.warning(
             "**Keep this delete key now: it is shown only this once and cannot be recovered.** "
-            "With it, the saved data can be deleted (`python -m core store delete TOKEN KEY`); "
+            "With it, the saved data can be deleted (`python -m core store delete -- TOKEN KEY`); "
             "without it, nobody can delete them.",
             icon=":material/key:",
         )

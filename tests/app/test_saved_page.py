@@ -187,8 +187,7 @@ def test_history_and_value_by_value_diff_of_two_versions(store_url: str, tmp_pat
         str(_bcg_at_one_year(tmp_path, edit=True)),
         "--note",
         "trial1 corrected",
-        "--parent",
-        first["data"],
+        f"--parent={first['data']}",  # a token may start with "-"
     )
     at = open_app(f"?{QUERY}&data={second['data']}", page="studies")
     _no_exception(at)
