@@ -188,8 +188,8 @@ def _link_box(state: ViewState) -> None:
     elif cache.current_dataset()[0] != cache.BUNDLED_KEY:
         sb.warning(
             "This link does not carry your uploaded data: whoever opens it sees the bundled "
-            'evidence, with different numbers. To share the data, use "Save and get a link" '
-            "on the Studies page.",
+            'evidence, not your data. To share the data, use "Save and get a link" on the '
+            "Studies page.",
             icon=":material/link_off:",
         )
     # the default view of the data in use: a saved dataset stays in the link
