@@ -7,10 +7,12 @@ import os
 
 import streamlit as st
 
-from ui import blocks, cache, memory, saved, sidebar, sof, sync, upload
+from core.state.grade import grade_notices
+from ui import blocks, cache, memory, saved, sidebar, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
 memory.return_freed_memory()
+memory.collect_when_session_ends()
 
 st.set_page_config(
     page_title="Perioperative RT for HCC: evidence explorer",
@@ -47,7 +49,7 @@ elif data_key != cache.BUNDLED_KEY:
         f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, this "
         "session only; a shared link opens the same view on the bundled evidence)."
     )
-for notice in (*sync.notices(), *sof.grade_notices(state)):
+for notice in (*sync.notices(), *grade_notices(state)):
     st.caption(f"Ignored in the link: {blocks.text(notice)}")
 st.caption(f":material/info: {blocks.DISCLAIMER}")
 try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import sys
@@ -19,6 +18,8 @@ from core.data.digitised import read_digitised
 from core.data.estimable import estimable
 from core.data.readers import validate_files
 from core.report.rscript import r_script
+from core.report.sof import certainty_json, sof_table
+from core.state.grade import grade_notices
 from core.state.view import ViewState, parse_query
 from core.stats.km import reconstruct
 from core.store import Missing, Refused, StoreUnavailable, open_store
@@ -26,6 +27,7 @@ from core.store.link import split_data
 from core.views import bias, sensitivity
 from core.views.analysis import EstimableFn, analyse, to_json
 from core.views.km import km_json, parse_years
+from core.views.plain import plain
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
@@ -105,48 +107,46 @@ def _link_data(args: argparse.Namespace) -> tuple[Dataset | str, Any]:
     return _open_token(tokens[0]), query
 
 
-def _json_safe(value: object) -> object:
-    """``value`` with every NaN or infinite float turned into None (valid JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
+def _unreadable(why: str) -> int:
+    """Say on stderr why the data cannot be read; the exit code 2."""
+    print(why, file=sys.stderr)
+    return 2
+
+
+def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
+    """Print ``view(state, dataset)`` of a link as JSON, the link's notices first among its
+    ``notices``; exit 0, or 2 when its data cannot be read."""
+    dataset, query = _link_data(args)
+    if isinstance(dataset, str):
+        return _unreadable(dataset)
+    parsed = parse_query(query)
+    out = view(parsed.state, dataset)
+    notices = [*parsed.notices, *grade_notices(parsed.state), *out.get("notices", [])]
+    _print_json({**out, "notices": notices})
+    return 0
 
 
 def _print_json(value: object) -> None:
-    print(json.dumps(_json_safe(value), indent=2, allow_nan=False, default=str))
+    print(json.dumps(plain(value), indent=2, allow_nan=False, default=str))
+
+
+def _analysis(state: ViewState, dataset: Dataset) -> dict:
+    """The analysis as JSON, each outcome with its certainty (the summary of findings' aid,
+    the link's judgements applied)."""
+    analysis = analyse(state, dataset)
+    out = to_json(analysis)
+    for row in sof_table(analysis, dataset.studies):
+        out[row.outcome]["certainty"] = certainty_json(row.certainty)
+    return out
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the analysis of a link as JSON; exit 0, or 2 when its data cannot be read."""
-    dataset, query = _link_data(args)
-    if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
-    parsed = parse_query(query)
-    out = to_json(analyse(parsed.state, dataset))
-    out["notices"] = [*parsed.notices, *out["notices"]]
-    _print_json(out)
-    return 0
-
-
-def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], dict]) -> int:
-    """Print ``view(state, dataset)`` of a link as JSON with the link's notices."""
-    dataset, query = _link_data(args)
-    if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
-    parsed = parse_query(query)
-    out = {"notices": list(parsed.notices), **view(parsed.state, dataset)}
-    _print_json(out)
-    return 0
+    return _print_view(args, _analysis)
 
 
 def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
-    effects: EstimableFn = lambda o, m, t, r: estimable(dataset, o, m, t, r)  # type: ignore[arg-type]  # noqa: E731
+    effects: EstimableFn = lambda o, m, t, r: estimable(dataset, o, m, t, r)  # noqa: E731
     oa = analyse(state, dataset, effects).outcomes[state.outcome]
     return sensitivity.to_json(sensitivity.sensitivity_view(state, oa, dataset.studies, effects))
 
@@ -170,8 +170,7 @@ def cmd_rscript(args: argparse.Namespace) -> int:
     """Print the R (metafor) script of a link; exit 0, or 2 when its data cannot be read."""
     dataset, query = _link_data(args)
     if isinstance(dataset, str):
-        print(dataset, file=sys.stderr)
-        return 2
+        return _unreadable(dataset)
     parsed = parse_query(query)
     for notice in parsed.notices:
         print(f"notice: {notice}", file=sys.stderr)
@@ -196,8 +195,7 @@ def cmd_store_save(args: argparse.Namespace) -> int:
     try:
         saved = open_store().save(dataset, note=args.note, parent=args.parent)
     except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return _unreadable(str(exc))
     if isinstance(saved, Refused):
         print(f"not saved: {saved.message}", file=sys.stderr)
         return 1
@@ -217,8 +215,7 @@ def cmd_store_delete(args: argparse.Namespace) -> int:
     try:
         result = open_store().delete(args.token, args.delete_key)
     except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return _unreadable(str(exc))
     if not result.ok:
         print(f"not deleted: {result.message}", file=sys.stderr)
         return 1
@@ -226,32 +223,28 @@ def cmd_store_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_store_history(args: argparse.Namespace) -> int:
-    """Print a version and those it was made from (newest first) as JSON; exit 0, 1, or 2."""
+def _print_versions(query: Callable[[], Any]) -> int:
+    """Print the rows a store ``query`` returns as JSON (exit 0); a missing token (1) or an
+    unavailable store (2) is said on stderr."""
     try:
-        result = open_store().history(args.token)
+        result = query()
     except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return _unreadable(str(exc))
     if isinstance(result, Missing):
         print(f"data={result.token}: {result.message}", file=sys.stderr)
         return 1
-    _print_json([asdict(e) for e in result])
+    _print_json([asdict(row) for row in result])
     return 0
+
+
+def cmd_store_history(args: argparse.Namespace) -> int:
+    """Print a version and those it was made from (newest first) as JSON; exit 0, 1, or 2."""
+    return _print_versions(lambda: open_store().history(args.token))
 
 
 def cmd_store_diff(args: argparse.Namespace) -> int:
     """Print every value that differs between two versions as JSON; exit 0, 1, or 2."""
-    try:
-        result = open_store().compare(args.old, args.new)
-    except StoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if isinstance(result, Missing):
-        print(f"data={result.token}: {result.message}", file=sys.stderr)
-        return 1
-    _print_json([asdict(c) for c in result])
-    return 0
+    return _print_versions(lambda: open_store().compare(args.old, args.new))
 
 
 def _store_parser(sub: Any) -> None:
@@ -294,7 +287,7 @@ def cmd_km(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+    _print_json(out)
     return 0
 
 

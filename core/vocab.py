@@ -30,6 +30,8 @@ OUTCOMES: Final = {"OS": "overall survival", "DFS": "disease-free survival"}
 OUTCOME_CHOICES: Final = {code: f"{label} ({code})" for code, label in OUTCOMES.items()}
 MEASURES: Final = {"OR": "odds ratio at t years", "HR": "hazard ratio"}
 CI_METHODS: Final = {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"}
+#: The CI methods' short names, for controls and model labels.
+CI_SHORT: Final = {"wald": "Wald (z)", "hksj": "Hartung-Knapp"}
 #: The tau2 estimators (metafor's ``method`` codes) and the common-effect model.
 MODELS: Final = {
     "REML": "restricted maximum likelihood",
@@ -42,7 +44,66 @@ MODELS: Final = {
     "EB": "empirical Bayes",
     "EE": "common effect (inverse variance)",
 }
+#: What each estimator does, for help text beside the model's name (metafor's rma methods).
+MODEL_HELP: Final = {
+    "REML": "REML: restricted maximum likelihood estimate of τ² (metafor's default); less "
+    "biased than ML when there are few studies.",
+    "DL": "DL: DerSimonian-Laird method-of-moments estimate of τ² (non-iterative); tends to "
+    "underestimate τ² when there are few studies.",
+    "PM": "PM: Paule-Mandel estimate of τ², the value at which Q equals its expected value k−1.",
+    "ML": "ML: maximum likelihood estimate of τ²; biased downwards with few studies.",
+    "HS": "HS: Hunter-Schmidt estimate of τ² (from psychometric meta-analysis).",
+    "SJ": "SJ: Sidik-Jonkman estimate of τ²; always above 0, often larger than the others.",
+    "HE": "HE: Hedges' unweighted method-of-moments estimate of τ².",
+    "EB": "EB: empirical Bayes estimate of τ² (for a model without moderators metafor "
+    "notes it equals PM).",
+    "EE": "Common effect (inverse variance): assumes one true effect shared by all studies "
+    "(τ² = 0); the CI then ignores any heterogeneity.",
+}
+#: Help text for each statistic shown with a pooled result (keyed by its label's start).
+STAT_HELP: Final = {
+    "Pooled": "The pooled ratio: below 1 favours RT (fewer events). A weighted average of the "
+    "studies' log ratios, shown as a ratio.",
+    "95% CI": "95% confidence interval of the pooled ratio: the range of average effects "
+    "compatible with the data under the model. Wald-type (normal) or Hartung-Knapp (t).",
+    "p": "Two-sided p-value for the test that the pooled ratio is 1 (no difference), from the "
+    "normal (z) or, with Hartung-Knapp, the t distribution. It says nothing about the size or "
+    "importance of the effect.",
+    "Studies (k)": "Number of studies pooled (k).",
+    "Patients": "Patients in the pooled studies (both arms).",
+    "I²": "I²: the share of the variability between study estimates attributed to "
+    "heterogeneity rather than chance (Higgins & Thompson 2002). Very imprecise with few "
+    "studies; '–' when it cannot be computed (one study).",
+    "τ²": "τ²: the estimated variance of the true log ratios between studies "
+    "(random-effects model). 0 means no heterogeneity was detected, not that there is none; "
+    "with few studies it is poorly estimated.",
+    "Q": "Cochran's Q: weighted sum of squared deviations of the estimates from the pooled "
+    "one, compared with a chi² distribution; low power with few studies.",
+    "95% prediction interval": "95% prediction interval: where the true effect of a new, "
+    "similar study is expected to lie, allowing for heterogeneity (Higgins, Thompson & "
+    "Spiegelhalter 2009). Wider than the CI whenever τ² > 0.",
+}
+
+
+def stat_help(label: str) -> str | None:
+    """The help text of a statistic by its shown label ('p (z)' -> the p-value's)."""
+    for key, text in STAT_HELP.items():
+        if label == key or label.startswith(key + " "):
+            return text
+    return None
+
+
 GROUPS: Final = {"none": "none", "indication": "by indication", "design": "by design"}
+#: Design code -> (singular, plural) noun phrase, for sentences and subgroup headings.
+DESIGN_NOUNS: Final = {
+    "RCT": ("randomized trial", "randomized trials"),
+    "PSM": ("propensity-matched study", "propensity-matched studies"),
+    "prospective-nonrandomized": (
+        "prospective non-randomized study",
+        "prospective non-randomized studies",
+    ),
+    "retrospective": ("retrospective study", "retrospective studies"),
+}
 #: The event each outcome counts.
 EVENTS: Final = {"OS": "death", "DFS": "recurrence or death"}
 #: GRADE domains in GRADE's order: key -> label.
@@ -61,6 +122,13 @@ DISCLAIMER: Final = "An aid for discussion, not an official GRADE assessment."
 def title(label: str) -> str:
     """``label`` with its first letter capitalised (the rest kept: abbreviations stay)."""
     return label[:1].upper() + label[1:]
+
+
+#: Subgroup headings of the forest plot: an indication, or a design in the plural.
+GROUP_HEADINGS: Final = {
+    **{code: title(label) for code, label in INDICATIONS.items()},
+    **{code: title(many) for code, (_, many) in DESIGN_NOUNS.items()},
+}
 
 
 def model_label(method: str) -> str:

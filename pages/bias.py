@@ -3,11 +3,10 @@ meta-regression bubble plot on quality score or year, for the sidebar's outcome 
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
+from core import fmt
 from core.charts.bias import bubble_chart, funnel_chart
 from core.charts.forest import VegaSpec
 from core.state.view import ViewState
@@ -151,11 +150,11 @@ def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
     slope, lo, hi = fit.coef[1], fit.ci_low[1], fit.ci_high[1]
     with right:
         c1, c2 = st.columns(2)
-        c1.metric(f"Ratio of {name}s per {unit}", blocks.fmt_ratio(exp_ratio(slope)))
-        c2.metric("95% CI", blocks.fmt_ci(exp_ratio(lo), exp_ratio(hi)))
+        c1.metric(f"Ratio of {name}s per {unit}", fmt.ratio(exp_ratio(slope)))
+        c2.metric("95% CI", fmt.ratio_ci(exp_ratio(lo), exp_ratio(hi)))
         c3, c4 = st.columns(2)
-        c3.metric(f"p ({'t' if reg.test == 'knha' else 'z'})", blocks.fmt_p(float(fit.pvalue[1])))
-        c4.metric("R²", "–" if fit.r2 is None or math.isnan(fit.r2) else f"{fit.r2:.1f}%")
+        c3.metric(f"p ({'t' if reg.test == 'knha' else 'z'})", fmt.p_value(float(fit.pvalue[1])))
+        c4.metric("R²", fmt.percent(fit.r2))
         st.caption(
             f"Slope {slope:.3f} on the log scale per {unit} of {what} (k = {reg.k}); "
             f"residual τ² = {fit.tau2:.4f}; "

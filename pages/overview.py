@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.report.narrative import summary_sentence
 from core.state.view import DEFAULT_STATE
 from core.views.analysis import OUTCOMES
 from ui import blocks, cache, sync
@@ -38,8 +39,10 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
     with col:
         st.subheader(oa.title)
         blocks.metrics(oa, state)
+        if oa.pooled is not None:  # in plain words, as on the Present page
+            st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
         blocks.forest(oa, state, dataset.studies, width=OVERVIEW_FOREST_WIDTH)
-        blocks.published_box(oa, published)
+        blocks.published_box(oa, published, details=True)
         blocks.not_used(oa)
 
 render_sof(analysis, state, dataset)

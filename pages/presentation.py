@@ -9,6 +9,7 @@ from core.report.narrative import headline, key_numbers, left_out, summary_sente
 from core.state.view import describe_filters
 from core.views.analysis import out_of_range
 from core.views.results_table import results_frame
+from core.vocab import stat_help
 from ui import blocks, cache, exports, sync
 from ui.report import render_report_downloads
 from ui.sof import render_sof
@@ -49,11 +50,11 @@ if numbers:
     with st.container(key="present_numbers"):
         widths = [max(5.0, 1.15 * len(n.value), 0.6 * len(n.label)) for n in numbers]
         for col, number in zip(st.columns(widths), numbers, strict=True):
-            col.metric(number.label, number.value)
+            col.metric(number.label, number.value, help=stat_help(number.label))
         if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
             st.caption(f"Note: {blocks.text(oa.pooled.note)}")
     # as on the other pages; a single study's message is already in the sentence above
-    plain = oa.message if oa.k > 1 else out_of_range(oa.pooled, oa.measure)
+    plain = oa.message if oa.k > 1 or oa.pooled is None else out_of_range(oa.pooled, oa.measure)
     if plain:
         st.info(blocks.text(plain))
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core import fmt
 from core.charts.forest import VegaSpec
 from core.charts.sensitivity import (
     baujat_chart,
     cumulative_chart,
     estimator_chart,
-    fmt_ratio,
     gosh_chart,
     leave_one_out_chart,
     quality_sweep_chart,
@@ -35,10 +37,10 @@ ORDERS = {"year": "Publication year (oldest first)", "quality": "Quality score (
 
 
 def ci_text(est: float, low: float, high: float) -> str:
-    """'0.36 (0.15–0.91)' from log-scale values; the CI part is '–' when undefined."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{fmt_ratio(exp_ratio(est))} (CI not estimable)"
-    return f"{fmt_ratio(exp_ratio(est))} ({blocks.fmt_ci(exp_ratio(low), exp_ratio(high))})"
+    """'0.36 (0.15–0.91)' from log-scale values; '0.36 (CI not estimable)' when a bound is
+    undefined."""
+    ci = fmt.ratio_ci(exp_ratio(low), exp_ratio(high))
+    return f"{fmt.ratio(exp_ratio(est))} ({'CI ' if ci == fmt.NOT_ESTIMABLE else ''}{ci})"
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -54,17 +56,17 @@ def draw(view: str, part: str, chart: VegaSpec) -> None:
     st.vega_lite_chart(spec=cache.display_spec(view, part, chart), width="content")
 
 
-def chart_of(sv: SensitivityView, part: str, make: object) -> VegaSpec:
+def chart_of(sv: SensitivityView, part: str, make: Callable[[], alt.TopLevelMixin]) -> VegaSpec:
     """The chart of ``part``, built once per view."""
-    return cache.per_view(cache.view_key(sv.state), part, lambda: VegaSpec(make().to_dict()))  # type: ignore[operator]
+    return cache.per_view(cache.view_key(sv.state), part, lambda: VegaSpec(make().to_dict()))
 
 
-def shown(panel: Panel) -> bool:
-    """Whether a panel has rows to draw; if not, say why."""
+def shown(panel: Panel) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A panel's (frame, plotted rows) when it has rows to draw; else None, saying why."""
     if panel.frame is None or panel.plot is None:
         st.info(panel.message)
-        return False
-    return True
+        return None
+    return panel.frame, panel.plot
 
 
 # ---------------------------------------------------------------------------------------
@@ -73,9 +75,10 @@ def shown(panel: Panel) -> bool:
 def leave_one_out_section(sv: SensitivityView, name: str) -> None:
     st.subheader("Leave-one-out")
     panel = sv.leave_one_out
-    if not shown(panel):
+    drawn = shown(panel)
+    if drawn is None:
         return
-    frame, plot = panel.frame, panel.plot
+    frame, plot = drawn
     chart = chart_of(sv, "leave-one-out", lambda: leave_one_out_chart(plot, measure_label=sv.title))
     st.caption(
         "Each row pools every study but one. Marked rows (vermillion triangles) change the "
@@ -119,16 +122,17 @@ def cumulative_section(sv: SensitivityView) -> None:
     st.radio(
         "Add studies in order of",
         list(ORDERS),
-        format_func=ORDERS.get,
+        format_func=ORDERS.__getitem__,
         key="w_sens_order",
         horizontal=True,
         on_change=_commit_order,
     )
     panel = sv.cumulative
-    if not shown(panel):
+    drawn = shown(panel)
+    if drawn is None:
         return
+    frame, plot = drawn
     key_title = "year" if sv.state.order == "year" else "score"
-    plot = panel.plot
     chart = chart_of(
         sv,
         "cumulative",
@@ -142,15 +146,16 @@ def cumulative_section(sv: SensitivityView) -> None:
         + (panel.note or "")
     )
     draw(cache.view_key(sv.state), "cumulative", chart)
-    exports.downloads(f"cumulative-{sv.state.order}-{sv.outcome}", chart, panel.frame)
+    exports.downloads(f"cumulative-{sv.state.order}-{sv.outcome}", chart, frame)
 
 
 def influence_section(sv: SensitivityView) -> None:
     st.subheader("Influence")
     panel = sv.influence
-    if not shown(panel):
+    drawn = shown(panel)
+    if drawn is None:
         return
-    frame = panel.frame
+    frame = drawn[0]
     chart = chart_of(sv, "influence", lambda: baujat_chart(frame))
     st.caption(
         "Baujat plot: studies to the right add most to the between-study heterogeneity; "
@@ -181,9 +186,10 @@ def influence_section(sv: SensitivityView) -> None:
 def estimator_section(sv: SensitivityView) -> None:
     st.subheader("Does the conclusion depend on the model?")
     panel = sv.estimators
-    if not shown(panel):
+    drawn = shown(panel)
+    if drawn is None:
         return
-    frame = panel.frame
+    frame = drawn[0]
     current = (sv.state.method, sv.state.ci)
     chart = chart_of(
         sv,

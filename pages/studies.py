@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
 from core.data import export, schema
 from core.data.dataset import DATA_DIR, Dataset
@@ -26,7 +27,7 @@ def _height(frame: pd.DataFrame) -> int:
     return TABLE_ROW_PX * (len(frame) + 1) + 3
 
 
-def _count_column(counts: pd.Series) -> object:
+def _count_column(counts: pd.Series) -> ColumnConfig:
     """Whole numbers as such; counts no integer column can hold are text (1e+308)."""
     if pd.api.types.is_integer_dtype(counts):
         return st.column_config.NumberColumn(format="%d")

@@ -3,22 +3,28 @@ published comparison, the list of studies not used, and the per-study include ta
 
 from __future__ import annotations
 
-import math
+from typing import Any, Final
 
 import pandas as pd
 import streamlit as st
 
+from core import fmt, vocab
 from core.charts.forest import forest_chart
+from core.data.dataset import Dataset
+from core.fmt import p_value as fmt_p  # the names the pages and tests use
+from core.fmt import ratio as fmt_ratio
+from core.fmt import ratio_ci as fmt_ci
 from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import (
-    OUTCOME_LABELS,
     Analysis,
     OutcomeAnalysis,
     forest_frame,
     model_label,
 )
+from core.views.published import SOURCE, published_comparison
+from core.vocab import MODEL_HELP, STAT_HELP
 from ui import cache, sync
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
@@ -27,24 +33,6 @@ DISCLAIMER = (
     "This tool explores published evidence. It is not treatment advice: decisions for a "
     "patient belong to the treating team."
 )
-
-
-def fmt_ratio(x: float) -> str:
-    if not math.isfinite(x):
-        return "∞" if x > 0 else "–"
-    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
-
-
-def fmt_ci(low: float, high: float) -> str:
-    if math.isnan(low) and math.isnan(high):
-        return "not estimable"
-    return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
-
-
-def fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def ratio_name(oa: OutcomeAnalysis) -> str:
@@ -59,28 +47,31 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         return
     name = ratio_name(oa)
     c1, c2, c3 = st.columns([1, 1.7, 1])  # the CI needs the room
-    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)))
-    c2.metric("95% CI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)))
-    c3.metric(f"p ({p.dist})", fmt_p(p.pvalue))
+    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)), help=STAT_HELP["Pooled"])
+    c2.metric("95% CI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)), help=STAT_HELP["95% CI"])
+    c3.metric(f"p ({p.dist})", fmt_p(p.pvalue), help=STAT_HELP["p"])
     c4, c5, c6 = st.columns([1, 1.7, 1])
-    c4.metric("Studies (k)", f"{p.k}")
-    c5.metric("Patients", f"{oa.patients}")
-    c6.metric("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%")
+    c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
+    c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
+    c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
     extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
+    helps = [STAT_HELP["τ²"]] if p.method != "EE" else []
     if state.pi and p.method != "EE" and p.k > 1:
         extra.append(f"95% prediction interval {fmt_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high))}")
+        helps.append(STAT_HELP["95% prediction interval"])
     extra.append(model_label(p.method, p.ci))
-    st.caption(" · ".join(extra))
+    st.caption(" · ".join(extra), help="\n\n".join([*helps, MODEL_HELP[p.method]]))
     if oa.message:
         st.info(oa.message)
     if p.note and p.k > 1:
         st.caption(f"Note: {p.note}")
 
 
-def _picked(event: object) -> frozenset[str]:
-    """Study ids in a forest plot's ``toggle`` selection (empty when there is none)."""
+def _picked(event: Any) -> frozenset[str]:
+    """Study ids in a forest plot's ``toggle`` selection (``event``: what the chart's key holds
+    in the session, a selection state or nothing; empty when there is none)."""
     try:
-        points = event["selection"]["toggle"]  # type: ignore[index]
+        points = event["selection"]["toggle"]
     except (KeyError, TypeError):
         return frozenset()
     return frozenset(
@@ -142,51 +133,66 @@ def forest(
         key=key,
         width="content",
     )
-    if oa.subgroups is not None and oa.subgroups.q_between is not None:
-        sg = oa.subgroups
+    sg = oa.subgroups
+    if sg is not None and sg.q_between is not None and sg.p_between is not None:
         st.caption(
             f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {fmt_p(sg.p_between)}"
+            f"p = {fmt_p(sg.p_between)}",
+            help=STAT_HELP["Q"] + " Here Q between subgroups: do the subgroups' pooled "
+            "effects differ by more than chance?",
         )
     return chart
 
 
-def published_box(oa: OutcomeAnalysis, published: dict) -> None:
-    """The published pooled result for this outcome, labelled as such (bundled data only:
-    beside a user's own data it would compare unlike with unlike)."""
+def published_box(oa: OutcomeAnalysis, published: dict, *, details: bool = False) -> None:
+    """The published pooled result for this outcome where the view compares with it, else one
+    line saying it does not (bundled data only: beside a user's own data it would compare
+    unlike with unlike). ``details``: also the note on the published number (the Overview)."""
     if cache.current_dataset()[0] != cache.BUNDLED_KEY:
         return
-    entry = next((r for r in published.get("results", []) if r.get("outcome") == oa.outcome), None)
-    if entry is None:
+    found = published_comparison(oa, published)
+    if found is None:
         return
-    est, lo, hi = entry["estimate"], entry["ci_low"], entry["ci_high"]
-    st.markdown(
-        f"**Published (Rim et al. 2024):** OR of {entry.get('time_years', '')}-year "
-        f"{oa.outcome} {est} (95% CI {lo}–{hi}), {published.get('k', '')} studies, "
-        f"{published.get('patients', '')} patients."
-    )
-    if entry.get("note"):
-        st.caption(text(entry["note"]))
+    if not found.comparable:
+        st.caption(text(found.text))
+        return
+    st.markdown(f"**{SOURCE}:** {text(found.text.removeprefix(SOURCE + ': '))}")
+    if details and found.note:
+        with st.expander("Details of the published number"):
+            st.caption(text(found.note))
 
 
 def not_used(oa: OutcomeAnalysis) -> None:
-    """Every study not pooled for this outcome, with the reason."""
+    """Every study not pooled for this outcome, with the reason, in three groups: no usable
+    numbers for this outcome and measure, excluded by hand, and outside the filters."""
     rows = oa.excluded()
     if not rows:
         return
     panel = st.expander(
-        f"Not used for {OUTCOME_LABELS[oa.outcome]} ({len(rows)})",
+        f"Not used for {vocab.OUTCOMES[oa.outcome]} ({len(rows)})",
         key=f"not_used_{oa.outcome}",
         on_change="rerun",
     )
-    if panel.open:  # drawn only when open: a toggle elsewhere does not redraw the table
-        with panel:
+    if not panel.open:  # drawn only when open: a toggle elsewhere does not redraw the table
+        return
+    groups = (
+        ("No usable numbers", "selected, but their reports give no usable number for this "
+         "outcome, measure and time point", oa.not_estimable),
+        ("Excluded by hand", "left out by you (untick or click to bring back)",
+         tuple((s, "excluded by hand") for s in oa.excluded_by_user)),
+        ("Outside your filters", "not selected by the filters in the sidebar", oa.filtered_out),
+    )  # fmt: skip
+    with panel:
+        for title, what, group in groups:
+            if not group:
+                continue
+            st.markdown(f"**{title}** ({len(group)})", help=f"Studies {what}.")
             st.dataframe(
-                pd.DataFrame(rows, columns=["Study", "Why not"]), hide_index=True, width="stretch"
+                pd.DataFrame(group, columns=["Study", "Why not"]), hide_index=True, width="stretch"
             )
 
 
-INCLUDE_WIDTH = "small"  # 75 px in Streamlit's grid
+INCLUDE_WIDTH: Final = "small"  # 75 px in Streamlit's grid
 
 
 def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
@@ -237,7 +243,7 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
     )
 
 
-def take_away(analysis: Analysis, dataset: object) -> None:
+def take_away(analysis: Analysis, dataset: Dataset) -> None:
     """The view to take away: its link, a report (HTML, PDF) and an R script that reproduces
     it with metafor. Files are made only when a button is clicked."""
     st.subheader("Take this view with you")

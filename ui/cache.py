@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.data.dataset import Dataset, load_bundled, published
 from core.data.estimable import EstimableSet, estimable
-from core.state.view import ViewState
+from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.views.analysis import Analysis, EstimableFn, analyse
 from core.views.bias import BiasView, bias_view
 from core.views.sensitivity import SensitivityView, sensitivity_view
@@ -27,14 +27,14 @@ T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False, scope="session", max_entries=SESSION_ENTRIES)
-def _session_cached(key: tuple[object, ...], _make: Callable[[], object]) -> object:
+def _session_cached(key: tuple[object, ...], _make: Callable[[], T]) -> T:
     return _make()
 
 
 def _in_session(key: tuple[object, ...], make: Callable[[], T]) -> T:
     """``make()`` once per ``key`` in this session's cache (Streamlit's session scope: at most
     ``SESSION_ENTRIES``, released when the tab's connection closes)."""
-    return _session_cached(key, make)  # type: ignore[return-value]  # what make() returned
+    return _session_cached(key, make)
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,9 +49,14 @@ def published_results() -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _effects(
-    dataset_key: str, _dataset: Dataset, outcome: str, measure: str, years: float | None, rule: str
+    dataset_key: str,
+    _dataset: Dataset,
+    outcome: Outcome,
+    measure: Measure,
+    years: float | None,
+    rule: TimePoints,
 ) -> EstimableSet:
-    return estimable(_dataset, outcome, measure, years, rule)  # type: ignore[arg-type]
+    return estimable(_dataset, outcome, measure, years, rule)
 
 
 def current_dataset() -> tuple[str, Dataset]:
@@ -68,13 +73,13 @@ def effects_fn(key: str, dataset: Dataset) -> EstimableFn:
     if key != BUNDLED_KEY:
         return lambda o, m, t, r: _in_session(
             ("effects", key, o, m, t, r),
-            lambda: estimable(dataset, o, m, t, r),  # type: ignore[arg-type]
+            lambda: estimable(dataset, o, m, t, r),
         )
     return lambda o, m, t, r: _effects(key, dataset, o, m, t, r)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _per_view(view: str, part: str, _make: Callable[[], object]) -> object:
+def _per_view(view: str, part: str, _make: Callable[[], T]) -> T:
     return _make()
 
 
@@ -85,10 +90,10 @@ def per_view(view: str, part: str, make: Callable[[], T]) -> T:
     Views of an upload are kept in the session instead (:func:`_in_session`)."""
     if not view.startswith(BUNDLED_KEY + "|"):
         return _in_session(("view", view, part), make)
-    return _per_view(view, part, make)  # type: ignore[return-value]
+    return _per_view(view, part, make)
 
 
-def view_key(state: object) -> str:
+def view_key(state: ViewState) -> str:
     """The view a page draws: the dataset in use and the whole state (the link)."""
     return f"{current_dataset()[0]}|{state!r}"
 
@@ -110,11 +115,11 @@ def display_spec(view: str, part: str, spec: dict) -> dict:
     return per_view(view, f"{part} (display)", make)
 
 
-def analysis(state: object) -> Analysis:
+def analysis(state: ViewState) -> Analysis:
     """``core.views.analysis.analyse`` of this view on the dataset in use, once per view."""
     key, dataset = current_dataset()
     effects = effects_fn(key, dataset)
-    return per_view(view_key(state), "analysis", lambda: analyse(state, dataset, effects))  # type: ignore[arg-type]
+    return per_view(view_key(state), "analysis", lambda: analyse(state, dataset, effects))
 
 
 def sensitivity(state: ViewState) -> SensitivityView:

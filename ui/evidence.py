@@ -4,9 +4,11 @@ and outcome rows, where a study stands in the current view, and overlapping coho
 from __future__ import annotations
 
 import math
+from typing import Any, TypedDict
 
 import pandas as pd
 
+from core import fmt
 from core.data.schema import QUALITY_ITEMS
 from core.state.view import ViewState
 from core.views.analysis import Analysis, Selection, forest_frame
@@ -32,14 +34,16 @@ def _str(v: object) -> str:
     return "" if _blank(v) else str(v)
 
 
-def _num(v: object) -> str:
-    return "" if _blank(v) else f"{float(v):g}"  # type: ignore[arg-type]
+def _num(v: Any) -> str:
+    """A numeric cell (a number, None, NaN or pd.NA) as short text."""
+    return "" if _blank(v) else f"{float(v):g}"
 
 
-def _whole(v: object) -> int | None:
-    """``v`` as an int when it is a whole number an Int64 column can hold, else None."""
+def _whole(v: Any) -> int | None:
+    """``v`` (a cell, any type) as an int when it is a whole number an Int64 column can hold,
+    else None."""
     try:
-        x = float(v)  # type: ignore[arg-type]
+        x = float(v)
     except (TypeError, ValueError, OverflowError):
         return None
     if not math.isfinite(x) or x != int(x):
@@ -48,12 +52,12 @@ def _whole(v: object) -> int | None:
     return n if -(2**63) <= n < 2**63 else None
 
 
-def _count_text(v: object) -> str | None:
+def _count_text(v: Any) -> str | None:
     """A count as plain text: '82', or '1e+308' for one no integer column can hold."""
     if _blank(v):
         return None
     n = _whole(v)
-    return str(n) if n is not None else f"{float(v):.4g}"  # type: ignore[arg-type]
+    return str(n) if n is not None else f"{float(v):.4g}"
 
 
 def counts_column(values: pd.Series) -> pd.Series:
@@ -234,7 +238,7 @@ def outcome_rows(outcomes: pd.DataFrame, study_id: str) -> pd.DataFrame:
             "Endpoint as reported": _str(r["endpoint_as_reported"]),
             "Adjustment": _str(r["adjustment"]),
             "Note": _str(r["note"]),
-            "Source": (split_urls(r["source_url"]) or [None])[0],
+            "Source": next(iter(split_urls(r["source_url"])), None),
             "Source as given": _str(r["source_url"]),
         }
         for _, r in mine.iterrows()
@@ -263,9 +267,10 @@ def use_in_view(
         if len(mine):
             f = mine.iloc[0]
             name = "HR" if oa.measure == "HR" else "OR"
-            ratio = f"{name} {f['est']:.2f} (95% CI {f['low']:.2f}–{f['high']:.2f})"
+            ci = fmt.ratio_ci(float(f["low"]), float(f["high"]))
+            ratio = f"{name} {fmt.ratio(float(f['est']))} (95% CI {ci})"
             if bool(f["included"]):
-                status = f"used, weight {f['weight']:.1f}%"
+                status = f"used, weight {fmt.percent(float(f['weight']))}"
             else:
                 status = "excluded by hand (would be used)"
             rows.append(
@@ -289,9 +294,17 @@ def use_in_view(
     return pd.DataFrame(rows, columns=["Analysis", "Status", "Study estimate", "How"])
 
 
-def overlap_groups(studies: pd.DataFrame, selected: tuple[str, ...]) -> list[dict[str, object]]:
+class OverlapGroup(TypedDict):
+    """An overlap group's name, its studies (labels) and those of them that are selected."""
+
+    group: str
+    studies: list[str]
+    selected: list[str]
+
+
+def overlap_groups(studies: pd.DataFrame, selected: tuple[str, ...]) -> list[OverlapGroup]:
     """Each overlap group: its studies (labels) and those of them in the current selection."""
-    out = []
+    out: list[OverlapGroup] = []
     groups = studies.dropna(subset=["overlap_group"]).groupby("overlap_group", sort=True)
     for name, g in groups:
         members = [label_of(r) for _, r in g.iterrows()]

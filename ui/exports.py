@@ -8,6 +8,7 @@ pays for vl-convert.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
@@ -28,7 +29,7 @@ def downloads(name: str, chart: alt.TopLevelMixin | None, data: pd.DataFrame | N
     slug = _slug(name)
     cols = st.columns(4)
     if chart is not None:
-        figures = (
+        figures: tuple[tuple[str, str, str, Callable[[], bytes | str], str | None], ...] = (
             ("PNG", "png", "image/png", lambda: chart_to_png(chart, ppi=PNG_PPI), f"{PNG_PPI} ppi"),
             ("SVG", "svg", "image/svg+xml", lambda: chart_to_svg(chart), None),
             ("PDF", "pdf", "application/pdf", lambda: chart_to_pdf(chart), None),

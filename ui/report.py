@@ -1,8 +1,8 @@
 """Download buttons for the one-click report of the view (HTML and PDF).
 
 The files are made only when a button is clicked (deferred data, ``on_click="ignore"``), so a
-plain rerun never renders a figure. The user's certainty judgements (ratings from the link,
-notes from the session) are read when the buttons are drawn and go into the report.
+plain rerun never renders a figure. The user's certainty judgements (ratings and reasons,
+from the link) are read when the buttons are drawn and go into the report.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import streamlit as st
 
 from core.data.dataset import Dataset
 from core.report.document import report_html, report_pdf
+from core.report.sof import judgements
 from core.state.view import ViewState
 from core.views.analysis import Analysis
-from ui.sof import overrides
 
 FILE_STEM = "rt-hcc-report"
 
@@ -25,7 +25,7 @@ def render_report_downloads(
 ) -> None:
     """'Report (HTML)' and 'Report (PDF)' buttons for ``analysis`` of ``dataset``; ``key``
     prefixes the widget keys (to draw the buttons in two places of one page)."""
-    judged = overrides(state)
+    judged = judgements(state)
 
     def html_bytes() -> bytes:
         created = datetime.now(UTC)

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import streamlit as st
 
+from core import vocab
 from core.state.view import DEFAULT_STATE, ViewState
 from core.stats.pooling import METHODS
-from core.vocab import MODELS as METHOD_LABELS
 from ui import cache, saved, sync
 
-INDICATIONS = {
-    "PVTT": "Portal vein tumour thrombosis",
-    "narrow_margin": "Narrow resection margin",
-    "MVI": "Microvascular invasion",
-    "other": "Other / unselected HCC",
-}
-DESIGNS = {
-    "RCT": "Randomized (RCT)",
-    "PSM": "Propensity-matched (PSM)",
-    "prospective-nonrandomized": "Prospective, non-randomized",
-    "retrospective": "Retrospective",
-}
-RT_TYPES = {"external": "External-beam RT", "internal": "Internal (I-131 lipiodol)"}
-GROUPS = {"none": "No grouping", "indication": "Indication", "design": "Design"}
 OR_YEARS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 QMAX = 7
 
@@ -45,28 +34,40 @@ _KEYS = {
 }
 
 
-def _to_widget(field: str, value: object) -> object:
-    if field in ("indication", "design", "rt"):
-        return list(value)  # type: ignore[arg-type]
+def _to_widget(field: str, state: ViewState) -> object:
+    """The value the widget of ``field`` shows for ``state``."""
+    if field == "indication":
+        return list(state.indication)
+    if field == "design":
+        return list(state.design)
+    if field == "rt":
+        return list(state.rt)
     if field == "scope":
-        return value == "rim"
+        return state.scope == "rim"
     if field == "qmin":
-        return 0 if value is None else min(round(value), QMAX)  # type: ignore[arg-type]
+        return 0 if state.qmin is None else min(round(state.qmin), QMAX)
     if field == "tpoint":
-        return value == "interp"
-    return value
+        return state.tpoint == "interp"
+    return getattr(state, field)
 
 
-def _from_widget(field: str, value: object) -> object:
+def _from_widget(field: str, value: Any) -> object:
+    """The state's value for what a widget holds (``value``: the widget's own, any type;
+    ViewState validates the result)."""
     if field in ("indication", "design", "rt"):
-        return tuple(value)  # type: ignore[arg-type]
+        return tuple(value)
     if field == "scope":
         return "rim" if value else "all"
     if field == "qmin":
-        return None if not value else float(value)  # type: ignore[arg-type]
+        return None if not value else float(value)
     if field == "tpoint":
         return "interp" if value else "exact"
     return value
+
+
+def _labels(names: Mapping[str, str]) -> Callable[[str], str]:
+    """A widget's ``format_func``: the vocabulary's label of a code, capitalised."""
+    return lambda code: vocab.title(names[code])
 
 
 def _seed_widgets(state: ViewState) -> None:
@@ -75,7 +76,7 @@ def _seed_widgets(state: ViewState) -> None:
     widget's own value (a page switch, a run cut short by a download); that never reaches the
     view, because only a user's change (``_changed``) edits the state."""
     for key, field in _KEYS.items():
-        st.session_state[key] = _to_widget(field, getattr(state, field))
+        st.session_state[key] = _to_widget(field, state)
 
 
 def _bound(key: str) -> dict:
@@ -97,11 +98,12 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     _seed_widgets(state)
     sb = st.sidebar
     sb.header("Which studies")
-    sb.multiselect(
-        "Indication", list(INDICATIONS), format_func=INDICATIONS.get, **_bound("w_indication")
-    )
-    sb.multiselect("Design", list(DESIGNS), format_func=DESIGNS.get, **_bound("w_design"))
-    sb.multiselect("Radiotherapy", list(RT_TYPES), format_func=RT_TYPES.get, **_bound("w_rt"))
+    for label, names, key in (
+        ("Indication", vocab.INDICATIONS, "w_indication"),
+        ("Design", vocab.DESIGNS, "w_design"),
+        ("Radiotherapy", vocab.RT_TYPES, "w_rt"),
+    ):
+        sb.multiselect(label, list(names), format_func=_labels(names), **_bound(key))
     sb.slider(
         "Minimum quality score",
         0,
@@ -116,13 +118,13 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     )
     sb.header("What to pool")
     if single_outcome:
-        sb.radio("Outcome", ["OS", "DFS"], **_bound("w_outcome"), horizontal=True)
+        sb.radio("Outcome", list(vocab.OUTCOMES), **_bound("w_outcome"), horizontal=True)
     sb.radio(
         "Effect measure",
-        ["OR", "HR"],
+        list(vocab.MEASURES),
         **_bound("w_measure"),
         horizontal=True,
-        format_func={"OR": "Odds ratio at t years", "HR": "Hazard ratio"}.get,
+        format_func=_labels(vocab.MEASURES),
     )
     if state.measure == "OR":
         c1, c2 = sb.columns(2)
@@ -143,20 +145,21 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         "Model",
         METHODS,
         **_bound("w_method"),
-        format_func=lambda m: (
-            f"{m}: {METHOD_LABELS[m]}" if m == "EE" else f"Random effects, {m}: {METHOD_LABELS[m]}"
-        ),
+        format_func=vocab.model_label,
     )
     sb.radio(
         "Confidence interval",
-        ["wald", "hksj"],
+        list(vocab.CI_SHORT),
         **_bound("w_ci"),
         horizontal=True,
-        format_func={"wald": "Wald (z)", "hksj": "Hartung-Knapp"}.get,
+        format_func=vocab.CI_SHORT.__getitem__,
     )
     sb.toggle("Prediction interval", **_bound("w_pi"))
     sb.selectbox(
-        "Group the forest plot by", list(GROUPS), **_bound("w_group"), format_func=GROUPS.get
+        "Subgroups in the forest plot",
+        list(vocab.GROUPS),
+        **_bound("w_group"),
+        format_func=_labels(vocab.GROUPS),
     )
 
     _link_box(state)

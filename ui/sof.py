@@ -1,82 +1,43 @@
 """Summary of findings block: absolute effects, NNT and a GRADE-style certainty per outcome.
 
-The assumed risks without RT and the users' domain ratings live in the view state (``cr_os``,
-``cr_dfs`` and ``grade``, e.g. ``grade=DFS.imprecision.not_serious``: in the link). The notes
-users add to a rating are free text: they stay in the session (kept across pages) and go into
-the exports, not into the link.
+The assumed risks without RT and the users' judgements live in the view state, so in the link:
+``cr_os``, ``cr_dfs``, ``grade`` (e.g. ``grade=DFS.imprecision.not_serious``) and the reason
+for each judgement, ``why`` (e.g. ``why=DFS.imprecision.OIS nearly reached``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from core.data.dataset import Dataset
+from core.fmt import count, per_1000, percent
 from core.report.sof import (
     CHOICES,
     DISCLAIMER,
+    DOMAIN_HELP,
     DOMAINS,
     EVENTS,
-    Override,
     SofRow,
     absolute_text,
     control_risks_from_state,
+    judgements,
     relative_text,
     sof_frame,
     sof_table,
 )
+from core.state.grade import with_judgement
 from core.state.view import ViewState
 from core.views.analysis import Analysis
 from ui import cache, exports, sync
 
-NOTES = "sof_notes"
 AUTO = "auto"
 QUALITY_NOTE = (
     "Risk of bias uses this explorer's own editorial quality rating of the bundled studies "
     "(data/quality_rubric.md), not the published meta-analysis's assessment."
 )
-
-
-def grade_token(outcome: str, domain: str, rating: str) -> str:
-    """The link's form of a rating: ``DFS.imprecision.not_serious``."""
-    return f"{outcome}.{domain}.{rating.replace(' ', '_')}"
-
-
-def _rating(token: str) -> tuple[str, str, str] | None:
-    """``DFS.imprecision.not_serious`` -> (outcome, domain, rating); None when not valid."""
-    outcome, _, rest = token.partition(".")
-    domain, _, rating = rest.partition(".")
-    rating = rating.replace("_", " ")
-    if outcome in EVENTS and domain in DOMAINS and rating in CHOICES:
-        return outcome, domain, rating
-    return None
-
-
-def ratings(state: ViewState) -> dict[tuple[str, str], str]:
-    """(outcome, domain) -> rating from the link; invalid tokens are ignored (see
-    :func:`grade_notices`)."""
-    parsed = (_rating(t) for t in getattr(state, "grade", ()))
-    return {(o, d): r for o, d, r in (p for p in parsed if p is not None)}
-
-
-def grade_notices(state: ViewState) -> tuple[str, ...]:
-    """One "ignored" notice per invalid ``grade`` token in the link (plain text)."""
-    bad = [t for t in getattr(state, "grade", ()) if _rating(t) is None]
-    return tuple(
-        f"Certainty judgements (grade): {t[:40]}{'…' if len(t) > 40 else ''} is not "
-        "OUTCOME.domain.rating (e.g. DFS.imprecision.not_serious); ignored."
-        for t in bad
-    )
-
-
-def overrides(state: ViewState) -> dict[tuple[str, str], Override]:
-    """The user's judgements: ratings from the link, notes from the session."""
-    notes: dict[tuple[str, str], str] = st.session_state.setdefault(NOTES, {})
-    rated = ratings(state)
-    return {
-        key: Override(rated.get(key), notes.get(key, ""))
-        for key in {*rated, *(k for k, n in notes.items() if n.strip())}
-    }
 
 
 def _risk_text(risk: float | None, low: float | None = None, high: float | None = None) -> str:
@@ -94,10 +55,10 @@ def display_frame(rows: list[SofRow]) -> pd.DataFrame:
         [
             {
                 "Outcome": r.title,
-                "Studies (patients)": f"{r.k} ({r.patients})",
+                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
                 "Relative effect": relative_text(r) or "–",
-                "Risk without RT": _risk_text(None if r.control is None else r.control.risk),
-                "Risk with RT (95% CI)": _risk_text(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
+                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
+                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
                 "Difference (95% CI)": absolute_text(r) if r.diff is not None else "–",
                 "NNT": "–" if r.nnt is None else r.nnt.text,
                 "Certainty": "–" if r.certainty is None else r.certainty.label,
@@ -114,21 +75,17 @@ def _commit_risk(field: str, widget: str) -> None:
 
 
 def _store_override(outcome: str, domain: str, rating_key: str, note_key: str) -> None:
+    """Put the user's rating and reason for one domain into the link (``grade``, ``why``)."""
     rating = st.session_state.get(rating_key, AUTO)
-    notes: dict[tuple[str, str], str] = st.session_state.setdefault(NOTES, {})
-    notes[(outcome, domain)] = str(st.session_state.get(note_key, "") or "")
-    state = sync.current()
-    prefix = f"{outcome}.{domain}."
-    kept = tuple(t for t in getattr(state, "grade", ()) if not t.startswith(prefix))
-    if rating != AUTO:
-        kept = (*kept, grade_token(outcome, domain, rating))
-    sync.commit(state.replace(grade=tuple(sorted(kept))))
+    reason = str(st.session_state.get(note_key, "") or "")
+    judged = None if rating == AUTO else rating
+    sync.commit(with_judgement(sync.current(), outcome, domain, judged, reason))
 
 
 def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     field = f"cr_{row.outcome.lower()}"
     widget = f"{key}_{field}"
-    st.session_state[widget] = getattr(state, field, None)
+    st.session_state[widget] = state.cr_os if row.outcome == "OS" else state.cr_dfs
     event = EVENTS[row.outcome]
     when = ""
     if row.years is not None:
@@ -138,7 +95,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         and row.control is not None
         and row.control.source != "entered by the user"
     ):
-        placeholder = f"pooled control arms: {100 * row.control.risk:.1f}%"
+        placeholder = f"pooled control arms: {percent(100 * row.control.risk)}"
     elif row.measure == "OR":
         placeholder = "pooled control arms"
     else:
@@ -158,39 +115,43 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         "ratio). A hazard ratio needs a risk you enter; it then applies over the same time.",
     )
     if row.control is not None:
-        st.caption(f"Assumed risk {100 * row.control.risk:.1f}%: {row.control.source}.")
+        st.caption(f"Assumed risk {percent(100 * row.control.risk)}: {row.control.source}.")
+
+
+def _rating_label(auto: str) -> Callable[[str], str]:
+    """Labels of a domain's rating choices: the AUTO choice names the pre-filled rating."""
+    return lambda v: f"aid: {auto}" if v == AUTO else v
 
 
 def _domains(row: SofRow, state: ViewState, key: str) -> None:
     cert = row.certainty
     assert cert is not None
     st.markdown(f"**Certainty: {cert.label}** ({cert.explanation}). {cert.start_reason}.")
-    store = overrides(state)
+    if cert.pending:
+        st.warning(cert.pending)
     for d in cert.domains:
         rating_key = f"{key}_{row.outcome}_{d.key}_rating"
         note_key = f"{key}_{row.outcome}_{d.key}_note"
-        saved = store.get((row.outcome, d.key))
-        st.session_state[rating_key] = (
-            AUTO if saved is None or saved.rating is None else saved.rating
-        )
-        st.session_state[note_key] = "" if saved is None else saved.note
+        st.session_state[rating_key] = d.rating if d.overridden else AUTO
+        st.session_state[note_key] = d.note
         c1, c2, c3 = st.columns([2.4, 1.6, 1.8])
-        changed = " (changed by you)" if d.overridden else ""
-        c1.markdown(f"**{DOMAINS[d.key]}: {d.rating}**{changed}")
+        mine = " (your judgement)" if d.overridden else ""
+        c1.markdown(f"**{DOMAINS[d.key]}: {d.shown}**{mine}", help=DOMAIN_HELP[d.key])
         c1.caption(d.reason)
         c2.selectbox(
             f"{row.outcome}: {DOMAINS[d.key]} rating",
             [AUTO, *CHOICES],
             key=rating_key,
-            format_func=lambda v, a=d.auto_rating: f"auto: {a}" if v == AUTO else v,
+            format_func=_rating_label(d.auto_rating or d.auto_state),
             on_change=_store_override,
             args=(row.outcome, d.key, rating_key, note_key),
             label_visibility="collapsed",
+            help="Your rating of this domain; it and your reason go into the link.",
         )
         c3.text_input(
-            f"{row.outcome}: {DOMAINS[d.key]} note",
+            f"{row.outcome}: {DOMAINS[d.key]} reason",
             key=note_key,
-            placeholder="your reason (optional)",
+            placeholder="your reason",
             max_chars=300,
             on_change=_store_override,
             args=(row.outcome, d.key, rating_key, note_key),
@@ -199,16 +160,16 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
 
 
 def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[SofRow, ...]:
-    """The summary's rows, shared by reruns and sessions that show the same view (dataset,
-    state, the user's judgements and notes)."""
-    store = overrides(state)
+    """The summary's rows, shared by reruns and sessions that show the same view (dataset and
+    state, the user's judgements and reasons included)."""
+    store = judgements(state)
+    risks = control_risks_from_state(state)
     if cache.current_dataset()[1] is not dataset:  # not the dataset in use: no view to share
-        return tuple(sof_table(analysis, dataset.studies, control_risks_from_state(state), store))
-    view = f"{cache.view_key(state)}|{sorted(store.items())!r}"
+        return tuple(sof_table(analysis, dataset.studies, risks, store))
     return cache.per_view(
-        view,
+        cache.view_key(state),
         "summary of findings",
-        lambda: tuple(sof_table(analysis, dataset.studies, control_risks_from_state(state), store)),
+        lambda: tuple(sof_table(analysis, dataset.studies, risks, store)),
     )
 
 

@@ -22,12 +22,14 @@ straight) and the axes are labelled with ratio values.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
+from core.fmt import percent, ratio, ratio_with_ci
 from core.stats.bias import FunnelData, TrimAndFill
 from core.stats.effects import exp_ratios
 from core.stats.subgroups import MetaRegressionResult
@@ -88,16 +90,6 @@ def _ratio_axis(title: str, lo: float, hi: float, **kw: object) -> alt.Axis:
         grid=False,
         **kw,
     )
-
-
-def _fmt(x: float) -> str:
-    if not math.isfinite(x):
-        return ""
-    if x >= 999.5:
-        return ">999"
-    if x < 0.01:
-        return "<0.01"
-    return f"{x:.2f}"
 
 
 def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -282,7 +274,7 @@ def funnel_chart(
         .encode(x=xq("x"), y=yq())
     )
     pts = json_safe(frame.assign(ci_text=[_ci(r) for r in frame.itertuples()]))
-    pts["weight_text"] = [f"{w:.1f}%" if math.isfinite(w) else "" for w in frame["weight"]]
+    pts["weight_text"] = [percent(w) if math.isfinite(w) else "" for w in frame["weight"]]
     tooltip = [
         alt.Tooltip("label:N", title="Study"),
         alt.Tooltip("ci_text:N", title="Ratio [95% CI]"),
@@ -320,8 +312,9 @@ def funnel_chart(
     return _config(chart)
 
 
-def _ci(r: object) -> str:
-    return f"{_fmt(r.ratio)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"  # type: ignore[attr-defined]
+def _ci(r: Any) -> str:
+    """``r``: a row of ``DataFrame.itertuples()`` with ratio, ci_low and ci_high."""
+    return ratio_with_ci(r.ratio, r.ci_low, r.ci_high)
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,8 +391,8 @@ def bubble_chart(
     )
     pts = json_safe(
         points.assign(
-            ratio_text=[_fmt(r) for r in points["ratio"]],
-            weight_text=[f"{w:.1f}%" for w in points["weight"]],
+            ratio_text=[ratio(r) for r in points["ratio"]],
+            weight_text=[percent(w) for w in points["weight"]],
         )
     )
     bubbles = (

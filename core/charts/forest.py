@@ -26,6 +26,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core.fmt import percent, ratio_with_ci
+
 __all__ = [
     "FONT_FAMILY",
     "FOREST_COLUMNS",
@@ -113,7 +115,7 @@ def validate_forest_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = pd.Series(vals, dtype=object)
         elif typ == "float":
             if src is None:
-                out[col] = float(default)  # type: ignore[arg-type]
+                out[col] = pd.Series(default, index=out.index, dtype=float)
                 continue
             num = pd.to_numeric(src, errors="coerce").astype(float)
             bad = num.isna() & ~src.map(_isna)
@@ -193,22 +195,10 @@ class _Sizes:
         return self.foot * 1.5
 
 
-def _fmt(v: float) -> str:
-    if math.isnan(v):
-        return "NE"
-    if math.isinf(v):
-        return "∞" if v > 0 else "-∞"
-    if 0 < v < 0.005:
-        return "<0.01"
-    if v >= 1000:
-        return ">999"
-    return f"{v:.2f}"
-
-
 def _ci_text(est: float, low: float, high: float) -> str:
     if not (math.isfinite(est) and est > 0) and math.isnan(low) and math.isnan(high):
         return "Not estimable"
-    return f"{_fmt(est)} [{_fmt(low)}, {_fmt(high)}]"
+    return ratio_with_ci(est, low, high)
 
 
 def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.DataFrame:
@@ -247,7 +237,7 @@ def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.Dat
         if excluded:
             weight_text = "excl."
         elif math.isfinite(w):
-            weight_text = f"{w:.1f}%"
+            weight_text = percent(w)
         else:
             weight_text = ""
         label = r.label + (f" {DERIVED_MARK}" if r.derived else "")

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
+from core.fmt import ratio as fmt_ratio  # re-exported: the name the tests use
+from core.fmt import ratio_with_ci
 from core.stats.effects import exp_ratio
 
 __all__ = [
@@ -45,23 +47,6 @@ PLOT_WIDTH = 360
 FLAG_COLOR = PALETTE["pi"]  # vermillion: a study whose omission moves the conclusion
 HKSJ_COLOR = "#E69F00"  # orange (Okabe-Ito): Hartung-Knapp intervals
 REFERENCE_FILL = "#E8E8E8"
-
-
-def fmt_ratio(x: float) -> str:
-    """A ratio as the pages print it: two decimals, three below 0.01, '–' when undefined."""
-    if x is None or not math.isfinite(x):
-        return "–" if x is None or math.isnan(x) or x < 0 else "∞"
-    if x < 0.001:
-        return "<0.001"
-    if x > 999:
-        return ">999"
-    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
-
-
-def _ci_text(est: float, low: float, high: float) -> str:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{fmt_ratio(est)} [CI not estimable]"
-    return f"{fmt_ratio(est)} [{fmt_ratio(low)}, {fmt_ratio(high)}]"
 
 
 def _domain(frame: pd.DataFrame) -> tuple[float, float]:
@@ -102,7 +87,7 @@ def _interval_chart(
     data = json_safe(
         rows.assign(
             ci_text=[
-                _ci_text(e, a, b)
+                ratio_with_ci(e, a, b)
                 for e, a, b in zip(
                     rows["ratio"], rows["ratio_low"], rows["ratio_high"], strict=True
                 )
@@ -206,7 +191,7 @@ def leave_one_out_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.HConc
     f["shape"] = np.where(f["flagged"], "triangle-up", "circle")
     f.loc[f["kind"] == "full", "shape"] = "diamond"
     f["ci_95"] = [
-        _ci_text(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
+        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]
     f["change"] = [
         "reference" if kind == "full" else f"{c:+.1f}%"
@@ -248,7 +233,7 @@ def cumulative_chart(
     f["color"] = [PALETTE["pooled"] if i == last else PALETTE["study"] for i in range(len(f))]
     f["shape"] = ["diamond" if i == last else "circle" for i in range(len(f))]
     f["ci_95"] = [
-        _ci_text(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
+        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]
     f["side_text"] = [f"k = {k} · {ci}" for k, ci in zip(f["k"], f["ci_95"], strict=True)]
     full = f.iloc[last]
@@ -283,7 +268,7 @@ def estimator_chart(
     f["shape"] = np.where(f["family"] == "common", "square", "circle")
     is_current = (f["method"] == current[0]) & (f["ci"] == current[1])
     f["ci_95"] = [
-        _ci_text(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
+        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]
     f.loc[f["ratio"].isna(), "ci_95"] = "not computed: " + f.loc[f["ratio"].isna(), "note"]
     f["side_text"] = f["ci_95"] + np.where(is_current, "  ◀ this view", "")
@@ -319,7 +304,7 @@ def quality_sweep_chart(
     f["color"] = np.where(is_current, PALETTE["pooled"], PALETTE["study"])
     f["shape"] = "circle"
     f["ci_95"] = [
-        _ci_text(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
+        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]
     f["side_text"] = [
         f"k = {k} · {ci}" + ("  ◀ this view" if cur else "")
@@ -384,6 +369,7 @@ def gosh_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.LayerChart:
     """GOSH plot: the pooled ratio (log axis) against I2 for each subset of studies
     (columns ratio, i2, k), with the null line at 1."""
     data = json_safe(frame[["ratio", "i2", "k"]])
+    data["ratio_text"] = [fmt_ratio(x) for x in frame["ratio"].astype(float)]
     lo, hi = _domain(frame.assign(ratio_low=frame["ratio"], ratio_high=frame["ratio"]))
     x = alt.X(
         "ratio:Q",
@@ -402,7 +388,7 @@ def gosh_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.LayerChart:
             x=x,
             y=alt.Y("i2:Q", title="I² (%)", scale=alt.Scale(domain=[0, 100])),
             tooltip=[
-                alt.Tooltip("ratio:Q", title="Pooled ratio", format=".2f"),
+                alt.Tooltip("ratio_text:N", title="Pooled ratio"),
                 alt.Tooltip("i2:Q", title="I² (%)", format=".1f"),
                 alt.Tooltip("k:Q", title="Studies in the subset"),
             ],

@@ -55,8 +55,13 @@ ROW_COLUMNS = (
 
 
 class HasTables(Protocol):
-    studies: pd.DataFrame
-    outcomes: pd.DataFrame
+    """A dataset: its studies and outcomes tables (read-only, as Dataset's)."""
+
+    @property
+    def studies(self) -> pd.DataFrame: ...
+
+    @property
+    def outcomes(self) -> pd.DataFrame: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,10 +124,6 @@ def _years(t: float) -> str:
     return f"{t:g}"
 
 
-def _val(x: object) -> float | None:
-    return None if x is None or pd.isna(x) else float(x)
-
-
 def _interp(t: float, t1: float, s1: float, t2: float, s2: float) -> float:
     """Survival at t, ln S linear in time between (t1, s1) and (t2, s2); s1, s2 > 0 (percent)."""
     w = (t - t1) / (t2 - t1)
@@ -145,7 +146,7 @@ def _opt(x: float) -> float | None:
 
 @dataclass(frozen=True)
 class _Studies:
-    """The studies table as plain columns, in its order (``_val`` of each value)."""
+    """The studies table as plain columns, in its order (missing numbers as None)."""
 
     ids: list[str]
     labels: list[str]
@@ -156,11 +157,10 @@ class _Studies:
 
 def _studies(studies: pd.DataFrame) -> _Studies:
     ids = studies["study_id"].astype(str).tolist()
-    labels = (
-        _texts(studies["label"]) if "label" in studies else [pd.NA] * len(ids)  # type: ignore[list-item]
-    )
+    labels = _texts(studies["label"]) if "label" in studies else [pd.NA] * len(ids)
+    nothing: list[float | None] = [None] * len(ids)
     sizes = [
-        [_opt(x) for x in _floats(studies[c]).tolist()] if c in studies else [None] * len(ids)
+        [_opt(x) for x in _floats(studies[c]).tolist()] if c in studies else nothing
         for c in ("n_rt", "n_ctl")
     ]
     lead = (
@@ -247,7 +247,7 @@ def _or_rows(
                 " (no time point stated)"
                 if untimed or years is None
                 else f" at {_years(years)} years"
-            )  # type: ignore[arg-type]
+            )
             rows.append(
                 base
                 | {

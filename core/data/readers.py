@@ -38,8 +38,11 @@ from core.data.schema import (
 )
 
 if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 #: Decoded bytes a Parquet file may take in memory (as for .xlsx: MAX_XLSX_UNCOMPRESSED).
 MAX_DECODED_BYTES = MAX_XLSX_UNCOMPRESSED
@@ -61,7 +64,7 @@ class _Unreadable(Exception):
 
 # ---------------------------------------------------------------- CSV
 
-_FIRST_LINE = re.compile(r"[^\r\n]*")
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 
 def _decode(name: str, data: bytes) -> str:
@@ -72,6 +75,11 @@ def _decode(name: str, data: bytes) -> str:
             f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start})",
             "save it as 'CSV UTF-8' in your spreadsheet program",
         ) from None
+
+
+def _first_line(text: str) -> str:
+    """``text`` up to its first line break (CR or LF)."""
+    return _LINE_BREAK.split(text, maxsplit=1)[0]
 
 
 def _too_many_cells(name: str, cells: int) -> _Unreadable:
@@ -90,7 +98,7 @@ def _check_size(name: str, text: str, sep: str) -> None:
     rows the parser produces are counted again as they come."""
     quoted = re.compile(rf'(?:^|(?<=[{sep}\r\n]))"[^"]*(?:""[^"]*)*"(?=[{sep}\r\n]|\Z)', re.M)
     bare = quoted.sub("", text).rstrip("\r\n")
-    header = _FIRST_LINE.match(bare).group()  # type: ignore[union-attr]  # matches any text
+    header = _first_line(bare)
     if header.count(sep) + 1 > MAX_COLUMNS:
         raise _Unreadable(
             f"{name} has {header.count(sep) + 1:,} columns, more than {MAX_COLUMNS:,}",
@@ -109,7 +117,7 @@ def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
         raise _Unreadable(f"{name} is empty", "start from the template, which has the header")
     if "\x00" in text:
         raise _Unreadable(f"{name} contains NUL bytes: it is not a text CSV file")
-    first = _FIRST_LINE.match(text).group()  # type: ignore[union-attr]  # matches any text
+    first = _first_line(text)
     sep = ";" if first.count(";") > first.count(",") else ","
     if sep == ";":
         notes.append(f"{name}: ';' separators detected and read (decimal points must be dots)")
@@ -236,7 +244,7 @@ def _wanted_sheets(name: str, titles: list[str]) -> dict[str, str]:
     return wanted
 
 
-def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]]]:
+def _sheet_rows(label: str, ws: ReadOnlyWorksheet) -> Iterator[tuple[int, dict[int, object]]]:
     """(spreadsheet row, column -> value) for each stored row of a read-only sheet.
 
     Cells openpyxl cannot decode (a shared string out of range, text in a numeric cell, a
@@ -246,20 +254,23 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
     from openpyxl.utils.cell import coordinate_to_tuple
     from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
-    class Parser(WorkSheetParser):  # type: ignore[misc]  # openpyxl has no type hints
-        def parse_row(self, row: object) -> tuple[int, list[dict[str, object]]]:
-            try:
-                return super().parse_row(row)  # type: ignore[no-any-return]
-            except (ValueError, TypeError, OverflowError):  # the row's own number
-                row.attrib.pop("r", None)  # type: ignore[attr-defined]
-                return super().parse_row(row)  # type: ignore[no-any-return]
+    class Parser(WorkSheetParser):
+        col_counter: int  # openpyxl's own attributes, declared for the type checker
+        row_counter: int
 
-        def parse_cell(self, element: object) -> dict[str, object]:
-            before: int = self.col_counter  # type: ignore[has-type]  # openpyxl is untyped
+        def parse_row(self, row: Element) -> tuple[int, list[dict[str, object]]]:
+            try:
+                return super().parse_row(row)
+            except (ValueError, TypeError, OverflowError):  # the row's own number
+                row.attrib.pop("r", None)
+                return super().parse_row(row)
+
+        def parse_cell(self, element: Element) -> dict[str, object]:
+            before = self.col_counter
             try:
                 cell: dict[str, object] = super().parse_cell(element)
             except Exception as exc:  # openpyxl raises several types per cell
-                ref = element.get("r")  # type: ignore[attr-defined]
+                ref = element.get("r")
                 try:
                     self.col_counter = coordinate_to_tuple(ref)[1]
                 except Exception:  # no reference, or one that is not a cell's
@@ -271,21 +282,18 @@ def _sheet_rows(label: str, ws: object) -> Iterator[tuple[int, dict[int, object]
                     else f"the cell could not be decoded ({type(exc).__name__})"
                 )
                 return cell
-            if (
-                element.find(FORMULA_TAG) is not None  # type: ignore[attr-defined]
-                and element.findtext(VALUE_TAG) is None  # type: ignore[attr-defined]
-            ):
+            if element.find(FORMULA_TAG) is not None and element.findtext(VALUE_TAG) is None:
                 cell["value"] = CellIssue(
                     "the cell holds a formula with no saved value",
                     "open and save the file in a spreadsheet program, or type the value",
                 )
             return cell
 
-    wb = ws.parent  # type: ignore[attr-defined]
-    with ws._get_source() as src:  # type: ignore[attr-defined]
+    wb = ws.parent
+    with ws._get_source() as src:
         parser = Parser(
             src,
-            ws._shared_strings,  # type: ignore[attr-defined]
+            ws._shared_strings,
             data_only=True,
             epoch=wb.epoch,
             date_formats=wb._date_formats,
@@ -413,7 +421,7 @@ def _cells(values: pa.ChunkedArray) -> list[object]:
 
     kind = _plain(values.type)
     if not (_is_text(kind) or _is_binary(kind)):
-        return values.to_pylist()  # type: ignore[no-any-return]
+        return values.to_pylist()
     if pa.types.is_dictionary(values.type):
         values = values.cast(kind)
     if _is_text(kind):  # cast to bytes without validation: bad UTF-8 is reported per cell

@@ -155,8 +155,8 @@ class Problems(list[Problem]):
 
     def __init__(self, items: tuple[Problem, ...] | list[Problem] = ()) -> None:
         super().__init__(items)
-        self._listed: dict[tuple[str, str | None, str, str], int] = {}
-        self._more: dict[tuple[str, str | None, str, str], list[int]] = {}
+        self._listed: dict[tuple[str, str | None, Severity, str], int] = {}
+        self._more: dict[tuple[str, str | None, Severity, str], list[int]] = {}
 
     def append(self, p: Problem) -> None:
         """Keep ``p``, or only count it when its kind already has MAX_LISTED rows listed."""
@@ -186,7 +186,7 @@ class Problems(list[Problem]):
                     f"and {n:,} more row(s) {where} with the same kind of {severity} as listed "
                     f"above, rows {first} to {last}; only the first {MAX_LISTED} are listed",
                     fix,
-                    severity,  # type: ignore[arg-type]  # taken from a Problem's severity
+                    severity,
                 )
             )
         return out

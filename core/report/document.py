@@ -28,24 +28,27 @@ from typing import Any, Literal
 import pandas as pd
 
 from core.charts.forest import forest_chart
+from core.data.dataset import Dataset
 from core.data.dataset import published as _published
+from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
-from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.report.sof import (
     DOMAINS,
     Override,
     SofRow,
     absolute_text,
-    per_1000,
     relative_text,
     sof_frame,
     sof_table,
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
-from core.views.analysis import GROUP_LABELS, Analysis, OutcomeAnalysis, forest_frame
+from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
+from core.views.published import published_comparison
+from core.vocab import DESIGNS, INDICATIONS, title
+from core.vocab import DISCLAIMER as SOF_DISCLAIMER
 
 __all__ = ["Report", "build_report", "report_html", "report_pdf", "safe_url"]
 
@@ -82,7 +85,6 @@ class OutcomeSection:
     chart_alt: str
     not_pooled: tuple[tuple[str, str], ...]
     published: str | None
-    published_note: str | None
 
 
 @dataclass(frozen=True)
@@ -162,22 +164,6 @@ def _numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
     return tuple(nums)
 
 
-def _published_text(oa: OutcomeAnalysis, pub: Mapping[str, Any] | None) -> tuple[str, str] | None:
-    if pub is None:
-        return None
-    entry = next((r for r in pub.get("results", []) if r.get("outcome") == oa.outcome), None)
-    if entry is None:
-        return None
-    name = "HR" if entry.get("measure") == "HR" else "OR"
-    when = f"{entry['time_years']:g}-year " if entry.get("time_years") is not None else ""
-    text = (
-        f"Published (Rim et al. 2024): {name} of {when}{oa.outcome} {entry['estimate']} "
-        f"(95% CI {entry['ci_low']} to {entry['ci_high']}), {pub.get('k', '?')} studies, "
-        f"{pub.get('patients', '?')} patients."
-    )
-    return text, _s(entry.get("note"))
-
-
 def _section(
     oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, pub: Mapping[str, Any] | None
 ) -> OutcomeSection:
@@ -190,13 +176,13 @@ def _section(
     if sg is not None and sg.q_between is not None:
         notes.append(
             f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {sg.p_between:.3f}"
+            f"p = {p_value(sg.p_between)}"
         )
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
         chart = chart_spec(forest_chart(frame, measure_label=oa.title, width=FOREST_WIDTH))
-    published = _published_text(oa, pub)
+    published = published_comparison(oa, pub)
     return OutcomeSection(
         heading=headline(oa),
         numbers=_numbers(oa, state),
@@ -205,8 +191,7 @@ def _section(
         chart=chart,
         chart_alt=f"Forest plot: {oa.title}",
         not_pooled=left_out(oa, studies),
-        published=None if published is None else published[0],
-        published_note=None if published is None else published[1] or None,
+        published=None if published is None else published.text,
     )
 
 
@@ -220,7 +205,7 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
     for sid in analysis.selection.ids:
         r = meta.loc[sid]
         n_rt, n_ctl = r["n_rt"], r["n_ctl"]
-        patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{int(n_rt)} vs {int(n_ctl)}"
+        patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{count(n_rt)} vs {count(n_ctl)}"
         score = r["quality_score"]
         pooled = [o for o in analysis.outcomes if sid in used[o]]
         if sid in analysis.state.exclude:
@@ -230,8 +215,8 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
         out.append(
             StudyRow(
                 label=_s(r["label"]) or sid,
-                design=GROUP_LABELS.get(_s(r["design"]), _s(r["design"])),
-                indication=GROUP_LABELS.get(_s(r["indication"]), _s(r["indication"])),
+                design=title(DESIGNS.get(_s(r["design"]), _s(r["design"]))),
+                indication=title(INDICATIONS.get(_s(r["indication"]), _s(r["indication"]))),
                 rt=" ".join(x for x in (_s(r["rt_type"]), _s(r["rt_timing"])) if x),
                 patients=patients,
                 quality="" if pd.isna(score) else f"{float(score):g}",
@@ -252,28 +237,20 @@ def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
         if cert is None:
             continue
         domains = tuple((label, str(rec[label])) for label in DOMAINS.values())
-        explanation = f"{cert.explanation}. {cert.start_reason}."
+        explanation = f"{cert.explanation}. {cert.start_reason}. {cert.pending}".strip()
         out.append(CertaintyBlock(row.title, cert.label, explanation, domains))
     return tuple(out)
 
 
 def _sof_display(rows: list[SofRow]) -> pd.DataFrame:
-    def risk(r: SofRow) -> str:
-        if r.risk_rt is None:
-            return "–"
-        text = f"{round(1000 * r.risk_rt)} per 1000"
-        if r.risk_rt_low is not None and r.risk_rt_high is not None:
-            text += f" ({round(1000 * r.risk_rt_low)} to {round(1000 * r.risk_rt_high)})"
-        return text
-
     return pd.DataFrame(
         [
             {
                 "Outcome": r.title,
-                "Studies (patients)": f"{r.k} ({r.patients})",
+                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
                 "Relative effect (95% CI)": relative_text(r) or "–",
-                "Risk without RT": "–" if r.control is None else per_1000(r.control.risk),
-                "Risk with RT (95% CI)": risk(r),
+                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
+                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
                 "Difference (95% CI)": absolute_text(r) or "–",
                 "NNT": "–" if r.nnt is None else r.nnt.text,
                 "Certainty": "–" if r.certainty is None else r.certainty.label,
@@ -345,7 +322,7 @@ def _fmt_created(created: datetime) -> str:
 def build_report(
     analysis: Analysis,
     state: ViewState,
-    dataset: Any,
+    dataset: Dataset,
     link: str,
     created: datetime,
     *,
@@ -354,11 +331,11 @@ def build_report(
     """The report's content for ``analysis`` of ``dataset`` (``state``: the view shown;
     ``overrides``: the user's certainty judgements, keyed (outcome, domain))."""
     studies: pd.DataFrame = dataset.studies
-    source = _s(getattr(dataset, "source", ""))
+    source = _s(dataset.source)
     pub = _published() if source.startswith("bundled") else None
     rows = sof_table(analysis, studies, overrides=overrides)
     labels = _labels(studies)
-    notices = ()
+    notices: tuple[str, ...] = ()
     if analysis.unknown_excludes:
         notices = (
             "Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes),
@@ -454,8 +431,6 @@ def _html_outcome(sec: OutcomeSection, svg: bytes | None) -> str:
         )
     if sec.published:
         out.append(f"<p><strong>{_e(sec.published)}</strong></p>")
-        if sec.published_note:
-            out.append(f'<p class="note">{_e(sec.published_note)}</p>')
     if sec.not_pooled:
         out.append("<h3>Selected but not pooled</h3>")
         out.append(_table(["Study", "Why not"], [[_e(a), _e(b)] for a, b in sec.not_pooled]))
@@ -543,7 +518,7 @@ def render_html(rep: Report) -> str:
 def report_html(
     analysis: Analysis,
     state: ViewState,
-    dataset: Any,
+    dataset: Dataset,
     link: str,
     created: datetime,
     *,
@@ -713,8 +688,6 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
             )
         if sec.published:
             w.para(sec.published, 9.5, bold=True)
-            if sec.published_note:
-                w.para(sec.published_note, 8.5)
         if sec.not_pooled:
             w.heading("Selected but not pooled", 11)
             w.table(["Study", "Why not"], [list(x) for x in sec.not_pooled], (1, 3))
@@ -778,7 +751,7 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
 def report_pdf(
     analysis: Analysis,
     state: ViewState,
-    dataset: Any,
+    dataset: Dataset,
     link: str,
     created: datetime,
     *,

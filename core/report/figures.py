@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import altair as alt
 
@@ -38,7 +38,7 @@ MIN_PPI = 72.0
 WORKER_TIMEOUT = 60.0  # seconds for one batch of renders
 
 Format = Literal["png", "svg", "pdf"]
-Chart = alt.TopLevelMixin | dict[str, Any]
+Chart: TypeAlias = "alt.TopLevelMixin | dict[str, Any]"
 
 
 class ExportError(RuntimeError):

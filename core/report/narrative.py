@@ -6,7 +6,8 @@ no advice), the key numbers as display strings, and the studies left out with th
 
 >>> from core.data.dataset import load_bundled
 >>> from core.views.analysis import analyse
->>> from core.state.view import ViewState
+>>> from core.fmt import count, p_value, percent, ratio, ratio_ci
+from core.state.view import ViewState
 >>> ds = load_bundled()
 >>> oa = analyse(ViewState(outcome="DFS"), ds).outcomes["DFS"]
 >>> summary_sentence(oa, ViewState(outcome="DFS"), ds.studies)[:60]
@@ -20,41 +21,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.fmt import count, p_value, percent, ratio, ratio_ci
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
-from core.views.analysis import OUTCOME_LABELS, OutcomeAnalysis
+from core.views.analysis import OutcomeAnalysis
+from core.vocab import DESIGN_NOUNS, EVENTS, OUTCOMES
 
-#: design code -> (singular, plural) noun phrase
-DESIGN_NOUNS: dict[str, tuple[str, str]] = {
-    "RCT": ("randomized trial", "randomized trials"),
-    "PSM": ("propensity-matched study", "propensity-matched studies"),
-    "prospective-nonrandomized": (
-        "prospective non-randomized study",
-        "prospective non-randomized studies",
-    ),
-    "retrospective": ("retrospective study", "retrospective studies"),
-}
-EVENTS = {"OS": "death", "DFS": "recurrence or death"}
 TREATMENT = "perioperative RT"
 
 
-def fmt_ratio(x: float) -> str:
-    """A ratio for display: two decimals, three below 0.01; infinite and NaN spelled out."""
-    if math.isnan(x):
-        return "–"
-    if math.isinf(x):
-        return "∞" if x > 0 else "0"
-    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
-
-
-def fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+    return f"{count(n)} {one if n == 1 else many}"
 
 
 def _join(parts: list[str]) -> str:
@@ -82,7 +59,7 @@ def effect_phrase(oa: OutcomeAnalysis) -> str:
 
 def headline(oa: OutcomeAnalysis) -> str:
     """'Disease-free survival: odds ratio at 1 year' or 'Overall survival: hazard ratio'."""
-    what = OUTCOME_LABELS[oa.outcome].capitalize()
+    what = OUTCOMES[oa.outcome].capitalize()
     if oa.measure == "HR" or oa.years is None:
         return f"{what}: hazard ratio"
     return f"{what}: odds ratio at {_years(oa.years)}"
@@ -121,12 +98,12 @@ def patients_phrase(oa: OutcomeAnalysis, studies: pd.DataFrame) -> str:
     gap = f"arm sizes not reported for {_plural(missing, 'study', 'studies')}"
     if oa.patients == 0:
         return f"patient numbers not reported ({gap})"
-    return f"at least {oa.patients} patients; {gap}"
+    return f"at least {count(oa.patients)} patients; {gap}"
 
 
 def _bounds(low: float, high: float) -> str:
     """'0.25 to 0.82' from log-scale bounds."""
-    return f"{fmt_ratio(exp_ratio(low))} to {fmt_ratio(exp_ratio(high))}"
+    return ratio_ci(exp_ratio(low), exp_ratio(high), " to ")
 
 
 def _derived_sentence(oa: OutcomeAnalysis) -> str:
@@ -156,7 +133,7 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
     assert p is not None
     effect = effect_phrase(oa)
     name = measure_name(oa) if model is None else f"pooled {measure_name(oa)}"
-    est = fmt_ratio(exp_ratio(p.estimate))
+    est = ratio(exp_ratio(p.estimate))
     extra = [] if model is None else [model]
     if not (math.isfinite(p.ci_low) and math.isfinite(p.ci_high)):
         why = ": the Hartung-Knapp interval needs two studies or more" if p.ci == "hksj" else ""
@@ -184,7 +161,7 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
     if p is None:
         why = (oa.message or "no study is included").strip().rstrip(".")
         return (
-            f"Nothing can be pooled for {OUTCOME_LABELS[oa.outcome]} ({effect_phrase(oa)}). "
+            f"Nothing can be pooled for {OUTCOMES[oa.outcome]} ({effect_phrase(oa)}). "
             f"{why[0].upper()}{why[1:]}."
         )
     patients = patients_phrase(oa, studies)
@@ -201,7 +178,7 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
         finding = _finding(oa, model_phrase(p.method, p.ci))
         sentences = [f"Across {design_phrase(oa, studies)} ({patients}), {finding}."]
     if p.k > 2 and math.isfinite(p.i2):
-        het = f"Heterogeneity between studies: I² = {p.i2:.0f}%"
+        het = f"Heterogeneity between studies: I² = {percent(p.i2, 0)}"
         if state.pi and p.method != "EE" and math.isfinite(p.pi_low) and math.isfinite(p.pi_high):
             het += f"; 95% prediction interval {_bounds(p.pi_low, p.pi_high)}"
         sentences.append(het + ".")
@@ -219,13 +196,6 @@ class KeyNumber:
     value: str
 
 
-def _range(low: float, high: float) -> str:
-    """'0.25–0.82' from log-scale bounds; '–' when a bound is undefined."""
-    if math.isnan(low) or math.isnan(high):
-        return "–"
-    return f"{fmt_ratio(exp_ratio(low))}–{fmt_ratio(exp_ratio(high))}"
-
-
 def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
     """Pooled ratio, 95% CI, p, k, patients, I² and (when shown) the prediction interval."""
     p = oa.pooled
@@ -233,15 +203,19 @@ def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
         return ()
     short = "HR" if oa.measure == "HR" else "OR"
     out = [
-        KeyNumber(f"Pooled {short}", fmt_ratio(exp_ratio(p.estimate))),
-        KeyNumber("95% CI", _range(p.ci_low, p.ci_high)),
-        KeyNumber(f"p ({p.dist})", fmt_p(p.pvalue)),
-        KeyNumber("Studies (k)", str(p.k)),
-        KeyNumber("Patients", str(oa.patients)),
-        KeyNumber("I²", "–" if math.isnan(p.i2) else f"{p.i2:.1f}%"),
+        KeyNumber(f"Pooled {short}", ratio(exp_ratio(p.estimate))),
+        KeyNumber("95% CI", ratio_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high))),
+        KeyNumber(f"p ({p.dist})", p_value(p.pvalue)),
+        KeyNumber("Studies (k)", count(p.k)),
+        KeyNumber("Patients", count(oa.patients)),
+        KeyNumber("I²", percent(p.i2)),
     ]
     if state.pi and p.method != "EE" and p.k > 1:
-        out.append(KeyNumber("95% prediction interval", _range(p.pi_low, p.pi_high)))
+        out.append(
+            KeyNumber(
+                "95% prediction interval", ratio_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high))
+            )
+        )
     return tuple(out)
 
 

@@ -18,15 +18,16 @@ import unicodedata
 
 import pandas as pd
 
+from core import vocab
+from core.data.dataset import Dataset
 from core.state.view import describe_filters, encode_query
 from core.views.analysis import (
-    GROUP_LABELS,
-    OUTCOME_LABELS,
     OUTCOMES,
     Analysis,
     OutcomeAnalysis,
     model_label,
 )
+from core.vocab import GROUP_HEADINGS as HEADINGS
 
 DISCLAIMER = (
     "This explores published evidence; it is not treatment advice."  # same wording as the app
@@ -73,11 +74,11 @@ def r_string(text: object) -> str:
     return "".join(out)
 
 
-def r_number(x: object) -> str:
+def r_number(x: float | None) -> str:
     """A number as R reads it back exactly (shortest round-trip form); NA when missing."""
-    if x is None or pd.isna(x):  # type: ignore[arg-type]
+    if x is None or pd.isna(x):
         return "NA"
-    value = float(x)  # type: ignore[arg-type]
+    value = float(x)
     if not math.isfinite(value):
         return "NA"
     if value.is_integer() and abs(value) < 1e15:
@@ -101,10 +102,10 @@ def _vector(values: list[str]) -> str:
 # The script
 
 
-def _header(analysis: Analysis, dataset: object, outcomes: tuple[str, ...]) -> list[str]:
+def _header(analysis: Analysis, dataset: Dataset, outcomes: tuple[str, ...]) -> list[str]:
     state = analysis.state
     query = encode_query(state)
-    source = getattr(dataset, "source", "dataset")
+    source = dataset.source
     lines = [
         "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
         "# reproduced with R's metafor (rma, predict, forest) so every number can be checked.",
@@ -262,23 +263,23 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     if oa.pooled is None:
         why = oa.message or ""
         lines += [
-            f"# Nothing to pool for {OUTCOME_LABELS[v]}: {comment(why)}",
+            f"# Nothing to pool for {vocab.OUTCOMES[v]}: {comment(why)}",
             f"message({r_string(f'{v}: nothing to pool. {why}')})",
             f"results${v} <- list(k = 0L)",
         ]
         return lines
     p = oa.pooled
-    grouped = state.group != "none" and oa.subgroups is not None
+    subgroups = oa.subgroups if state.group != "none" else None
     rows = oa.rows
     groups: list[str] | None = None
     order: list[str] = []
-    if grouped:
+    if subgroups is not None:
         meta = studies.set_index("study_id")[state.group]
         labels = [str(meta.at[s]) for s in rows["study_id"]]
         pos = sorted(range(len(labels)), key=lambda i: _group_key(labels[i]))
         rows = rows.iloc[pos].reset_index(drop=True)
         groups = [labels[i] for i in pos]
-        order = sorted((str(g) for g in oa.subgroups.groups), key=_group_key)
+        order = sorted((str(g) for g in subgroups.groups), key=_group_key)
     lines += [""]
     lines += _data_lines(dataclasses.replace(oa, rows=rows), v, groups)
     lines += [
@@ -310,7 +311,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     addpred = "TRUE" if state.pi and p.method != "EE" and p.k > 1 else "FALSE"
     mlab = r_string(f"{model_label(p.method, p.ci)}, k = {p.k}")
     forest_args = f"atransf = exp, header = {header}, mlab = {mlab}, addpred = {addpred}"
-    if not grouped:
+    if subgroups is None:
         lines.append(f"if (draw_plots) forest(res_{v}, {forest_args})")
         return lines
     used_groups = [g for g, inc in zip(groups or [], rows["included"], strict=True) if inc]
@@ -328,7 +329,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f'for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "{ratio}", sub_{v}[[g]])',
     ]
     if len(order) >= 2:
-        if p.ci == "hksj" and any(f.k == 1 for f in oa.subgroups.groups.values()):
+        if p.ci == "hksj" and any(f.k == 1 for f in subgroups.groups.values()):
             lines += [
                 "# The explorer shows no test here: a one-study group has no Hartung-Knapp SE",
                 "# (0 degrees of freedom), while metafor falls back to the z-based SE.",
@@ -345,7 +346,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"fp_{v} <- forest(res_{v}, {forest_args},",
         f"  rows = {_vector([str(y) for y in ys])}, ylim = c(-1.5, {top + 3}))",
         f"text(fp_{v}$xlim[1], {_vector([str(h) for h in heads])},",
-        f"  {_vector([r_string(GROUP_LABELS.get(g, g)) for g in order])}, pos = 4, font = 2)",
+        f"  {_vector([r_string(HEADINGS.get(g, g)) for g in order])}, pos = 4, font = 2)",
         f"subrows_{v} <- {_vector([str(s) for s in subs])}",
         f"for (i in seq_along(groups_{v})) addpoly(sub_{v}[[i]], row = subrows_{v}[i],",
         f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k), atransf = exp)',
@@ -366,12 +367,12 @@ if (requireNamespace("jsonlite", quietly = TRUE)) {
 """
 
 
-def r_script(analysis: Analysis, dataset: object, outcome: str | None = None) -> str:
+def r_script(analysis: Analysis, dataset: Dataset, outcome: str | None = None) -> str:
     """The R script reproducing ``analysis`` (both outcomes of the overview, or ``outcome``)."""
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     outcomes = OUTCOMES if outcome is None else (outcome,)
-    studies: pd.DataFrame = dataset.studies  # type: ignore[attr-defined]
+    studies: pd.DataFrame = dataset.studies
     lines = _header(analysis, dataset, outcomes)
     if all(analysis.outcomes[o].pooled is None for o in outcomes):
         lines += ["# Nothing to pool in this view:"]
@@ -388,7 +389,7 @@ def r_script(analysis: Analysis, dataset: object, outcome: str | None = None) ->
 
 
 def r_script_download(
-    analysis: Analysis, dataset: object, outcome: str | None = None
+    analysis: Analysis, dataset: Dataset, outcome: str | None = None
 ) -> tuple[str, bytes]:
     """(file name, UTF-8 bytes) of :func:`r_script` for a download button."""
     suffix = f"-{outcome}" if outcome else ""

@@ -15,21 +15,27 @@ The default ``r`` for an odds ratio is the control arms of the pooled studies as
 proportion, sum(events) / sum(n); a hazard ratio has no time point, so ``r`` must be given.
 
 Certainty is this tool's heuristic, an aid for discussion and not an official GRADE
-assessment. It starts at High when at least half of the weight comes from randomized trials,
-else at Low, and goes down one level per serious and two per very serious concern:
+assessment; it follows the GRADE Handbook (Schünemann, Brożek, Guyatt, Oxman 2013, section 5.2)
+as far as rules on the data can. It starts at High when at least half of the weight comes from
+randomized trials, else at Low, and goes down one level per serious and two per very serious
+concern. Each domain is in one of four states: rated by a rule below, not assessable from the
+data, not judged (left to the user), or judged by the user (rating and reason in the link). A
+domain that is not assessable or not judged is never counted as "no concern": the overall rating
+is then provisional, and names the domains still to be judged (each can only lower it).
 
-  risk of bias   not serious when >= 80% of the weight comes from studies with quality score
-                 >= 5 (this explorer's editorial rubric) that are randomized (when starting at
-                 High; any design when starting at Low, where design is already counted);
-                 serious otherwise
-  inconsistency  serious when I2 > 50% or the prediction interval crosses 1 while the CI does
-                 not; very serious when both; not assessable with one study
-  imprecision    one concern each for a CI crossing 1 and fewer patients than the optimal
-                 information size (OIS: two-arm sample size for a 25% relative risk reduction
-                 from r, alpha 0.05 two-sided, power 0.8); both: very serious
-  indirectness   not assessed (left to the user)
-  publication    with k >= 10, Egger's regression test (classical): serious when p < 0.10;
-  bias           with k < 10 not assessable
+  risk of bias   (5.2.1) not serious when >= 80% of the weight comes from studies with quality
+                 score >= 5 (this explorer's editorial rubric) that are randomized (when
+                 starting at High; any design when starting at Low, where design is already
+                 counted); serious otherwise
+  inconsistency  (5.2.2) serious when I2 > 50% or the prediction interval crosses 1 while the
+                 CI does not; very serious when both; not assessable with one study
+  imprecision    (5.2.4) one concern each for a CI crossing 1 and fewer patients than the
+                 optimal information size (OIS: two-arm sample size for a 25% relative risk
+                 reduction from r, alpha 0.05 two-sided, power 0.8); both: very serious. One
+                 study is rated at least serious (a single small trial is usually rated down)
+  indirectness   (5.2.3) not judged: left to the user
+  publication    (5.2.5) with k >= 10, Egger's regression test (classical): serious when
+  bias           p < 0.10; with k < 10 not assessable
 """
 
 from __future__ import annotations
@@ -41,32 +47,51 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.fmt import count, percent, ratio, ratio_ci
+from core.report.narrative import _join as _and  # 'a, b and c'
+from core.state.grade import ratings, reasons
+from core.state.view import ViewState
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
-from core.views.analysis import OUTCOME_LABELS, Analysis, OutcomeAnalysis
+from core.views.analysis import Analysis, OutcomeAnalysis
+from core.vocab import DISCLAIMER, EVENTS, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
 
 #: The domains in GRADE's order: key -> label.
-DOMAINS: dict[str, str] = {
-    "rob": "Risk of bias",
-    "inconsistency": "Inconsistency",
-    "indirectness": "Indirectness",
-    "imprecision": "Imprecision",
-    "publication": "Publication bias",
-}
+DOMAINS: dict[str, str] = GRADE_DOMAINS
 #: Ratings and the levels each costs.
-DOWNGRADE: dict[str, int] = {
-    "not serious": 0,
-    "serious": 1,
-    "very serious": 2,
-    "not assessed": 0,
-    "not assessable": 0,
-}
+DOWNGRADE: dict[str, int] = {"not serious": 0, "serious": 1, "very serious": 2}
 #: Ratings a user may choose.
-CHOICES: tuple[str, ...] = ("not serious", "serious", "very serious")
+CHOICES: tuple[str, ...] = GRADE_RATINGS
+#: A domain's state: rated by this aid's rule, not assessable from the data, left to the user,
+#: or judged by the user. Only RULE and USER carry a rating.
+RULE, NOT_ASSESSABLE, NOT_JUDGED, USER = (
+    "rated by rule",
+    "not assessable",
+    "not judged",
+    "judged by user",
+)
+#: The guidance each domain follows (shown as help beside it).
+GUIDANCE = "GRADE Handbook (Schünemann, Brożek, Guyatt, Oxman 2013)"
+DOMAIN_HELP: dict[str, str] = {
+    "rob": f"{GUIDANCE}, 5.2.1 Study limitations (risk of bias): rate down when most of the "
+    "weight comes from studies with important limitations. Here judged from this explorer's "
+    "editorial quality score, not a formal risk-of-bias tool.",
+    "inconsistency": f"{GUIDANCE}, 5.2.2 Inconsistency of results: rate down for unexplained "
+    "heterogeneity (point estimates that differ, intervals that barely overlap, a large I²). "
+    "With one study it cannot be assessed: judge it yourself (often not rated down, with that "
+    "reason).",
+    "indirectness": f"{GUIDANCE}, 5.2.3 Indirectness of evidence: do the populations, the "
+    "radiotherapy, the comparators and the outcomes match the question? Only you can judge it.",
+    "imprecision": f"{GUIDANCE}, 5.2.4 Imprecision; Guyatt et al., GRADE guidelines 6, J Clin "
+    "Epidemiol 2011;64:1283: in a systematic review precision is adequate when the 95% CI "
+    "excludes no effect and the patients reach the optimal information size (the size of one "
+    "adequately powered trial); a single small trial is usually rated down.",
+    "publication": f"{GUIDANCE}, 5.2.5 Publication bias: funnel-plot tests need about 10 "
+    "studies; with fewer, judge it from the search and the studies (small, industry-funded, "
+    "only positive trials?).",
+}
 LEVELS: tuple[str, ...] = ("Very low", "Low", "Moderate", "High")
 SYMBOLS: dict[str, str] = {"High": "⊕⊕⊕⊕", "Moderate": "⊕⊕⊕◯", "Low": "⊕⊕◯◯", "Very low": "⊕◯◯◯"}
-DISCLAIMER = "An aid for discussion, not an official GRADE assessment."
-EVENTS = {"OS": "death", "DFS": "recurrence or death"}
 
 GOOD_SCORE = 5
 GOOD_SHARE = 80.0
@@ -80,7 +105,8 @@ EGGER_P = 0.10
 
 @dataclass(frozen=True)
 class Override:
-    """A user's judgement of one domain: a rating (None keeps the pre-filled one) and a note."""
+    """A user's judgement of one domain: a rating (None keeps the pre-filled one) and the
+    reason given for it."""
 
     rating: str | None = None
     note: str = ""
@@ -88,24 +114,36 @@ class Override:
 
 @dataclass(frozen=True)
 class Domain:
-    """One GRADE domain: the rating in use, the pre-filled one and why, and any user note."""
+    """One GRADE domain: its state, the rating in use (None: not assessable or not judged),
+    the aid's pre-filled state, rating and reason, and the user's reason."""
 
     key: str
     label: str
-    rating: str
-    auto_rating: str
+    state: str
+    rating: str | None
+    auto_state: str
+    auto_rating: str | None
     reason: str
-    overridden: bool = False
     note: str = ""
 
     @property
+    def overridden(self) -> bool:
+        return self.state == USER
+
+    @property
     def downgrade(self) -> int:
-        return DOWNGRADE[self.rating]
+        return 0 if self.rating is None else DOWNGRADE[self.rating]
+
+    @property
+    def shown(self) -> str:
+        """The rating, or the state when there is none ('not assessable', 'not judged')."""
+        return self.rating or self.state
 
 
 @dataclass(frozen=True)
 class Certainty:
-    """The overall rating: the starting level (and why) less the domains' downgrades."""
+    """The overall rating: the starting level (and why) less the judged domains' downgrades;
+    provisional while any domain has no rating."""
 
     start: str
     start_reason: str
@@ -116,18 +154,40 @@ class Certainty:
         return sum(d.downgrade for d in self.domains)
 
     @property
+    def missing(self) -> tuple[Domain, ...]:
+        """The domains not assessable or not judged (no rating yet)."""
+        return tuple(d for d in self.domains if d.rating is None)
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.missing)
+
+    @property
     def level(self) -> str:
         return LEVELS[max(0, LEVELS.index(self.start) - self.downgrades)]
 
     @property
     def label(self) -> str:
-        return f"{SYMBOLS[self.level]} {self.level}"
+        mark = " (provisional)" if self.provisional else ""
+        return f"{SYMBOLS[self.level]} {self.level}{mark}"
+
+    @property
+    def pending(self) -> str:
+        """'Provisional: not judged yet: inconsistency (not assessable), ...', or ''."""
+        if not self.provisional:
+            return ""
+        names = _and([f"{d.label.lower()} ({d.state})" for d in self.missing])
+        return (
+            f"Provisional: no rating yet for {names}; a concern in any of them would lower "
+            "it. Judge each domain to complete the rating."
+        )
 
     @property
     def explanation(self) -> str:
         """'Starts at High; −1 risk of bias, −2 imprecision: Very low'."""
         steps = [f"−{d.downgrade} {d.label.lower()}" for d in self.domains if d.downgrade]
-        return f"Starts at {self.start}; " + (", ".join(steps) or "no concern") + f": {self.level}"
+        head = ", ".join(steps) or "no concern in the domains judged"
+        return f"Starts at {self.start}; {head}: {self.level}"
 
     def domain(self, key: str) -> Domain:
         return next(d for d in self.domains if d.key == key)
@@ -180,7 +240,7 @@ class SofRow:
 
     @property
     def title(self) -> str:
-        what = OUTCOME_LABELS[self.outcome]
+        what = OUTCOMES[self.outcome]
         if self.measure == "HR":
             return f"{what[0].upper()}{what[1:]} (hazard ratio)"
         return f"{self.years:g}-year {what} (odds ratio)"
@@ -262,7 +322,7 @@ def control_arm_risk(rows: pd.DataFrame) -> ControlRisk | None:
     derived = int(have["derived"].sum()) if "derived" in have else 0
     source = (
         f"control arms of the {len(have)} pooled stud{'y' if len(have) == 1 else 'ies'}: "
-        f"{events:.0f}/{n:.0f} events (sum of events / sum of patients)"
+        f"{count(events)}/{count(n)} events (sum of events / sum of patients)"
     )
     if derived:
         which = "all" if derived == len(have) else f"{derived} of {len(have)}"
@@ -343,8 +403,17 @@ def _risk_of_bias(used: pd.DataFrame, start: str) -> Domain:
     reason += (
         ". Scores are this explorer's editorial rubric ('+': a lower bound, some items unknown)."
     )
-    rating = "not serious" if share >= GOOD_SHARE else "serious"
-    return Domain("rob", DOMAINS["rob"], rating, rating, reason)
+    return _rated("rob", "not serious" if share >= GOOD_SHARE else "serious", reason)
+
+
+def _rated(key: str, rating: str, reason: str) -> Domain:
+    """A domain rated by this aid's rule."""
+    return Domain(key, DOMAINS[key], RULE, rating, RULE, rating, reason)
+
+
+def _open(key: str, state: str, reason: str) -> Domain:
+    """A domain without a rating: not assessable from the data, or left to the user."""
+    return Domain(key, DOMAINS[key], state, None, state, None, reason)
 
 
 def _crosses(low: float, high: float) -> bool:
@@ -355,27 +424,26 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
     p = oa.pooled
     assert p is not None
     if p.k < 2:
-        return Domain(
+        return _open(
             "inconsistency",
-            DOMAINS["inconsistency"],
-            "not assessable",
-            "not assessable",
-            "One study: consistency between studies cannot be judged.",
+            NOT_ASSESSABLE,
+            "One study: consistency between studies cannot be assessed (GRADE Handbook 5.2.2). "
+            "Judge it yourself; it is not counted as no concern.",
         )
     i2_high = math.isfinite(p.i2) and p.i2 > I2_SERIOUS
     has_pi = math.isfinite(p.pi_low) and math.isfinite(p.pi_high)
     pi_cross = has_pi and _crosses(p.pi_low, p.pi_high) and not _crosses(p.ci_low, p.ci_high)
-    parts = [f"I² = {p.i2:.0f}% ({'above' if i2_high else 'not above'} {I2_SERIOUS:.0f}%)"]
+    above = "above" if i2_high else "not above"
+    parts = [f"I² = {percent(p.i2, 0)} ({above} {percent(I2_SERIOUS, 0)})"]
     if has_pi:
-        pi = f"{exp_ratio(p.pi_low):.2f} to {exp_ratio(p.pi_high):.2f}"
+        pi = ratio_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high), " to ")
         if pi_cross:
             parts.append(f"the prediction interval {pi} crosses 1 while the CI does not")
         else:
             parts.append(f"prediction interval {pi}")
     else:
         parts.append("no prediction interval (common-effect model)")
-    rating = CHOICES[int(i2_high) + int(pi_cross)]
-    return Domain("inconsistency", DOMAINS["inconsistency"], rating, rating, "; ".join(parts) + ".")
+    return _rated("inconsistency", CHOICES[int(i2_high) + int(pi_cross)], "; ".join(parts) + ".")
 
 
 def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
@@ -396,18 +464,25 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
         ois = optimal_information_size(control.risk)
         short = oa.patients < ois
         parts.append(
-            f"{oa.patients} patients {'below' if short else 'reach'} the optimal information "
-            f"size of {math.ceil(ois)} (25% relative risk reduction from "
-            f"{100 * control.risk:.0f}%, alpha 0.05, power 0.8)"
+            f"{count(oa.patients)} patients {'below' if short else 'reach'} the optimal "
+            f"information size of {count(math.ceil(ois))} (25% relative risk reduction from "
+            f"{percent(100 * control.risk, 0)}, alpha 0.05, power 0.8)"
         )
     rating = CHOICES[int(cross) + int(short)]
-    return Domain("imprecision", DOMAINS["imprecision"], rating, rating, "; ".join(parts) + ".")
+    if p.k == 1 and rating == "not serious":
+        rating = "serious"
+        parts.append(
+            "evidence from one study: a single trial is usually rated down for imprecision "
+            "(GRADE Handbook 5.2.4), so this aid rates it serious; change it if you judge "
+            "the trial large enough"
+        )
+    return _rated("imprecision", rating, "; ".join(parts) + ".")
 
 
 def _indirectness(used: pd.DataFrame) -> Domain:
     reason = (
         "Left to you: do the patients, RT techniques, comparators and outcome definitions "
-        "match your question?"
+        "match your question? Until you judge it, the overall rating stays provisional."
     )
     active = used[used["q_untreated_control"] == 0]
     if len(active):
@@ -416,38 +491,38 @@ def _indirectness(used: pd.DataFrame) -> Domain:
             f" {_pct(share)} of the weight compares with an active treatment "
             f"(e.g. TACE): {_join(list(active['study_id']))}."
         )
-    return Domain("indirectness", DOMAINS["indirectness"], "not assessed", "not assessed", reason)
+    return _open("indirectness", NOT_JUDGED, reason)
 
 
 def _publication(oa: OutcomeAnalysis) -> Domain:
     inc = oa.rows[oa.rows["included"]]
     k = len(inc)
-    label = DOMAINS["publication"]
     if k < EGGER_MIN_K:
-        reason = f"Funnel-plot tests need at least {EGGER_MIN_K} studies; k = {k}."
-        return Domain("publication", label, "not assessable", "not assessable", reason)
+        reason = (
+            f"Funnel-plot tests need at least {EGGER_MIN_K} studies; k = {k}. Judge it from "
+            "the search and the studies; it is not counted as no concern."
+        )
+        return _open("publication", NOT_ASSESSABLE, reason)
     try:
         e = egger_test(inc["yi"].to_numpy(float), inc["vi"].to_numpy(float), model="lm")
     except ValueError as err:
-        reason = f"Egger's test cannot be computed: {err}."
-        return Domain("publication", label, "not assessable", "not assessable", reason)
+        return _open("publication", NOT_ASSESSABLE, f"Egger's test cannot be computed: {err}.")
     rating = "serious" if e.pvalue < EGGER_P else "not serious"
     reason = (
         f"Egger's regression test p = {e.pvalue:.3f} "
         f"({'below' if e.pvalue < EGGER_P else 'not below'} {EGGER_P:.2f}), k = {k}."
     )
-    return Domain("publication", label, rating, rating, reason)
+    return _rated("publication", rating, reason)
 
 
 def _apply(domain: Domain, override: Override | None) -> Domain:
+    """The user's judgement on a domain: a valid rating makes it theirs; the reason is kept."""
     if override is None:
         return domain
-    rating = domain.rating
-    if override.rating is not None and override.rating in DOWNGRADE:
-        rating = override.rating
-    return replace(
-        domain, rating=rating, overridden=rating != domain.auto_rating, note=override.note.strip()
-    )
+    note = override.note.strip()
+    if override.rating in DOWNGRADE:
+        return replace(domain, state=USER, rating=override.rating, note=note)
+    return replace(domain, note=note)
 
 
 def certainty(
@@ -477,13 +552,18 @@ def certainty(
 # The table
 
 
-def control_risks_from_state(state: object) -> dict[str, float | None]:
+def control_risks_from_state(state: ViewState) -> dict[str, float | None]:
     """The user's assumed risks (state fields cr_os, cr_dfs in percent) as proportions."""
-    out: dict[str, float | None] = {}
-    for outcome in OUTCOME_LABELS:
-        value = getattr(state, f"cr_{outcome.lower()}", None)
-        out[outcome] = None if value is None else float(value) / 100.0
-    return out
+    given = {"OS": state.cr_os, "DFS": state.cr_dfs}
+    return {o: None if v is None else v / 100.0 for o, v in given.items()}
+
+
+def judgements(state: ViewState) -> dict[tuple[str, str], Override]:
+    """(outcome, domain) -> the user's rating (``grade``) and reason (``why``) from the link;
+    tokens that name no outcome, domain or rating are left out (see
+    :func:`core.state.grade.grade_notices`)."""
+    rated, given = ratings(state), reasons(state)
+    return {key: Override(rated.get(key), given.get(key, "")) for key in sorted({*rated, *given})}
 
 
 def _control(oa: OutcomeAnalysis, given: float | None) -> ControlRisk | None:
@@ -503,39 +583,41 @@ def sof_row(
     ``control_risk``: the assumed risk without RT as a proportion; None = the pooled control
     arms (odds ratio) or none (hazard ratio: absolute effects then need one).
     """
-    p = oa.pooled
-    empty = dict.fromkeys(
-        ("risk_rt", "risk_rt_low", "risk_rt_high", "diff", "diff_low", "diff_high", "nnt")
-    )
-    if p is None:
-        return SofRow(
-            oa.outcome,
-            oa.measure,
-            oa.years,
-            0,
-            oa.patients,
-            None,
-            None,
-            None,
-            None,
-            message=oa.message or "Nothing to pool.",
-            certainty=None,
-            **empty,
-        )
-    ratio, low, high = (exp_ratio(x) for x in (p.estimate, p.ci_low, p.ci_high))
-    control = _control(oa, control_risk)
-    cert = certainty(oa, studies, control, overrides)
-    base = dict(
+    blank = SofRow(
         outcome=oa.outcome,
         measure=oa.measure,
         years=oa.years,
-        k=p.k,
+        k=0,
         patients=oa.patients,
+        ratio=None,
+        ratio_low=None,
+        ratio_high=None,
+        control=None,
+        risk_rt=None,
+        risk_rt_low=None,
+        risk_rt_high=None,
+        diff=None,
+        diff_low=None,
+        diff_high=None,
+        nnt=None,
+        message=oa.message or "Nothing to pool.",
+        certainty=None,
+    )
+    p = oa.pooled
+    if p is None:
+        return blank
+    ratio, low, high = (exp_ratio(x) for x in (p.estimate, p.ci_low, p.ci_high))
+    control = _control(oa, control_risk)
+    cert = certainty(oa, studies, control, overrides)
+    base = replace(
+        blank,
+        k=p.k,
         ratio=ratio,
         ratio_low=low,
         ratio_high=high,
         control=control,
         certainty=cert,
+        message=None,
     )
     event = EVENTS[oa.outcome]
     if control is None:
@@ -547,14 +629,14 @@ def sof_row(
             )
         else:
             msg = "No control-arm event counts: enter an assumed risk without RT."
-        return SofRow(**base, message=msg, **empty)
+        return replace(base, message=msg)
     r = control.risk
     if r <= 0.0 or r >= 1.0:
         msg = (
-            f"With an assumed risk of {100 * r:.0f}% the risk is the same with and without RT: "
-            "absolute effects and the NNT need a risk between 0% and 100%."
+            f"With an assumed risk of {percent(100 * r, 0)} the risk is the same with and "
+            "without RT: absolute effects and the NNT need a risk between 0% and 100%."
         )
-        return SofRow(**base, message=msg, **empty)
+        return replace(base, message=msg)
     f = risk_with_hr if oa.measure == "HR" else risk_with_or
     risks = (f(ratio, r), f(low, r), f(high, r))
     diffs = tuple(x - r for x in risks)
@@ -563,8 +645,8 @@ def sof_row(
     def bound(x: float) -> float | None:
         return x if has_ci else None
 
-    return SofRow(
-        **base,
+    return replace(
+        base,
         risk_rt=risks[0],
         risk_rt_low=bound(risks[1]),
         risk_rt_high=bound(risks[2]),
@@ -572,7 +654,6 @@ def sof_row(
         diff_low=bound(1000 * diffs[1]),
         diff_high=bound(1000 * diffs[2]),
         nnt=nnt(*diffs),
-        message=None,
     )
 
 
@@ -583,8 +664,11 @@ def sof_table(
     overrides: Mapping[tuple[str, str], Override] | None = None,
 ) -> list[SofRow]:
     """One row per outcome of ``analysis``. ``control_risks``: outcome -> assumed risk without
-    RT (proportion, None = default); default: the view state's cr_os/cr_dfs."""
+    RT (proportion, None = default); ``overrides``: (outcome, domain) -> the user's judgement.
+    Defaults: the view state's cr_os/cr_dfs and grade/why."""
     risks = control_risks_from_state(analysis.state) if control_risks is None else control_risks
+    if overrides is None:
+        overrides = judgements(analysis.state)
     return [
         sof_row(oa, studies, risks.get(name), overrides) for name, oa in analysis.outcomes.items()
     ]
@@ -592,10 +676,6 @@ def sof_table(
 
 # ---------------------------------------------------------------------------------------
 # Text for tables and exports
-
-
-def per_1000(risk: float) -> str:
-    return f"{round(1000 * risk)} per 1000"
 
 
 def diff_text(d: float) -> str:
@@ -609,9 +689,10 @@ def relative_text(row: SofRow) -> str:
     if row.ratio is None:
         return ""
     name = "HR" if row.measure == "HR" else "OR"
-    if not (math.isfinite(row.ratio_low) and math.isfinite(row.ratio_high)):
-        return f"{name} {row.ratio:.2f} (95% CI not estimable)"
-    return f"{name} {row.ratio:.2f} (95% CI {row.ratio_low:.2f} to {row.ratio_high:.2f})"
+    low, high = row.ratio_low, row.ratio_high
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return f"{name} {ratio(row.ratio)} (95% CI not estimable)"
+    return f"{name} {ratio(row.ratio)} (95% CI {ratio_ci(low, high, ' to ')})"
 
 
 def absolute_text(row: SofRow) -> str:
@@ -623,6 +704,35 @@ def absolute_text(row: SofRow) -> str:
     return (
         f"{diff_text(row.diff)} per 1000 ({diff_text(row.diff_low)} to {diff_text(row.diff_high)})"
     )
+
+
+def certainty_json(cert: Certainty | None) -> dict[str, object] | None:
+    """The CLI's ``certainty`` object: ``overall`` (the level), ``provisional`` and, per
+    domain key, its ``state``, ``rating`` (None without one) and ``reason`` (the user's when
+    they judged it, else the aid's), with the aid's own state, rating and reason beside."""
+    if cert is None:
+        return None
+    return {
+        "overall": cert.level,
+        "provisional": cert.provisional,
+        "not_judged": [d.key for d in cert.missing],
+        "start": cert.start,
+        "start_reason": cert.start_reason,
+        "domains": {
+            d.key: {
+                "label": d.label,
+                "state": d.state,
+                "rating": d.rating,
+                "reason": d.note if d.overridden and d.note else d.reason,
+                "user_reason": d.note,
+                "aid_state": d.auto_state,
+                "aid_rating": d.auto_rating,
+                "aid_reason": d.reason,
+            }
+            for d in cert.domains
+        },
+        "disclaimer": DISCLAIMER,
+    }
 
 
 def sof_frame(rows: list[SofRow]) -> pd.DataFrame:
@@ -650,6 +760,8 @@ def sof_frame(rows: list[SofRow]) -> pd.DataFrame:
             "absolute_effect": absolute_text(row),
             "nnt": "" if row.nnt is None else row.nnt.text,
             "certainty": "" if cert is None else cert.level,
+            "certainty_provisional": None if cert is None else cert.provisional,
+            "certainty_pending": "" if cert is None else cert.pending,
             "certainty_start": "" if cert is None else cert.start_reason,
         }
         for key, label in DOMAINS.items():
@@ -657,9 +769,9 @@ def sof_frame(rows: list[SofRow]) -> pd.DataFrame:
                 rec[label] = ""
                 continue
             d = cert.domain(key)
-            note = f" User note: {d.note}" if d.note else ""
-            changed = f" (changed by the user from {d.auto_rating})" if d.overridden else ""
-            rec[label] = f"{d.rating}{changed}: {d.reason}{note}"
+            note = f" User's reason: {d.note}" if d.note else ""
+            changed = f" (judged by the user; the aid: {d.auto_rating or d.auto_state})"
+            rec[label] = f"{d.shown}{changed if d.overridden else ''}: {d.reason}{note}"
         rec["disclaimer"] = DISCLAIMER
         out.append(rec)
     return pd.DataFrame(out)

@@ -28,12 +28,28 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
 from core import vocab
+from core.sanitize import one_line
 
-Kind = Literal["enum", "multi", "number", "ids", "flag", "token"]
+Kind = Literal["enum", "multi", "number", "ids", "flag", "texts", "token"]
+
+# The values of each choice, as types (the allowed values in :data:`FIELDS` are read from these).
+Indication = Literal["PVTT", "narrow_margin", "MVI", "other"]
+Design = Literal["RCT", "PSM", "prospective-nonrandomized", "retrospective"]
+RtType = Literal["external", "internal"]
+Scope = Literal["rim", "all"]
+Outcome = Literal["OS", "DFS"]
+Measure = Literal["OR", "HR"]
+#: metafor's ``method`` codes (tau2 estimators) and ``EE``, the common-effect model.
+Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"]
+CiMethod = Literal["wald", "hksj"]
+Group = Literal["none", "indication", "design"]
+TimePoints = Literal["exact", "interp"]
+CumulativeOrder = Literal["year", "quality"]
+Moderator = Literal["quality", "year"]
 
 #: Version of the link format. Links without ``v`` are version 1.
 CURRENT_VERSION = 1
@@ -43,6 +59,8 @@ MAX_IDS = 500
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 #: A saved dataset's token (``data=``): 32 of [A-Za-z0-9_-] (:mod:`core.store.crypto`).
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}", re.ASCII)
+#: Characters kept of one free-text value (``texts`` kind); longer ones are cut with a notice.
+MAX_TEXT = 400
 #: Notices listed one by one; the rest are summarised as "... and N more".
 MAX_NOTICES = 10
 #: Longer query strings are cut (at a "&") before parsing; browsers stop far earlier.
@@ -76,8 +94,9 @@ class FieldSpec:
     kinds: ``enum`` one of ``allowed``; ``multi`` a subset of ``allowed`` (tuple in ``allowed``
     order; ``none`` in a link = empty); ``number`` a float in [low, high] (``low_open``: low
     itself excluded; default None = "no value" allowed); ``ids`` a sorted tuple of study ids;
-    ``flag`` a bool, 0|1 in links; ``token`` a saved dataset's token
-    (:data:`TOKEN_PATTERN`) or None.
+    ``flag`` a bool, 0|1 in links; ``texts`` a sorted tuple of free texts (one line each, at
+    most :data:`MAX_TEXT` characters; a comma inside one does not split it); ``token`` a saved
+    dataset's token (:data:`TOKEN_PATTERN`) or None.
     ``aliases`` maps old or alternative spellings of values to canonical values, and
     ``key_aliases`` old names of the key: renames go here, so old links keep working.
     """
@@ -95,13 +114,14 @@ class FieldSpec:
     high: float = math.inf
     low_open: bool = False
     values_doc: str = ""  # the docs' "Values" cell, where the kind's generic text says too little
+    _lookup: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.key:
             object.__setattr__(self, "key", self.name)
         if self.kind == "flag":
             object.__setattr__(self, "allowed", ("0", "1"))
-        lookup: dict[str, str] = {}
+        lookup = self._lookup
         for value in self.allowed:
             lookup[_norm(value)] = value
         extra = _FLAG_ALIASES if self.kind == "flag" else {}
@@ -110,13 +130,12 @@ class FieldSpec:
                 raise ValueError(f"{self.name}: alias {alias!r} -> unknown value {target!r}")
             if lookup.setdefault(_norm(alias), target) != target:
                 raise ValueError(f"{self.name}: alias {alias!r} is ambiguous")
-        object.__setattr__(self, "_lookup", lookup)
 
     def canonical(self, raw: str) -> str | None:
         """The allowed value ``raw`` stands for (case, separators and aliases ignored)."""
         if len(raw) > 100:
             return None
-        return self._lookup.get(_norm(raw))  # type: ignore[attr-defined]
+        return self._lookup.get(_norm(raw))
 
     def label(self, value: str) -> str:
         return self.labels.get(value, value)
@@ -130,48 +149,47 @@ F = FieldSpec
 
 #: The table that drives ViewState, parse_query, encode_query, describe_filters and the docs.
 FIELDS: tuple[FieldSpec, ...] = (
-    F("indication", "multi", ("PVTT", "narrow_margin"), ("PVTT", "narrow_margin", "MVI", "other"),
+    F("indication", "multi", ("PVTT", "narrow_margin"), get_args(Indication),
       "Indications", vocab.INDICATIONS,
       {"pvt": "PVTT", "margin": "narrow_margin", "narrow": "narrow_margin"}),
     F("design", "multi", ("RCT", "PSM"),
-      ("RCT", "PSM", "prospective-nonrandomized", "retrospective"), "Designs", vocab.DESIGNS,
+      get_args(Design), "Designs", vocab.DESIGNS,
       {"randomized": "RCT", "randomised": "RCT", "propensity": "PSM",
        "prospective": "prospective-nonrandomized", "nonrandomized": "prospective-nonrandomized",
        "retro": "retrospective"}),
-    F("rt", "multi", ("external",), ("external", "internal"), "Radiotherapy", vocab.RT_TYPES,
+    F("rt", "multi", ("external",), get_args(RtType), "Radiotherapy", vocab.RT_TYPES,
       {"ebrt": "external", "externalbeam": "external", "internalradiation": "internal"}),
-    F("scope", "enum", "rim", ("rim", "all"), "Studies",
+    F("scope", "enum", "rim", get_args(Scope), "Studies",
       {"rim": "only those that can be in the published meta-analysis (search to May 2023)",
        "all": "all in the dataset, including those outside the published meta-analysis"},
       {"published": "rim", "rim2024": "rim", "any": "all"}),
     F("qmin", "number", None, (), "Minimum quality score", {}, {}, low=0.0, high=100.0),
     F("exclude", "ids", (), (), "Excluded by hand"),
-    F("outcome", "enum", "OS", ("OS", "DFS"), "Outcome", vocab.OUTCOME_CHOICES,
+    F("outcome", "enum", "OS", get_args(Outcome), "Outcome", vocab.OUTCOME_CHOICES,
       {"overallsurvival": "OS", "diseasefreesurvival": "DFS"}),
-    F("measure", "enum", "OR", ("OR", "HR"), "Effect measure", vocab.MEASURES,
+    F("measure", "enum", "OR", get_args(Measure), "Effect measure", vocab.MEASURES,
       {"odds": "OR", "oddsratio": "OR", "hazard": "HR", "hazardratio": "HR"}),
     F("t_os", "number", 2.0, (), "Time point for OS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
     F("t_dfs", "number", 1.0, (), "Time point for DFS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
-    F("method", "enum", "REML", ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"),
-      "Model", vocab.MODELS,
+    F("method", "enum", "REML", get_args(Method), "Model", vocab.MODELS,
       {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
        "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM"},
       key_aliases=("estimator",)),
-    F("ci", "enum", "wald", ("wald", "hksj"), "Confidence interval", vocab.CI_METHODS,
+    F("ci", "enum", "wald", get_args(CiMethod), "Confidence interval", vocab.CI_METHODS,
       {"knha": "hksj", "hk": "hksj", "kh": "hksj", "hartungknapp": "hksj", "z": "wald"}),
     F("pi", "flag", True, (), "Prediction interval", {"0": "hidden", "1": "shown"}),
-    F("group", "enum", "none", ("none", "indication", "design"), "Subgroups", vocab.GROUPS,
+    F("group", "enum", "none", get_args(Group), "Subgroups", vocab.GROUPS,
       {"off": "none", "no": "none"}),
-    F("tpoint", "enum", "exact", ("exact", "interp"), "Time points",
+    F("tpoint", "enum", "exact", get_args(TimePoints), "Time points",
       {"exact": "only rates reported at exactly t years",
        "interp": "also rates interpolated between reported years (marked as derived)"},
       {"interpolate": "interp", "interpolated": "interp"}),
-    F("order", "enum", "year", ("year", "quality"), "Cumulative order",
+    F("order", "enum", "year", get_args(CumulativeOrder), "Cumulative order",
       {"year": "publication year", "quality": "quality score"},
       {"date": "year", "score": "quality"}),
-    F("mod", "enum", "quality", ("quality", "year"), "Meta-regression moderator",
+    F("mod", "enum", "quality", get_args(Moderator), "Meta-regression moderator",
       {"quality": "quality score", "year": "publication year"},
       {"score": "quality", "date": "year"}),
     F("tf", "flag", False, (), "Trim-and-fill on the funnel plot", {"0": "hidden", "1": "shown"}),
@@ -183,6 +201,10 @@ FIELDS: tuple[FieldSpec, ...] = (
       values_doc="repeated key, `OUTCOME.domain.rating`: outcome `OS` or `DFS`; domain `rob`, "
       "`inconsistency`, `indirectness`, `imprecision` or `publication`; rating `not_serious`, "
       "`serious` or `very_serious` (e.g. `DFS.imprecision.not_serious`)"),
+    F("why", "texts", (), (), "Reasons for certainty judgements",
+      values_doc="repeated key, `OUTCOME.domain.reason`: outcome and domain as in `grade`, then "
+      f"the reason as free text (one line, at most {MAX_TEXT} characters; e.g. "
+      "`OS.indirectness.Same patients as ours`)"),
     F("data", "token", None, (), "Saved dataset",
       values_doc="the token of a saved dataset (32 letters, digits, `_`, `-`), as \"Save and "
       "get a link\" on the Studies page or `python -m core store save` gives it"),
@@ -236,6 +258,14 @@ def _check(spec: FieldSpec, value: Any) -> Any:
         if unknown:
             raise ValueError(f"{name}: unknown {unknown!r}; choose from {', '.join(spec.allowed)}")
         return tuple(v for v in spec.allowed if v in items)
+    if spec.kind == "texts":
+        bad = [v for v in items if not (isinstance(v, str) and v and clean_text(v) == v)]
+        if bad:
+            raise ValueError(f"{name}: {bad[:3]!r} not one-line texts of 1-{MAX_TEXT} characters")
+        texts = tuple(sorted(set(items)))
+        if len(texts) > MAX_IDS:
+            raise ValueError(f"{name}: at most {MAX_IDS} texts")
+        return texts
     # ids
     bad = [v for v in items if not (isinstance(v, str) and ID_PATTERN.fullmatch(v))]
     if bad:
@@ -244,6 +274,12 @@ def _check(spec: FieldSpec, value: Any) -> Any:
     if len(ids) > MAX_IDS:
         raise ValueError(f"{name}: at most {MAX_IDS} ids")
     return ids
+
+
+def clean_text(text: str) -> str:
+    """A free text as a link keeps it: one line (control characters made U+FFFD), trimmed,
+    at most :data:`MAX_TEXT` characters."""
+    return one_line(text).strip()[:MAX_TEXT].strip()
 
 
 def _in_range(spec: FieldSpec, number: float) -> bool:
@@ -279,36 +315,38 @@ class ViewState:
     URL key, title, allowed values and default are in :data:`FIELDS` (a test keeps the two equal).
     """
 
-    indication: tuple[str, ...] = ("PVTT", "narrow_margin")
-    design: tuple[str, ...] = ("RCT", "PSM")
-    rt: tuple[str, ...] = ("external",)
-    scope: str = "rim"
+    indication: tuple[Indication, ...] = ("PVTT", "narrow_margin")
+    design: tuple[Design, ...] = ("RCT", "PSM")
+    rt: tuple[RtType, ...] = ("external",)
+    scope: Scope = "rim"
     qmin: float | None = None
     exclude: tuple[str, ...] = ()
-    outcome: str = "OS"
-    measure: str = "OR"
+    outcome: Outcome = "OS"
+    measure: Measure = "OR"
     t_os: float = 2.0
     t_dfs: float = 1.0
-    method: str = "REML"
-    ci: str = "wald"
+    method: Method = "REML"
+    ci: CiMethod = "wald"
     pi: bool = True
-    group: str = "none"
-    tpoint: str = "exact"
-    order: str = "year"
-    mod: str = "quality"
+    group: Group = "none"
+    tpoint: TimePoints = "exact"
+    order: CumulativeOrder = "year"
+    mod: Moderator = "quality"
     tf: bool = False
     cr_os: float | None = None
     cr_dfs: float | None = None
     grade: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
     data: str | None = None
 
     def __post_init__(self) -> None:
         for spec in FIELDS:
             object.__setattr__(self, spec.name, _check(spec, getattr(self, spec.name)))
 
-    def replace(self, **changes: object) -> ViewState:
-        """A copy with ``changes`` applied and validated (dataclasses.replace)."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # checked in __post_init__
+    def replace(self, **changes: Any) -> ViewState:
+        """A copy with ``changes`` applied and validated (dataclasses.replace; invalid values
+        raise in ``__post_init__``)."""
+        return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict: tuples become lists; every field, defaults included."""
@@ -319,10 +357,23 @@ class ViewState:
         return out
 
 
+def _allowed_by_type(hint: Any) -> tuple[str, ...]:
+    """The values a field's type allows: Literal[...] or tuple[Literal[...], ...]; () for others."""
+    if getattr(hint, "__origin__", None) is tuple:
+        hint = get_args(hint)[0]
+    return get_args(hint) if getattr(hint, "__origin__", None) is Literal else ()
+
+
+_HINTS = get_type_hints(ViewState)
 if [(f.name, f.default) for f in dataclasses.fields(ViewState)] != [
     (s.name, s.default) for s in FIELDS
 ]:
     raise AssertionError("ViewState fields and defaults must match FIELDS")
+for _spec in FIELDS:
+    if _allowed_by_type(_HINTS[_spec.name]) != (
+        _spec.allowed if _spec.kind in ("enum", "multi") else ()
+    ):
+        raise AssertionError(f"ViewState.{_spec.name}: its type must allow exactly FIELDS' values")
 
 #: The default view (the published meta-analysis's criteria as far as the data allow).
 DEFAULT_STATE = ViewState()
@@ -469,6 +520,8 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
             notices.add(f"{where}: {_show(raw)} is not a number {_range_text(spec)}; ignored.")
             return spec.default
         return number
+    if spec.kind == "texts":
+        return _parse_texts(spec, values, notices)
     items = _items(values)
     if not items:
         return spec.default
@@ -509,6 +562,22 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
         )
     if over:
         notices.add(f"{where}: only the first {MAX_IDS} ids kept; {len(over)} more ignored.")
+    return tuple(sorted(kept))
+
+
+def _parse_texts(spec: FieldSpec, values: list[str], notices: _Notices) -> tuple[str, ...]:
+    """Free texts of a repeated key: one line each, blanks dropped, long ones cut (noticed)."""
+    kept: dict[str, None] = {}
+    for value in values:
+        text = clean_text(value)
+        if not text:
+            continue
+        if len(one_line(value).strip()) > MAX_TEXT:
+            notices.add(f"{spec.title} ({spec.key}): a text cut to {MAX_TEXT} characters.")
+        if len(kept) >= MAX_IDS:
+            notices.add(f"{spec.title} ({spec.key}): only the first {MAX_IDS} texts kept.")
+            break
+        kept[text] = None
     return tuple(sorted(kept))
 
 

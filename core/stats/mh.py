@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from core.stats.effects import escalc
+from core.stats.effects import Measure, escalc
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def _finish(
     )
 
 
-def _cochran_q(measure: str, a, n1, c, n2, est: float) -> tuple[float, int]:
+def _cochran_q(measure: Measure, a, n1, c, n2, est: float) -> tuple[float, int]:
     keep = ~(((a == 0) & (c == 0)) | ((a == n1) & (c == n2)))
     es = escalc(measure, a[keep], n1[keep], c[keep], n2[keep])
     ok = np.isfinite(es.yi)
@@ -87,7 +87,7 @@ def _cochran_q(measure: str, a, n1, c, n2, est: float) -> tuple[float, int]:
 
 
 def mantel_haenszel(
-    ai: object, n1i: object, ci: object, n2i: object, measure: str = "OR", level: float = 0.95
+    ai: object, n1i: object, ci: object, n2i: object, measure: Measure = "OR", level: float = 0.95
 ) -> FixedResult:
     """Mantel-Haenszel common-effect estimate of OR (log scale), RR (log scale) or RD."""
     a, b, c, d, n1, n2, n = _tables(ai, n1i, ci, n2i)

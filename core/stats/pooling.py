@@ -386,7 +386,10 @@ def _solve_likelihood(method: str, r: _Rows, start: np.ndarray, max_iter: int = 
     t = np.where(path.newton, sol.tau2, path.t)
     check = np.flatnonzero(t > FISHER_THRESHOLD)
     if check.size:
-        sub = _Rows(*(None if a is None else a[check] for a in r))
+        inrow = None if r.inrow is None else r.inrow[check]
+        sub = _Rows(
+            y[check], v[check], r.w[check], r.k[check], r.sw[check], r.sw2[check], r.q[check], inrow
+        )
         t[check[_loglik_drop(method, sub, t[check]) > LL0_TOL]] = 0.0
     return _Solve(tau2=t, converged=path.converged & sol.converged)
 

@@ -174,12 +174,14 @@ class Influence:
     one entry per study in data order. With p = 1 (intercept only), w = 1/(vi + tau2),
     mu the full-data estimate, and mu(-i), vb(-i), tau2(-i) from the fit without study i:
 
-    rstudent  (yi - mu(-i)) / sqrt(vi + tau2(-i) + vb(-i))
-    dffits    (mu - mu(-i)) / sqrt(hat_i (vi + tau2(-i)))
-    cooks_d   (mu - mu(-i))^2 / vb,                 vb = 1 / sum w
+    rstudent  (yi - mu(-i)) / sqrt(s2w(-i) (vi + tau2(-i)) + vb(-i))
+    dffits    (mu - mu(-i)) / sqrt(s2w(-i) hat_i (vi + tau2(-i)))
+    cooks_d   (mu - mu(-i))^2 / vb,                 vb = s2w / sum w
     cov_r     vb(-i) / vb
-    dfbetas   (mu - mu(-i)) / sqrt(1 / sum_j 1/(vj + tau2(-i)))
+    dfbetas   (mu - mu(-i)) / sqrt(s2w(-i) / sum_j 1/(vj + tau2(-i)))
     hat       w_i / sum w;  weight = 100 hat (percent)
+    s2w is 1 with Wald intervals and the Hartung-Knapp factor sum w (yi - mu)^2 / (k - 1)
+    with ``ci="hksj"`` (metafor's ``test="knha"``), s2w(-i) that of the fit without study i.
     influential: |dffits| > 3 sqrt(p/(k-p)) or pchisq(cooks_d, p) > 0.5 or hat > 3p/k or
     |dfbetas| > 1 (metafor 3.8's rule).
     """
@@ -197,8 +199,9 @@ class Influence:
     method: str
 
 
-def influence(yi: object, vi: object, method: str = "REML") -> Influence:
-    """Influence diagnostics of a random-effects (or common-effect, ``method="EE"``) model.
+def influence(yi: object, vi: object, method: str = "REML", ci: str = "wald") -> Influence:
+    """Influence diagnostics of a random-effects (or common-effect, ``method="EE"``) model
+    with Wald or (``ci="hksj"``) Hartung-Knapp inference, as metafor's ``influence``.
 
     Needs k >= 3 (each leave-one-out fit must keep at least two studies to mean anything;
     metafor itself stops at k = 1).
@@ -207,24 +210,29 @@ def influence(yi: object, vi: object, method: str = "REML") -> Influence:
     k = y.size
     if k < 3:
         raise ValueError("influence diagnostics need at least three studies")
-    full = pool_many(y, v, method=method)
+    full = pool_many(y, v, method=method, ci=ci)
     mu, tau2 = float(full.estimate[0]), float(full.tau2[0])
     w = 1.0 / (v + tau2)
     sw = w.sum()
-    vb = 1.0 / sw
     hat = w / sw
-    loo = _leave_one_out_table(y, v, method, "wald")
+    loo = _leave_one_out_table(y, v, method, ci)
     mu_del, tau2_del = loo.estimate, loo.tau2
     vb_del = loo.se**2
+    sw_all = (1.0 / (v[None, :] + tau2_del[:, None])).sum(axis=1)
+    if ci == "hksj":  # the fits' se^2 = s2w / sum w
+        vb = float(full.se[0]) ** 2
+        s2w_del = vb_del * (sw_all - 1.0 / (v + tau2_del))
+    else:
+        vb = 1.0 / sw
+        s2w_del = np.ones(k)
     resid = y - mu_del
     resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
-    rstudent = resid / np.sqrt(v + vb_del + tau2_del)
+    rstudent = resid / np.sqrt(s2w_del * (v + tau2_del) + vb_del)
     dfb = mu - mu_del
-    dffits = dfb / np.sqrt(hat * (tau2_del + v))
+    dffits = dfb / np.sqrt(s2w_del * hat * (tau2_del + v))
     cooks_d = dfb**2 / vb
     cov_r = vb_del / vb
-    vb_del_all = 1.0 / (1.0 / (v[None, :] + tau2_del[:, None])).sum(axis=1)
-    dfbetas = dfb / np.sqrt(vb_del_all)
+    dfbetas = dfb / np.sqrt(s2w_del / sw_all)
     p = 1
     influential = (
         (np.abs(dffits) > 3.0 * math.sqrt(p / (k - p)))

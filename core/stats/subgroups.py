@@ -100,6 +100,8 @@ def subgroup_analysis(
     est = np.array([f.estimate for f in fits.values()])
     se = np.array([f.se for f in fits.values()])
     m = len(fits)
+    qb: float | None
+    pb: float | None
     if m >= 2 and np.all(np.isfinite(se)) and np.all(se > 0):
         w = 1.0 / se**2
         mu = float((w * est).sum() / w.sum())

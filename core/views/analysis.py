@@ -12,23 +12,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.data.estimable import EstimableSet, estimable
-from core.state.view import ViewState
+from core import fmt, vocab
+from core.data.estimable import EstimableSet, HasTables, estimable
+from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
 from core.stats.pooling import PoolResult, pool
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
 
 Z975 = float(stats.norm.isf(0.025))
 
-OUTCOMES: tuple[str, ...] = ("OS", "DFS")
-OUTCOME_LABELS = {"OS": "overall survival", "DFS": "disease-free survival"}
+OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 
-EstimableFn = Callable[[str, str, float | None, str], EstimableSet]
+EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints], EstimableSet]
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def select_studies(studies: pd.DataFrame, state: ViewState) -> Selection:
     return Selection(tuple(keep), tuple(out))
 
 
-def _filter_reason(row: object, state: ViewState, recorded: frozenset[str]) -> str | None:
+def _filter_reason(row: Any, state: ViewState, recorded: frozenset[str]) -> str | None:
     """Why a study fails the filters, or None. A filter whose column the dataset leaves
     empty throughout (``recorded`` lacks it) does not apply; a study with an empty value
     where others have one fails it, with that reason."""
@@ -90,8 +91,8 @@ class OutcomeAnalysis:
     ``pooled`` is None when no study is included; ``message`` then says why.
     """
 
-    outcome: str
-    measure: str
+    outcome: Outcome
+    measure: Measure
     years: float | None
     rows: pd.DataFrame
     pooled: PoolResult | None
@@ -109,7 +110,7 @@ class OutcomeAnalysis:
     @property
     def title(self) -> str:
         if self.measure == "HR":
-            return f"Hazard ratio, {OUTCOME_LABELS[self.outcome]}"
+            return f"Hazard ratio, {vocab.OUTCOMES[self.outcome]}"
         return f"Odds ratio of {self.years:g}-year {self.outcome}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
@@ -119,7 +120,7 @@ class OutcomeAnalysis:
 
 
 def analyse_outcome(
-    outcome: str,
+    outcome: Outcome,
     state: ViewState,
     studies: pd.DataFrame,
     effects: EstimableFn,
@@ -205,7 +206,7 @@ def out_of_range(res: PoolResult, measure: str) -> str | None:
 def _empty_message(
     outcome: str, years: float | None, state: ViewState, n_sel: int, n_est: int
 ) -> str:
-    what = OUTCOME_LABELS[outcome]
+    what = vocab.OUTCOMES[outcome]
     if n_sel == 0:
         return "No study matches the filters. Widen the indication, design or quality filters."
     if n_est == 0:
@@ -225,15 +226,17 @@ class Analysis:
     unknown_excludes: tuple[str, ...]
 
 
-def analyse(state: ViewState, dataset: object, effects: EstimableFn | None = None) -> Analysis:
+def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = None) -> Analysis:
     """Everything the overview shows for ``state``; ``effects`` defaults to uncached
     ``core.data.estimable.estimable`` on ``dataset``."""
-    studies: pd.DataFrame = dataset.studies  # type: ignore[attr-defined]
-    fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))  # type: ignore[arg-type]
+    studies: pd.DataFrame = dataset.studies
+    fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))
     sel = select_studies(studies, state)
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
-    outs = {o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES}
+    outs: dict[str, OutcomeAnalysis] = {
+        o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES
+    }
     return Analysis(state, sel, outs, unknown)
 
 
@@ -291,24 +294,12 @@ def to_json(analysis: Analysis) -> dict:
 # ---------------------------------------------------------------------------------------
 # Forest frame: the rows a forest plot draws (see core.charts.forest.FOREST_COLUMNS)
 
-MODEL_LABELS = {"EE": "Common effect"}
-GROUP_LABELS = {
-    "PVTT": "Portal vein tumour thrombosis",
-    "narrow_margin": "Narrow resection margin",
-    "MVI": "Microvascular invasion",
-    "other": "Other indications",
-    "RCT": "Randomized trials",
-    "PSM": "Propensity-matched studies",
-    "prospective-nonrandomized": "Prospective, non-randomized",
-    "retrospective": "Retrospective studies",
-}
-
 
 def model_label(method: str, ci: str) -> str:
     """'Random effects (REML, Hartung-Knapp)' or 'Common effect'."""
     if method == "EE":
         return "Common effect"
-    return f"Random effects ({method}{', Hartung-Knapp' if ci == 'hksj' else ''})"
+    return f"Random effects ({method}{', ' + vocab.CI_SHORT[ci] if ci == 'hksj' else ''})"
 
 
 def pooled_label(method: str, ci: str) -> str:
@@ -329,7 +320,7 @@ def _detail(row: pd.Series, measure: str) -> str:
     return "; ".join(parts)
 
 
-def _int(x: object) -> str:
+def _int(x: float | None) -> str:
     return "?" if x is None or pd.isna(x) else f"{int(x)}"
 
 
@@ -346,7 +337,7 @@ def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: boo
             "high": exp_ratio(fit["ci_high"]),
             "weight": 100.0 if tag == "all" else float("nan"),
             "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {fit['tau2']:.4f}; "
-            f"I2 = {fit['i2']:.1f}%"
+            f"I2 = {fmt.percent(fit['i2'])}"
             if res.k > 1
             else f"{model_label(res.method, res.ci)}; k = 1",
             "note": res.note or "",
@@ -398,7 +389,11 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         labels = rows["study_id"].map(lambda s: str(meta.at[s, state.group]))
         for g in sorted(labels.unique(), key=lambda x: (str(x).casefold(), str(x).swapcase())):
             frame_rows.append(
-                {"row_id": f"heading:{g}", "label": GROUP_LABELS.get(g, g), "kind": "heading"}
+                {
+                    "row_id": f"heading:{g}",
+                    "label": vocab.GROUP_HEADINGS.get(g, g),
+                    "kind": "heading",
+                }
             )
             frame_rows.extend(study_row(r) for _, r in rows[labels == g].iterrows())
             fit = oa.subgroups.groups.get(g)

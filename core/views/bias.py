@@ -10,14 +10,15 @@ seconds.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from core.charts.bias import bubble_frames, funnel_frame
-from core.report.narrative import fmt_p, fmt_ratio
+from core.fmt import p_value, ratio, ratio_ci
 from core.state.view import ViewState
 from core.stats.bias import (
     BeggTest,
@@ -32,6 +33,7 @@ from core.stats.bias import (
 from core.stats.effects import exp_ratio
 from core.stats.subgroups import MetaRegressionResult, meta_regression
 from core.views.analysis import OutcomeAnalysis
+from core.views.messages import too_many
 from core.views.plain import plain, records
 
 #: tau2 estimators core.stats.bias.trim_and_fill follows metafor with; others fall back to REML.
@@ -52,23 +54,9 @@ LOW_POWER = (
 SIDE = {"left": "left (lower ratios)", "right": "right (higher ratios)"}
 
 
-def fmt_ci(low: float, high: float) -> str:
-    """'0.15–0.91' (ratio scale), or 'not estimable'."""
-    if math.isnan(low) and math.isnan(high):
-        return "not estimable"
-    return f"{fmt_ratio(low)}–{fmt_ratio(high)}"
-
-
 def tf_method(method: str) -> str:
     """The tau2 estimator trim and fill uses for ``method``."""
     return method if method in TF_METHODS else "REML"
-
-
-def _too_many(what: str, limit: int, k: int) -> str:
-    return (
-        f"{what} is computed for at most {limit:,} included studies; this selection has "
-        f"{k:,}. Narrow the filters in the sidebar to see it."
-    )
 
 
 def run_trim_and_fill(y: np.ndarray, v: np.ndarray, method: str) -> TrimAndFill | str:
@@ -76,7 +64,7 @@ def run_trim_and_fill(y: np.ndarray, v: np.ndarray, method: str) -> TrimAndFill 
     if y.size < 3:
         return f"Trim and fill needs at least three studies; this selection has {y.size}."
     if y.size > RANK_MAX_K:
-        return _too_many("Trim and fill", RANK_MAX_K, y.size)
+        return too_many("Trim and fill", RANK_MAX_K, y.size)
     try:
         return trim_and_fill(y, v, method=tf_method(method))
     except ValueError as err:
@@ -93,24 +81,27 @@ class AsymmetryTests:
     trim_and_fill: TrimAndFill | str
 
 
+_Test = TypeVar("_Test")
+
+
 def asymmetry_tests(
     y: np.ndarray, v: np.ndarray, method: str, tf: TrimAndFill | str
 ) -> AsymmetryTests:
     """Egger (classical and mixed-effects with ``method``), Begg, and ``tf``
     (``run_trim_and_fill``)."""
 
-    def run(fn: object, limit: int, what: str) -> object:
+    def run(fn: Callable[[], _Test], limit: int, what: str) -> _Test | str:
         if y.size > limit:
-            return _too_many(what, limit, y.size)
+            return too_many(what, limit, y.size)
         try:
-            return fn()  # type: ignore[operator]
+            return fn()
         except ValueError as err:
             return f"Cannot be computed: {err}"
 
     lm = run(lambda: egger_test(y, v, model="lm"), FIT_MAX_K, "Egger's classical test")
     rma = run(lambda: egger_test(y, v, model="rma", method=method), FIT_MAX_K, "Egger's mixed test")
     begg = run(lambda: begg_test(y, v), RANK_MAX_K, "Begg's test")
-    return AsymmetryTests(lm, rma, begg, tf)  # type: ignore[arg-type]  # run() returns each test's own type
+    return AsymmetryTests(lm, rma, begg, tf)
 
 
 def _failed(test: str, why: str) -> dict[str, str]:
@@ -128,7 +119,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         else {
             "Test": label,
             "Statistic": f"t = {e.stat:.2f} (df = {e.df:.0f})",
-            "p": fmt_p(e.pvalue),
+            "p": p_value(e.pvalue),
             "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f})",
         }
     )
@@ -140,7 +131,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         else {
             "Test": label,
             "Statistic": f"z = {e.stat:.2f}",
-            "p": fmt_p(e.pvalue),
+            "p": p_value(e.pvalue),
             "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f}); τ² = {e.tau2:.4f}",
         }
     )
@@ -152,16 +143,16 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         else {
             "Test": label,
             "Statistic": f"Kendall's τ = {b.tau:.3f}",
-            "p": fmt_p(b.pvalue),
+            "p": p_value(b.pvalue),
             "Result": "exact p" if b.exact else "normal approximation (ties)",
         }
     )
     tf = t.trim_and_fill
     if isinstance(tf, TrimAndFill):
-        adj = f"{fmt_ratio(exp_ratio(tf.estimate))} (95% CI " + fmt_ci(
+        adj = f"{ratio(exp_ratio(tf.estimate))} (95% CI " + ratio_ci(
             exp_ratio(tf.ci_low), exp_ratio(tf.ci_high)
         )
-        orig = fmt_ratio(exp_ratio(tf.original_estimate))
+        orig = ratio(exp_ratio(tf.original_estimate))
         rows.append(
             {
                 "Test": f"Trim and fill ({tf.estimator}, {tf.method})",
@@ -171,7 +162,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
                     else "k0 = 0: no study estimated missing"
                 ),
                 "p": "–",
-                "Result": f"adjusted {name} {adj}, p {fmt_p(tf.pvalue)}), unadjusted {orig}",
+                "Result": f"adjusted {name} {adj}, p {p_value(tf.pvalue)}), unadjusted {orig}",
             }
         )
     else:
@@ -225,7 +216,7 @@ def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Re
             f"selection has {k}."
         )
     if k > FIT_MAX_K:
-        return declined(_too_many("The meta-regression", FIT_MAX_K, k))
+        return declined(too_many("The meta-regression", FIT_MAX_K, k))
     if np.ptp(x) == 0:
         return declined(
             f"All {k} studies have the same {what} ({x[0]:g}), so its effect cannot be estimated."
@@ -282,13 +273,27 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
     """The Small-study effects page of ``oa`` (``state.outcome`` of ``analyse(state, ...)``)."""
     inc = oa.rows[oa.rows["included"]].reset_index(drop=True)
     k = len(inc)
-    base = dict(outcome=oa.outcome, title=oa.title, measure=oa.measure, state=state, k=k)
+    blank = BiasView(
+        outcome=oa.outcome,
+        title=oa.title,
+        measure=oa.measure,
+        state=state,
+        k=k,
+        message=oa.message or "Nothing to analyse.",
+        funnel=None,
+        points=None,
+        shown_tf=None,
+        funnel_message=None,
+        tf_message=None,
+        tests=None,
+        table=None,
+        tests_message=None,
+        low_power=None,
+        tf_note=None,
+        regression=None,
+    )
     if oa.pooled is None:
-        none = dict.fromkeys(
-            ("funnel", "points", "shown_tf", "funnel_message", "tf_message", "tests", "table"), None
-        )
-        rest = dict.fromkeys(("tests_message", "low_power", "tf_note", "regression"), None)
-        return BiasView(**base, message=oa.message or "Nothing to analyse.", **none, **rest)  # type: ignore[arg-type]
+        return blank
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
     name = "HR" if oa.measure == "HR" else "OR"
     tests: AsymmetryTests | None = None
@@ -309,7 +314,7 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
     if k < 2:
         funnel_message = f"A funnel plot needs at least two studies; this selection has k = {k}."
     elif k > FUNNEL_MAX_K:
-        funnel_message = _too_many("The funnel plot", FUNNEL_MAX_K, k)
+        funnel_message = too_many("The funnel plot", FUNNEL_MAX_K, k)
     else:
         fd = funnel_data(y, v, estimate=oa.pooled.estimate)
         points = funnel_frame(inc, fd, shown)
@@ -318,8 +323,8 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
         if tf_method(state.method) != state.method
         else None
     )
-    return BiasView(
-        **base,  # type: ignore[arg-type]
+    return replace(
+        blank,
         message=None,
         funnel=fd,
         points=points,

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from core.fmt import count
 from core.stats.effects import exp_ratio
 from core.views.analysis import Z975, OutcomeAnalysis, model_label, out_of_range
 
@@ -87,7 +88,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "pi_low": exp_ratio(fit["pi_low"]),
                 "pi_high": exp_ratio(fit["pi_high"]),
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
-                f"{oa.patients} patients",
+                f"{count(oa.patients)} patients",
                 "note": "; ".join(n for n in (p.note, out_of_range(p, oa.measure)) if n),
             }
         )

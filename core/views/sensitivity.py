@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.state.view import ViewState
+from core.state.view import Outcome, ViewState
 from core.stats.effects import exp_ratio, exp_ratios
 from core.stats.mh import FixedResult, mantel_haenszel, peto
 from core.stats.pooling import METHODS, PoolResult, check_inputs, pool
 from core.stats.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from core.views.analysis import EstimableFn, OutcomeAnalysis, analyse_outcome
+from core.views.messages import too_few, too_many
 from core.views.plain import plain, records
 from core.vocab import MODELS as METHOD_LABELS
 
@@ -33,10 +34,6 @@ GOSH_MAX_SUBSETS = 8191
 GOSH_SEED = 20240501
 #: Above this k the GOSH plot declines: random subsets of so many studies all look alike.
 GOSH_MAX_K = 100
-#: Leave-one-out flags an omission that moves the pooled ratio by more than this share.
-CHANGE_THRESHOLD = 0.10
-
-
 #: Leave-one-out flags an omission that moves the pooled ratio by more than this share.
 CHANGE_THRESHOLD = 0.10
 
@@ -231,7 +228,7 @@ def estimator_panel(
             ("Peto", "Peto", lambda: peto(*tables, level=level)),
         ):
             try:
-                res = fn()
+                fixed = fn()
             except ValueError as err:
                 nan = math.nan
                 rows.append(
@@ -252,7 +249,9 @@ def estimator_panel(
                     }
                 )
                 continue
-            rows.append(_panel_row(method, "wald", label, "common", res, 0.0, res.i2, res.note))
+            rows.append(
+                _panel_row(method, "wald", label, "common", fixed, 0.0, fixed.i2, fixed.note)
+            )
     frame = pd.DataFrame(rows)
     frame["description"] = [_DESCRIPTIONS.get(m, METHOD_LABELS.get(m, m)) for m in frame["method"]]
     return _with_ratios(frame)
@@ -312,7 +311,7 @@ class QualitySweep:
 
 
 def quality_sweep(
-    outcome: str, state: ViewState, studies: pd.DataFrame, effects: EstimableFn
+    outcome: Outcome, state: ViewState, studies: pd.DataFrame, effects: EstimableFn
 ) -> QualitySweep:
     """Re-run the view's analysis (``core.views.analysis.analyse_outcome``) with the minimum
     quality score set to each score present among its included estimable studies; every
@@ -363,23 +362,6 @@ def quality_sweep(
 
 # ---------------------------------------------------------------------------------------
 # The page as data
-
-
-def too_few(what: str, need: int, k: int) -> str:
-    """Why an analysis that needs ``need`` included studies is not shown for ``k``."""
-    return (
-        f"{what} needs at least {need} included studies; this selection has {k}. "
-        "Widen the filters in the sidebar (designs, indications, time point, "
-        "interpolated rates) to include more studies."
-    )
-
-
-def too_many(what: str, limit: int, k: int) -> str:
-    """Why an analysis whose cost grows with k is not run for ``k`` above ``limit``."""
-    return (
-        f"{what} is computed for at most {limit:,} included studies; this selection has "
-        f"{k:,}. Narrow the filters in the sidebar to see it."
-    )
 
 
 def plot_rows(frame: pd.DataFrame, by: str | None = None) -> tuple[pd.DataFrame, str | None]:
@@ -491,7 +473,7 @@ def _influence_panel(inc: pd.DataFrame, state: ViewState) -> Panel:
     if k > REFIT_MAX_K:
         return Panel(None, message=too_many("Influence diagnostics", REFIT_MAX_K, k))
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
-    inf = influence(y, v, method=state.method)
+    inf = influence(y, v, method=state.method, ci=state.ci)
     bj = baujat(y, v, method=state.method, ci=state.ci)
     frame = pd.DataFrame(
         {

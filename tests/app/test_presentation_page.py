@@ -49,7 +49,7 @@ def ratio(x: float) -> str:
 
 
 def span(low: float, high: float) -> str:
-    return "–" if math.isnan(low) or math.isnan(high) else f"{ratio(low)}–{ratio(high)}"
+    return "not estimable" if math.isnan(low) or math.isnan(high) else f"{ratio(low)}–{ratio(high)}"
 
 
 def expected_metrics(state: ViewState, oa: OutcomeAnalysis) -> dict[str, list[str]]:
@@ -130,6 +130,6 @@ def test_one_and_zero_studies_say_so():
 def test_published_result_is_beside_it():
     at = page("outcome=DFS")
     assert any(
-        m.startswith("**Published (Rim et al. 2024):** OR of 1-year DFS 0.359")
+        m.startswith("**Published (Rim et al. 2024):** OR of 1\\-year DFS 0\\.359")
         for m in markdown(at)
     )

@@ -50,7 +50,8 @@ def test_table_equals_core(default_block):
     assert table["Outcome"] == [r.title for r in rows]
     assert table["NNT"] == [r.nnt.text for r in rows]
     assert table["Certainty"] == [r.certainty.label for r in rows]
-    assert table["Certainty"] == ["⊕⊕⊕⊕ High", "⊕⊕⊕◯ Moderate"]
+    # one trial for 2-year OS: never High; both provisional while domains are not judged
+    assert table["Certainty"] == ["⊕⊕⊕◯ Moderate (provisional)", "⊕⊕⊕◯ Moderate (provisional)"]
     dfs = rows[1]
     assert table["Risk without RT"][1] == f"{round(1000 * dfs.control.risk)} per 1000"
     assert table["Difference (95% CI)"][1].startswith(f"{round(-dfs.diff)} fewer per 1000")
@@ -71,30 +72,47 @@ def test_assumed_risk_goes_to_the_link_and_back():
     assert shown(at)["Risk without RT"][0] == shown(open_block())["Risk without RT"][0]
 
 
-def test_override_changes_certainty_and_keeps_note():
+def test_override_and_reason_go_to_the_link():
     at = open_block()
     box = next(s for s in at.selectbox if s.label == "DFS: Imprecision rating")
     box.set_value("not serious").run()
     assert not at.exception
-    assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High"
-    note = next(t for t in at.text_input if t.label == "DFS: Imprecision note")
-    note.input("OIS nearly reached").run()
-    over = {("DFS", "imprecision"): Override("not serious", "OIS nearly reached")}
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High (provisional)"
+    note = next(t for t in at.text_input if t.label == "DFS: Imprecision reason")
+    note.input("OIS nearly reached, events many").run()
+    over = {("DFS", "imprecision"): Override("not serious", "OIS nearly reached, events many")}
     expected = core_rows(overrides=over)[1].certainty
     assert at.query_params["grade"] == "DFS.imprecision.not_serious"
-    assert at.session_state["sof_notes"] == {("DFS", "imprecision"): "OIS nearly reached"}
+    assert at.query_params["why"] == "DFS.imprecision.OIS nearly reached, events many"
     assert shown(at)["Certainty"][1] == expected.label
-    assert any("changed by you" in m.value for m in at.markdown)
+    assert any("your judgement" in m.value for m in at.markdown)
+    # the link alone gives the same view (a new session, the link's query)
+    again = open_block(
+        "grade=DFS.imprecision.not_serious&why=DFS.imprecision.OIS+nearly+reached,+events+many"
+    )
+    assert shown(again)["Certainty"][1] == expected.label
+    reason = next(t for t in again.text_input if t.label == "DFS: Imprecision reason")
+    assert reason.value == "OIS nearly reached, events many"
     box = next(s for s in at.selectbox if s.label == "DFS: Imprecision rating")
     box.set_value("auto").run()
-    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate"
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate (provisional)"
     assert "grade" not in at.query_params
+    assert at.query_params["why"] == "DFS.imprecision.OIS nearly reached, events many"
+
+
+def test_judging_every_open_domain_completes_the_rating():
+    link = "grade=DFS.indirectness.not_serious&grade=DFS.publication.serious"
+    at = open_block(link)
+    assert shown(at)["Certainty"][1] == "⊕⊕◯◯ Low"
+    at = open_block("grade=DFS.indirectness.not_serious")
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate (provisional)"
+    assert any("no rating yet for publication bias" in w.value for w in at.warning)
 
 
 def test_rating_opens_from_a_link():
     at = open_block("grade=DFS.imprecision.not_serious&grade=OS.nonsense.serious")
     assert not at.exception
-    assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High"
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High (provisional)"
 
 
 def test_hazard_ratio_says_what_is_needed():

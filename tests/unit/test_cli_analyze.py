@@ -150,3 +150,34 @@ def test_unreadable_data_exits_2(capsys, tmp_path, setup):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert str(folder) in captured.err and "Traceback" not in captured.err
+
+
+def test_certainty_per_outcome(capsys):
+    """Per outcome: overall level, provisional, and each domain's state, rating and reason;
+    the link's judgements and reasons applied."""
+    doc = run(capsys, "")
+    os_cert, dfs_cert = doc["OS"]["certainty"], doc["DFS"]["certainty"]
+    assert doc["OS"]["pooled"]["k"] == 1
+    assert os_cert["overall"] == "Moderate" and os_cert["provisional"] is True
+    assert os_cert["not_judged"] == ["inconsistency", "indirectness", "publication"]
+    assert list(os_cert["domains"]) == ["rob", "inconsistency", "indirectness", "imprecision",
+                                        "publication"]  # fmt: skip
+    inc = os_cert["domains"]["inconsistency"]
+    assert (inc["state"], inc["rating"]) == ("not assessable", None)
+    assert inc["reason"].startswith("One study")
+    imp = os_cert["domains"]["imprecision"]
+    assert (imp["state"], imp["rating"]) == ("rated by rule", "serious")
+    assert dfs_cert["overall"] == "Moderate" and dfs_cert["provisional"] is True
+    link = (
+        "?grade=OS.inconsistency.not_serious&why=OS.inconsistency.One+trial,+not+applicable"
+        "&grade=OS.indirectness.not_serious&grade=OS.publication.serious&why=OS.rob.Open+label"
+    )
+    judged = run(capsys, link)["OS"]["certainty"]
+    assert judged["overall"] == "Low" and judged["provisional"] is False
+    inc = judged["domains"]["inconsistency"]
+    assert inc["state"] == "judged by user" and inc["rating"] == "not serious"
+    assert inc["reason"] == inc["user_reason"] == "One trial, not applicable"
+    assert inc["aid_state"] == "not assessable" and inc["aid_rating"] is None
+    rob = judged["domains"]["rob"]  # a reason without a rating: the aid's rating stays
+    assert rob["state"] == "rated by rule" and rob["user_reason"] == "Open label"
+    assert run(capsys, "?design=none")["OS"]["certainty"] is None

@@ -3,8 +3,12 @@ heap goes back to the system when a session's dataset is released."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+import threading
+import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,29 @@ def test_releasing_a_dataset_returns_free_heap_pages() -> None:
     assert before - after > 100 * 1024  # KB: most of the 200 MB of holes
     before, after = run("keep")  # control: without the finalizer the holes stay resident
     assert before - after < 20 * 1024
+
+
+class _Session:
+    """Stands for a dropped session: it holds itself (a cycle), as Streamlit's sessions do."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_collect_soon_frees_objects_held_only_by_cycles() -> None:
+    gc.disable()  # no automatic collection: only collect_soon's may free the cycle
+    try:
+        session = _Session()
+        gone = threading.Event()
+        weakref.finalize(session, gone.set)
+        del session
+        assert not gone.wait(0.2)  # a cycle outlives its last outside reference
+        assert memory.collect_soon(delay_s=0.05)
+        assert not memory.collect_soon(delay_s=0.05)  # one pending at a time
+        assert gone.wait(5)
+        deadline = time.monotonic() + 5
+        while not memory.collect_soon(delay_s=0) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first has finished: a new one can be scheduled
+        assert time.monotonic() < deadline
+    finally:
+        gc.enable()

@@ -214,8 +214,10 @@ def test_user_judgements_go_into_the_report() -> None:
     doc = _html(overrides={("DFS", "indirectness"): Override("serious", note)})
     _assert_safe(doc)
     text = html.unescape(doc)
-    assert "serious (changed by the user from not assessed)" in text
-    assert f"User note: {note}" in text
+    assert "serious (judged by the user; the aid: not judged)" in text
+    assert f"User's reason: {note}" in text
+    # the report says the rating is provisional and what is still to be judged
+    assert "Provisional: no rating yet for publication bias (not assessable)" in text
     assert html.escape(note) in doc and "<b " not in doc
 
 
@@ -471,7 +473,7 @@ def test_deferred_callables_make_the_files(monkeypatch) -> None:
 
     monkeypatch.setattr(ui_report, "report_html", fake("html"))
     monkeypatch.setattr(ui_report, "report_pdf", fake("pdf"))
-    monkeypatch.setattr(ui_report, "overrides", lambda state: {("OS", "rob"): Override("serious")})
+    monkeypatch.setattr(ui_report, "judgements", lambda state: {("OS", "rob"): Override("serious")})
     monkeypatch.setattr(ui_report.st, "columns", lambda n: [FakeCol() for _ in range(n)])
     ui_report.render_report_downloads(analyse(STATE, BUNDLED), STATE, BUNDLED, "L")
     assert not made  # nothing rendered until a callable runs

@@ -124,6 +124,21 @@ def test_influence_by_hand_common_effect():
     assert res.rstudent[1] == 0.0 and res.cooks_d[1] == 0.0
 
 
+def test_influence_by_hand_hartung_knapp():
+    """With ``ci="hksj"`` every variance is scaled by the Hartung-Knapp factor s2w, as
+    metafor's influence of ``rma(..., test="knha")`` (its values for these data agree)."""
+    res = influence(Y3, V3, method="EE", ci="hksj")
+    # full: mu = 1, s2w = (1 + 0 + 1) / 2 = 1, vb = 1/3; without study 1: mu = 1.5,
+    # s2w = (0.25 + 0.25) / 1 = 0.5, vb = 0.5 / 2 = 0.25
+    assert res.rstudent[0] == pytest.approx(-1.5 / math.sqrt(0.5 + 0.25))
+    assert res.dffits[0] == pytest.approx(-0.5 / math.sqrt(0.5 / 3))
+    assert res.cooks_d[0] == pytest.approx(0.25 / (1 / 3))
+    assert res.cov_r[0] == pytest.approx(0.25 / (1 / 3))
+    assert res.dfbetas[0] == pytest.approx(-0.5 / math.sqrt(0.5 / 3))
+    np.testing.assert_array_equal(res.influential, [True, False, True])
+    np.testing.assert_allclose(res.hat, [1 / 3] * 3)
+
+
 def test_influence_flags_an_outlier():
     y = np.array([0.1, 0.2, 0.15, 0.05, 0.12, 3.0])
     v = np.array([0.05, 0.04, 0.06, 0.05, 0.05, 0.01])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,9 +12,15 @@ import pytest
 from core.data.dataset import load_bundled
 from core.report.sof import (
     DISCLAIMER,
+    DOMAINS,
+    NOT_ASSESSABLE,
+    NOT_JUDGED,
+    RULE,
+    USER,
     Override,
     certainty,
     control_arm_risk,
+    judgements,
     nnt,
     optimal_information_size,
     risk_with_hr,
@@ -22,7 +29,8 @@ from core.report.sof import (
     sof_row,
     sof_table,
 )
-from core.state.view import ViewState
+from core.state.grade import grade_notices, grade_token, why_token
+from core.state.view import MAX_TEXT, ViewState, encode_query, parse_query
 from core.stats.pooling import pool
 from core.views.analysis import OutcomeAnalysis, analyse
 
@@ -206,23 +214,118 @@ def test_certainty_levels_and_overrides():
     assert c.start == "High"
     share = oa.rows["weight"].iloc[0]
     assert c.domain("rob").rating == ("not serious" if share >= 80 else "serious")
-    assert c.domain("indirectness").rating == "not assessed"
-    assert c.domain("publication").rating == "not assessable"
-    assert "k = 2" in c.domain("publication").reason
+    assert c.domain("rob").state == RULE
+    ind, pub = c.domain("indirectness"), c.domain("publication")
+    assert (ind.state, ind.rating) == (NOT_JUDGED, None)
+    assert (pub.state, pub.rating) == (NOT_ASSESSABLE, None)
+    assert "k = 2" in pub.reason
     assert c.domain("imprecision").rating == "not serious"
     assert "needs an assumed risk" in c.domain("imprecision").reason
+    # two domains without a rating: provisional, and named
+    assert c.provisional and [d.key for d in c.missing] == ["indirectness", "publication"]
+    assert c.label.endswith(" (provisional)")
+    assert "indirectness (not judged) and publication bias (not assessable)" in c.pending
     over = {("DFS", "indirectness"): Override("very serious", "  comparators differ ")}
     c2 = certainty(oa, studies, None, over)
     d = c2.domain("indirectness")
     assert d.rating == "very serious" and d.overridden and d.note == "comparators differ"
+    assert d.state == USER and d.auto_state == NOT_JUDGED and d.auto_rating is None
     assert c2.downgrades == c.downgrades + 2
     assert c2.level == ("Low" if c.level == "High" else "Very low")
-    # an unknown rating is ignored; the note is kept
+    assert [x.key for x in c2.missing] == ["publication"]  # still provisional
+    # judging every domain without a rating completes it
+    done = {**over, ("DFS", "publication"): Override("not serious", "search was broad")}
+    c4 = certainty(oa, studies, None, done)
+    assert not c4.provisional and c4.pending == "" and "provisional" not in c4.label
+    assert c4.level == c2.level
+    # an unknown rating is ignored; the reason is kept
     c3 = certainty(oa, studies, None, {("DFS", "rob"): Override("awful", "n")})
     assert c3.domain("rob").rating == c.domain("rob").rating
     assert not c3.domain("rob").overridden and c3.domain("rob").note == "n"
+    # a reason alone does not judge a domain
+    c5 = certainty(oa, studies, None, {("DFS", "indirectness"): Override(None, "why not")})
+    assert c5.domain("indirectness").rating is None and c5.provisional
     # other outcomes' overrides do not apply
     assert certainty(oa, studies, None, {("OS", "rob"): Override("serious")}) == c
+
+
+def test_not_assessable_never_counts_as_no_concern():
+    """One study: inconsistency not assessable, publication bias not assessable, indirectness
+    not judged: none of them costs a level, none of them counts as judged."""
+    oa, studies = synthetic([-0.7], [0.04], ["RCT"], [6])
+    c = certainty(oa, studies, None)
+    assert c.domain("inconsistency").state == NOT_ASSESSABLE
+    assert c.domain("inconsistency").rating is None
+    assert {d.key for d in c.missing} == {"inconsistency", "indirectness", "publication"}
+    assert c.provisional
+    assert "Provisional: no rating yet for inconsistency (not assessable)" in c.pending
+
+
+def test_one_study_is_never_high_by_default():
+    """A single trial reaching the OIS with a CI excluding 1 is still rated down once for
+    imprecision (GRADE Handbook 5.2.4: a single small trial is usually rated down)."""
+    oa, studies = synthetic([-0.7], [0.01], ["RCT"], [6], events_ctl=[400], n_ctl=[500])
+    oa = dataclasses.replace(oa, patients=1000)
+    row = sof_row(oa, studies)
+    c = row.certainty
+    assert oa.patients >= optimal_information_size(row.control.risk)  # OIS reached
+    assert row.ratio_high < 1  # CI excludes 1
+    d = c.domain("imprecision")
+    assert d.rating == "serious" and "evidence from one study" in d.reason
+    assert c.level == "Moderate" and c.level != "High"
+    # every domain judged not serious by the user: High, no longer provisional
+    over = {("DFS", k): Override("not serious", "judged") for k in DOMAINS}
+    c2 = certainty(oa, studies, row.control, over)
+    assert c2.level == "High" and not c2.provisional
+    # two studies meeting the same conditions are not rated down for imprecision
+    oa2, st2 = synthetic([-0.7, -0.7], [0.02, 0.02], ["RCT", "RCT"], [6, 6], [200, 200], [250, 250])
+    oa2 = dataclasses.replace(oa2, patients=1000)
+    assert certainty(oa2, st2, sof_row(oa2, st2).control).domain("imprecision").rating == (
+        "not serious"
+    )
+
+
+def test_judgements_from_the_link_and_back():
+    """Ratings (grade) and reasons (why) survive a link round trip, old links keep working."""
+    state = ViewState().replace(
+        grade=(
+            grade_token("OS", "indirectness", "not serious"),
+            grade_token("DFS", "publication", "very serious"),
+        ),
+        why=(
+            why_token("OS", "indirectness", "Same patients, same RT. As ours"),
+            why_token("DFS", "rob", "Open label\nno blinding"),
+        ),
+    )
+    back = parse_query(encode_query(state))
+    assert back.notices == () and back.state == state
+    assert judgements(back.state) == {
+        ("DFS", "publication"): Override("very serious", ""),
+        ("DFS", "rob"): Override(None, "Open label no blinding"),  # one line in a link
+        ("OS", "indirectness"): Override("not serious", "Same patients, same RT. As ours"),
+    }
+    # an old link: ratings only
+    old = parse_query("?grade=DFS.imprecision.not_serious").state
+    assert judgements(old) == {("DFS", "imprecision"): Override("not serious", "")}
+    # unusable values are named, not used
+    bad = parse_query("?grade=DFS.imprecision.awful&why=XX.rob.a&why=OS.rob.&grade=OS.rob.serious")
+    assert judgements(bad.state) == {("OS", "rob"): Override("serious", "")}
+    notes = grade_notices(bad.state)
+    assert len(notes) == 3 and "DFS.imprecision.awful" in notes[0]
+    assert any("(why): XX.rob.a is not" in n for n in notes)
+    assert any("(why): OS.rob. is not" in n for n in notes)
+    # a reason with characters a link cannot keep is made one line, never refused
+    assert why_token("OS", "rob", "a\x07b\nc") == "OS.rob.a\ufffdb c"
+    assert len(why_token("OS", "rob", "x" * 1000)) == MAX_TEXT
+
+
+def test_link_judgements_reach_the_table(ds):
+    link = "?grade=OS.inconsistency.not_serious&why=OS.inconsistency.One+trial:+not+applicable"
+    a = analyse(parse_query(link).state, ds)
+    os_row = sof_table(a, ds.studies)[0]
+    d = os_row.certainty.domain("inconsistency")
+    assert (d.state, d.rating, d.note) == (USER, "not serious", "One trial: not applicable")
+    assert [m.key for m in os_row.certainty.missing] == ["indirectness", "publication"]
 
 
 def test_observational_evidence_starts_low_and_floors_at_very_low():
@@ -240,7 +343,7 @@ def test_observational_evidence_starts_low_and_floors_at_very_low():
     assert p.i2 > 50 and p.ci_high < 0 < p.pi_high
     assert c.domain("inconsistency").rating == "very serious"
     assert c.level == "Very low"
-    assert c.label == "⊕◯◯◯ Very low"
+    assert c.label == "⊕◯◯◯ Very low (provisional)"
     assert c.explanation == "Starts at Low; −1 risk of bias, −2 inconsistency: Very low"
 
 
@@ -280,7 +383,27 @@ def test_bundled_default_view(ds):
     assert dfs.certainty.domain("rob").rating == "not serious"  # 83% from RCTs scoring >= 5
     assert dfs.certainty.domain("imprecision").rating == "serious"  # 359 < OIS 437
     assert dfs.certainty.level == "Moderate"
-    assert rows[0].certainty.level == "High"
+    assert [d.key for d in dfs.certainty.missing] == ["indirectness", "publication"]
+
+
+def test_bundled_default_view_one_study_not_high(ds):
+    """The default view pools one trial for 2-year OS (Wei2019, 164 patients): never High,
+    and provisional while inconsistency (not assessable) is not judged."""
+    a = analyse(ViewState(), ds)
+    for row in sof_table(a, ds.studies):
+        if row.k == 1:
+            assert row.certainty.level != "High"
+            assert row.certainty.provisional
+            assert row.certainty.domain("inconsistency").state == NOT_ASSESSABLE
+    os_row = sof_table(a, ds.studies)[0]
+    assert os_row.k == 1 and os_row.certainty.label == "⊕⊕⊕◯ Moderate (provisional)"
+    d = os_row.certainty.domain("imprecision")
+    assert d.rating == "serious" and "evidence from one study" in d.reason
+    assert {m.key for m in os_row.certainty.missing} == {
+        "inconsistency",
+        "indirectness",
+        "publication",
+    }
 
 
 def test_bundled_user_risk_from_state_and_hr(ds):
@@ -315,6 +438,10 @@ def test_sof_frame_columns(ds):
     assert frame.loc[1, "difference_per_1000"] == pytest.approx(rows[1].diff)
     assert frame.loc[1, "certainty"] == "Moderate"
     assert frame.loc[1, "Imprecision"].startswith("serious: ")
+    assert frame.loc[1, "Indirectness"].startswith("not judged: ")
+    assert frame.loc[1, "Publication bias"].startswith("not assessable: ")
+    assert frame["certainty_provisional"].tolist() == [True, True]
+    assert frame.loc[0, "certainty_pending"].startswith("Provisional: no rating yet for incons")
     assert (frame["disclaimer"] == DISCLAIMER).all()
 
 

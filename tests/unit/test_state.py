@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import math
@@ -158,6 +159,16 @@ CASES: list[tuple[str, dict, list[str]]] = [
     ("exclude=ok&exclude=bad id", {"exclude": ("ok",)}, ["'bad id'"]),
     ("v=2", {}, ["newer version"]),
     ("v=abc", {}, ["not a version"]),
+    # certainty judgements and their reasons (free text: commas and dots stay in the reason)
+    ("grade=OS.rob.serious", {"grade": ("OS.rob.serious",)}, []),
+    (
+        "grade=OS.rob.serious&why=OS.rob.Open+label,+no+blinding.",
+        {"grade": ("OS.rob.serious",), "why": ("OS.rob.Open label, no blinding.",)},
+        [],
+    ),
+    ("why=%20DFS.rob.a%0Ab%20&why=&why=%20", {"why": ("DFS.rob.a b",)}, []),
+    ("why=x&why=x&why=a", {"why": ("a", "x")}, []),
+    ("why=" + "y" * 500, {"why": ("y" * S.MAX_TEXT,)}, ["cut to 400 characters"]),
     ("=x", {}, ["without a name"]),
     ("%3Cscript%3E=1", {}, ["'?script?'"]),
 ]
@@ -382,7 +393,13 @@ def test_core_state_does_not_import_streamlit() -> None:
 
 _ID = st.from_regex(S.ID_PATTERN, fullmatch=True)
 _NUMBER = st.floats(min_value=0, max_value=100, allow_nan=False)
+_TEXT = st.text(min_size=1, max_size=S.MAX_TEXT).map(S.clean_text).filter(bool)
 _YEARS = st.floats(min_value=1e-6, max_value=20, allow_nan=False)
+
+
+def _token(raw: bytes) -> str:
+    """A token as the store makes one: 24 bytes, URL-safe base64 (32 characters)."""
+    return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
@@ -395,7 +412,9 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
     if spec.kind == "ids":
         return st.lists(_ID, max_size=20).map(tuple)
     if spec.kind == "token":
-        return st.none() | st.from_regex(S.TOKEN_PATTERN, fullmatch=True)
+        return st.none() | st.binary(min_size=24, max_size=24).map(_token)
+    if spec.kind == "texts":
+        return st.lists(_TEXT, max_size=5).map(tuple)
     if spec.nullable:
         return st.none() | _NUMBER
     return _YEARS

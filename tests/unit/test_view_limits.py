@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from core.views import bias, sensitivity
+from core.views.messages import too_many
 
 
 def data(k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -20,7 +21,7 @@ def test_gosh_declines_above_its_limit() -> None:
     what, why = sensitivity.gosh_plan(k, "DL")
     assert what is not None and why is None
     what, why = sensitivity.gosh_plan(k + 1, "DL")
-    assert what is None and why == sensitivity.too_many("A GOSH plot", k, k + 1)
+    assert what is None and why == too_many("A GOSH plot", k, k + 1)
 
 
 @pytest.mark.parametrize("extra", [0, 1])
@@ -30,8 +31,8 @@ def test_trim_and_fill_and_begg_decline_above_rank_limit(extra: int) -> None:
     tf = bias.run_trim_and_fill(y, v, "REML")
     tests = bias.asymmetry_tests(y, v, "REML", tf)
     if extra:
-        assert tf == bias._too_many("Trim and fill", bias.RANK_MAX_K, k)
-        assert tests.begg == bias._too_many("Begg's test", bias.RANK_MAX_K, k)
+        assert tf == too_many("Trim and fill", bias.RANK_MAX_K, k)
+        assert tests.begg == too_many("Begg's test", bias.RANK_MAX_K, k)
         assert not isinstance(tests.egger_lm, str)  # the rest is still computed
     else:
         assert not isinstance(tf, str) and not isinstance(tests.begg, str)
@@ -43,8 +44,8 @@ def test_egger_declines_above_fit_limit(extra: int) -> None:
     y, v = data(k)
     tests = bias.asymmetry_tests(y, v, "DL", "not run")
     if extra:
-        assert tests.egger_lm == bias._too_many("Egger's classical test", bias.FIT_MAX_K, k)
-        assert tests.egger_rma == bias._too_many("Egger's mixed test", bias.FIT_MAX_K, k)
+        assert tests.egger_lm == too_many("Egger's classical test", bias.FIT_MAX_K, k)
+        assert tests.egger_rma == too_many("Egger's mixed test", bias.FIT_MAX_K, k)
     else:
         assert not isinstance(tests.egger_lm, str) and not isinstance(tests.egger_rma, str)
 
@@ -63,10 +64,10 @@ def test_leave_one_out_and_influence_decline_above_refit_limit(extra: int) -> No
     loo = sensitivity._loo_panel(inc, state)
     inf = sensitivity._influence_panel(inc, state)
     if extra:
-        assert loo.frame is None and loo.message == sensitivity.too_many(
+        assert loo.frame is None and loo.message == too_many(
             "Leave-one-out", sensitivity.REFIT_MAX_K, k
         )
-        assert inf.frame is None and inf.message == sensitivity.too_many(
+        assert inf.frame is None and inf.message == too_many(
             "Influence diagnostics", sensitivity.REFIT_MAX_K, k
         )
     else:

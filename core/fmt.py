@@ -1,0 +1,103 @@
+"""Numbers as the explorer prints them: one rule per kind of number, used by every page, chart,
+report, export and the command line, so that one number reads the same everywhere.
+
+=========  =================================================================================
+ratio      two decimals from 0.01 to 999, three from 0.001 to 0.01; beyond that a bound,
+           ``<0.001`` or ``>999`` (never hundreds of digits); exactly 0 is ``0``, +inf ``∞``,
+           NaN and negative values (not a ratio) ``–``. At most 6 characters.
+ratio_ci   ``low–high`` (or another separator), ``not estimable`` when a bound is NaN;
+           ratio_with_ci: ``est [low, high]`` as the charts show it
+p_value    ``< 0.001`` below 0.001, else three decimals; NaN or outside [0, 1] ``–``
+percent    one decimal (or ``decimals``) and ``%``; NaN ``–``
+per_1000   ``round(1000 r) per 1000`` (Python's round: halves to even), with its CI
+count      a whole number with thousands separators (``357,347``); a float beyond 2^53 (no
+           longer an exact count) in four significant digits (``1e+308``)
+=========  =================================================================================
+
+>>> ratio(0.3612), ratio(0.0042), ratio(0.0004), ratio(1500.0), ratio(1e200)
+('0.36', '0.004', '<0.001', '>999', '>999')
+>>> ratio_ci(0.25, 0.52), p_value(0.0004), percent(12.34), per_1000(0.2281), count(357347)
+('0.25–0.52', '< 0.001', '12.3%', '228 per 1000', '357,347')
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+from typing import Final
+
+#: Ratios above this read as ``>999``; below ``RATIO_MIN`` as ``<0.001``.
+RATIO_MAX: Final = 999.0
+RATIO_MIN: Final = 0.001
+MISSING: Final = "–"
+NOT_ESTIMABLE: Final = "not estimable"
+#: Floats at or above 2^53 are no longer exact whole numbers.
+EXACT_FLOAT: Final = 2.0**53
+
+
+def ratio(x: float | None) -> str:
+    """A ratio (OR, HR, ratio of ORs): '0.36', '0.004', '<0.001', '>999', '0', '∞' or '–'."""
+    if x is None or math.isnan(x) or x < 0:
+        return MISSING
+    if math.isinf(x):
+        return "∞"
+    if x == 0:
+        return "0"
+    if x > RATIO_MAX:
+        return f">{RATIO_MAX:.0f}"
+    if x < RATIO_MIN:
+        return f"<{RATIO_MIN:g}"
+    return f"{x:.2f}" if x >= 0.01 else f"{x:.3f}"
+
+
+def ratio_ci(low: float | None, high: float | None, sep: str = "–") -> str:
+    """'0.25–0.52' (``sep`` between the bounds), or 'not estimable' when a bound is missing."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return NOT_ESTIMABLE
+    return f"{ratio(low)}{sep}{ratio(high)}"
+
+
+def ratio_with_ci(est: float, low: float, high: float) -> str:
+    """A ratio and its CI as the charts print them: '0.80 [0.60, 1.07]', an unbounded side as
+    0 or ∞ ('0.80 [0, ∞]'), '0.80 [CI not estimable]' when a bound is NaN."""
+    if math.isnan(low) or math.isnan(high):
+        return f"{ratio(est)} [CI {NOT_ESTIMABLE}]"
+    return f"{ratio(est)} [{ratio(low)}, {ratio(high)}]"
+
+
+def p_value(p: float | None) -> str:
+    """'0.042', '< 0.001', or '–' when p is missing or not a probability (NaN, outside 0-1)."""
+    if p is None or not 0.0 <= p <= 1.0:
+        return MISSING
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def percent(x: float | None, decimals: int = 1) -> str:
+    """A value already in percent (I², a weight): '12.3%', or '–' when missing."""
+    if x is None or not math.isfinite(x):
+        return MISSING
+    return f"{x:.{decimals}f}%"
+
+
+def per_1000(risk: float | None, low: float | None = None, high: float | None = None) -> str:
+    """A risk (a proportion) per 1000 patients: '228 per 1000', with its CI when both bounds
+    are given: '228 per 1000 (150 to 320)'; '–' when the risk is missing."""
+    if risk is None or not math.isfinite(risk):
+        return MISSING
+    text = f"{round(1000 * risk)} per 1000"
+    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+        text += f" ({round(1000 * low)} to {round(1000 * high)})"
+    return text
+
+
+def count(n: float | None) -> str:
+    """A count: '357,347'; a float that is not an exact whole number below 2^53 in four
+    significant digits ('1e+308', '12.5'); '–' when missing."""
+    if n is None:
+        return MISSING
+    if isinstance(n, Integral):
+        return f"{int(n):,}"
+    x = float(n)
+    if math.isfinite(x) and x == int(x) and abs(x) < EXACT_FLOAT:
+        return f"{int(x):,}"
+    return MISSING if math.isnan(x) else f"{x:.4g}"

@@ -1,0 +1,65 @@
+"""The published meta-analysis's pooled result beside a view, only where the two compare.
+
+Rim et al. 2024 pooled odds ratios of 2-year OS and 1-year DFS. Beside a view of the same
+outcome, measure and time point its number is shown; beside any other (another time point, a
+hazard ratio) one line says it is not comparable and what it pooled. The dataset's note on a
+published number (e.g. a probable misprint) is returned apart, for the Overview's details only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.views.analysis import OutcomeAnalysis
+
+SOURCE = "Published (Rim et al. 2024)"
+
+
+@dataclass(frozen=True)
+class PublishedComparison:
+    """The line to show beside a view, whether it compares, and the number's note ("")."""
+
+    comparable: bool
+    text: str
+    note: str
+
+
+def _what(measure: str, years: float | None, outcome: str) -> str:
+    """'the OR of 2-year OS', 'the HR of OS'."""
+    name = "HR" if measure == "HR" else "OR"
+    when = "" if measure == "HR" or years is None else f"{years:g}-year "
+    return f"the {name} of {when}{outcome}"
+
+
+def published_comparison(
+    oa: OutcomeAnalysis, pub: Mapping[str, Any] | None
+) -> PublishedComparison | None:
+    """The published result for ``oa``'s outcome, labelled as such, when ``oa`` has the same
+    measure and time point; else a one-line 'not comparable'. None without a published result
+    for the outcome (or without ``pub``: a user's own data)."""
+    if not pub:
+        return None
+    entry = next((r for r in pub.get("results", []) if r.get("outcome") == oa.outcome), None)
+    if entry is None:
+        return None
+    measure = "HR" if entry.get("measure") == "HR" else "OR"
+    years = entry.get("time_years")
+    years = None if years is None else float(years)
+    what = _what(measure, years, oa.outcome)
+    same_time = measure == "HR" or (
+        years is not None and oa.years is not None and math.isclose(years, oa.years)
+    )
+    if measure != oa.measure or not same_time:
+        text = (
+            f"{SOURCE}: not comparable: the published analysis pooled {what}; this view "
+            f"shows {_what(oa.measure, oa.years, oa.outcome)}."
+        )
+        return PublishedComparison(False, text, "")
+    text = (
+        f"{SOURCE}: {what[4:]} {entry['estimate']} (95% CI {entry['ci_low']} to "
+        f"{entry['ci_high']}), {pub.get('k', '?')} studies, {pub.get('patients', '?')} patients."
+    )
+    return PublishedComparison(True, text, str(entry.get("note") or ""))
