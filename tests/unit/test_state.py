@@ -6,6 +6,8 @@ import base64
 import dataclasses
 import json
 import math
+import operator
+import string
 from pathlib import Path
 from urllib.parse import quote
 
@@ -391,7 +393,9 @@ def test_core_state_does_not_import_streamlit() -> None:
 # ---------------------------------------------------------------------------------------------
 # Property tests.
 
-_ID = st.from_regex(S.ID_PATTERN, fullmatch=True)
+_ALNUM = string.ascii_letters + string.digits
+# ID_PATTERN built from characters (from_regex is slow enough here to fail health checks)
+_ID = st.builds(operator.add, st.sampled_from(_ALNUM), st.text(_ALNUM + "_.-", max_size=63))
 _NUMBER = st.floats(min_value=0, max_value=100, allow_nan=False)
 _TEXT = st.text(min_size=1, max_size=S.MAX_TEXT).map(S.clean_text).filter(bool)
 _YEARS = st.floats(min_value=1e-6, max_value=20, allow_nan=False)
@@ -423,6 +427,7 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
 STATES = st.builds(ViewState, **{spec.name: _strategy(spec) for spec in FIELDS})
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # a busy shared machine is not a bug
 @given(STATES)
 def test_round_trip(state: ViewState) -> None:
     query = encode_query(state)
