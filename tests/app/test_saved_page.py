@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.store import Settings, Store
 from tests.app.conftest import metric_values, open_app
-from ui.blocks import fmt_ratio
+from ui.blocks import fmt_ci, fmt_ratio
 
 ROOT = Path(__file__).resolve().parents[2]
 BCG_DIR = ROOT / "tests" / "fixtures" / "bcg"
@@ -119,9 +119,7 @@ def test_save_gives_a_link_that_opens_the_same_numbers_in_a_fresh_session(
     assert pooled["k"] == 13
     shown = metric_values(fresh)
     assert shown["Pooled OR"] == [fmt_ratio(math.exp(pooled["estimate"]))]
-    assert shown["95% CI"] == [
-        f"{fmt_ratio(math.exp(pooled['ci_low']))}–{fmt_ratio(math.exp(pooled['ci_high']))}"
-    ]
+    assert shown["95% CI"] == [fmt_ci(math.exp(pooled["ci_low"]), math.exp(pooled["ci_high"]))]
     assert shown["Studies (k)"] == ["13"]
     _key, opened = fresh.session_state["upload"]
     _key, uploaded = at.session_state["upload"]

@@ -56,7 +56,9 @@ def test_upload_save_and_open_the_link_in_a_fresh_context(
         link = page.url
         first.close()
 
-        token = re.search(r"data=([A-Za-z0-9_-]{32})", link).group(1)  # type: ignore[union-attr]
+        found = re.search(r"data=([A-Za-z0-9_-]{32})", link)
+        assert found is not None, link
+        token = found.group(1)
         done = subprocess.run(
             [sys.executable, "-m", "core", "analyze", f"{QUERY}&data={token}"],
             cwd=ROOT,
