@@ -1,4 +1,5 @@
-"""Command line: ``python -m core validate | analyze | sensitivity | bias | rscript | store | km``;
+"""Command line: ``python -m core validate | analyze | sensitivity | bias | rscript | store | km
+| hr``;
 one small function per subcommand."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from core.report.rscript import r_script
 from core.report.sof import certainty_json, sof_table
 from core.state.grade import grade_notices
 from core.state.view import ViewState, parse_query
+from core.stats.hr import hr_from_summary
 from core.stats.km import reconstruct
 from core.store import Missing, Refused, StoreUnavailable, open_store
 from core.store.link import split_data
@@ -306,6 +308,49 @@ def cmd_km(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``hr`` options: (flag, type, help); each is a keyword of ``hr_from_summary``.
+HR_OPTIONS: tuple[tuple[str, type, str], ...] = (
+    ("--hr", float, "the reported hazard ratio (RT vs control)"),
+    ("--ci-low", float, "lower limit of its 95%% CI"),
+    ("--ci-high", float, "upper limit of its 95%% CI"),
+    ("--p", float, "a two-sided p-value (of the HR, or of the log-rank test)"),
+    ("--events-rt", int, "events in the RT arm (log-rank)"),
+    ("--events-ctl", int, "events in the control arm (log-rank)"),
+    ("--events", int, "total events, when only that is reported (log-rank)"),
+    ("--n-rt", int, "patients randomised to RT (with --events)"),
+    ("--n-ctl", int, "patients randomised to control (with --events)"),
+    ("--o-minus-e", float, "O - E of the log-rank test (RT arm)"),
+    ("--v", float, "the variance V of the log-rank statistic"),
+)
+
+
+def cmd_hr(args: argparse.Namespace) -> int:
+    """Print the HR (RT vs control) that a report's summary statistics give, as JSON (Tierney
+    et al. 2007); exit 0, or 2 with one line on stderr when they are not enough."""
+    given = {
+        flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
+        for flag, _, _ in HR_OPTIONS
+    }
+    try:
+        res = hr_from_summary(favours=args.favours, **given)
+        ci_low, ci_high = res.ci()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_json(
+        {
+            "hr": res.hr,
+            "ci_low": ci_low,
+            "ci_high": ci_high,
+            "yi": res.yi,
+            "se": res.se,
+            "method": res.method,
+            "derivation": res.statement,
+        }
+    )
+    return 0
+
+
 def _data_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
@@ -362,6 +407,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--t-years", default="1,2", help="years at which to give survival (default: 1,2)"
     )
     p.set_defaults(func=cmd_km)
+    p = sub.add_parser(
+        "hr",
+        help="a hazard ratio from a report's summary statistics (Tierney et al. 2007)",
+        description="Print, as JSON, the hazard ratio of RT vs control with its 95%% CI, ln HR "
+        "(yi) and its SE, from the first of these that is given: O - E and V; the HR with its "
+        "CI; the HR with its p; a two-sided log-rank p with --favours and the events per arm "
+        "(or the total events and the arm sizes). A p given as a threshold ('p < 0.05') "
+        "cannot be used.",
+    )
+    for flag, kind, text in HR_OPTIONS:
+        p.add_argument(flag, type=kind, help=text)
+    p.add_argument(
+        "--favours",
+        choices=("rt", "ctl"),
+        help="the arm with fewer events, which a p-value alone does not say",
+    )
+    p.set_defaults(func=cmd_hr)
     return parser
 
 

@@ -17,6 +17,7 @@ os.environ.setdefault("EXPLORER_STRICT", "1")
 config.set_option("client.showErrorDetails", "full")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (tests/e2e/test_grouping.py)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With pytest-xdist (``-n 2 --dist loadgroup``, pyproject's addopts) the browser tests
     share one worker: each starts its own server and Chromium, and two of them at once on

@@ -165,8 +165,11 @@ def log_hr_from_p(hr: float, p: float, z: float | None = None) -> LogRatio:
 
     ``z``: z_{1-p/2} when the caller has it already (``stats.norm.isf(p / 2)`` over a column
     of p-values at once); computed here otherwise."""
-    if not hr > 0 or hr == 1:
-        raise ValueError("an HR of 1 (or <= 0) carries no SE information through its p-value")
+    if not (hr > 0 and math.isfinite(hr)) or hr == 1:
+        raise ValueError(
+            f"need a finite HR > 0 other than 1 (an HR of 1 carries no SE information through "
+            f"its p-value), got {hr:g}"
+        )
     if not 0 < p < 1:
         raise ValueError(f"p must lie strictly between 0 and 1, got {p}")
     if z is None:
