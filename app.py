@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from core.state.grade import grade_notices
-from ui import blocks, cache, memory, sidebar, sync, upload
+from ui import blocks, cache, memory, saved, sidebar, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
 memory.return_freed_memory()
@@ -31,10 +31,20 @@ PAGES = [
 SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 
 page = st.navigation(PAGES)
-state = sync.resolve()
+state = saved.follow(sync.resolve())
 sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
 data_key, dataset = cache.current_dataset()
-if data_key != cache.BUNDLED_KEY:
+about = saved.in_use()
+if saved.problem():
+    st.warning(saved.problem(), icon=":material/link_off:")
+if about is not None:
+    st.caption(
+        f":material/cloud_done: Data in use: the saved dataset of this link (saved "
+        f"{about.saved_at}"
+        + (f"; note: {blocks.text(about.note)}" if about.note else "")
+        + "). Whoever opens this link sees the same data."
+    )
+elif data_key != cache.BUNDLED_KEY:
     st.caption(
         f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, this "
         "session only; a shared link opens the same view on the bundled evidence)."

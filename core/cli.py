@@ -249,12 +249,27 @@ def cmd_store_diff(args: argparse.Namespace) -> int:
     return _print_versions(lambda: open_store().compare(args.old, args.new))
 
 
+class _ValuesMayStartWithDash(argparse.ArgumentParser):
+    """The parser of each ``store`` command: an argument is an option only when it is one of
+    the command's own option strings (``--note``, ``--note=TEXT``, ``-h``); anything else is a
+    value. Tokens and delete keys are URL-safe base64 (1 in 64 starts with "-") and notes are
+    free text: argparse alone would read ``-AbC...`` as an unknown option and ``-hX...`` as
+    ``-h``. ``store delete -- TOKEN KEY`` keeps working."""
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if arg_string.split("=", 1)[0] in self._option_string_actions:
+            return super()._parse_optional(arg_string)
+        return None  # a value
+
+
 def _store_parser(sub: Any) -> None:
     """``store save | delete | history | diff`` (the store is ``EXPLORER_STORE``)."""
     store = sub.add_parser(
         "store", help="save datasets as links (data=TOKEN) in EXPLORER_STORE, delete them"
     )
-    ops = store.add_subparsers(dest="store_command", required=True)
+    ops = store.add_subparsers(
+        dest="store_command", required=True, parser_class=_ValuesMayStartWithDash
+    )
     p = ops.add_parser("save", help="save a dataset file or folder; prints data and delete_key")
     p.add_argument("path", metavar="FILE_OR_DIR")
     p.add_argument("--note", help="a note kept with the version (shown in its history)")

@@ -9,8 +9,9 @@ from streamlit.elements.lib.column_types import ColumnConfig
 from core.data import export, schema
 from core.data.dataset import DATA_DIR, Dataset
 from core.state.view import ViewState
+from core.store.payload import NOTE_LIMIT
 from core.views.analysis import analyse, select_studies
-from ui import blocks, cache, evidence, memory, sync, upload
+from ui import blocks, cache, evidence, memory, saved, sync, upload
 
 sync.require_entrypoint()
 
@@ -48,6 +49,7 @@ def _on_upload() -> None:
     if result.loaded:
         st.session_state["upload"] = (result.key, result.dataset)
         memory.trim_when_released(result.dataset)
+        _not_saved()
     _new_uploader()
     memory.trim()  # the parse's temporaries are freed
 
@@ -56,10 +58,115 @@ def _new_uploader() -> None:
     st.session_state[UPLOADER_ROUND] = st.session_state.get(UPLOADER_ROUND, 0) + 1
 
 
+def _not_saved() -> None:
+    """The data in use are no longer the link's saved version: the link drops ``data=``."""
+    saved.forget()
+    sync.commit(sync.current().replace(data=None))
+
+
 def _back_to_bundled() -> None:
     st.session_state.pop("upload", None)
     st.session_state.pop(RESULT, None)
+    _not_saved()
     _new_uploader()
+
+
+def _save_and_share(dataset: Dataset, about: saved.About | None) -> None:
+    """ "Save and get a link" for the data in use, the delete key once after a save, and for
+    a saved version its history and what changed from the version it was made from."""
+    st.header("Save and share")
+    if about is None:
+        st.markdown(
+            "Save the data in use as a version that cannot change and get a link that carries "
+            "it (`data=` in the link): whoever opens the link sees exactly these data and this "
+            "view. The link is the only way in: anyone who has it can open the data."
+        )
+        st.text_input(
+            "Note (optional, saved with the version)", key=saved.NOTE_FIELD, max_chars=NOTE_LIMIT
+        )
+        st.button(
+            "Save and get a link",
+            on_click=saved.save,
+            args=(dataset,),
+            icon=":material/cloud_upload:",
+        )
+        if saved.save_problem():
+            st.error(saved.save_problem(), icon=":material/error:")  # the app's own words
+        return
+    secret = saved.secret()
+    if secret is not None and secret[0] == about.token:
+        st.success(
+            "Saved. The link in your browser's address bar (and in the sidebar) now carries "
+            "these data.",
+            icon=":material/check_circle:",
+        )
+        st.warning(
+            "**Keep this delete key now: it is shown only this once and cannot be recovered.** "
+            "With it, the saved data can be deleted (`python -m core store delete -- TOKEN KEY`); "
+            "without it, nobody can delete them.",
+            icon=":material/key:",
+        )
+        st.code(secret[1], language=None)
+        st.button("I have kept the delete key: hide it", on_click=saved.hide_secret)
+    with st.expander("Versions of this saved dataset and what changed"):
+        _versions(about.token)
+
+
+def _versions(token: str) -> None:
+    """The version history of ``token`` (newest first) and the value-by-value differences
+    from the version it was made from."""
+    entries = saved.history(token)
+    if isinstance(entries, str):
+        st.info(blocks.text(entries))
+        return
+    status = {
+        "saved": "saved",
+        "deleted": "deleted",
+        "expired": "removed after the retention time",
+        "unknown": "not found",
+        "unreadable": "cannot be read",
+    }
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Version": ["this link" if e.token == token else "earlier" for e in entries],
+                "Link data=": [e.token for e in entries],
+                "Saved": [saved.when(e.created) for e in entries],
+                "Status": [status[e.status] for e in entries],
+                "Note": [e.note or "" for e in entries],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if len(entries) < 2 or entries[1].status != "saved":
+        st.caption("This version was not made from another saved version: nothing to compare.")
+        return
+    changes = saved.compare(entries[1].token, token)
+    if isinstance(changes, str):
+        st.info(blocks.text(changes))
+        return
+    st.markdown(f"**What changed from the previous version** ({len(changes)} differences)")
+    what = {"added": "row added", "removed": "row removed", "changed": "value changed"}
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Table": [c.table for c in changes],
+                "Row": [c.key for c in changes],
+                "Change": [what[c.what] for c in changes],
+                "Column": [c.column or "" for c in changes],
+                "Before": [_cell(c.old) for c in changes],
+                "After": [_cell(c.new) for c in changes],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def _cell(value: object) -> str:
+    """A diff value as text ('-' for missing)."""
+    return "-" if value is None else str(value)
 
 
 def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> None:
@@ -320,9 +427,18 @@ state = sync.current()
 key, dataset = cache.current_dataset()
 studies, outcomes = dataset.studies, dataset.outcomes
 is_upload = key != cache.BUNDLED_KEY
+about = saved.in_use()
 
 st.title("Studies and data")
-if is_upload:
+if about is not None:
+    st.info(
+        f"**Data in use: a saved dataset** (saved {about.saved_at}"
+        + (f"; note: {blocks.text(about.note)}" if about.note else "")
+        + f"): {len(studies)} studies, {len(outcomes)} outcome rows. Every page uses it, and "
+        "the link carries it.",
+        icon=":material/cloud_done:",
+    )
+elif is_upload:
     st.info(
         f"**Data in use: your upload** ({blocks.text(dataset.source.removeprefix('upload: '))}): "
         f"{len(studies)} studies, {len(outcomes)} outcome rows. Every page now uses it.",
@@ -334,10 +450,13 @@ else:
         "rows read from public abstracts. You can load your own data at the bottom of this page.",
         icon=":material/dataset:",
     )
-st.caption(
-    "A shared link carries the view (filters, model, studies left out), not uploaded data: "
-    "whoever opens it sees the bundled evidence unless they load the same file."
-)
+if about is None:
+    st.caption(
+        "A shared link carries the view (filters, model, studies left out), not uploaded data: "
+        "whoever opens it sees the bundled evidence unless they load the same file, or you "
+        "save the data below and share the link you then get."
+    )
+_save_and_share(dataset, about)
 
 # The uploader and the way back to the bundled evidence are drawn first, into their place below
 # the evidence: whatever the dataset holds, and whatever fails while the evidence is drawn,

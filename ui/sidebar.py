@@ -10,7 +10,7 @@ import streamlit as st
 from core import vocab
 from core.state.view import DEFAULT_STATE, ViewState
 from core.stats.pooling import METHODS
-from ui import sync
+from ui import cache, saved, sync
 
 OR_YEARS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 QMAX = 7
@@ -186,6 +186,17 @@ def _link_box(state: ViewState) -> None:
     sb.divider()
     sb.caption("Copy link to this exact view")
     sb.code(sync.share_link(state), language=None, wrap_lines=True)
-    if state != DEFAULT_STATE and sb.button("Reset to the default view"):
-        sync.commit(DEFAULT_STATE)
+    if saved.in_use() is not None:
+        sb.caption("The link carries the saved dataset in use (`data=`).")
+    elif cache.current_dataset()[0] != cache.BUNDLED_KEY:
+        sb.warning(
+            "This link does not carry your uploaded data: whoever opens it sees the bundled "
+            'evidence, not your data. To share the data, use "Save and get a link" on the '
+            "Studies page.",
+            icon=":material/link_off:",
+        )
+    # the default view of the data in use: a saved dataset stays in the link
+    default = DEFAULT_STATE.replace(data=state.data)
+    if state != default and sb.button("Reset to the default view"):
+        sync.commit(default)
         st.rerun()

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, urlencode
 from core import vocab
 from core.sanitize import one_line
 
-Kind = Literal["enum", "multi", "number", "ids", "flag", "texts"]
+Kind = Literal["enum", "multi", "number", "ids", "flag", "texts", "token"]
 
 # The values of each choice, as types (the allowed values in :data:`FIELDS` are read from these).
 Indication = Literal["PVTT", "narrow_margin", "MVI", "other"]
@@ -57,6 +57,8 @@ CURRENT_VERSION = 1
 MAX_IDS = 500
 #: An id: 1-64 characters from [A-Za-z0-9_.-], starting with a letter or digit.
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
+#: A saved dataset's token (``data=``): 32 of [A-Za-z0-9_-] (:mod:`core.store.crypto`).
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}", re.ASCII)
 #: Characters kept of one free-text value (``texts`` kind); longer ones are cut with a notice.
 MAX_TEXT = 400
 #: Notices listed one by one; the rest are summarised as "... and N more".
@@ -93,7 +95,8 @@ class FieldSpec:
     order; ``none`` in a link = empty); ``number`` a float in [low, high] (``low_open``: low
     itself excluded; default None = "no value" allowed); ``ids`` a sorted tuple of study ids;
     ``flag`` a bool, 0|1 in links; ``texts`` a sorted tuple of free texts (one line each, at
-    most :data:`MAX_TEXT` characters; a comma inside one does not split it).
+    most :data:`MAX_TEXT` characters; a comma inside one does not split it); ``token`` a saved
+    dataset's token (:data:`TOKEN_PATTERN`) or None.
     ``aliases`` maps old or alternative spellings of values to canonical values, and
     ``key_aliases`` old names of the key: renames go here, so old links keep working.
     """
@@ -202,6 +205,9 @@ FIELDS: tuple[FieldSpec, ...] = (
       values_doc="repeated key, `OUTCOME.domain.reason`: outcome and domain as in `grade`, then "
       f"the reason as free text (one line, at most {MAX_TEXT} characters; e.g. "
       "`OS.indirectness.Same patients as ours`)"),
+    F("data", "token", None, (), "Saved dataset",
+      values_doc="the token of a saved dataset (32 letters, digits, `_`, `-`), as \"Save and "
+      "get a link\" on the Studies page or `python -m core store save` gives it"),
 )  # fmt: skip
 
 FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
@@ -238,6 +244,10 @@ def _check(spec: FieldSpec, value: Any) -> Any:
         if not _in_range(spec, number):
             raise ValueError(f"{name}={value!r}: expected a number {_range_text(spec)}")
         return number
+    if spec.kind == "token":
+        if value is None or (isinstance(value, str) and TOKEN_PATTERN.fullmatch(value)):
+            return value
+        raise ValueError(f"{name}={value!r}: expected a saved dataset's token or None")
     if isinstance(value, str):
         value = (value,)
     if not isinstance(value, Iterable):
@@ -327,6 +337,7 @@ class ViewState:
     cr_dfs: float | None = None
     grade: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
+    data: str | None = None
 
     def __post_init__(self) -> None:
         for spec in FIELDS:
@@ -490,6 +501,12 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
             notices.add(f"{where}: {_show(raw)} is not one of {choices}; ignored.")
             return spec.default
         return value == "1" if spec.kind == "flag" else value
+    if spec.kind == "token":
+        raw = _last(values, spec, notices)
+        if raw is None or TOKEN_PATTERN.fullmatch(raw):
+            return raw
+        notices.add(f"{where}: {_show(raw)} is not the token of a saved dataset; ignored.")
+        return spec.default
     if spec.kind == "number":
         raw = _last(values, spec, notices)
         if raw is None:
@@ -643,7 +660,7 @@ def _encoded_values(spec: FieldSpec, value: Any) -> list[str]:
         return ["1" if value else "0"]
     if spec.kind == "number":
         return [NONE_TOKEN if value is None else _fmt_number(value)]
-    if spec.kind == "enum":
+    if spec.kind in ("enum", "token"):
         return [value]
     if spec.kind == "multi" and not value:
         return [NONE_TOKEN]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 import secrets
 
 from cryptography.exceptions import InvalidTag
@@ -22,8 +21,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from core.state.view import TOKEN_PATTERN
+
 TOKEN_BYTES = 24
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
 FORMAT = b"\x01"
 _NONCE = 12
 _ID_LABEL = b"evidence-explorer/store/id\x00"

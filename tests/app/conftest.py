@@ -47,6 +47,12 @@ def _through_app_py(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_test, "PagesManager", _ServerPagesManager)
 
 
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every AppTest saves into a store in its own temporary folder, never the default one."""
+    monkeypatch.setenv("EXPLORER_STORE", f"sqlite:///{tmp_path / 'store.sqlite3'}")
+
+
 def open_panels(at: AppTest) -> AppTest:
     for key in OPEN_PANELS:
         at.session_state[key] = True

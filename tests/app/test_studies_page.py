@@ -111,7 +111,7 @@ def test_valid_upload_switches_the_dataset() -> None:
     assert "13 studies" in at.success[0].value
     # nothing in the bcg rows passes the default filters: the page says so
     assert any("None of your studies" in w.value for w in at.warning)
-    assert [b.label for b in at.button] == ["Back to the bundled evidence"]
+    assert [b.label for b in at.button] == ["Save and get a link", "Back to the bundled evidence"]
 
 
 def test_unreadable_upload_keeps_the_previous_dataset_and_shows_the_report() -> None:
@@ -151,11 +151,13 @@ def test_rows_with_errors_are_listed_and_left_out() -> None:
 def test_back_to_bundled() -> None:
     at = open_app(page="studies")
     at.file_uploader[0].set_value(_bcg_files()).run()
-    at.button[0].click().run()
+    (back,) = [b for b in at.button if b.label == "Back to the bundled evidence"]
+    back.click().run()
     _no_exception(at)
     assert "upload" not in at.session_state
     assert _evidence(at)["ID"].tolist() == BUNDLED_IDS
-    assert not at.button  # the button shows only while an upload is in use
+    # the way back shows only while an upload is in use
+    assert [b.label for b in at.button] == ["Save and get a link"]
 
 
 def test_downloads_exist() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -34,6 +35,15 @@ def edited(tmp_path: Path) -> Path:
     (folder / "studies.csv").write_bytes(export_csv(studies))
     (folder / "outcomes.csv").write_bytes(export_csv(BUNDLED.outcomes))
     return folder
+
+
+@pytest.fixture
+def dashed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every new token and delete key starts with "-h" or "--" in turn (1 in 64 real ones start
+    with "-"): the forms argparse alone would read as an unknown option or as ``-h``."""
+    starts = itertools.cycle(("-h", "--"))
+    real = crypto.new_secret
+    monkeypatch.setattr(crypto, "new_secret", lambda: next(starts) + real()[2:])
 
 
 @pytest.fixture
@@ -70,10 +80,11 @@ def test_save_then_analyze_the_token_equals_analyze_of_the_file(
 
 
 def test_delete_with_the_delete_key_then_the_link_says_deleted(
-    capsys: pytest.CaptureFixture[str], env_store: str
+    capsys: pytest.CaptureFixture[str], env_store: str, dashed: None
 ) -> None:
     _, out, _ = run(capsys, "store", "save", str(ROOT / "data"))
     doc = json.loads(out)
+    assert doc["data"].startswith("-h") and doc["delete_key"].startswith("--")
     code, out, err = run(capsys, "store", "delete", doc["data"], crypto.new_secret())
     assert (code, out) == (1, "")
     assert err == "not deleted: the delete key does not match this dataset\n"
@@ -82,13 +93,24 @@ def test_delete_with_the_delete_key_then_the_link_says_deleted(
     code, out, err = run(capsys, "analyze", f"data={doc['data']}")
     assert (code, out) == (2, "")
     assert err == f"data={doc['data']}: the saved dataset of this link was deleted\n"
+    # the form the Studies page prints, with "--" before the token, works as well
+    _, out, _ = run(capsys, "store", "save", str(ROOT / "data"), "--note", "-- a note")
+    doc = json.loads(out)
+    code, out, _ = run(capsys, "store", "history", doc["data"])
+    assert json.loads(out)[0]["note"] == "-- a note"
+    code, out, err = run(capsys, "store", "delete", "--", doc["data"], doc["delete_key"])
+    assert (code, json.loads(out)) == (0, {"deleted": True}), err
+    with pytest.raises(SystemExit) as asked:  # -h alone still asks for help
+        main(["store", "delete", "-h"])
+    assert asked.value.code == 0 and "TOKEN DELETE_KEY" in capsys.readouterr().out
 
 
 def test_versions_history_and_diff(
-    capsys: pytest.CaptureFixture[str], env_store: str, edited: Path
+    capsys: pytest.CaptureFixture[str], env_store: str, edited: Path, dashed: None
 ) -> None:
     _, out, _ = run(capsys, "store", "save", str(ROOT / "data"), "--note", "abstracts")
     first = json.loads(out)["data"]
+    assert first.startswith("-h")
     code, out, err = run(capsys, "store", "save", str(edited), "--note", "full", "--parent", first)
     assert code == 0, err
     second = json.loads(out)
