@@ -18,7 +18,7 @@ SHORT = ["--sessions", "2", "--ramp", "1", "--hold", "6", "--think", "0.5", "--t
 
 def run_load_test(*args: str) -> str:
     cmd = [sys.executable, "benchmarks/load_test.py", *SHORT, *args, "--no-write", "--check"]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=480)
     print(done.stdout, done.stderr)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout

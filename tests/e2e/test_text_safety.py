@@ -62,7 +62,9 @@ def test_payloads_in_an_upload_show_as_text_and_never_run(
     # its notes (the include table's grid cells hold the text too, hidden behind its canvas)
     expect(page.get_by_text(PAYLOADS[1], exact=True).filter(visible=True).first).to_be_visible()
     # Markdown and Streamlit directives in data stay literal too
-    expect(page.get_by_text(f"{PAYLOADS[5]} S11", exact=False).first).to_be_visible()
+    expect(
+        page.get_by_text(f"{PAYLOADS[5]} S11", exact=False).filter(visible=True).first
+    ).to_be_visible()
     full_screenshot(page, artifacts / "xss-studies.png")
 
     for name in PAGES:
