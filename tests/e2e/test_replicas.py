@@ -59,13 +59,15 @@ class Topology:
     replicas: dict[str, subprocess.Popen]  # base URL -> its process
     access_log: Path
 
-    def upstreams(self, since: int = 0) -> list[tuple[str, str]]:
-        """(URI, replica base URL that answered) of each logged request from line ``since``
-        on; a request that failed over names the replica that finally answered."""
+    def upstreams(self, since: int = 0) -> list[tuple[str, tuple[str, ...]]]:
+        """(URI, base URLs of the replicas tried, the one that answered last) of each logged
+        request from line ``since`` on."""
         lines = self.access_log.read_text().splitlines()[since:] if self.access_log.exists() else []
         found = [LOG_LINE.search(line) for line in lines]
         return [
-            (m[2], "http://" + m[4].split(", ")[-1]) for m in found if m and m[4] not in ("", "-")
+            (m[2], tuple("http://" + addr for addr in m[4].split(", ")))
+            for m in found
+            if m and m[4] not in ("", "-")
         ]
 
     def lines(self) -> int:
@@ -117,9 +119,9 @@ def saved(
     context.close()
     served = topology.upstreams()
     assert any("/_stcore/upload_file/" in uri for uri, _ in served), served
-    assert len({base for _, base in served}) == 1, served  # sticky: one replica
+    assert len({tried for _, tried in served}) == 1, served  # sticky: one replica, no retries
     token = token_of(link)
-    return SavedLink(link, token, analyze_dfs(token), served[0][1])
+    return SavedLink(link, token, analyze_dfs(token), served[0][1][0])
 
 
 @pytest.mark.timeout(300)
@@ -154,4 +156,6 @@ def test_with_the_saving_replica_stopped_the_link_opens_through_nginx(
         assert time.monotonic() < deadline, topology.upstreams(since)
         time.sleep(0.2)
     answered = topology.upstreams(since)
-    assert {base for _, base in answered} == {other}, answered
+    assert {tried[-1] for _, tried in answered} == {other}, answered
+    # the client's replica (ip_hash) was tried first, then nginx failed over to the other
+    assert answered[0][1] == (saved.served_by, other), answered
