@@ -1,5 +1,6 @@
 """The README's deployment, for real: deploy/nginx.conf (TLS lines taken out, the replica
-addresses pointed at a running app) in front of the app, with Debian's nginx.
+addresses pointed at a running app; with the deploy/explorer-proxy.conf it includes) in front
+of the app, with Debian's nginx.
 
 Checks what the README promises about links: a link of up to 12,000 characters opens the view
 through nginx and on the app's own server, also when the request arrives in network-sized
@@ -9,6 +10,7 @@ connection. Without /usr/sbin/nginx the tests are skipped, unless REQUIRE_NGINX=
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -25,14 +27,14 @@ from tests.e2e.conftest import ROOT, free_port, serve
 from tests.e2e.test_server import HEADING
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+PROXY_CONF = ROOT / "deploy" / "explorer-proxy.conf"  # included by both examples
 LINK_LIMIT = 12_000  # characters after "?", as the README and deploy/nginx.conf state
 SEGMENT = 1460  # bytes: one TCP segment on an Ethernet network
 
 
 def runnable_config(example: str, app_port: int, port: int, folder: Path) -> str:
-    """The example's http-context text made runnable here: plain HTTP on ``port``, the one app
-    on ``app_port`` as its only replica, the port-80 redirect left out; wrapped in a main
-    context whose files live in ``folder``."""
+    """deploy/nginx.conf made runnable here: plain HTTP on ``port``, the one app on
+    ``app_port`` as its only replica, the port-80 redirect left out (see :func:`main_context`)."""
     body = re.sub(r"server 10\.0\.0\.11:8501[^;]*;", f"server 127.0.0.1:{app_port};", example)
     body = re.sub(r"\n\s*server 10\.0\.0\.\d+:8501[^;]*;", "", body)
     redirect = re.search(r"server \{\s*listen 80;.*?\n\}\n", body, flags=re.S)
@@ -40,6 +42,16 @@ def runnable_config(example: str, app_port: int, port: int, folder: Path) -> str
     body = body.replace(redirect[0], "")
     body = body.replace("listen 443 ssl;", f"listen 127.0.0.1:{port};")
     body = re.sub(r"\n\s*ssl_certificate(_key)? [^;]*;", "", body)
+    return main_context(body, folder)
+
+
+def main_context(body: str, folder: Path) -> str:
+    """An example's http-context text wrapped in a main context whose files (pid, logs,
+    temporary files) live in ``folder``; its access logs go to ``folder`` too, and the shared
+    deploy/explorer-proxy.conf is put where its ``include snippets/...`` finds it."""
+    (folder / "snippets").mkdir(exist_ok=True)
+    shutil.copy(PROXY_CONF, folder / "snippets" / PROXY_CONF.name)
+    body = body.replace("/var/log/nginx/", f"{folder}/")
     temp = " ".join(
         f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi")
     )
@@ -50,25 +62,18 @@ def runnable_config(example: str, app_port: int, port: int, folder: Path) -> str
     )
 
 
-@pytest.fixture(scope="module")
-def app(artifacts: Path) -> Iterator[str]:
-    with serve(artifacts / "streamlit-nginx.log") as (base, _):
-        yield base
-
-
-@pytest.fixture(scope="module")
-def nginx(app: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """nginx with the example configuration in front of ``app``: its base URL."""
+@contextlib.contextmanager
+def run_nginx(conf_text: str, port: int, folder: Path) -> Iterator[str]:
+    """Debian's nginx with ``conf_text`` (a main context, see :func:`main_context`) listening
+    on ``port``: its base URL; stopped afterwards. Skipped without nginx unless
+    REQUIRE_NGINX=1."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         if os.environ.get("REQUIRE_NGINX") == "1":
             pytest.fail("REQUIRE_NGINX=1 but nginx is missing (apt-get install nginx)")
         pytest.skip("nginx not found: install Debian's nginx to test the deployment example")
-    folder = tmp_path_factory.mktemp("nginx")
-    port = free_port()
-    app_port = int(app.rsplit(":", 1)[1])
     conf = folder / "nginx.conf"
-    conf.write_text(runnable_config(NGINX_CONF.read_text(encoding="utf-8"), app_port, port, folder))
+    conf.write_text(conf_text)
     check = subprocess.run([binary, "-t", "-p", str(folder), "-c", str(conf)], capture_output=True)
     assert check.returncode == 0, check.stderr.decode()
     proc = subprocess.Popen([binary, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"])
@@ -84,6 +89,23 @@ def nginx(app: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def app(artifacts: Path) -> Iterator[str]:
+    with serve(artifacts / "streamlit-nginx.log") as (base, _):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def nginx(app: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """nginx with the example configuration in front of ``app``: its base URL."""
+    folder = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    app_port = int(app.rsplit(":", 1)[1])
+    conf = runnable_config(NGINX_CONF.read_text(encoding="utf-8"), app_port, port, folder)
+    with run_nginx(conf, port, folder) as base:
+        yield base
 
 
 def long_link(chars: int) -> str:

@@ -31,6 +31,8 @@ from tests.e2e.conftest import free_port, stop_app, wait_healthy
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 NGINX = ROOT / "deploy" / "nginx.conf"
+NGINX_REPLICAS = ROOT / "deploy" / "nginx-replicas.conf"  # deploy/compose.yaml's
+NGINX_PROXY = ROOT / "deploy" / "explorer-proxy.conf"  # included by both
 PORT_ARG, ADDRESS_ARG = "--server.port=8501", "--server.address=0.0.0.0"
 HEADING = "Perioperative radiotherapy for HCC: the pooled evidence"
 RUN_TIMEOUT = 60_000  # ms
@@ -234,8 +236,11 @@ def test_production_settings_under_the_container_command(server: Server):
     assert gc_after_run == "False"  # a full GC after every run cost a third of the server
 
 
-def test_nginx_example_fits_the_server_settings(server: Server):
-    conf = NGINX.read_text(encoding="utf-8")
+@pytest.mark.parametrize("example", [NGINX, NGINX_REPLICAS], ids=lambda p: p.name)
+def test_nginx_example_fits_the_server_settings(server: Server, example: Path):
+    top = example.read_text(encoding="utf-8")
+    assert "include snippets/explorer-proxy.conf;" in top
+    conf = top + NGINX_PROXY.read_text(encoding="utf-8")
     upload_mb = effective_config(server)["server"]["maxUploadSize"]
     body_mb = int(re.search(r"client_max_body_size (\d+)m;", conf)[1])
     assert upload_mb <= body_mb <= upload_mb + 1  # room for multipart framing, no more
