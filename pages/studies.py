@@ -11,7 +11,7 @@ from core.data.dataset import DATA_DIR, Dataset
 from core.state.view import ViewState
 from core.store.payload import NOTE_LIMIT
 from core.views.analysis import analyse, select_studies
-from ui import blocks, cache, evidence, memory, saved, sync, upload
+from ui import blocks, cache, editor, evidence, memory, saved, sync, upload
 
 sync.require_entrypoint()
 
@@ -462,6 +462,7 @@ _save_and_share(dataset, about)
 # the evidence: whatever the dataset holds, and whatever fails while the evidence is drawn,
 # they are on the page.
 evidence_area = st.container()
+editor.draw(key, dataset, on_used=_not_saved)
 _your_data(dataset, is_upload)
 with evidence_area:
     _evidence(state, key, dataset, is_upload)
