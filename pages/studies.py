@@ -64,6 +64,15 @@ def _not_saved() -> None:
     sync.commit(sync.current().replace(data=None))
 
 
+def _edit_used() -> None:
+    """The edited data are in use: not the link's saved version any more, but saving them
+    makes a new version of it when they were edited from one."""
+    about = saved.in_use()
+    _not_saved()
+    if about is not None:
+        saved.edited_from(about.token)
+
+
 def _back_to_bundled() -> None:
     st.session_state.pop("upload", None)
     st.session_state.pop(RESULT, None)
@@ -462,7 +471,7 @@ _save_and_share(dataset, about)
 # the evidence: whatever the dataset holds, and whatever fails while the evidence is drawn,
 # they are on the page.
 evidence_area = st.container()
-editor.draw(key, dataset, on_used=_not_saved)
+editor.draw(key, dataset, on_used=_edit_used)
 _your_data(dataset, is_upload)
 with evidence_area:
     _evidence(state, key, dataset, is_upload)

@@ -44,6 +44,8 @@ _PROBLEM = "saved_problem"
 _SAVE_PROBLEM = "saved_save_problem"
 #: the token and delete key of the version just saved, shown until the user hides them
 _SECRET = "saved_secret"
+#: the saved version the data in use were edited from: their next save is its child
+_PARENT = "saved_parent"
 NOTE_FIELD = "save_note"
 #: what viewers are told when the store cannot be reached (the detail, which may name a
 #: server path or host, goes to the server log)
@@ -106,8 +108,14 @@ def _use(opened: Opened) -> None:
 
 def forget() -> None:
     """The data in use are no longer a saved version (an upload or the bundled evidence)."""
-    for name in (_IN_USE, _ABOUT, _SECRET, _PROBLEM, _SAVE_PROBLEM):
+    for name in (_IN_USE, _ABOUT, _SECRET, _PROBLEM, _SAVE_PROBLEM, _PARENT):
         st.session_state.pop(name, None)
+
+
+def edited_from(token: str) -> None:
+    """The data in use are an edit of the saved version ``token``: saving them makes a new
+    version of it (its history then lists ``token``)."""
+    st.session_state[_PARENT] = token
 
 
 def _unavailable(exc: StoreUnavailable) -> str:
@@ -165,7 +173,7 @@ def save(dataset: Dataset) -> None:
         )
         return
     try:
-        saved = store().save(dataset, note=note)
+        saved = store().save(dataset, note=note, parent=st.session_state.get(_PARENT))
     except StoreUnavailable as exc:
         st.session_state[_SAVE_PROBLEM] = f"Not saved: {_unavailable(exc)}."
         return
@@ -173,7 +181,7 @@ def save(dataset: Dataset) -> None:
         st.session_state[_SAVE_PROBLEM] = f"Not saved: {saved.message}."
         return
     assert isinstance(saved, Saved)
-    _use(Opened(saved.token, dataset, note, None, saved.created))
+    _use(Opened(saved.token, dataset, note, st.session_state.pop(_PARENT, None), saved.created))
     st.session_state[_SECRET] = (saved.token, saved.delete_key)
     st.session_state[NOTE_FIELD] = ""
     sync.commit(sync.current().replace(data=saved.token))

@@ -129,3 +129,26 @@ def test_a_good_edit_is_used_saved_and_opened_from_its_link() -> None:
         fmt_ci(math.exp(cli["ci_low"]), math.exp(cli["ci_high"])),
     )
     assert _pooled_dfs(fresh) == edited
+
+
+def test_an_edit_of_a_saved_version_is_saved_as_its_new_version() -> None:
+    at = open_app("?outcome=DFS", page="studies")
+    _button(at, "Save and get a link").click().run()
+    first = _data_param(at)
+    assert first is not None
+    _edit(at, "outcomes", {ROW: GOOD})
+    _button(at, "Use the edited data").click().run()
+    assert _data_param(at) is None  # the link no longer carries the old version
+    _button(at, "Save and get a link").click().run()
+    _no_exception(at)
+    second = _data_param(at)
+    assert second not in (None, first)
+    history = _cli("store", "history", "--", second)
+    assert [v["token"] for v in history] == [second, first]
+    diff = _cli("store", "diff", "--", first, second)
+    changed = {(c["column"], c["old"], c["new"]) for c in diff}
+    assert (COLUMN, 78.1, VALUE) in changed and ("note", None, GOOD["note"]) in changed
+    # the old link still opens the old numbers
+    old = open_app(f"?outcome=DFS&data={first}")
+    _key, data = old.session_state["upload"]
+    assert data.outcomes.loc[ROW, COLUMN] == 78.1
