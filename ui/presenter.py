@@ -17,7 +17,7 @@ from core.data.dataset import Dataset
 from core.report.narrative import headline, key_numbers, summary_sentence
 from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.report.sof import DOMAINS, SofRow
-from core.state.view import ViewState
+from core.state.view import ViewState, describe_filters
 from core.views import board
 from core.views.analysis import Analysis, OutcomeAnalysis, out_of_range
 from ui import blocks, cache, sync
@@ -56,23 +56,28 @@ def present_css() -> str:
     SVG (with a viewBox) scales to that box, never cut off and never scrolled, and Vega's
     clicks still hit the study rows."""
     return """<style>
-.st-key-board_screen { height: calc(100dvh - 1.4rem); flex-wrap: nowrap; overflow: hidden; }
-.st-key-board_screen > div { flex-shrink: 0; }
+.st-key-board_screen:has(.st-key-board_forest) { min-height: calc(100dvh - 1.4rem);
+  max-height: calc(100dvh - 1.4rem); flex-wrap: nowrap; overflow: hidden; }
+.st-key-board_screen > [data-testid="stLayoutWrapper"] { flex: 0 0 auto; }
+.st-key-board_screen > [data-testid="stLayoutWrapper"]:has(> .st-key-board_forest) {
+  flex: 1 1 0; min-height: 6rem; }
 .st-key-board_nav h2 { font-size: clamp(1.2rem, 1.7vw, 2.4rem); padding: 0; }
 .st-key-board_nav p { font-size: 0.85rem; }
 .st-key-board_ratio p { font-size: clamp(1.8rem, 2.9vw, 4.2rem); font-weight: 700;
   line-height: 1.15; margin: 0; }
 .st-key-board_numbers p, .st-key-board_certainty p { font-size: 0.95rem; margin: 0; }
-.st-key-board_certainty strong { font-size: clamp(1.2rem, 1.6vw, 2.2rem); }
+.st-key-board_certainty strong { font-size: clamp(1.2rem, 1.6vw, 2.2rem); line-height: 1.2; }
 .st-key-board_sentence p { font-size: 1rem; line-height: 1.4; margin: 0; }
-.st-key-board_screen > div.st-key-board_forest { flex: 1 1 0; min-height: 6rem; }
-.st-key-board_forest > div, .st-key-board_forest [data-testid="stVegaLiteChart"],
-.st-key-board_forest .vega-embed { height: 100% !important; width: 100% !important; }
+.st-key-board_forest { height: 100%; min-height: 0; }
 .st-key-board_forest [data-testid="stElementContainer"]:has(.vega-embed) { flex: 1 1 0;
   min-height: 0; }
-.st-key-board_forest .vega-embed svg { width: 100% !important; height: 100% !important; }
-.st-key-board_filters p { font-size: 0.75rem; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; margin: 0; }
+.st-key-board_forest [data-testid="stFullScreenFrame"],
+.st-key-board_forest [data-testid="stFullScreenFrame"] > div,
+.st-key-board_forest .vega-embed { height: 100% !important; width: 100% !important; }
+.st-key-board_forest .vega-embed { display: block; }
+.st-key-board_forest .vega-embed svg.marks { display: block; width: 100% !important;
+  height: 100% !important; }
+.st-key-board_filters p { font-size: 0.75rem; line-height: 1.3; margin: 0; }
 .st-key-board_sof table { font-size: 1rem; }
 .st-key-board_sof th, .st-key-board_sof td { padding: 0.35rem 0.6rem; }
 .st-key-board_domains p, .st-key-board_domains td, .st-key-board_domains th { font-size: 0.95rem; }
@@ -141,25 +146,22 @@ def _certainty(row: SofRow | None) -> None:
         if row is None or row.certainty is None:
             st.markdown("Certainty: **not rated** (nothing pooled)")
         else:
-            st.markdown(
-                f"Certainty of the evidence (GRADE-style aid): **{row.certainty.label}**",
-                help=f"{row.certainty.explanation}. {row.certainty.pending}",
-            )
+            st.markdown(f"Certainty of the evidence (GRADE-style aid): **{row.certainty.label}**")
 
 
 def _forest_screen(
     oa: OutcomeAnalysis, state: ViewState, dataset: Dataset, row: SofRow | None
 ) -> None:
-    with st.container(key="board_head", horizontal=True, vertical_alignment="bottom", gap="large"):
+    with st.container(key="board_head", horizontal=True, vertical_alignment="center", gap="medium"):
         with st.container(key="board_ratio", width="content"):
             ratio = board.headline_ratio(oa)
             st.markdown(blocks.text(ratio) if ratio else "No pooled estimate")
-        with st.container(width="stretch", gap=None):
+        with st.container(width="content"):
             _certainty(row)
-            numbers = [f"{n.label} {n.value}" for n in key_numbers(oa, state)[2:]]
-            if numbers:
-                with st.container(key="board_numbers"):
-                    st.markdown(blocks.text(" · ".join(numbers)))
+    numbers = [f"{n.label} {n.value}" for n in key_numbers(oa, state)[2:]]
+    if numbers:
+        with st.container(key="board_numbers"):
+            st.markdown(blocks.text(" · ".join(numbers)))
     with st.container(key="board_sentence"):
         st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
         plain = oa.message if oa.k > 1 or oa.pooled is None else out_of_range(oa.pooled, oa.measure)
@@ -216,6 +218,6 @@ def render_present(analysis: Analysis, state: ViewState, dataset: Dataset) -> No
             _forest_screen(oa, state, dataset, row)
         else:
             _sof_screen(oa, row)
-        line = board.filters_line(state)
+        full = "\n".join(f"- {blocks.text(line)}" for line in describe_filters(state))
         with st.container(key="board_filters"):
-            st.markdown(blocks.text(f"Filters: {line}"), help=blocks.text(line))
+            st.markdown(blocks.text(f"Filters: {board.filters_line(state)}"), help=full)

@@ -7,20 +7,22 @@ headline ratio with its CI and the filters in force in one line.
 >>> from core.state.view import ViewState
 >>> s = step(ViewState(board=True), +1)
 >>> (s.outcome, s.screen), step_title(s)
-(('OS', 'sof'), 'Overall survival: summary of findings (2 of 4)')
+(('OS', 'sof'), 'Summary of findings, screen 2 of 4')
 >>> step(s, +1).outcome, step(s, +1).screen
 ('DFS', 'forest')
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from core.fmt import ratio, ratio_ci
-from core.state.view import Outcome, Screen, ViewState, describe_filters
+from core.report.narrative import model_phrase
+from core.state.view import Outcome, Screen, ViewState, describe_measure
 from core.stats.effects import exp_ratio
 from core.views.analysis import OutcomeAnalysis
-from core.vocab import OUTCOMES
+from core.vocab import DESIGNS, GROUPS, INDICATIONS, RT_TYPES
 
 #: The presentation, in order: each outcome's forest plot, then its summary of findings.
 STEPS: Final[tuple[tuple[Outcome, Screen], ...]] = (
@@ -52,9 +54,9 @@ def other_screen(state: ViewState) -> ViewState:
 
 
 def step_title(state: ViewState) -> str:
-    """'Overall survival: forest plot (1 of 4)'."""
-    what = OUTCOMES[state.outcome].capitalize()
-    return f"{what}: {SCREEN_NAMES[state.screen]} ({step_index(state) + 1} of {len(STEPS)})"
+    """'Forest plot, screen 1 of 4'."""
+    what = SCREEN_NAMES[state.screen].capitalize()
+    return f"{what}, screen {step_index(state) + 1} of {len(STEPS)}"
 
 
 def headline_ratio(oa: OutcomeAnalysis) -> str | None:
@@ -71,6 +73,42 @@ def headline_ratio(oa: OutcomeAnalysis) -> str | None:
     return f"Pooled {short} {value} (95% CI {ci})"
 
 
+def _short(label: str) -> str:
+    """A label's abbreviation in brackets where it has one: 'randomized (RCT)' -> 'RCT'."""
+    found = re.search(r"\(([A-Z]+)\)$", label)
+    return found.group(1) if found else re.sub(r" \(e\.g\. .*\)$", "", label)
+
+
+def _choices(state: ViewState, name: str, names: dict[str, str], what: str) -> str:
+    values = getattr(state, name)
+    return ", ".join(_short(names[v]) for v in values) if values else f"no {what} selected"
+
+
 def filters_line(state: ViewState) -> str:
-    """The filters and settings in force (:func:`describe_filters`) in one line."""
-    return " · ".join(describe_filters(state, max_ids=LINE_IDS))
+    """The filters and settings in force in one short line (the full sentences are
+    :func:`describe_filters`): 'PVTT, narrow resection margin · RCT, PSM · external-beam RT ·
+    ... · odds ratio of 1-year DFS · random effects, REML · prediction interval shown'."""
+    parts = [
+        _choices(state, "indication", INDICATIONS, "indication"),
+        _choices(state, "design", DESIGNS, "design"),
+        _choices(state, "rt", RT_TYPES, "radiotherapy") + (" RT" if state.rt else ""),
+        "only studies that can be in the published meta-analysis"
+        if state.scope == "rim"
+        else "all studies in the data",
+    ]
+    if state.qmin is not None:
+        parts.append(f"quality score at least {state.qmin:g}")
+    if state.exclude:
+        shown = ", ".join(state.exclude[:LINE_IDS])
+        more = len(state.exclude) - LINE_IDS
+        parts.append(f"excluded by hand: {shown}" + (f" and {more} more" if more > 0 else ""))
+    measure = describe_measure(state)
+    parts.append(measure[0].lower() + measure[1:])
+    parts.append(model_phrase(state.method, state.ci))
+    if state.method != "EE":
+        parts.append("prediction interval shown" if state.pi else "no prediction interval")
+    if state.group != "none":
+        parts.append(f"subgroups {GROUPS[state.group]}")
+    if state.measure == "OR" and state.tpoint == "interp":
+        parts.append("interpolated rates allowed (marked †)")
+    return " · ".join(parts)
