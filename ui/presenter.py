@@ -89,6 +89,11 @@ def hide_chrome() -> None:
     st.html(chrome_css())
 
 
+def _go(state: ViewState) -> None:
+    """on_click of the presenter's buttons: ``state`` becomes the view (and the link)."""
+    sync.commit(state)
+
+
 def footer() -> None:
     """The disclaimer, below the page, and the way back to the full app."""
     with st.container(key="board_footer"):
@@ -97,7 +102,7 @@ def footer() -> None:
         st.button(
             "Leave the presenter view",
             key="board_exit",
-            on_click=sync.commit,
+            on_click=_go,
             args=(sync.current().replace(board=False),),
             icon=":material/close_fullscreen:",
             help="Back to the full app with its sidebar (board=0 in the link).",
@@ -119,7 +124,7 @@ def _nav(state: ViewState, title: str) -> None:
             icon=":material/arrow_back:",
             shortcut="Left",
             disabled=index == 0,
-            on_click=sync.commit,
+            on_click=_go,
             args=(board.step(state, -1),),
         )
         st.button(
@@ -128,7 +133,7 @@ def _nav(state: ViewState, title: str) -> None:
             icon=":material/arrow_forward:",
             shortcut="Right",
             disabled=index == last,
-            on_click=sync.commit,
+            on_click=_go,
             args=(board.step(state, +1),),
         )
         st.button(
@@ -136,7 +141,7 @@ def _nav(state: ViewState, title: str) -> None:
             key="board_flip",
             icon=":material/table:" if flip.screen == "sof" else ":material/forest:",
             shortcut="S" if flip.screen == "sof" else "F",
-            on_click=sync.commit,
+            on_click=_go,
             args=(flip,),
         )
 
