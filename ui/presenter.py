@@ -64,10 +64,10 @@ def present_css() -> str:
 .st-key-board_nav h2 { font-size: clamp(1.2rem, 1.7vw, 2.4rem); padding: 0; }
 .st-key-board_nav p { font-size: 0.85rem; }
 .st-key-board_ratio p { font-size: clamp(1.8rem, 2.9vw, 4.2rem); font-weight: 700;
-  line-height: 1.15; margin: 0; }
-.st-key-board_numbers p, .st-key-board_certainty p { font-size: 0.95rem; margin: 0; }
+  line-height: 1.15; }
+.st-key-board_numbers p, .st-key-board_certainty p { font-size: 0.95rem; }
 .st-key-board_certainty strong { font-size: clamp(1.2rem, 1.6vw, 2.2rem); line-height: 1.2; }
-.st-key-board_sentence p { font-size: 1rem; line-height: 1.4; margin: 0; }
+.st-key-board_sentence p { font-size: 1rem; line-height: 1.4; }
 .st-key-board_forest { height: 100%; min-height: 0; }
 .st-key-board_forest [data-testid="stElementContainer"]:has(.vega-embed) { flex: 1 1 0;
   min-height: 0; }
@@ -77,7 +77,7 @@ def present_css() -> str:
 .st-key-board_forest .vega-embed { display: block; }
 .st-key-board_forest .vega-embed svg.marks { display: block; width: 100% !important;
   height: 100% !important; }
-.st-key-board_filters p { font-size: 0.75rem; line-height: 1.3; margin: 0; }
+.st-key-board_filters p { font-size: 0.75rem; line-height: 1.3; }
 .st-key-board_sof table { font-size: 1rem; }
 .st-key-board_sof th, .st-key-board_sof td { padding: 0.35rem 0.6rem; }
 .st-key-board_domains p, .st-key-board_domains td, .st-key-board_domains th { font-size: 0.95rem; }

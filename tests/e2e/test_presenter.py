@@ -1,7 +1,8 @@
 """The presenter view (board=1) in a real browser, at a projector's 1280x720 and at 1920x1080:
-the headline ratio, the certainty rating, the plain sentence and the forest plot all lie in the
-first screen (no scrolling), the type is large at 1920, the app's chrome is hidden, and a
-screenshot of each size is kept (tests/e2e/artifacts/presenter-*.png). One load per size."""
+the headline ratio, the certainty rating, the plain sentence, the forest plot and the filters
+line all lie in the first screen (no scrolling), the type is large at 1920, the app's chrome is
+hidden, and a screenshot of each size is kept (tests/e2e/artifacts/presenter-*.png). One load
+per size."""
 
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ def test_forest_screen_fits_the_first_screen(
             ("headline ratio", ratio),
             ("sentence", sentence),
             ("step buttons", page.locator(".st-key-board_next button")),
+            ("filters line", page.locator(".st-key-board_filters p")),
         ):
             assert inside(locator.bounding_box(), width, height), (what, locator.bounding_box())
         # the page itself does not scroll sideways, and the chrome is hidden
