@@ -37,25 +37,32 @@ if state.board:
     presenter.hide_chrome()
 else:
     sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
-data_key, dataset = cache.current_dataset()
-about = saved.in_use()
 if saved.problem():
     st.warning(saved.problem(), icon=":material/link_off:")
-if about is not None:
-    st.caption(
-        f":material/cloud_done: Data in use: the saved dataset of this link (saved "
-        f"{about.saved_at}"
-        + (f"; note: {blocks.text(about.note)}" if about.note else "")
-        + "). Whoever opens this link sees the same data."
-    )
-elif data_key != cache.BUNDLED_KEY:
-    st.caption(
-        f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, this "
-        "session only; a shared link opens the same view on the bundled evidence)."
-    )
-for notice in (*sync.notices(), *grade_notices(state)):
-    st.caption(f"Ignored in the link: {blocks.text(notice)}")
-if not state.board:
+
+
+def about_the_data() -> None:
+    """Which data are in use, and what the link held that was ignored."""
+    data_key, dataset = cache.current_dataset()
+    about = saved.in_use()
+    if about is not None:
+        st.caption(
+            f":material/cloud_done: Data in use: the saved dataset of this link (saved "
+            f"{about.saved_at}"
+            + (f"; note: {blocks.text(about.note)}" if about.note else "")
+            + "). Whoever opens this link sees the same data."
+        )
+    elif data_key != cache.BUNDLED_KEY:
+        st.caption(
+            f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, "
+            "this session only; a shared link opens the same view on the bundled evidence)."
+        )
+    for notice in (*sync.notices(), *grade_notices(state)):
+        st.caption(f"Ignored in the link: {blocks.text(notice)}")
+
+
+if not state.board:  # in the presenter view these go to the footer
+    about_the_data()
     st.caption(f":material/info: {blocks.DISCLAIMER}")
 try:
     page.run()
@@ -68,4 +75,4 @@ except Exception:  # the last line of defence: a plain message, never a red trac
         "or use 'Reset to the default view' in the sidebar; the rest of the app keeps working."
     )
 if state.board:
-    presenter.footer()
+    presenter.footer(about_the_data)

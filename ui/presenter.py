@@ -10,6 +10,8 @@ is a new link (``outcome``, ``screen``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -94,10 +96,12 @@ def _go(state: ViewState) -> None:
     sync.commit(state)
 
 
-def footer() -> None:
-    """The disclaimer, below the page, and the way back to the full app."""
+def footer(about_the_data: Callable[[], None]) -> None:
+    """Below the page: which data are in use (``about_the_data`` draws it), the disclaimer,
+    and the way back to the full app."""
     with st.container(key="board_footer"):
         st.divider()
+        about_the_data()
         st.caption(f":material/info: {blocks.DISCLAIMER}")
         st.button(
             "Leave the presenter view",

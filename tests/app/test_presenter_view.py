@@ -183,3 +183,14 @@ def test_the_buttons_have_keyboard_shortcuts():
     shortcuts = {k: at.button(key=k).proto.shortcut for k in ("board_prev", "board_next")}
     assert shortcuts == {"board_prev": "left", "board_next": "right"}
     assert at.button(key="board_flip").proto.shortcut == "s"
+
+
+def test_what_the_link_ignored_goes_to_the_footer_too():
+    at = present("board=1&outcome=DFS&foo=bar")
+    captions = [c.value for c in at.caption]
+    ignored = text("Unknown link parameter 'foo' ignored.")
+    assert captions[0] == "Forest plot, screen 3 of 4"  # the screen comes first
+    assert captions[-2:] == [
+        f"Ignored in the link: {ignored}",
+        f":material/info: {DISCLAIMER}",
+    ]
