@@ -207,7 +207,8 @@ def _sof_screen(oa: OutcomeAnalysis, row: SofRow | None) -> None:
                             d.shown + (" (judged by you)" if d.overridden else "")
                             for d in cert.domains
                         ],
-                        "Why": [d.note or d.reason for d in cert.domains],
+                        # st.table reads Markdown: a reason from the link stays text
+                        "Why": [blocks.text(d.note or d.reason) for d in cert.domains],
                     }
                 ).set_index("Domain")
             )

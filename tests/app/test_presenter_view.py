@@ -194,3 +194,12 @@ def test_what_the_link_ignored_goes_to_the_footer_too():
         f"Ignored in the link: {ignored}",
         f":material/info: {DISCLAIMER}",
     ]
+
+
+def test_a_reason_from_the_link_shows_as_text():
+    reason = "![x](https://example.org/x.png) <b>bold</b>"
+    at = present(f"board=1&screen=sof&why=OS.indirectness.{reason}")
+    assert not at.exception
+    why = at.table[1].value.loc["Indirectness", "Why"]
+    assert why == text(reason)  # escaped: no image fetched, no HTML
+    assert "\\!\\[x\\]" in why
