@@ -4,8 +4,8 @@ Every page: no sidebar, app menu or toolbar, type scaled to the screen, and the 
 the footer with a way back. The Present page shows one outcome per screen
 (:mod:`core.views.board`): the headline ratio with its CI, the certainty rating, the plain
 sentence and the forest plot fill the first screen at 1280x720 and up; the next step is that
-outcome's summary of findings. Buttons (and the arrow keys) step through the screens; each step
-is a new link (``outcome``, ``screen``).
+outcome's summary of findings. Buttons (and the arrow keys, or a presentation clicker's Page
+Down / Page Up) step through the screens; each step is a new link (``outcome``, ``screen``).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def present_css() -> str:
   flex: 1 1 0; min-height: 6rem; }
 .st-key-board_nav h2 { font-size: clamp(1.2rem, 1.7vw, 2.4rem); padding: 0; }
 .st-key-board_nav p { font-size: 0.85rem; }
+.st-key-board_clicker { display: none !important; }
 .st-key-board_ratio p { font-size: clamp(1.8rem, 2.9vw, 4.2rem); font-weight: 700;
   line-height: 1.15; }
 .st-key-board_numbers p, .st-key-board_certainty p { font-size: 0.95rem; }
@@ -140,6 +141,19 @@ def _nav(state: ViewState, title: str) -> None:
             on_click=_go,
             args=(board.step(state, +1),),
         )
+        # presentation clickers send Page Down / Page Up: the same steps, no buttons of their own
+        with st.container(key="board_clicker", width="content"):
+            for key, shortcut, delta in (
+                ("board_pgdn", "PageDown", +1),
+                ("board_pgup", "PageUp", -1),
+            ):
+                st.button(
+                    f"{'Next' if delta > 0 else 'Previous'} ({shortcut})",
+                    key=key,
+                    shortcut=shortcut,
+                    on_click=_go,
+                    args=(board.step(state, delta),),
+                )
         st.button(
             board.SCREEN_NAMES[flip.screen].capitalize(),
             key="board_flip",

@@ -180,9 +180,22 @@ def test_stepping_changes_the_link_and_the_screen():
 
 def test_the_buttons_have_keyboard_shortcuts():
     at = present("board=1")
-    shortcuts = {k: at.button(key=k).proto.shortcut for k in ("board_prev", "board_next")}
-    assert shortcuts == {"board_prev": "left", "board_next": "right"}
-    assert at.button(key="board_flip").proto.shortcut == "s"
+    keys = ("board_prev", "board_next", "board_pgup", "board_pgdn", "board_flip")
+    shortcuts = {k: at.button(key=k).proto.shortcut for k in keys}
+    assert shortcuts == {
+        "board_prev": "left",
+        "board_next": "right",
+        "board_pgup": "pageup",  # a presentation clicker's keys (those buttons are hidden)
+        "board_pgdn": "pagedown",
+        "board_flip": "s",
+    }
+    clicker = open_app("board=1", page="presentation")
+    clicker.button(key="board_pgdn").click().run()
+    assert link(clicker) == {"board": ["1"], "screen": ["sof"]}
+    clicker.button(key="board_pgdn").click().run()
+    assert link(clicker) == {"board": ["1"], "outcome": ["DFS"]}
+    clicker.button(key="board_pgup").click().run()
+    assert link(clicker) == {"board": ["1"], "screen": ["sof"]}
 
 
 def test_what_the_link_ignored_goes_to_the_footer_too():
