@@ -65,7 +65,8 @@ def present_css() -> str:
   flex: 1 1 0; min-height: 6rem; }
 .st-key-board_nav h2 { font-size: clamp(1.2rem, 1.7vw, 2.4rem); padding: 0; }
 .st-key-board_nav p { font-size: 0.85rem; }
-.st-key-board_clicker { display: none !important; }
+.st-key-board_clicker, [data-testid="stLayoutWrapper"]:has(> .st-key-board_clicker) {
+  display: none !important; }
 .st-key-board_ratio p { font-size: clamp(1.8rem, 2.9vw, 4.2rem); font-weight: 700;
   line-height: 1.15; }
 .st-key-board_numbers p, .st-key-board_certainty p { font-size: 0.95rem; }
