@@ -17,6 +17,7 @@ from core.state.view import parse_query
 from core.views import board
 from core.views.analysis import analyse
 from tests.app.conftest import open_app
+from ui import cache
 from ui.blocks import DISCLAIMER, text
 
 
@@ -216,3 +217,11 @@ def test_a_reason_from_the_link_shows_as_text():
     why = at.table[1].value.loc["Indirectness", "Why"]
     assert why == text(reason)  # escaped: no image fetched, no HTML
     assert "\\!\\[x\\]" in why
+
+
+def test_stepping_reuses_the_numbers_already_made():
+    state = parse_query("tpoint=interp&exclude=Yu2014").state
+    shown = state.replace(board=True, screen="sof")
+    assert cache.view_key(shown) == cache.view_key(state)  # the same cached analysis, figures
+    assert cache.computed(shown) == state
+    assert cache.view_key(state.replace(outcome="DFS")) != cache.view_key(state)
