@@ -60,6 +60,7 @@ if numbers:
 
 with st.container(key="present_forest"):
     chart = blocks.forest(oa, state, studies, large=True)
+blocks.overlap_note(oa)
 
 render_sof(analysis, state, dataset, outcomes=(state.outcome,))
 

@@ -440,7 +440,9 @@ def forest_chart(
             f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
             "years (derived, not reported)."
         )
-    groups = sorted({g for g, k in zip(rows["overlap"], rows["kind"], strict=True) if g and k == "study"})
+    groups = sorted(
+        {g for g, k in zip(rows["overlap"], rows["kind"], strict=True) if g and k == "study"}
+    )
     if groups:
         notes.append(
             f"{OVERLAP_MARK} Same overlap group ({', '.join(groups)}): cohorts that may share "

@@ -123,7 +123,16 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def overlap_sentence(sets: Sequence[OverlapSet]) -> str | None:
+#: How a page offers "one study per overlap group" (the sidebar control).
+HOW_IN_APP = (
+    'To keep one study per overlap group, choose "One per overlap group" under "Overlapping '
+    'cohorts" in the sidebar.'
+)
+#: The same, for the report and other places outside the app.
+HOW_IN_LINK = "The link option overlap=one keeps one study per overlap group."
+
+
+def overlap_sentence(sets: Sequence[OverlapSet], how: str = HOW_IN_APP) -> str | None:
     """The legend of the mark, in plain words (None when no group is pooled together)."""
     if not sets:
         return None
@@ -131,9 +140,8 @@ def overlap_sentence(sets: Sequence[OverlapSet]) -> str | None:
     return (
         f"{OVERLAP_MARK} Cohorts that may share patients (one centre, overlapping accrual) are "
         f"pooled together: {'; '.join(parts)}. Their shared patients count more than once, so "
-        "the pooled interval may be too narrow. To keep one study per overlap group, choose "
-        '"one per overlap group" under "Overlapping cohorts" in the sidebar.'
-    )
+        f"the pooled interval may be too narrow. {how}"
+    ).strip()
 
 
 def dropped_reason(group: str, kept_label: str, picked: bool) -> str:
@@ -179,7 +187,9 @@ def apply(
     sid = rows["study_id"].astype(str)
     rows = rows.assign(
         overlap=[groups[s] if s in marked else "" for s in sid],
-        label=[mark(lab) if s in marked else lab for s, lab in zip(sid, rows["label"], strict=True)],
+        label=[
+            mark(lab) if s in marked else lab for s, lab in zip(sid, rows["label"], strict=True)
+        ],
     )
     return rows, dropped, sets
 
