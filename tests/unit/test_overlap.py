@@ -78,7 +78,8 @@ def test_link_round_trip_and_old_links() -> None:
     assert "overlap" not in encode_query(old)
     bad = parse_query(LINK + "&overlap=maybe")
     assert bad.state.overlap == "all"
-    assert bad.notices == ("Overlapping cohorts (overlap): 'maybe' is not one of all, one; ignored.",)
+    notice = "Overlapping cohorts (overlap): 'maybe' is not one of all, one; ignored."
+    assert bad.notices == (notice,)
 
 
 def test_filters_name_the_rule() -> None:
