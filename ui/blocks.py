@@ -155,7 +155,7 @@ def overlap_note(oa: OutcomeAnalysis) -> None:
         st.caption(
             "One study per overlap group: "
             + "; ".join(
-                f"{text(d.kept_label)} kept, {text(d.study_id)} left out ({text(d.group)})"
+                f"{text(d.kept_label)} kept, {text(d.label)} left out ({text(d.group)})"
                 for d in oa.overlap_dropped
             )
             + "."

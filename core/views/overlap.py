@@ -37,6 +37,7 @@ class Dropped:
     """A study left out by "one study per overlap group": its group and the study kept."""
 
     study_id: str
+    label: str
     group: str
     kept: str
     kept_label: str
@@ -177,7 +178,14 @@ def apply(
         }
         gone = pick_one(ids, groups, sizes, keep)
         dropped = tuple(
-            Dropped(s, groups[s], k, labels[k], dropped_reason(groups[s], labels[k], k in keep))
+            Dropped(
+                s,
+                labels[s],
+                groups[s],
+                k,
+                labels[k],
+                dropped_reason(groups[s], labels[k], k in keep),
+            )
             for s, k in gone.items()
         )
         rows = rows[~rows["study_id"].astype(str).isin(gone)].reset_index(drop=True)
