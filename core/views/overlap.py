@@ -57,9 +57,9 @@ def groups_of(studies: pd.DataFrame) -> dict[str, str]:
 
 
 def _int_or_none(value: object) -> int | None:
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
-        return None
-    return int(value)  # type: ignore[call-overload]
+    """A table count as int (None when missing or not a number)."""
+    number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+    return None if pd.isna(number) else int(number)
 
 
 def patients(n_rt: object, n_ctl: object) -> int | None:
