@@ -271,6 +271,8 @@ def use_in_view(
             ratio = f"{name} {fmt.ratio(float(f['est']))} (95% CI {ci})"
             if bool(f["included"]):
                 status = f"used, weight {fmt.percent(float(f['weight']))}"
+                if f["overlap"]:
+                    status += f"; pooled with another study of its overlap group ({f['overlap']}) ‡"
             else:
                 status = "excluded by hand (would be used)"
             rows.append(
@@ -282,7 +284,11 @@ def use_in_view(
                 }
             )
             continue
-        reason = dict(oa.not_estimable).get(study_id) or dict(oa.filtered_out).get(study_id)
+        reason = (
+            {d.study_id: d.reason for d in oa.overlap_dropped}.get(study_id)
+            or dict(oa.not_estimable).get(study_id)
+            or dict(oa.filtered_out).get(study_id)
+        )
         rows.append(
             {
                 "Analysis": oa.title,

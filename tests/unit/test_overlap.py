@@ -233,3 +233,15 @@ def test_cli_json_lists_the_overlap() -> None:
         assert block["pooled"]["k"] == 2
         assert any(e["id"] == "WangWH2015" for e in block["excluded"])
     assert cli_json("analyze", "?")["OS"]["overlap"] == []
+
+
+def test_studies_page_trace_says_how_the_study_is_used() -> None:
+    from ui import evidence
+
+    state = state_of(LINK)
+    use = evidence.use_in_view(analyse(state, BUNDLED), state, BUNDLED.studies, "WangWH2015")
+    assert use["Status"].str.endswith("overlap group (beijing_cams) ‡").all()
+    one = state_of(LINK + "&overlap=one")
+    use = evidence.use_in_view(analyse(one, BUNDLED), one, BUNDLED.studies, "WangWH2015")
+    assert use["Status"].tolist() == ["not used", "not used"]
+    assert use["How"].str.contains("represented by Yu 2014").all()
