@@ -103,7 +103,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["analysis"] = oa.title
     for col in ("study_id", "label", "derivation", "overlap", "note", "source"):
-        frame[col] = frame[col].fillna("")
+        frame[col] = frame[col].astype(object).fillna("")
     for col in ("included", "derived", "interpolated"):
         frame[col] = frame[col].astype("boolean")
     return frame
