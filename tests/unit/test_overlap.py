@@ -245,3 +245,14 @@ def test_studies_page_trace_says_how_the_study_is_used() -> None:
     use = evidence.use_in_view(analyse(one, BUNDLED), one, BUNDLED.studies, "WangWH2015")
     assert use["Status"].tolist() == ["not used", "not used"]
     assert use["How"].str.contains("represented by Yu 2014").all()
+
+
+@pytest.mark.parametrize("command", ["sensitivity", "bias"])
+def test_cli_page_commands_carry_the_overlap(command: str) -> None:
+    doc = cli_json(command, "?" + LINK + "&outcome=DFS")
+    assert doc["overlap"] == [
+        {"group": "beijing_cams", "pooled_together": list(POOLED_TOGETHER), "mark": "‡"}
+    ]
+    doc = cli_json(command, "?" + LINK + "&outcome=DFS&overlap=one&keep=WangWH2015")
+    kept = {"group": "beijing_cams", "kept": "WangWH2015", "dropped": ["Yu2014"]}
+    assert doc["overlap"] == [kept]
