@@ -223,6 +223,7 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
     if not ids:
         return
     meta = studies.set_index("study_id").loc[ids]
+    marked = {s for oa in analysis.outcomes.values() for o in oa.overlaps for s in o.ids}
     used = {
         o: set(oa.rows["study_id"]) | {d.study_id for d in oa.overlap_dropped}
         for o, oa in analysis.outcomes.items()
@@ -231,7 +232,10 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
         {
             "Include": [s not in state.exclude for s in ids],
             "id": ids,
-            "Study": meta["label"].astype(str).to_list(),
+            "Study": [
+                f"{label} ‡" if s in marked else label
+                for s, label in zip(ids, meta["label"].astype(str), strict=True)
+            ],
             "Design": meta["design"].astype(str).to_list(),
             "Indication": meta["indication"].astype(str).to_list(),
             "Quality": meta["quality_score"].astype("Float64").to_list(),

@@ -65,6 +65,11 @@ def test_every_pooling_page_marks_the_pair(page: str) -> None:
     if page in ("overview", "presentation"):
         notes = [n for f in datasets_with(at, "t") for n in f["t"]]
         assert LEGEND in notes
+    if page == "overview":  # the include table marks them too
+        table = next(d.value for d in at.dataframe if "Include" in d.value)
+        study = dict(zip(table["id"], table["Study"], strict=True))
+        assert (study["Yu2014"], study["WangWH2015"]) == ("Yu 2014 ‡", "Wang WH 2015 ‡")
+        assert study["Shi2022"] == "Shi 2022"
     if page == "sensitivity":  # leave-one-out names the study it omits, marked
         assert [x for x in labels[0] if x.startswith("Omitting")] == [
             "Omitting Yu 2014 ‡",
