@@ -42,6 +42,7 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
         if oa.pooled is not None:  # in plain words, as on the Present page
             st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
         blocks.forest(oa, state, dataset.studies, width=OVERVIEW_FOREST_WIDTH)
+        blocks.overlap_note(oa)
         blocks.published_box(oa, published, details=True)
         blocks.not_used(oa)
 

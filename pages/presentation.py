@@ -64,6 +64,7 @@ def full_page() -> None:
 
     with st.container(key="present_forest"):
         chart = blocks.forest(oa, state, studies, large=True)
+    blocks.overlap_note(oa)
 
     render_sof(analysis, state, dataset, outcomes=(state.outcome,))
 

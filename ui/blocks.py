@@ -23,6 +23,7 @@ from core.views.analysis import (
     forest_frame,
     model_label,
 )
+from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.vocab import MODEL_HELP, STAT_HELP
 from ui import cache, sync
@@ -144,6 +145,23 @@ def forest(
     return chart
 
 
+def overlap_note(oa: OutcomeAnalysis) -> None:
+    """What the ‡ mark means where studies of one overlap group are pooled together, and
+    which studies "one study per overlap group" left out (nothing when neither applies)."""
+    sentence = overlap_sentence(oa.overlaps)
+    if sentence:
+        st.warning(text(sentence), icon=":material/group_work:")
+    if oa.overlap_dropped:
+        st.caption(
+            "One study per overlap group: "
+            + "; ".join(
+                f"{text(d.kept_label)} kept, {text(d.label)} left out ({text(d.group)})"
+                for d in oa.overlap_dropped
+            )
+            + "."
+        )
+
+
 def published_box(oa: OutcomeAnalysis, published: dict, *, details: bool = False) -> None:
     """The published pooled result for this outcome where the view compares with it, else one
     line saying it does not (bundled data only: beside a user's own data it would compare
@@ -180,6 +198,9 @@ def not_used(oa: OutcomeAnalysis) -> None:
          "outcome, measure and time point", oa.not_estimable),
         ("Excluded by hand", "left out by you (untick or click to bring back)",
          tuple((s, "excluded by hand") for s in oa.excluded_by_user)),
+        ("One study per overlap group", "left out because another study of their overlap "
+         "group (cohorts that may share patients) is kept; see the sidebar",
+         tuple((d.study_id, d.reason) for d in oa.overlap_dropped)),
         ("Outside your filters", "not selected by the filters in the sidebar", oa.filtered_out),
     )  # fmt: skip
     with panel:
@@ -202,12 +223,19 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
     if not ids:
         return
     meta = studies.set_index("study_id").loc[ids]
-    used = {o: set(oa.rows["study_id"]) for o, oa in analysis.outcomes.items()}
+    marked = {s for oa in analysis.outcomes.values() for o in oa.overlaps for s in o.ids}
+    used = {
+        o: set(oa.rows["study_id"]) | {d.study_id for d in oa.overlap_dropped}
+        for o, oa in analysis.outcomes.items()
+    }
     table = pd.DataFrame(
         {
             "Include": [s not in state.exclude for s in ids],
             "id": ids,
-            "Study": meta["label"].astype(str).to_list(),
+            "Study": [
+                f"{label} ‡" if s in marked else label
+                for s, label in zip(ids, meta["label"].astype(str), strict=True)
+            ],
             "Design": meta["design"].astype(str).to_list(),
             "Indication": meta["indication"].astype(str).to_list(),
             "Quality": meta["quality_score"].astype("Float64").to_list(),
