@@ -179,6 +179,115 @@ def browser(toggles: int) -> tuple[float, float, float, float]:
     return (*r, *s)
 
 
+FLOOR = "benchmarks/floor_app.py"
+
+
+def _open_once(page, url: str) -> tuple[float, int, int]:
+    """Open ``url`` in ``page``: (ms from the request to both plots drawn, elements mounted
+    then, websocket bytes the server sent until then), timed in the page (inpage.OPEN_INIT)."""
+    from benchmarks import inpage
+
+    received = [0]
+
+    def on_ws(ws) -> None:
+        ws.on("framereceived", lambda f: received.__setitem__(0, received[0] + len(f)))
+
+    page.on("websocket", on_ws)
+    page.goto(url)
+    page.wait_for_function(inpage.OPENED, polling=100, timeout=120_000)
+    drawn, nodes = page.evaluate(inpage.OPEN_TIMES)
+    page.remove_listener("websocket", on_ws)
+    return drawn, int(nodes), received[0]
+
+
+def opening(opens: int, starts: int) -> dict[str, object]:
+    """Open-to-both-plots for the app's ``/`` and the floor page (floor_app.py), side by side
+    in one run: (1) with the app cached (a second load in the same browser context), ``opens``
+    loads each, alternating; (2) the first visitor after a server start: ``starts`` fresh
+    servers each, a new browser context opening the page as soon as the health endpoint
+    answers."""
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks import inpage
+    from tests.e2e.conftest import (
+        APP_SCRIPT,
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        free_port,
+        start_app,
+        stop_app,
+    )
+    from tests.e2e.conftest import wait_healthy as _wait
+
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium")
+    out_dir = ROOT / "benchmarks" / "_out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scripts = {"app": APP_SCRIPT, "floor": FLOOR}
+    cached: dict[str, list[float]] = {k: [] for k in scripts}
+    first: dict[str, list[float]] = {k: [] for k in scripts}
+    nodes: dict[str, int] = {}
+    sent: dict[str, int] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def fresh_page():
+            ctx = browser.new_context(viewport={"width": 1440, "height": 1100})
+            ctx.add_init_script(inpage.OPEN_INIT)
+            return ctx, ctx.new_page()
+
+        # (2) first visitor after a server start, alternating app and floor
+        for i in range(starts):
+            for name, script in scripts.items():
+                port, log = free_port(), out_dir / f"first-{name}.log"
+                base = f"http://127.0.0.1:{port}"
+                proc = start_app(port, log, script=script)
+                try:
+                    _health(base, proc, log, _wait)
+                    ctx, page = fresh_page()
+                    first[name].append(_open_once(page, base + "/")[0] / 1000)
+                    ctx.close()
+                finally:
+                    stop_app(proc)
+                print(f"  first visitor {name} #{i + 1}: {first[name][-1] * 1000:.0f} ms")
+        # (1) the app cached in the browser: both servers up, one context each
+        procs, pages = {}, {}
+        try:
+            for name, script in scripts.items():
+                port, log = free_port(), out_dir / f"open-{name}.log"
+                base = f"http://127.0.0.1:{port}"
+                procs[name] = start_app(port, log, script=script)
+                _health(base, procs[name], log, _wait)
+                ctx, page = fresh_page()
+                _open_once(page, base + "/")  # the browser caches the app's files
+                _open_once(page, base + "/")  # and the server its caches
+                pages[name] = (page, base + "/")
+            for _ in range(opens):
+                for name, (page, url) in pages.items():
+                    drawn, nodes[name], sent[name] = _open_once(page, url)
+                    cached[name].append(drawn / 1000)
+        finally:
+            for proc in procs.values():
+                stop_app(proc)
+        browser.close()
+    res = {
+        "cached": {k: summary(v) for k, v in cached.items()},
+        "first": {k: summary(v) for k, v in first.items()},
+        "nodes": nodes,
+        "sent": sent,
+    }
+    for k in scripts:
+        c, f = res["cached"][k], res["first"][k]
+        print(
+            f"  {k:5s} cached open median {c[0]:.0f} ms p95 {c[1]:.0f} ms; first visitor "
+            f"median {f[0]:.0f} ms (max {max(first[k]) * 1000:.0f}); {nodes[k]} elements, "
+            f"{sent[k] / 1000:.0f} kB over the websocket"
+        )
+    ratio = res["cached"]["app"][0] / res["cached"]["floor"][0]
+    print(f"  app / floor (cached open medians): {ratio:.2f}x")
+    return res
+
+
 def _health(base, proc, log, wait) -> None:
     try:
         wait(base, proc, log, timeout=120)
