@@ -200,12 +200,24 @@ def _open_once(page, url: str) -> tuple[float, int, int]:
     return drawn, int(nodes), received[0]
 
 
-def opening(opens: int, starts: int) -> dict[str, object]:
-    """Open-to-both-plots for the app's ``/`` and the floor page (floor_app.py), side by side
-    in one run: (1) with the app cached (a second load in the same browser context), ``opens``
-    loads each, alternating; (2) the first visitor after a server start: ``starts`` fresh
-    servers each, a new browser context opening the page as soon as the health endpoint
-    answers."""
+WARMED = "warm-up done in"  # serve.py's line in the server's log (ui/warmup.py)
+
+
+def _wait_for_line(log: Path, text: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no {text!r} in {log} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def opening(opens: int, starts: int) -> dict[str, dict[str, list[float]] | dict[str, int]]:
+    """Open-to-both-plots (ms, timed in the page from the request) for the app's ``/`` and the
+    floor page (floor_app.py), side by side in one run: (1) with the app cached (a second load
+    in the same browser context), ``opens`` loads each, alternating; (2) the first visitor after
+    a server start, a new browser context (nothing cached) on ``starts`` fresh servers each:
+    the app as soon as the health endpoint answers ("app, at health": the warm-up may still be
+    running) and once the log says the warm-up is done ("app"); the floor at health."""
     from playwright.sync_api import sync_playwright
 
     from benchmarks import inpage
@@ -224,8 +236,10 @@ def opening(opens: int, starts: int) -> dict[str, object]:
     out_dir = ROOT / "benchmarks" / "_out"
     out_dir.mkdir(parents=True, exist_ok=True)
     scripts = {"app": APP_SCRIPT, "floor": FLOOR}
+    firsts = {"app": (APP_SCRIPT, True), "app, at health": (APP_SCRIPT, False)}
+    firsts["floor"] = (FLOOR, False)
     cached: dict[str, list[float]] = {k: [] for k in scripts}
-    first: dict[str, list[float]] = {k: [] for k in scripts}
+    first: dict[str, list[float]] = {k: [] for k in firsts}
     nodes: dict[str, int] = {}
     sent: dict[str, int] = {}
     with sync_playwright() as p:
@@ -236,20 +250,22 @@ def opening(opens: int, starts: int) -> dict[str, object]:
             ctx.add_init_script(inpage.OPEN_INIT)
             return ctx, ctx.new_page()
 
-        # (2) first visitor after a server start, alternating app and floor
+        # (2) the first visitor after a server start, the variants in turn
         for i in range(starts):
-            for name, script in scripts.items():
-                port, log = free_port(), out_dir / f"first-{name}.log"
+            for name, (script, warmed) in firsts.items():
+                port, log = free_port(), out_dir / f"first-{name.split(',')[0]}.log"
                 base = f"http://127.0.0.1:{port}"
                 proc = start_app(port, log, script=script)
                 try:
                     _health(base, proc, log, _wait)
+                    if warmed:
+                        _wait_for_line(log, WARMED)
                     ctx, page = fresh_page()
-                    first[name].append(_open_once(page, base + "/")[0] / 1000)
+                    first[name].append(_open_once(page, base + "/")[0])
                     ctx.close()
                 finally:
                     stop_app(proc)
-                print(f"  first visitor {name} #{i + 1}: {first[name][-1] * 1000:.0f} ms")
+                print(f"  first visitor, {name} #{i + 1}: {first[name][-1]:.0f} ms")
         # (1) the app cached in the browser: both servers up, one context each
         procs, pages = {}, {}
         try:
@@ -265,27 +281,18 @@ def opening(opens: int, starts: int) -> dict[str, object]:
             for _ in range(opens):
                 for name, (page, url) in pages.items():
                     drawn, nodes[name], sent[name] = _open_once(page, url)
-                    cached[name].append(drawn / 1000)
+                    cached[name].append(drawn)
         finally:
             for proc in procs.values():
                 stop_app(proc)
         browser.close()
-    res = {
-        "cached": {k: summary(v) for k, v in cached.items()},
-        "first": {k: summary(v) for k, v in first.items()},
-        "nodes": nodes,
-        "sent": sent,
-    }
-    for k in scripts:
-        c, f = res["cached"][k], res["first"][k]
+    for name, times in cached.items():
+        m, p95 = summary([t / 1000 for t in times])
         print(
-            f"  {k:5s} cached open median {c[0]:.0f} ms p95 {c[1]:.0f} ms; first visitor "
-            f"median {f[0]:.0f} ms (max {max(first[k]) * 1000:.0f}); {nodes[k]} elements, "
-            f"{sent[k] / 1000:.0f} kB over the websocket"
+            f"  cached open, {name}: median {m:.0f} ms, p95 {p95:.0f} ms; {nodes[name]} "
+            f"elements mounted, {sent[name] / 1000:.0f} kB over the websocket"
         )
-    ratio = res["cached"]["app"][0] / res["cached"]["floor"][0]
-    print(f"  app / floor (cached open medians): {ratio:.2f}x")
-    return res
+    return {"cached": cached, "first": first, "nodes": nodes, "sent": sent}
 
 
 def _health(base, proc, log, wait) -> None:
@@ -295,13 +302,41 @@ def _health(base, proc, log, wait) -> None:
         raise SystemExit(f"streamlit did not start: {exc}") from None
 
 
-def write(pages, parts, br, runs: int, warmup: int, toggles: int, load: str) -> None:
+def _open_rows(op) -> list[str]:
+    """The "open to both plots" table: the app against the floor, and the ratio."""
+
+    def cell(times: list[float]) -> str:
+        m, p95 = summary([t / 1000 for t in times])
+        return f"{m:.0f} ms | {p95:.0f} ms | {min(times):.0f}-{max(times):.0f} ms ({len(times)})"
+
+    cached, first = op["cached"], op["first"]
+    ratio = statistics.median(cached["app"]) / statistics.median(cached["floor"])
+    return [
+        "| open of `/` to both plots drawn | median | p95 | range (n) |",
+        "|---|---:|---:|---:|",
+        f"| app cached in the browser (second load, same context) | {cell(cached['app'])} |",
+        f"| floor page, cached the same way | {cell(cached['floor'])} |",
+        f"| first visitor after a server start, once the warm-up is done | {cell(first['app'])} |",
+        "| first visitor after a server start, at the first health answer (warm-up may still "
+        f"run) | {cell(first['app, at health'])} |",
+        f"| floor page, first visitor after its start | {cell(first['floor'])} |",
+        "",
+        f"App over floor, cached (medians): **{ratio:.2f}x** (target 1.5x). When both plots "
+        f"were drawn the app had mounted {op['nodes']['app']} elements, the floor "
+        f"{op['nodes']['floor']}; the server had sent {op['sent']['app'] / 1000:.0f} kB and "
+        f"{op['sent']['floor'] / 1000:.0f} kB over the websocket.",
+    ]
+
+
+def write(pages, parts, br, op, args, load: str) -> None:
+    runs, warmup, toggles = args.runs, args.warmup, args.toggles
     today = dt.date.today().isoformat()
     cpu = platform.processor() or platform.machine()
     lines = [
         f"`python3 benchmarks/bench_app.py` on {today}, {platform.machine()} ({cpu}), "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}` (three "
-        f"studies per outcome); load average (1 min) at the start {load}.",
+        f"studies per outcome); load average (1 min) at the start and the end {load} (the "
+        "machine is shared: compare the app with the floor measured in the same run).",
         "",
         f"Server side: one full script run (app.py, sidebar, page) with AppTest, {runs} runs "
         f"after {warmup} warm-up runs.",
@@ -323,6 +358,16 @@ def write(pages, parts, br, runs: int, warmup: int, toggles: int, load: str) -> 
         f"| both forest plots redrawn | {br[0]:.0f} ms | {br[1]:.0f} ms | 300 / 600 ms |",
         f"| the page settled | {br[2]:.0f} ms | {br[3]:.0f} ms | |",
         "",
+        f"Open of `/` (the default view), timed in the page (benchmarks/inpage.py OPEN_INIT): "
+        "from the navigation's start (the request) to the first frame in which both forest "
+        "plots have drawn their marks; beside the floor, a minimal page with two metrics and "
+        "two Altair charts of about the same size (benchmarks/floor_app.py), in the same run, "
+        f"{args.opens} cached opens of each (alternating) and {args.starts} server starts per "
+        "first-visitor case (a new browser context: nothing cached; the server as `streamlit "
+        "run serve.py`, whose start-up hook warms the caches).",
+        "",
+        *_open_rows(op),
+        "",
         "What an overview rerun would cost without the caches (outside Streamlit, medians); "
         "the app computes each once per view (dataset and link) and shares it between reruns "
         "and sessions:",
@@ -341,6 +386,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--toggles", type=int, default=30)
+    ap.add_argument("--opens", type=int, default=15, help="cached opens of each page")
+    ap.add_argument("--starts", type=int, default=3, help="server starts per first-visitor case")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     load = Path("/proc/loadavg").read_text().split()[0]
@@ -350,8 +397,11 @@ def main() -> None:
     pages = server_side(args.runs, args.warmup)
     print("(b) browser, click on a study toggle to redrawn forest plot")
     br = browser(args.toggles)
+    print("(d) browser, open / to both forest plots drawn, beside the floor page")
+    op = opening(args.opens, args.starts)
+    after = Path("/proc/loadavg").read_text().split()[0]
     if not args.no_write:
-        write(pages, parts, br, args.runs, args.warmup, args.toggles, load)
+        write(pages, parts, br, op, args, f"{load} -> {after}")
 
 
 if __name__ == "__main__":

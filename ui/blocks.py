@@ -26,6 +26,7 @@ from core.views.analysis import (
 from core.views.published import SOURCE, published_comparison
 from core.vocab import MODEL_HELP, STAT_HELP
 from ui import cache, sync
+from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
 
@@ -273,7 +274,7 @@ def take_away(analysis: Analysis, dataset: Dataset) -> None:
         "statistician can check them."
     )
     link = sync.share_link(analysis.state)
-    st.code(link, language=None, wrap_lines=True)
+    st.markdown(link_code(link))
     render_report_downloads(analysis, analysis.state, dataset, link)
     st.download_button(
         "R script (metafor)",
