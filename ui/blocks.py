@@ -27,8 +27,13 @@ from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.vocab import MODEL_HELP, STAT_HELP
 from ui import cache, sync
+from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
+
+# Two forest plots side by side fit a laptop screen at this width (weights in the tooltip);
+# the Overview draws them so, and ui/warmup.py caches them so at start-up.
+OVERVIEW_FOREST_WIDTH: Final = 470
 
 DISCLAIMER = (
     "This tool explores published evidence. It is not treatment advice: decisions for a "
@@ -99,6 +104,33 @@ def toggle_study(study_id: str) -> None:
     sync.commit(state.replace(exclude=tuple(sorted(excl))))
 
 
+def forest_specs(
+    oa: OutcomeAnalysis,
+    state: ViewState,
+    studies: pd.DataFrame,
+    *,
+    large: bool = False,
+    width: int | None = None,
+    data_key: str | None = None,
+) -> tuple[dict, dict]:
+    """The forest plot's spec (rows as records, for exports) and the spec as the browser gets
+    it (rows as Arrow bytes), once per view (dataset ``data_key``, default the one in use; link;
+    outcome) and layout, shared by reruns and sessions (and warmed at start-up: ui/warmup.py)."""
+    view, part = f"{cache.view_key(state, data_key)}|{oa.outcome}", f"forest {large} {width}"
+    chart = cache.per_view(
+        view,
+        part,
+        lambda: forest_chart(
+            forest_frame(oa, state, studies),
+            measure_label=oa.title,
+            large=large,
+            width=width,
+            show_weight=width is None,
+        ),
+    )
+    return chart, cache.display_spec(view, part, chart)
+
+
 def forest(
     oa: OutcomeAnalysis,
     state: ViewState,
@@ -111,24 +143,12 @@ def forest(
     ``width`` (pixels) fits it into a column: the weight column then moves to the tooltip."""
     if oa.rows.empty:
         return None
-    # one spec per view (dataset, link, outcome) and layout, shared by reruns and sessions
-    view, part = f"{cache.view_key(state)}|{oa.outcome}", f"forest {large} {width}"
-    chart = cache.per_view(
-        view,
-        part,
-        lambda: forest_chart(
-            forest_frame(oa, state, studies),
-            measure_label=oa.title,
-            large=large,
-            width=width,
-            show_weight=width is None,
-        ),
-    )
+    chart, display = forest_specs(oa, state, studies, large=large, width=width)
     key = f"forest_{oa.outcome}{'_large' if large else ''}"  # one per page that draws it
     if key not in st.session_state:  # a new plot in the browser starts with no selection
         st.session_state[f"{key}_seen"] = frozenset()
     st.vega_lite_chart(
-        spec=cache.display_spec(view, part, chart),
+        spec=display,
         on_select=lambda: _toggle_from_chart(key),
         selection_mode="toggle",
         key=key,
@@ -283,7 +303,7 @@ def take_away(analysis: Analysis, dataset: Dataset) -> None:
     )
     shown = sync.current()  # the analysis is made without the presenter settings: keep them
     link = sync.share_link(analysis.state.replace(board=shown.board, screen=shown.screen))
-    st.code(link, language=None, wrap_lines=True)
+    st.markdown(link_code(link))
     render_report_downloads(analysis, analysis.state, dataset, link)
     st.download_button(
         "R script (metafor)",

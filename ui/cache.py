@@ -93,11 +93,11 @@ def per_view(view: str, part: str, make: Callable[[], T]) -> T:
     return _per_view(view, part, make)
 
 
-def view_key(state: ViewState) -> str:
-    """The view a page draws: the dataset in use and the state (the link), less what only
-    changes how it is shown (the presenter view and its screen): stepping through a
-    presentation reuses the numbers and figures already made."""
-    return f"{current_dataset()[0]}|{computed(state)!r}"
+def view_key(state: ViewState, data_key: str | None = None) -> str:
+    """The view a page draws: the dataset (``data_key``, default the one in use) and the state
+    (the link), less what only changes how it is shown (the presenter view and its screen):
+    stepping through a presentation reuses the numbers and figures already made."""
+    return f"{current_dataset()[0] if data_key is None else data_key}|{computed(state)!r}"
 
 
 def computed(state: ViewState) -> ViewState:
@@ -123,11 +123,14 @@ def display_spec(view: str, part: str, spec: dict) -> dict:
     return per_view(view, f"{part} (display)", make)
 
 
-def analysis(state: ViewState) -> Analysis:
-    """``core.views.analysis.analyse`` of this view on the dataset in use, once per view."""
-    key, dataset = current_dataset()
+def analysis(state: ViewState, data: tuple[str, Dataset] | None = None) -> Analysis:
+    """``core.views.analysis.analyse`` of this view on ``data`` ((key, dataset); default the
+    dataset in use), once per view."""
+    key, dataset = current_dataset() if data is None else data
     effects = effects_fn(key, dataset)
-    return per_view(view_key(state), "analysis", lambda: analyse(computed(state), dataset, effects))
+    return per_view(
+        view_key(state, key), "analysis", lambda: analyse(computed(state), dataset, effects)
+    )
 
 
 def sensitivity(state: ViewState) -> SensitivityView:

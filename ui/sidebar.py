@@ -11,6 +11,7 @@ from core import vocab
 from core.state.view import DEFAULT_STATE, ViewState
 from core.stats.pooling import METHODS
 from ui import cache, saved, sync
+from ui.markup import link_code
 
 OR_YEARS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 OVERLAP_CHOICES = {"all": "Pool all, marked ‡", "one": "One per overlap group"}
@@ -199,7 +200,7 @@ def _link_box(state: ViewState) -> None:
     sb = st.sidebar
     sb.divider()
     sb.caption("Copy link to this exact view")
-    sb.code(sync.share_link(state), language=None, wrap_lines=True)
+    sb.markdown(link_code(sync.share_link(state)))
     if saved.in_use() is not None:
         sb.caption("The link carries the saved dataset in use (`data=`).")
     elif cache.current_dataset()[0] != cache.BUNDLED_KEY:

@@ -162,12 +162,21 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
 def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[SofRow, ...]:
     """The summary's rows, shared by reruns and sessions that show the same view (dataset and
     state, the user's judgements and reasons included)."""
+    if cache.current_dataset()[1] is not dataset:  # not the dataset in use: no view to share
+        store, risks = judgements(state), control_risks_from_state(state)
+        return tuple(sof_table(analysis, dataset.studies, risks, store))
+    return shared_sof_rows(analysis, state, dataset)
+
+
+def shared_sof_rows(
+    analysis: Analysis, state: ViewState, dataset: Dataset, data_key: str | None = None
+) -> tuple[SofRow, ...]:
+    """The summary's rows of ``dataset`` (its key ``data_key``, default the one in use), once
+    per view (also warmed at start-up: ui/warmup.py)."""
     store = judgements(state)
     risks = control_risks_from_state(state)
-    if cache.current_dataset()[1] is not dataset:  # not the dataset in use: no view to share
-        return tuple(sof_table(analysis, dataset.studies, risks, store))
     return cache.per_view(
-        cache.view_key(state),
+        cache.view_key(state, data_key),
         "summary of findings",
         lambda: tuple(sof_table(analysis, dataset.studies, risks, store)),
     )
