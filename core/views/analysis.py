@@ -22,7 +22,13 @@ from core import fmt, vocab
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
-from core.stats.pooling import PoolResult, PredictionInterval, pool, prediction_interval
+from core.stats.pooling import (
+    PI_MIN_K,
+    PoolResult,
+    PredictionInterval,
+    pool,
+    prediction_interval,
+)
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
 
 Z975 = float(stats.norm.isf(0.025))
@@ -387,6 +393,21 @@ def _pooled_rows(
             "note": res.note or "",
         }
     ]
+    if pi is not None and not pi.available and res.method != "EE" and res.k > 1:
+        # the row stays (a toggle changes rows, not the plot's layout) and says why it is empty
+        rows.append(
+            {
+                "row_id": f"pi:{tag}",
+                "label": "Prediction interval",
+                "kind": "pi",
+                "group": group,
+                "est": math.nan,
+                "low": math.nan,
+                "high": math.nan,
+                "detail": str(pi.reason),
+                "note": f"none (k < {PI_MIN_K})",
+            }
+        )
     if pi is not None and pi.available:
         rows.append(
             {
