@@ -49,7 +49,9 @@ def expected(query: str) -> tuple[ViewState, OutcomeAnalysis]:
 
 
 def ratio(x: float) -> str:
-    return f"{math.exp(x):.2f}"
+    """exp(x) as the page shows a ratio: 2 decimals, 3 below 0.01, '<0.001' and '>999'."""
+    r = math.exp(x)
+    return "<0.001" if r < 0.001 else ">999" if r > 999 else f"{r:.2f}" if r >= 0.01 else f"{r:.3f}"
 
 
 def span(low: float, high: float) -> str:
