@@ -332,10 +332,11 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"results${v}$study <- I(used_{v}$study)",
     ]
     pred = oa.shown_prediction
-    show_pi = pred is not None and pred.available
+    pi_method = pred.method if pred is not None and pred.available else None
+    show_pi = pi_method is not None
     # forest()'s addpred draws predict()'s interval: the view's only for z with a z-test fit
     # and hksj with a Hartung-Knapp fit; else the explicit interval is drawn on the pooled row
-    native = show_pi and (pred.method, p.ci) in (("z", "wald"), ("hksj", "hksj"))
+    native = (pi_method, p.ci) in (("z", "wald"), ("hksj", "hksj"))
     addpred = "TRUE" if native else "FALSE"
     mlab = r_string(f"{model_label(p.method, p.ci)}, k = {p.k}")
     forest_args = f"atransf = exp, header = {header}, mlab = {mlab}, addpred = {addpred}"

@@ -343,7 +343,8 @@ def test_results_frame_pooled_row_and_weights(ds):
     assert pooled["ci_high"] == pytest.approx(math.exp(p.ci_high), rel=1e-12)
     assert pooled["vi"] == pytest.approx(p.se**2, rel=1e-12)
     assert oa.k == 2 and math.isnan(pooled["pi_low"]) and math.isnan(pooled["pi_high"])
-    assert pooled["pi_method"] == "" and "no prediction interval with fewer than 3" in pooled["note"]
+    assert pooled["pi_method"] == ""
+    assert "no prediction interval with fewer than 3" in pooled["note"]
     hk_oa = real(ds, "outcome=DFS&pi=hksj")[0]
     hk_frame = results_frame(hk_oa)
     hk = hk_frame[hk_frame["row"] == "pooled"].iloc[0]

@@ -396,7 +396,7 @@ def test_bundled_default_view(ds):
     [
         ("t", "serious", "Low", "prediction interval 0.003 to 65.22 (t on 1 df (k - 2)"),
         ("z", "not serious", "Moderate", "prediction interval 0.21 to 0.97 (normal (z)"),
-        ("hksj", "serious", "Low", "prediction interval 0.09 to 2.31 (Hartung-Knapp variance, t on 2 df"),
+        ("hksj", "serious", "Low", "interval 0.09 to 2.31 (Hartung-Knapp variance, t on 2 df"),
         ("0", "serious", "Low", "prediction interval 0.003 to 65.22 (t on 1 df (k - 2)"),
     ],
 )  # fmt: skip
