@@ -1031,9 +1031,10 @@ def pool(
 
     ``method``: "EE" (common effect) or a tau2 estimator (REML default, DL, PM, ML, HS, SJ,
     HE, EB). ``ci``: "wald" (z) or "hksj" (Hartung-Knapp-Sidik-Jonkman, t on k-1 df, no
-    truncation of the scale factor, as metafor's ``test="knha"``). The prediction interval is
-    estimate +/- crit sqrt(se^2 + tau2), crit = z or t(k-1) to match ``ci``; undefined (NaN)
-    for the common-effect model. With k = 1 the estimate is the study itself, tau2 = 0 and
+    truncation of the scale factor, as metafor's ``test="knha"``). ``pi_low``, ``pi_high``
+    are metafor's ``predict``: estimate +/- crit sqrt(se^2 + tau2), crit = z or t(k-1) to
+    match ``ci``; undefined (NaN) for the common-effect model. The interval the app shows is
+    :func:`prediction_interval` by the user's method (t on k-2 df by default). With k = 1 the estimate is the study itself, tau2 = 0 and
     I2, H2 are undefined.
 
     The fit is ``pool_many``'s, computed in Python floats (``_pool_one``). Where that meets a
