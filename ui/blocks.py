@@ -258,7 +258,8 @@ def take_away(analysis: Analysis, dataset: Dataset) -> None:
         "the data and the same model and reproduces every pooled number with metafor, so a "
         "statistician can check them."
     )
-    link = sync.share_link(analysis.state)
+    shown = sync.current()  # the analysis is made without the presenter settings: keep them
+    link = sync.share_link(analysis.state.replace(board=shown.board, screen=shown.screen))
     st.code(link, language=None, wrap_lines=True)
     render_report_downloads(analysis, analysis.state, dataset, link)
     st.download_button(

@@ -94,8 +94,16 @@ def per_view(view: str, part: str, make: Callable[[], T]) -> T:
 
 
 def view_key(state: ViewState) -> str:
-    """The view a page draws: the dataset in use and the whole state (the link)."""
-    return f"{current_dataset()[0]}|{state!r}"
+    """The view a page draws: the dataset in use and the state (the link), less what only
+    changes how it is shown (the presenter view and its screen): stepping through a
+    presentation reuses the numbers and figures already made."""
+    return f"{current_dataset()[0]}|{computed(state)!r}"
+
+
+def computed(state: ViewState) -> ViewState:
+    """``state`` less its presenter settings: what the numbers and figures are made from (so a
+    cached result is the same whichever way its view was first shown)."""
+    return state.replace(board=False, screen="forest")
 
 
 def display_spec(view: str, part: str, spec: dict) -> dict:
@@ -119,7 +127,7 @@ def analysis(state: ViewState) -> Analysis:
     """``core.views.analysis.analyse`` of this view on the dataset in use, once per view."""
     key, dataset = current_dataset()
     effects = effects_fn(key, dataset)
-    return per_view(view_key(state), "analysis", lambda: analyse(state, dataset, effects))
+    return per_view(view_key(state), "analysis", lambda: analyse(computed(state), dataset, effects))
 
 
 def sensitivity(state: ViewState) -> SensitivityView:
@@ -129,7 +137,7 @@ def sensitivity(state: ViewState) -> SensitivityView:
 
     def make() -> SensitivityView:
         oa = analysis(state).outcomes[state.outcome]
-        return sensitivity_view(state, oa, dataset.studies, effects)
+        return sensitivity_view(computed(state), oa, dataset.studies, effects)
 
     return per_view(view_key(state), "sensitivity", make)
 
@@ -140,5 +148,7 @@ def bias(state: ViewState) -> BiasView:
     return per_view(
         view_key(state),
         "bias",
-        lambda: bias_view(state, analysis(state).outcomes[state.outcome], dataset.studies),
+        lambda: bias_view(
+            computed(state), analysis(state).outcomes[state.outcome], dataset.studies
+        ),
     )

@@ -173,6 +173,14 @@ def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[S
     )
 
 
+def summary_rows(
+    analysis: Analysis, state: ViewState, dataset: Dataset, outcomes: tuple[str, ...] | None = None
+) -> list[SofRow]:
+    """The summary's rows of ``outcomes`` (default: every outcome of ``analysis``)."""
+    rows = _sof_rows(analysis, state, dataset)
+    return [r for r in rows if outcomes is None or r.outcome in outcomes]
+
+
 def panel_key(key: str, outcome: str) -> str:
     """Session key of the expander holding an outcome's assumed risk and certainty domains."""
     return f"{key}_{outcome}_panel"
@@ -190,7 +198,7 @@ def render_sof(
     returns its rows. ``key`` prefixes the widget keys (to draw it twice on one page)."""
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
-    rows = list(_sof_rows(analysis, state, dataset))
+    rows = summary_rows(analysis, state, dataset, outcomes)
     st.table(display_frame(rows))
     st.caption(
         "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "

@@ -52,6 +52,8 @@ Group = Literal["none", "indication", "design"]
 TimePoints = Literal["exact", "interp"]
 CumulativeOrder = Literal["year", "quality"]
 Moderator = Literal["quality", "year"]
+#: The presenter view's screens of one outcome (``board=1``): forest plot, summary of findings.
+Screen = Literal["forest", "sof"]
 
 #: Version of the link format. Links without ``v`` are version 1.
 CURRENT_VERSION = 1
@@ -211,6 +213,12 @@ FIELDS: tuple[FieldSpec, ...] = (
       values_doc="repeated key, `OUTCOME.domain.reason`: outcome and domain as in `grade`, then "
       f"the reason as free text (one line, at most {MAX_TEXT} characters; e.g. "
       "`OS.indirectness.Same patients as ours`)"),
+    F("board", "flag", False, (), "Presenter view", {"0": "off", "1": "on"}),
+    F("screen", "enum", "forest", get_args(Screen), "Presenter screen",
+      {"forest": "the headline, the forest plot and the certainty",
+       "sof": "the summary of findings"},
+      {"plot": "forest", "forestplot": "forest", "summary": "sof", "summaryoffindings": "sof",
+       "table": "sof", "findings": "sof"}),
     F("data", "token", None, (), "Saved dataset",
       values_doc="the token of a saved dataset (32 letters, digits, `_`, `-`), as \"Save and "
       "get a link\" on the Studies page or `python -m core store save` gives it"),
@@ -343,6 +351,8 @@ class ViewState:
     cr_dfs: float | None = None
     grade: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
+    board: bool = False
+    screen: Screen = "forest"
     data: str | None = None
 
     def __post_init__(self) -> None:
