@@ -1034,8 +1034,8 @@ def pool(
     truncation of the scale factor, as metafor's ``test="knha"``). ``pi_low``, ``pi_high``
     are metafor's ``predict``: estimate +/- crit sqrt(se^2 + tau2), crit = z or t(k-1) to
     match ``ci``; undefined (NaN) for the common-effect model. The interval the app shows is
-    :func:`prediction_interval` by the user's method (t on k-2 df by default). With k = 1 the estimate is the study itself, tau2 = 0 and
-    I2, H2 are undefined.
+    :func:`prediction_interval` by the user's method (t on k-2 df by default). With k = 1
+    the estimate is the study itself, tau2 = 0 and I2, H2 are undefined.
 
     The fit is ``pool_many``'s, computed in Python floats (``_pool_one``). Where that meets a
     zero denominator (k = 1 with Hartung-Knapp, a Hartung-Knapp SE of 0, one weight so much
