@@ -60,6 +60,15 @@ MODEL_HELP: Final = {
     "EE": "Common effect (inverse variance): assumes one true effect shared by all studies "
     "(τ² = 0); the CI then ignores any heterogeneity.",
 }
+#: Prediction-interval choices (link key ``pi``): method, or ``0`` = hidden.
+PI_CHOICES: Final = {
+    "t": "t with k-2 df (Higgins, Thompson & Spiegelhalter 2009)",
+    "z": "normal (z), metafor's default",
+    "hksj": "from the Hartung-Knapp variance, t with k-1 df (R meta's HK)",
+    "0": "hidden",
+}
+#: Short names of the prediction-interval methods, for controls and labels.
+PI_SHORT: Final = {"t": "t (k-2)", "z": "z", "hksj": "Hartung-Knapp", "0": "hidden"}
 #: Help text for each statistic shown with a pooled result (keyed by its label's start).
 STAT_HELP: Final = {
     "Pooled": "The pooled ratio: below 1 favours RT (fewer events). A weighted average of the "
@@ -81,7 +90,11 @@ STAT_HELP: Final = {
     "one, compared with a chi² distribution; low power with few studies.",
     "95% prediction interval": "95% prediction interval: where the true effect of a new, "
     "similar study is expected to lie, allowing for heterogeneity (Higgins, Thompson & "
-    "Spiegelhalter 2009). Wider than the CI whenever τ² > 0.",
+    "Spiegelhalter 2009). Wider than the CI whenever τ² > 0. Method (link key pi): t on "
+    "k − 2 degrees of freedom, the default (Higgins et al. 2009, Cochrane Handbook, R meta); "
+    "z, metafor's default, which is too narrow with few studies; or Hartung-Knapp, from the "
+    "Hartung-Knapp variance on k − 1 degrees of freedom (R meta's HK). None with fewer than "
+    "3 studies or with the common-effect model.",
 }
 
 

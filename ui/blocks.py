@@ -62,8 +62,13 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
     c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
     extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
     helps = [STAT_HELP["τ²"]] if p.method != "EE" else []
-    if state.pi and p.method != "EE" and p.k > 1:
-        extra.append(f"95% prediction interval {fmt_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high))}")
+    pred = oa.shown_prediction
+    if pred is not None and p.method != "EE" and p.k > 1:
+        if pred.available:
+            pi = fmt_ci(exp_ratio(pred.low), exp_ratio(pred.high))
+            extra.append(f"95% prediction interval {pi} ({vocab.PI_SHORT[pred.method]})")
+        else:
+            extra.append(str(pred.reason))
         helps.append(STAT_HELP["95% prediction interval"])
     extra.append(model_label(p.method, p.ci))
     st.caption(" · ".join(extra), help="\n\n".join([*helps, MODEL_HELP[p.method]]))

@@ -169,7 +169,13 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         horizontal=True,
         format_func=vocab.CI_SHORT.__getitem__,
     )
-    sb.toggle("Prediction interval", **_bound("w_pi"))
+    sb.selectbox(
+        "Prediction interval",
+        list(vocab.PI_SHORT),
+        **_bound("w_pi"),
+        format_func=vocab.PI_SHORT.__getitem__,
+        help=vocab.STAT_HELP["95% prediction interval"],
+    )
     sb.selectbox(
         "Subgroups in the forest plot",
         list(vocab.GROUPS),

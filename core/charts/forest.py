@@ -83,6 +83,8 @@ FOREST_COLUMNS: dict[str, tuple[bool, str, object]] = {
 
 DERIVED_MARK = "†"
 _DRAWN = ("study", "subgroup", "pooled", "pi")
+#: the widest usual text of a prediction-interval row (its room in the CI column)
+PI_TEXT_ROOM = "0.00 [<0.001, >999]"
 # symmetric log-axis half-widths (upper edge; lower edge is 1/upper) and their tick values
 _AXIS_LADDER: tuple[tuple[float, tuple[float, ...]], ...] = (
     (2.0, (0.5, 0.7, 1, 1.5, 2)),
@@ -159,8 +161,11 @@ def _rows(mask: pd.Series) -> list[int]:
 def forest_domain(frame: pd.DataFrame) -> tuple[float, float]:
     """The x domain (ratio scale) for a forest frame: symmetric in log space around 1.
 
-    Built only from finite positive est/low/high of drawn rows (0, inf and NaN are ignored),
-    padded by 5 % in log space, snapped up to 2, 5, 10, 20, 50 or 100 and capped at 0.01..100.
+    Built only from finite positive est/low/high of drawn rows (0, inf and NaN are ignored;
+    a prediction interval only by its estimate: with few studies it can span many orders of
+    magnitude, and it comes and goes with k >= 3, so its bar stops at the axis edge with a
+    triangle instead), padded by 5 % in log space, snapped up to 2, 5, 10, 20, 50 or 100 and
+    capped at 0.01..100.
     """
     _, upper = _axis(frame)
     return (1.0 / upper, upper)
@@ -168,7 +173,8 @@ def forest_domain(frame: pd.DataFrame) -> tuple[float, float]:
 
 def _axis(frame: pd.DataFrame) -> tuple[tuple[float, ...], float]:
     drawn = frame[frame["kind"].isin(_DRAWN)]
-    vals = drawn[["est", "low", "high"]].to_numpy(dtype=float).ravel()
+    bounds = drawn.loc[drawn["kind"] != "pi", ["low", "high"]].to_numpy(dtype=float).ravel()
+    vals = np.concatenate([drawn["est"].to_numpy(dtype=float), bounds])
     vals = vals[np.isfinite(vals) & (vals > 0)]
     m = float(np.max(np.abs(np.log(vals)))) * 1.05 if vals.size else math.log(10.0)
     for upper, ticks in _AXIS_LADDER:
@@ -255,6 +261,7 @@ def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.Dat
                 "tx": 4.0 + (14.0 * sz.font / 12 if grouped and r.kind == "study" else 0.0),
                 "fw": "bold" if r.kind in ("heading", "subgroup", "pooled") else "normal",
                 "ci_text": _ci_text(est, low, high) if r.kind in _DRAWN else "",
+                **({"ci_text": r.note} if r.kind == "pi" and not est_ok and r.note else {}),
                 "weight_text": weight_text if r.kind != "heading" else "",
                 "status": status,
                 "drawn": drawn,
@@ -429,7 +436,10 @@ def forest_chart(
         max([len(s) for s in rows["label_text"]] + [len("Study")]) * sz.font * sz.char
         + 14 * sz.font / 12
     )
-    ci_w = int(max([len(s) for s in rows["ci_text"]] + [14]) * sz.font * sz.char + 8)
+    # a prediction-interval row keeps room for its widest text whether it has an interval
+    # or not (k < 3), so that toggling a study leaves the layout as it is
+    pi_room = [len(PI_TEXT_ROOM)] if (rows["kind"] == "pi").any() else []
+    ci_w = int(max([len(s) for s in rows["ci_text"]] + [14, *pi_room]) * sz.font * sz.char + 8)
     wt_w = int(7 * sz.font * sz.char + 6) if show_weight else 0
     plot_w = (560 if large else 340) if width is None else width - label_w - ci_w - wt_w - 40
     plot_w = max(int(plot_w), int(160 * sz.font / 12))
@@ -448,10 +458,13 @@ def forest_chart(
             f"{OVERLAP_MARK} Same overlap group ({', '.join(groups)}): cohorts that may share "
             "patients, pooled together."
         )
-    if (rows["clip_lo"] | rows["clip_hi"]).any():
+    if ((rows["clip_lo"] | rows["clip_hi"]) & (rows["kind"] != "pi")).any():
         notes.append("◂ ▸ Interval extends beyond the axis (or the bound is not estimable).")
     if (rows["kind"] == "pi").any():
-        notes.append("Bar: prediction interval for the effect in a new study.")
+        notes.append(
+            "Bar: prediction interval for the effect in a new study (◂ ▸ where it extends "
+            "beyond the axis)."
+        )
     # The last line is kept (blank while every study is in) so that toggling a study changes
     # the rows only, never the structure: the browser then updates the plot in place.
     if (rows["kind"] == "study").any():

@@ -44,6 +44,7 @@ from core.report.sof import (
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
+from core.stats.pooling import PI_MIN_K
 from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
 from core.views.overlap import HOW_IN_LINK, OVERLAP_MARK, overlap_sentence
@@ -154,11 +155,28 @@ def _labels(studies: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def _pi_method_sentence(state: ViewState) -> str:
+    """How the report's prediction interval is computed (the default t when the pages hide
+    it), and that it needs 3 studies."""
+    how = {
+        "t": "it uses the t distribution with k − 2 degrees of freedom and the variance "
+        "τ² + SE² (Higgins, Thompson & Spiegelhalter 2009; Cochrane Handbook)",
+        "z": "it uses the normal distribution and the variance τ² + SE² (metafor's default)",
+        "hksj": "it uses the t distribution with k − 1 degrees of freedom and the variance "
+        'τ² + SE², SE from Hartung-Knapp (as R meta\'s method.predict = "HK")',
+    }
+    if state.pi == "0":
+        text = how["t"] + " (hidden on the pages; the report shows the default)"
+    else:
+        text = how[state.pi]
+    return f"{text}. There is none with fewer than {PI_MIN_K} studies."
+
+
 def _numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
     p = oa.pooled
     if p is None:
         return ()
-    nums = list(key_numbers(oa, state.replace(pi=True)))
+    nums = list(key_numbers(oa, state, always_pi=True))
     if p.method != "EE":
         nums.insert(6, KeyNumber("τ²", f"{p.tau2:.4f}"))
     nums.append(KeyNumber("Model", _model_label(p.method, p.ci)))
@@ -286,7 +304,7 @@ def _methods(analysis: Analysis) -> str:
     if state.method != "EE":
         parts.append(
             "The 95% prediction interval shows where the effect of a new, similar study is "
-            "expected to lie."
+            f"expected to lie; {_pi_method_sentence(state)}"
         )
     if state.measure == "OR":
         parts.append(

@@ -24,6 +24,7 @@ import pandas as pd
 from core.fmt import count, p_value, percent, ratio, ratio_ci
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
+from core.stats.pooling import PI_MIN_K
 from core.views.analysis import OutcomeAnalysis
 from core.vocab import DESIGN_NOUNS, EVENTS, OUTCOMES
 
@@ -179,8 +180,9 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
         sentences = [f"Across {design_phrase(oa, studies)} ({patients}), {finding}."]
     if p.k > 2 and math.isfinite(p.i2):
         het = f"Heterogeneity between studies: I² = {percent(p.i2, 0)}"
-        if state.pi and p.method != "EE" and math.isfinite(p.pi_low) and math.isfinite(p.pi_high):
-            het += f"; 95% prediction interval {_bounds(p.pi_low, p.pi_high)}"
+        pred = oa.shown_prediction
+        if pred is not None and pred.available:
+            het += f"; 95% prediction interval {_bounds(pred.low, pred.high)}"
         sentences.append(het + ".")
     derived = _derived_sentence(oa)
     if derived:
@@ -196,8 +198,12 @@ class KeyNumber:
     value: str
 
 
-def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
-    """Pooled ratio, 95% CI, p, k, patients, I² and (when shown) the prediction interval."""
+def key_numbers(
+    oa: OutcomeAnalysis, state: ViewState, *, always_pi: bool = False
+) -> tuple[KeyNumber, ...]:
+    """Pooled ratio, 95% CI, p, k, patients, I² and (when shown, or ``always_pi``: the
+    default t interval when hidden) the prediction interval by the chosen method; with 2
+    studies its value says there is none with fewer than 3 (random effects)."""
     p = oa.pooled
     if p is None:
         return ()
@@ -210,12 +216,14 @@ def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
         KeyNumber("Patients", count(oa.patients)),
         KeyNumber("I²", percent(p.i2)),
     ]
-    if state.pi and p.method != "EE" and p.k > 1:
-        out.append(
-            KeyNumber(
-                "95% prediction interval", ratio_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high))
-            )
+    pred = oa.prediction if always_pi else oa.shown_prediction
+    if pred is not None and p.method != "EE" and p.k > 1:
+        value = (
+            ratio_ci(exp_ratio(pred.low), exp_ratio(pred.high))
+            if pred.available
+            else f"none (k < {PI_MIN_K})"
         )
+        out.append(KeyNumber("95% prediction interval", value))
     return tuple(out)
 
 

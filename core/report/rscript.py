@@ -135,13 +135,36 @@ plot_file <- NULL  # e.g. "forest_plots.pdf" to save the forest plots
 if (!is.null(plot_file)) pdf(plot_file, width = 10, height = 7)
 draw_plots <- interactive() || !is.null(plot_file)
 
-# Key numbers of a fit on the log scale, with the 95% prediction interval from predict().
+# The 95% prediction interval of a fit (log scale) by the view's method, pi_method (set
+# below; NULL = hidden in the view):
+#   "t"     mu +/- qt(0.975, k - 2) * sqrt(tau2 + se^2), se = 1 / sqrt(sum(w)),
+#           w = 1 / (vi + tau2) (Higgins, Thompson & Spiegelhalter 2009; Cochrane Handbook;
+#           R meta's default). metafor's predict() has no k - 2 option for rma.uni with
+#           test = "z" (with "knha" it uses k - 1), so it is computed here.
+#   "z"     mu +/- qnorm(0.975) * sqrt(tau2 + se^2): metafor's predict() of a test = "z" fit
+#   "hksj"  mu +/- qt(0.975, k - 1) * sqrt(tau2 + se_HK^2), se_HK the Hartung-Knapp SE
+#           (R meta's method.predict = "HK"): metafor's predict() of a test = "knha" fit
+# None (NA) with fewer than 3 studies or a common-effect model.
+pred_int <- function(res, method = pi_method) {
+  k <- res$k
+  if (is.null(method) || k < 3 || res$method %in% c("EE", "FE")) return(c(NA_real_, NA_real_))
+  mu <- as.numeric(coef(res))
+  w <- 1 / (as.numeric(res$vi) + res$tau2)
+  se <- if (method == "hksj") {
+    sqrt(sum(w * (as.numeric(res$yi) - mu)^2) / ((k - 1) * sum(w)))
+  } else {
+    1 / sqrt(sum(w))
+  }
+  crit <- switch(method, t = qt(0.975, k - 2), z = qnorm(0.975), hksj = qt(0.975, k - 1))
+  mu + c(-1, 1) * crit * sqrt(res$tau2 + se^2)
+}
+
+# Key numbers of a fit on the log scale, with the 95% prediction interval of pred_int().
 key_numbers <- function(res) {
-  pr <- predict(res)
-  num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
+  pr <- pred_int(res)
   list(k = res$k, estimate = as.numeric(coef(res)), se = res$se, ci_lb = res$ci.lb,
        ci_ub = res$ci.ub, pval = res$pval, tau2 = res$tau2, I2 = res$I2,
-       pi_lb = num(pr$pi.lb), pi_ub = num(pr$pi.ub), yi = I(as.numeric(res$yi)),
+       pi_lb = pr[1], pi_ub = pr[2], yi = I(as.numeric(res$yi)),
        vi = I(as.numeric(res$vi)), weights = I(as.numeric(weights(res))))
 }
 
@@ -308,16 +331,27 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     lines += [
         f"res_{v} <- {_fit_call(f'used_{v}', oa)}",
         f"print(res_{v})",
-        f"print(predict(res_{v}, transf = exp))  # pooled {ratio}, 95% CI and PI",
+        f"print(predict(res_{v}, transf = exp))  # pooled {ratio}, 95% CI and metafor's PI",
         f'show_pooled("{v}", "{ratio}", res_{v})',
         f"results${v} <- key_numbers(res_{v})",
         f"results${v}$study <- I(used_{v}$study)",
     ]
-    addpred = "TRUE" if state.pi and p.method != "EE" and p.k > 1 else "FALSE"
+    pred = oa.shown_prediction
+    pi_method = pred.method if pred is not None and pred.available else None
+    show_pi = pi_method is not None
+    # forest()'s addpred draws predict()'s interval: the view's only for z with a z-test fit
+    # and hksj with a Hartung-Knapp fit; else the explicit interval is drawn on the pooled row
+    native = (pi_method, p.ci) in (("z", "wald"), ("hksj", "hksj"))
+    addpred = "TRUE" if native else "FALSE"
     mlab = r_string(f"{model_label(p.method, p.ci)}, k = {p.k}")
     forest_args = f"atransf = exp, header = {header}, mlab = {mlab}, addpred = {addpred}"
     if subgroups is None:
         lines.append(f"if (draw_plots) forest(res_{v}, {forest_args})")
+        if show_pi and not native:
+            lines.append(
+                f"if (draw_plots) segments(pred_int(res_{v})[1], -1, pred_int(res_{v})[2], -1,"
+                ' lty = "dotted")  # the prediction interval of the view'
+            )
         return lines
     used_groups = [g for g, inc in zip(groups or [], rows["included"], strict=True) if inc]
     ys, heads, subs = _forest_rows(used_groups, order)
@@ -355,8 +389,12 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"subrows_{v} <- {_vector([str(s) for s in subs])}",
         f"for (i in seq_along(groups_{v})) addpoly(sub_{v}[[i]], row = subrows_{v}[i],",
         f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k), atransf = exp)',
-        "}",
     ]
+    if show_pi and not native:
+        lines.append(
+            f'segments(pred_int(res_{v})[1], -1, pred_int(res_{v})[2], -1, lty = "dotted")'
+        )
+    lines.append("}")
     return lines
 
 
@@ -370,6 +408,13 @@ if (requireNamespace("jsonlite", quietly = TRUE)) {
   cat("\\n", json, "\\n", sep = "")
 }
 """
+
+
+def _pi_method_lines(pi: str) -> list[str]:
+    """``pi_method <- "t"`` (or z, hksj; NULL when the view hides the interval)."""
+    if pi == "0":
+        return ['pi_method <- NULL  # hidden in the view; the default would be "t"', ""]
+    return [f'pi_method <- "{pi}"  # the view\'s prediction interval (link key pi)', ""]
 
 
 def r_script(analysis: Analysis, dataset: Dataset, outcome: str | None = None) -> str:
@@ -387,6 +432,7 @@ def r_script(analysis: Analysis, dataset: Dataset, outcome: str | None = None) -
         lines += ['message("Nothing to pool in this view; see the comments above.")']
         return "\n".join(lines) + "\n"
     lines += PRELUDE.splitlines()
+    lines += _pi_method_lines(analysis.state.pi)
     for o in outcomes:
         lines += _outcome_block(analysis.outcomes[o], analysis, studies)
     lines += JSON_SECTION.splitlines()

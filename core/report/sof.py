@@ -28,7 +28,9 @@ is then provisional, and names the domains still to be judged (each can only low
                  starting at High; any design when starting at Low, where design is already
                  counted); serious otherwise
   inconsistency  (5.2.2) serious when I2 > 50% or the prediction interval crosses 1 while the
-                 CI does not; very serious when both; not assessable with one study
+                 CI does not; very serious when both; not assessable with one study. The
+                 prediction interval is the chosen one (link key ``pi``), the default t on k-2
+                 df when the user hides it; with k < 3 there is none and I2 alone is rated
   imprecision    (5.2.4) one concern each for a CI crossing 1 and fewer patients than the
                  optimal information size (OIS: two-arm sample size for a 25% relative risk
                  reduction from r, alpha 0.05 two-sided, power 0.8); both: very serious. One
@@ -53,7 +55,7 @@ from core.state.grade import ratings, reasons
 from core.state.view import ViewState
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
-from core.views.analysis import Analysis, OutcomeAnalysis
+from core.views.analysis import Analysis, OutcomeAnalysis, pi_method_text
 from core.vocab import DISCLAIMER, EVENTS, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
 
 #: The domains in GRADE's order: key -> label.
@@ -431,18 +433,23 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
             "Judge it yourself; it is not counted as no concern.",
         )
     i2_high = math.isfinite(p.i2) and p.i2 > I2_SERIOUS
-    has_pi = math.isfinite(p.pi_low) and math.isfinite(p.pi_high)
-    pi_cross = has_pi and _crosses(p.pi_low, p.pi_high) and not _crosses(p.ci_low, p.ci_high)
+    pred = oa.prediction
+    assert pred is not None
+    has_pi = pred.available
+    pi_cross = has_pi and _crosses(pred.low, pred.high) and not _crosses(p.ci_low, p.ci_high)
     above = "above" if i2_high else "not above"
     parts = [f"I² = {percent(p.i2, 0)} ({above} {percent(I2_SERIOUS, 0)})"]
     if has_pi:
-        pi = ratio_ci(exp_ratio(p.pi_low), exp_ratio(p.pi_high), " to ")
+        pi = ratio_ci(exp_ratio(pred.low), exp_ratio(pred.high), " to ")
+        how = pi_method_text(pred)
+        if not oa.pi_shown:
+            how += "; the prediction interval is hidden on the pages, this aid uses the default"
         if pi_cross:
-            parts.append(f"the prediction interval {pi} crosses 1 while the CI does not")
+            parts.append(f"the prediction interval {pi} ({how}) crosses 1 while the CI does not")
         else:
-            parts.append(f"prediction interval {pi}")
+            parts.append(f"prediction interval {pi} ({how})")
     else:
-        parts.append("no prediction interval (common-effect model)")
+        parts.append(f"{pred.reason}, so I² alone is rated")
     return _rated("inconsistency", CHOICES[int(i2_high) + int(pi_cross)], "; ".join(parts) + ".")
 
 

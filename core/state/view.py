@@ -46,6 +46,8 @@ Measure = Literal["OR", "HR"]
 #: metafor's ``method`` codes (tau2 estimators) and ``EE``, the common-effect model.
 Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"]
 CiMethod = Literal["wald", "hksj"]
+#: Prediction interval: its method (``t`` on k-2 df, ``z``, ``hksj``) or ``0`` = hidden.
+PiChoice = Literal["t", "z", "hksj", "0"]
 Group = Literal["none", "indication", "design"]
 TimePoints = Literal["exact", "interp"]
 OverlapRule = Literal["all", "one"]
@@ -189,7 +191,11 @@ FIELDS: tuple[FieldSpec, ...] = (
       key_aliases=("estimator",)),
     F("ci", "enum", "wald", get_args(CiMethod), "Confidence interval", vocab.CI_METHODS,
       {"knha": "hksj", "hk": "hksj", "kh": "hksj", "hartungknapp": "hksj", "z": "wald"}),
-    F("pi", "flag", True, (), "Prediction interval", {"0": "hidden", "1": "shown"}),
+    F("pi", "enum", "t", get_args(PiChoice), "Prediction interval", vocab.PI_CHOICES,
+      {"1": "t", "true": "t", "yes": "t", "on": "t", "show": "t", "shown": "t", "hts": "t",
+       "normal": "z", "metafor": "z", "hk": "hksj", "knha": "hksj", "kh": "hksj",
+       "hartungknapp": "hksj", "false": "0", "no": "0", "off": "0", "hide": "0",
+       "hidden": "0", "none": "0"}),
     F("group", "enum", "none", get_args(Group), "Subgroups", vocab.GROUPS,
       {"off": "none", "no": "none"}),
     F("tpoint", "enum", "exact", get_args(TimePoints), "Time points",
@@ -345,7 +351,7 @@ class ViewState:
     t_dfs: float = 1.0
     method: Method = "REML"
     ci: CiMethod = "wald"
-    pi: bool = True
+    pi: PiChoice = "t"
     group: Group = "none"
     tpoint: TimePoints = "exact"
     order: CumulativeOrder = "year"
@@ -759,7 +765,11 @@ def describe_filters(
     else:
         label = f["method"].label(state.method)
         lines.append(f"Model: random effects, {state.method} estimator ({label})")
-    pi = "prediction interval shown" if state.pi else "no prediction interval"
+    pi = (
+        "no prediction interval"
+        if state.pi == "0"
+        else f"prediction interval {f['pi'].label(state.pi)}"
+    )
     lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
     if state.group != "none":
         lines.append(f"Subgroups: {f['group'].label(state.group)}")

@@ -479,6 +479,8 @@ class PoolTable:
 
     estimate: np.ndarray
     se: np.ndarray
+    wald_se: np.ndarray  # 1/sqrt(sum w), whichever CI
+    hk_se: np.ndarray  # Hartung-Knapp SE, whichever CI; NaN with one study
     ci_low: np.ndarray
     ci_high: np.ndarray
     stat: np.ndarray
@@ -534,12 +536,13 @@ def pool_many(
             h2 = (t + s2) / s2
         alpha = 1.0 - level
         flat = False
+        res = r.y - mu[:, None]
+        if r.inrow is not None:
+            res = np.where(r.inrow, res, 0.0)
+        wald_se = se
+        hk_se = np.where(df > 0, np.sqrt((w * res * res).sum(axis=1) / df / sw), np.nan)
         if ci == "hksj":
-            res = r.y - mu[:, None]
-            if r.inrow is not None:
-                res = np.where(r.inrow, res, 0.0)
-            wald_se = se
-            se = np.sqrt((w * res * res).sum(axis=1) / df / sw)
+            se = hk_se
             flat = bool(np.any((df > 0) & (se <= 1e-8 * wald_se)))
             stat = mu / se
             crit = np.where(df > 0, special.stdtrit(np.maximum(df, 1), 1.0 - alpha / 2), np.nan)
@@ -553,6 +556,8 @@ def pool_many(
     return PoolTable(
         estimate=mu,
         se=se,
+        wald_se=wald_se,
+        hk_se=hk_se,
         ci_low=ci_low,
         ci_high=ci_high,
         stat=stat,
@@ -592,6 +597,68 @@ def _hksj_note(note: str | None) -> str:
     return flat if note is None else f"{note}; {flat}"
 
 
+#: Prediction-interval methods: t on k-2 df (Higgins, Thompson & Spiegelhalter 2009), z
+#: (metafor's ``predict`` for ``test="z"``), Hartung-Knapp (R meta's ``method.predict="HK"``).
+PiMethod = Literal["t", "z", "hksj"]
+PI_METHODS: tuple[str, ...] = ("t", "z", "hksj")
+#: Studies a prediction interval needs (t on k-2 df needs k >= 3; the others follow, so that
+#: a method never turns an interval on or off).
+PI_MIN_K = 3
+
+
+@dataclass(frozen=True)
+class PredictionInterval:
+    """A 95% prediction interval on the analysis scale (log ratio): ``low``, ``high`` are NaN
+    when there is none, and ``reason`` says why. ``df`` is the t distribution's (None: z)."""
+
+    method: str
+    low: float
+    high: float
+    df: int | None
+    reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+
+def prediction_interval(res: PoolResult, method: str = "t") -> PredictionInterval:
+    """The prediction interval of ``res`` by ``method``, at ``res.level``:
+
+      t     mu +/- t(k-2) sqrt(se^2 + tau2), se = 1/sqrt(sum w) (Higgins, Thompson &
+            Spiegelhalter 2009, JRSS A 172:137, eq. 12; Cochrane Handbook 10.10.4.3; R meta's
+            ``method.predict="HTS"``)
+      z     mu +/- z sqrt(se^2 + tau2), as metafor's ``predict`` for ``test="z"``
+      hksj  mu +/- t(k-1) sqrt(se_HK^2 + tau2), se_HK the Hartung-Knapp SE, as R meta's
+            ``method.predict="HK"`` (metagen, no ad hoc correction) and metafor's ``predict``
+            for ``test="knha"``
+
+    whichever CI the fit used. None for the common-effect model (tau2 = 0 by assumption) or
+    with fewer than :data:`PI_MIN_K` studies (the t interval has no degrees of freedom left,
+    and a z interval would just repeat the CI)."""
+    if method not in PI_METHODS:
+        raise ValueError(f"prediction interval {method!r}: choose one of {', '.join(PI_METHODS)}")
+    nan = math.nan
+    if res.method == "EE":
+        reason = "no prediction interval with the common-effect model (it assumes τ² = 0)"
+        return PredictionInterval(method, nan, nan, None, reason)
+    if res.k < PI_MIN_K:
+        reason = f"no prediction interval with fewer than {PI_MIN_K} studies (k = {res.k})"
+        return PredictionInterval(method, nan, nan, None, reason)
+    upper = 1.0 - (1.0 - res.level) / 2
+    df: int | None
+    if method == "z":
+        df, se, crit = None, res.wald_se, float(special.ndtri(upper))
+    elif method == "t":
+        df, se = res.k - 2, res.wald_se
+        crit = float(special.stdtrit(df, upper))
+    else:
+        df, se = res.k - 1, res.hk_se
+        crit = float(special.stdtrit(df, upper))
+    half = crit * math.sqrt(se * se + res.tau2)
+    return PredictionInterval(method, res.estimate - half, res.estimate + half, df)
+
+
 @dataclass(frozen=True)
 class PoolResult:
     """One pooled estimate on the analysis scale (log ratio or difference), as metafor's
@@ -599,6 +666,8 @@ class PoolResult:
 
     estimate: float
     se: float
+    wald_se: float  # 1/sqrt(sum w), whichever CI
+    hk_se: float  # Hartung-Knapp SE sqrt(sum w (y - mu)^2 / ((k-1) sum w)); NaN with one study
     ci_low: float
     ci_high: float
     stat: float
@@ -880,8 +949,9 @@ def _pool_one(s: _Studies, method: str, ci: str, level: float) -> PoolResult:
         i2 = 100.0 * tau2 / (tau2 + s2)
         h2 = (tau2 + s2) / s2
     alpha = 1.0 - level
+    wald_se = se
+    hk_se = math.sqrt(fit.q / df / fit.s1) if df > 0 else math.nan
     if ci == "hksj":
-        wald_se = se
         se = math.sqrt(fit.q / df / fit.s1)
         if se <= 1e-8 * wald_se:
             note = _hksj_note(note)
@@ -896,6 +966,8 @@ def _pool_one(s: _Studies, method: str, ci: str, level: float) -> PoolResult:
     return PoolResult(
         estimate=mu,
         se=se,
+        wald_se=wald_se,
+        hk_se=hk_se,
         ci_low=ci_low,
         ci_high=ci_high,
         stat=stat,
@@ -924,6 +996,8 @@ def _first_row(tab: PoolTable, level: float) -> PoolResult:
     return PoolResult(
         estimate=float(tab.estimate[0]),
         se=float(tab.se[0]),
+        wald_se=float(tab.wald_se[0]),
+        hk_se=float(tab.hk_se[0]),
         ci_low=float(tab.ci_low[0]),
         ci_high=float(tab.ci_high[0]),
         stat=float(tab.stat[0]),
@@ -957,10 +1031,11 @@ def pool(
 
     ``method``: "EE" (common effect) or a tau2 estimator (REML default, DL, PM, ML, HS, SJ,
     HE, EB). ``ci``: "wald" (z) or "hksj" (Hartung-Knapp-Sidik-Jonkman, t on k-1 df, no
-    truncation of the scale factor, as metafor's ``test="knha"``). The prediction interval is
-    estimate +/- crit sqrt(se^2 + tau2), crit = z or t(k-1) to match ``ci``; undefined (NaN)
-    for the common-effect model. With k = 1 the estimate is the study itself, tau2 = 0 and
-    I2, H2 are undefined.
+    truncation of the scale factor, as metafor's ``test="knha"``). ``pi_low``, ``pi_high``
+    are metafor's ``predict``: estimate +/- crit sqrt(se^2 + tau2), crit = z or t(k-1) to
+    match ``ci``; undefined (NaN) for the common-effect model. The interval the app shows is
+    :func:`prediction_interval` by the user's method (t on k-2 df by default). With k = 1
+    the estimate is the study itself, tau2 = 0 and I2, H2 are undefined.
 
     The fit is ``pool_many``'s, computed in Python floats (``_pool_one``). Where that meets a
     zero denominator (k = 1 with Hartung-Knapp, a Hartung-Knapp SE of 0, one weight so much

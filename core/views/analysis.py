@@ -22,7 +22,13 @@ from core import fmt, vocab
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
-from core.stats.pooling import PoolResult, pool
+from core.stats.pooling import (
+    PI_MIN_K,
+    PoolResult,
+    PredictionInterval,
+    pool,
+    prediction_interval,
+)
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
 from core.views import overlap as ov
 
@@ -93,6 +99,7 @@ class OutcomeAnalysis:
     ``overlaps``: overlap groups with two or more pooled studies (marked ‡ in ``rows``:
     column ``overlap`` and the label); ``overlap_dropped``: studies left out by "one study
     per overlap group" (not in ``rows``). See core.views.overlap.
+    ``pi_choice`` is the link's ``pi``: a prediction-interval method, or ``"0"`` (hidden).
     """
 
     outcome: Outcome
@@ -108,10 +115,30 @@ class OutcomeAnalysis:
     message: str | None
     overlaps: tuple[ov.OverlapSet, ...] = ()
     overlap_dropped: tuple[ov.Dropped, ...] = ()
+    pi_choice: str = "t"
 
     @property
     def k(self) -> int:
         return 0 if self.pooled is None else self.pooled.k
+
+    @property
+    def pi_shown(self) -> bool:
+        """Whether the user shows the prediction interval (``pi`` is not ``0``)."""
+        return self.pi_choice != "0"
+
+    @property
+    def prediction(self) -> PredictionInterval | None:
+        """The prediction interval by the chosen method; when hidden, the default t interval
+        (the certainty aid still reads it, and says so). None without a pooled result."""
+        if self.pooled is None:
+            return None
+        return prediction_interval(self.pooled, self.pi_choice if self.pi_shown else "t")
+
+    @property
+    def shown_prediction(self) -> PredictionInterval | None:
+        """The prediction interval the pages, exports and report show: None when hidden or
+        without a pooled result (its ``reason`` says when there is none for k < 3)."""
+        return self.prediction if self.pi_shown else None
 
     @property
     def title(self) -> str:
@@ -164,7 +191,8 @@ def analyse_outcome(
                     " The Hartung-Knapp CI needs two studies or more; choose the Wald (z) CI "
                     "to see this study's own interval."
                 )
-        beyond = out_of_range(pooled, state.measure)
+        shown = prediction_interval(pooled, state.pi) if state.pi != "0" else None
+        beyond = out_of_range(pooled, state.measure, shown)
         if beyond:
             message = beyond if message is None else f"{message} {beyond}"
         if state.group != "none" and k >= 2:
@@ -189,16 +217,19 @@ def analyse_outcome(
         message=message,
         overlaps=overlaps,
         overlap_dropped=dropped,
+        pi_choice=state.pi,
     )
 
 
-def out_of_range(res: PoolResult, measure: str) -> str | None:
-    """A plain message when exp() of the pooled estimate, CI or prediction interval leaves the
-    float range (|log value| > ln(1.8e308) ~ 709.78): those bounds show as 0 or ∞."""
+def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = None) -> str | None:
+    """A plain message when exp() of the pooled estimate, CI or prediction interval ``pi``
+    (the one shown, if any) leaves the float range (|log value| > ln(1.8e308) ~ 709.78):
+    those bounds show as 0 or ∞."""
+    nan = math.nan
     parts = (
         ("estimate", (res.estimate,)),
         ("95% CI", (res.ci_low, res.ci_high)),
-        ("95% prediction interval", (res.pi_low, res.pi_high)),
+        ("95% prediction interval", (nan, nan) if pi is None else (pi.low, pi.high)),
     )
     over = [
         f"{what} ({' to '.join(f'{x:.4g}' for x in xs)} on the log scale)"
@@ -255,6 +286,24 @@ def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
+def _pi_json(oa: OutcomeAnalysis) -> dict[str, Any]:
+    """pi_low, pi_high (log scale), pi_method, pi_df and pi_note of the shown prediction
+    interval: bounds and method null when it is hidden (pi=0) or not available (k < 3,
+    common effect), pi_note then says why."""
+    pi = oa.shown_prediction
+    if pi is None:
+        return {"pi_low": None, "pi_high": None, "pi_method": None, "pi_df": None,
+                "pi_note": "prediction interval hidden (pi=0)"}  # fmt: skip
+    ok = pi.available
+    return {
+        "pi_low": _num(pi.low),
+        "pi_high": _num(pi.high),
+        "pi_method": pi.method if ok else None,
+        "pi_df": pi.df if ok else None,
+        "pi_note": pi.reason,
+    }
+
+
 def to_json(analysis: Analysis) -> dict:
     """The CLI's JSON: per outcome, studies used (log scale), excluded with reasons, pooled."""
     out: dict = {"query": analysis.state.to_dict(), "notices": []}
@@ -294,10 +343,9 @@ def to_json(analysis: Analysis) -> dict:
                     ("pvalue", "pval"),
                     ("tau2", "tau2"),
                     ("i2", "i2"),
-                    ("pi_low", "pi_low"),
-                    ("pi_high", "pi_high"),
                 )
             }
+            block["pooled"].update(_pi_json(oa))
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
         out[name] = block
     return out
@@ -336,7 +384,9 @@ def _int(x: float | None) -> str:
     return "?" if x is None or pd.isna(x) else f"{int(x)}"
 
 
-def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: bool) -> list[dict]:
+def _pooled_rows(
+    tag: str, label: str, res: PoolResult, group: str, pi: PredictionInterval | None
+) -> list[dict]:
     fit = res.summary_frame().to_dict("records")[0]
     rows = [
         {
@@ -355,7 +405,22 @@ def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: boo
             "note": res.note or "",
         }
     ]
-    if with_pi and res.method != "EE" and res.k > 1 and math.isfinite(fit["pi_low"]):
+    if pi is not None and not pi.available and res.method != "EE" and res.k > 1:
+        # the row stays (a toggle changes rows, not the plot's layout) and says why it is empty
+        rows.append(
+            {
+                "row_id": f"pi:{tag}",
+                "label": "Prediction interval",
+                "kind": "pi",
+                "group": group,
+                "est": math.nan,
+                "low": math.nan,
+                "high": math.nan,
+                "detail": str(pi.reason),
+                "note": f"none (k < {PI_MIN_K})",
+            }
+        )
+    if pi is not None and pi.available:
         rows.append(
             {
                 "row_id": f"pi:{tag}",
@@ -363,12 +428,23 @@ def _pooled_rows(tag: str, label: str, res: PoolResult, group: str, with_pi: boo
                 "kind": "pi",
                 "group": group,
                 "est": exp_ratio(fit["estimate"]),
-                "low": exp_ratio(fit["pi_low"]),
-                "high": exp_ratio(fit["pi_high"]),
-                "detail": "where the effect of a new, similar study is expected to lie (95%)",
+                "low": exp_ratio(pi.low),
+                "high": exp_ratio(pi.high),
+                "detail": "where the effect of a new, similar study is expected to lie (95%; "
+                f"{pi_method_text(pi)})",
             }
         )
     return rows
+
+
+def pi_method_text(pi: PredictionInterval) -> str:
+    """How ``pi`` was computed, in words: 't on 1 df (k - 2), Higgins, Thompson &
+    Spiegelhalter 2009', 'normal (z), metafor's default', 'Hartung-Knapp variance, t on 2 df'."""
+    if pi.method == "z":
+        return "normal (z), metafor's default"
+    if pi.method == "hksj":
+        return f"Hartung-Knapp variance, t on {pi.df} df"
+    return f"t on {pi.df} df (k - 2), Higgins, Thompson & Spiegelhalter 2009"
 
 
 def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -> pd.DataFrame:
@@ -411,12 +487,12 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             frame_rows.extend(study_row(r) for _, r in rows[labels == g].iterrows())
             fit = oa.subgroups.groups.get(g)
             if fit is not None:
-                frame_rows.extend(_pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, False))
+                frame_rows.extend(_pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, None))
     else:
         frame_rows.extend(study_row(r) for _, r in rows.iterrows())
     if oa.pooled is not None:
         label = pooled_label(state.method, state.ci)
-        frame_rows.extend(_pooled_rows("all", label, oa.pooled, "", state.pi))
+        frame_rows.extend(_pooled_rows("all", label, oa.pooled, "", oa.shown_prediction))
     frame = pd.DataFrame(frame_rows)
     for col, default in (
         ("study_id", ""),

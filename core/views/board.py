@@ -22,7 +22,7 @@ from core.report.narrative import model_phrase
 from core.state.view import Outcome, Screen, ViewState, describe_measure
 from core.stats.effects import exp_ratio
 from core.views.analysis import OutcomeAnalysis
-from core.vocab import DESIGNS, GROUPS, INDICATIONS, RT_TYPES
+from core.vocab import DESIGNS, GROUPS, INDICATIONS, PI_SHORT, RT_TYPES
 
 #: The presentation, in order: each outcome's forest plot, then its summary of findings.
 STEPS: Final[tuple[tuple[Outcome, Screen], ...]] = (
@@ -87,7 +87,7 @@ def _choices(state: ViewState, name: str, names: dict[str, str], what: str) -> s
 def filters_line(state: ViewState) -> str:
     """The filters and settings in force in one short line (the full sentences are
     :func:`describe_filters`): 'PVTT, narrow resection margin · RCT, PSM · external-beam RT ·
-    ... · odds ratio of 1-year DFS · random effects, REML · prediction interval shown'."""
+    ... · odds ratio of 1-year DFS · random effects, REML · prediction interval t (k-2)'."""
     parts = [
         _choices(state, "indication", INDICATIONS, "indication"),
         _choices(state, "design", DESIGNS, "design"),
@@ -106,7 +106,8 @@ def filters_line(state: ViewState) -> str:
     parts.append(measure[0].lower() + measure[1:])
     parts.append(model_phrase(state.method, state.ci))
     if state.method != "EE":
-        parts.append("prediction interval shown" if state.pi else "no prediction interval")
+        shown = f"prediction interval {PI_SHORT[state.pi]}"
+        parts.append("no prediction interval" if state.pi == "0" else shown)
     if state.group != "none":
         parts.append(f"subgroups {GROUPS[state.group]}")
     if state.measure == "OR" and state.tpoint == "interp":

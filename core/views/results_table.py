@@ -3,10 +3,12 @@
 Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its 95% Wald CI
 (as in the forest plot), the weight in percent (empty for a study excluded by hand), how the
 numbers were obtained and the source. The pooled row holds the model's estimate (vi = se²),
-its CI, p, tau², I² and the prediction interval; its weight is 100. Studies that cannot be
-used for this outcome and measure follow, with the reason and no numbers. A study pooled with
-another of its overlap group has "‡" after its label and the group in ``overlap``; studies left
-out by "one study per overlap group" are listed as not used, with the study kept.
+its CI, p, tau², I² and the prediction interval by the chosen method (``pi_method``: t, z or
+hksj; empty when hidden or not available, the note then says why); its weight is 100.
+Studies that cannot be used for this outcome and measure follow, with the reason and no
+numbers. A study pooled with another of its overlap group has "‡" after its label and the
+group in ``overlap``; studies left out by "one study per overlap group" are listed as not
+used, with the study kept.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ COLUMNS = (
     "i2",
     "pi_low",
     "pi_high",
+    "pi_method",
     "derivation",
     "derived",
     "interpolated",
@@ -75,6 +78,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
     p = oa.pooled
     if p is not None:
         fit = p.summary_frame().to_dict("records")[0]
+        pi = oa.shown_prediction
         rows.append(
             {
                 "row": "pooled",
@@ -89,11 +93,14 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "pvalue": fit["pval"],
                 "tau2": fit["tau2"],
                 "i2": fit["i2"],
-                "pi_low": exp_ratio(fit["pi_low"]),
-                "pi_high": exp_ratio(fit["pi_high"]),
+                "pi_low": exp_ratio(pi.low) if pi else np.nan,
+                "pi_high": exp_ratio(pi.high) if pi else np.nan,
+                "pi_method": pi.method if pi and pi.available else "",
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
                 f"{count(oa.patients)} patients",
-                "note": "; ".join(n for n in (p.note, out_of_range(p, oa.measure)) if n),
+                "note": "; ".join(
+                    n for n in (p.note, out_of_range(p, oa.measure, pi), pi and pi.reason) if n
+                ),
             }
         )
     for sid, why in ((d.study_id, d.reason) for d in oa.overlap_dropped):

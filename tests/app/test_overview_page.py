@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.cli import main
+from core.vocab import PI_SHORT
 from tests.app.conftest import metric_values, open_app, shown_link
 from ui.blocks import fmt_ci, fmt_p, fmt_ratio
 
@@ -34,6 +35,9 @@ LINKS = [
     "?tpoint=interp&ci=hksj&method=REML",
     "?tpoint=interp&group=indication&method=EE&pi=0",
     "?measure=HR&group=design&scope=all",
+    "?tpoint=interp&pi=z",
+    "?tpoint=interp&pi=hksj&method=DL",
+    "?exclude=Yu2014&pi=1",  # DFS: two studies, no prediction interval (the page says why)
     "?measure=HR&ci=hksj&indication=PVTT",
     "?t_os=1&t_dfs=2&tpoint=interp",
     "?t_os=3&t_dfs=0.5&tpoint=interp",
@@ -90,13 +94,17 @@ def expected_metrics(doc: dict) -> dict[str, list[str]]:
 
 
 def expected_pi(doc: dict) -> list[str]:
-    """The prediction-interval captions the page should show."""
+    """The prediction-interval captions the page should show: the interval and its method,
+    or (k = 2) why there is none."""
     out = []
     for outcome in ("OS", "DFS"):
         p = doc[outcome]["pooled"]
-        if p and doc["query"]["pi"] and p["method"] != "EE" and p["k"] > 1:
+        if p and doc["query"]["pi"] != "0" and p["method"] != "EE" and p["k"] > 1:
+            if p["pi_method"] is None:
+                out.append(p["pi_note"])
+                continue
             pi = fmt_ci(math.exp(num(p["pi_low"])), math.exp(num(p["pi_high"])))
-            out.append(f"95% prediction interval {pi}")
+            out.append(f"95% prediction interval {pi} ({PI_SHORT[p['pi_method']]})")
     return out
 
 
@@ -112,7 +120,7 @@ def assert_page_equals_cli(at: AppTest, query: str) -> None:
         part
         for c in captions(at)
         for part in c.split(" · ")
-        if part.startswith("95% prediction interval")
+        if part.startswith(("95% prediction interval", "no prediction interval"))
     ]
     assert shown_pi == expected_pi(doc)
     # An outcome with nothing to pool says why, in the CLI's words.
@@ -191,6 +199,30 @@ def test_sidebar_change_repools_and_updates_the_link():
     assert shown_link(at).endswith("?method=DL&tpoint=interp")
 
 
+def test_sidebar_prediction_interval_method():
+    """The sidebar offers t (default), z, Hartung-Knapp and hidden; a choice re-draws the
+    interval by that method and goes into the link (pi=1 in an old link shows t)."""
+    at = open_app("?tpoint=interp&pi=1")
+    box = at.sidebar.selectbox(key="w_pi")
+    assert box.value == "t" and box.options == ["t (k-2)", "z", "Hartung-Knapp", "hidden"]
+    assert shown_link(at).endswith("?tpoint=interp")  # pi=1 is the default now
+    pi_parts = lambda: [  # noqa: E731
+        part
+        for c in captions(at)
+        for part in c.split(" · ")
+        if part.startswith(("95% prediction interval", "no prediction interval"))
+    ]
+    assert pi_parts() == expected_pi(cli_json("?tpoint=interp"))
+    for value, query in (("z", "?tpoint=interp&pi=z"), ("hksj", "?tpoint=interp&pi=hksj"),
+                         ("0", "?tpoint=interp&pi=0")):  # fmt: skip
+        at.sidebar.selectbox(key="w_pi").set_value(value)
+        rerun(at)
+        assert not at.exception
+        assert shown_link(at).endswith(f"?pi={value}&tpoint=interp")
+        assert pi_parts() == expected_pi(cli_json(query))
+    assert pi_parts() == []  # hidden
+
+
 def test_widget_values_reset_by_streamlit_leave_the_view_alone():
     """Streamlit can drop or reset a widget's value without the user (a page switch under load,
     a run cut short by a download): every sidebar widget back at its blank value must not
@@ -198,7 +230,7 @@ def test_widget_values_reset_by_streamlit_leave_the_view_alone():
     query = "?qmin=4.5&method=DL&tpoint=interp"
     at = open_app(query)
     before = (metric_values(at), shown_link(at))
-    blanks = {"w_indication": [], "w_design": [], "w_rt": [], "w_tpoint": False, "w_pi": True}
+    blanks = {"w_indication": [], "w_design": [], "w_rt": [], "w_tpoint": False, "w_pi": "t"}
     blanks |= {"w_qmin": 0, "w_method": "EE", "w_t_os": 0.5, "w_t_dfs": 0.5}
     for key, value in blanks.items():
         at.session_state[key] = value  # set behind the widget: no on_change

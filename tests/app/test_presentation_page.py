@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.data.dataset import load_bundled
 from core.report.narrative import headline, summary_sentence
 from core.state.view import ViewState, describe_filters, parse_query
+from core.stats.pooling import prediction_interval
 from core.views.analysis import OutcomeAnalysis, analyse
 from tests.app.conftest import metric_values, open_app
 from ui.blocks import text
@@ -27,6 +28,9 @@ LINKS = [
     "outcome=DFS&exclude=Yu2014&exclude=Shi2022",  # one study left
     "tpoint=interp",
     "tpoint=interp&outcome=DFS&ci=hksj&pi=0",
+    "outcome=DFS&pi=z",
+    "outcome=DFS&pi=hksj",
+    "outcome=DFS&exclude=Yu2014",  # two studies: "none (k < 3)"
     "ci=hksj",  # one study with Hartung-Knapp: no CI
     "scope=all&design=RCT&design=PSM&design=retrospective&group=design&outcome=DFS",
     "t_os=5&t_dfs=3&outcome=DFS&tpoint=interp",
@@ -45,7 +49,9 @@ def expected(query: str) -> tuple[ViewState, OutcomeAnalysis]:
 
 
 def ratio(x: float) -> str:
-    return f"{math.exp(x):.2f}"
+    """exp(x) as the page shows a ratio: 2 decimals, 3 below 0.01, '<0.001' and '>999'."""
+    r = math.exp(x)
+    return "<0.001" if r < 0.001 else ">999" if r > 999 else f"{r:.2f}" if r >= 0.01 else f"{r:.3f}"
 
 
 def span(low: float, high: float) -> str:
@@ -66,8 +72,11 @@ def expected_metrics(state: ViewState, oa: OutcomeAnalysis) -> dict[str, list[st
         "Patients": [str(oa.patients)],
         "I²": ["–" if math.isnan(p.i2) else f"{p.i2:.1f}%"],
     }
-    if state.pi and state.method != "EE" and p.k > 1:
-        out["95% prediction interval"] = [span(p.pi_low, p.pi_high)]
+    if state.pi != "0" and state.method != "EE" and p.k > 1:
+        pred = prediction_interval(p, state.pi)  # t on k - 2 by default; none with k < 3
+        out["95% prediction interval"] = [
+            span(pred.low, pred.high) if pred.available else "none (k < 3)"
+        ]
     return out
 
 

@@ -50,8 +50,10 @@ def test_table_equals_core(default_block):
     assert table["Outcome"] == [r.title for r in rows]
     assert table["NNT"] == [r.nnt.text for r in rows]
     assert table["Certainty"] == [r.certainty.label for r in rows]
-    # one trial for 2-year OS: never High; both provisional while domains are not judged
-    assert table["Certainty"] == ["⊕⊕⊕◯ Moderate (provisional)", "⊕⊕⊕◯ Moderate (provisional)"]
+    # one trial for 2-year OS: never High; both provisional while domains are not judged.
+    # 1-year DFS (3 trials): the default t prediction interval (k - 2 = 1 df), 0.003 to 65,
+    # crosses 1 while the CI does not, so inconsistency is serious: Low (Moderate with pi=z)
+    assert table["Certainty"] == ["⊕⊕⊕◯ Moderate (provisional)", "⊕⊕◯◯ Low (provisional)"]
     dfs = rows[1]
     assert table["Risk without RT"][1] == f"{round(1000 * dfs.control.risk)} per 1000"
     assert table["Difference (95% CI)"][1].startswith(f"{round(-dfs.diff)} fewer per 1000")
@@ -77,7 +79,7 @@ def test_override_and_reason_go_to_the_link():
     box = next(s for s in at.selectbox if s.label == "DFS: Imprecision rating")
     box.set_value("not serious").run()
     assert not at.exception
-    assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High (provisional)"
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate (provisional)"  # inconsistency serious
     note = next(t for t in at.text_input if t.label == "DFS: Imprecision reason")
     note.input("OIS nearly reached, events many").run()
     over = {("DFS", "imprecision"): Override("not serious", "OIS nearly reached, events many")}
@@ -95,7 +97,7 @@ def test_override_and_reason_go_to_the_link():
     assert reason.value == "OIS nearly reached, events many"
     box = next(s for s in at.selectbox if s.label == "DFS: Imprecision rating")
     box.set_value("auto").run()
-    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate (provisional)"
+    assert shown(at)["Certainty"][1] == "⊕⊕◯◯ Low (provisional)"
     assert "grade" not in at.query_params
     assert at.query_params["why"] == "DFS.imprecision.OIS nearly reached, events many"
 
@@ -103,15 +105,18 @@ def test_override_and_reason_go_to_the_link():
 def test_judging_every_open_domain_completes_the_rating():
     link = "grade=DFS.indirectness.not_serious&grade=DFS.publication.serious"
     at = open_block(link)
-    assert shown(at)["Certainty"][1] == "⊕⊕◯◯ Low"
+    # High, less inconsistency (t prediction interval), imprecision and publication bias
+    assert shown(at)["Certainty"][1] == "⊕◯◯◯ Very low"
     at = open_block("grade=DFS.indirectness.not_serious")
-    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate (provisional)"
+    assert shown(at)["Certainty"][1] == "⊕⊕◯◯ Low (provisional)"
     assert any("no rating yet for publication bias" in w.value for w in at.warning)
 
 
 def test_rating_opens_from_a_link():
     at = open_block("grade=DFS.imprecision.not_serious&grade=OS.nonsense.serious")
     assert not at.exception
+    assert shown(at)["Certainty"][1] == "⊕⊕⊕◯ Moderate (provisional)"
+    at = open_block("grade=DFS.imprecision.not_serious&pi=z")  # metafor's z interval
     assert shown(at)["Certainty"][1] == "⊕⊕⊕⊕ High (provisional)"
 
 

@@ -91,8 +91,11 @@ def test_filters_line_names_every_filter_in_force():
     assert board.filters_line(ViewState()) == (
         "PVTT, narrow resection margin · RCT, PSM · external-beam RT · only studies that can be "
         "in the published meta-analysis · odds ratio of 2-year OS · random effects, REML · "
-        "prediction interval shown"
+        "prediction interval t (k-2)"
     )
+    z = board.filters_line(ViewState(pi="z"))
+    assert z.endswith("random effects, REML · prediction interval z")
+    assert board.filters_line(ViewState(pi="hksj")).endswith("prediction interval Hartung-Knapp")
     state = parse_query(
         "outcome=DFS&design=none&rt=external&rt=internal&scope=all&qmin=4.5&method=EE&ci=hksj"
         "&group=design&tpoint=interp&exclude=A1&exclude=A2&exclude=A3&exclude=A4&exclude=A5"

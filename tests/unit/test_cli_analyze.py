@@ -18,7 +18,10 @@ from core.views.analysis import analyse
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "?design=RCT&design=PSM&exclude=Yu2014"
-POOLED_KEYS = ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2", "i2", "pi_low", "pi_high")
+POOLED_KEYS = ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2", "i2")
+#: t quantiles (R: qt(0.975, df)) for the hand-worked prediction intervals
+QT975 = {1: 12.706204736174694, 2: 4.302652729749462}
+Z975 = 1.959963984540054
 
 
 def run(capsys, *argv: str) -> dict:
@@ -50,6 +53,16 @@ def assert_matches_core(doc: dict, query: str) -> None:
             continue
         for key in POOLED_KEYS:
             assert close(block["pooled"][key], getattr(oa.pooled, key)), key
+        pi = oa.shown_prediction
+        got = block["pooled"]
+        if pi is None or not pi.available:
+            assert got["pi_low"] is None and got["pi_high"] is None and got["pi_method"] is None
+            assert got["pi_note"] == (
+                "prediction interval hidden (pi=0)" if pi is None else pi.reason
+            )
+        else:
+            assert close(got["pi_low"], pi.low) and close(got["pi_high"], pi.high)
+            assert got["pi_method"] == pi.method == analysis.state.pi and got["pi_df"] == pi.df
         assert block["pooled"]["k"] == oa.pooled.k
         assert block["pooled"]["patients"] == oa.patients
 
@@ -167,7 +180,14 @@ def test_certainty_per_outcome(capsys):
     assert inc["reason"].startswith("One study")
     imp = os_cert["domains"]["imprecision"]
     assert (imp["state"], imp["rating"]) == ("rated by rule", "serious")
-    assert dfs_cert["overall"] == "Moderate" and dfs_cert["provisional"] is True
+    # DFS (3 trials): the default t prediction interval on 1 df, 0.003 to 65, crosses 1 while
+    # the CI does not: inconsistency serious, so Low (with metafor's z interval, 0.21 to 0.97,
+    # it was Moderate; see test_pi_method_in_the_json)
+    assert dfs_cert["overall"] == "Low" and dfs_cert["provisional"] is True
+    assert dfs_cert["domains"]["inconsistency"]["rating"] == "serious"
+    z_cert = run(capsys, "?pi=z")["DFS"]["certainty"]
+    assert z_cert["overall"] == "Moderate"
+    assert z_cert["domains"]["inconsistency"]["rating"] == "not serious"
     link = (
         "?grade=OS.inconsistency.not_serious&why=OS.inconsistency.One+trial,+not+applicable"
         "&grade=OS.indirectness.not_serious&grade=OS.publication.serious&why=OS.rob.Open+label"
@@ -181,3 +201,46 @@ def test_certainty_per_outcome(capsys):
     rob = judged["domains"]["rob"]  # a reason without a rating: the aid's rating stays
     assert rob["state"] == "rated by rule" and rob["user_reason"] == "Open label"
     assert run(capsys, "?design=none")["OS"]["certainty"] is None
+
+
+def test_pi_method_in_the_json(capsys):
+    """pi_method, pi_df and the bounds beside pi_low and pi_high, for every pi value; the
+    default 1-year DFS view (3 trials) worked by hand: mu +/- q sqrt(se^2 + tau2)."""
+    for pi, method, df, q in (
+        ("", "t", 1, QT975[1]),
+        ("pi=1", "t", 1, QT975[1]),
+        ("pi=t", "t", 1, QT975[1]),
+        ("pi=z", "z", None, Z975),
+    ):
+        got = run(capsys, pi)["DFS"]["pooled"]
+        assert got["k"] == 3 and (got["pi_method"], got["pi_df"], got["pi_note"]) == (
+            method,
+            df,
+            None,
+        )
+        half = q * math.sqrt(got["se"] ** 2 + got["tau2"])
+        assert close(got["pi_low"], got["estimate"] - half)
+        assert close(got["pi_high"], got["estimate"] + half)
+    t = run(capsys, "")["DFS"]["pooled"]
+    assert (round(math.exp(t["pi_low"]), 4), round(math.exp(t["pi_high"]), 2)) == (0.0031, 65.22)
+    # Hartung-Knapp: the HK SE from the studies, t on k - 1 = 2 df
+    doc = run(capsys, "pi=hksj")["DFS"]
+    got, studies = doc["pooled"], doc["studies"]
+    mu, tau2 = got["estimate"], got["tau2"]
+    w = [1 / (s["vi"] + tau2) for s in studies]
+    rss = sum(wi * (s["yi"] - mu) ** 2 for wi, s in zip(w, studies, strict=True))
+    se_hk = math.sqrt(rss / (2 * sum(w)))
+    half = QT975[2] * math.sqrt(se_hk**2 + tau2)
+    assert (got["pi_method"], got["pi_df"]) == ("hksj", 2)
+    assert close(got["pi_low"], mu - half) and close(got["pi_high"], mu + half)
+    # hidden, and none with fewer than 3 studies (OS: 1 study; DFS without Yu2014: 2)
+    hidden = run(capsys, "pi=0")["DFS"]["pooled"]
+    assert (hidden["pi_low"], hidden["pi_high"], hidden["pi_method"]) == (None, None, None)
+    assert hidden["pi_note"] == "prediction interval hidden (pi=0)"
+    two = run(capsys, "exclude=Yu2014")["DFS"]["pooled"]
+    assert two["k"] == 2 and (two["pi_low"], two["pi_high"], two["pi_method"]) == (None,) * 3
+    assert two["pi_note"] == "no prediction interval with fewer than 3 studies (k = 2)"
+    for pi in ("", "pi=z", "pi=hksj"):
+        one = run(capsys, pi)["OS"]["pooled"]
+        assert one["k"] == 1 and one["pi_low"] is None and one["pi_method"] is None
+        assert one["pi_note"] == "no prediction interval with fewer than 3 studies (k = 1)"

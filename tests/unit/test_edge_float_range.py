@@ -142,13 +142,22 @@ def test_pooled_interval_beyond_the_range_gets_a_message() -> None:
     assert p.tau2 == pytest.approx(ln**2 - v, rel=1e-9)
     # Hartung-Knapp with equal weights: se = sqrt(sum (y - mean)^2 / ((k - 1) k))
     assert p.ci_high == pytest.approx(T2 * ln / math.sqrt(3), rel=1e-9)  # 915.2
+    # the default t prediction interval on k - 2 = 1 df, se^2 = (v + tau2) / 3 = ln^2 / 3:
+    # t(1) sqrt(tau2 + se^2) = 12.706 sqrt(ln^2 - v + ln^2 / 3) = 5405, whichever CI
+    t1 = float(stats.t.isf(0.025, 1))
+    pi = analyse(HKSJ, ds).outcomes["OS"].prediction
+    assert pi is not None and pi.high == pytest.approx(t1 * math.sqrt(ln**2 - v + ln**2 / 3))
     assert oa.message == (
         "The pooled HR's 95% CI (-915.2 to 915.2 on the log scale) and 95% prediction interval "
-        "(-1830 to 1830 on the log scale) go beyond the largest number a computer can hold "
+        "(-5405 to 5405 on the log scale) go beyond the largest number a computer can hold "
         "(about 1.8e308): shown as 0 or ∞, not estimable as a ratio."
     )
     wald = analyse(HR, ds).outcomes["OS"].message
-    assert wald is not None and wald.startswith("The pooled HR's 95% prediction interval (-833.8")
+    assert wald is not None and wald.startswith("The pooled HR's 95% prediction interval (-5405")
+    # metafor's z interval: z sqrt(tau2 + se^2) = 833.8; Hartung-Knapp: t(2) (ln / sqrt 3 ...)
+    z = analyse(HR.replace(pi="z"), ds).outcomes["OS"].message
+    assert z is not None and z.startswith("The pooled HR's 95% prediction interval (-833.8")
+    assert analyse(HR.replace(pi="0"), ds).outcomes["OS"].message is None  # hidden: no bound
     assert analyse(HR, edge.two()[1]).outcomes["OS"].message is None
 
 

@@ -57,9 +57,11 @@ def test_three_trials_lower_odds(ds):
         s.startswith("Across 3 randomized trials (359 patients)")
         and "0.45 (95% CI 0.25 to 0.82" in s
     )
-    assert (
-        f"I² = {p.i2:.0f}%" in s and f"prediction interval {r2(p.pi_low)} to {r2(p.pi_high)}" in s
-    )
+    # the default t prediction interval on k - 2 = 1 df (hand-worked in test_cli_analyze)
+    assert f"I² = {p.i2:.0f}%" in s and "; 95% prediction interval 0.003 to 65.22." in s
+    z = summary_sentence(*real(ds, "outcome=DFS&pi=z"), ds.studies)
+    assert f"95% prediction interval {r2(p.pi_low)} to {r2(p.pi_high)}." in z  # metafor's
+    assert "95% prediction interval 0.21 to 0.97." in z
     assert "Events were derived from reported survival rates for all 3 studies." in s
     assert "interpolated" not in s
 
@@ -181,8 +183,18 @@ def test_key_numbers_equal_the_pooled_result(ds):
         "Studies (k)": "3",
         "Patients": "359",
         "I²": f"{p.i2:.1f}%",
-        "95% prediction interval": f"{r2(p.pi_low)}–{r2(p.pi_high)}",
+        "95% prediction interval": "0.003–65.22",  # t on k - 2 = 1 df, the default
     }
+    oa, state = real(ds, "outcome=DFS&pi=z")
+    shown = {n.label: n.value for n in key_numbers(oa, state)}
+    assert shown["95% prediction interval"] == f"{r2(p.pi_low)}–{r2(p.pi_high)}"  # metafor's
+    oa, state = real(ds, "outcome=DFS&exclude=Yu2014")
+    shown = {n.label: n.value for n in key_numbers(oa, state)}
+    assert oa.k == 2 and shown["95% prediction interval"] == "none (k < 3)"
+    oa, state = real(ds, "outcome=DFS&pi=0")
+    assert "95% prediction interval" not in {n.label for n in key_numbers(oa, state)}
+    shown = {n.label: n.value for n in key_numbers(oa, state, always_pi=True)}  # the report
+    assert shown["95% prediction interval"] == "0.003–65.22"
     oa, state = real(ds, "measure=HR")
     shown = {n.label: n.value for n in key_numbers(oa, state)}
     assert shown["Pooled HR"] == "0.35" and shown["p (z)"] == "< 0.001" and shown["I²"] == "–"
@@ -330,7 +342,16 @@ def test_results_frame_pooled_row_and_weights(ds):
     assert pooled["ci_low"] == pytest.approx(math.exp(p.ci_low), rel=1e-12)
     assert pooled["ci_high"] == pytest.approx(math.exp(p.ci_high), rel=1e-12)
     assert pooled["vi"] == pytest.approx(p.se**2, rel=1e-12)
-    assert pooled["pi_low"] == pytest.approx(math.exp(p.pi_low), rel=1e-12)
+    assert oa.k == 2 and math.isnan(pooled["pi_low"]) and math.isnan(pooled["pi_high"])
+    assert pooled["pi_method"] == ""
+    assert "no prediction interval with fewer than 3" in pooled["note"]
+    hk_oa = real(ds, "outcome=DFS&pi=hksj")[0]
+    hk_frame = results_frame(hk_oa)
+    hk = hk_frame[hk_frame["row"] == "pooled"].iloc[0]
+    pred = hk_oa.prediction
+    assert pred is not None and hk_oa.k == 3 and hk["pi_method"] == "hksj"
+    assert hk["pi_low"] == pytest.approx(math.exp(pred.low), rel=1e-12)
+    assert hk["pi_high"] == pytest.approx(math.exp(pred.high), rel=1e-12)
     used = studies[studies["included"].astype(bool)]
     assert used["weight"].sum() == pytest.approx(100.0, abs=1e-9)
     assert pooled["weight"] == pytest.approx(100.0, abs=1e-9)

@@ -147,9 +147,15 @@ def test_html_holds_every_part_with_core_numbers(default_html: str) -> None:
         assert html.escape(summary_sentence(oa, STATE, BUNDLED.studies)) in doc
         for label, why in left_out(oa, BUNDLED.studies):
             assert f"<td>{html.escape(label)}</td><td>{html.escape(why)}</td>" in doc
-    dfs = analysis.outcomes["DFS"].pooled
-    pi = f"{math.exp(dfs.pi_low):.2f}–{math.exp(dfs.pi_high):.2f}"
-    assert f"<dt>95% prediction interval</dt><dd>{pi}</dd>" in doc
+    # the default t interval on k - 2 = 1 df (hand-worked in test_cli_analyze)
+    pred = analysis.outcomes["DFS"].prediction
+    assert pred is not None and (pred.method, pred.df) == ("t", 1)
+    assert (math.exp(pred.low), math.exp(pred.high)) == (
+        pytest.approx(0.0031, abs=5e-5),
+        pytest.approx(65.22, abs=5e-3),
+    )
+    assert "<dt>95% prediction interval</dt><dd>0.003–65.22</dd>" in doc
+    assert "t distribution with k − 2 degrees of freedom" in doc
     assert doc.count("<dd>Random effects (REML)</dd>") == 2
     # summary of findings: the same rows as core.report.sof, with the disclaimer
     for row in sof_table(analysis, BUNDLED.studies):

@@ -23,6 +23,7 @@ from core.cli import main
 from core.data.dataset import Dataset, load_bundled
 from core.report.rscript import comment, r_number, r_script, r_script_download, r_string
 from core.state.view import parse_query
+from core.stats.pooling import prediction_interval
 from core.views.analysis import Analysis, analyse
 
 DATASET = load_bundled()
@@ -51,6 +52,10 @@ R_LINKS = {
     "&indication=PVTT&indication=other&rt=external&rt=internal&method=PM&pi=0",
     "one_study": "?exclude=Yu2014&exclude=Shi2022",
     "dfs_only_interp_sj": "?tpoint=interp&method=SJ",
+    "interp_pi_z": "?tpoint=interp&pi=z",
+    "interp_pi_hksj": "?tpoint=interp&pi=hksj",
+    "interp_pi_hidden": "?tpoint=interp&pi=0",
+    "two_studies": "?exclude=Yu2014",
 }
 
 
@@ -190,6 +195,29 @@ def test_one_study_is_said():
     assert "# One study: the pooled result is that study's own estimate" in text
     assert "metafor reports I2 = 0" in text
     assert "addpred = FALSE)" in text.split("res_OS <-")[1].split("res_DFS")[0]
+
+
+@pytest.mark.parametrize(
+    ("query", "method", "native"),
+    [("", "t", False), ("?pi=z", "z", True), ("?pi=hksj", "hksj", False),
+     ("?pi=hksj&ci=hksj", "hksj", True), ("?pi=z&ci=hksj", "z", False)],
+)  # fmt: skip
+def test_prediction_interval_method(query, method, native):
+    """The script computes the view's interval (pi_method): t on k - 2 explicitly, since
+    metafor's predict() has none; forest()'s addpred only where predict() gives the same."""
+    text = script("?tpoint=interp" + query.replace("?", "&"))
+    assert f'pi_method <- "{method}"' in text
+    assert "crit <- switch(method, t = qt(0.975, k - 2), z = qnorm(0.975)" in text
+    assert "pi_lb = pr[1], pi_ub = pr[2]" in text
+    dfs = text.split("res_DFS <-")[1]
+    assert ("addpred = TRUE)" in dfs) == native
+    assert ("segments(pred_int(res_DFS)[1], -1" in dfs) == (not native)
+
+
+def test_hidden_prediction_interval():
+    text = script("?pi=0")
+    assert 'pi_method <- NULL  # hidden in the view; the default would be "t"' in text
+    assert "segments(" not in text and "addpred = TRUE" not in text
 
 
 def test_subgroups():
@@ -333,15 +361,20 @@ KEYS = {
     "pvalue": "pval",
     "tau2": "tau2",
     "i2": "I2",
-    "pi_low": "pi_lb",
-    "pi_high": "pi_ub",
 }
 
 
-def assert_fit_matches(fit, theirs: dict, where: str) -> int:
-    """Every number of a PoolResult against metafor's; returns how many were compared."""
+def assert_fit_matches(fit, theirs: dict, where: str, pi: str) -> int:
+    """Every number of a PoolResult against metafor's, and the prediction interval by the
+    view's method ``pi`` (``0``: hidden, NA in R); returns how many were compared."""
     assert theirs["k"] == fit.k, where
     n = 0
+    pred = None if pi == "0" else prediction_interval(fit, pi)
+    if pred is None or not pred.available:
+        assert theirs["pi_lb"] is None and theirs["pi_ub"] is None, (where, "pi")
+    else:
+        assert near(pred.low, theirs["pi_lb"]) and near(pred.high, theirs["pi_ub"]), (where, pi)
+        n += 2
     for ours_key, key in KEYS.items():
         ours = getattr(fit, ours_key)
         if math.isnan(ours):
@@ -369,18 +402,19 @@ def assert_matches_core(query: str, res: dict, dataset: Dataset = DATASET) -> in
             for sid, value in zip(order, theirs[col], strict=True):
                 assert near(float(used.at[sid, col]), value), (name, sid, col)
                 compared += 1
+        pi = analysis.state.pi
         if oa.subgroups is None:
-            compared += assert_fit_matches(oa.pooled, theirs, name)
+            compared += assert_fit_matches(oa.pooled, theirs, name, pi)
             continue
         # grouped: rows are in group order in R, so compare the overall weights by study
         weights = dict(zip(order, theirs["weights"], strict=True))
         for sid, w in zip(used.index, oa.pooled.weights, strict=True):
             assert near(w, weights[sid]), (name, sid)
         theirs_sorted = {**theirs, "weights": [weights[s] for s in used.index]}
-        compared += assert_fit_matches(oa.pooled, theirs_sorted, name)
+        compared += assert_fit_matches(oa.pooled, theirs_sorted, name, pi)
         assert set(theirs["subgroups"]) == {str(g) for g in oa.subgroups.groups}
         for g, fit in oa.subgroups.groups.items():
-            compared += assert_fit_matches(fit, theirs["subgroups"][str(g)], f"{name} {g}")
+            compared += assert_fit_matches(fit, theirs["subgroups"][str(g)], f"{name} {g}", pi)
         if oa.subgroups.q_between is not None:
             assert near(oa.subgroups.q_between, theirs["between"]["Q"])
             assert near(oa.subgroups.p_between, theirs["between"]["pval"])
@@ -402,6 +436,14 @@ def test_links_cover_the_cases(r_results):
     assert a["group_design_wide"].outcomes["OS"].subgroups.q_between is not None
     assert "between" in r_results["group_design_wide"]["OS"]
     assert a["hr_wide_pm"].outcomes["OS"].k >= 2
+    assert a["two_studies"].outcomes["DFS"].k == 2  # no prediction interval: NA in R
+    assert r_results["two_studies"]["DFS"]["pi_lb"] is None
+    # t on k - 2 (the default) is wider than metafor's z, and R agrees with the app on both
+    t, z = r_results["interp"]["DFS"], r_results["interp_pi_z"]["DFS"]
+    assert t["pi_lb"] < z["pi_lb"] < z["pi_ub"] < t["pi_ub"]
+    pred = a["interp"].outcomes["DFS"].prediction
+    assert pred is not None and pred.method == "t" and near(pred.low, t["pi_lb"])
+    assert r_results["interp_pi_hidden"]["DFS"]["pi_lb"] is None
 
 
 def test_hostile_labels_survive_in_r(r_results):

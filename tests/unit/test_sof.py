@@ -382,8 +382,40 @@ def test_bundled_default_view(ds):
     assert dfs.risk_rt == pytest.approx(risk_with_or(dfs.ratio, r))
     assert dfs.certainty.domain("rob").rating == "not serious"  # 83% from RCTs scoring >= 5
     assert dfs.certainty.domain("imprecision").rating == "serious"  # 359 < OIS 437
-    assert dfs.certainty.level == "Moderate"
+    # the default t prediction interval on k - 2 = 1 df, 0.003 to 65, crosses 1 while the CI
+    # (0.25 to 0.82) does not: inconsistency serious (with metafor's z interval, 0.21 to 0.97,
+    # it was not serious and the rating Moderate; see test_inconsistency_uses_the_chosen_pi)
+    inc = dfs.certainty.domain("inconsistency")
+    assert inc.rating == "serious" and "0.003 to 65.22 (t on 1 df (k - 2)" in inc.reason
+    assert dfs.certainty.level == "Low"
     assert [d.key for d in dfs.certainty.missing] == ["indirectness", "publication"]
+
+
+@pytest.mark.parametrize(
+    ("pi", "rating", "level", "shown"),
+    [
+        ("t", "serious", "Low", "prediction interval 0.003 to 65.22 (t on 1 df (k - 2)"),
+        ("z", "not serious", "Moderate", "prediction interval 0.21 to 0.97 (normal (z)"),
+        ("hksj", "serious", "Low", "interval 0.09 to 2.31 (Hartung-Knapp variance, t on 2 df"),
+        ("0", "serious", "Low", "prediction interval 0.003 to 65.22 (t on 1 df (k - 2)"),
+    ],
+)  # fmt: skip
+def test_inconsistency_uses_the_chosen_pi(ds, pi, rating, level, shown):
+    """The certainty aid reads the chosen prediction interval; hidden (pi=0): the default t
+    interval, and the reason says so."""
+    dfs = sof_table(analyse(ViewState(pi=pi), ds), ds.studies)[1]
+    inc = dfs.certainty.domain("inconsistency")
+    assert (inc.rating, dfs.certainty.level) == (rating, level)
+    assert shown in inc.reason
+    assert ("hidden on the pages, this aid uses the default" in inc.reason) == (pi == "0")
+
+
+def test_inconsistency_with_two_studies_has_no_pi(ds):
+    """k = 2: no prediction interval (fewer than 3 studies), so I² alone is rated."""
+    dfs = sof_table(analyse(ViewState(exclude=("Yu2014",)), ds), ds.studies)[1]
+    inc = dfs.certainty.domain("inconsistency")
+    assert dfs.k == 2 and "no prediction interval with fewer than 3 studies (k = 2)" in inc.reason
+    assert "I² alone is rated" in inc.reason
 
 
 def test_bundled_default_view_one_study_not_high(ds):
@@ -436,7 +468,7 @@ def test_sof_frame_columns(ds):
     frame = sof_frame(rows)
     assert len(frame) == 2
     assert frame.loc[1, "difference_per_1000"] == pytest.approx(rows[1].diff)
-    assert frame.loc[1, "certainty"] == "Moderate"
+    assert frame.loc[1, "certainty"] == "Low"  # t prediction interval (see above)
     assert frame.loc[1, "Imprecision"].startswith("serious: ")
     assert frame.loc[1, "Indirectness"].startswith("not judged: ")
     assert frame.loc[1, "Publication bias"].startswith("not assessable: ")

@@ -79,8 +79,11 @@ CASES: list[tuple[str, dict, list[str]]] = [
     ("t_dfs=20", {"t_dfs": 20.0}, []),
     *[(f"method={m}", {"method": m}, []) for m in ("DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")],
     ("ci=hksj", {"ci": "hksj"}, []),
-    ("pi=0", {"pi": False}, []),
-    ("pi=1", {}, []),
+    ("pi=0", {"pi": "0"}, []),
+    ("pi=1", {}, []),  # old links: shown = the default method, t
+    ("pi=t", {}, []),
+    ("pi=z", {"pi": "z"}, []),
+    ("pi=hksj", {"pi": "hksj"}, []),
     ("group=indication", {"group": "indication"}, []),
     ("group=design", {"group": "design"}, []),
     ("tpoint=interp", {"tpoint": "interp"}, []),
@@ -104,7 +107,10 @@ CASES: list[tuple[str, dict, list[str]]] = [
     ("ci=hk", {"ci": "hksj"}, []),
     ("measure=hazard", {"measure": "HR"}, []),
     ("measure=odds", {}, []),
-    ("pi=off", {"pi": False}, []),
+    ("pi=off", {"pi": "0"}, []),
+    ("pi=true", {}, []),
+    ("pi=HK", {"pi": "hksj"}, []),
+    ("pi=knha", {"pi": "hksj"}, []),
     ("tf=true", {"tf": True}, []),
     ("tpoint=interpolated", {"tpoint": "interp"}, []),
     ("design=randomized", {"design": ("RCT",)}, []),
@@ -225,7 +231,7 @@ def test_defaults() -> None:
     assert s.qmin is None
     assert s.exclude == ()
     assert (s.outcome, s.measure, s.t_os, s.t_dfs) == ("OS", "OR", 2.0, 1.0)
-    assert (s.method, s.ci, s.pi, s.group, s.tpoint) == ("REML", "wald", True, "none", "exact")
+    assert (s.method, s.ci, s.pi, s.group, s.tpoint) == ("REML", "wald", "t", "none", "exact")
     assert (s.order, s.mod, s.tf) == ("year", "quality", False)
     assert encode_query(s) == ""
     assert to_query_params(s) == {}
@@ -298,7 +304,7 @@ def test_encode() -> None:
         exclude=("Yu2014", "Wei2019"),
         qmin=5,
         t_os=1.5,
-        pi=False,
+        pi="0",
         method="HS",
     )
     assert s.design == ("RCT", "PSM", "retrospective")
@@ -317,6 +323,7 @@ def test_encode() -> None:
     "changes",
     [{"method": "bogus"}, {"design": ("RCT", "bogus")}, {"qmin": -1}, {"qmin": math.nan},
      {"t_os": 0}, {"t_os": 21}, {"t_os": None}, {"exclude": ("../x",)}, {"pi": "yes"},
+     {"pi": True}, {"pi": "1"},
      {"qmin": True}, {"exclude": tuple(f"s{i}" for i in range(MAX_IDS + 1))}],
 )  # fmt: skip
 def test_constructor_rejects_invalid(changes: dict) -> None:
@@ -330,7 +337,7 @@ def test_state_is_frozen_hashable_and_json_ready() -> None:
         s.method = "DL"  # type: ignore[misc]
     assert hash(s) == hash(DEFAULT_STATE.replace(exclude=["Yu2014"], qmin=4.0))
     d = s.to_dict()
-    assert d["exclude"] == ["Yu2014"] and d["qmin"] == 4.0 and d["pi"] is True
+    assert d["exclude"] == ["Yu2014"] and d["qmin"] == 4.0 and d["pi"] == "t"
     assert ViewState(**json.loads(json.dumps(d))) == s
 
 
