@@ -185,8 +185,19 @@ def _case_id(case: tuple[str, dict, list[str]]) -> str:
 V1_DEFAULTS = DEFAULT_STATE.replace(tpoint="exact")
 #: Links of the table that set no control (the bare address, an empty value, only an unknown or
 #: nameless key) or say v=2 or later: they open today's default view, not version 1's.
-TODAYS = {"", "?", "qmin=", "method=", "=x", "%3Cscript%3E=1", "foo=1", "v=2", "v=3",
-          "https://example.org/overview", "utm_source=chat&embed=true&fbclid=x"}
+TODAYS = {
+    "",
+    "?",
+    "qmin=",
+    "method=",
+    "=x",
+    "%3Cscript%3E=1",
+    "foo=1",
+    "v=2",
+    "v=3",
+    "https://example.org/overview",
+    "utm_source=chat&embed=true&fbclid=x",
+}
 
 
 def _with_v2(query: str) -> str | None:
