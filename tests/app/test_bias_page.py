@@ -30,7 +30,7 @@ LINKS = {
     "default_dfs": "v=2&outcome=DFS",  # the default view with DFS chosen, k = 3
     "exact_k1": "tpoint=exact",  # rates only where reported at 2 years: OS has k = 1
     "k2_hr": ALL + "&measure=HR",
-    "k2_exclude": "outcome=DFS&exclude=Shi2022",
+    "k2_exclude": "v=2&outcome=DFS&exclude=Shi2022",
     "k3": "outcome=DFS",
     "k3_tf_year": "outcome=DFS&tf=1&mod=year",
     "k5_tf": ALL + "&tpoint=interp&outcome=DFS&t_dfs=2&tf=1",
@@ -99,6 +99,7 @@ def test_exact_k1_says_why_instead_of_charts(ds):
     assert "cannot be computed" in body
     assert asymmetry_table(at) is None
     assert "Ratio of ORs per point" not in metric_values(at)
+    assert "widen the filters in the sidebar or allow interpolated rates." in body
 
 
 @pytest.mark.parametrize("name", ["k2_hr", "k2_exclude"])
@@ -109,6 +110,7 @@ def test_k2_funnel_but_no_tests(name, ds):
     assert asymmetry_table(at) is None
     assert "this selection has k = 2, so they cannot be computed" in texts(at)
     assert "needs at least three studies" in texts(at)
+    assert "allow interpolated rates" not in texts(at)  # already allowed, or hazard ratios
     assert len(with_column(at, "region")) == 1
     (pts,) = with_column(at, "ci_text")
     assert sorted(pts["yi"]) == pytest.approx(sorted(inc["yi"]))

@@ -126,7 +126,7 @@ def test_default_script_structure():
     text = script(DEFAULT)
     a = view(DEFAULT)
     assert "# This explores published evidence; it is not treatment advice." in text
-    assert "# Link: the default view (no query)" in text
+    assert "# Link: the default view (?v=2)" in text
     assert "#   Designs: randomized (RCT), propensity-matched (PSM)" in text
     assert 'method = "REML", test = "z"' in text
     assert 'escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i,' in text
