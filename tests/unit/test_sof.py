@@ -460,7 +460,9 @@ def test_sof_frame_columns(ds):
     assert frame.loc[1, "Indirectness"].startswith("not judged: ")
     assert frame.loc[1, "Publication bias"].startswith("not assessable: ")
     assert frame["certainty_provisional"].tolist() == [True, True]
-    assert frame.loc[0, "certainty_pending"].startswith("Provisional: no rating yet for incons")
+    assert frame.loc[0, "certainty_pending"].startswith(
+        "Provisional: no rating yet for indirectness (not judged) and publication bias"
+    )  # OS pools three studies by default: inconsistency is rated by rule
     assert (frame["disclaimer"] == DISCLAIMER).all()
 
 
