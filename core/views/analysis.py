@@ -24,6 +24,7 @@ from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
 from core.stats.pooling import PoolResult, pool
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
+from core.views import overlap as ov
 
 Z975 = float(stats.norm.isf(0.025))
 
@@ -89,6 +90,9 @@ class OutcomeAnalysis:
     ``rows``: the estimable studies among the selected ones (ROW_COLUMNS of
     core.data.estimable plus ``included`` and ``weight`` in percent, NaN when not pooled).
     ``pooled`` is None when no study is included; ``message`` then says why.
+    ``overlaps``: overlap groups with two or more pooled studies (marked ‡ in ``rows``:
+    column ``overlap`` and the label); ``overlap_dropped``: studies left out by "one study
+    per overlap group" (not in ``rows``). See core.views.overlap.
     """
 
     outcome: Outcome
@@ -102,6 +106,8 @@ class OutcomeAnalysis:
     excluded_by_user: tuple[str, ...]
     patients: int
     message: str | None
+    overlaps: tuple[ov.OverlapSet, ...] = ()
+    overlap_dropped: tuple[ov.Dropped, ...] = ()
 
     @property
     def k(self) -> int:
@@ -116,7 +122,8 @@ class OutcomeAnalysis:
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
         by_hand = tuple((s, "excluded by hand") for s in self.excluded_by_user)
-        return by_hand + self.not_estimable + self.filtered_out
+        one = tuple((d.study_id, d.reason) for d in self.overlap_dropped)
+        return by_hand + one + self.not_estimable + self.filtered_out
 
 
 def analyse_outcome(
@@ -138,6 +145,8 @@ def analyse_outcome(
     included = ~rows["study_id"].isin(excluded).to_numpy(dtype=bool)
     rows = rows.assign(included=included, weight=np.nan)
     by_hand = tuple(str(s) for s in rows.loc[~included, "study_id"])
+    rows, dropped, overlaps = ov.apply(rows, studies, state.overlap, state.keep)
+    included = rows["included"].to_numpy(dtype=bool)
     k = int(included.sum())
     pooled = subgroups = None
     message = None
@@ -178,6 +187,8 @@ def analyse_outcome(
         excluded_by_user=by_hand,
         patients=n,
         message=message,
+        overlaps=overlaps,
+        overlap_dropped=dropped,
     )
 
 
@@ -270,6 +281,7 @@ def to_json(analysis: Analysis) -> dict:
                 for r in used.itertuples(index=False)
             ],
             "excluded": [{"id": s, "reason": r} for s, r in oa.excluded()],
+            "overlap": ov.to_json(oa.overlaps, oa.overlap_dropped),
             "pooled": None,
             "message": oa.message,
         }
@@ -383,6 +395,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "weight": float(r["weight"]),
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
+            "overlap": str(r.get("overlap", "")),
             "detail": _detail(r, oa.measure),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
@@ -415,6 +428,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         ("detail", ""),
         ("source", ""),
         ("note", ""),
+        ("overlap", ""),
     ):
         frame[col] = frame[col].fillna(default) if col in frame else default
     if "included" in frame:
