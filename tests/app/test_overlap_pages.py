@@ -15,7 +15,7 @@ from core.data.dataset import load_bundled
 from core.state.view import parse_query
 from core.stats.pooling import pool
 from core.views.analysis import analyse
-from tests.app.conftest import metric_values, open_app
+from tests.app.conftest import metric_values, open_app, shown_link
 from tests.app.test_pages_equal_cli import datasets_with
 
 LINK = "scope=all&design=RCT&design=PSM&design=retrospective&t_os=3&t_dfs=3"
@@ -108,7 +108,8 @@ def test_largest_drops_the_smaller_on_the_overview() -> None:
     # the not-used list says why, in its own group
     assert "One study per overlap group" in " ".join(m.value for m in at.markdown)
     assert at.sidebar.radio(key="w_overlap").value == "one"
-    assert at.sidebar.code[0].value.endswith("&overlap=one&t_os=3&t_dfs=3")
+    # LINK has no v (format version 1): written back with its time-point rule
+    assert shown_link(at).endswith("&overlap=one&t_os=3&t_dfs=3&tpoint=exact")
 
 
 def test_present_lists_the_study_left_out() -> None:
