@@ -181,9 +181,10 @@ def main() -> None:
         return
     st.caption(f"{bv.title} · k = {bv.k} · {model_label(state.method, state.ci)}")
     if bv.k < 3:
+        interp = state.measure == "OR" and state.tpoint == "exact"
         st.caption(
-            "To include more studies, widen the filters in the sidebar or allow interpolated "
-            "rates (odds ratios)."
+            "To include more studies, widen the filters in the sidebar"
+            + (" or allow interpolated rates." if interp else ".")
         )
     name = blocks.ratio_name(oa)
     funnel_section(bv, state, name)

@@ -24,6 +24,13 @@ if all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f in criteria):
         "randomized or propensity-matched studies; portal vein tumour thrombosis or a narrow "
         "margin; external-beam RT; studies known to be outside it left out. Our data are "
         "abstract-level, so fewer studies can be pooled than the 7 it pooled."
+        + (
+            " Where a study reports no rate at exactly t years, it is interpolated between the "
+            "study's nearest reported years (marked † and derived; switch off \"Also use "
+            'interpolated rates" to keep only reported rates).'
+            if state.measure == "OR" and state.tpoint == "interp"
+            else ""
+        )
     )
 if analysis.unknown_excludes:
     st.caption(

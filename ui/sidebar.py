@@ -152,8 +152,10 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         sb.toggle(
             "Also use interpolated rates",
             **_bound("w_tpoint"),
-            help="Where a study reports no rate at exactly t, interpolate between the two nearest "
-            "reported years (log-linear in survival). Marked as derived (†) wherever used.",
+            help="On by default. Where a study reports no rate at exactly t, interpolate between "
+            "the same study's two nearest reported years, in each arm (log-linear in survival; "
+            "never extrapolated). Marked as derived (†) wherever used, with the arithmetic in "
+            "the tooltip. Off: only rates reported at exactly t are used.",
         )
     sb.header("Model")
     sb.selectbox(

@@ -124,6 +124,12 @@ def _years(t: float) -> str:
     return f"{t:g}"
 
 
+def _interp_formula(t: float, t1: float, t2: float) -> str:
+    """'S(2) = S(1)^0.5 x S(3)^0.5': the interpolation of :func:`_interp` in words."""
+    w = (t - t1) / (t2 - t1)
+    return f"S({_years(t)}) = S({_years(t1)})^{1 - w:.4g} x S({_years(t2)})^{w:.4g}"
+
+
 def _interp(t: float, t1: float, s1: float, t2: float, s2: float) -> float:
     """Survival at t, ln S linear in time between (t1, s1) and (t2, s2); s1, s2 > 0 (percent)."""
     w = (t - t1) / (t2 - t1)
@@ -333,7 +339,9 @@ def _rate_at(
     ctl = _interp(t, t1, float(r_ctl[i1]), t2, float(r_ctl[i2]))
     how = (
         f"{_years(t)}-year {what} rate interpolated between {_years(t1)} and {_years(t2)} "
-        "years (log-linear in survival)"
+        f"years (log-linear in survival: {_interp_formula(t, t1, t2)}, from RT "
+        f"{float(r_rt[i1]):g}% and {float(r_rt[i2]):g}%, control {float(r_ctl[i1]):g}% and "
+        f"{float(r_ctl[i2]):g}%)"
     )
     return rt, ctl, how
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import vocab
 from core.data.dataset import Dataset
-from core.state.view import describe_filters, encode_query
+from core.state.view import DEFAULT_STATE, describe_filters, encode_query
 from core.views.analysis import (
     OUTCOMES,
     Analysis,
@@ -111,7 +111,9 @@ def _header(analysis: Analysis, dataset: Dataset, outcomes: tuple[str, ...]) -> 
         "# reproduced with R's metafor (rma, predict, forest) so every number can be checked.",
         f"# {DISCLAIMER}",
         "#",
-        f"# Link (query string): ?{query}" if query else "# Link: the default view (no query)",
+        f"# Link: the default view (?{query})"
+        if query == encode_query(DEFAULT_STATE)
+        else f"# Link (query string): ?{query}",
         f"# Data: {comment(source)}",
         "# Filters and settings:",
         *(f"#   {comment(line)}" for line in describe_filters(state, outcomes)),

@@ -5,17 +5,22 @@ public contract (``docs/url-format.md``); it is driven by one table, :data:`FIEL
 encoding, the defaults, the labels and the documentation table cannot drift apart. Adding a field
 is one entry in :data:`FIELDS` and one typed attribute of :class:`ViewState` (checked at import).
 
->>> r = parse_query("?design=RCT&design=PSM&exclude=Yu2014&method=reml")
->>> r.state.design, r.state.exclude, r.state.method, r.notices
-(('RCT', 'PSM'), ('Yu2014',), 'REML', ())
+>>> r = parse_query("?v=2&design=RCT&design=PSM&exclude=Yu2014&method=reml")
+>>> r.state.design, r.state.exclude, r.state.method, r.state.tpoint, r.notices
+(('RCT', 'PSM'), ('Yu2014',), 'REML', 'interp', ())
 >>> encode_query(r.state.replace(method="DL"))
-'exclude=Yu2014&method=DL'
+'v=2&exclude=Yu2014&method=DL'
+
+A link without ``v`` is version 1 and keeps its meaning (there, rates only where reported):
+
+>>> encode_query(parse_query("?exclude=Yu2014").state)
+'v=2&exclude=Yu2014&tpoint=exact'
 
 :func:`parse_query` never raises: unknown keys and invalid values are ignored and reported as
 short notices (plain ASCII; user text in them is shortened and reduced to safe characters, but
 show them as text, not HTML). Compatibility: value and key renames go into the ``aliases`` /
-``key_aliases`` of a field, and the version key ``v`` (absent = 1) lets a future format change
-read old links.
+``key_aliases`` of a field; a changed default goes into :data:`OLD_DEFAULTS` with a new
+:data:`CURRENT_VERSION`, and the version key ``v`` (absent = 1) keeps old links' meaning.
 
 This module is plain Python: no streamlit, no numpy.
 """
@@ -56,8 +61,10 @@ Moderator = Literal["quality", "year"]
 #: The presenter view's screens of one outcome (``board=1``): forest plot, summary of findings.
 Screen = Literal["forest", "sof"]
 
-#: Version of the link format. Links without ``v`` are version 1.
-CURRENT_VERSION = 1
+#: Version of the link format; new links always carry it as ``v``. A link without ``v`` is
+#: version 1, unless it sets no control at all (the app's bare address: today's default view).
+#: v2: time points default to interpolated rates where none is reported at t (``tpoint``).
+CURRENT_VERSION = 2
 #: Excluded study ids kept from one link (the rest are dropped with a notice).
 MAX_IDS = 500
 #: An id: 1-64 characters from [A-Za-z0-9_.-], starting with a letter or digit.
@@ -198,7 +205,7 @@ FIELDS: tuple[FieldSpec, ...] = (
        "hidden": "0", "none": "0"}),
     F("group", "enum", "none", get_args(Group), "Subgroups", vocab.GROUPS,
       {"off": "none", "no": "none"}),
-    F("tpoint", "enum", "exact", get_args(TimePoints), "Time points",
+    F("tpoint", "enum", "interp", get_args(TimePoints), "Time points",
       {"exact": "only rates reported at exactly t years",
        "interp": "also rates interpolated between reported years (marked as derived)"},
       {"interpolate": "interp", "interpolated": "interp"}),
@@ -233,6 +240,10 @@ FIELDS: tuple[FieldSpec, ...] = (
 )  # fmt: skip
 
 FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
+
+#: Defaults changed by a link version: field -> (the version that changed it, the value a link
+#: of an earlier version means when it leaves the key out). Defaults change only this way.
+OLD_DEFAULTS: dict[str, tuple[int, Any]] = {"tpoint": (2, "exact")}
 _KEY_INDEX: dict[str, FieldSpec] = {}
 for _spec in FIELDS:
     for _key in (_spec.key, *_spec.key_aliases):
@@ -353,7 +364,7 @@ class ViewState:
     ci: CiMethod = "wald"
     pi: PiChoice = "t"
     group: Group = "none"
-    tpoint: TimePoints = "exact"
+    tpoint: TimePoints = "interp"
     order: CumulativeOrder = "year"
     mod: Moderator = "quality"
     tf: bool = False
@@ -400,6 +411,9 @@ for _spec in FIELDS:
         _spec.allowed if _spec.kind in ("enum", "multi") else ()
     ):
         raise AssertionError(f"ViewState.{_spec.name}: its type must allow exactly FIELDS' values")
+for _name, (_since, _old) in OLD_DEFAULTS.items():
+    if not 1 < _since <= CURRENT_VERSION or _check(FIELD_BY_NAME[_name], _old) != _old:
+        raise AssertionError(f"OLD_DEFAULTS[{_name!r}]: bad version or value")
 
 #: The default view (the published meta-analysis's criteria as far as the data allow).
 DEFAULT_STATE = ViewState()
@@ -515,28 +529,30 @@ def _items(values: list[str]) -> list[str]:
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
 
 
-def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
+def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices, default: Any) -> Any:
+    """The value of ``spec`` from a link's ``values``; ``default`` where none is valid (the
+    default of the link's version)."""
     where = f"{spec.title} ({spec.key})"
     if spec.kind in ("enum", "flag"):
         raw = _last(values, spec, notices)
         if raw is None:
-            return spec.default
+            return default
         value = spec.canonical(raw)
         if value is None:
             choices = ", ".join(spec.allowed)
             notices.add(f"{where}: {_show(raw)} is not one of {choices}; ignored.")
-            return spec.default
+            return default
         return value == "1" if spec.kind == "flag" else value
     if spec.kind == "token":
         raw = _last(values, spec, notices)
         if raw is None or TOKEN_PATTERN.fullmatch(raw):
             return raw
         notices.add(f"{where}: {_show(raw)} is not the token of a saved dataset; ignored.")
-        return spec.default
+        return default
     if spec.kind == "number":
         raw = _last(values, spec, notices)
         if raw is None:
-            return spec.default
+            return default
         if spec.nullable and _norm(raw) in (NONE_TOKEN, "off", "no"):
             return None
         number = float(raw) if len(raw) <= 40 and _NUMBER.fullmatch(raw) else math.nan
@@ -544,13 +560,13 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
             number = round(number, NUMBER_DECIMALS)
         if not _in_range(spec, number):
             notices.add(f"{where}: {_show(raw)} is not a number {_range_text(spec)}; ignored.")
-            return spec.default
+            return default
         return number
     if spec.kind == "texts":
         return _parse_texts(spec, values, notices)
     items = _items(values)
     if not items:
-        return spec.default
+        return default
     if spec.kind == "multi":
         chosen: set[str] = set()
         bad: list[str] = []
@@ -568,7 +584,7 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices) -> Any:
             notices.add(f"{where}: {_show_list(bad)} not one of {choices}; ignored.")
         if chosen:
             return tuple(v for v in spec.allowed if v in chosen)
-        return () if said_none else spec.default
+        return () if said_none else default
     # ids
     kept: dict[str, None] = {}
     invalid: list[str] = []
@@ -607,10 +623,12 @@ def _parse_texts(spec: FieldSpec, values: list[str], notices: _Notices) -> tuple
     return tuple(sorted(kept))
 
 
-def _parse_version(values: list[str], notices: _Notices) -> int:
+def _parse_version(values: list[str], notices: _Notices) -> int | None:
+    """The link's format version ``v`` (None: not given; 1 for an invalid one, with a notice;
+    a newer one than the app's is read as the app's, with a notice)."""
     given = [v.strip() for v in values if v.strip()]
     if not given:
-        return 1
+        return None
     raw = given[-1]
     if not (len(raw) <= 6 and raw.isascii() and raw.isdigit() and int(raw) >= 1):
         notices.add(f"Link version (v): {_show(raw)} is not a version number; read as v1.")
@@ -645,13 +663,26 @@ def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> ViewState:
                 notices.add(f"A value without a name ({_show(value)}) ignored.")
         else:
             notices.add(f"Unknown link parameter {_show(raw_key.strip())} ignored.")
-    _parse_version(versions, notices)  # v1 is the only format so far: nothing to migrate
+    version = _parse_version(versions, notices)
+    if version is None:  # v1, unless the link sets nothing (the bare address: today's view)
+        sets_any = any(v.strip() for values in by_name.values() for v in values)
+        version = 1 if sets_any else CURRENT_VERSION
+    defaults = defaults_of_version(version)
     values = {
-        spec.name: _parse_field(spec, by_name[spec.name], notices)
+        spec.name: _parse_field(spec, by_name[spec.name], notices, defaults[spec.name])
         for spec in FIELDS
         if spec.name in by_name
     }
-    return ViewState(**values)
+    return ViewState(**(defaults | values))
+
+
+def defaults_of_version(version: int) -> dict[str, Any]:
+    """Each field's default as links of format ``version`` mean it (:data:`OLD_DEFAULTS`)."""
+    defaults = {spec.name: spec.default for spec in FIELDS}
+    for name, (since, old) in OLD_DEFAULTS.items():
+        if version < since:
+            defaults[name] = old
+    return defaults
 
 
 def parse_query(query: Any) -> ParseResult:
@@ -694,17 +725,16 @@ def _encoded_values(spec: FieldSpec, value: Any) -> list[str]:
 
 
 def to_query_params(state: ViewState) -> dict[str, list[str]]:
-    """Non-default fields as key -> values, in :data:`FIELDS` order.
+    """The format version ``v`` first, then the non-default fields as key -> values, in
+    :data:`FIELDS` order (``v`` comes first so that a link cut short keeps its version).
 
     For Streamlit: ``st.query_params.from_dict(to_query_params(state))``.
     """
-    params: dict[str, list[str]] = {}
+    params: dict[str, list[str]] = {"v": [str(CURRENT_VERSION)]}
     for spec in FIELDS:
         value = getattr(state, spec.name)
         if value != spec.default:
             params[spec.key] = _encoded_values(spec, value)
-    if CURRENT_VERSION != 1:
-        params["v"] = [str(CURRENT_VERSION)]
     return params
 
 
@@ -773,7 +803,7 @@ def describe_filters(
     lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
     if state.group != "none":
         lines.append(f"Subgroups: {f['group'].label(state.group)}")
-    if state.measure == "OR" and state.tpoint != "exact":
+    if state.measure == "OR":
         lines.append(f"Time points: {f['tpoint'].label(state.tpoint)}")
     for name in ("order", "mod", "tf"):
         value = getattr(state, name)

@@ -305,7 +305,8 @@ def _pi_json(oa: OutcomeAnalysis) -> dict[str, Any]:
 
 
 def to_json(analysis: Analysis) -> dict:
-    """The CLI's JSON: per outcome, studies used (log scale), excluded with reasons, pooled."""
+    """The CLI's JSON: per outcome, studies used (log scale; whether their numbers are derived
+    or interpolated, and how), excluded with reasons, pooled."""
     out: dict = {"query": analysis.state.to_dict(), "notices": []}
     if analysis.unknown_excludes:
         out["notices"].append(
@@ -322,6 +323,9 @@ def to_json(analysis: Analysis) -> dict:
                     "yi": float(r.yi),
                     "vi": float(r.vi),
                     "weight": float(r.weight),
+                    "derived": bool(r.derived),
+                    "interpolated": bool(r.interpolated),
+                    "derivation": str(r.derivation),
                 }
                 for r in used.itertuples(index=False)
             ],

@@ -26,9 +26,11 @@ ALL = (
     "&indication=PVTT,narrow_margin,MVI,other&rt=external,internal"
 )
 LINKS = {
-    "default": "",  # OS, k = 1
+    "default": "",  # OS, k = 3 (two of them interpolated)
+    "default_dfs": "v=2&outcome=DFS",  # the default view with DFS chosen, k = 3
+    "exact_k1": "tpoint=exact",  # rates only where reported at 2 years: OS has k = 1
     "k2_hr": ALL + "&measure=HR",
-    "k2_exclude": "outcome=DFS&exclude=Shi2022",
+    "k2_exclude": "v=2&outcome=DFS&exclude=Shi2022",
     "k3": "outcome=DFS",
     "k3_tf_year": "outcome=DFS&tf=1&mod=year",
     "k5_tf": ALL + "&tpoint=interp&outcome=DFS&t_dfs=2&tf=1",
@@ -88,15 +90,16 @@ def test_no_exception(name):
     assert at.title[0].value == "Small-study effects"
 
 
-def test_default_k1_says_why_instead_of_charts(ds):
-    at = run(LINKS["default"])
-    _, _, inc = view(LINKS["default"], ds)
+def test_exact_k1_says_why_instead_of_charts(ds):
+    at = run(LINKS["exact_k1"])
+    _, _, inc = view(LINKS["exact_k1"], ds)
     assert len(inc) == 1
     body = texts(at)
     assert "A funnel plot needs at least two studies; this selection has k = 1." in body
     assert "cannot be computed" in body
     assert asymmetry_table(at) is None
     assert "Ratio of ORs per point" not in metric_values(at)
+    assert "widen the filters in the sidebar or allow interpolated rates." in body
 
 
 @pytest.mark.parametrize("name", ["k2_hr", "k2_exclude"])
@@ -107,13 +110,35 @@ def test_k2_funnel_but_no_tests(name, ds):
     assert asymmetry_table(at) is None
     assert "this selection has k = 2, so they cannot be computed" in texts(at)
     assert "needs at least three studies" in texts(at)
+    assert "allow interpolated rates" not in texts(at)  # already allowed, or hazard ratios
     assert len(with_column(at, "region")) == 1
     (pts,) = with_column(at, "ci_text")
     assert sorted(pts["yi"]) == pytest.approx(sorted(inc["yi"]))
     assert sorted(pts["label"]) == sorted(inc["label"])
 
 
-@pytest.mark.parametrize("name", ["k3", "k3_tf_year", "k5_tf", "k5_year_hksj"])
+@pytest.mark.parametrize("name", ["default", "default_dfs"])
+def test_default_link_draws_funnel_and_meta_regression_for_both_outcomes(name, ds):
+    """The default link pools 3 studies for OS and for DFS: the funnel plot and the
+    meta-regression bubble plot are drawn, with core's studies, and no chart is explained away."""
+    at = run(LINKS[name])
+    state, _, inc = view(LINKS[name], ds)
+    assert state.tpoint == "interp" and len(inc) == 3
+    assert not at.exception
+    assert [i.value for i in at.info] == []
+    assert len(at.get("vega_lite_chart")) == 2  # funnel, bubble
+    assert len(with_column(at, "region")) == 1  # the funnel's contours
+    (pts,) = with_column(at, "ci_text")
+    assert sorted(pts["yi"]) == pytest.approx(sorted(inc["yi"]))
+    assert sorted(pts["label"]) == sorted(inc["label"])
+    (bubbles,) = with_column(at, "ratio_text")
+    assert len(bubbles) == 3
+    assert asymmetry_table(at) is not None
+
+
+@pytest.mark.parametrize(
+    "name", ["default", "default_dfs", "k3", "k3_tf_year", "k5_tf", "k5_year_hksj"]
+)
 def test_tests_table_equals_core(name, ds):
     at = run(LINKS[name])
     state, _, inc = view(LINKS[name], ds)
@@ -157,7 +182,9 @@ def test_trim_and_fill_on_the_funnel(name, ds):
         assert "Trim and fill estimates no missing studies" in texts(at)
 
 
-@pytest.mark.parametrize("name", ["k3", "k3_tf_year", "k5_tf", "k5_year_hksj"])
+@pytest.mark.parametrize(
+    "name", ["default", "default_dfs", "k3", "k3_tf_year", "k5_tf", "k5_year_hksj"]
+)
 def test_meta_regression_equals_core(name, ds):
     at = run(LINKS[name])
     state, _, inc = view(LINKS[name], ds)

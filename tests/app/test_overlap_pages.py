@@ -108,7 +108,8 @@ def test_largest_drops_the_smaller_on_the_overview() -> None:
     # the not-used list says why, in its own group
     assert "One study per overlap group" in " ".join(m.value for m in at.markdown)
     assert at.sidebar.radio(key="w_overlap").value == "one"
-    assert shown_link(at).endswith("&overlap=one&t_os=3&t_dfs=3")
+    # LINK has no v (format version 1): written back with its time-point rule
+    assert shown_link(at).endswith("&overlap=one&t_os=3&t_dfs=3&tpoint=exact")
 
 
 def test_present_lists_the_study_left_out() -> None:

@@ -139,7 +139,11 @@ def test_default_view(default_app):
     at = default_app
     assert_page_equals_cli(at, "")
     assert at.title[0].value.startswith("Perioperative radiotherapy for HCC")
-    assert any(c.startswith("Default view: the published meta-analysis") for c in captions(at))
+    assert any(
+        c.startswith("Default view: the published meta-analysis")
+        and "it is interpolated between the study's nearest reported years (marked †" in c
+        for c in captions(at)
+    )
     assert not any(c.startswith("Ignored in the link") for c in captions(at))
     assert len(at.get("vega_lite_chart")) == 2  # one forest plot per outcome
 
@@ -164,13 +168,18 @@ def test_invalid_values_are_ignored_with_a_notice(query):
 
 def test_metrics_change_when_filters_change(default_app):
     base = metric_values(default_app)
-    interp = metric_values(open_app("?tpoint=interp"))
-    assert interp["Studies (k)"][0] != base["Studies (k)"][0]  # OS gains interpolated studies
-    assert interp["Pooled OR"][0] != base["Pooled OR"][0]
-    excluded = metric_values(open_app("?exclude=Yu2014"))
-    assert excluded["Studies (k)"] == [base["Studies (k)"][0], "2"]
+    assert base["Studies (k)"] == ["3", "3"]  # OS: two of them interpolated (the default)
+    exact = metric_values(open_app("?v=2&tpoint=exact"))
+    assert exact["Studies (k)"] == ["1", "3"]  # OS loses the interpolated studies
+    assert exact["Pooled OR"][0] != base["Pooled OR"][0]
+    assert exact["Pooled OR"][1] == base["Pooled OR"][1]  # every DFS rate is reported at 1 year
+    assert metric_values(open_app("?exclude=Wei2019")) == metric_values(
+        open_app("?v=2&tpoint=exact&exclude=Wei2019")
+    )  # an old link (no v) keeps reported rates only
+    excluded = metric_values(open_app("?v=2&exclude=Yu2014"))
+    assert excluded["Studies (k)"] == ["2", "2"]
     assert excluded["Pooled OR"][1] != base["Pooled OR"][1]
-    common = metric_values(open_app("?method=EE"))
+    common = metric_values(open_app("?v=2&method=EE"))
     assert common["95% CI"][1] != base["95% CI"][1]
 
 
@@ -186,17 +195,19 @@ def rerun(at: AppTest) -> AppTest:
 
 def test_sidebar_change_repools_and_updates_the_link():
     at = open_app("")
+    assert at.sidebar.toggle(key="w_tpoint").value is True  # interpolation is the default
+    assert shown_link(at).endswith("?v=2")  # the link to copy carries its version
     before = metric_values(at)
-    at.sidebar.toggle(key="w_tpoint").set_value(True)
+    at.sidebar.toggle(key="w_tpoint").set_value(False)
     rerun(at)
     assert not at.exception
-    assert shown_link(at).endswith("?tpoint=interp")  # the link to copy
+    assert shown_link(at).endswith("?v=2&tpoint=exact")
     assert metric_values(at) != before
-    assert metric_values(at) == expected_metrics(cli_json("?tpoint=interp"))
+    assert metric_values(at) == expected_metrics(cli_json("?v=2&tpoint=exact"))
     at.sidebar.selectbox(key="w_method").set_value("DL")
     rerun(at)
-    assert metric_values(at) == expected_metrics(cli_json("?tpoint=interp&method=DL"))
-    assert shown_link(at).endswith("?method=DL&tpoint=interp")
+    assert metric_values(at) == expected_metrics(cli_json("?v=2&tpoint=exact&method=DL"))
+    assert shown_link(at).endswith("?v=2&method=DL&tpoint=exact")
 
 
 def test_sidebar_prediction_interval_method():
@@ -227,7 +238,7 @@ def test_widget_values_reset_by_streamlit_leave_the_view_alone():
     """Streamlit can drop or reset a widget's value without the user (a page switch under load,
     a run cut short by a download): every sidebar widget back at its blank value must not
     become the view; only a user's change does (browser test: test_export_safety)."""
-    query = "?qmin=4.5&method=DL&tpoint=interp"
+    query = "?v=2&qmin=4.5&method=DL"
     at = open_app(query)
     before = (metric_values(at), shown_link(at))
     blanks = {"w_indication": [], "w_design": [], "w_rt": [], "w_tpoint": False, "w_pi": "t"}

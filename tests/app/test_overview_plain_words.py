@@ -35,7 +35,7 @@ def test_a_sentence_per_pooled_outcome(query):
 
 
 def test_every_statistic_has_help():
-    at = overview("")
+    at = overview("tpoint=exact")  # OS: k = 1 (rates only where reported); DFS: 3
     helps = {m.label: m.help for m in at.metric}
     for label in ("Pooled OR", "95% CI", "p (z)", "Studies (k)", "Patients", "I²"):
         assert helps[label], label

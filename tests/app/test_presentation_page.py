@@ -18,7 +18,8 @@ from tests.app.conftest import metric_values, open_app
 from ui.blocks import text
 
 LINKS = [
-    "",  # OS: one study
+    "",  # OS: three studies, two of them interpolated
+    "tpoint=exact",  # OS: one study
     "outcome=DFS",  # three trials
     "measure=HR",
     "measure=HR&outcome=DFS",
@@ -129,7 +130,7 @@ def test_studies_left_out_are_listed_with_the_reason():
 
 
 def test_one_and_zero_studies_say_so():
-    one = page("")
+    one = page("tpoint=exact")  # rates only where reported: 2-year OS has one study
     assert any(m.startswith("Only one study could be pooled \\(Wei 2019") for m in markdown(one))
     zero = page("exclude=Wei2019")
     assert any(m.startswith("Nothing can be pooled for overall survival") for m in markdown(zero))

@@ -160,7 +160,8 @@ def test_stepping_changes_the_link_and_the_screen():
         params = link(at)
         steps.append((params.get("outcome"), params.get("screen"), at.caption[0].value))
         assert params["board"] == ["1"]
-        assert params["tpoint"] == ["interp"] and params["exclude"] == ["Yu2014"]
+        assert params["v"] == ["2"] and params["exclude"] == ["Yu2014"]
+        assert "tpoint" not in params  # interpolation: the default since link format v2
     assert steps == [
         (None, ["sof"], "Summary of findings, screen 2 of 4"),
         (["DFS"], None, "Forest plot, screen 3 of 4"),
@@ -191,13 +192,13 @@ def test_the_buttons_have_keyboard_shortcuts():
         "board_pgdn": "pagedown",
         "board_flip": "s",
     }
-    clicker = open_app("board=1", page="presentation")
+    clicker = open_app("v=2&board=1", page="presentation")
     clicker.button(key="board_pgdn").click().run()
-    assert link(clicker) == {"board": ["1"], "screen": ["sof"]}
+    assert link(clicker) == {"v": ["2"], "board": ["1"], "screen": ["sof"]}
     clicker.button(key="board_pgdn").click().run()
-    assert link(clicker) == {"board": ["1"], "outcome": ["DFS"]}
+    assert link(clicker) == {"v": ["2"], "board": ["1"], "outcome": ["DFS"]}
     clicker.button(key="board_pgup").click().run()
-    assert link(clicker) == {"board": ["1"], "screen": ["sof"]}
+    assert link(clicker) == {"v": ["2"], "board": ["1"], "screen": ["sof"]}
 
 
 def test_what_the_link_ignored_goes_to_the_footer_too():

@@ -30,7 +30,9 @@ ALL = (
     "&indication=narrow_margin&indication=other&rt=external&rt=internal&tpoint=interp&t_os=3"
 )
 LINKS = {
-    "default": "",
+    "default": "",  # OS, k = 3 (two of them interpolated)
+    "default_dfs": "v=2&outcome=DFS",  # the default view with DFS chosen, k = 3
+    "exact_k1": "tpoint=exact",  # rates only where reported at 2 years: OS has k = 1
     "k2": "outcome=DFS&exclude=Shi2022",
     "k3": "outcome=DFS",
     "k4_all_estimators": ALL + "&order=quality&method=DL&ci=hksj",
@@ -84,8 +86,45 @@ def test_no_exception_and_pooled_line(name, ds):
     assert f"{fmt_ratio(math.exp(p.estimate))} (" in head
 
 
-def test_default_k1_says_why_everywhere(ds):
-    at = run("default")
+@pytest.mark.parametrize("name", ["default", "default_dfs"])
+def test_default_link_draws_every_chart_for_both_outcomes(name, ds):
+    """The default link (rates interpolated where none is reported at t) pools 3 studies for
+    OS and for DFS, so leave-one-out, cumulative, Baujat, estimators and the quality sweep are
+    drawn, nothing is explained away, and the charts hold core's numbers."""
+    at = run(name)
+    state, _, inc = included(name, ds)
+    assert state.tpoint == "interp" and state.outcome == ("DFS" if name.endswith("dfs") else "OS")
+    assert list(inc["study_id"]) == ["Wei2019", "Yu2014", "Shi2022"]
+    assert list(inc["interpolated"]) == (
+        [False, True, True] if state.outcome == "OS" else [False] * 3
+    )
+    assert not at.exception
+    assert info_texts(at) == []
+    charts = chart_rows(at)
+    assert len(charts) == 5  # leave-one-out, cumulative, Baujat, estimators, quality sweep
+    loo = leave_one_out_frame(
+        inc["yi"], inc["vi"], list(inc["study_id"]), list(inc["label"]), state.method, state.ci
+    )
+    np.testing.assert_allclose(charts[0]["ratio"], loo["ratio"])
+    np.testing.assert_allclose(charts[0]["ratio_high"], loo["ratio_high"])
+    meta = ds.studies.set_index("study_id").loc[inc["study_id"]]
+    order = cumulative_order(meta["year"], meta["quality_score"], "year")
+    cum = cumulative_frame(inc["yi"], inc["vi"], list(inc["label"]), ["x"] * 3, order)
+    np.testing.assert_allclose(charts[1]["ratio"], cum["ratio"])
+    assert list(charts[1]["k"]) == [1, 2, 3]
+    inf = influence(inc["yi"], inc["vi"], method=state.method)
+    itab = at.dataframe[1].value
+    assert list(itab["cook.d"]) == [f"{x:.3f}" for x in inf.cooks_d]
+    panel = estimator_panel(
+        inc["yi"], inc["vi"],
+        tuple(inc[c].to_numpy(float) for c in ("events_rt", "n_rt", "events_ctl", "n_ctl")),
+    )  # fmt: skip
+    np.testing.assert_allclose(charts[3]["ratio"], panel["ratio"])
+    assert charts[4]["k"].iloc[0] == 3  # the sweep starts from the three studies
+
+
+def test_exact_k1_says_why_everywhere(ds):
+    at = run("exact_k1")
     infos = info_texts(at)
     assert len(infos) == 6
     assert sum("this selection has 1" in s for s in infos) == 5

@@ -50,10 +50,12 @@ def test_table_equals_core(default_block):
     assert table["Outcome"] == [r.title for r in rows]
     assert table["NNT"] == [r.nnt.text for r in rows]
     assert table["Certainty"] == [r.certainty.label for r in rows]
-    # one trial for 2-year OS: never High; both provisional while domains are not judged.
+    # 2-year OS pools 3 studies (two interpolated): risk of bias serious (79.7% of the weight
+    # from RCTs scoring >= 5), imprecision very serious (CI crosses 1, below the OIS): Very low.
     # 1-year DFS (3 trials): the default t prediction interval (k - 2 = 1 df), 0.003 to 65,
-    # crosses 1 while the CI does not, so inconsistency is serious: Low (Moderate with pi=z)
-    assert table["Certainty"] == ["⊕⊕⊕◯ Moderate (provisional)", "⊕⊕◯◯ Low (provisional)"]
+    # crosses 1 while the CI does not, so inconsistency is serious: Low (Moderate with pi=z).
+    # Both provisional while indirectness and publication bias are not judged.
+    assert table["Certainty"] == ["⊕◯◯◯ Very low (provisional)", "⊕⊕◯◯ Low (provisional)"]
     dfs = rows[1]
     assert table["Risk without RT"][1] == f"{round(1000 * dfs.control.risk)} per 1000"
     assert table["Difference (95% CI)"][1].startswith(f"{round(-dfs.diff)} fewer per 1000")
@@ -65,7 +67,7 @@ def test_assumed_risk_goes_to_the_link_and_back():
     at.number_input[0].set_value(40.0).run()
     assert not at.exception
     assert at.query_params["cr_os"] == "40"
-    os_row = core_rows("cr_os=40")[0]
+    os_row = core_rows("v=2&cr_os=40")[0]  # the default view's time points (interpolated)
     assert os_row.control.risk == pytest.approx(0.4)
     assert shown(at)["Risk without RT"][0] == "400 per 1000"
     assert shown(at)["NNT"][0] == os_row.nnt.text

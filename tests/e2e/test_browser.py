@@ -20,7 +20,7 @@ from core.state.view import parse_query
 from core.views.analysis import analyse
 from ui.blocks import fmt_ratio
 
-LINK = "?tpoint=interp"  # three studies pooled for 2-year OS
+LINK = "?v=2&ci=hksj"  # the default view (three studies pooled for 2-year OS), HKSJ CI
 STUDY_ID, STUDY_LABEL = "Yu2014", "Yu 2014"
 RUN_TIMEOUT = 60_000  # ms; a busy 2-core CI machine
 PAGES = {
@@ -95,7 +95,7 @@ def test_untick_a_study_changes_the_value_and_the_link(page: Page, app_url: str,
     wait_idle(page)
     after = value.inner_text()
     assert after == cli_pooled(f"{LINK}&exclude={STUDY_ID}")
-    assert "tpoint=interp" in page.url  # the other filters stay in the link
+    assert "?v=2&" in page.url and "ci=hksj" in page.url  # version and settings stay in it
     full_screenshot(page, artifacts / "overview-after-toggle.png")
 
     # The link opens the same view in a fresh browser context.
@@ -171,6 +171,6 @@ def test_every_page_opens_and_keeps_the_link(page: Page, app_url: str, artifacts
     full_screenshot(page, artifacts / f"page-{name}.png")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_text("Traceback")).to_have_count(0)
-    for key in ("tpoint=interp", f"exclude={STUDY_ID}", "method=DL"):
+    for key in ("v=2", "ci=hksj", f"exclude={STUDY_ID}", "method=DL"):
         assert key in page.url, f"{key} lost on the way to {name}: {page.url}"
     expect(page.get_by_text("It is not treatment advice", exact=False)).to_have_count(1)

@@ -113,6 +113,12 @@ def _val(x: object) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
+def _interp_formula(t: float, t1: float, t2: float) -> str:
+    """'S(2) = S(1)^0.5 x S(3)^0.5': the interpolation of :func:`_interp` in words."""
+    w = (t - t1) / (t2 - t1)
+    return f"S({_years(t)}) = S({_years(t1)})^{1 - w:.4g} x S({_years(t2)})^{w:.4g}"
+
+
 def _interp(t: float, t1: float, s1: float, t2: float, s2: float) -> float:
     """Survival at t, ln S linear in time between (t1, s1) and (t2, s2); s1, s2 > 0 (percent)."""
     w = (t - t1) / (t2 - t1)
@@ -146,9 +152,12 @@ def _rate_at(
         )
     rt = _interp(t, t1, float(r1["rate_rt"]), t2, float(r2["rate_rt"]))
     ctl = _interp(t, t1, float(r1["rate_ctl"]), t2, float(r2["rate_ctl"]))
+    a_rt, b_rt = float(r1["rate_rt"]), float(r2["rate_rt"])
+    a_ctl, b_ctl = float(r1["rate_ctl"]), float(r2["rate_ctl"])
     how = (
         f"{_years(t)}-year {what} rate interpolated between {_years(t1)} and {_years(t2)} "
-        "years (log-linear in survival)"
+        f"years (log-linear in survival: {_interp_formula(t, t1, t2)}, from RT "
+        f"{a_rt:g}% and {b_rt:g}%, control {a_ctl:g}% and {b_ctl:g}%)"
     )
     return rt, ctl, how
 

@@ -12,25 +12,29 @@ from core.state.view import DEFAULT_STATE, ViewState, encode_query, parse_query
 from core.views import board
 from core.views.analysis import analyse
 
+#: the default view as links without ``v`` (format version 1) mean it: rates only where reported
+V1_DEFAULT = DEFAULT_STATE.replace(tpoint="exact")
+
 
 def test_old_links_are_unchanged_and_the_keys_round_trip():
     for query in ("", "exclude=Yu2014&outcome=DFS", "method=DL&ci=hksj"):
         state = parse_query(query).state
         assert (state.board, state.screen) == (False, "forest")
-        assert encode_query(state) == query
-    assert encode_query(DEFAULT_STATE.replace(board=True)) == "board=1"
+        # written back with the link version, and an old link with its time-point rule
+        assert encode_query(state) == ("v=2" + (f"&{query}&tpoint=exact" if query else ""))
+    assert encode_query(DEFAULT_STATE.replace(board=True)) == "v=2&board=1"
     state = DEFAULT_STATE.replace(board=True, outcome="DFS", screen="sof")
-    assert encode_query(state) == "outcome=DFS&board=1&screen=sof"
+    assert encode_query(state) == "v=2&outcome=DFS&board=1&screen=sof"
     assert parse_query(encode_query(state)) == (state, ())
-    assert parse_query("board=0").state == DEFAULT_STATE
-    assert parse_query("board=yes&screen=summary").state == DEFAULT_STATE.replace(
+    assert parse_query("board=0").state == V1_DEFAULT
+    assert parse_query("board=yes&screen=summary").state == V1_DEFAULT.replace(
         board=True, screen="sof"
     )
 
 
 def test_an_invalid_screen_is_ignored_with_a_notice():
     result = parse_query("board=1&screen=slides")
-    assert result.state == DEFAULT_STATE.replace(board=True)
+    assert result.state == V1_DEFAULT.replace(board=True)
     assert result.notices == (
         "Presenter screen (screen): 'slides' is not one of forest, sof; ignored.",
     )
@@ -64,8 +68,10 @@ def test_steps_go_through_each_outcome_then_stop_at_the_ends():
     [
         # three trials for 1-year DFS: the pooled odds ratio (REML), as metafor gives it
         ("outcome=DFS", "Pooled OR {est} (95% CI {low}–{high})"),
-        # one trial for 2-year OS: its own estimate, said to be one study
-        ("", "OR {est} (95% CI {low}–{high}), one study"),
+        # the default view pools three studies for 2-year OS (two rates interpolated)
+        ("", "Pooled OR {est} (95% CI {low}–{high})"),
+        # rates only where reported: one trial for 2-year OS, its own estimate, said so
+        ("tpoint=exact", "OR {est} (95% CI {low}–{high}), one study"),
         ("measure=HR&outcome=DFS", "HR {est} (95% CI {low}–{high}), one study"),
     ],
 )
@@ -91,11 +97,11 @@ def test_filters_line_names_every_filter_in_force():
     assert board.filters_line(ViewState()) == (
         "PVTT, narrow resection margin · RCT, PSM · external-beam RT · only studies that can be "
         "in the published meta-analysis · odds ratio of 2-year OS · random effects, REML · "
-        "prediction interval t (k-2)"
-    )
+        "prediction interval t (k-2) · interpolated rates allowed (marked †)"
+    )  # interpolation: the default since link format v2
     z = board.filters_line(ViewState(pi="z"))
-    assert z.endswith("random effects, REML · prediction interval z")
-    assert board.filters_line(ViewState(pi="hksj")).endswith("prediction interval Hartung-Knapp")
+    assert "random effects, REML · prediction interval z ·" in z
+    assert "prediction interval Hartung-Knapp ·" in board.filters_line(ViewState(pi="hksj"))
     state = parse_query(
         "outcome=DFS&design=none&rt=external&rt=internal&scope=all&qmin=4.5&method=EE&ci=hksj"
         "&group=design&tpoint=interp&exclude=A1&exclude=A2&exclude=A3&exclude=A4&exclude=A5"

@@ -87,9 +87,16 @@ def test_subprocess_default_link():
 def test_default_link(capsys):
     doc = run(capsys, "")
     assert_matches_core(doc, "")
-    # Default view: OS has one study at exactly 2 years, DFS three at 1 year.
-    assert doc["OS"]["pooled"]["k"] == 1 and doc["DFS"]["pooled"]["k"] == 3
-    assert doc["OS"]["message"].startswith("Only one study")
+    # Default view (link format v2): OS pools Wei2019 at 2 years as reported and Yu2014 and
+    # Shi2022 interpolated between 1 and 3 years; DFS three studies as reported at 1 year.
+    assert doc["query"]["tpoint"] == "interp"
+    assert doc["OS"]["pooled"]["k"] == 3 and doc["DFS"]["pooled"]["k"] == 3
+    assert [s["interpolated"] for s in doc["OS"]["studies"]] == [False, True, True]
+    assert doc["OS"]["message"] is None
+    # Rates only where reported (tpoint=exact; old links' default): OS has one study.
+    exact = run(capsys, "?tpoint=exact")
+    assert exact["OS"]["pooled"]["k"] == 1 and exact["OS"]["message"].startswith("Only one study")
+    assert exact["DFS"]["pooled"] == doc["DFS"]["pooled"]
 
 
 def test_example_link(capsys):
@@ -168,7 +175,10 @@ def test_unreadable_data_exits_2(capsys, tmp_path, setup):
 def test_certainty_per_outcome(capsys):
     """Per outcome: overall level, provisional, and each domain's state, rating and reason;
     the link's judgements and reasons applied."""
-    doc = run(capsys, "")
+    default = run(capsys, "")["OS"]["certainty"]  # three studies: inconsistency rated by rule
+    assert default["overall"] == "Very low" and default["provisional"] is True
+    assert default["not_judged"] == ["indirectness", "publication"]
+    doc = run(capsys, "?tpoint=exact")  # rates only where reported: one study for 2-year OS
     os_cert, dfs_cert = doc["OS"]["certainty"], doc["DFS"]["certainty"]
     assert doc["OS"]["pooled"]["k"] == 1
     assert os_cert["overall"] == "Moderate" and os_cert["provisional"] is True
@@ -192,7 +202,7 @@ def test_certainty_per_outcome(capsys):
         "?grade=OS.inconsistency.not_serious&why=OS.inconsistency.One+trial,+not+applicable"
         "&grade=OS.indirectness.not_serious&grade=OS.publication.serious&why=OS.rob.Open+label"
     )
-    judged = run(capsys, link)["OS"]["certainty"]
+    judged = run(capsys, link)["OS"]["certainty"]  # an old link (no v): tpoint=exact, k = 1
     assert judged["overall"] == "Low" and judged["provisional"] is False
     inc = judged["domains"]["inconsistency"]
     assert inc["state"] == "judged by user" and inc["rating"] == "not serious"

@@ -33,7 +33,7 @@ def test_token_text_is_the_documented_format() -> None:
     assert grade_token("DFS", "imprecision", "not serious") == "DFS.imprecision.not_serious"
     assert grade_token("OS", "rob", "very serious") == "OS.rob.very_serious"
     state = with_judgement(ViewState(), "DFS", "imprecision", "not serious")
-    assert encode_query(state) == "grade=DFS.imprecision.not_serious"
+    assert encode_query(state) == "v=2&grade=DFS.imprecision.not_serious"
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ def test_three_trials_lower_odds(ds):
 
 
 def test_single_study_is_said_plainly(ds):
-    oa, state = real(ds, "")
+    oa, state = real(ds, "v=2&tpoint=exact")  # rates only where reported: 2-year OS has one
     s = summary_sentence(oa, state, ds.studies)
     assert oa.k == 1
     assert s.startswith(
@@ -80,8 +80,9 @@ def test_single_study_is_said_plainly(ds):
     assert s.endswith("Events were derived from the study's reported survival rates.")
 
 
-def test_ci_including_one_gives_no_direction_and_interpolation_is_named(ds):
-    oa, state = real(ds, "tpoint=interp")
+@pytest.mark.parametrize("query", ["", "tpoint=interp"])  # the default view, an old link
+def test_ci_including_one_gives_no_direction_and_interpolation_is_named(ds, query):
+    oa, state = real(ds, query)
     p = oa.pooled
     assert p.ci_low < 0 < p.ci_high
     s = summary_sentence(oa, state, ds.studies)

@@ -173,7 +173,8 @@ def test_html_holds_every_part_with_core_numbers(default_html: str) -> None:
     # methods
     for words in ("restricted maximum likelihood", "Wald-type", "0.5 added to each cell"):
         assert words in text
-    assert "round(n × (1 − rate))" in text and "interpolated log-linearly" not in text
+    assert "round(n × (1 − rate))" in text and "interpolated log-linearly" in text
+    assert "2 study rows were interpolated" in text  # Yu2014 and Shi2022, 2-year OS
 
 
 def test_html_is_self_contained_and_has_both_forest_plots(default_html: str) -> None:
@@ -203,6 +204,8 @@ def test_methods_follow_the_view() -> None:
     assert "DerSimonian-Laird (DL)" in text and "Hartung-Knapp-Sidik-Jonkman" in text
     hr = html.unescape(_html(ViewState(measure="HR", design=("RCT", "PSM"), scope="all")))
     assert "Hazard ratios enter as ln(HR)" in hr and "0.5 added" not in hr
+    exact = html.unescape(_html(ViewState(tpoint="exact")))
+    assert "round(n × (1 − rate))" in exact and "interpolated log-linearly" not in exact
     ee = html.unescape(_html(ViewState(method="EE")))
     assert "common-effect (inverse-variance) model" in ee and "τ²</dt>" not in ee
 

@@ -131,7 +131,7 @@ def test_default_script_structure():
     text = script(DEFAULT)
     a = view(DEFAULT)
     assert "# This explores published evidence; it is not treatment advice." in text
-    assert "# Link: the default view (no query)" in text
+    assert "# Link: the default view (?v=2)" in text
     assert "#   Designs: randomized (RCT), propensity-matched (PSM)" in text
     assert 'method = "REML", test = "z"' in text
     assert 'escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i,' in text
@@ -165,7 +165,8 @@ def test_estimator_and_ci_method(query, call):
 
 def test_link_and_filters_in_header():
     text = script("?design=RCT&exclude=Yu2014&method=dl")
-    assert "# Link (query string): ?design=RCT&exclude=Yu2014&method=DL" in text
+    # an old link (no v) is written back with the link version and its time-point rule
+    assert "# Link (query string): ?v=2&design=RCT&exclude=Yu2014&method=DL&tpoint=exact" in text
     assert "#   Excluded by hand: Yu2014" in text
     assert "#   Yu2014: excluded by hand" in text
     assert "included = c(TRUE, FALSE, TRUE)" in text  # kept in the data, left out of the fit
@@ -191,7 +192,7 @@ def test_one_outcome_only():
 
 
 def test_one_study_is_said():
-    text = script(DEFAULT)  # OS: only Wei2019 at 2 years
+    text = script("?tpoint=exact")  # OS: only Wei2019 reports a rate at exactly 2 years
     assert "# One study: the pooled result is that study's own estimate" in text
     assert "metafor reports I2 = 0" in text
     assert "addpred = FALSE)" in text.split("res_OS <-")[1].split("res_DFS")[0]
@@ -272,7 +273,7 @@ def test_cli_prints_the_script(capsys):
 def test_cli_notices_and_bad_data(capsys, tmp_path):
     assert main(["rscript", "?method=XYZ"]) == 0
     captured = capsys.readouterr()
-    assert captured.out == script(DEFAULT)
+    assert captured.out == script("?tpoint=exact")  # an old link (no v): v1's time points
     assert "notice:" in captured.err and "'XYZ'" in captured.err
     assert main(["rscript", "", "--data", str(tmp_path / "nope")]) == 2
     captured = capsys.readouterr()

@@ -418,10 +418,29 @@ def test_inconsistency_with_two_studies_has_no_pi(ds):
     assert "I² alone is rated" in inc.reason
 
 
-def test_bundled_default_view_one_study_not_high(ds):
-    """The default view pools one trial for 2-year OS (Wei2019, 164 patients): never High,
-    and provisional while inconsistency (not assessable) is not judged."""
+def test_bundled_default_view_os_three_studies(ds):
+    """The default view pools 3 studies for 2-year OS (two rates interpolated): weights
+    41.1% Wei2019 + 38.6% Yu2014 from RCTs scoring >= 5 is 79.7% < 80%, so risk of bias is
+    serious; the CI crosses 1 and 359 patients are below the OIS of 473 (control risk
+    92/181 = 50.8%, 25% RRR), so imprecision is very serious: Very low, provisional."""
     a = analyse(ViewState(), ds)
+    os_row = sof_table(a, ds.studies)[0]
+    assert os_row.k == 3 and os_row.ratio_low < 1 < os_row.ratio_high
+    assert os_row.control.risk == pytest.approx(92 / 181)
+    rob = os_row.certainty.domain("rob")
+    assert rob.rating == "serious" and "79.7% of the weight" in rob.reason
+    imp = os_row.certainty.domain("imprecision")
+    assert imp.rating == "very serious" and "optimal information size of 473" in imp.reason
+    assert os_row.certainty.domain("inconsistency").rating == "not serious"  # I2 = 48%
+    assert os_row.certainty.level == "Very low" and os_row.certainty.provisional
+    assert [d.key for d in os_row.certainty.missing] == ["indirectness", "publication"]
+
+
+def test_bundled_exact_view_one_study_not_high(ds):
+    """With rates only where reported (tpoint=exact, old links' default) 2-year OS pools one
+    trial (Wei2019, 164 patients): never High, and provisional while inconsistency (not
+    assessable) is not judged."""
+    a = analyse(ViewState(tpoint="exact"), ds)
     for row in sof_table(a, ds.studies):
         if row.k == 1:
             assert row.certainty.level != "High"
@@ -473,7 +492,9 @@ def test_sof_frame_columns(ds):
     assert frame.loc[1, "Indirectness"].startswith("not judged: ")
     assert frame.loc[1, "Publication bias"].startswith("not assessable: ")
     assert frame["certainty_provisional"].tolist() == [True, True]
-    assert frame.loc[0, "certainty_pending"].startswith("Provisional: no rating yet for incons")
+    assert frame.loc[0, "certainty_pending"].startswith(
+        "Provisional: no rating yet for indirectness (not judged) and publication bias"
+    )  # OS pools three studies by default: inconsistency is rated by rule
     assert (frame["disclaimer"] == DISCLAIMER).all()
 
 

@@ -40,6 +40,7 @@ CASES: list[tuple[str, dict, list[str]]] = [
     ("", {}, []),
     ("?", {}, []),
     ("v=1", {}, []),
+    ("v=2", {}, []),
     # the example from the issue
     ("?design=RCT&design=PSM&exclude=Yu2014", {"exclude": ("Yu2014",)}, []),
     # every valid value of every field
@@ -165,7 +166,7 @@ CASES: list[tuple[str, dict, list[str]]] = [
     ("exclude=%3Cscript%3Ealert(1)%3C/script%3E", {}, ["not valid study ids"]),
     ("exclude=" + "a" * 65, {}, ["not valid study ids"]),
     ("exclude=ok&exclude=bad id", {"exclude": ("ok",)}, ["'bad id'"]),
-    ("v=2", {}, ["newer version"]),
+    ("v=3", {}, ["newer version"]),
     ("v=abc", {}, ["not a version"]),
     # certainty judgements and their reasons (free text: commas and dots stay in the reason)
     ("grade=OS.rob.serious", {"grade": ("OS.rob.serious",)}, []),
@@ -186,13 +187,86 @@ def _case_id(case: tuple[str, dict, list[str]]) -> str:
     return case[0][:50] or "empty"
 
 
+#: The default view as links of format version 1 (no ``v``) mean it: rates only where reported.
+V1_DEFAULTS = DEFAULT_STATE.replace(tpoint="exact")
+#: Links of the table that set no control (the bare address, an empty value, only an unknown or
+#: nameless key) or say v=2 or later: they open today's default view, not version 1's.
+TODAYS = {
+    "",
+    "?",
+    "qmin=",
+    "method=",
+    "=x",
+    "%3Cscript%3E=1",
+    "foo=1",
+    "v=2",
+    "v=3",
+    "https://example.org/overview",
+    "utm_source=chat&embed=true&fbclid=x",
+}
+
+
+def _with_v2(query: str) -> str | None:
+    """``query`` with ``v=2`` as its first parameter (None: a URL without a query)."""
+    if "?" in query:
+        head, tail = query.split("?", 1)
+        return f"{head}?v=2&{tail}"
+    return None if "/" in query else "v=2&" + query
+
+
 @pytest.mark.parametrize("query, changes, notices", CASES, ids=[_case_id(c) for c in CASES])
 def test_parse_table(query: str, changes: dict, notices: list[str]) -> None:
-    result = parse_query(query)
-    assert result.state == DEFAULT_STATE.replace(**changes)
-    assert len(result.notices) == len(notices), result.notices
-    for notice, expected in zip(result.notices, notices, strict=True):
-        assert expected in notice
+    """Each link as written (without ``v`` it is a version-1 link, so a missing ``tpoint``
+    reads ``exact``), and with ``v=2`` in front (today's defaults): same values, same notices."""
+    base = DEFAULT_STATE if query in TODAYS else V1_DEFAULTS
+    for link, expected_state in (
+        (query, base.replace(**changes)),
+        (_with_v2(query), DEFAULT_STATE.replace(**changes)),
+    ):
+        if link is None or "v=2&v=" in link:
+            continue
+        result = parse_query(link)
+        assert result.state == expected_state, link
+        assert len(result.notices) == len(notices), result.notices
+        for notice, expected in zip(result.notices, notices, strict=True):
+            assert expected in notice
+
+
+@pytest.mark.parametrize(
+    "link, tpoint",
+    [
+        ("", "interp"),  # the app's bare address: today's default view
+        ("?outcome=DFS", "exact"),  # an old link (v1) keeps its meaning
+        ("?v=1&outcome=DFS", "exact"),
+        ("?outcome=DFS&tpoint=interp", "interp"),
+        ("?v=1&tpoint=bogus", "exact"),  # an invalid value keeps the link version's default
+        ("?v=abc&outcome=DFS", "exact"),  # read as v1, with a notice
+        ("?v=2&outcome=DFS", "interp"),
+        ("?v=2&tpoint=exact", "exact"),
+        ("?v=2&tpoint=", "interp"),
+        ("?v=9&outcome=DFS", "interp"),  # newer than the app: read as today's, with a notice
+        ("?utm_source=mail", "interp"),  # sets no control
+    ],
+)
+def test_time_point_default_by_link_version(link: str, tpoint: str) -> None:
+    assert parse_query(link).state.tpoint == tpoint
+
+
+def test_old_and_new_links_round_trip() -> None:
+    """An old link (no v, no tpoint) reads as exact and is written back with v=2 and
+    tpoint=exact; a new link always carries v=2 and leaves today's default (interp) out."""
+    old = parse_query("?design=RCT&exclude=Yu2014")
+    assert old == ParseResult(V1_DEFAULTS.replace(design=("RCT",), exclude=("Yu2014",)), ())
+    new_link = encode_query(old.state)
+    assert new_link == "v=2&design=RCT&exclude=Yu2014&tpoint=exact"
+    assert parse_query(new_link) == old
+    assert encode_query(DEFAULT_STATE) == "v=2"
+    assert parse_query("v=2") == ParseResult(DEFAULT_STATE, ())
+    assert to_query_params(DEFAULT_STATE.replace(tpoint="exact")) == {
+        "v": ["2"], "tpoint": ["exact"]
+    }  # fmt: skip
+    assert S.defaults_of_version(1)["tpoint"] == "exact"
+    assert S.defaults_of_version(2) == {f.name: f.default for f in FIELDS}
 
 
 ALIASES = [
@@ -210,10 +284,11 @@ ALIASES = [
 )
 def test_every_alias(spec: S.FieldSpec, alias: str, target: str) -> None:
     expected = {"flag": target == "1", "multi": (target,)}.get(spec.kind, target)
-    for query in (f"{spec.key}={alias}", f"{spec.key}={alias.upper()}"):
+    for query in (f"v=2&{spec.key}={alias}", f"v=2&{spec.key}={alias.upper()}"):
         assert parse_query(query) == ParseResult(DEFAULT_STATE.replace(**{spec.name: expected}), ())
     for key in spec.key_aliases:
-        assert parse_query(f"{key}={alias}").state == DEFAULT_STATE.replace(**{spec.name: expected})
+        link = f"v=2&{key}={alias}"
+        assert parse_query(link).state == DEFAULT_STATE.replace(**{spec.name: expected})
 
 
 def test_module_doctest() -> None:
@@ -231,15 +306,15 @@ def test_defaults() -> None:
     assert s.qmin is None
     assert s.exclude == ()
     assert (s.outcome, s.measure, s.t_os, s.t_dfs) == ("OS", "OR", 2.0, 1.0)
-    assert (s.method, s.ci, s.pi, s.group, s.tpoint) == ("REML", "wald", "t", "none", "exact")
+    assert (s.method, s.ci, s.pi, s.group, s.tpoint) == ("REML", "wald", "t", "none", "interp")
     assert (s.order, s.mod, s.tf) == ("year", "quality", False)
-    assert encode_query(s) == ""
-    assert to_query_params(s) == {}
+    assert encode_query(s) == "v=2"
+    assert to_query_params(s) == {"v": ["2"]}
     assert [f.name for f in dataclasses.fields(ViewState)] == [f.name for f in FIELDS]
 
 
 def test_mapping_inputs() -> None:
-    expected = DEFAULT_STATE.replace(design=("RCT",), exclude=("Wei2019", "Yu2014"), method="DL")
+    expected = V1_DEFAULTS.replace(design=("RCT",), exclude=("Wei2019", "Yu2014"), method="DL")
     as_lists = {"design": ["RCT"], "exclude": ["Yu2014", "Wei2019"], "method": ["DL"]}
     assert parse_query(as_lists) == ParseResult(expected, ())
     as_strings = {"design": "RCT", "exclude": "Yu2014,Wei2019", "method": "dl"}
@@ -311,12 +386,12 @@ def test_encode() -> None:
     assert s.exclude == ("Wei2019", "Yu2014")
     assert s.qmin == 5.0
     assert encode_query(s) == (
-        "design=RCT&design=PSM&design=retrospective&qmin=5&exclude=Wei2019&exclude=Yu2014"
+        "v=2&design=RCT&design=PSM&design=retrospective&qmin=5&exclude=Wei2019&exclude=Yu2014"
         "&t_os=1.5&method=HS&pi=0"
     )
     assert to_query_params(s)["exclude"] == ["Wei2019", "Yu2014"]
-    assert encode_query(DEFAULT_STATE.replace(indication=())) == "indication=none"
-    assert encode_query(DEFAULT_STATE.replace(t_dfs=0.000001)) == "t_dfs=0.000001"
+    assert encode_query(DEFAULT_STATE.replace(indication=())) == "v=2&indication=none"
+    assert encode_query(DEFAULT_STATE.replace(t_dfs=0.000001)) == "v=2&t_dfs=0.000001"
 
 
 @pytest.mark.parametrize(
@@ -360,9 +435,15 @@ def test_describe_filters() -> None:
     assert "Subgroups: by design" in hr
     assert "Trim-and-fill on the funnel plot: shown" in hr
     assert describe_measure(s.replace(t_dfs=1.5), "DFS") == "Odds ratio of 1.5-year DFS"
-    interp = describe_filters(s.replace(tpoint="interp", design=()))
+    interp = describe_filters(s.replace(design=()))
     assert "Designs: none selected" in interp
-    assert any(line.startswith("Time points: also rates interpolated") for line in interp)
+    assert "Time points: also rates interpolated between reported years (marked as derived)" in (
+        interp
+    )
+    exact = describe_filters(s.replace(tpoint="exact"))
+    assert "Time points: only rates reported at exactly t years" in exact
+    assert not any(line.startswith("Time points") for line in describe_filters(s.replace(
+        measure="HR")))  # fmt: skip
     many = describe_filters(s.replace(exclude=tuple(f"S{i:03d}" for i in range(30))))
     assert any(line.endswith("and 10 more") for line in many)
 
@@ -452,17 +533,17 @@ TOKEN = "AbCd_-0123456789abcdefghijklmnop"
 def test_data_token_is_a_link_key() -> None:
     """``data=TOKEN`` is kept, written last, and a value of another shape is ignored with a
     notice (the view stays on the bundled data); links without it are unchanged."""
-    parsed = parse_query(f"?outcome=DFS&data={TOKEN}")
+    parsed = parse_query(f"?v=2&outcome=DFS&data={TOKEN}")
     assert parsed == ParseResult(ViewState(outcome="DFS", data=TOKEN), ())
-    assert encode_query(parsed.state) == f"outcome=DFS&data={TOKEN}"
+    assert encode_query(parsed.state) == f"v=2&outcome=DFS&data={TOKEN}"
     assert parse_query(f"?DATA= {TOKEN} ").state.data == TOKEN
-    bad = parse_query("?data=abc&design=RCT")
+    bad = parse_query("?v=2&data=abc&design=RCT")
     assert bad.state == ViewState(design=("RCT",))
     assert bad.notices == (
         "Saved dataset (data): 'abc' is not the token of a saved dataset; ignored.",
     )
     assert parse_query(f"?data={TOKEN}x").state.data is None
-    assert encode_query(ViewState(design=("RCT",))) == "design=RCT"
+    assert encode_query(ViewState(design=("RCT",))) == "v=2&design=RCT"
     with pytest.raises(ValueError):
         ViewState(data="abc")
 

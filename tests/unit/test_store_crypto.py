@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.state.view import parse_query
 from core.store import Change, crypto
 from core.store.diff import diff
 from core.store.link import split_data
@@ -133,13 +134,22 @@ def test_diff_hand_worked() -> None:
 
 def test_split_data_takes_the_token_out_of_any_link_form() -> None:
     assert split_data("?outcome=DFS") == ((), "?outcome=DFS")
-    assert split_data("?Data=abc&outcome=DFS") == (("abc",), [("outcome", "DFS")])
+    assert split_data("?Data=abc&outcome=DFS") == (("abc",), [("v", "1"), ("outcome", "DFS")])
     assert split_data("https://x.org/app?design=RCT&data=%20abc%20#top") == (
         ("abc",),
-        [("design", "RCT")],
+        [("v", "1"), ("design", "RCT")],
     )
     assert split_data("data=&v=1") == ((), [("v", "1")])
-    assert split_data("data=a&data=b") == (("a", "b"), [])
+    assert split_data("data=a&data=b") == (("a", "b"), [("v", "1")])
+    assert split_data("?v=2&data=abc") == (("abc",), [("v", "2")])
+
+
+def test_a_data_link_keeps_its_link_version() -> None:
+    """``?data=TOKEN`` without ``v`` (made before v2) reads its time points as ``exact``, as the
+    app reads the whole link; with ``v=2`` as today's default (``interp``)."""
+    for link, tpoint in (("?data=abc", "exact"), ("?v=2&data=abc", "interp")):
+        assert parse_query(split_data(link)[1]).state.tpoint == tpoint
+        assert parse_query(link.replace("abc", "A" * 32)).state.tpoint == tpoint
 
 
 NUMERIC = ("year", "n_rt", "n_ctl", "median_fu_months", "quality_score")
