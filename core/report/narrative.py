@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.fmt import count, p_value, percent, ratio, ratio_ci
+from core.data.endpoints import mix_sentence
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import OutcomeAnalysis
@@ -49,20 +50,60 @@ def measure_name(oa: OutcomeAnalysis) -> str:
     return "hazard ratio" if oa.measure == "HR" else "odds ratio"
 
 
+def event_phrase(oa: OutcomeAnalysis) -> str:
+    """The event the pooled studies counted, from their endpoints (core.data.endpoints):
+    'death from any cause', 'HCC-related death'; in a mixed pool 'the event as each study
+    defined it (DFS or RFS)'; without studies the outcome's own event."""
+    defs = oa.definitions or oa.available
+    events = list(dict.fromkeys(d.endpoint.event for d in defs))
+    if not events:
+        return EVENTS[oa.outcome]
+    if len(events) == 1:
+        return events[0]
+    names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
+    return f"the event as each study defined it ({names})"
+
+
 def effect_phrase(oa: OutcomeAnalysis) -> str:
-    """What the ratio compares: 'odds of death at 2 years', 'hazard of recurrence or death'."""
-    event = EVENTS[oa.outcome]
+    """What the ratio compares: 'odds of death from any cause at 2 years', 'hazard of
+    HCC-related death' (the pooled studies' own endpoints)."""
+    event = event_phrase(oa)
     if oa.measure == "HR" or oa.years is None:
         return f"hazard of {event}"
     return f"odds of {event} at {_years(oa.years)}"
 
 
 def headline(oa: OutcomeAnalysis) -> str:
-    """'Disease-free survival: odds ratio at 1 year' or 'Overall survival: hazard ratio'."""
+    """'Overall survival: odds ratio at 2 years', 'Overall survival: hazard ratio for
+    HCC-related death, multivariable Cox' or 'Disease-free survival: odds ratio at 1 year (DFS
+    or RFS, mixed endpoint definitions)': what the pooled studies measured."""
     what = OUTCOMES[oa.outcome].capitalize()
+    defs = oa.definitions or oa.available
     if oa.measure == "HR" or oa.years is None:
-        return f"{what}: hazard ratio"
-    return f"{what}: odds ratio at {_years(oa.years)}"
+        if not defs:
+            return f"{what}: hazard ratio"
+        return f"{what}: {oa.title[:1].lower()}{oa.title[1:]}"
+    head = f"{what}: odds ratio at {_years(oa.years)}"
+    if not defs or [d.endpoint.name for d in defs] == [oa.outcome]:
+        return head
+    names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
+    return f"{head} ({names}{', mixed endpoint definitions' if len(defs) > 1 else ''})"
+
+
+def endpoint_sentences(oa: OutcomeAnalysis, studies: pd.DataFrame) -> list[str]:
+    """Plain sentences on the endpoints: a mixed pool names each definition and its studies;
+    a pool narrowed by the link's ``endpoint`` choice says which definition it keeps."""
+    out = []
+    if oa.mixed:
+        labels = studies.set_index("study_id")["label"].astype(object)
+        names = {str(k): str(v) for k, v in labels.items() if not pd.isna(v)}
+        out.append(mix_sentence(oa.definitions, names))
+    elif oa.kept and oa.endpoint_note is None and oa.definitions:
+        out.append(f"Only studies measuring {oa.definitions[0].words} are pooled (one endpoint "
+                   "definition kept).")
+    if oa.endpoint_note:
+        out.append(oa.endpoint_note)
+    return out
 
 
 def model_phrase(method: str, ci: str) -> str:
@@ -185,6 +226,7 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
     derived = _derived_sentence(oa)
     if derived:
         sentences.append(derived)
+    sentences += endpoint_sentences(oa, studies)
     return " ".join(sentences)
 
 

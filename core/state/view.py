@@ -173,6 +173,11 @@ FIELDS: tuple[FieldSpec, ...] = (
       low_open=True),
     F("t_dfs", "number", 1.0, (), "Time point for DFS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
+    F("endpoint", "ids", (), (), "Endpoint definitions kept",
+      values_doc="repeated key, `OUTCOME.endpoint` or `OUTCOME.endpoint.adjustment`: outcome "
+      "`OS` or `DFS`; endpoint as the page names it (`all-cause-death`, `hcc-related-death`, "
+      "`dfs`, `rfs`, `hcc-recurrence`, or a slug of an uploaded name); adjustment (HRs only) "
+      "`adjusted`, `unadjusted` or `not-stated` (e.g. `OS.hcc-related-death.adjusted`)"),
     F("method", "enum", "REML", get_args(Method), "Model", vocab.MODELS,
       {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
        "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM"},
@@ -325,6 +330,7 @@ class ViewState:
     measure: Measure = "OR"
     t_os: float = 2.0
     t_dfs: float = 1.0
+    endpoint: tuple[str, ...] = ()
     method: Method = "REML"
     ci: CiMethod = "wald"
     pi: bool = True

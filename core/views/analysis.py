@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from core import fmt, vocab
+from core.data.endpoints import Definition, definitions, effect_words, matches
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
@@ -89,6 +90,10 @@ class OutcomeAnalysis:
     ``rows``: the estimable studies among the selected ones (ROW_COLUMNS of
     core.data.estimable plus ``included`` and ``weight`` in percent, NaN when not pooled).
     ``pooled`` is None when no study is included; ``message`` then says why.
+    ``definitions``: the endpoint definitions of the included studies (more than one: a mixed
+    pool); ``available``: those of every estimable selected study, before the link's
+    ``endpoint`` choice; ``kept``: the link's ``endpoint`` values applied to this outcome;
+    ``endpoint_note``: why the choice was not applied (no study has the kept definition).
     """
 
     outcome: Outcome
@@ -102,16 +107,30 @@ class OutcomeAnalysis:
     excluded_by_user: tuple[str, ...]
     patients: int
     message: str | None
+    definitions: tuple[Definition, ...] = ()
+    available: tuple[Definition, ...] = ()
+    kept: tuple[str, ...] = ()
+    endpoint_note: str | None = None
 
     @property
     def k(self) -> int:
         return 0 if self.pooled is None else self.pooled.k
 
     @property
+    def mixed(self) -> bool:
+        """True when the included studies measured more than one endpoint definition."""
+        return len(self.definitions) > 1
+
+    @property
     def title(self) -> str:
-        if self.measure == "HR":
-            return f"Hazard ratio, {vocab.OUTCOMES[self.outcome]}"
-        return f"Odds ratio of {self.years:g}-year {self.outcome}"
+        """What the pooled ratio is of, from the studies' data: 'Hazard ratio for HCC-related
+        death, multivariable Cox', 'Odds ratio of 2-year OS' (core.data.endpoints)."""
+        defs = self.definitions or self.available
+        if not defs:
+            if self.measure == "HR":
+                return f"Hazard ratio, {vocab.OUTCOMES[self.outcome]}"
+            return f"Odds ratio of {self.years:g}-year {self.outcome}"
+        return effect_words(defs, self.measure, self.years)
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
@@ -134,6 +153,9 @@ def analyse_outcome(
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
     not_estimable = tuple((s, r) for s, r in es.excluded if s in chosen)
+    available = _definitions(rows, outcome, state.measure)
+    kept = tuple(v for v in state.endpoint if v.split(".", 1)[0] == outcome)
+    rows, endpoint_out, endpoint_note = _keep_definitions(rows, available, kept)
     excluded = set(state.exclude)
     included = ~rows["study_id"].isin(excluded).to_numpy(dtype=bool)
     rows = rows.assign(included=included, weight=np.nan)
@@ -174,11 +196,50 @@ def analyse_outcome(
         pooled=pooled,
         subgroups=subgroups,
         not_estimable=not_estimable,
-        filtered_out=sel.filtered_out,
+        filtered_out=sel.filtered_out + endpoint_out,
         excluded_by_user=by_hand,
         patients=n,
         message=message,
+        definitions=_definitions(rows[rows["included"]], outcome, state.measure),
+        available=available,
+        kept=kept,
+        endpoint_note=endpoint_note,
     )
+
+
+def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
+    """The endpoint definitions of estimable ``rows`` (core.data.endpoints.definitions)."""
+    return definitions(
+        outcome,
+        measure,
+        rows["study_id"].astype(str).tolist(),
+        rows["endpoint_as_reported"].astype(object).tolist(),
+        rows["adjustment"].astype(object).tolist() if "adjustment" in rows else [None] * len(rows),
+    )
+
+
+def _keep_definitions(
+    rows: pd.DataFrame, available: tuple[Definition, ...], kept: tuple[str, ...]
+) -> tuple[pd.DataFrame, tuple[tuple[str, str], ...], str | None]:
+    """``rows`` of the definitions the link keeps, (study_id, reason) for the others, and a
+    note when no study has a kept definition (the choice is then not applied)."""
+    if not kept:
+        return rows, (), None
+    keep = [d for d in available if matches(d, kept)]
+    if not keep:
+        return rows, (), (
+            f"No selected study measured the endpoint definition the link keeps "
+            f"({', '.join(kept)}), so every definition is pooled."
+        )
+    ids = {s for d in keep for s in d.studies}
+    words = " or ".join(d.words for d in keep)
+    out = tuple(
+        (s, f"endpoint {d.words}; only {words} kept")
+        for d in available
+        if d not in keep
+        for s in d.studies
+    )
+    return rows[rows["study_id"].isin(ids)].reset_index(drop=True), out, None
 
 
 def out_of_range(res: PoolResult, measure: str) -> str | None:
@@ -266,6 +327,7 @@ def to_json(analysis: Analysis) -> dict:
                 for r in used.itertuples(index=False)
             ],
             "excluded": [{"id": s, "reason": r} for s, r in oa.excluded()],
+            "endpoint": endpoint_json(oa),
             "pooled": None,
             "message": oa.message,
         }
@@ -291,6 +353,31 @@ def to_json(analysis: Analysis) -> dict:
     return out
 
 
+def endpoint_json(oa: OutcomeAnalysis) -> dict:
+    """What the pooled studies measured, for the CLI: the description (the outcome's title),
+    whether the pool mixes definitions, each definition of the included studies (or, with
+    none included, of the estimable ones) and the link's ``endpoint`` choice."""
+    defs = oa.definitions or oa.available
+    return {
+        "description": oa.title,
+        "mixed": oa.mixed,
+        "definitions": [
+            {
+                "key": d.key,
+                "endpoint": d.endpoint.name,
+                "event": d.endpoint.event,
+                "adjustment": d.adjustment,
+                "adjustment_as_reported": d.phrase,
+                "studies": list(d.studies),
+            }
+            for d in defs
+        ],
+        "choices": [d.key for d in oa.available],
+        "kept": list(oa.kept),
+        "note": oa.endpoint_note,
+    }
+
+
 # ---------------------------------------------------------------------------------------
 # Forest frame: the rows a forest plot draws (see core.charts.forest.FOREST_COLUMNS)
 
@@ -309,15 +396,16 @@ def pooled_label(method: str, ci: str) -> str:
     return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
 
 
-def _detail(row: pd.Series, measure: str) -> str:
+def _detail(row: pd.Series, measure: str, endpoint: str = "") -> str:
+    what = f"; endpoint: {endpoint}" if endpoint else ""
     if measure == "HR":
-        return str(row["derivation"])
+        return str(row["derivation"]) + what
     parts = [
         f"{_int(row['events_rt'])}/{_int(row['n_rt'])} vs {_int(row['events_ctl'])}/"
         f"{_int(row['n_ctl'])} events (RT vs control)",
         str(row["derivation"]),
     ]
-    return "; ".join(parts)
+    return "; ".join(parts) + what
 
 
 def _int(x: float | None) -> str:
@@ -364,6 +452,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
     subgroup diamonds when grouping, the pooled diamond and the prediction interval."""
     meta = studies.set_index("study_id")
     frame_rows: list[dict] = []
+    words = {s: d.words for d in oa.available for s in d.studies}
 
     def study_row(r: pd.Series) -> dict:
         se = math.sqrt(r["vi"])
@@ -379,7 +468,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "weight": float(r["weight"]),
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
-            "detail": _detail(r, oa.measure),
+            "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), "")),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
         }
@@ -403,7 +492,9 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         frame_rows.extend(study_row(r) for _, r in rows.iterrows())
     if oa.pooled is not None:
         label = pooled_label(state.method, state.ci)
-        frame_rows.extend(_pooled_rows("all", label, oa.pooled, "", state.pi))
+        pooled = _pooled_rows("all", label, oa.pooled, "", state.pi)
+        pooled[0]["detail"] = f"{oa.title}; {pooled[0]['detail']}"
+        frame_rows.extend(pooled)
     frame = pd.DataFrame(frame_rows)
     for col, default in (
         ("study_id", ""),
