@@ -10,7 +10,7 @@ from core.state.view import describe_filters
 from core.views.analysis import out_of_range
 from core.views.results_table import results_frame
 from core.vocab import stat_help
-from ui import blocks, cache, exports, sync
+from ui import blocks, cache, endpoints, exports, sync
 from ui.report import render_report_downloads
 from ui.sof import render_sof
 
@@ -44,6 +44,7 @@ with sentence_col.container(border=True, key="present_sentence"):
     st.markdown(blocks.text(summary_sentence(oa, state, studies)))
 with published_col.container(border=True, key="present_published"):
     blocks.published_box(oa, cache.published_results())
+endpoints.render(oa)
 
 numbers = key_numbers(oa, state)
 if numbers:

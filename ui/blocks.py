@@ -117,7 +117,7 @@ def forest(
         part,
         lambda: forest_chart(
             forest_frame(oa, state, studies),
-            measure_label=oa.title,
+            measure_label=oa.short_title,
             large=large,
             width=width,
             show_weight=width is None,

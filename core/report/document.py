@@ -181,7 +181,7 @@ def _section(
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
-        chart = chart_spec(forest_chart(frame, measure_label=oa.title, width=FOREST_WIDTH))
+        chart = chart_spec(forest_chart(frame, measure_label=oa.short_title, width=FOREST_WIDTH))
     published = published_comparison(oa, pub)
     return OutcomeSection(
         heading=headline(oa),

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.fmt import count, p_value, percent, ratio, ratio_ci
 from core.data.endpoints import mix_sentence
+from core.fmt import count, p_value, percent, ratio, ratio_ci
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import OutcomeAnalysis
@@ -99,8 +99,10 @@ def endpoint_sentences(oa: OutcomeAnalysis, studies: pd.DataFrame) -> list[str]:
         names = {str(k): str(v) for k, v in labels.items() if not pd.isna(v)}
         out.append(mix_sentence(oa.definitions, names))
     elif oa.kept and oa.endpoint_note is None and oa.definitions:
-        out.append(f"Only studies measuring {oa.definitions[0].words} are pooled (one endpoint "
-                   "definition kept).")
+        out.append(
+            f"Only studies measuring {oa.definitions[0].words} are pooled (one endpoint "
+            "definition kept)."
+        )
     if oa.endpoint_note:
         out.append(oa.endpoint_note)
     return out

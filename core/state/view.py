@@ -737,6 +737,8 @@ def describe_filters(
         )
     measures = [describe_measure(state, o) for o in (outcomes or (state.outcome,))]
     lines.append("; ".join([measures[0], *(m[0].lower() + m[1:] for m in measures[1:])]))
+    if state.endpoint:
+        lines.append(f"{f['endpoint'].title}: {', '.join(state.endpoint)}")
     if state.method == "EE":
         lines.append("Model: common effect (inverse variance)")
     else:

@@ -127,10 +127,16 @@ class OutcomeAnalysis:
         death, multivariable Cox', 'Odds ratio of 2-year OS' (core.data.endpoints)."""
         defs = self.definitions or self.available
         if not defs:
-            if self.measure == "HR":
-                return f"Hazard ratio, {vocab.OUTCOMES[self.outcome]}"
-            return f"Odds ratio of {self.years:g}-year {self.outcome}"
+            return self.short_title
         return effect_words(defs, self.measure, self.years)
+
+    @property
+    def short_title(self) -> str:
+        """The measure and outcome only ('Odds ratio of 2-year OS'), for a forest plot's
+        narrow column header; the full :attr:`title` stands above the plot."""
+        if self.measure == "HR":
+            return f"Hazard ratio, {vocab.OUTCOMES[self.outcome]}"
+        return f"Odds ratio of {self.years:g}-year {self.outcome}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
@@ -223,13 +229,17 @@ def _keep_definitions(
 ) -> tuple[pd.DataFrame, tuple[tuple[str, str], ...], str | None]:
     """``rows`` of the definitions the link keeps, (study_id, reason) for the others, and a
     note when no study has a kept definition (the choice is then not applied)."""
-    if not kept:
+    if not kept or not available:
         return rows, (), None
     keep = [d for d in available if matches(d, kept)]
     if not keep:
-        return rows, (), (
-            f"No selected study measured the endpoint definition the link keeps "
-            f"({', '.join(kept)}), so every definition is pooled."
+        return (
+            rows,
+            (),
+            (
+                f"No selected study measured the endpoint definition the link keeps "
+                f"({', '.join(kept)}), so every definition is pooled."
+            ),
         )
     ids = {s for d in keep for s in d.studies}
     words = " or ".join(d.words for d in keep)
@@ -367,7 +377,7 @@ def endpoint_json(oa: OutcomeAnalysis) -> dict:
                 "endpoint": d.endpoint.name,
                 "event": d.endpoint.event,
                 "adjustment": d.adjustment,
-                "adjustment_as_reported": d.phrase,
+                "adjustment_words": d.phrase,
                 "studies": list(d.studies),
             }
             for d in defs

@@ -2,7 +2,9 @@
 
 The ``analysis`` column names what was pooled (the outcome's title: measure, time point and the
 studies' endpoint definitions); ``endpoint`` gives each study's own (endpoint as reported and,
-for an HR, its adjustment). Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its 95% Wald CI
+for an HR, its adjustment).
+
+Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its 95% Wald CI
 (as in the forest plot), the weight in percent (empty for a study excluded by hand), how the
 numbers were obtained and the source. The pooled row holds the model's estimate (vi = se²),
 its CI, p, tau², I² and the prediction interval; its weight is 100. Studies that cannot be
