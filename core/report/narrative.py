@@ -73,21 +73,31 @@ def effect_phrase(oa: OutcomeAnalysis) -> str:
     return f"odds of {event} at {_years(oa.years)}"
 
 
+def endpoint_words(oa: OutcomeAnalysis) -> str:
+    """What the pooled studies measured, beyond the outcome's name: 'for HCC-related death,
+    multivariable Cox' (a hazard ratio), 'DFS or RFS, mixed endpoint definitions' or 'RFS' (an
+    odds ratio); '' for an odds ratio of the outcome's own endpoint, or with no studies."""
+    defs = oa.definitions or oa.available
+    if not defs:
+        return ""
+    if oa.measure == "HR" or oa.years is None:
+        return oa.title.removeprefix("Hazard ratio ")
+    if [d.endpoint.name for d in defs] == [oa.outcome]:
+        return ""
+    names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
+    return f"{names}{', mixed endpoint definitions' if len(defs) > 1 else ''}"
+
+
 def headline(oa: OutcomeAnalysis) -> str:
     """'Overall survival: odds ratio at 2 years', 'Overall survival: hazard ratio for
     HCC-related death, multivariable Cox' or 'Disease-free survival: odds ratio at 1 year (DFS
     or RFS, mixed endpoint definitions)': what the pooled studies measured."""
     what = OUTCOMES[oa.outcome].capitalize()
-    defs = oa.definitions or oa.available
+    words = endpoint_words(oa)
     if oa.measure == "HR" or oa.years is None:
-        if not defs:
-            return f"{what}: hazard ratio"
-        return f"{what}: {oa.title[:1].lower()}{oa.title[1:]}"
+        return f"{what}: hazard ratio" + (f" {words}" if words else "")
     head = f"{what}: odds ratio at {_years(oa.years)}"
-    if not defs or [d.endpoint.name for d in defs] == [oa.outcome]:
-        return head
-    names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
-    return f"{head} ({names}{', mixed endpoint definitions' if len(defs) > 1 else ''})"
+    return f"{head} ({words})" if words else head
 
 
 def endpoint_sentences(oa: OutcomeAnalysis, studies: pd.DataFrame) -> list[str]:

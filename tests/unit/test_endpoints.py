@@ -25,6 +25,7 @@ from core.data.endpoints import (
 )
 from core.data.estimable import estimable
 from core.report.narrative import summary_sentence
+from core.report.sof import sof_table
 from core.state.view import ViewState, describe_filters, encode_query, parse_query
 from core.stats.pooling import pool
 from core.views.analysis import analyse
@@ -226,3 +227,18 @@ def test_results_csv_names_the_pool_and_each_study_endpoint() -> None:
     wei = frame[frame["study_id"] == "Wei2019"].iloc[0]
     assert wei["endpoint"] == "HCC-related mortality, multivariable Cox"
     assert math.isclose(wei["ratio"], 0.35, rel_tol=1e-12)
+
+
+def test_summary_of_findings_names_the_endpoint_and_its_event() -> None:
+    state = parse_query("measure=HR&indication=PVTT").state
+    rows = {r.outcome: r for r in sof_table(analyse(state, BUNDLED), BUNDLED.studies)}
+    assert (
+        rows["OS"].title
+        == "Overall survival (hazard ratio for HCC-related death, multivariable Cox)"
+    )
+    assert "enter the risk of HCC-related death without RT" in rows["OS"].message
+    default = {r.outcome: r for r in sof_table(analyse(ViewState(), BUNDLED), BUNDLED.studies)}
+    assert default["OS"].title == "2-year overall survival (odds ratio)"
+    assert default["DFS"].title == (
+        "1-year disease-free survival (odds ratio; DFS or RFS, mixed endpoint definitions)"
+    )
