@@ -51,7 +51,8 @@ if numbers:
     with st.container(key="present_numbers"):
         widths = [max(5.0, 1.15 * len(n.value), 0.6 * len(n.label)) for n in numbers]
         for col, number in zip(st.columns(widths), numbers, strict=True):
-            col.metric(number.label, number.value, help=stat_help(number.label))
+            tip = blocks.pooled_help(oa) if number.label.startswith("Pooled") else None
+            col.metric(number.label, number.value, help=tip or stat_help(number.label))
         if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
             st.caption(f"Note: {blocks.text(oa.pooled.note)}")
     # as on the other pages; a single study's message is already in the sentence above

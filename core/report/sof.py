@@ -56,6 +56,7 @@ from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
 from core.views.analysis import Analysis, OutcomeAnalysis
 from core.vocab import DISCLAIMER, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
+from core.vocab import EVENTS as EVENTS  # re-exported: ui.sof reads it from here
 
 #: The domains in GRADE's order: key -> label.
 DOMAINS: dict[str, str] = GRADE_DOMAINS
