@@ -152,21 +152,24 @@ def definitions(
 ) -> tuple[Definition, ...]:
     """The definitions among studies ``ids`` (with their ``endpoint_as_reported`` and
     ``adjustment`` cells), in order of first appearance."""
-    groups: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
+    groups: dict[tuple[str, Adjustment | None], list[tuple[str, str]]] = {}
     ends: dict[str, Endpoint] = {}
     for sid, rep, adj in zip(ids, reported, adjustments, strict=True):
         ep = endpoint_of(outcome, rep)
         ends.setdefault(ep.slug, ep)
-        cls, phrase = adjustment_of(adj) if measure == "HR" else (None, "")
+        cls: Adjustment | None = None
+        phrase = ""
+        if measure == "HR":
+            cls, phrase = adjustment_of(adj)
         groups.setdefault((ep.slug, cls), []).append((str(sid), phrase))
     out = []
-    for (slug, cls), members in groups.items():
+    for (slug, kind), members in groups.items():
         phrases = {p for _, p in members}
-        phrase = None
-        if cls is not None:
-            phrase = phrases.pop() if len(phrases) == 1 else ADJUSTMENT_WORDS[cls]
+        words: str | None = None
+        if kind is not None:
+            words = phrases.pop() if len(phrases) == 1 else ADJUSTMENT_WORDS[kind]
         studies = tuple(s for s, _ in members)
-        out.append(Definition(outcome, ends[slug], cls, phrase, studies))  # type: ignore[arg-type]
+        out.append(Definition(outcome, ends[slug], kind, words, studies))
     return tuple(out)
 
 
