@@ -33,14 +33,15 @@ def test_present_names_hcc_related_death(page: Page, app_url: str, artifacts: Pa
 
 def test_keep_one_definition_in_the_mixed_dfs_pool(page: Page, app_url: str, artifacts: Path):
     open_overview(page, app_url + "/")
-    expect(page.get_by_text("Mixed endpoint definitions", exact=False)).to_have_count(1)
+    warning = page.get_by_test_id("stAlert").filter(
+        has_text=re.compile("Mixed endpoint definitions:")
+    )
+    expect(warning).to_have_count(1)
     page.get_by_test_id("stRadio").filter(has_text="Endpoint definitions pooled").get_by_text(
         "Only DFS (2 studies)"
     ).click()
     expect(page).to_have_url(re.compile(r"[?&]endpoint=DFS\.dfs(&|$)"), timeout=RUN_TIMEOUT)
-    expect(page.get_by_text("Mixed endpoint definitions", exact=False)).to_have_count(
-        0, timeout=RUN_TIMEOUT
-    )
+    expect(warning).to_have_count(0, timeout=RUN_TIMEOUT)
     wait_idle(page)
     dfs = page.get_by_test_id("stMetric").filter(has_text=re.compile(r"^Pooled OR")).nth(1)
     expect(dfs.get_by_test_id("stMetricValue")).to_have_text(
