@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.report.narrative import headline, key_numbers, left_out, summary_sentence
-from core.state.view import describe_filters
+from core.report.narrative import (
+    described_filters,
+    headline,
+    key_numbers,
+    left_out,
+    summary_sentence,
+)
 from core.views.analysis import out_of_range
 from core.views.results_table import results_frame
 from core.vocab import stat_help
@@ -69,7 +74,7 @@ with st.container(key="present_context"):
     filters_col, out_col = st.columns(2, gap="large")
     with filters_col.container(border=True):
         st.markdown("**Active filters**")
-        st.markdown("\n".join(f"- {blocks.text(line)}" for line in describe_filters(state)))
+        st.markdown("\n".join(f"- {blocks.text(line)}" for line in described_filters(state, [oa])))
     with out_col.container(border=True):
         st.markdown("**Not in the pooled result**")
         gone = left_out(oa, studies)

@@ -32,7 +32,14 @@ from core.data.dataset import Dataset
 from core.data.dataset import published as _published
 from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
-from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
+from core.report.narrative import (
+    KeyNumber,
+    described_filters,
+    headline,
+    key_numbers,
+    left_out,
+    summary_sentence,
+)
 from core.report.sof import (
     DOMAINS,
     Override,
@@ -43,7 +50,7 @@ from core.report.sof import (
     sof_table,
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
-from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
+from core.state.view import FIELD_BY_NAME, ViewState
 from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
 from core.views.published import published_comparison
@@ -346,7 +353,7 @@ def build_report(
         created=_fmt_created(created),
         link=_s(link),
         data_source=source,
-        filters=tuple(describe_filters(state, tuple(analysis.outcomes))),
+        filters=tuple(described_filters(state, list(analysis.outcomes.values()))),
         notices=notices,
         outcomes=tuple(_section(oa, state, studies, pub) for oa in analysis.outcomes.values()),
         sof=_sof_display(rows),

@@ -17,13 +17,14 @@ from core.state.view import ViewState
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from core.data.endpoints import mix_sentence
 from core.fmt import count, p_value, percent, ratio, ratio_ci
-from core.state.view import ViewState
+from core.state.view import ViewState, describe_filters, describe_measure
 from core.stats.effects import exp_ratio
 from core.views.analysis import OutcomeAnalysis
 from core.vocab import DESIGN_NOUNS, EVENTS, OUTCOMES
@@ -98,6 +99,23 @@ def headline(oa: OutcomeAnalysis) -> str:
         return f"{what}: hazard ratio" + (f" {words}" if words else "")
     head = f"{what}: odds ratio at {_years(oa.years)}"
     return f"{head} ({words})" if words else head
+
+
+def _joined(titles: list[str]) -> str:
+    return "; ".join([titles[0], *(t[:1].lower() + t[1:] for t in titles[1:])])
+
+
+def described_filters(state: ViewState, oas: Sequence[OutcomeAnalysis]) -> list[str]:
+    """``describe_filters`` for slides, reports and scripts, its measure line naming what the
+    pooled studies measured ('Hazard ratio for HCC-related death, multivariable Cox' where the
+    link alone says 'Hazard ratio of OS')."""
+    outcomes = tuple(oa.outcome for oa in oas)
+    lines = describe_filters(state, outcomes)
+    if not oas:
+        return lines
+    old = _joined([describe_measure(state, o) for o in outcomes])
+    new = _joined([oa.title for oa in oas])
+    return [new if line == old else line for line in lines]
 
 
 def endpoint_sentences(oa: OutcomeAnalysis, studies: pd.DataFrame) -> list[str]:

@@ -132,11 +132,15 @@ class OutcomeAnalysis:
 
     @property
     def short_title(self) -> str:
-        """The measure and outcome only ('Odds ratio of 2-year OS'), for a forest plot's
-        narrow column header; the full :attr:`title` stands above the plot."""
+        """The measure and the endpoints' short names ('Odds ratio of 2-year OS', 'Hazard
+        ratio, HCC-related mortality', 'Odds ratio of 1-year DFS / RFS'), for a forest plot's
+        narrow column header; the full :attr:`title` stands above the plot. Without studies
+        the outcome's name."""
+        defs = self.definitions or self.available
+        names = " / ".join(dict.fromkeys(d.endpoint.name for d in defs))
         if self.measure == "HR":
-            return f"Hazard ratio, {vocab.OUTCOMES[self.outcome]}"
-        return f"Odds ratio of {self.years:g}-year {self.outcome}"
+            return f"Hazard ratio, {names or vocab.OUTCOMES[self.outcome]}"
+        return f"Odds ratio of {self.years:g}-year {names or self.outcome}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""

@@ -15,7 +15,7 @@ import pytest
 
 import core.report.document as report
 from core.cli import main
-from core.data.dataset import load_bundled
+from core.data.dataset import load_bundled, published
 from core.data.endpoints import (
     adjustment_of,
     definitions,
@@ -24,11 +24,12 @@ from core.data.endpoints import (
     matches,
 )
 from core.data.estimable import estimable
-from core.report.narrative import summary_sentence
+from core.report.narrative import described_filters, summary_sentence
 from core.report.sof import sof_table
 from core.state.view import ViewState, describe_filters, encode_query, parse_query
 from core.stats.pooling import pool
 from core.views.analysis import analyse
+from core.views.published import published_comparison
 from core.views.results_table import results_frame
 from ui.upload import handle_upload
 
@@ -242,3 +243,24 @@ def test_summary_of_findings_names_the_endpoint_and_its_event() -> None:
     assert default["DFS"].title == (
         "1-year disease-free survival (odds ratio; DFS or RFS, mixed endpoint definitions)"
     )
+
+
+def test_filter_lists_and_published_line_name_the_endpoint() -> None:
+    state = parse_query("measure=HR&indication=PVTT").state
+    analysis = analyse(state, BUNDLED)
+    lines = described_filters(state, list(analysis.outcomes.values()))
+    assert "Hazard ratio of OS; hazard ratio of DFS" not in lines
+    assert (
+        "Hazard ratio for HCC-related death, multivariable Cox; "
+        "hazard ratio for HCC recurrence, multivariable Cox"
+    ) in lines
+    assert [x for x in lines if "ratio" not in x] == [
+        x for x in describe_filters(state, ("OS", "DFS")) if "ratio" not in x
+    ]
+    line = published_comparison(analysis.outcomes["OS"], published()).text
+    assert line.endswith(
+        "this view shows the hazard ratio for HCC-related death, multivariable Cox."
+    )
+    assert described_filters(ViewState(), [analyse(ViewState(), BUNDLED).outcomes["OS"]]) == (
+        describe_filters(ViewState())
+    )  # an odds ratio of the outcome's own endpoint: the same words as before
