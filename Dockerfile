@@ -1,5 +1,6 @@
 # The explorer in a container: Streamlit on port 8501, every server setting from
-# .streamlit/config.toml (headless, XSRF protection, upload limit, error details hidden).
+# .streamlit/config.toml (headless, XSRF protection, upload limit, error details hidden);
+# serve.py runs app.py and warms the caches at start-up (README, "Fast first open").
 #   docker build -t hcc-rt-explorer .
 #   docker run --rm -p 8501:8501 hcc-rt-explorer
 # tests/e2e/test_server.py starts the app with this file's ENV and CMD on a free local port.
@@ -24,6 +25,7 @@ RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin exp
 
 WORKDIR /app
 COPY .streamlit/ .streamlit/
+COPY serve.py ./
 COPY app.py ./
 COPY core/ core/
 COPY ui/ ui/
@@ -34,4 +36,4 @@ USER 10001:10001
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://localhost:8501/_stcore/health', timeout=4).read() != b'ok')"]
-CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+CMD ["streamlit", "run", "serve.py", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from core.state.grade import grade_notices
-from ui import blocks, cache, memory, saved, sidebar, sync, upload
+from ui import blocks, cache, memory, presenter, saved, sidebar, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
 memory.return_freed_memory()
@@ -30,28 +30,40 @@ PAGES = [
 # Pages that analyse one outcome get the outcome control in the sidebar.
 SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 
-page = st.navigation(PAGES)
 state = saved.follow(sync.resolve())
-sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
-data_key, dataset = cache.current_dataset()
-about = saved.in_use()
+# board=1 (the presenter view): no page menu, sidebar or toolbar; the disclaimer in the footer
+page = st.navigation(PAGES, position="hidden" if state.board else "sidebar")
+if state.board:
+    presenter.hide_chrome()
+else:
+    sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
 if saved.problem():
     st.warning(saved.problem(), icon=":material/link_off:")
-if about is not None:
-    st.caption(
-        f":material/cloud_done: Data in use: the saved dataset of this link (saved "
-        f"{about.saved_at}"
-        + (f"; note: {blocks.text(about.note)}" if about.note else "")
-        + "). Whoever opens this link sees the same data."
-    )
-elif data_key != cache.BUNDLED_KEY:
-    st.caption(
-        f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, this "
-        "session only; a shared link opens the same view on the bundled evidence)."
-    )
-for notice in (*sync.notices(), *grade_notices(state)):
-    st.caption(f"Ignored in the link: {blocks.text(notice)}")
-st.caption(f":material/info: {blocks.DISCLAIMER}")
+
+
+def about_the_data() -> None:
+    """Which data are in use, and what the link held that was ignored."""
+    data_key, dataset = cache.current_dataset()
+    about = saved.in_use()
+    if about is not None:
+        st.caption(
+            f":material/cloud_done: Data in use: the saved dataset of this link (saved "
+            f"{about.saved_at}"
+            + (f"; note: {blocks.text(about.note)}" if about.note else "")
+            + "). Whoever opens this link sees the same data."
+        )
+    elif data_key != cache.BUNDLED_KEY:
+        st.caption(
+            f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, "
+            "this session only; a shared link opens the same view on the bundled evidence)."
+        )
+    for notice in (*sync.notices(), *grade_notices(state)):
+        st.caption(f"Ignored in the link: {blocks.text(notice)}")
+
+
+if not state.board:  # in the presenter view these go to the footer
+    about_the_data()
+    st.caption(f":material/info: {blocks.DISCLAIMER}")
 try:
     page.run()
 except Exception:  # the last line of defence: a plain message, never a red traceback
@@ -62,3 +74,5 @@ except Exception:  # the last line of defence: a plain message, never a red trac
         "Part of this view could not be computed for the current settings. Change a setting, "
         "or use 'Reset to the default view' in the sidebar; the rest of the app keeps working."
     )
+if state.board:
+    presenter.footer(about_the_data)

@@ -179,6 +179,122 @@ def browser(toggles: int) -> tuple[float, float, float, float]:
     return (*r, *s)
 
 
+FLOOR = "benchmarks/floor_app.py"
+
+
+def _open_once(page, url: str) -> tuple[float, int, int]:
+    """Open ``url`` in ``page``: (ms from the request to both plots drawn, elements mounted
+    then, websocket bytes the server sent until then), timed in the page (inpage.OPEN_INIT)."""
+    from benchmarks import inpage
+
+    received = [0]
+
+    def on_ws(ws) -> None:
+        ws.on("framereceived", lambda f: received.__setitem__(0, received[0] + len(f)))
+
+    page.on("websocket", on_ws)
+    page.goto(url)
+    page.wait_for_function(inpage.OPENED, polling=100, timeout=120_000)
+    drawn, nodes = page.evaluate(inpage.OPEN_TIMES)
+    page.remove_listener("websocket", on_ws)
+    return drawn, int(nodes), received[0]
+
+
+WARMED = "warm-up done in"  # serve.py's line in the server's log (ui/warmup.py)
+
+
+def _wait_for_line(log: Path, text: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no {text!r} in {log} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def opening(opens: int, starts: int) -> dict[str, dict[str, list[float]] | dict[str, int]]:
+    """Open-to-both-plots (ms, timed in the page from the request) for the app's ``/`` and the
+    floor page (floor_app.py), side by side in one run: (1) with the app cached (a second load
+    in the same browser context), ``opens`` loads each, alternating; (2) the first visitor after
+    a server start, a new browser context (nothing cached) on ``starts`` fresh servers each:
+    the app as soon as the health endpoint answers ("app, at health": the warm-up may still be
+    running) and once the log says the warm-up is done ("app"); the floor at health."""
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks import inpage
+    from tests.e2e.conftest import (
+        APP_SCRIPT,
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        free_port,
+        start_app,
+        stop_app,
+    )
+    from tests.e2e.conftest import wait_healthy as _wait
+
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium")
+    out_dir = ROOT / "benchmarks" / "_out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scripts = {"app": APP_SCRIPT, "floor": FLOOR}
+    firsts = {"app": (APP_SCRIPT, True), "app, at health": (APP_SCRIPT, False)}
+    firsts["floor"] = (FLOOR, False)
+    cached: dict[str, list[float]] = {k: [] for k in scripts}
+    first: dict[str, list[float]] = {k: [] for k in firsts}
+    nodes: dict[str, int] = {}
+    sent: dict[str, int] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def fresh_page():
+            ctx = browser.new_context(viewport={"width": 1440, "height": 1100})
+            ctx.add_init_script(inpage.OPEN_INIT)
+            return ctx, ctx.new_page()
+
+        # (2) the first visitor after a server start, the variants in turn
+        for i in range(starts):
+            for name, (script, warmed) in firsts.items():
+                port, log = free_port(), out_dir / f"first-{name.split(',')[0]}.log"
+                base = f"http://127.0.0.1:{port}"
+                proc = start_app(port, log, script=script)
+                try:
+                    _health(base, proc, log, _wait)
+                    if warmed:
+                        _wait_for_line(log, WARMED)
+                    ctx, page = fresh_page()
+                    first[name].append(_open_once(page, base + "/")[0])
+                    ctx.close()
+                finally:
+                    stop_app(proc)
+                print(f"  first visitor, {name} #{i + 1}: {first[name][-1]:.0f} ms")
+        # (1) the app cached in the browser: both servers up, one context each
+        procs, pages = {}, {}
+        try:
+            for name, script in scripts.items():
+                port, log = free_port(), out_dir / f"open-{name}.log"
+                base = f"http://127.0.0.1:{port}"
+                procs[name] = start_app(port, log, script=script)
+                _health(base, procs[name], log, _wait)
+                ctx, page = fresh_page()
+                _open_once(page, base + "/")  # the browser caches the app's files
+                _open_once(page, base + "/")  # and the server its caches
+                pages[name] = (page, base + "/")
+            for _ in range(opens):
+                for name, (page, url) in pages.items():
+                    drawn, nodes[name], sent[name] = _open_once(page, url)
+                    cached[name].append(drawn)
+        finally:
+            for proc in procs.values():
+                stop_app(proc)
+        browser.close()
+    for name, times in cached.items():
+        m, p95 = summary([t / 1000 for t in times])
+        print(
+            f"  cached open, {name}: median {m:.0f} ms, p95 {p95:.0f} ms; {nodes[name]} "
+            f"elements mounted, {sent[name] / 1000:.0f} kB over the websocket"
+        )
+    return {"cached": cached, "first": first, "nodes": nodes, "sent": sent}
+
+
 def _health(base, proc, log, wait) -> None:
     try:
         wait(base, proc, log, timeout=120)
@@ -186,13 +302,41 @@ def _health(base, proc, log, wait) -> None:
         raise SystemExit(f"streamlit did not start: {exc}") from None
 
 
-def write(pages, parts, br, runs: int, warmup: int, toggles: int, load: str) -> None:
+def _open_rows(op) -> list[str]:
+    """The "open to both plots" table: the app against the floor, and the ratio."""
+
+    def cell(times: list[float]) -> str:
+        m, p95 = summary([t / 1000 for t in times])
+        return f"{m:.0f} ms | {p95:.0f} ms | {min(times):.0f}-{max(times):.0f} ms ({len(times)})"
+
+    cached, first = op["cached"], op["first"]
+    ratio = statistics.median(cached["app"]) / statistics.median(cached["floor"])
+    return [
+        "| open of `/` to both plots drawn | median | p95 | range (n) |",
+        "|---|---:|---:|---:|",
+        f"| app cached in the browser (second load, same context) | {cell(cached['app'])} |",
+        f"| floor page, cached the same way | {cell(cached['floor'])} |",
+        f"| first visitor after a server start, once the warm-up is done | {cell(first['app'])} |",
+        "| first visitor after a server start, at the first health answer (warm-up may still "
+        f"run) | {cell(first['app, at health'])} |",
+        f"| floor page, first visitor after its start | {cell(first['floor'])} |",
+        "",
+        f"App over floor, cached (medians): **{ratio:.2f}x** (target 1.5x). When both plots "
+        f"were drawn the app had mounted {op['nodes']['app']} elements, the floor "
+        f"{op['nodes']['floor']}; the server had sent {op['sent']['app'] / 1000:.0f} kB and "
+        f"{op['sent']['floor'] / 1000:.0f} kB over the websocket.",
+    ]
+
+
+def write(pages, parts, br, op, args, load: str) -> None:
+    runs, warmup, toggles = args.runs, args.warmup, args.toggles
     today = dt.date.today().isoformat()
     cpu = platform.processor() or platform.machine()
     lines = [
         f"`python3 benchmarks/bench_app.py` on {today}, {platform.machine()} ({cpu}), "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}` (three "
-        f"studies per outcome); load average (1 min) at the start {load}.",
+        f"studies per outcome); load average (1 min) at the start and the end {load} (the "
+        "machine is shared: compare the app with the floor measured in the same run).",
         "",
         f"Server side: one full script run (app.py, sidebar, page) with AppTest, {runs} runs "
         f"after {warmup} warm-up runs.",
@@ -214,6 +358,16 @@ def write(pages, parts, br, runs: int, warmup: int, toggles: int, load: str) -> 
         f"| both forest plots redrawn | {br[0]:.0f} ms | {br[1]:.0f} ms | 300 / 600 ms |",
         f"| the page settled | {br[2]:.0f} ms | {br[3]:.0f} ms | |",
         "",
+        f"Open of `/` (the default view), timed in the page (benchmarks/inpage.py OPEN_INIT): "
+        "from the navigation's start (the request) to the first frame in which both forest "
+        "plots have drawn their marks; beside the floor, a minimal page with two metrics and "
+        "two Altair charts of about the same size (benchmarks/floor_app.py), in the same run, "
+        f"{args.opens} cached opens of each (alternating) and {args.starts} server starts per "
+        "first-visitor case (a new browser context: nothing cached; the server as `streamlit "
+        "run serve.py`, whose start-up hook warms the caches).",
+        "",
+        *_open_rows(op),
+        "",
         "What an overview rerun would cost without the caches (outside Streamlit, medians); "
         "the app computes each once per view (dataset and link) and shares it between reruns "
         "and sessions:",
@@ -232,6 +386,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--toggles", type=int, default=30)
+    ap.add_argument("--opens", type=int, default=15, help="cached opens of each page")
+    ap.add_argument("--starts", type=int, default=3, help="server starts per first-visitor case")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     load = Path("/proc/loadavg").read_text().split()[0]
@@ -241,8 +397,11 @@ def main() -> None:
     pages = server_side(args.runs, args.warmup)
     print("(b) browser, click on a study toggle to redrawn forest plot")
     br = browser(args.toggles)
+    print("(d) browser, open / to both forest plots drawn, beside the floor page")
+    op = opening(args.opens, args.starts)
+    after = Path("/proc/loadavg").read_text().split()[0]
     if not args.no_write:
-        write(pages, parts, br, args.runs, args.warmup, args.toggles, load)
+        write(pages, parts, br, op, args, f"{load} -> {after}")
 
 
 if __name__ == "__main__":

@@ -44,3 +44,22 @@ SETTLED = "(quiet) => performance.now() - window.__toggle.last > quiet"
 #: evaluate after SETTLED: [click -> redrawn, click -> last change] in ms
 TIMES = """() => [window.__toggle.redrawn - window.__toggle.down,
                  window.__toggle.last - window.__toggle.down]"""
+
+#: add with ``page.add_init_script``: the time from the navigation's start (the request) to the
+#: first frame in which every one of ``n`` Vega charts has drawn its marks (checked on every
+#: animation frame), and how many elements the page had mounted then
+OPEN_INIT = """
+window.__open = {drawn: 0, nodes: 0};
+(function check() {
+  const svgs = [...document.querySelectorAll('.vega-embed svg')];
+  if (svgs.length >= 2 && svgs.every(s => s.querySelector('.role-mark > *'))) {
+    window.__open = {drawn: performance.now(), nodes: document.querySelectorAll('*').length};
+    return;
+  }
+  requestAnimationFrame(check);
+})();
+"""
+
+#: ``wait_for_function(OPENED)``, then ``evaluate(OPEN_TIMES)``: [ms to both plots, elements]
+OPENED = "() => window.__open.drawn > 0"
+OPEN_TIMES = "() => [window.__open.drawn, window.__open.nodes]"

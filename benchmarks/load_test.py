@@ -498,7 +498,9 @@ def loadavg() -> str:
 
 def settle(below: float, wait_s: float = 240.0) -> None:
     """Wait (at most ``wait_s``) for the 1-minute load average to fall below ``below``: the
-    previous level's browsers leave it high for a while."""
+    previous level's browsers leave it high for a while. ``below`` <= 0: no wait."""
+    if below <= 0:
+        return
     deadline = time.monotonic() + wait_s
     while float(loadavg().split()[0]) >= below and time.monotonic() < deadline:
         time.sleep(5)
@@ -623,7 +625,7 @@ def main() -> None:
     ap.add_argument("--hold", type=float, default=120.0, help="seconds at full load")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per step")
     ap.add_argument("--budget", type=float, default=600.0, help="seconds per level")
-    ap.add_argument("--settle", type=float, default=3.0, help="start a level below this load")
+    ap.add_argument("--settle", type=float, default=3.0, help="start below this load; 0: at once")
     ap.add_argument("--think", type=float, default=5.0, help="mean pause between steps, s")
     ap.add_argument("--ramp", type=float, default=60.0, help="sessions arrive over this, s")
     ap.add_argument("--note", default="", help="a paragraph to add under the table")

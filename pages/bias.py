@@ -174,6 +174,7 @@ def main() -> None:
         "Do smaller studies report different effects from larger ones? Such asymmetry can come "
         "from publication bias, but also from heterogeneity, chance or differences in design."
     )
+    blocks.overlap_note(oa)
     bv = cache.bias(state)
     if bv.message is not None:
         st.warning(bv.message)

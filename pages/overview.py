@@ -32,8 +32,6 @@ if analysis.unknown_excludes:
     )
 
 published = cache.published_results()
-# Two forest plots side by side fit a laptop screen at this width (weights in the tooltip).
-OVERVIEW_FOREST_WIDTH = 470
 for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
     oa = analysis.outcomes[outcome]
     with col:
@@ -42,7 +40,8 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
         endpoints.render(oa)
         if oa.pooled is not None:  # in plain words, as on the Present page
             st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
-        blocks.forest(oa, state, dataset.studies, width=OVERVIEW_FOREST_WIDTH)
+        blocks.forest(oa, state, dataset.studies, width=blocks.OVERVIEW_FOREST_WIDTH)
+        blocks.overlap_note(oa)
         blocks.published_box(oa, published, details=True)
         blocks.not_used(oa)
 

@@ -15,7 +15,7 @@ from core.report.narrative import (
 from core.views.analysis import out_of_range
 from core.views.results_table import results_frame
 from core.vocab import stat_help
-from ui import blocks, cache, endpoints, exports, sync
+from ui import blocks, cache, endpoints, exports, presenter, sync
 from ui.report import render_report_downloads
 from ui.sof import render_sof
 
@@ -41,50 +41,65 @@ studies = dataset.studies
 analysis = cache.analysis(state)
 oa = analysis.outcomes[state.outcome]
 
-st.html(CSS)
-st.title(headline(oa))
 
-sentence_col, published_col = st.columns([2.2, 1], gap="medium")
-with sentence_col.container(border=True, key="present_sentence"):
-    st.markdown(blocks.text(summary_sentence(oa, state, studies)))
-with published_col.container(border=True, key="present_published"):
-    blocks.published_box(oa, cache.published_results())
-endpoints.render(oa)
+def full_page() -> None:
+    """The page with its controls: the key numbers, the published result, the forest plot,
+    the summary of findings, the filters, the studies left out and the downloads."""
+    st.html(CSS)
+    st.title(headline(oa))
 
-numbers = key_numbers(oa, state)
-if numbers:
-    with st.container(key="present_numbers"):
-        widths = [max(5.0, 1.15 * len(n.value), 0.6 * len(n.label)) for n in numbers]
-        for col, number in zip(st.columns(widths), numbers, strict=True):
-            tip = blocks.pooled_help(oa) if number.label.startswith("Pooled") else None
-            col.metric(number.label, number.value, help=tip or stat_help(number.label))
-        if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
-            st.caption(f"Note: {blocks.text(oa.pooled.note)}")
-    # as on the other pages; a single study's message is already in the sentence above
-    plain = oa.message if oa.k > 1 or oa.pooled is None else out_of_range(oa.pooled, oa.measure)
-    if plain:
-        st.info(blocks.text(plain))
+    sentence_col, published_col = st.columns([2.2, 1], gap="medium")
+    with sentence_col.container(border=True, key="present_sentence"):
+        st.markdown(blocks.text(summary_sentence(oa, state, studies)))
+    with published_col.container(border=True, key="present_published"):
+        blocks.published_box(oa, cache.published_results())
+    endpoints.render(oa)
 
-with st.container(key="present_forest"):
-    chart = blocks.forest(oa, state, studies, large=True)
+    numbers = key_numbers(oa, state)
+    if numbers:
+        with st.container(key="present_numbers"):
+            widths = [max(5.0, 1.15 * len(n.value), 0.6 * len(n.label)) for n in numbers]
+            for col, number in zip(st.columns(widths), numbers, strict=True):
+                tip = blocks.pooled_help(oa) if number.label.startswith("Pooled") else None
+                col.metric(number.label, number.value, help=tip or stat_help(number.label))
+            if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
+                st.caption(f"Note: {blocks.text(oa.pooled.note)}")
+        # as on the other pages; a single study's message is already in the sentence above
+        plain = oa.message if oa.k > 1 or oa.pooled is None else out_of_range(oa.pooled, oa.measure)
+        if plain:
+            st.info(blocks.text(plain))
 
-render_sof(analysis, state, dataset, outcomes=(state.outcome,))
+    with st.container(key="present_forest"):
+        chart = blocks.forest(oa, state, studies, large=True)
+    blocks.overlap_note(oa)
 
-with st.container(key="present_context"):
-    filters_col, out_col = st.columns(2, gap="large")
-    with filters_col.container(border=True):
-        st.markdown("**Active filters**")
-        st.markdown("\n".join(f"- {blocks.text(line)}" for line in described_filters(state, [oa])))
-    with out_col.container(border=True):
-        st.markdown("**Not in the pooled result**")
-        gone = left_out(oa, studies)
-        if gone:
-            st.markdown("\n".join(f"- {blocks.text(s)}: {blocks.text(why)}" for s, why in gone))
-        else:
-            st.markdown("Every selected study with usable data is pooled.")
-        if oa.filtered_out:
-            st.caption(f"{len(oa.filtered_out)} other studies in the data are outside the filters.")
+    render_sof(analysis, state, dataset, outcomes=(state.outcome,))
 
-st.caption("Download this figure (PNG 200 ppi, SVG, PDF) and the results table (CSV)")
-exports.downloads(f"{oa.outcome} {oa.title}", chart, results_frame(oa))
-render_report_downloads(analysis, state, dataset, sync.share_link(state))
+    with st.container(key="present_context"):
+        filters_col, out_col = st.columns(2, gap="large")
+        with filters_col.container(border=True):
+            st.markdown("**Active filters**")
+            st.markdown(
+                "\n".join(f"- {blocks.text(line)}" for line in described_filters(state, [oa]))
+            )
+        with out_col.container(border=True):
+            st.markdown("**Not in the pooled result**")
+            gone = left_out(oa, studies)
+            if gone:
+                st.markdown("\n".join(f"- {blocks.text(s)}: {blocks.text(why)}" for s, why in gone))
+            else:
+                st.markdown("Every selected study with usable data is pooled.")
+            if oa.filtered_out:
+                st.caption(
+                    f"{len(oa.filtered_out)} other studies in the data are outside the filters."
+                )
+
+    st.caption("Download this figure (PNG 200 ppi, SVG, PDF) and the results table (CSV)")
+    exports.downloads(f"{oa.outcome} {oa.title}", chart, results_frame(oa))
+    render_report_downloads(analysis, state, dataset, sync.share_link(state))
+
+
+if state.board:  # the presenter view: one screen of one outcome
+    presenter.render_present(analysis, state, dataset)
+else:
+    full_page()

@@ -273,6 +273,7 @@ st.markdown(
     f"{model_label(p.method, p.ci)}. The analyses below use these {p.k} included studies "
     "and this model; change them in the sidebar."
 )
+blocks.overlap_note(oa)
 
 leave_one_out_section(sv, name)
 cumulative_section(sv)

@@ -178,6 +178,35 @@ def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
+LARGEST = ""  # the picker's value for "the largest in each outcome"
+
+
+def _keep_changed(widget: str, members: tuple[str, ...]) -> None:
+    """A pick of the study to keep for one overlap group: one study per overlap group, with
+    this group's pick in ``keep`` (other groups' picks stay)."""
+    state = sync.current()
+    pick = st.session_state.get(widget) or LARGEST
+    keep = tuple(s for s in state.keep if s not in members) + ((pick,) if pick else ())
+    sync.commit(state.replace(overlap="one", keep=keep))
+
+
+def _keep_picker(state: ViewState, group: str, ids: list[str], labels: dict[str, str]) -> None:
+    """Which study of ``group`` stands for it when one study per overlap group is kept."""
+    widget = f"w_keep_{group}"
+    picked = [s for s in ids if s in state.keep]
+    st.session_state[widget] = picked[0] if picked and state.overlap == "one" else LARGEST
+    st.selectbox(
+        f"Keep one study of {group}",
+        [LARGEST, *ids],
+        format_func=lambda s: "The largest in each outcome" if s == LARGEST else labels[s],
+        key=widget,
+        on_change=_keep_changed,
+        args=(widget, tuple(ids)),
+        help="Choosing here keeps one study per overlap group (the link's overlap=one and "
+        'keep=); the sidebar\'s "Pool all, marked ‡" pools them all again.',
+    )
+
+
 def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> None:
     """The evidence table, overlapping cohorts and one study traced to its sources."""
     studies, outcomes = dataset.studies, dataset.outcomes
@@ -243,7 +272,14 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
         st.caption(
             "Studies that share an overlap group may report some of the same patients (for "
             "example one centre with overlapping accrual years). Pooling more than one of them "
-            "counts those patients twice."
+            "counts those patients twice: wherever they are pooled together they are marked ‡. "
+            + (
+                "Now: one study per overlap group (your pick below, else the largest in each "
+                "outcome)."
+                if state.overlap == "one"
+                else 'Now: all pooled, marked ‡ ("Overlapping cohorts" in the sidebar, or pick '
+                "the study to keep below)."
+            )
         )
         for g in groups:
             line = f"**{blocks.text(g['group'])}**: " + ", ".join(
@@ -257,6 +293,13 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
                     + ".]"
                 )
             st.markdown(line)
+            if len(chosen) > 1:
+                _keep_picker(
+                    state,
+                    g["group"],
+                    g["selected_ids"],
+                    dict(zip(g["selected_ids"], chosen, strict=True)),
+                )
 
     # ---------------------------------------------------------------- one study
     st.header("One study, traced to its sources")

@@ -23,11 +23,17 @@ from core.views.analysis import (
     forest_frame,
     model_label,
 )
+from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.vocab import MODEL_HELP, STAT_HELP
 from ui import cache, sync
+from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
+
+# Two forest plots side by side fit a laptop screen at this width (weights in the tooltip);
+# the Overview draws them so, and ui/warmup.py caches them so at start-up.
+OVERVIEW_FOREST_WIDTH: Final = 470
 
 DISCLAIMER = (
     "This tool explores published evidence. It is not treatment advice: decisions for a "
@@ -103,6 +109,33 @@ def toggle_study(study_id: str) -> None:
     sync.commit(state.replace(exclude=tuple(sorted(excl))))
 
 
+def forest_specs(
+    oa: OutcomeAnalysis,
+    state: ViewState,
+    studies: pd.DataFrame,
+    *,
+    large: bool = False,
+    width: int | None = None,
+    data_key: str | None = None,
+) -> tuple[dict, dict]:
+    """The forest plot's spec (rows as records, for exports) and the spec as the browser gets
+    it (rows as Arrow bytes), once per view (dataset ``data_key``, default the one in use; link;
+    outcome) and layout, shared by reruns and sessions (and warmed at start-up: ui/warmup.py)."""
+    view, part = f"{cache.view_key(state, data_key)}|{oa.outcome}", f"forest {large} {width}"
+    chart = cache.per_view(
+        view,
+        part,
+        lambda: forest_chart(
+            forest_frame(oa, state, studies),
+            measure_label=oa.short_title,
+            large=large,
+            width=width,
+            show_weight=width is None,
+        ),
+    )
+    return chart, cache.display_spec(view, part, chart)
+
+
 def forest(
     oa: OutcomeAnalysis,
     state: ViewState,
@@ -115,24 +148,12 @@ def forest(
     ``width`` (pixels) fits it into a column: the weight column then moves to the tooltip."""
     if oa.rows.empty:
         return None
-    # one spec per view (dataset, link, outcome) and layout, shared by reruns and sessions
-    view, part = f"{cache.view_key(state)}|{oa.outcome}", f"forest {large} {width}"
-    chart = cache.per_view(
-        view,
-        part,
-        lambda: forest_chart(
-            forest_frame(oa, state, studies),
-            measure_label=oa.short_title,
-            large=large,
-            width=width,
-            show_weight=width is None,
-        ),
-    )
+    chart, display = forest_specs(oa, state, studies, large=large, width=width)
     key = f"forest_{oa.outcome}{'_large' if large else ''}"  # one per page that draws it
     if key not in st.session_state:  # a new plot in the browser starts with no selection
         st.session_state[f"{key}_seen"] = frozenset()
     st.vega_lite_chart(
-        spec=cache.display_spec(view, part, chart),
+        spec=display,
         on_select=lambda: _toggle_from_chart(key),
         selection_mode="toggle",
         key=key,
@@ -147,6 +168,23 @@ def forest(
             "effects differ by more than chance?",
         )
     return chart
+
+
+def overlap_note(oa: OutcomeAnalysis) -> None:
+    """What the ‡ mark means where studies of one overlap group are pooled together, and
+    which studies "one study per overlap group" left out (nothing when neither applies)."""
+    sentence = overlap_sentence(oa.overlaps)
+    if sentence:
+        st.warning(text(sentence), icon=":material/group_work:")
+    if oa.overlap_dropped:
+        st.caption(
+            "One study per overlap group: "
+            + "; ".join(
+                f"{text(d.kept_label)} kept, {text(d.label)} left out ({text(d.group)})"
+                for d in oa.overlap_dropped
+            )
+            + "."
+        )
 
 
 def published_box(oa: OutcomeAnalysis, published: dict, *, details: bool = False) -> None:
@@ -185,6 +223,9 @@ def not_used(oa: OutcomeAnalysis) -> None:
          "outcome, measure and time point", oa.not_estimable),
         ("Excluded by hand", "left out by you (untick or click to bring back)",
          tuple((s, "excluded by hand") for s in oa.excluded_by_user)),
+        ("One study per overlap group", "left out because another study of their overlap "
+         "group (cohorts that may share patients) is kept; see the sidebar",
+         tuple((d.study_id, d.reason) for d in oa.overlap_dropped)),
         ("Outside your filters", "not selected by the filters in the sidebar", oa.filtered_out),
     )  # fmt: skip
     with panel:
@@ -207,12 +248,19 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
     if not ids:
         return
     meta = studies.set_index("study_id").loc[ids]
-    used = {o: set(oa.rows["study_id"]) for o, oa in analysis.outcomes.items()}
+    marked = {s for oa in analysis.outcomes.values() for o in oa.overlaps for s in o.ids}
+    used = {
+        o: set(oa.rows["study_id"]) | {d.study_id for d in oa.overlap_dropped}
+        for o, oa in analysis.outcomes.items()
+    }
     table = pd.DataFrame(
         {
             "Include": [s not in state.exclude for s in ids],
             "id": ids,
-            "Study": meta["label"].astype(str).to_list(),
+            "Study": [
+                f"{label} ‡" if s in marked else label
+                for s, label in zip(ids, meta["label"].astype(str), strict=True)
+            ],
             "Design": meta["design"].astype(str).to_list(),
             "Indication": meta["indication"].astype(str).to_list(),
             "Quality": meta["quality_score"].astype("Float64").to_list(),
@@ -258,8 +306,9 @@ def take_away(analysis: Analysis, dataset: Dataset) -> None:
         "the data and the same model and reproduces every pooled number with metafor, so a "
         "statistician can check them."
     )
-    link = sync.share_link(analysis.state)
-    st.code(link, language=None, wrap_lines=True)
+    shown = sync.current()  # the analysis is made without the presenter settings: keep them
+    link = sync.share_link(analysis.state.replace(board=shown.board, screen=shown.screen))
+    st.markdown(link_code(link))
     render_report_downloads(analysis, analysis.state, dataset, link)
     st.download_button(
         "R script (metafor)",

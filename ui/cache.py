@@ -93,9 +93,17 @@ def per_view(view: str, part: str, make: Callable[[], T]) -> T:
     return _per_view(view, part, make)
 
 
-def view_key(state: ViewState) -> str:
-    """The view a page draws: the dataset in use and the whole state (the link)."""
-    return f"{current_dataset()[0]}|{state!r}"
+def view_key(state: ViewState, data_key: str | None = None) -> str:
+    """The view a page draws: the dataset (``data_key``, default the one in use) and the state
+    (the link), less what only changes how it is shown (the presenter view and its screen):
+    stepping through a presentation reuses the numbers and figures already made."""
+    return f"{current_dataset()[0] if data_key is None else data_key}|{computed(state)!r}"
+
+
+def computed(state: ViewState) -> ViewState:
+    """``state`` less its presenter settings: what the numbers and figures are made from (so a
+    cached result is the same whichever way its view was first shown)."""
+    return state.replace(board=False, screen="forest")
 
 
 def display_spec(view: str, part: str, spec: dict) -> dict:
@@ -115,11 +123,14 @@ def display_spec(view: str, part: str, spec: dict) -> dict:
     return per_view(view, f"{part} (display)", make)
 
 
-def analysis(state: ViewState) -> Analysis:
-    """``core.views.analysis.analyse`` of this view on the dataset in use, once per view."""
-    key, dataset = current_dataset()
+def analysis(state: ViewState, data: tuple[str, Dataset] | None = None) -> Analysis:
+    """``core.views.analysis.analyse`` of this view on ``data`` ((key, dataset); default the
+    dataset in use), once per view."""
+    key, dataset = current_dataset() if data is None else data
     effects = effects_fn(key, dataset)
-    return per_view(view_key(state), "analysis", lambda: analyse(state, dataset, effects))
+    return per_view(
+        view_key(state, key), "analysis", lambda: analyse(computed(state), dataset, effects)
+    )
 
 
 def sensitivity(state: ViewState) -> SensitivityView:
@@ -129,7 +140,7 @@ def sensitivity(state: ViewState) -> SensitivityView:
 
     def make() -> SensitivityView:
         oa = analysis(state).outcomes[state.outcome]
-        return sensitivity_view(state, oa, dataset.studies, effects)
+        return sensitivity_view(computed(state), oa, dataset.studies, effects)
 
     return per_view(view_key(state), "sensitivity", make)
 
@@ -140,5 +151,7 @@ def bias(state: ViewState) -> BiasView:
     return per_view(
         view_key(state),
         "bias",
-        lambda: bias_view(state, analysis(state).outcomes[state.outcome], dataset.studies),
+        lambda: bias_view(
+            computed(state), analysis(state).outcomes[state.outcome], dataset.studies
+        ),
     )

@@ -271,6 +271,8 @@ def use_in_view(
             ratio = f"{name} {fmt.ratio(float(f['est']))} (95% CI {ci})"
             if bool(f["included"]):
                 status = f"used, weight {fmt.percent(float(f['weight']))}"
+                if f["overlap"]:
+                    status += f"; pooled with another study of its overlap group ({f['overlap']}) ‡"
             else:
                 status = "excluded by hand (would be used)"
             rows.append(
@@ -282,7 +284,11 @@ def use_in_view(
                 }
             )
             continue
-        reason = dict(oa.not_estimable).get(study_id) or dict(oa.filtered_out).get(study_id)
+        reason = (
+            {d.study_id: d.reason for d in oa.overlap_dropped}.get(study_id)
+            or dict(oa.not_estimable).get(study_id)
+            or dict(oa.filtered_out).get(study_id)
+        )
         rows.append(
             {
                 "Analysis": oa.title,
@@ -295,11 +301,13 @@ def use_in_view(
 
 
 class OverlapGroup(TypedDict):
-    """An overlap group's name, its studies (labels) and those of them that are selected."""
+    """An overlap group's name, its studies (labels) and those of them that are selected
+    (labels; ``selected_ids``: their ids)."""
 
     group: str
     studies: list[str]
     selected: list[str]
+    selected_ids: list[str]
 
 
 def overlap_groups(studies: pd.DataFrame, selected: tuple[str, ...]) -> list[OverlapGroup]:
@@ -308,6 +316,13 @@ def overlap_groups(studies: pd.DataFrame, selected: tuple[str, ...]) -> list[Ove
     groups = studies.dropna(subset=["overlap_group"]).groupby("overlap_group", sort=True)
     for name, g in groups:
         members = [label_of(r) for _, r in g.iterrows()]
-        chosen = [label_of(r) for _, r in g.iterrows() if str(r["study_id"]) in selected]
-        out.append({"group": str(name), "studies": members, "selected": chosen})
+        rows = [r for _, r in g.iterrows() if str(r["study_id"]) in selected]
+        out.append(
+            {
+                "group": str(name),
+                "studies": members,
+                "selected": [label_of(r) for r in rows],
+                "selected_ids": [str(r["study_id"]) for r in rows],
+            }
+        )
     return out

@@ -31,3 +31,17 @@ def md(text: object) -> str:
     """
     one_line = " ".join(xml_safe(str(text)).split())  # controls and non-characters: U+FFFD
     return _PUNCT.sub(r"\\\1", one_line)
+
+
+def link_code(link: str) -> str:
+    """``link`` as Markdown inline code: shown verbatim, selectable, not a clickable link.
+    (``st.code`` would show it with a copy button, but its syntax highlighter costs every page
+    load about a fifth of the browser's work before the forest plots are drawn: README, "Fast
+    first open".) Links are percent-encoded, so they hold no backtick; one would widen the
+    fence.
+
+    >>> link_code("http://localhost:8501/?tpoint=interp")
+    '`http://localhost:8501/?tpoint=interp`'
+    """
+    fence, pad = ("``", " ") if "`" in link else ("`", "")
+    return f"{fence}{pad}{link}{pad}{fence}"

@@ -11,8 +11,10 @@ from core import vocab
 from core.state.view import DEFAULT_STATE, ViewState
 from core.stats.pooling import METHODS
 from ui import cache, saved, sync
+from ui.markup import link_code
 
 OR_YEARS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
+OVERLAP_CHOICES = {"all": "Pool all, marked ‡", "one": "One per overlap group"}
 QMAX = 7
 
 # widget key -> ViewState field
@@ -31,6 +33,7 @@ _KEYS = {
     "w_pi": "pi",
     "w_group": "group",
     "w_tpoint": "tpoint",
+    "w_overlap": "overlap",
 }
 
 
@@ -90,7 +93,10 @@ def _changed(key: str) -> None:
     user touches that widget."""
     field = _KEYS[key]
     state = sync.current()
-    sync.commit(_safe_replace(state, {field: _from_widget(field, st.session_state.get(key))}))
+    changes = {field: _from_widget(field, st.session_state.get(key))}
+    if changes == {"overlap": "all"}:  # the picks mean nothing while every study is pooled
+        changes["keep"] = ()
+    sync.commit(_safe_replace(state, changes))
 
 
 def render(state: ViewState, *, single_outcome: bool) -> None:
@@ -115,6 +121,15 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         "Only studies that could be in the published meta-analysis",
         **_bound("w_scope"),
         help="Leaves out studies known not to be in it (e.g. published after its May 2023 search).",
+    )
+    sb.radio(
+        "Overlapping cohorts",
+        list(OVERLAP_CHOICES),
+        **_bound("w_overlap"),
+        format_func=OVERLAP_CHOICES.__getitem__,
+        help="Studies of one overlap group (one centre, overlapping accrual years) may report "
+        "some of the same patients. Pooled together they are marked ‡ everywhere; or keep one "
+        "study per group: the largest in each outcome, or the one you pick on the Studies page.",
     )
     sb.header("What to pool")
     if single_outcome:
@@ -185,7 +200,7 @@ def _link_box(state: ViewState) -> None:
     sb = st.sidebar
     sb.divider()
     sb.caption("Copy link to this exact view")
-    sb.code(sync.share_link(state), language=None, wrap_lines=True)
+    sb.markdown(link_code(sync.share_link(state)))
     if saved.in_use() is not None:
         sb.caption("The link carries the saved dataset in use (`data=`).")
     elif cache.current_dataset()[0] != cache.BUNDLED_KEY:

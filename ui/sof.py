@@ -162,15 +162,32 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
 def _sof_rows(analysis: Analysis, state: ViewState, dataset: Dataset) -> tuple[SofRow, ...]:
     """The summary's rows, shared by reruns and sessions that show the same view (dataset and
     state, the user's judgements and reasons included)."""
+    if cache.current_dataset()[1] is not dataset:  # not the dataset in use: no view to share
+        store, risks = judgements(state), control_risks_from_state(state)
+        return tuple(sof_table(analysis, dataset.studies, risks, store))
+    return shared_sof_rows(analysis, state, dataset)
+
+
+def shared_sof_rows(
+    analysis: Analysis, state: ViewState, dataset: Dataset, data_key: str | None = None
+) -> tuple[SofRow, ...]:
+    """The summary's rows of ``dataset`` (its key ``data_key``, default the one in use), once
+    per view (also warmed at start-up: ui/warmup.py)."""
     store = judgements(state)
     risks = control_risks_from_state(state)
-    if cache.current_dataset()[1] is not dataset:  # not the dataset in use: no view to share
-        return tuple(sof_table(analysis, dataset.studies, risks, store))
     return cache.per_view(
-        cache.view_key(state),
+        cache.view_key(state, data_key),
         "summary of findings",
         lambda: tuple(sof_table(analysis, dataset.studies, risks, store)),
     )
+
+
+def summary_rows(
+    analysis: Analysis, state: ViewState, dataset: Dataset, outcomes: tuple[str, ...] | None = None
+) -> list[SofRow]:
+    """The summary's rows of ``outcomes`` (default: every outcome of ``analysis``)."""
+    rows = _sof_rows(analysis, state, dataset)
+    return [r for r in rows if outcomes is None or r.outcome in outcomes]
 
 
 def panel_key(key: str, outcome: str) -> str:
@@ -190,7 +207,7 @@ def render_sof(
     returns its rows. ``key`` prefixes the widget keys (to draw it twice on one page)."""
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
-    rows = list(_sof_rows(analysis, state, dataset))
+    rows = summary_rows(analysis, state, dataset, outcomes)
     st.table(display_frame(rows))
     st.caption(
         "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "

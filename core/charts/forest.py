@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.fmt import percent, ratio_with_ci
+from core.views.overlap import OVERLAP_MARK
 
 __all__ = [
     "FONT_FAMILY",
@@ -74,6 +75,7 @@ FOREST_COLUMNS: dict[str, tuple[bool, str, object]] = {
     "weight": (False, "float", math.nan),
     "included": (False, "bool", True),
     "derived": (False, "bool", False),
+    "overlap": (False, "str", ""),
     "detail": (False, "str", ""),
     "source": (False, "str", ""),
     "note": (False, "str", ""),
@@ -245,6 +247,8 @@ def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.Dat
         status = "excluded by you (not pooled)" if excluded else "included"
         if r.derived:
             status += "; derived data"
+        if r.overlap:
+            status += f"; pooled with a study of its overlap group ({r.overlap}) {OVERLAP_MARK}"
         recs.append(
             {
                 "label_text": label,
@@ -435,6 +439,14 @@ def forest_chart(
         notes.append(
             f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
             "years (derived, not reported)."
+        )
+    groups = sorted(
+        {g for g, k in zip(rows["overlap"], rows["kind"], strict=True) if g and k == "study"}
+    )
+    if groups:
+        notes.append(
+            f"{OVERLAP_MARK} Same overlap group ({', '.join(groups)}): cohorts that may share "
+            "patients, pooled together."
         )
     if (rows["clip_lo"] | rows["clip_hi"]).any():
         notes.append("◂ ▸ Interval extends beyond the axis (or the bound is not estimable).")

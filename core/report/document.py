@@ -53,6 +53,7 @@ from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState
 from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
+from core.views.overlap import HOW_IN_LINK, OVERLAP_MARK, overlap_sentence
 from core.views.published import published_comparison
 from core.vocab import DESIGNS, INDICATIONS, title
 from core.vocab import DISCLAIMER as SOF_DISCLAIMER
@@ -179,6 +180,9 @@ def _section(
         notes.append(oa.message)
     if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
         notes.append(f"Note: {oa.pooled.note}")
+    overlap = overlap_sentence(oa.overlaps, HOW_IN_LINK)
+    if overlap:
+        notes.append(overlap)
     sg = oa.subgroups
     if sg is not None and sg.q_between is not None:
         notes.append(
@@ -215,13 +219,14 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
         patients = "" if pd.isna(n_rt) or pd.isna(n_ctl) else f"{count(n_rt)} vs {count(n_ctl)}"
         score = r["quality_score"]
         pooled = [o for o in analysis.outcomes if sid in used[o]]
+        marked = any(sid in s.ids for oa in analysis.outcomes.values() for s in oa.overlaps)
         if sid in analysis.state.exclude:
             pooled_for = "excluded by hand"
         else:
             pooled_for = ", ".join(pooled) or "neither"
         out.append(
             StudyRow(
-                label=_s(r["label"]) or sid,
+                label=(_s(r["label"]) or sid) + (f" {OVERLAP_MARK}" if marked else ""),
                 design=title(DESIGNS.get(_s(r["design"]), _s(r["design"]))),
                 indication=title(INDICATIONS.get(_s(r["indication"]), _s(r["indication"]))),
                 rt=" ".join(x for x in (_s(r["rt_type"]), _s(r["rt_timing"])) if x),
@@ -312,6 +317,17 @@ def _methods(analysis: Analysis) -> str:
         parts.append(
             "Hazard ratios enter as ln(HR) with the standard error from the 95% CI, or from "
             "the p-value when no CI is reported."
+        )
+    if state.overlap == "one":
+        parts.append(
+            "Studies of one overlap group (cohorts that may share patients) were not pooled "
+            "together: one study per group was kept, the one picked by hand or else the largest "
+            "by patients in that outcome."
+        )
+    elif any(oa.overlaps for oa in analysis.outcomes.values()):
+        parts.append(
+            f"Studies of one overlap group (cohorts that may share patients) were pooled "
+            f"together and are marked {OVERLAP_MARK}; their shared patients count more than once."
         )
     parts.append(
         "The statistics are validated against R's metafor package; the app's R script "
@@ -555,6 +571,7 @@ _LATIN1 = str.maketrans(
         "⊕": "+",
         "◯": "o",
         "†": "+",
+        "‡": "++",
         "…": "...",
     }
 )

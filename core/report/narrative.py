@@ -292,9 +292,9 @@ def key_numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
 
 
 def left_out(oa: OutcomeAnalysis, studies: pd.DataFrame) -> tuple[tuple[str, str], ...]:
-    """(study label, why) for the selected studies not pooled: excluded by hand, then those
-    whose data cannot give this outcome and measure. Studies outside the filters are not
-    listed (the filters say which)."""
+    """(study label, why) for the selected studies not pooled: excluded by hand, left out by
+    "one study per overlap group", then those whose data cannot give this outcome and measure.
+    Studies outside the filters are not listed (the filters say which)."""
     labels = studies.set_index("study_id")["label"]
 
     def name(sid: str) -> str:
@@ -302,4 +302,5 @@ def left_out(oa: OutcomeAnalysis, studies: pd.DataFrame) -> tuple[tuple[str, str
         return sid if label is None or pd.isna(label) else str(label)
 
     by_hand = tuple((name(s), "excluded by hand") for s in oa.excluded_by_user)
-    return by_hand + tuple((name(s), why) for s, why in oa.not_estimable)
+    one = tuple((name(d.study_id), d.reason) for d in oa.overlap_dropped)
+    return by_hand + one + tuple((name(s), why) for s, why in oa.not_estimable)

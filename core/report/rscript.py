@@ -191,6 +191,11 @@ def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[s
             "# ln(HR) (yi, RT vs control; HR < 1 favours RT) and its standard error (sei),",
             "# from the reported 95% CI or p-value. Per study, the derivation and the source:",
         ]
+    for s in oa.overlaps:
+        lines.append(
+            f"# ‡ {comment(', '.join(s.ids))}: overlap group {comment(s.group)} (cohorts that may "
+            "share patients), pooled together"
+        )
     for r in rows.itertuples(index=False):
         lines.append(f"#   {comment(r.study_id)} ({comment(r.label)}): {comment(r.derivation)}")
         src = "not given" if pd.isna(r.source_url) else comment(r.source_url)

@@ -48,8 +48,11 @@ Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"]
 CiMethod = Literal["wald", "hksj"]
 Group = Literal["none", "indication", "design"]
 TimePoints = Literal["exact", "interp"]
+OverlapRule = Literal["all", "one"]
 CumulativeOrder = Literal["year", "quality"]
 Moderator = Literal["quality", "year"]
+#: The presenter view's screens of one outcome (``board=1``): forest plot, summary of findings.
+Screen = Literal["forest", "sof"]
 
 #: Version of the link format. Links without ``v`` are version 1.
 CURRENT_VERSION = 1
@@ -165,6 +168,13 @@ FIELDS: tuple[FieldSpec, ...] = (
       {"published": "rim", "rim2024": "rim", "any": "all"}),
     F("qmin", "number", None, (), "Minimum quality score", {}, {}, low=0.0, high=100.0),
     F("exclude", "ids", (), (), "Excluded by hand"),
+    F("overlap", "enum", "all", get_args(OverlapRule), "Overlapping cohorts",
+      {"all": "pool every study, marking those of one overlap group (‡)",
+       "one": "one study per overlap group (your pick, else the largest)"},
+      {"largest": "one", "single": "one", "pool": "all"}),
+    F("keep", "ids", (), (), "Study kept for its overlap group",
+      values_doc="repeated key, study ids (at most 500): with `overlap=one`, the study kept "
+      "for its overlap group instead of the largest"),
     F("outcome", "enum", "OS", get_args(Outcome), "Outcome", vocab.OUTCOME_CHOICES,
       {"overallsurvival": "OS", "diseasefreesurvival": "DFS"}),
     F("measure", "enum", "OR", get_args(Measure), "Effect measure", vocab.MEASURES,
@@ -210,6 +220,12 @@ FIELDS: tuple[FieldSpec, ...] = (
       values_doc="repeated key, `OUTCOME.domain.reason`: outcome and domain as in `grade`, then "
       f"the reason as free text (one line, at most {MAX_TEXT} characters; e.g. "
       "`OS.indirectness.Same patients as ours`)"),
+    F("board", "flag", False, (), "Presenter view", {"0": "off", "1": "on"}),
+    F("screen", "enum", "forest", get_args(Screen), "Presenter screen",
+      {"forest": "the headline, the forest plot and the certainty",
+       "sof": "the summary of findings"},
+      {"plot": "forest", "forestplot": "forest", "summary": "sof", "summaryoffindings": "sof",
+       "table": "sof", "findings": "sof"}),
     F("data", "token", None, (), "Saved dataset",
       values_doc="the token of a saved dataset (32 letters, digits, `_`, `-`), as \"Save and "
       "get a link\" on the Studies page or `python -m core store save` gives it"),
@@ -326,6 +342,8 @@ class ViewState:
     scope: Scope = "rim"
     qmin: float | None = None
     exclude: tuple[str, ...] = ()
+    overlap: OverlapRule = "all"
+    keep: tuple[str, ...] = ()
     outcome: Outcome = "OS"
     measure: Measure = "OR"
     t_os: float = 2.0
@@ -343,6 +361,8 @@ class ViewState:
     cr_dfs: float | None = None
     grade: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
+    board: bool = False
+    screen: Screen = "forest"
     data: str | None = None
 
     def __post_init__(self) -> None:
@@ -735,6 +755,9 @@ def describe_filters(
         lines.append(
             "Excluded by hand: " + ", ".join(ids) + (f" and {more} more" if more > 0 else "")
         )
+    if state.overlap != f["overlap"].default:
+        picks = f"; kept by choice: {', '.join(state.keep[:max_ids])}" if state.keep else ""
+        lines.append(f"{f['overlap'].title}: {f['overlap'].label(state.overlap)}{picks}")
     measures = [describe_measure(state, o) for o in (outcomes or (state.outcome,))]
     lines.append("; ".join([measures[0], *(m[0].lower() + m[1:] for m in measures[1:])]))
     if state.endpoint:

@@ -25,6 +25,7 @@ from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
 from core.stats.pooling import PoolResult, pool
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
+from core.views import overlap as ov
 
 Z975 = float(stats.norm.isf(0.025))
 
@@ -94,6 +95,9 @@ class OutcomeAnalysis:
     pool); ``available``: those of every estimable selected study, before the link's
     ``endpoint`` choice; ``kept``: the link's ``endpoint`` values applied to this outcome;
     ``endpoint_note``: why the choice was not applied (no study has the kept definition).
+    ``overlaps``: overlap groups with two or more pooled studies (marked ‡ in ``rows``:
+    column ``overlap`` and the label); ``overlap_dropped``: studies left out by "one study
+    per overlap group" (not in ``rows``). See core.views.overlap.
     """
 
     outcome: Outcome
@@ -111,6 +115,8 @@ class OutcomeAnalysis:
     available: tuple[Definition, ...] = ()
     kept: tuple[str, ...] = ()
     endpoint_note: str | None = None
+    overlaps: tuple[ov.OverlapSet, ...] = ()
+    overlap_dropped: tuple[ov.Dropped, ...] = ()
 
     @property
     def k(self) -> int:
@@ -145,7 +151,8 @@ class OutcomeAnalysis:
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
         by_hand = tuple((s, "excluded by hand") for s in self.excluded_by_user)
-        return by_hand + self.not_estimable + self.filtered_out
+        one = tuple((d.study_id, d.reason) for d in self.overlap_dropped)
+        return by_hand + one + self.not_estimable + self.filtered_out
 
 
 def analyse_outcome(
@@ -170,6 +177,8 @@ def analyse_outcome(
     included = ~rows["study_id"].isin(excluded).to_numpy(dtype=bool)
     rows = rows.assign(included=included, weight=np.nan)
     by_hand = tuple(str(s) for s in rows.loc[~included, "study_id"])
+    rows, dropped, overlaps = ov.apply(rows, studies, state.overlap, state.keep)
+    included = rows["included"].to_numpy(dtype=bool)
     k = int(included.sum())
     pooled = subgroups = None
     message = None
@@ -214,6 +223,8 @@ def analyse_outcome(
         available=available,
         kept=kept,
         endpoint_note=endpoint_note,
+        overlaps=overlaps,
+        overlap_dropped=dropped,
     )
 
 
@@ -342,6 +353,7 @@ def to_json(analysis: Analysis) -> dict:
             ],
             "excluded": [{"id": s, "reason": r} for s, r in oa.excluded()],
             "endpoint": endpoint_json(oa),
+            "overlap": ov.to_json(oa.overlaps, oa.overlap_dropped),
             "pooled": None,
             "message": oa.message,
         }
@@ -482,6 +494,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "weight": float(r["weight"]),
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
+            "overlap": str(r.get("overlap", "")),
             "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), "")),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
@@ -516,6 +529,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         ("detail", ""),
         ("source", ""),
         ("note", ""),
+        ("overlap", ""),
     ):
         frame[col] = frame[col].fillna(default) if col in frame else default
     if "included" in frame:

@@ -8,7 +8,9 @@ Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its
 (as in the forest plot), the weight in percent (empty for a study excluded by hand), how the
 numbers were obtained and the source. The pooled row holds the model's estimate (vi = se²),
 its CI, p, tau², I² and the prediction interval; its weight is 100. Studies that cannot be
-used for this outcome and measure follow, with the reason and no numbers.
+used for this outcome and measure follow, with the reason and no numbers. A study pooled with
+another of its overlap group has "‡" after its label and the group in ``overlap``; studies left
+out by "one study per overlap group" are listed as not used, with the study kept.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ COLUMNS = (
     "derivation",
     "derived",
     "interpolated",
+    "overlap",
     "note",
     "source",
 )
@@ -71,6 +74,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "derivation": str(r.derivation),
                 "derived": bool(r.derived),
                 "interpolated": bool(r.interpolated),
+                "overlap": str(getattr(r, "overlap", "")),
                 "note": "" if included else "excluded by hand",
                 "source": str(r.source_url),
             }
@@ -99,12 +103,14 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "note": "; ".join(n for n in (p.note, out_of_range(p, oa.measure)) if n),
             }
         )
+    for sid, why in ((d.study_id, d.reason) for d in oa.overlap_dropped):
+        rows.append({"row": "not used", "study_id": sid, "included": False, "note": why})
     for sid, why in oa.not_estimable:
         rows.append({"row": "not used", "study_id": sid, "included": False, "note": why})
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["analysis"] = oa.title
-    for col in ("study_id", "label", "endpoint", "derivation", "note", "source"):
-        frame[col] = frame[col].fillna("")
+    for col in ("study_id", "label", "endpoint", "derivation", "overlap", "note", "source"):
+        frame[col] = frame[col].astype(object).fillna("")
     for col in ("included", "derived", "interpolated"):
         frame[col] = frame[col].astype("boolean")
     return frame

@@ -87,3 +87,9 @@ def metric_values(at: AppTest) -> dict[str, list[str]]:
 @pytest.fixture
 def app() -> Callable[..., AppTest]:
     return open_app
+
+
+def shown_link(at: AppTest) -> str:
+    """The link to copy in the sidebar (Markdown inline code, ui.markup.link_code)."""
+    (link,) = [m.value for m in at.sidebar.markdown if m.value.startswith("`")][:1]
+    return link.strip("`").strip()

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.cli import main
-from tests.app.conftest import metric_values, open_app
+from tests.app.conftest import metric_values, open_app, shown_link
 from ui.blocks import fmt_ci, fmt_p, fmt_ratio
 
 # Each link covers several controls at once (every value of every control appears at least
@@ -182,13 +182,13 @@ def test_sidebar_change_repools_and_updates_the_link():
     at.sidebar.toggle(key="w_tpoint").set_value(True)
     rerun(at)
     assert not at.exception
-    assert at.sidebar.code[0].value.endswith("?tpoint=interp")  # the link to copy
+    assert shown_link(at).endswith("?tpoint=interp")  # the link to copy
     assert metric_values(at) != before
     assert metric_values(at) == expected_metrics(cli_json("?tpoint=interp"))
     at.sidebar.selectbox(key="w_method").set_value("DL")
     rerun(at)
     assert metric_values(at) == expected_metrics(cli_json("?tpoint=interp&method=DL"))
-    assert at.sidebar.code[0].value.endswith("?method=DL&tpoint=interp")
+    assert shown_link(at).endswith("?method=DL&tpoint=interp")
 
 
 def test_widget_values_reset_by_streamlit_leave_the_view_alone():
@@ -197,12 +197,12 @@ def test_widget_values_reset_by_streamlit_leave_the_view_alone():
     become the view; only a user's change does (browser test: test_export_safety)."""
     query = "?qmin=4.5&method=DL&tpoint=interp"
     at = open_app(query)
-    before = (metric_values(at), at.sidebar.code[0].value)
+    before = (metric_values(at), shown_link(at))
     blanks = {"w_indication": [], "w_design": [], "w_rt": [], "w_tpoint": False, "w_pi": True}
     blanks |= {"w_qmin": 0, "w_method": "EE", "w_t_os": 0.5, "w_t_dfs": 0.5}
     for key, value in blanks.items():
         at.session_state[key] = value  # set behind the widget: no on_change
     rerun(at)
     assert not at.exception
-    assert (metric_values(at), at.sidebar.code[0].value) == before
-    assert at.sidebar.code[0].value.endswith(query)
+    assert (metric_values(at), shown_link(at)) == before
+    assert shown_link(at).endswith(query)

@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.store import Settings, Store
-from tests.app.conftest import metric_values, open_app
+from tests.app.conftest import metric_values, open_app, shown_link
 from ui.blocks import fmt_ci, fmt_ratio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_save_gives_a_link_that_opens_the_same_numbers_in_a_fresh_session(
     _no_exception(at)
     token = _data_param(at)
     assert token is not None and len(token) == 32
-    assert f"data={token}" in at.sidebar.code[0].value
+    assert f"data={token}" in shown_link(at)
     assert not at.sidebar.warning
     assert "a saved dataset" in at.info[0].value and "bcg, round 1" in at.info[0].value
     assert any("shown only this once" in w.value for w in at.warning)

@@ -97,7 +97,7 @@ def r_input(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     case = {
         "name": name,
         "ids": ids,
-        "labels": list(meta["label"].astype(str)),
+        "labels": list(inc["label"].astype(str)),  # as shown: ‡ marks an overlap group
         "yi": [s["yi"] for s in studies],
         "vi": [s["vi"] for s in studies],
         **{r: [float(x) for x in inc[c]] if counts else None for r, c in COUNTS.items()},

@@ -1,5 +1,5 @@
-"""Browser tests: the app under ``streamlit run`` on a free localhost port, driven by Debian's
-Chromium through pytest-playwright (never a downloaded browser).
+"""Browser tests: the app under ``streamlit run serve.py`` on a free localhost port, driven by
+Debian's Chromium through pytest-playwright (never a downloaded browser).
 
 Without /usr/bin/chromium the tests are skipped with a reason, unless REQUIRE_BROWSER=1 (CI),
 where a missing browser fails them.
@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 STARTUP_TIMEOUT = 60.0
+APP_SCRIPT = "serve.py"  # what `streamlit run` starts (README, Dockerfile CMD): app.py, warmed
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -83,9 +84,11 @@ def wait_healthy(
     pytest.fail(f"streamlit did not answer {base}/_stcore/health within {timeout:.0f} s")
 
 
-def start_app(port: int, log: Path, extra: Sequence[str] = ()) -> subprocess.Popen:
-    """``streamlit run app.py`` on ``port`` (with ``extra`` options), its output to ``log``."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+def start_app(
+    port: int, log: Path, extra: Sequence[str] = (), script: str = APP_SCRIPT
+) -> subprocess.Popen:
+    """``streamlit run <script>`` on ``port`` (with ``extra`` options), its output to ``log``."""
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra]
     with log.open("w") as out:

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -74,7 +75,7 @@ def container_env() -> dict[str, str]:
 def container_cmd(port: int) -> list[str]:
     """The Dockerfile's CMD on ``port`` at 127.0.0.1, run by this interpreter."""
     cmd = json.loads(only("CMD"))
-    assert cmd[:3] == ["streamlit", "run", "app.py"]
+    assert cmd[:3] == ["streamlit", "run", "serve.py"]
     assert PORT_ARG in cmd and ADDRESS_ARG in cmd
     swap = {PORT_ARG: f"--server.port={port}", ADDRESS_ARG: "--server.address=127.0.0.1"}
     return [sys.executable, "-m", *[swap.get(arg, arg) for arg in cmd]]
@@ -131,7 +132,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
     copy_image_files(workdir)
     port = free_port()
     env = clean_env(home)
-    log = artifacts / "streamlit-container.log"
+    log = base / "streamlit.log"  # read by the warm-up test; copied to the artifacts at the end
     with log.open("w") as out:
         proc = subprocess.Popen(
             container_cmd(port), cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -142,6 +143,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
         yield Server(url, port, workdir, env)
     finally:
         stop_app(proc)
+        shutil.copy2(log, artifacts / "streamlit-container.log")
 
 
 def effective_config(srv: Server) -> dict[str, dict[str, object]]:
@@ -188,6 +190,24 @@ def test_health_endpoint_and_the_container_healthcheck(server: Server):
     assert check.returncode == 0, check.stderr.decode(errors="replace")
     down = subprocess.run(healthcheck_cmd(free_port()), capture_output=True, timeout=30)
     assert down.returncode != 0  # nothing listens there: unhealthy
+
+
+def test_warm_up_runs_at_start_up_and_the_app_serves(server: Server, page: Page):
+    """serve.py's start-up hook warms the caches (ui/warmup.py) beside the server: the health
+    endpoint answered before it finished (the fixture), and it finishes, then the default view
+    renders from the warmed caches. No time is asserted."""
+    log = server.workdir.parent / "streamlit.log"
+    pattern = re.compile(r"explorer\.warmup: warm-up done in [\d.]+ s: the default view is cached")
+    deadline = time.monotonic() + RUN_TIMEOUT / 1000 * 3
+    while not pattern.search(log.read_text(errors="replace")):
+        assert "warm-up failed" not in log.read_text(errors="replace")
+        assert time.monotonic() < deadline, "no 'warm-up done' line in the server's log"
+        time.sleep(0.5)
+    page.goto(server.url + "/")
+    expect(page.locator(".vega-embed svg")).to_have_count(2, timeout=RUN_TIMEOUT)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=5) as r:
+        assert (r.status, r.read()) == (200, b"ok")
 
 
 def test_page_loads_in_chromium(server: Server, page: Page, artifacts: Path):

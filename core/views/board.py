@@ -1,0 +1,114 @@
+"""The presenter view (``board=1``): one outcome per screen, in a fixed order of steps.
+
+A step is an (outcome, screen) pair; ``outcome`` and ``screen`` are in the link, so the link
+opens the same screen. Pure functions: what comes before and after a step, its title, the
+headline ratio with its CI and the filters in force in one line.
+
+>>> from core.state.view import ViewState
+>>> s = step(ViewState(board=True), +1)
+>>> (s.outcome, s.screen), step_title(s)
+(('OS', 'sof'), 'Summary of findings, screen 2 of 4')
+>>> step(s, +1).outcome, step(s, +1).screen
+('DFS', 'forest')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from core.fmt import ratio, ratio_ci
+from core.report.narrative import model_phrase
+from core.state.view import Outcome, Screen, ViewState, describe_measure
+from core.stats.effects import exp_ratio
+from core.views.analysis import OutcomeAnalysis
+from core.vocab import DESIGNS, GROUPS, INDICATIONS, RT_TYPES
+
+#: The presentation, in order: each outcome's forest plot, then its summary of findings.
+STEPS: Final[tuple[tuple[Outcome, Screen], ...]] = (
+    ("OS", "forest"),
+    ("OS", "sof"),
+    ("DFS", "forest"),
+    ("DFS", "sof"),
+)
+SCREEN_NAMES: Final[dict[Screen, str]] = {"forest": "forest plot", "sof": "summary of findings"}
+#: Excluded study ids named in the one-line filters (the rest are counted).
+LINE_IDS: Final = 5
+
+
+def step_index(state: ViewState) -> int:
+    """Position of the state's screen in :data:`STEPS` (0-based)."""
+    return STEPS.index((state.outcome, state.screen))
+
+
+def step(state: ViewState, delta: int) -> ViewState:
+    """The state ``delta`` steps on (negative: back), kept within the first and last step."""
+    index = min(max(step_index(state) + delta, 0), len(STEPS) - 1)
+    outcome, screen = STEPS[index]
+    return state.replace(outcome=outcome, screen=screen)
+
+
+def other_screen(state: ViewState) -> ViewState:
+    """The same outcome's other screen (forest plot <-> summary of findings)."""
+    return state.replace(screen="sof" if state.screen == "forest" else "forest")
+
+
+def step_title(state: ViewState) -> str:
+    """'Forest plot, screen 1 of 4'."""
+    what = SCREEN_NAMES[state.screen].capitalize()
+    return f"{what}, screen {step_index(state) + 1} of {len(STEPS)}"
+
+
+def headline_ratio(oa: OutcomeAnalysis) -> str | None:
+    """'Pooled OR 0.36 (95% CI 0.25–0.52)', or 'OR 0.45 (95% CI 0.25–0.82), one study' when a
+    single study is shown (nothing pooled); None when there is no estimate."""
+    p = oa.pooled
+    if p is None:
+        return None
+    short = "HR" if oa.measure == "HR" else "OR"
+    value = ratio(exp_ratio(p.estimate))
+    ci = ratio_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high))
+    if p.k == 1:
+        return f"{short} {value} (95% CI {ci}), one study"
+    return f"Pooled {short} {value} (95% CI {ci})"
+
+
+def _short(label: str) -> str:
+    """A label's abbreviation in brackets where it has one: 'randomized (RCT)' -> 'RCT'."""
+    found = re.search(r"\(([A-Z]+)\)$", label)
+    return found.group(1) if found else re.sub(r" \(e\.g\. .*\)$", "", label)
+
+
+def _choices(state: ViewState, name: str, names: dict[str, str], what: str) -> str:
+    values = getattr(state, name)
+    return ", ".join(_short(names[v]) for v in values) if values else f"no {what} selected"
+
+
+def filters_line(state: ViewState) -> str:
+    """The filters and settings in force in one short line (the full sentences are
+    :func:`describe_filters`): 'PVTT, narrow resection margin · RCT, PSM · external-beam RT ·
+    ... · odds ratio of 1-year DFS · random effects, REML · prediction interval shown'."""
+    parts = [
+        _choices(state, "indication", INDICATIONS, "indication"),
+        _choices(state, "design", DESIGNS, "design"),
+        _choices(state, "rt", RT_TYPES, "radiotherapy") + (" RT" if state.rt else ""),
+        "only studies that can be in the published meta-analysis"
+        if state.scope == "rim"
+        else "all studies in the data",
+    ]
+    if state.qmin is not None:
+        parts.append(f"quality score at least {state.qmin:g}")
+    if state.exclude:
+        shown = ", ".join(state.exclude[:LINE_IDS])
+        more = len(state.exclude) - LINE_IDS
+        parts.append(f"excluded by hand: {shown}" + (f" and {more} more" if more > 0 else ""))
+    measure = describe_measure(state)
+    parts.append(measure[0].lower() + measure[1:])
+    parts.append(model_phrase(state.method, state.ci))
+    if state.method != "EE":
+        parts.append("prediction interval shown" if state.pi else "no prediction interval")
+    if state.group != "none":
+        parts.append(f"subgroups {GROUPS[state.group]}")
+    if state.measure == "OR" and state.tpoint == "interp":
+        parts.append("interpolated rates allowed (marked †)")
+    return " · ".join(parts)
