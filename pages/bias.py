@@ -13,7 +13,7 @@ from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import model_label
 from core.views.bias import MISSING_REASON, MODERATORS, BiasView
-from ui import blocks, cache, exports, sync
+from ui import blocks, cache, endpoints, exports, sync
 
 sync.require_entrypoint()
 
@@ -180,6 +180,7 @@ def main() -> None:
         st.warning(bv.message)
         return
     st.caption(f"{bv.title} · k = {bv.k} · {model_label(state.method, state.ci)}")
+    endpoints.render(oa)
     if bv.k < 3:
         interp = state.measure == "OR" and state.tpoint == "exact"
         st.caption(

@@ -7,7 +7,7 @@ import streamlit as st
 from core.report.narrative import summary_sentence
 from core.state.view import DEFAULT_STATE
 from core.views.analysis import OUTCOMES
-from ui import blocks, cache, sync
+from ui import blocks, cache, endpoints, sync
 from ui.sof import render_sof
 
 sync.require_entrypoint()
@@ -44,6 +44,7 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
     with col:
         st.subheader(oa.title)
         blocks.metrics(oa, state)
+        endpoints.render(oa)
         if oa.pooled is not None:  # in plain words, as on the Present page
             st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
         blocks.forest(oa, state, dataset.studies, width=blocks.OVERVIEW_FOREST_WIDTH)

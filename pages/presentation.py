@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.report.narrative import headline, key_numbers, left_out, summary_sentence
-from core.state.view import describe_filters
+from core.report.narrative import (
+    described_filters,
+    headline,
+    key_numbers,
+    left_out,
+    summary_sentence,
+)
 from core.views.analysis import out_of_range
 from core.views.results_table import results_frame
 from core.vocab import stat_help
-from ui import blocks, cache, exports, presenter, sync
+from ui import blocks, cache, endpoints, exports, presenter, sync
 from ui.report import render_report_downloads
 from ui.sof import render_sof
 
@@ -48,13 +53,15 @@ def full_page() -> None:
         st.markdown(blocks.text(summary_sentence(oa, state, studies)))
     with published_col.container(border=True, key="present_published"):
         blocks.published_box(oa, cache.published_results())
+    endpoints.render(oa)
 
     numbers = key_numbers(oa, state)
     if numbers:
         with st.container(key="present_numbers"):
             widths = [max(5.0, 1.15 * len(n.value), 0.6 * len(n.label)) for n in numbers]
             for col, number in zip(st.columns(widths), numbers, strict=True):
-                col.metric(number.label, number.value, help=stat_help(number.label))
+                tip = blocks.pooled_help(oa) if number.label.startswith("Pooled") else None
+                col.metric(number.label, number.value, help=tip or stat_help(number.label))
             if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
                 st.caption(f"Note: {blocks.text(oa.pooled.note)}")
         # as on the other pages; a single study's message is already in the sentence above
@@ -72,7 +79,9 @@ def full_page() -> None:
         filters_col, out_col = st.columns(2, gap="large")
         with filters_col.container(border=True):
             st.markdown("**Active filters**")
-            st.markdown("\n".join(f"- {blocks.text(line)}" for line in describe_filters(state)))
+            st.markdown(
+                "\n".join(f"- {blocks.text(line)}" for line in described_filters(state, [oa]))
+            )
         with out_col.container(border=True):
             st.markdown("**Not in the pooled result**")
             gone = left_out(oa, studies)

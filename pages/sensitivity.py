@@ -29,7 +29,7 @@ from core.charts.sensitivity import (
 from core.stats.effects import exp_ratio
 from core.views.analysis import model_label
 from core.views.sensitivity import CHANGE_THRESHOLD, Panel, SensitivityView, gosh_frame
-from ui import blocks, cache, exports, sync
+from ui import blocks, cache, endpoints, exports, sync
 
 sync.require_entrypoint()
 
@@ -262,6 +262,7 @@ oa = cache.analysis(state).outcomes[state.outcome]
 sv = cache.sensitivity(state)
 
 st.title(f"Sensitivity: {sv.title[0].lower()}{sv.title[1:]}")
+endpoints.render(oa)
 if sv.pooled is None:
     st.warning(sv.message)
     st.stop()

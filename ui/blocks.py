@@ -45,6 +45,11 @@ def ratio_name(oa: OutcomeAnalysis) -> str:
     return "HR" if oa.measure == "HR" else "OR"
 
 
+def pooled_help(oa: OutcomeAnalysis) -> str:
+    """The pooled ratio's help text, naming what the pooled studies measured."""
+    return f"{STAT_HELP['Pooled']} Here: {oa.title}."
+
+
 def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
     """Pooled ratio with CI, p, k, patients, I2, tau2 and the prediction interval."""
     p = oa.pooled
@@ -53,7 +58,7 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         return
     name = ratio_name(oa)
     c1, c2, c3 = st.columns([1, 1.7, 1])  # the CI needs the room
-    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)), help=STAT_HELP["Pooled"])
+    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)), help=pooled_help(oa))
     c2.metric("95% CI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)), help=STAT_HELP["95% CI"])
     c3.metric(f"p ({p.dist})", fmt_p(p.pvalue), help=STAT_HELP["p"])
     c4, c5, c6 = st.columns([1, 1.7, 1])
@@ -127,7 +132,7 @@ def forest_specs(
         part,
         lambda: forest_chart(
             forest_frame(oa, state, studies),
-            measure_label=oa.title,
+            measure_label=oa.short_title,
             large=large,
             width=width,
             show_weight=width is None,

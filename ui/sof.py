@@ -86,7 +86,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     field = f"cr_{row.outcome.lower()}"
     widget = f"{key}_{field}"
     st.session_state[widget] = state.cr_os if row.outcome == "OS" else state.cr_dfs
-    event = EVENTS[row.outcome]
+    event = row.event or EVENTS[row.outcome]
     when = ""
     if row.years is not None:
         when = f" by {row.years:g} year{'' if row.years == 1 else 's'}"

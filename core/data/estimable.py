@@ -47,6 +47,7 @@ ROW_COLUMNS = (
     "events_ctl",
     "n_ctl",
     "endpoint_as_reported",
+    "adjustment",
     "derivation",
     "derived",
     "interpolated",
@@ -206,6 +207,7 @@ def _or_rows(
     ev_rt, ev_ctl = _floats(out["events_rt"]), _floats(out["events_ctl"])
     r_rt, r_ctl = _floats(out["rate_rt"]), _floats(out["rate_ctl"])
     endpoint, source = _texts(out["endpoint_as_reported"]), _texts(out["source_url"])
+    adjustment = _texts(out["adjustment"])
     events = out[kind == "events"]
     ev_untimed = _first_by_study(events[events["_t"].isna()])
     ev_at = ev_untimed if years is None else _first_by_study(events[events["_t"] == years])
@@ -260,6 +262,7 @@ def _or_rows(
                     "events_rt": float(ev_rt[i]),
                     "events_ctl": float(ev_ctl[i]),
                     "endpoint_as_reported": endpoint[i],
+                    "adjustment": adjustment[i],
                     "source_url": source[i],
                     "derivation": f"{outcome} events as reported{when}",
                     "derived": False,
@@ -288,6 +291,7 @@ def _or_rows(
                 "events_rt": float(e_rt),
                 "events_ctl": float(e_ctl),
                 "endpoint_as_reported": endpoint[j],
+                "adjustment": adjustment[j],
                 "source_url": source[j],
                 "derivation": (
                     f"events from {how}: RT {rt:.4g}% x n {n_rt:g} = {e_rt}; "
@@ -386,6 +390,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
     with np.errstate(invalid="ignore"):
         z_p = stats.norm.isf(p / 2)  # one call for the column; NaN where there is no p
     endpoint, source = _texts(out["endpoint_as_reported"]), _texts(out["source_url"])
+    adjustment = _texts(out["adjustment"])
     hr_l, lo_l, hi_l, p_l, z_l = (a.tolist() for a in (hr, lo, hi, p, z_p))
     rows: list[dict] = []
     excluded: list[tuple[str, str]] = []
@@ -421,6 +426,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
                 "events_ctl": None,
                 "n_ctl": n_ctl,
                 "endpoint_as_reported": endpoint[i],
+                "adjustment": adjustment[i],
                 "derivation": f"HR {h:g}: {lr.derivation}",
                 "derived": False,
                 "interpolated": False,
@@ -484,6 +490,7 @@ def estimable(
             "events_ctl": "Float64",
             "n_ctl": "Float64",
             "endpoint_as_reported": "string",
+            "adjustment": "string",
             "derivation": "string",
             "derived": "bool",
             "interpolated": "bool",

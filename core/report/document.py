@@ -32,7 +32,14 @@ from core.data.dataset import Dataset
 from core.data.dataset import published as _published
 from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
-from core.report.narrative import KeyNumber, headline, key_numbers, left_out, summary_sentence
+from core.report.narrative import (
+    KeyNumber,
+    described_filters,
+    headline,
+    key_numbers,
+    left_out,
+    summary_sentence,
+)
 from core.report.sof import (
     DOMAINS,
     Override,
@@ -43,7 +50,7 @@ from core.report.sof import (
     sof_table,
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
-from core.state.view import FIELD_BY_NAME, ViewState, describe_filters
+from core.state.view import FIELD_BY_NAME, ViewState
 from core.stats.pooling import PI_MIN_K
 from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
@@ -203,7 +210,7 @@ def _section(
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
-        chart = chart_spec(forest_chart(frame, measure_label=oa.title, width=FOREST_WIDTH))
+        chart = chart_spec(forest_chart(frame, measure_label=oa.short_title, width=FOREST_WIDTH))
     published = published_comparison(oa, pub)
     return OutcomeSection(
         heading=headline(oa),
@@ -380,7 +387,7 @@ def build_report(
         created=_fmt_created(created),
         link=_s(link),
         data_source=source,
-        filters=tuple(describe_filters(state, tuple(analysis.outcomes))),
+        filters=tuple(described_filters(state, list(analysis.outcomes.values()))),
         notices=notices,
         outcomes=tuple(_section(oa, state, studies, pub) for oa in analysis.outcomes.values()),
         sof=_sof_display(rows),

@@ -17,12 +17,14 @@ from core.state.view import ViewState
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from core.data.endpoints import mix_sentence
 from core.fmt import count, p_value, percent, ratio, ratio_ci
-from core.state.view import ViewState
+from core.state.view import ViewState, describe_filters, describe_measure
 from core.stats.effects import exp_ratio
 from core.stats.pooling import PI_MIN_K
 from core.views.analysis import OutcomeAnalysis
@@ -50,20 +52,89 @@ def measure_name(oa: OutcomeAnalysis) -> str:
     return "hazard ratio" if oa.measure == "HR" else "odds ratio"
 
 
+def event_phrase(oa: OutcomeAnalysis) -> str:
+    """The event the pooled studies counted, from their endpoints (core.data.endpoints):
+    'death from any cause', 'HCC-related death'; in a mixed pool 'the event as each study
+    defined it (DFS or RFS)'; without studies the outcome's own event."""
+    defs = oa.definitions or oa.available
+    events = list(dict.fromkeys(d.endpoint.event for d in defs))
+    if not events:
+        return EVENTS[oa.outcome]
+    if len(events) == 1:
+        return events[0]
+    names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
+    return f"the event as each study defined it ({names})"
+
+
 def effect_phrase(oa: OutcomeAnalysis) -> str:
-    """What the ratio compares: 'odds of death at 2 years', 'hazard of recurrence or death'."""
-    event = EVENTS[oa.outcome]
+    """What the ratio compares: 'odds of death from any cause at 2 years', 'hazard of
+    HCC-related death' (the pooled studies' own endpoints)."""
+    event = event_phrase(oa)
     if oa.measure == "HR" or oa.years is None:
         return f"hazard of {event}"
     return f"odds of {event} at {_years(oa.years)}"
 
 
-def headline(oa: OutcomeAnalysis) -> str:
-    """'Disease-free survival: odds ratio at 1 year' or 'Overall survival: hazard ratio'."""
-    what = OUTCOMES[oa.outcome].capitalize()
+def endpoint_words(oa: OutcomeAnalysis) -> str:
+    """What the pooled studies measured, beyond the outcome's name: 'for HCC-related death,
+    multivariable Cox' (a hazard ratio), 'DFS or RFS, mixed endpoint definitions' or 'RFS' (an
+    odds ratio); '' for an odds ratio of the outcome's own endpoint, or with no studies."""
+    defs = oa.definitions or oa.available
+    if not defs:
+        return ""
     if oa.measure == "HR" or oa.years is None:
-        return f"{what}: hazard ratio"
-    return f"{what}: odds ratio at {_years(oa.years)}"
+        return oa.title.removeprefix("Hazard ratio ")
+    if [d.endpoint.name for d in defs] == [oa.outcome]:
+        return ""
+    names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
+    return f"{names}{', mixed endpoint definitions' if len(defs) > 1 else ''}"
+
+
+def headline(oa: OutcomeAnalysis) -> str:
+    """'Overall survival: odds ratio at 2 years', 'Overall survival: hazard ratio for
+    HCC-related death, multivariable Cox' or 'Disease-free survival: odds ratio at 1 year (DFS
+    or RFS, mixed endpoint definitions)': what the pooled studies measured."""
+    what = OUTCOMES[oa.outcome].capitalize()
+    words = endpoint_words(oa)
+    if oa.measure == "HR" or oa.years is None:
+        return f"{what}: hazard ratio" + (f" {words}" if words else "")
+    head = f"{what}: odds ratio at {_years(oa.years)}"
+    return f"{head} ({words})" if words else head
+
+
+def _joined(titles: list[str]) -> str:
+    return "; ".join([titles[0], *(t[:1].lower() + t[1:] for t in titles[1:])])
+
+
+def described_filters(state: ViewState, oas: Sequence[OutcomeAnalysis]) -> list[str]:
+    """``describe_filters`` for slides, reports and scripts, its measure line naming what the
+    pooled studies measured ('Hazard ratio for HCC-related death, multivariable Cox' where the
+    link alone says 'Hazard ratio of OS')."""
+    outcomes = tuple(oa.outcome for oa in oas)
+    lines = describe_filters(state, outcomes)
+    if not oas:
+        return lines
+    old = _joined([describe_measure(state, o) for o in outcomes])
+    new = _joined([oa.title for oa in oas])
+    return [new if line == old else line for line in lines]
+
+
+def endpoint_sentences(oa: OutcomeAnalysis, studies: pd.DataFrame) -> list[str]:
+    """Plain sentences on the endpoints: a mixed pool names each definition and its studies;
+    a pool narrowed by the link's ``endpoint`` choice says which definition it keeps."""
+    out = []
+    if oa.mixed:
+        labels = studies.set_index("study_id")["label"].astype(object)
+        names = {str(k): str(v) for k, v in labels.items() if not pd.isna(v)}
+        out.append(mix_sentence(oa.definitions, names))
+    elif oa.kept and oa.endpoint_note is None and oa.definitions:
+        out.append(
+            f"Only studies measuring {oa.definitions[0].words} are pooled (one endpoint "
+            "definition kept)."
+        )
+    if oa.endpoint_note:
+        out.append(oa.endpoint_note)
+    return out
 
 
 def model_phrase(method: str, ci: str) -> str:
@@ -187,6 +258,7 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
     derived = _derived_sentence(oa)
     if derived:
         sentences.append(derived)
+    sentences += endpoint_sentences(oa, studies)
     return " ".join(sentences)
 
 

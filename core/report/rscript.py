@@ -20,7 +20,8 @@ import pandas as pd
 
 from core import vocab
 from core.data.dataset import Dataset
-from core.state.view import DEFAULT_STATE, describe_filters, encode_query
+from core.report.narrative import described_filters
+from core.state.view import DEFAULT_STATE, encode_query
 from core.views.analysis import (
     OUTCOMES,
     Analysis,
@@ -116,7 +117,10 @@ def _header(analysis: Analysis, dataset: Dataset, outcomes: tuple[str, ...]) -> 
         else f"# Link (query string): ?{query}",
         f"# Data: {comment(source)}",
         "# Filters and settings:",
-        *(f"#   {comment(line)}" for line in describe_filters(state, outcomes)),
+        *(
+            f"#   {comment(line)}"
+            for line in described_filters(state, [analysis.outcomes[o] for o in outcomes])
+        ),
     ]
     if analysis.unknown_excludes:
         ids = ", ".join(analysis.unknown_excludes)

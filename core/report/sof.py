@@ -51,12 +51,14 @@ import pandas as pd
 
 from core.fmt import count, percent, ratio, ratio_ci
 from core.report.narrative import _join as _and  # 'a, b and c'
+from core.report.narrative import endpoint_words, event_phrase
 from core.state.grade import ratings, reasons
 from core.state.view import ViewState
 from core.stats.bias import egger_test
 from core.stats.effects import exp_ratio
 from core.views.analysis import Analysis, OutcomeAnalysis, pi_method_text
-from core.vocab import DISCLAIMER, EVENTS, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
+from core.vocab import DISCLAIMER, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
+from core.vocab import EVENTS as EVENTS  # re-exported: ui.sof reads it from here
 
 #: The domains in GRADE's order: key -> label.
 DOMAINS: dict[str, str] = GRADE_DOMAINS
@@ -239,13 +241,21 @@ class SofRow:
     nnt: Nnt | None
     message: str | None
     certainty: Certainty | None
+    #: what the pooled studies measured (narrative.endpoint_words) and the event they counted
+    endpoint: str = ""
+    event: str = ""
 
     @property
     def title(self) -> str:
+        """'2-year overall survival (odds ratio)', 'Overall survival (hazard ratio for
+        HCC-related death, multivariable Cox)', '1-year disease-free survival (odds ratio;
+        DFS or RFS, mixed endpoint definitions)'."""
         what = OUTCOMES[self.outcome]
+        words = f" {self.endpoint}" if self.endpoint else ""
         if self.measure == "HR":
-            return f"{what[0].upper()}{what[1:]} (hazard ratio)"
-        return f"{self.years:g}-year {what} (odds ratio)"
+            return f"{what[0].upper()}{what[1:]} (hazard ratio{words})"
+        words = f";{words}" if words else ""
+        return f"{self.years:g}-year {what} (odds ratio{words})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -609,6 +619,8 @@ def sof_row(
         nnt=None,
         message=oa.message or "Nothing to pool.",
         certainty=None,
+        endpoint=endpoint_words(oa),
+        event=event_phrase(oa),
     )
     p = oa.pooled
     if p is None:
@@ -626,7 +638,7 @@ def sof_row(
         certainty=cert,
         message=None,
     )
-    event = EVENTS[oa.outcome]
+    event = event_phrase(oa)
     if control is None:
         if oa.measure == "HR":
             msg = (

@@ -192,6 +192,11 @@ FIELDS: tuple[FieldSpec, ...] = (
       low_open=True),
     F("t_dfs", "number", 1.0, (), "Time point for DFS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
+    F("endpoint", "ids", (), (), "Endpoint definitions kept",
+      values_doc="repeated key, `OUTCOME.endpoint` or `OUTCOME.endpoint.adjustment`: outcome "
+      "`OS` or `DFS`; endpoint as the page names it (`all-cause-death`, `hcc-related-death`, "
+      "`dfs`, `rfs`, `hcc-recurrence`, or a slug of an uploaded name); adjustment (HRs only) "
+      "`adjusted`, `unadjusted` or `not-stated` (e.g. `OS.hcc-related-death.adjusted`)"),
     F("method", "enum", "REML", get_args(Method), "Model", vocab.MODELS,
       {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
        "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM"},
@@ -360,6 +365,7 @@ class ViewState:
     measure: Measure = "OR"
     t_os: float = 2.0
     t_dfs: float = 1.0
+    endpoint: tuple[str, ...] = ()
     method: Method = "REML"
     ci: CiMethod = "wald"
     pi: PiChoice = "t"
@@ -790,6 +796,8 @@ def describe_filters(
         lines.append(f"{f['overlap'].title}: {f['overlap'].label(state.overlap)}{picks}")
     measures = [describe_measure(state, o) for o in (outcomes or (state.outcome,))]
     lines.append("; ".join([measures[0], *(m[0].lower() + m[1:] for m in measures[1:])]))
+    if state.endpoint:
+        lines.append(f"{f['endpoint'].title}: {', '.join(state.endpoint)}")
     if state.method == "EE":
         lines.append("Model: common effect (inverse variance)")
     else:

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from core import fmt, vocab
+from core.data.endpoints import Definition, definitions, effect_words, matches
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
@@ -96,6 +97,10 @@ class OutcomeAnalysis:
     ``rows``: the estimable studies among the selected ones (ROW_COLUMNS of
     core.data.estimable plus ``included`` and ``weight`` in percent, NaN when not pooled).
     ``pooled`` is None when no study is included; ``message`` then says why.
+    ``definitions``: the endpoint definitions of the included studies (more than one: a mixed
+    pool); ``available``: those of every estimable selected study, before the link's
+    ``endpoint`` choice; ``kept``: the link's ``endpoint`` values applied to this outcome;
+    ``endpoint_note``: why the choice was not applied (no study has the kept definition).
     ``overlaps``: overlap groups with two or more pooled studies (marked ‡ in ``rows``:
     column ``overlap`` and the label); ``overlap_dropped``: studies left out by "one study
     per overlap group" (not in ``rows``). See core.views.overlap.
@@ -113,6 +118,10 @@ class OutcomeAnalysis:
     excluded_by_user: tuple[str, ...]
     patients: int
     message: str | None
+    definitions: tuple[Definition, ...] = ()
+    available: tuple[Definition, ...] = ()
+    kept: tuple[str, ...] = ()
+    endpoint_note: str | None = None
     overlaps: tuple[ov.OverlapSet, ...] = ()
     overlap_dropped: tuple[ov.Dropped, ...] = ()
     pi_choice: str = "t"
@@ -141,10 +150,30 @@ class OutcomeAnalysis:
         return self.prediction if self.pi_shown else None
 
     @property
+    def mixed(self) -> bool:
+        """True when the included studies measured more than one endpoint definition."""
+        return len(self.definitions) > 1
+
+    @property
     def title(self) -> str:
+        """What the pooled ratio is of, from the studies' data: 'Hazard ratio for HCC-related
+        death, multivariable Cox', 'Odds ratio of 2-year OS' (core.data.endpoints)."""
+        defs = self.definitions or self.available
+        if not defs:
+            return self.short_title
+        return effect_words(defs, self.measure, self.years)
+
+    @property
+    def short_title(self) -> str:
+        """The measure and the endpoints' short names ('Odds ratio of 2-year OS', 'Hazard
+        ratio, HCC-related mortality', 'Odds ratio of 1-year DFS / RFS'), for a forest plot's
+        narrow column header; the full :attr:`title` stands above the plot. Without studies
+        the outcome's name."""
+        defs = self.definitions or self.available
+        names = " / ".join(dict.fromkeys(d.endpoint.name for d in defs))
         if self.measure == "HR":
-            return f"Hazard ratio, {vocab.OUTCOMES[self.outcome]}"
-        return f"Odds ratio of {self.years:g}-year {self.outcome}"
+            return f"Hazard ratio, {names or vocab.OUTCOMES[self.outcome]}"
+        return f"Odds ratio of {self.years:g}-year {names or self.outcome}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
@@ -168,6 +197,9 @@ def analyse_outcome(
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
     not_estimable = tuple((s, r) for s, r in es.excluded if s in chosen)
+    available = _definitions(rows, outcome, state.measure)
+    kept = tuple(v for v in state.endpoint if v.split(".", 1)[0] == outcome)
+    rows, endpoint_out, endpoint_note = _keep_definitions(rows, available, kept)
     excluded = set(state.exclude)
     included = ~rows["study_id"].isin(excluded).to_numpy(dtype=bool)
     rows = rows.assign(included=included, weight=np.nan)
@@ -211,14 +243,57 @@ def analyse_outcome(
         pooled=pooled,
         subgroups=subgroups,
         not_estimable=not_estimable,
-        filtered_out=sel.filtered_out,
+        filtered_out=sel.filtered_out + endpoint_out,
         excluded_by_user=by_hand,
         patients=n,
         message=message,
+        definitions=_definitions(rows[rows["included"]], outcome, state.measure),
+        available=available,
+        kept=kept,
+        endpoint_note=endpoint_note,
         overlaps=overlaps,
         overlap_dropped=dropped,
         pi_choice=state.pi,
     )
+
+
+def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
+    """The endpoint definitions of estimable ``rows`` (core.data.endpoints.definitions)."""
+    return definitions(
+        outcome,
+        measure,
+        rows["study_id"].astype(str).tolist(),
+        rows["endpoint_as_reported"].astype(object).tolist(),
+        rows["adjustment"].astype(object).tolist() if "adjustment" in rows else [None] * len(rows),
+    )
+
+
+def _keep_definitions(
+    rows: pd.DataFrame, available: tuple[Definition, ...], kept: tuple[str, ...]
+) -> tuple[pd.DataFrame, tuple[tuple[str, str], ...], str | None]:
+    """``rows`` of the definitions the link keeps, (study_id, reason) for the others, and a
+    note when no study has a kept definition (the choice is then not applied)."""
+    if not kept or not available:
+        return rows, (), None
+    keep = [d for d in available if matches(d, kept)]
+    if not keep:
+        return (
+            rows,
+            (),
+            (
+                f"No selected study measured the endpoint definition the link keeps "
+                f"({', '.join(kept)}), so every definition is pooled."
+            ),
+        )
+    ids = {s for d in keep for s in d.studies}
+    words = " or ".join(d.words for d in keep)
+    out = tuple(
+        (s, f"endpoint {d.words}; only {words} kept")
+        for d in available
+        if d not in keep
+        for s in d.studies
+    )
+    return rows[rows["study_id"].isin(ids)].reset_index(drop=True), out, None
 
 
 def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = None) -> str | None:
@@ -330,6 +405,7 @@ def to_json(analysis: Analysis) -> dict:
                 for r in used.itertuples(index=False)
             ],
             "excluded": [{"id": s, "reason": r} for s, r in oa.excluded()],
+            "endpoint": endpoint_json(oa),
             "overlap": ov.to_json(oa.overlaps, oa.overlap_dropped),
             "pooled": None,
             "message": oa.message,
@@ -355,6 +431,31 @@ def to_json(analysis: Analysis) -> dict:
     return out
 
 
+def endpoint_json(oa: OutcomeAnalysis) -> dict:
+    """What the pooled studies measured, for the CLI: the description (the outcome's title),
+    whether the pool mixes definitions, each definition of the included studies (or, with
+    none included, of the estimable ones) and the link's ``endpoint`` choice."""
+    defs = oa.definitions or oa.available
+    return {
+        "description": oa.title,
+        "mixed": oa.mixed,
+        "definitions": [
+            {
+                "key": d.key,
+                "endpoint": d.endpoint.name,
+                "event": d.endpoint.event,
+                "adjustment": d.adjustment,
+                "adjustment_words": d.phrase,
+                "studies": list(d.studies),
+            }
+            for d in defs
+        ],
+        "choices": [d.key for d in oa.available],
+        "kept": list(oa.kept),
+        "note": oa.endpoint_note,
+    }
+
+
 # ---------------------------------------------------------------------------------------
 # Forest frame: the rows a forest plot draws (see core.charts.forest.FOREST_COLUMNS)
 
@@ -373,15 +474,16 @@ def pooled_label(method: str, ci: str) -> str:
     return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
 
 
-def _detail(row: pd.Series, measure: str) -> str:
+def _detail(row: pd.Series, measure: str, endpoint: str = "") -> str:
+    what = f"; endpoint: {endpoint}" if endpoint else ""
     if measure == "HR":
-        return str(row["derivation"])
+        return str(row["derivation"]) + what
     parts = [
         f"{_int(row['events_rt'])}/{_int(row['n_rt'])} vs {_int(row['events_ctl'])}/"
         f"{_int(row['n_ctl'])} events (RT vs control)",
         str(row["derivation"]),
     ]
-    return "; ".join(parts)
+    return "; ".join(parts) + what
 
 
 def _int(x: float | None) -> str:
@@ -456,6 +558,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
     subgroup diamonds when grouping, the pooled diamond and the prediction interval."""
     meta = studies.set_index("study_id")
     frame_rows: list[dict] = []
+    words = {s: d.words for d in oa.available for s in d.studies}
 
     def study_row(r: pd.Series) -> dict:
         se = math.sqrt(r["vi"])
@@ -472,7 +575,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
             "overlap": str(r.get("overlap", "")),
-            "detail": _detail(r, oa.measure),
+            "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), "")),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
         }
@@ -496,7 +599,9 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         frame_rows.extend(study_row(r) for _, r in rows.iterrows())
     if oa.pooled is not None:
         label = pooled_label(state.method, state.ci)
-        frame_rows.extend(_pooled_rows("all", label, oa.pooled, "", oa.shown_prediction))
+        pooled = _pooled_rows("all", label, oa.pooled, "", oa.shown_prediction)
+        pooled[0]["detail"] = f"{oa.title}; {pooled[0]['detail']}"
+        frame_rows.extend(pooled)
     frame = pd.DataFrame(frame_rows)
     for col, default in (
         ("study_id", ""),

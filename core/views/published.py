@@ -34,6 +34,14 @@ def _what(measure: str, years: float | None, outcome: str) -> str:
     return f"the {name} of {when}{outcome}"
 
 
+def _shown(oa: OutcomeAnalysis) -> str:
+    """What the view pooled: 'the OR of 3-year OS', or with the studies' endpoint where it
+    says more ('the hazard ratio for HCC-related death, multivariable Cox')."""
+    if oa.title == oa.short_title:
+        return _what(oa.measure, oa.years, oa.outcome)
+    return f"the {oa.title[:1].lower()}{oa.title[1:]}"
+
+
 def published_comparison(
     oa: OutcomeAnalysis, pub: Mapping[str, Any] | None
 ) -> PublishedComparison | None:
@@ -55,7 +63,7 @@ def published_comparison(
     if measure != oa.measure or not same_time:
         text = (
             f"{SOURCE}: not comparable: the published analysis pooled {what}; this view "
-            f"shows {_what(oa.measure, oa.years, oa.outcome)}."
+            f"shows {_shown(oa)}."
         )
         return PublishedComparison(False, text, "")
     text = (

@@ -1,5 +1,9 @@
 """One outcome's results as a tidy table for CSV export: a row per study, then the pooled row.
 
+The ``analysis`` column names what was pooled (the outcome's title: measure, time point and the
+studies' endpoint definitions); ``endpoint`` gives each study's own (endpoint as reported and,
+for an HR, its adjustment).
+
 Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its 95% Wald CI
 (as in the forest plot), the weight in percent (empty for a study excluded by hand), how the
 numbers were obtained and the source. The pooled row holds the model's estimate (vi = se²),
@@ -27,6 +31,7 @@ COLUMNS = (
     "study_id",
     "label",
     "analysis",
+    "endpoint",
     "included",
     "yi",
     "vi",
@@ -52,6 +57,7 @@ COLUMNS = (
 def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
     """Study rows, the pooled row (when anything is pooled) and the studies not usable."""
     rows: list[dict] = []
+    words = {s: d.words for d in (*oa.available, *oa.definitions) for s in d.studies}
     for r in oa.rows.itertuples(index=False):
         se = math.sqrt(float(r.vi))
         included = bool(r.included)
@@ -60,6 +66,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "row": "study",
                 "study_id": str(r.study_id),
                 "label": str(r.label),
+                "endpoint": words.get(str(r.study_id), ""),
                 "included": included,
                 "yi": float(r.yi),
                 "vi": float(r.vi),
@@ -109,7 +116,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
         rows.append({"row": "not used", "study_id": sid, "included": False, "note": why})
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["analysis"] = oa.title
-    for col in ("study_id", "label", "derivation", "overlap", "note", "source"):
+    for col in ("study_id", "label", "endpoint", "derivation", "overlap", "note", "source"):
         frame[col] = frame[col].astype(object).fillna("")
     for col in ("included", "derived", "interpolated"):
         frame[col] = frame[col].astype("boolean")

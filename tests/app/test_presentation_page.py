@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.dataset import load_bundled
-from core.report.narrative import headline, summary_sentence
-from core.state.view import ViewState, describe_filters, parse_query
+from core.report.narrative import described_filters, headline, summary_sentence
+from core.state.view import ViewState, parse_query
 from core.stats.pooling import prediction_interval
 from core.views.analysis import OutcomeAnalysis, analyse
 from tests.app.conftest import metric_values, open_app
@@ -106,7 +106,7 @@ def test_page_shows_what_core_computes(query):
         if not b.label.startswith("Report") and "summary-of-findings" not in b.key
     ]
     assert len(buttons) == (1 if oa.rows.empty else 4)  # CSV always; figure when drawn
-    filters = "\n".join(f"- {text(line)}" for line in describe_filters(state))
+    filters = "\n".join(f"- {text(line)}" for line in described_filters(state, [oa]))
     assert filters in markdown(at)
 
 

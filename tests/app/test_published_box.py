@@ -55,7 +55,7 @@ def test_core_compares_outcome_measure_and_time():
     )
     hr = analyse(parse_query("measure=HR").state, ds).outcomes
     assert published_comparison(hr["OS"], pub).text.endswith(
-        f"{NOT_OS}; this view shows the HR of OS."
+        f"{NOT_OS}; this view shows the hazard ratio for HCC-related death, multivariable Cox."
     )
     assert NOT_DFS in published_comparison(hr["DFS"], pub).text
     assert published_comparison(default["OS"], None) is None  # a user's own data
@@ -93,7 +93,11 @@ def test_overview_not_comparable(query, os_line, dfs_line):
         ("", "Published (Rim et al. 2024): OR of 2-year OS 0.371"),
         ("outcome=DFS", "Published (Rim et al. 2024): OR of 1-year DFS 0.359"),
         ("t_os=3", f"Published (Rim et al. 2024): {NOT_OS}; this view shows the OR of 3-year OS"),
-        ("measure=HR", f"Published (Rim et al. 2024): {NOT_OS}; this view shows the HR of OS"),
+        (
+            "measure=HR",
+            f"Published (Rim et al. 2024): {NOT_OS}; this view shows the hazard ratio "
+            "for HCC-related death, multivariable Cox",
+        ),
         ("measure=HR&outcome=DFS", NOT_DFS),
     ],
 )

@@ -37,6 +37,7 @@ ROW_COLUMNS = (
     "events_ctl",
     "n_ctl",
     "endpoint_as_reported",
+    "adjustment",
     "derivation",
     "derived",
     "interpolated",
@@ -202,6 +203,7 @@ def _or_rows(
             "n_rt": n_rt,
             "n_ctl": n_ctl,
             "endpoint_as_reported": first["endpoint_as_reported"],
+            "adjustment": first["adjustment"],
             "source_url": first["source_url"],
         }
         if len(ev):
@@ -215,6 +217,7 @@ def _or_rows(
                     "events_rt": float(r["events_rt"]),
                     "events_ctl": float(r["events_ctl"]),
                     "endpoint_as_reported": r["endpoint_as_reported"],
+                    "adjustment": r["adjustment"],
                     "source_url": r["source_url"],
                     "derivation": f"{outcome} events as reported"
                     + (
@@ -248,6 +251,7 @@ def _or_rows(
                 "events_rt": float(e_rt),
                 "events_ctl": float(e_ctl),
                 "endpoint_as_reported": rates.iloc[0]["endpoint_as_reported"],
+                "adjustment": rates.iloc[0]["adjustment"],
                 "source_url": rates.iloc[0]["source_url"],
                 "derivation": (
                     f"events from {how}: RT {rt:.4g}% x n {n_rt:g} = {e_rt}; "
@@ -322,6 +326,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
                 "events_ctl": None,
                 "n_ctl": _val(m.get("n_ctl")),
                 "endpoint_as_reported": r["endpoint_as_reported"],
+                "adjustment": r["adjustment"],
                 "derivation": f"HR {hr:g}: {lr.derivation}",
                 "derived": False,
                 "interpolated": False,
@@ -385,6 +390,7 @@ def estimable(
             "events_ctl": "Float64",
             "n_ctl": "Float64",
             "endpoint_as_reported": "string",
+            "adjustment": "string",
             "derivation": "string",
             "derived": "bool",
             "interpolated": "bool",

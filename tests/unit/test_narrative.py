@@ -50,7 +50,7 @@ def test_three_trials_lower_odds(ds):
     s = summary_sentence(oa, state, ds.studies)
     assert s.startswith(
         "Across 3 randomized trials (359 patients), perioperative RT was associated with lower "
-        "odds of recurrence or death at 1 year: pooled odds ratio "
+        "odds of the event as each study defined it (DFS or RFS) at 1 year: pooled odds ratio "
         f"{r2(p.estimate)} (95% CI {r2(p.ci_low)} to {r2(p.ci_high)}; random effects, REML)."
     )
     assert (
@@ -64,6 +64,12 @@ def test_three_trials_lower_odds(ds):
     assert "95% prediction interval 0.21 to 0.97." in z
     assert "Events were derived from reported survival rates for all 3 studies." in s
     assert "interpolated" not in s
+    # Wei 2019 and Shi 2022 report DFS, Yu 2014 RFS (data/outcomes.csv endpoint_as_reported)
+    assert s.endswith(
+        "The pooled studies measured different endpoints: DFS (2 studies: Wei 2019, Shi 2022); "
+        "RFS (1 study: Yu 2014). Pooling them assumes the treatment acts alike on each; keep one "
+        "definition to check."
+    )
 
 
 def test_single_study_is_said_plainly(ds):
@@ -76,7 +82,7 @@ def test_single_study_is_said_plainly(ds):
     )
     assert f"odds ratio {r2(oa.pooled.estimate)} (95% CI" in s
     assert "pooled odds ratio" not in s and "Heterogeneity" not in s and "REML" not in s
-    assert "lower odds of death at 2 years" in s
+    assert "lower odds of death from any cause at 2 years" in s
     assert s.endswith("Events were derived from the study's reported survival rates.")
 
 
@@ -87,7 +93,8 @@ def test_ci_including_one_gives_no_direction_and_interpolation_is_named(ds, quer
     assert p.ci_low < 0 < p.ci_high
     s = summary_sentence(oa, state, ds.studies)
     assert (
-        "there was no clear difference in the odds of death at 2 years with perioperative RT" in s
+        "there was no clear difference in the odds of death from any cause at 2 years with "
+        "perioperative RT" in s
     )
     assert (
         f"(95% CI {r2(p.ci_low)} to {r2(p.ci_high)}, which includes 1; random effects, REML)" in s
@@ -99,10 +106,14 @@ def test_ci_including_one_gives_no_direction_and_interpolation_is_named(ds, quer
 def test_hazard_ratio_wording(ds):
     oa, state = real(ds, "measure=HR")
     s = summary_sentence(oa, state, ds.studies)
-    assert "a lower hazard of death: hazard ratio 0.35 (95% CI 0.23 to 0.54)" in s
+    # Wei 2019's HRs are for HCC-related mortality and HCC recurrence (endpoint_as_reported)
+    assert "a lower hazard of HCC-related death: hazard ratio 0.35 (95% CI 0.23 to 0.54)" in s
+    assert "hazard of death" not in s
     assert "odds" not in s and "derived" not in s
     oa, state = real(ds, "measure=HR&outcome=DFS")
-    assert "hazard of recurrence or death" in summary_sentence(oa, state, ds.studies)
+    s = summary_sentence(oa, state, ds.studies)
+    assert "a lower hazard of HCC recurrence: hazard ratio 0.45" in s
+    assert "recurrence or death" not in s
 
 
 def test_two_studies_no_heterogeneity_sentence(ds):
@@ -128,7 +139,7 @@ def test_hartung_knapp_single_study_has_no_ci(ds):
     oa, state = real(ds, "ci=hksj")
     s = summary_sentence(oa, state, ds.studies)
     assert "no 95% CI could be computed: the Hartung-Knapp interval needs two studies or more" in s
-    assert "the odds ratio for death at 2 years with perioperative RT was 0.29 (no 95% CI" in s
+    assert "the odds ratio for death from any cause at 2 years with perioperative RT was 0.29" in s
     assert "associated" not in s and "no clear difference" not in s
     oa, state = real(ds, "ci=hksj&outcome=DFS")
     assert "random effects, REML, Hartung-Knapp CI)" in summary_sentence(oa, state, ds.studies)
@@ -215,8 +226,18 @@ def test_left_out_lists_by_hand_then_not_estimable(ds):
 
 def test_headline(ds):
     assert headline(real(ds, "")[0]) == "Overall survival: odds ratio at 2 years"
-    assert headline(real(ds, "outcome=DFS")[0]) == "Disease-free survival: odds ratio at 1 year"
-    assert headline(real(ds, "measure=HR")[0]) == "Overall survival: hazard ratio"
+    assert headline(real(ds, "outcome=DFS")[0]) == (
+        "Disease-free survival: odds ratio at 1 year (DFS or RFS, mixed endpoint definitions)"
+    )
+    assert headline(real(ds, "outcome=DFS&endpoint=DFS.dfs")[0]) == (
+        "Disease-free survival: odds ratio at 1 year"
+    )
+    assert headline(real(ds, "outcome=DFS&endpoint=DFS.rfs")[0]) == (
+        "Disease-free survival: odds ratio at 1 year (RFS)"
+    )
+    assert headline(real(ds, "measure=HR")[0]) == (
+        "Overall survival: hazard ratio for HCC-related death, multivariable Cox"
+    )
     assert headline(real(ds, "t_os=0.5")[0]) == "Overall survival: odds ratio at 0.5 years"
 
 
@@ -365,7 +386,10 @@ def test_results_frame_pooled_row_and_weights(ds):
     not_used = frame[frame["row"] == "not used"]
     assert set(not_used["study_id"]) == {s for s, _ in oa.not_estimable}
     assert not_used["yi"].isna().all()
-    assert (frame["analysis"] == "Odds ratio of 1-year DFS").all()
+    mixed = "Odds ratio of 1-year DFS or RFS (mixed endpoint definitions)"
+    assert (frame["analysis"] == mixed).all()
+    by_id = studies.set_index("study_id")["endpoint"]
+    assert (by_id["Wei2019"], by_id["Yu2014"]) == ("DFS", "RFS")
     text = export_csv(frame).decode("utf-8")
     assert text.splitlines()[0] == ",".join(COLUMNS)
 

@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 import core.report.document as report
 from core.data.dataset import load_bundled, load_files, published
-from core.report.narrative import left_out, summary_sentence
+from core.report.narrative import described_filters, left_out, summary_sentence
 from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.report.sof import Override, sof_table
-from core.state.view import ViewState, describe_filters, encode_query
+from core.state.view import ViewState, encode_query
 from core.views.analysis import analyse
 from tests.fixtures.uploads import xss
 
@@ -135,8 +135,10 @@ def test_html_holds_every_part_with_core_numbers(default_html: str) -> None:
     assert "not treatment advice" in doc
     assert "01 May 2025, 10:30 UTC" in doc
     assert f'<a href="{html.escape(LINK)}">{html.escape(LINK)}</a>' in doc
-    for line in describe_filters(STATE, ("OS", "DFS")):
+    for line in described_filters(STATE, list(analysis.outcomes.values())):
         assert f"<li>{html.escape(line)}</li>" in doc
+    # the measure line names what the studies measured (Yu 2014 reports RFS, not DFS)
+    assert "Odds ratio of 2-year OS; odds ratio of 1-year DFS or RFS (mixed endpoint " in text
     for oa in analysis.outcomes.values():
         p = oa.pooled
         assert p is not None
