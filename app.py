@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from core.state.grade import grade_notices
-from ui import blocks, cache, memory, saved, sidebar, sync, upload
+from ui import blocks, cache, memory, saved, sidebar, style, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
 memory.return_freed_memory()
@@ -16,7 +16,7 @@ memory.collect_when_session_ends()
 
 st.set_page_config(
     page_title="Perioperative RT for HCC: evidence explorer",
-    page_icon=":material/radiology:",
+    page_icon="🩻",  # an emoji: drawn by the browser, no request (a :material: icon is fetched)
     layout="wide",
 )
 
@@ -31,6 +31,7 @@ PAGES = [
 SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 
 page = st.navigation(PAGES)
+style.inject()
 state = saved.follow(sync.resolve())
 sidebar.render(state, single_outcome=page.url_path in SINGLE_OUTCOME)
 data_key, dataset = cache.current_dataset()
