@@ -37,8 +37,10 @@ CSS: Final = f"""
 [data-testid="stDownloadButton"] button p, [data-testid="stButton"] button p {{
   white-space: normal;
 }}
-[data-testid="stSidebar"] [data-baseweb="tag"] {{ height: auto; max-width: 100%; }}
-[data-testid="stSidebar"] [data-baseweb="tag"] span {{
+[data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] [data-tag] {{
+  height: auto; max-width: 100%;
+}}
+[data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] [data-tag] > span {{
   max-width: none; overflow: visible; text-overflow: clip; white-space: normal;
   line-height: 1.25; padding-top: 2px; padding-bottom: 2px;
 }}

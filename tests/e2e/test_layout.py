@@ -76,6 +76,15 @@ CHARTS_DRAWN_JS = """
 """
 
 
+# Sidebar filter chips whose text is cut off (wider than the chip shows).
+CUT_CHIPS_JS = """
+() => [...document.querySelectorAll(
+    "[data-testid=stSidebar] [data-testid=stMultiSelectTagsContainer] [data-tag] > span")]
+  .filter(s => s.scrollWidth > s.clientWidth + 1 || s.getBoundingClientRect().width === 0)
+  .map(s => s.textContent)
+"""
+
+
 def record_hosts(page: Page) -> list[str]:
     """Every http(s)/ws(s) request the page makes from now on, as ``scheme://host``."""
     seen: list[str] = []
@@ -150,23 +159,38 @@ def test_every_page_fits_stays_on_the_app_and_is_accessible(
     ]
     if width in (390, 1440):  # grouped forest plots, on a phone and on a laptop
         visits.append(("overview-grouped", page_url(app_url, "overview", GROUPED), None))
-    started = time.monotonic()
+    spent = dict.fromkeys(("open", "check", "axe", "screenshot"), 0.0)
     try:
         for name, url, extra in visits:
             where = f"{name} at {width}x{height}"
+            clock = time.monotonic()
             open_page(page, url)
+            spent["open"] += time.monotonic() - clock
+            clock = time.monotonic()
             expect(page.get_by_test_id("stException")).to_have_count(0)
             assert_fits(page, where)
+            spent["check"] += time.monotonic() - clock
             if extra is not None:
+                clock = time.monotonic()
                 extra(page, where)
+                spent["axe"] += time.monotonic() - clock
+            if name == "overview" and width >= 1280:  # the sidebar is open: chips readable
+                chips = page.get_by_test_id("stMultiSelectTagsContainer")
+                expect(chips.first).to_be_visible()
+                assert page.evaluate(CUT_CHIPS_JS) == [], f"{where}: sidebar chips cut off"
+            clock = time.monotonic()
             screenshot(page, folder / f"{name}-{width}x{height}.png")
+            spent["screenshot"] += time.monotonic() - clock
         app_host = f"http://{urlparse(app_url).netloc}"
         assert hosts and set(hosts) <= {app_host, app_host.replace("http", "ws", 1)}, (
             f"requests outside the app: {sorted(set(hosts))}"
         )
     finally:
         context.close()
-    print(f"{len(visits)} pages at {width}x{height} in {time.monotonic() - started:.1f} s")
+    print(
+        f"{len(visits)} pages at {width}x{height}: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items())
+    )
 
 
 def test_a_study_is_toggled_by_its_label_and_from_the_keyboard(page: Page, app_url: str):
