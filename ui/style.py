@@ -9,7 +9,8 @@ the app (``st-key-...`` classes), never to generated class names. What each rule
   down as a whole (the CI column stays in view) and clicks still hit the marks;
 - tables: a wide table scrolls inside itself, never the page, its first (key) column staying
   in view (and ``SCROLL_FOCUS_JS`` gives it a tab stop, so it can be scrolled with keys);
-- metric tiles (``tiles_...`` containers): three to a row, in smaller type, on a phone, where
+- metric tiles (``tiles_...`` containers): their values scale with the window, so "20.2%"
+  is not cut to "20.…" beside the sidebar; three to a row, in smaller type, on a phone, where
   Streamlit would otherwise stack them one per row;
 - buttons: a long label wraps inside its column instead of running out of it;
 - sidebar filter chips: the whole value, on as many lines as it needs, not cut off with "...";
@@ -50,6 +51,9 @@ CSS: Final = f"""
 [data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] [data-tag] > span {{
   max-width: none; overflow: visible; text-overflow: clip; white-space: normal;
   line-height: 1.25; padding-top: 2px; padding-bottom: 2px;
+}}
+[class*="st-key-{TILES_PREFIX}"] [data-testid="stMetricValue"] {{
+  font-size: clamp(1.3rem, 2.2vw, 2.25rem);
 }}
 @media (max-width: {NARROW_PX}px) {{
   h1 {{ font-size: 1.75rem !important; }}

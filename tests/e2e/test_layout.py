@@ -85,6 +85,14 @@ CUT_CHIPS_JS = """
 """
 
 
+# Metric values cut off with an ellipsis (their text wider than the tile shows).
+CUT_METRICS_JS = """
+() => [...document.querySelectorAll("[data-testid=stMetricValue] *")]
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.textContent)
+"""
+
+
 def record_hosts(page: Page) -> list[str]:
     """Every http(s)/ws(s) request the page makes from now on, as ``scheme://host``."""
     seen: list[str] = []
@@ -117,6 +125,7 @@ def assert_fits(page: Page, where: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") == width, where
     assert page.evaluate(OVERFLOW_JS, width) == [], f"{where}: runs off the right edge"
     assert all(r <= width + 1 for r in page.evaluate(CI_HEADERS_JS)), f"{where}: CI column cut"
+    assert page.evaluate(CUT_METRICS_JS) == [], f"{where}: metric values cut off"
 
 
 def screenshot(page: Page, path: Path) -> None:
