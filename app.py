@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from core.state.grade import grade_notices
-from ui import blocks, cache, memory, presenter, saved, sidebar, sync, upload
+from ui import blocks, cache, memory, presenter, saved, sidebar, style, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
 memory.return_freed_memory()
@@ -16,7 +16,7 @@ memory.collect_when_session_ends()
 
 st.set_page_config(
     page_title="Perioperative RT for HCC: evidence explorer",
-    page_icon=":material/radiology:",
+    page_icon="🩻",  # an emoji: drawn by the browser, no request (a :material: icon is fetched)
     layout="wide",
 )
 
@@ -33,6 +33,7 @@ SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 state = saved.follow(sync.resolve())
 # board=1 (the presenter view): no page menu, sidebar or toolbar; the disclaimer in the footer
 page = st.navigation(PAGES, position="hidden" if state.board else "sidebar")
+style.inject()
 if state.board:
     presenter.hide_chrome()
 else:

@@ -56,7 +56,8 @@ render_sof(analysis, state, dataset)
 
 st.subheader("Studies in this view")
 st.caption(
-    "Untick a study to leave it out (or click its row in a forest plot); it stays visible, greyed."
+    "Untick a study to leave it out (or click its row or name in a forest plot); it stays "
+    "visible, greyed. With the keyboard: Tab into the table, arrow keys, Space."
 )
 blocks.include_table(analysis, dataset.studies)
 

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import fmt, vocab
-from core.charts.forest import forest_chart
+from core.charts.forest import LABEL_PARAM, TOGGLE_PARAM, forest_chart
 from core.data.dataset import Dataset
 from core.fmt import p_value as fmt_p  # the names the pages and tests use
 from core.fmt import ratio as fmt_ratio
@@ -17,6 +17,7 @@ from core.fmt import ratio_ci as fmt_ci
 from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
+from core.stats.pooling import PoolResult
 from core.views.analysis import (
     Analysis,
     OutcomeAnalysis,
@@ -25,8 +26,9 @@ from core.views.analysis import (
 )
 from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
+from core.views.results_table import plot_table
 from core.vocab import MODEL_HELP, STAT_HELP
-from ui import cache, sync
+from ui import cache, style, sync
 from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
@@ -57,14 +59,8 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         st.warning(oa.message or "Nothing to pool.")
         return
     name = ratio_name(oa)
-    c1, c2, c3 = st.columns([1, 1.7, 1])  # the CI needs the room
-    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)), help=pooled_help(oa))
-    c2.metric("95% CI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)), help=STAT_HELP["95% CI"])
-    c3.metric(f"p ({p.dist})", fmt_p(p.pvalue), help=STAT_HELP["p"])
-    c4, c5, c6 = st.columns([1, 1.7, 1])
-    c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
-    c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
-    c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
+    with st.container(key=f"{style.TILES_PREFIX}{oa.outcome}"):  # compact on a phone
+        _tiles(oa, p, name)
     extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
     helps = [STAT_HELP["τ²"]] if p.method != "EE" else []
     pred = oa.shown_prediction
@@ -83,11 +79,23 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         st.caption(f"Note: {p.note}")
 
 
-def _picked(event: Any) -> frozenset[str]:
-    """Study ids in a forest plot's ``toggle`` selection (``event``: what the chart's key holds
+def _tiles(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
+    """The six metric tiles, two rows of three (the CI's column is the widest)."""
+    c1, c2, c3 = st.columns([1, 1.7, 1])  # the CI needs the room
+    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)), help=pooled_help(oa))
+    c2.metric("95% CI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)), help=STAT_HELP["95% CI"])
+    c3.metric(f"p ({p.dist})", fmt_p(p.pvalue), help=STAT_HELP["p"])
+    c4, c5, c6 = st.columns([1, 1.7, 1])
+    c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
+    c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
+    c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
+
+
+def _picked(event: Any, param: str = TOGGLE_PARAM) -> frozenset[str]:
+    """Study ids in a forest plot's selection ``param`` (``event``: what the chart's key holds
     in the session, a selection state or nothing; empty when there is none)."""
     try:
-        points = event["selection"]["toggle"]
+        points = event["selection"][param]
     except (KeyError, TypeError):
         return frozenset()
     return frozenset(
@@ -95,16 +103,38 @@ def _picked(event: Any) -> frozenset[str]:
     )
 
 
+FOREST_PARAMS: Final = (TOGGLE_PARAM, LABEL_PARAM)  # a click on a study's row, on its label
+
+
+def clicked_study(event: Any, seen: dict[str, frozenset[str]]) -> tuple[str | None, dict]:
+    """The study a click toggled, and the selections to remember for the next click.
+
+    Each of a forest plot's two selections (its rows, its labels) adds a study on its first
+    click and takes it out on the next, so a click changes exactly one study in one of them:
+    that study is the one clicked, whichever selection it was in. Anything else (no change,
+    or the browser restored old selections) toggles nothing and only resyncs."""
+    picked = {param: _picked(event, param) for param in FOREST_PARAMS}
+    changed = [
+        (param, sid)
+        for param in FOREST_PARAMS
+        for sid in picked[param] ^ seen.get(param, frozenset())
+    ]
+    return (changed[0][1] if len(changed) == 1 else None), picked
+
+
 def _toggle_from_chart(chart_key: str) -> None:
-    """Every click adds its study to the plot's selection or takes it out (the chart keeps one
-    key, so the browser redraws it in place); the study clicked is the one that changed since
-    the last selection. Anything else (the browser restored an old selection) only resyncs."""
+    """Every click adds its study to one of the plot's selections or takes it out (the chart
+    keeps one key, so the browser redraws it in place); see ``clicked_study``."""
     seen_key = f"{chart_key}_seen"
-    picked = _picked(st.session_state.get(chart_key))
-    changed = picked ^ st.session_state.get(seen_key, frozenset())
+    study, picked = clicked_study(st.session_state.get(chart_key), _seen(seen_key))
     st.session_state[seen_key] = picked
-    if len(changed) == 1:
-        toggle_study(next(iter(changed)))
+    if study is not None:
+        toggle_study(study)
+
+
+def _seen(seen_key: str) -> dict[str, frozenset[str]]:
+    seen = st.session_state.get(seen_key)
+    return seen if isinstance(seen, dict) else {}
 
 
 def toggle_study(study_id: str) -> None:
@@ -149,21 +179,23 @@ def forest(
     large: bool = False,
     width: int | None = None,
 ):
-    """The forest plot; clicking a study row toggles it. Returns the chart for export.
+    """The forest plot; clicking a study's row or label toggles it; its numbers as a table in
+    an expander under it. Returns the chart for export.
     ``width`` (pixels) fits it into a column: the weight column then moves to the tooltip."""
     if oa.rows.empty:
         return None
     chart, display = forest_specs(oa, state, studies, large=large, width=width)
     key = f"forest_{oa.outcome}{'_large' if large else ''}"  # one per page that draws it
     if key not in st.session_state:  # a new plot in the browser starts with no selection
-        st.session_state[f"{key}_seen"] = frozenset()
+        st.session_state[f"{key}_seen"] = {}
     st.vega_lite_chart(
         spec=display,
         on_select=lambda: _toggle_from_chart(key),
-        selection_mode="toggle",
+        selection_mode=FOREST_PARAMS,
         key=key,
         width="content",
     )
+    numbers(oa, key)
     sg = oa.subgroups
     if sg is not None and sg.q_between is not None and sg.p_between is not None:
         st.caption(
@@ -190,6 +222,20 @@ def overlap_note(oa: OutcomeAnalysis) -> None:
             )
             + "."
         )
+
+
+def numbers(oa: OutcomeAnalysis, key: str) -> None:
+    """The forest plot's text alternative, one click under it: its rows as a table (drawn only
+    when open, so a toggle elsewhere does not redraw it)."""
+    panel = st.expander("The numbers in this plot (table)", key=f"numbers_{key}", on_change="rerun")
+    if panel.open:
+        with panel:
+            st.dataframe(
+                plot_table(oa),
+                hide_index=True,
+                width="stretch",
+                column_config={"Study": st.column_config.TextColumn(pinned=True)},
+            )
 
 
 def published_box(oa: OutcomeAnalysis, published: dict, *, details: bool = False) -> None:
@@ -293,8 +339,9 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
         column_config={
             # first and of a fixed width: the checkbox is where the eye starts on each row
             "Include": st.column_config.CheckboxColumn(
-                width=INCLUDE_WIDTH, help="Untick to leave a study out"
+                width=INCLUDE_WIDTH, help="Untick to leave a study out", pinned=True
             ),
+            "Study": st.column_config.TextColumn(pinned=True),  # stays in view when scrolled
             "id": st.column_config.TextColumn(help="The study's id in links (exclude=...)"),
             "Quality": st.column_config.NumberColumn(format="%d", help="Editorial score, 0-7"),
         },

@@ -33,7 +33,9 @@ __all__ = [
     "FONT_FAMILY",
     "FOREST_COLUMNS",
     "FOREST_KINDS",
+    "LABEL_PARAM",
     "PALETTE",
+    "TOGGLE_PARAM",
     "forest_chart",
     "forest_domain",
     "validate_forest_frame",
@@ -82,6 +84,10 @@ FOREST_COLUMNS: dict[str, tuple[bool, str, object]] = {
 }
 
 DERIVED_MARK = "†"
+ELLIPSIS = "…"
+TOGGLE_PARAM = "toggle"  # clicks on a study's row in the plot panel
+LABEL_PARAM = "toggle_label"  # clicks on a study's label
+EXCLUDED_DASH = (4, 3)  # an excluded study's CI line: dashed, so it reads without colour
 _DRAWN = ("study", "subgroup", "pooled", "pi")
 #: the widest usual text of a prediction-interval row (its room in the CI column)
 PI_TEXT_ROOM = "0.00 [<0.001, >999]"
@@ -183,6 +189,10 @@ def _axis(frame: pd.DataFrame) -> tuple[tuple[float, ...], float]:
     return _AXIS_LADDER[-1][1], _AXIS_LADDER[-1][0]
 
 
+LABEL_CHARS = 40  # a study label is shortened past this many characters
+LABEL_CHARS_NARROW = 24  # ... and past this many where the plot is fitted into a column
+
+
 @dataclass(frozen=True)
 class _Sizes:
     font: float
@@ -203,14 +213,23 @@ class _Sizes:
         return self.foot * 1.5
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in "…" where it was cut (the full
+    text stays in the tooltip)."""
+    return text if len(text) <= limit else text[: max(limit - 1, 1)].rstrip() + ELLIPSIS
+
+
 def _ci_text(est: float, low: float, high: float) -> str:
     if not (math.isfinite(est) and est > 0) and math.isnan(low) and math.isnan(high):
         return "Not estimable"
     return ratio_with_ci(est, low, high)
 
 
-def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.DataFrame:
-    """Per-row drawing data: positions, clamped bounds, colours, texts."""
+def _rows_frame(
+    f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes, label_max: int = 10_000
+) -> pd.DataFrame:
+    """Per-row drawing data: positions, clamped bounds, colours, texts (labels shortened to
+    ``label_max`` characters)."""
     d = f.copy()
     d["y"] = np.arange(len(d), dtype=float)
     wmax = d.loc[d["kind"].eq("study") & d["included"], "weight"].max()
@@ -248,7 +267,8 @@ def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.Dat
             weight_text = percent(w)
         else:
             weight_text = ""
-        label = r.label + (f" {DERIVED_MARK}" if r.derived else "")
+        mark = f" {DERIVED_MARK}" if r.derived else ""
+        label = shorten(r.label, label_max - len(mark)) + mark
         main = PALETTE["excluded"] if excluded else PALETTE["study"]
         status = "excluded by you (not pooled)" if excluded else "included"
         if r.derived:
@@ -273,7 +293,9 @@ def _rows_frame(f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes) -> pd.Dat
                 "size": side * side,
                 "text_color": PALETTE["excluded_text"] if excluded else PALETTE["text"],
                 "line_color": PALETTE["excluded"] if excluded else PALETTE["ci"],
-                "sq_fill": PALETTE["derived_fill"] if r.derived else main,
+                # hollow where derived or excluded: the fill tells them from a pooled study
+                # without colour (an excluded one also has a dashed CI line)
+                "sq_fill": PALETTE["derived_fill"] if r.derived or excluded else main,
                 "sq_stroke": main,
             }
         )
@@ -390,7 +412,7 @@ class _Layout:
 
 
 _TEXT_COLS = ["row_id", "kind", "study_id", "label", "label_text", "tx", "fw", "y", "ci_text"]
-_TEXT_COLS += ["weight_text", "text_color", "detail", "source", "note", "status"]
+_TEXT_COLS += ["weight_text", "text_color", "detail", "source", "note", "status", "included"]
 _PLOT_COLS = [*_TEXT_COLS, "est_c", "low_c", "high_c", "size", "line_color", "sq_fill", "sq_stroke"]
 _DIAMOND_COLS = ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"]
 _ARROW_COLS = ["row_id", "x", "y", "shape"]
@@ -414,11 +436,14 @@ def forest_chart(
     bold text. Excluded rows stay visible in grey with their numbers; derived rows are hollow
     squares with a "†" after the label. Bounds that are 0, inf or NaN, and ends outside the axis,
     stop at the axis edge with a triangle. ``large`` doubles every font (tumour boards);
-    ``width`` is the approximate total width in pixels; ``show_weight=False`` drops the weight
-    column (it stays in the tooltip) for narrow places. A point selection named ``toggle`` on
-    ``study_id`` (click) lets a page toggle a study: ``st.vega_lite_chart(spec=chart,
-    on_select="rerun", selection_mode="toggle")``; clicks on non-study rows select
-    ``study_id == ""``.
+    ``width`` is the approximate total width in pixels (labels are then shortened to
+    ``LABEL_CHARS_NARROW`` characters, else ``LABEL_CHARS``; the full label is in the tooltip);
+    ``show_weight=False`` drops the weight column (it stays in the tooltip) for narrow places.
+    Two point selections on ``study_id`` (click) let a page toggle a study: ``TOGGLE_PARAM``
+    on a study's row in the plot, ``LABEL_PARAM`` on its label: ``st.vega_lite_chart(
+    spec=chart, on_select="rerun", selection_mode=(TOGGLE_PARAM, LABEL_PARAM))``; clicks on
+    non-study rows select nothing. Excluded studies are grey, hollow and with a dashed CI
+    line, derived ones hollow with "†": each tells itself from the others without colour.
 
     Returns the Vega-Lite spec (a dict with ``to_dict()``; draw it with
     ``st.vega_lite_chart``). The spec's structure depends only on the layout (row count,
@@ -430,7 +455,7 @@ def forest_chart(
     sz = _Sizes.make(large)
     ticks, upper = _axis(f)
     dmin, dmax = 1.0 / upper, upper
-    rows = _rows_frame(f, dmin, dmax, sz)
+    rows = _rows_frame(f, dmin, dmax, sz, LABEL_CHARS if width is None else LABEL_CHARS_NARROW)
     n = len(rows)
     label_w = int(
         max([len(s) for s in rows["label_text"]] + [len("Study")]) * sz.font * sz.char
@@ -470,7 +495,10 @@ def forest_chart(
     if (rows["kind"] == "study").any():
         excluded = bool((~rows["included"] & (rows["kind"] == "study")).any())
         notes.append(
-            "Grey rows: excluded by you; shown for reference, not pooled." if excluded else ""
+            "Grey rows (hollow square, dashed line): excluded by you; shown for reference, "
+            "not pooled."
+            if excluded
+            else ""
         )
     layout = _Layout(
         n=n,
@@ -565,11 +593,31 @@ def _forest_spec(layout: _Layout) -> dict:
             )
         return alt.layer(*layers).properties(width=w, height=height)
 
-    # ---- left panel: labels
+    # ---- left panel: labels (a click on a study's label toggles it, as on its row)
+    label_hits = (
+        alt.Chart(alt.NamedData(name="forest_hits"))
+        .transform_filter(alt.datum.kind == "study")
+        .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
+        .mark_rect(opacity=0, cursor="pointer")
+        .encode(
+            x=alt.value(0), x2=alt.value(label_w), y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip()
+        )
+        .add_params(
+            alt.selection_point(
+                name=LABEL_PARAM,
+                fields=["study_id"],
+                on="click",
+                toggle="true",
+                clear=False,
+                empty=False,
+            )
+        )
+    )
     left = alt.layer(
         rules(label_w),
         header_layer("label", "left", 4),
         text_column("label_text", "left", 4, label_w),
+        label_hits,
     ).properties(width=label_w, height=height)
 
     # ---- right panel: ratio [95% CI] and weight
@@ -609,18 +657,24 @@ def _forest_spec(layout: _Layout) -> dict:
         .mark_rule(color=PALETTE["null"], strokeWidth=1.2 * sz.font / 12)
         .encode(x=xq("x"), y=yq(), y2="y2:Q")
     )
-    ci_rules = (
-        alt.Chart(pdata)
-        .transform_filter(alt.datum.kind == "study")
-        .mark_rule(strokeWidth=1.4 * sz.font / 12, clip=True)
-        .encode(
-            x=xq("low_c"),
-            x2="high_c:Q",
-            y=yq(),
-            color=alt.Color("line_color:N", scale=None),
-            tooltip=_tooltip(),
+
+    def ci_rules_of(included: bool) -> alt.Chart:
+        dash = {} if included else {"strokeDash": list(EXCLUDED_DASH)}
+        return (
+            alt.Chart(pdata)
+            .transform_filter(alt.datum.kind == "study")
+            .transform_filter(alt.datum.included if included else ~alt.datum.included)
+            .mark_rule(strokeWidth=1.4 * sz.font / 12, clip=True, aria=False, **dash)
+            .encode(
+                x=xq("low_c"),
+                x2="high_c:Q",
+                y=yq(),
+                color=alt.Color("line_color:N", scale=None),
+                tooltip=_tooltip(),
+            )
         )
-    )
+
+    ci_rules = alt.layer(ci_rules_of(True), ci_rules_of(False))
     squares = (
         alt.Chart(pdata)
         .transform_filter(alt.datum.kind == "study")
@@ -638,13 +692,15 @@ def _forest_spec(layout: _Layout) -> dict:
         alt.Chart(pdata)
         .transform_filter(alt.datum.kind == "pi")
         .transform_calculate(y_lo="datum.y - 0.13", y_hi="datum.y + 0.13")
-        .mark_rect(color=PALETTE["pi"], clip=True)
+        .mark_rect(color=PALETTE["pi"], clip=True, aria=False)
         .encode(x=xq("low_c"), x2="high_c:Q", y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip())
     )
     dia = alt.NamedData(name="forest_diamonds")
     diamonds = (
         alt.Chart(dia)
-        .mark_area(strokeWidth=1.0 * sz.font / 12, opacity=1, clip=True, interpolate="linear")
+        .mark_area(
+            strokeWidth=1.0 * sz.font / 12, opacity=1, clip=True, interpolate="linear", aria=False
+        )
         .encode(
             x=xq("x"),
             y=yq("y_lo"),
@@ -656,13 +712,15 @@ def _forest_spec(layout: _Layout) -> dict:
     )
     arrows = (
         alt.Chart(alt.NamedData(name="forest_arrows"))
-        .mark_point(filled=True, size=70 * (sz.font / 12) ** 2, color=PALETTE["ci"], opacity=1)
+        .mark_point(
+            filled=True, size=70 * (sz.font / 12) ** 2, color=PALETTE["ci"], opacity=1, aria=False
+        )
         .encode(x=xq("x"), y=yq(), shape=alt.Shape("shape:N", scale=None))
     )
     # every click toggles its study in the selection (no clearing), so each click changes the
     # selection and the page can read the clicked study as the difference from the last one
     toggle = alt.selection_point(
-        name="toggle", fields=["study_id"], on="click", toggle="true", clear=False, empty=False
+        name=TOGGLE_PARAM, fields=["study_id"], on="click", toggle="true", clear=False, empty=False
     )
     hit_rows = (
         alt.Chart(alt.NamedData(name="forest_hits"))
@@ -717,6 +775,10 @@ def _forest_spec(layout: _Layout) -> dict:
             )
         )
     chart = alt.vconcat(*parts, spacing=0.8 * sz.font)  # bounds already hold the favours row
+    chart = chart.properties(  # read by screen readers (the svg's aria-label)
+        description=f"Forest plot: {measure_label}. One row per study: ratio with 95% CI; "
+        "the same numbers are in the table under the plot."
+    )
     if layout.title:
         chart = chart.properties(
             title=alt.TitleParams(

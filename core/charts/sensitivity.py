@@ -302,7 +302,7 @@ def quality_sweep_chart(
     f["label"] = [f"Score ≥ {q:g}" for q in f["qmin"]]
     is_current = f["qmin"] == (current if current is not None else -1.0)
     f["color"] = np.where(is_current, PALETTE["pooled"], PALETTE["study"])
-    f["shape"] = "circle"
+    f["shape"] = np.where(is_current, "diamond", "circle")  # not by colour alone
     f["ci_95"] = [
         ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]

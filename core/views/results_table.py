@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.fmt import count
+from core.fmt import count, percent, ratio_with_ci
 from core.stats.effects import exp_ratio
 from core.views.analysis import Z975, OutcomeAnalysis, model_label, out_of_range
 
@@ -121,3 +121,40 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
     for col in ("included", "derived", "interpolated"):
         frame[col] = frame[col].astype("boolean")
     return frame
+
+
+PLOT_TABLE_COLUMNS = (
+    "Study",
+    "Ratio [95% CI]",
+    "Weight",
+    "Status",
+    "How the numbers were obtained",
+)
+
+
+def plot_table(oa: OutcomeAnalysis) -> pd.DataFrame:
+    """A forest plot's text alternative: its study rows and the pooled row, as it draws them
+    (the ratio with its 95% Wald CI, the weight in percent or "excl.", included or not, † where
+    a rate was interpolated)."""
+    frame = results_frame(oa)
+    frame = frame[frame["row"].isin(("study", "pooled"))]
+    rows = []
+    for r in frame.itertuples(index=False):
+        pooled = r.row == "pooled"
+        included = bool(r.included)
+        if pooled:
+            status = "pooled estimate"
+        elif included:
+            status = "pooled" + ("; rate interpolated (†)" if bool(r.interpolated) else "")
+        else:
+            status = "excluded by you (not pooled)"
+        rows.append(
+            {
+                "Study": r.label,
+                "Ratio [95% CI]": ratio_with_ci(float(r.ratio), float(r.ci_low), float(r.ci_high)),
+                "Weight": percent(float(r.weight)) if included else "excl.",
+                "Status": status,
+                "How the numbers were obtained": r.derivation,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(PLOT_TABLE_COLUMNS))

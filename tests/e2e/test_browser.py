@@ -53,10 +53,11 @@ def pooled_metric(page: Page) -> Locator:
 
 
 def forest_row(page: Page, label: str, outcome_index: int = 0) -> Locator:
-    """The clickable row of a study in a forest plot (its hit area carries the tooltip)."""
+    """The clickable row of a study in a forest plot's plot panel (its hit area carries the
+    tooltip; the label panel's hit area, the first of the two, is tried in test_layout.py)."""
     chart = page.locator(".vega-embed").nth(outcome_index)
     hit = 'g.mark-rect.role-mark path[aria-roledescription="rect mark"]'
-    return chart.locator(f'{hit}[aria-label*="Row: {label};"][aria-label*="Status:"]')
+    return chart.locator(f'{hit}[aria-label*="Row: {label};"][aria-label*="Status:"]').last
 
 
 def full_screenshot(page: Page, path: Path) -> None:

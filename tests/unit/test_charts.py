@@ -13,8 +13,13 @@ import pytest
 
 from core.charts.forest import (
     DERIVED_MARK,
+    EXCLUDED_DASH,
     FOREST_COLUMNS,
+    LABEL_CHARS,
+    LABEL_CHARS_NARROW,
+    LABEL_PARAM,
     PALETTE,
+    TOGGLE_PARAM,
     forest_chart,
     forest_domain,
     validate_forest_frame,
@@ -231,9 +236,20 @@ def test_excluded_rows_greyed_with_numbers(spec):
     assert row["text_color"] == PALETTE["excluded_text"]
     (sq,) = find(spec, "square")
     s5 = next(r for r in rows_of(spec, sq) if r["row_id"] == "s5")
-    assert s5["sq_fill"] == PALETTE["excluded"] and s5["line_color"] == PALETTE["excluded"]
+    # not by colour alone: hollow (a pooled study is filled) and its CI line dashed
+    assert s5["sq_fill"] == PALETTE["derived_fill"] and s5["sq_stroke"] == PALETTE["excluded"]
+    assert s5["line_color"] == PALETTE["excluded"]
     s1 = next(r for r in rows_of(spec, sq) if r["row_id"] == "s1")
-    assert s1["sq_fill"] == PALETTE["study"] != PALETTE["excluded"]
+    assert s1["sq_fill"] == PALETTE["study"] == s1["sq_stroke"] != PALETTE["excluded"]
+    ci_lines = [u for u in find(spec, "rule") if u["encoding"]["x"].get("field") == "low_c"]
+    dashed = {u["mark"].get("strokeDash") is not None: u for u in ci_lines}
+    assert set(dashed) == {True, False} and len(ci_lines) == 2
+    assert dashed[True]["mark"]["strokeDash"] == list(EXCLUDED_DASH)
+    # the included flag picks the layer: only s5 (excluded) is drawn dashed
+    assert {"filter": "datum.included"} in dashed[False]["transform"]
+    on = [r for r in rows_of(spec, dashed[True]) if r["kind"] == "study"]
+    assert {r["row_id"] for r in on if not r["included"]} == {"s5"}
+    assert {r["row_id"] for r in on if r["included"]} == {"s1", "s2", "s3", "s4", "s6"} - {"s5"}
 
 
 def test_derived_row_marked(spec):
@@ -263,6 +279,69 @@ def test_toggle_param_on_study_rows(spec):
 def test_streamlit_accepts_toggle_selection(spec):
     vc = pytest.importorskip("streamlit.elements.vega_charts")
     assert vc._parse_selection_mode(spec, "toggle") == ["toggle"]
+    both = (TOGGLE_PARAM, LABEL_PARAM)
+    assert sorted(vc._parse_selection_mode(spec, both)) == sorted(both)
+
+
+def test_a_click_on_a_study_label_toggles_it(spec):
+    """The label panel has its own click selection on study_id, over the label column only,
+    on study rows only (a heading or pooled label selects nothing)."""
+    (param,) = [p for p in spec["params"] if p["name"] == LABEL_PARAM]
+    assert param["select"] == {
+        "type": "point",
+        "fields": ["study_id"],
+        "on": "click",
+        "toggle": "true",
+        "clear": False,
+    }
+    (owner,) = [u for u in units(spec) if u.get("name") in param["views"]]
+    assert mark_type(owner) == "rect" and owner["mark"]["cursor"] == "pointer"
+    rows = rows_of(spec, owner)
+    ids = ["Wei2019", "Yu2014", "Shi2022", "WangL2023", "Kuang2024", "Tao2024"]
+    assert [r["study_id"] for r in rows] == ids  # excluded ones too: a click brings them back
+    assert {r["kind"] for r in rows} == {"study"} and all(r["study_id"] for r in rows)
+    # it spans the label column, from 0 to the panel's width
+    label_panel = spec["vconcat"][0]["hconcat"][0]
+    assert owner["encoding"]["x"] == {"value": 0}
+    assert owner["encoding"]["x2"] == {"value": label_panel["width"]}
+    # not the plot panel's selection: the two are told apart by name
+    (plot_param,) = [p for p in spec["params"] if p["name"] == TOGGLE_PARAM]
+    assert set(plot_param["views"]).isdisjoint(param["views"])
+
+
+def test_long_labels_are_shortened_with_the_full_text_in_the_tooltip():
+    long = "Portal vein tumour thrombosis cohort of a very long name 2021"
+    f = pd.DataFrame(
+        [
+            {"row_id": "s1", "label": long, "kind": "study", "study_id": "A", "est": 0.5,
+             "low": 0.3, "high": 0.9, "weight": 100.0, "derived": True},
+            {"row_id": "p", "label": "Pooled", "kind": "pooled", "est": 0.5, "low": 0.3,
+             "high": 0.9},
+        ]
+    )  # fmt: skip
+    for width, limit in ((None, LABEL_CHARS), (470, LABEL_CHARS_NARROW)):
+        d = forest_chart(f, measure_label="OR", width=width).to_dict()
+        s1 = next(r for r in d["datasets"]["forest_text"] if r["row_id"] == "s1")
+        assert len(s1["label_text"]) <= limit
+        assert s1["label_text"] == long[: limit - 3].rstrip() + "… " + DERIVED_MARK
+        assert s1["label"] == long  # the tooltip's "Row" field: the whole label
+    narrow = forest_chart(f, measure_label="OR", width=470).to_dict()
+    wide = forest_chart(f, measure_label="OR").to_dict()
+    assert narrow["vconcat"][0]["hconcat"][0]["width"] < wide["vconcat"][0]["hconcat"][0]["width"]
+    short = forest_chart(forest_frame(), measure_label="OR", width=470).to_dict()
+    assert {r["label_text"] for r in short["datasets"]["forest_text"]} >= {"Wei 2019"}
+
+
+def test_empty_layers_are_hidden_from_screen_readers_and_the_plot_is_described(spec):
+    """axe-core's svg-img-alt: a mark container with no items and no name is a violation;
+    the arrows, diamonds, PI bar and CI lines are not announced (the rows' hit areas and
+    texts carry the numbers), and the plot as a whole has a description."""
+    quiet = [
+        u for u in units(spec) if isinstance(u["mark"], dict) and u["mark"].get("aria") is False
+    ]
+    kinds = {mark_type(u) for u in quiet}
+    assert {"point", "area", "rect", "rule"} <= kinds
+    assert spec["description"].startswith("Forest plot: ")
 
 
 def test_tooltip_fields(spec):

@@ -192,6 +192,8 @@ def test_quality_sweep_chart_marks_current_threshold():
     assert [r["label"] for r in rows] == ["Score ≥ 2", "Score ≥ 4", "Score ≥ 6"]
     assert [("this view" in r["side_text"]) for r in rows] == [False, True, False]
     assert rows[2]["side_text"] == "k = 1 · 0.70 [0.20, 2.40]"
+    # the view's own threshold differs by shape too, not by colour alone (grey print)
+    assert [r["shape"] for r in rows] == ["circle", "diamond", "circle"]
 
 
 def test_baujat_chart_points_equal_core():
