@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from core.state.grade import grade_notices
 from core.state.view import FIELDS, MAX_IDS, ViewState, parse_query
 from tests.app.conftest import PAGES, metric_values, open_app
 from ui import blocks
@@ -52,9 +53,12 @@ def _check(at: AppTest, query: str, page: str) -> None:
     assert tuple(kept) == parsed.notices
     assert at.session_state["view_state"] == parsed.state
     if page == "overview":
+        # the codec's notices, then one per unusable certainty judgement (grade=/why= tokens
+        # are kept in the link as they are, and app.py says which it ignores)
+        notices = (*parsed.notices, *grade_notices(parsed.state))
         shown = [c.value for c in at.caption if c.value.startswith(NOTICE)]
-        assert len(shown) == len(parsed.notices), (shown, parsed.notices)
-        for caption, notice in zip(shown, parsed.notices, strict=True):
+        assert len(shown) == len(notices), (shown, notices)
+        for caption, notice in zip(shown, notices, strict=True):
             assert caption == f"{NOTICE}: {blocks.text(notice)}"
     # a valid view: numbers, a table, or a plain message saying why there are none
     assert at.title, "page has no title"

@@ -216,7 +216,7 @@ def test_sidebar_prediction_interval_method():
     at = open_app("?tpoint=interp&pi=1")
     box = at.sidebar.selectbox(key="w_pi")
     assert box.value == "t" and box.options == ["t (k-2)", "z", "Hartung-Knapp", "hidden"]
-    assert shown_link(at).endswith("?tpoint=interp")  # pi=1 is the default now
+    assert shown_link(at).endswith("?v=2")  # pi=1 is the default now, and so is interp (v2)
     pi_parts = lambda: [  # noqa: E731
         part
         for c in captions(at)
@@ -229,7 +229,7 @@ def test_sidebar_prediction_interval_method():
         at.sidebar.selectbox(key="w_pi").set_value(value)
         rerun(at)
         assert not at.exception
-        assert shown_link(at).endswith(f"?pi={value}&tpoint=interp")
+        assert shown_link(at).endswith(f"?v=2&pi={value}")
         assert pi_parts() == expected_pi(cli_json(query))
     assert pi_parts() == []  # hidden
 

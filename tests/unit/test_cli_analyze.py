@@ -243,14 +243,15 @@ def test_pi_method_in_the_json(capsys):
     half = QT975[2] * math.sqrt(se_hk**2 + tau2)
     assert (got["pi_method"], got["pi_df"]) == ("hksj", 2)
     assert close(got["pi_low"], mu - half) and close(got["pi_high"], mu + half)
-    # hidden, and none with fewer than 3 studies (OS: 1 study; DFS without Yu2014: 2)
+    # hidden, and none with fewer than 3 studies (OS with rates only where reported: 1 study;
+    # DFS without Yu2014: 2)
     hidden = run(capsys, "pi=0")["DFS"]["pooled"]
     assert (hidden["pi_low"], hidden["pi_high"], hidden["pi_method"]) == (None, None, None)
     assert hidden["pi_note"] == "prediction interval hidden (pi=0)"
     two = run(capsys, "exclude=Yu2014")["DFS"]["pooled"]
     assert two["k"] == 2 and (two["pi_low"], two["pi_high"], two["pi_method"]) == (None,) * 3
     assert two["pi_note"] == "no prediction interval with fewer than 3 studies (k = 2)"
-    for pi in ("", "pi=z", "pi=hksj"):
+    for pi in ("tpoint=exact", "tpoint=exact&pi=z", "tpoint=exact&pi=hksj"):
         one = run(capsys, pi)["OS"]["pooled"]
         assert one["k"] == 1 and one["pi_low"] is None and one["pi_method"] is None
         assert one["pi_note"] == "no prediction interval with fewer than 3 studies (k = 1)"

@@ -31,9 +31,10 @@ V = np.array([0.2, 0.23, 0.7, 0.1, 0.3])
     ],
 )
 def test_link_round_trip(query: str, pi: str, link: str) -> None:
-    result = parse_query(query)
+    """In a link of the current format (v=2; without v, tpoint=exact is added back)."""
+    result = parse_query("&".join(("v=2", query)) if query else "v=2")
     assert result.notices == () and result.state.pi == pi
-    assert encode_query(result.state) == link
+    assert encode_query(result.state) == ("&".join(("v=2", link)) if link else "v=2")
     assert parse_query(encode_query(result.state)).state == result.state
 
 

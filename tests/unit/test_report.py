@@ -388,7 +388,8 @@ def test_pdf_text_holds_the_key_numbers_in_dejavu() -> None:
         LINK,
         "Summary of findings",
         "not an official GRADE assessment",
-        "⊕⊕⊕◯ Moderate",
+        "⊕◯◯◯ Very low",  # 2-year OS: serious risk of bias, very serious imprecision
+        "⊕⊕◯◯ Low",  # 1-year DFS: the t prediction interval crosses 1 (inconsistency)
         "Wei 2019",
         "https://www.pubmed.gov/31283409/",
         "editorial rating",
@@ -408,7 +409,7 @@ def test_pdf_falls_back_to_a_core_font(monkeypatch) -> None:
     text = _pdf_text(pdf)
     p = analyse(STATE, BUNDLED).outcomes["DFS"].pooled
     assert f"{math.exp(p.ci_low):.2f}-{math.exp(p.ci_high):.2f}" in text  # en dash replaced
-    assert "tau²" in text and "+++o Moderate" in text
+    assert "tau²" in text and "++oo Low" in text
 
 
 def test_pdf_of_a_hostile_dataset(xss_dataset) -> None:
