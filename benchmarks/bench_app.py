@@ -154,7 +154,8 @@ def browser(toggles: int) -> tuple[float, float, float, float]:
             expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
             hit = 'g.mark-rect.role-mark path[aria-roledescription="rect mark"]'
             row_sel = f'{hit}[aria-label*="Row: {STUDY};"][aria-label*="Status:"]'
-            row = page.locator(".vega-embed").first.locator(row_sel)
+            # the study's row in the plot panel (its label, first in the DOM, toggles it too)
+            row = page.locator(".vega-embed").first.locator(row_sel).last
             for i in range(toggles + 2):
                 was_excluded = "Status: excluded" in (row.get_attribute("aria-label") or "")
                 want = "included" if was_excluded else "excluded"

@@ -77,6 +77,8 @@ STEPS = ("open", "toggle", "settled", "page")
 # The browsers share the server's two cores: spare them software GL and animations.
 LIGHT_ARGS = ["--disable-software-rasterizer", "--disable-gpu-compositing"]
 HIT = 'g.mark-rect.role-mark path[aria-roledescription="rect mark"]'
+# A forest plot has two clickable areas per study, both carrying its tooltip: its label (first
+# in the DOM) and its row in the plot panel (last); ROW matches both.
 ROW = f'{HIT}[aria-label*="Row: {STUDY};"][aria-label*="Status:"]'
 
 
@@ -337,7 +339,7 @@ async def session(browser, base: str, plan: Plan, start: Start, tally: Tally) ->
         await _no_exception(page)
 
     async def toggle() -> dict[str, float]:
-        row = page.locator(".vega-embed").first.locator(ROW).first
+        row = page.locator(".vega-embed").first.locator(ROW).last  # the row, not the label
         label = await row.get_attribute("aria-label", timeout=ms) or ""
         want = "included" if "Status: excluded" in label else "excluded"
         await page.evaluate(inpage.ARM)
@@ -355,7 +357,8 @@ async def session(browser, base: str, plan: Plan, start: Start, tally: Tally) ->
             await expect(page).to_have_url(re.compile(r"/sensitivity\?"), timeout=ms)
             await expect(page.locator(".vega-embed svg").first).to_be_visible(timeout=ms)
         else:  # the overview again: both forest plots with the study's row
-            await expect(page.locator(ROW)).to_have_count(2, timeout=ms)
+            plots = page.locator(".vega-embed").filter(has=page.locator(ROW))
+            await expect(plots).to_have_count(2, timeout=ms)
         await _idle(page, ms)
         await _no_exception(page)
 
