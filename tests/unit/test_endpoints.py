@@ -170,10 +170,11 @@ def test_mixed_upload_hr_kept_definition_equals_core_pool() -> None:
 def test_old_links_are_unchanged_and_the_key_round_trips() -> None:
     old = "design=RCT&exclude=Yu2014&method=DL"
     assert parse_query(old).state.endpoint == ()
-    assert encode_query(parse_query(old).state) == old
+    # written back in the current format: v=2, and the old time-point rule kept explicitly
+    assert encode_query(parse_query(old).state) == f"v=2&{old}&tpoint=exact"
     state = ViewState(endpoint=("OS.hcc-related-death.adjusted", "DFS.rfs"))
     query = encode_query(state)
-    assert query == "endpoint=DFS.rfs&endpoint=OS.hcc-related-death.adjusted"
+    assert query == "v=2&endpoint=DFS.rfs&endpoint=OS.hcc-related-death.adjusted"
     assert parse_query(query) == (state, ())
     assert "Endpoint definitions kept: DFS.rfs, OS.hcc-related-death.adjusted" in (
         describe_filters(state)
