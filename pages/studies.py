@@ -8,6 +8,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from core.data import export, schema
 from core.data.dataset import DATA_DIR, Dataset
+from core.data.records import ordered_sources
 from core.state.view import ViewState
 from core.store.payload import NOTE_LIMIT
 from core.views.analysis import analyse, select_studies
@@ -324,11 +325,12 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
             items = evidence.quality_rows(row)
             st.dataframe(items, hide_index=True, width="stretch", height=_height(items))
             st.markdown("**Sources**")
-            urls = evidence.split_urls(row["source_urls"])
+            # the study's own records (DOI, PubMed) first, then where the numbers were read
+            urls = ordered_sources(row["doi_or_pmid"], evidence.split_urls(row["source_urls"]))
             others = evidence.other_sources(row["source_urls"])
             if urls:
                 st.dataframe(
-                    pd.DataFrame({"Source": urls}),
+                    pd.DataFrame(urls, columns=["What", "Source"]),
                     hide_index=True,
                     width="stretch",
                     column_config={"Source": st.column_config.LinkColumn()},

@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from core import fmt
+from core.data.records import ordered_sources
 from core.data.schema import QUALITY_ITEMS
 from core.state.view import ViewState
 from core.views.analysis import Analysis, Selection, forest_frame
@@ -145,7 +146,8 @@ def evidence_table(
         row["Score"] = score_text(r)
         row["In Rim 2024"] = _str(r["in_rim2024"])
         row["Basis"] = _str(r["in_rim2024_basis"])
-        row["Source"] = urls[0] if urls else None
+        # the study's own record (DOI, PubMed) first, else where its numbers were read
+        row["Source"] = next((url for _, url in ordered_sources(r["doi_or_pmid"], urls)), None)
         row["Sources"] = n_sources
         rows.append(row)
     frame = pd.DataFrame(rows)

@@ -30,6 +30,7 @@ import pandas as pd
 from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
 from core.data.dataset import published as _published
+from core.data.records import ordered_sources
 from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import (
@@ -252,7 +253,13 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
                 quality="" if pd.isna(score) else f"{float(score):g}",
                 pooled_for=pooled_for,
                 reference=_s(r["doi_or_pmid"]),
-                sources=tuple(u.strip() for u in _s(r["source_urls"]).split(";") if u.strip()),
+                sources=tuple(
+                    url  # the study's records (DOI, PubMed) first, then where it was read
+                    for _, url in ordered_sources(
+                        r["doi_or_pmid"],
+                        [u.strip() for u in _s(r["source_urls"]).split(";") if u.strip()],
+                    )
+                ),
             )
         )
     return tuple(out)

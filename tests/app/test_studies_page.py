@@ -65,8 +65,15 @@ def test_quality_items_flag_unknowns_and_sources_are_links() -> None:
     assert table.at["WangL2023", "Score"] == f"≥ {int(row['quality_score'])}"
     assert table.at["Wei2019", "Score"] == "6"
     urls = str(BUNDLED.studies.set_index("study_id").at["Wei2019", "source_urls"]).split(";")
-    assert table.at["Wei2019", "Source"] == urls[0].strip()
+    # the study's DOI record first (doi_or_pmid "10.1200/JCO.18.02184; PMID 31283409")
+    assert table.at["Wei2019", "Source"] == "https://doi.org/10.1200/JCO.18.02184"
     assert table.at["Wei2019", "Sources"] == len(urls)
+    # no DOI or PMID in the table (a journal citation only): where the numbers were read
+    lancet = BUNDLED.studies.set_index("study_id")
+    lancet = lancet[lancet["doi_or_pmid"].astype(str).str.startswith("Lancet")]
+    for sid, row in lancet.iterrows():
+        first = str(row["source_urls"]).split(";")[0].strip()
+        assert table.at[sid, "Source"] == (first if first.startswith("http") else None)
 
 
 def test_study_detail_traces_every_outcome_row() -> None:
@@ -83,6 +90,21 @@ def test_study_detail_traces_every_outcome_row() -> None:
         in rows["What the numbers are"].tolist()
     )
     assert rows["Source as given"].tolist() == mine["source_url"].astype(str).tolist()
+    # sources: the DOI and PubMed records first, then where the numbers were read
+    (sources,) = [
+        d.value for d in at.dataframe if "Source" in d.value.columns and "What" in d.value.columns
+    ]
+    read = str(BUNDLED.studies.set_index("study_id").at["Wei2019", "source_urls"]).split(";")
+    assert sources["Source"].tolist() == [
+        "https://doi.org/10.1200/JCO.18.02184",
+        "https://pubmed.ncbi.nlm.nih.gov/31283409/",
+        *(u.strip() for u in read),
+    ]
+    assert sources["What"].tolist()[:3] == [
+        "DOI record",
+        "PubMed record",
+        "where the numbers were read",
+    ]
     # the study's estimate in the current view is the one the forest plot shows
     analysis = analyse(ViewState(), BUNDLED)
     use = evidence.use_in_view(analysis, ViewState(), BUNDLED.studies, "Wei2019")
