@@ -14,7 +14,10 @@ the app (``st-key-...`` classes), never to generated class names. What each rule
   Streamlit would otherwise stack them one per row;
 - buttons: a long label wraps inside its column instead of running out of it;
 - sidebar filter chips: the whole value, on as many lines as it needs, not cut off with "...";
-- narrow screens: smaller headings, so a title is not four lines of a phone's screen.
+- narrow screens: smaller headings, so a title is not four lines of a phone's screen;
+- the element that holds ``SCROLL_FOCUS_JS`` (a script, nothing to see) takes no room: left
+  in the page's column it is a zero-height row that still gets the column's gap (1rem) above
+  the page, which pushed the presenter view's one-window forest screen 1rem past the window.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ TILES: Final = f':is([class*="st-key-{TILES_PREFIX}"], .st-key-present_numbers)'
 
 CSS: Final = f"""
 <style>
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) {{
+  display: none;
+}}
 [data-testid="stCaptionContainer"] {{ color: rgba(49, 51, 63, 0.8); opacity: 1; }}
 .vega-embed {{ max-width: 100%; }}
 .vega-embed svg {{ max-width: 100%; height: auto; }}
