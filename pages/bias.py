@@ -13,7 +13,7 @@ from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import model_label
 from core.views.bias import MISSING_REASON, MODERATORS, BiasView
-from ui import blocks, cache, endpoints, exports, sync
+from ui import blocks, cache, endpoints, exports, style, sync
 
 sync.require_entrypoint()
 
@@ -149,12 +149,15 @@ def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
     unit = "point" if state.mod == "quality" else "year"
     slope, lo, hi = fit.coef[1], fit.ci_low[1], fit.ci_high[1]
     with right:
-        c1, c2 = st.columns(2)
-        c1.metric(f"Ratio of {name}s per {unit}", fmt.ratio(exp_ratio(slope)))
-        c2.metric("95% CI", fmt.ratio_ci(exp_ratio(lo), exp_ratio(hi)))
-        c3, c4 = st.columns(2)
-        c3.metric(f"p ({'t' if reg.test == 'knha' else 'z'})", fmt.p_value(float(fit.pvalue[1])))
-        c4.metric("R²", fmt.percent(fit.r2))
+        # tiles: their values scale with the window (ui.style), so the CI is not cut off
+        with st.container(key=f"{style.TILES_PREFIX}bias_regression"):
+            c1, c2 = st.columns(2)
+            c1.metric(f"Ratio of {name}s per {unit}", fmt.ratio(exp_ratio(slope)))
+            c2.metric("95% CI", fmt.ratio_ci(exp_ratio(lo), exp_ratio(hi)))
+            c3, c4 = st.columns(2)
+            p_name = f"p ({'t' if reg.test == 'knha' else 'z'})"
+            c3.metric(p_name, fmt.p_value(float(fit.pvalue[1])))
+            c4.metric("R²", fmt.percent(fit.r2))
         st.caption(
             f"Slope {slope:.3f} on the log scale per {unit} of {what} (k = {reg.k}); "
             f"residual τ² = {fit.tau2:.4f}; "

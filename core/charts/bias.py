@@ -158,17 +158,26 @@ def _contour_z(fd: FunnelData) -> list[tuple[float, float]]:
 
 def regions_frame(fd: FunnelData, xdomain: tuple[float, float], sei_top: float) -> pd.DataFrame:
     """Non-overlapping shaded regions of the contour-enhanced funnel around the null (0):
-    columns region, part (left/centre/right), sei (0 and ``sei_top``), x, x2. The boundaries
-    are the contours of ``fd``, +/- z sei (z = 1.645, 1.960, 2.576 for the levels 0.90, 0.95,
-    0.99); the outermost region runs to the edges of ``xdomain``."""
+    columns region, part (left/centre/right), sei (from 0 to ``sei_top``), x, x2. The
+    boundaries are the contours of ``fd``, +/- z sei (z = 1.645, 1.960, 2.576 for the levels
+    0.90, 0.95, 0.99); the outermost region runs to the edges of ``xdomain``.
+
+    Every boundary stays within ``xdomain`` (widened to take in 0): where one reaches an edge,
+    it runs on down that edge (one more row, at the SE where it meets the edge). Nothing is
+    drawn beyond the plot, clipped away or not (a clipped-away shape still takes up room: a
+    browser counts it in the chart's size)."""
     zs = _contour_z(fd)
     names = [f"p > {1 - zs[0][0]:.2f}"]
     names += [f"{1 - zs[i][0]:.2f} < p < {1 - zs[i - 1][0]:.2f}" for i in range(1, len(zs))]
     names += [f"p < {1 - zs[-1][0]:.2f}"]
-    s = np.array([0.0, sei_top])
+    lo, hi = min(xdomain[0], 0.0), max(xdomain[1], 0.0)
+    # the SEs where a boundary +/- z sei meets an edge: there its clipped line bends
+    bends = [e / z for _, z in zs for e in (-lo, hi) if z > 0 and 0 < e / z < sei_top]
+    s = np.unique(np.array([0.0, sei_top, *bends]))
     recs = []
 
     def add(name: str, part: str, x: np.ndarray, x2: np.ndarray) -> None:
+        x, x2 = np.clip(x, lo, hi), np.clip(x2, lo, hi)
         for si, a, b in zip(s, x, x2, strict=True):
             recs.append({"region": name, "part": part, "sei": si, "x": a, "x2": b})
 
@@ -179,9 +188,8 @@ def regions_frame(fd: FunnelData, xdomain: tuple[float, float], sei_top: float) 
         add(names[i], "left", -zo * s, -zi * s)
         add(names[i], "right", zi * s, zo * s)
     zl = zs[-1][1]
-    lo, hi = xdomain
-    add(names[-1], "left", np.full(2, min(lo, 0.0)), -zl * s)
-    add(names[-1], "right", zl * s, np.full(2, max(hi, 0.0)))
+    add(names[-1], "left", np.full(s.size, lo), -zl * s)
+    add(names[-1], "right", zl * s, np.full(s.size, hi))
     return pd.DataFrame(recs)
 
 
@@ -192,6 +200,19 @@ def _funnel_domain(frame: pd.DataFrame, fd: FunnelData, extra: list[float]) -> t
     lo, hi = min(vals), max(vals)
     pad = 0.06 * (hi - lo or 1.0)
     return lo - pad, hi + pad
+
+
+def _funnel_lines(estimate: float, top: float, xdomain: tuple[float, float]) -> pd.DataFrame:
+    """The pooled line (line "pooled") and the pseudo-95% limits ("lower", "upper": estimate
+    +/- 1.96 sei) from SE 0 to ``top``, each limit ending where it leaves ``xdomain`` (nothing
+    drawn beyond the plot: see ``regions_frame``)."""
+    lo, hi = xdomain
+    recs = [{"line": "pooled", "sei": s, "x": estimate} for s in (0.0, top)]
+    for line, sign, edge in (("lower", -1.0, lo), ("upper", 1.0, hi)):
+        room = sign * (edge - estimate)  # how far the limit can go before it meets the edge
+        end = min(top, max(room, 0.0) / Z975)
+        recs += [{"line": line, "sei": s, "x": estimate + sign * Z975 * s} for s in (0.0, end)]
+    return pd.DataFrame(recs)
 
 
 def funnel_chart(
@@ -248,16 +269,7 @@ def funnel_chart(
             ),
         )
     )
-    s = np.array([0.0, top])
-    lines = pd.DataFrame(
-        {
-            "line": ["pooled"] * 2 + ["lower"] * 2 + ["upper"] * 2,
-            "sei": np.concatenate([s, s, s]),
-            "x": np.concatenate(
-                [np.full(2, fd.estimate), fd.estimate - Z975 * s, fd.estimate + Z975 * s]
-            ),
-        }
-    )
+    lines = _funnel_lines(fd.estimate, top, (lo, hi))
     pooled_line = (
         alt.Chart(json_safe(lines[lines["line"] == "pooled"]))
         .mark_line(color=PALETTE["pooled"], strokeWidth=1.6, clip=True)

@@ -75,8 +75,9 @@ CHARTS_DRAWN_JS = """
   && document.querySelectorAll(".vega-embed").length
      === document.querySelectorAll(".vega-embed svg").length
 """
-# charts drawn in the default view (OS has one study there: no funnel or sensitivity charts)
-CHARTS = {"overview": 2, "studies": 0, "sensitivity": 0, "bias": 0, "presentation": 1}
+# charts drawn in the default view (2-year OS with interpolated rates: three studies, so the
+# funnel and bubble plots and five sensitivity charts, the GOSH plot only on request)
+CHARTS = {"overview": 2, "studies": 0, "sensitivity": 5, "bias": 2, "presentation": 1}
 
 
 # Sidebar filter chips whose text is cut off (wider than the chip shows).

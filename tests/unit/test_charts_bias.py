@@ -71,17 +71,28 @@ def test_contour_regions_at_normal_quantiles_as_functions_of_se():
     assert set(rows["region"]) == {"p > 0.10", "0.05 < p < 0.10", "0.01 < p < 0.05", "p < 0.01"}
     top = rows["sei"].max()
     assert top > fd.sei_max  # the regions reach the bottom of the plot
+    # at the bottom, each boundary is at +/- z SE, or at the edge of the plot where that is
+    # beyond it (nothing is drawn outside the plot)
+    lo, hi = shading["encoding"]["x"]["scale"]["domain"]
     at = rows[rows["sei"] == top].set_index(["region", "part"])
     z90, z95, z99 = 1.6448536269514722, 1.959963984540054, 2.5758293035489004
-    assert at.loc[("p > 0.10", "centre"), "x2"] == pytest.approx(z90 * top, rel=1e-12)
-    assert at.loc[("p > 0.10", "centre"), "x"] == pytest.approx(-z90 * top, rel=1e-12)
+
+    def edge(x: float) -> float:
+        return float(np.clip(x, min(lo, 0.0), max(hi, 0.0)))
+
+    assert at.loc[("p > 0.10", "centre"), "x2"] == pytest.approx(edge(z90 * top), rel=1e-12)
+    assert at.loc[("p > 0.10", "centre"), "x"] == pytest.approx(edge(-z90 * top), rel=1e-12)
     assert at.loc[("0.05 < p < 0.10", "right"), ["x", "x2"]].tolist() == pytest.approx(
-        [z90 * top, z95 * top], rel=1e-12
+        [edge(z90 * top), edge(z95 * top)], rel=1e-12
     )
     assert at.loc[("0.01 < p < 0.05", "left"), ["x", "x2"]].tolist() == pytest.approx(
-        [-z99 * top, -z95 * top], rel=1e-12
+        [edge(-z99 * top), edge(-z95 * top)], rel=1e-12
     )
-    assert at.loc[("p < 0.01", "right"), "x"] == pytest.approx(z99 * top, rel=1e-12)
+    assert at.loc[("p < 0.01", "right"), "x"] == pytest.approx(edge(z99 * top), rel=1e-12)
+    # above the SE where it meets the edge, a boundary is exactly +/- z SE
+    centre = rows[(rows["region"] == "p > 0.10") & (rows["sei"] * z90 < hi)]
+    assert len(centre) >= 2
+    assert centre["x2"].to_numpy() == pytest.approx(z90 * centre["sei"].to_numpy(), rel=1e-12)
     # apex of every boundary at the null, SE = 0
     apex = rows[rows["sei"] == 0]
     inner = apex[apex["region"] != "p < 0.01"]
@@ -98,6 +109,29 @@ def test_regions_do_not_overlap_and_tile_the_width():
     # consecutive pieces meet exactly: x2 of one is x of the next
     assert np.allclose(bottom["x2"].to_numpy()[:-1], bottom["x"].to_numpy()[1:])
     assert bottom["x"].iloc[0] == -3.0 and bottom["x2"].iloc[-1] == 2.0
+
+
+def test_regions_and_limits_stay_inside_the_plot():
+    """Nothing is drawn beyond the plot's x range, even clipped away (a browser counts a
+    clipped-away shape in the chart's size: the page ran off a phone's screen). Where a
+    boundary meets the edge it runs on down it: the shading keeps its shape inside."""
+    fd = funnel_data(YI, VI, estimate=-0.3)
+    reg = regions_frame(fd, (-1.5, 0.8), 0.8)
+    assert reg["x"].min() >= -1.5 and reg["x2"].max() <= 0.8
+    # the 99% boundary on the right, 2.576 SE, meets the edge 0.8 at SE 0.8 / 2.576: a bend
+    z99 = 2.5758293035489004
+    right = reg[(reg["region"] == "p < 0.01") & (reg["part"] == "right")].set_index("sei")
+    bend = 0.8 / z99
+    assert right.loc[bend, "x"] == pytest.approx(0.8)
+    inside = right[right.index < bend]
+    assert inside["x"].to_numpy() == pytest.approx(z99 * inside.index.to_numpy())
+    # the pseudo-95% limits end where they leave the plot
+    spec, _, _ = _funnel_spec()
+    lo, hi = _layers(spec)[0]["encoding"]["x"]["scale"]["domain"]
+    lines = [layer for layer in _layers(spec) if _mark(layer)["type"] == "line"]
+    limits = next(ly for ly in lines if _mark(ly).get("strokeDash") == [5, 4])
+    xs = [r["x"] for r in _data(spec, limits)]
+    assert min(xs) >= lo - 1e-12 and max(xs) <= hi + 1e-12
 
 
 def test_pooled_line_and_pseudo_limits():
