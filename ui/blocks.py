@@ -24,6 +24,7 @@ from core.views.analysis import (
     forest_frame,
     model_label,
 )
+from core.views.overlap import mark as overlap_mark
 from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.views.results_table import plot_table
@@ -309,7 +310,7 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
             "Include": [s not in state.exclude for s in ids],
             "id": ids,
             "Study": [
-                f"{label} ‡" if s in marked else label
+                overlap_mark(label) if s in marked else label
                 for s, label in zip(ids, meta["label"].astype(str), strict=True)
             ],
             "Design": meta["design"].astype(str).to_list(),

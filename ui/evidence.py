@@ -13,6 +13,7 @@ from core.data.records import ordered_sources
 from core.data.schema import QUALITY_ITEMS
 from core.state.view import ViewState
 from core.views.analysis import Analysis, Selection, forest_frame
+from core.views.overlap import OVERLAP_MARK
 
 QUALITY_LABELS = {
     "q_allocation": "Allocation (0-2)",
@@ -274,7 +275,10 @@ def use_in_view(
             if bool(f["included"]):
                 status = f"used, weight {fmt.percent(float(f['weight']))}"
                 if f["overlap"]:
-                    status += f"; pooled with another study of its overlap group ({f['overlap']}) ‡"
+                    status += (
+                        f"; pooled with another study of its overlap group ({f['overlap']}) "
+                        + OVERLAP_MARK
+                    )
             else:
                 status = "excluded by hand (would be used)"
             rows.append(

@@ -147,7 +147,7 @@ class OutcomeAnalysis:
     def shown_prediction(self) -> PredictionInterval | None:
         """The prediction interval the pages, exports and report show: None when hidden or
         without a pooled result (its ``reason`` says when there is none for k < 3)."""
-        return self.prediction if self.pi_shown else None
+        return shown_interval(self.pooled, self.pi_choice)
 
     @property
     def mixed(self) -> bool:
@@ -223,8 +223,7 @@ def analyse_outcome(
                     " The Hartung-Knapp CI needs two studies or more; choose the Wald (z) CI "
                     "to see this study's own interval."
                 )
-        shown = prediction_interval(pooled, state.pi) if state.pi != "0" else None
-        beyond = out_of_range(pooled, state.measure, shown)
+        beyond = out_of_range(pooled, state.measure, shown_interval(pooled, state.pi))
         if beyond:
             message = beyond if message is None else f"{message} {beyond}"
         if state.group != "none" and k >= 2:
@@ -294,6 +293,14 @@ def _keep_definitions(
         for s in d.studies
     )
     return rows[rows["study_id"].isin(ids)].reset_index(drop=True), out, None
+
+
+def shown_interval(pooled: PoolResult | None, pi_choice: str) -> PredictionInterval | None:
+    """The prediction interval of the link's ``pi`` choice, None when hidden (``"0"``) or
+    without a pooled result."""
+    if pooled is None or pi_choice == "0":
+        return None
+    return prediction_interval(pooled, pi_choice)
 
 
 def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = None) -> str | None:
