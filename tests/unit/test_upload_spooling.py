@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.formparsers import MultiPartParser
@@ -51,7 +52,10 @@ def _parse(body: bytes) -> bool:
         finally:
             await form.close()
 
-    return asyncio.run(run())
+    # in a thread of its own: after a browser test, pytest-playwright keeps an event loop
+    # running in this worker's main thread, where asyncio.run refuses to start
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture
