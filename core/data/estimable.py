@@ -6,7 +6,8 @@ the arm sizes (``events_from_rate``: an approximation, marked as derived). With 
 rule a rate at t missing from the source is interpolated log-linearly in survival (ln S linear
 in time) between the two nearest reported years on either side of t; never extrapolated, and
 not across a 0% rate (ln 0 is undefined). For a hazard ratio, the SE comes from the 95% CI,
-else from the p-value.
+else from the p-value. A row derived in the app (read off a figure or worked out from summary
+statistics, :mod:`core.data.provenance`) has its note before its derivation.
 
 A study is usable only when its numbers stay inside the float range (``unusable``): yi and vi
 finite, vi at least ``MIN_VARIANCE`` (a variance of 0, subnormal or near it gives a weight 1/v
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core.data.provenance import provenance
 from core.stats.effects import (
     LOG_MAX,
     LogRatio,
@@ -147,6 +149,14 @@ def _texts(col: pd.Series) -> list[object]:
     return col.astype("object").where(col.notna(), pd.NA).tolist()
 
 
+def _provenances(out: pd.DataFrame) -> list[str]:
+    """Per row, the note of a derived row followed by '; ' (``core.data.provenance``: read off
+    a figure or worked out from summary statistics), else ''."""
+    if "note" not in out:
+        return [""] * len(out)
+    return [f"{p}; " if p else "" for p in map(provenance, out["note"].tolist())]
+
+
 def _opt(x: float) -> float | None:
     return None if math.isnan(x) else x
 
@@ -207,7 +217,7 @@ def _or_rows(
     ev_rt, ev_ctl = _floats(out["events_rt"]), _floats(out["events_ctl"])
     r_rt, r_ctl = _floats(out["rate_rt"]), _floats(out["rate_ctl"])
     endpoint, source = _texts(out["endpoint_as_reported"]), _texts(out["source_url"])
-    adjustment = _texts(out["adjustment"])
+    adjustment, derived_from = _texts(out["adjustment"]), _provenances(out)
     events = out[kind == "events"]
     ev_untimed = _first_by_study(events[events["_t"].isna()])
     ev_at = ev_untimed if years is None else _first_by_study(events[events["_t"] == years])
@@ -264,7 +274,7 @@ def _or_rows(
                     "endpoint_as_reported": endpoint[i],
                     "adjustment": adjustment[i],
                     "source_url": source[i],
-                    "derivation": f"{outcome} events as reported{when}",
+                    "derivation": derived_from[i] + f"{outcome} events as reported{when}",
                     "derived": False,
                     "interpolated": False,
                 }
@@ -293,7 +303,8 @@ def _or_rows(
                 "endpoint_as_reported": endpoint[j],
                 "adjustment": adjustment[j],
                 "source_url": source[j],
-                "derivation": (
+                "derivation": derived_from[j]
+                + (
                     f"events from {how}: RT {rt:.4g}% x n {n_rt:g} = {e_rt}; "
                     f"control {ctl:.4g}% x n {n_ctl:g} = {e_ctl}"
                 ),
@@ -390,7 +401,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
     with np.errstate(invalid="ignore"):
         z_p = stats.norm.isf(p / 2)  # one call for the column; NaN where there is no p
     endpoint, source = _texts(out["endpoint_as_reported"]), _texts(out["source_url"])
-    adjustment = _texts(out["adjustment"])
+    adjustment, derived_from = _texts(out["adjustment"]), _provenances(out)
     hr_l, lo_l, hi_l, p_l, z_l = (a.tolist() for a in (hr, lo, hi, p, z_p))
     rows: list[dict] = []
     excluded: list[tuple[str, str]] = []
@@ -427,7 +438,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
                 "n_ctl": n_ctl,
                 "endpoint_as_reported": endpoint[i],
                 "adjustment": adjustment[i],
-                "derivation": f"HR {h:g}: {lr.derivation}",
+                "derivation": f"{derived_from[i]}HR {h:g}: {lr.derivation}",
                 "derived": False,
                 "interpolated": False,
                 "source_url": source[i],
