@@ -46,7 +46,9 @@ def reconstructed_note(figure: str, years: tuple[float, ...], hr: bool) -> str:
     """'reconstructed from Fig. 2A: ...' for rows read off a digitised curve."""
     what = []
     if years:
-        what.append("survival at " + ", ".join(f"{y:g}" for y in years) + " years")
+        said = [f"{y:g}" for y in years]
+        listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+        what.append(f"survival at {listed} year{'' if said == ['1'] else 's'}")
     if hr:
         what.append("the Cox HR (rt vs ctl)")
     return (
