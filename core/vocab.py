@@ -149,3 +149,16 @@ def model_label(method: str) -> str:
     if method == "EE":
         return f"EE: {MODELS['EE']}"
     return f"Random effects, {method}: {MODELS[method]}"
+
+
+#: What a hazard ratio can be worked out from (``core.stats.hr`` methods, Tierney et al. 2007),
+#: as the Studies page offers them.
+HR_FROM: Final = {
+    "ci": "the HR and its 95% CI",
+    "p": "the HR and its two-sided p-value",
+    "logrank_events": "a log-rank p-value and the events in each arm",
+    "logrank_total": "a log-rank p-value, the total events and the arm sizes",
+    "o_minus_e": "O − E and V of the log-rank test",
+}
+#: The arm a p-value favours (a p-value has no direction of its own).
+FAVOURS: Final = {"rt": "RT (HR below 1)", "ctl": "control (HR above 1)"}

@@ -12,7 +12,7 @@ from core.data.records import ordered_sources
 from core.state.view import ViewState
 from core.store.payload import NOTE_LIMIT
 from core.views.analysis import analyse, select_studies
-from ui import blocks, cache, editor, evidence, memory, saved, sync, upload
+from ui import blocks, cache, derive, editor, evidence, memory, saved, sync, upload
 
 sync.require_entrypoint()
 
@@ -517,6 +517,7 @@ _save_and_share(dataset, about)
 # they are on the page.
 evidence_area = st.container()
 editor.draw(key, dataset, on_used=_edit_used)
+derive.draw(dataset, on_used=_edit_used)
 _your_data(dataset, is_upload)
 with evidence_area:
     _evidence(state, key, dataset, is_upload)

@@ -34,7 +34,7 @@ def _reset() -> None:
         st.session_state.pop(k, None)
 
 
-def _use(check: EditCheck, on_used: Callable[[], None] | None) -> None:
+def use(check: EditCheck, on_used: Callable[[], None] | None) -> None:
     """Make the edited data the data in use (as an upload is), then reopen the editors on it."""
     dataset = check.dataset
     if dataset is None:  # the button is disabled then; a stale click changes nothing
@@ -109,7 +109,7 @@ def draw(key: str, dataset: Dataset, on_used: Callable[[], None] | None = None) 
         "Use the edited data",
         type="primary",
         disabled=check.dataset is None,
-        on_click=_use,
+        on_click=use,
         args=(check, on_used),
         icon=":material/done:",
     )

@@ -60,8 +60,7 @@ def reconstructed_note(figure: str, years: tuple[float, ...], hr: bool) -> str:
 def summary_note(result: HazardRatio, location: str) -> str:
     """'derived from <method> in Table 2 (Tierney et al. 2007): <formula>'."""
     return (
-        f"{DERIVED}{METHODS[result.method]} in {location.strip()} ({TIERNEY}): "
-        f"{result.derivation}"
+        f"{DERIVED}{METHODS[result.method]} in {location.strip()} ({TIERNEY}): {result.derivation}"
     )
 
 
