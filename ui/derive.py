@@ -199,7 +199,8 @@ def _add_block(
     if rows is None or rows.empty or place is None:
         return
     check = add_rows(dataset, rows, new)
-    shown = rows.reindex(columns=[c.name for c in schema.OUTCOME_COLUMNS if c.name in rows])
+    columns = [c.name for c in schema.OUTCOME_COLUMNS if c.name in rows]
+    shown = rows.reindex(columns=columns).dropna(axis=1, how="all")
     st.markdown(f"**Rows to add to the outcomes** (study {blocks.text(place.study_id)})")
     st.dataframe(shown, hide_index=True, width="stretch")
     if check.dataset is None:
