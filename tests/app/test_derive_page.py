@@ -74,7 +74,8 @@ def test_a_curve_becomes_a_study_in_the_forest_plot_with_its_provenance() -> Non
     assert not at.error
     _button(at, ADD).click().run()
     _no_exception(at)
-    assert "Added to the data in use: 3 outcome rows of the new study Sim2024" in at.success[0].value
+    added = "Added to the data in use: 3 outcome rows of the new study Sim2024"
+    assert added in at.success[0].value
     key, dataset = at.session_state["upload"]
     assert key.startswith("edit:")
     mine = dataset.outcomes[dataset.outcomes["study_id"] == "Sim2024"]
