@@ -11,6 +11,7 @@ before it come back)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -330,7 +331,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
         key="hr_method",
     )
     fields = HR_FIELDS[method]
-    given: dict[str, object] = {}
+    given: dict[str, Any] = {}  # number inputs and the favoured arm, by keyword
     cols = st.columns(len(fields))
     for col, (name, label, whole) in zip(cols, fields, strict=True):
         given[name] = col.number_input(
@@ -358,7 +359,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
         st.caption("Fill every field to see the hazard ratio.")
         return
     try:
-        result: HazardRatio = hr_from_summary(**given)  # type: ignore[arg-type]
+        result: HazardRatio = hr_from_summary(**given)
     except ValueError as exc:
         st.error(f"No hazard ratio: {blocks.text(str(exc))}", icon=":material/error:")
         return
