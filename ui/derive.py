@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -25,7 +24,7 @@ from core.data.digitised import AT_RISK_COLUMNS, CURVE_COLUMNS, read_digitised
 from core.data.edit import EditCheck
 from core.data.provenance import Where, add_rows, reconstructed_rows, summary_rows
 from core.stats.hr import HazardRatio, hr_from_summary
-from core.stats.km import ARMS, Reconstruction, reconstruct
+from core.stats.km import ARMS, reconstruct
 from core.views.km import MONTHS_PER_YEAR, curve_frames, km_json, parse_years
 from ui import blocks, cache, editor, upload
 
@@ -39,7 +38,11 @@ KM_UPLOADS = (
 )
 #: The form fields of each way to an HR: (hr_from_summary keyword, label, whole number)
 HR_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "ci": (("hr", "HR", False), ("ci_low", "95% CI, lower", False), ("ci_high", "upper", False)),
+    "ci": (
+        ("hr", "HR", False),
+        ("ci_low", "95% CI, lower", False),
+        ("ci_high", "95% CI, upper", False),
+    ),
     "p": (("hr", "HR", False), ("p", "Two-sided p-value", False)),
     "logrank_events": (
         ("p", "Two-sided log-rank p-value", False),
@@ -105,7 +108,7 @@ def _where(
     outcome = right.selectbox(
         "Outcome",
         list(vocab.OUTCOME_CHOICES),
-        format_func=vocab.OUTCOME_CHOICES.__getitem__,
+        format_func=lambda code: vocab.title(vocab.OUTCOME_CHOICES[code]),
         key=f"{prefix}_outcome",
     )
     location = left.text_input(
@@ -150,17 +153,23 @@ def _new_study(
     label = b.text_input("Label", key=f"{prefix}_new_label", placeholder="Lee 2024").strip()
     year = c.number_input("Year", 1900, 2100, value=None, step=1, key=f"{prefix}_new_year")
     design = a.selectbox(
-        "Design", list(vocab.DESIGNS), format_func=vocab.DESIGNS.__getitem__,
+        "Design",
+        list(vocab.DESIGNS),
+        format_func=lambda code: vocab.title(vocab.DESIGNS[code]),
         key=f"{prefix}_new_design",
-    )  # fmt: skip
+    )
     indication = b.selectbox(
-        "Indication", list(vocab.INDICATIONS), format_func=vocab.INDICATIONS.__getitem__,
+        "Indication",
+        list(vocab.INDICATIONS),
+        format_func=lambda code: vocab.title(vocab.INDICATIONS[code]),
         key=f"{prefix}_new_indication",
-    )  # fmt: skip
+    )
     rt_type = c.selectbox(
-        "Radiotherapy", list(vocab.RT_TYPES), format_func=vocab.RT_TYPES.__getitem__,
+        "Radiotherapy",
+        list(vocab.RT_TYPES),
+        format_func=lambda code: vocab.title(vocab.RT_TYPES[code]),
         key=f"{prefix}_new_rt",
-    )  # fmt: skip
+    )
     if n_arms is None:
         n_rt = a.number_input("Patients with RT", 0, value=None, step=1, key=f"{prefix}_new_nrt")
         n_ctl = b.number_input(
@@ -173,7 +182,7 @@ def _new_study(
         )
     row: dict[str, object] = {
         "study_id": sid,
-        "label": label or None,
+        "label": label or sid or None,  # the forest plot's row label
         "year": year,
         "design": design,
         "indication": indication,
@@ -269,7 +278,7 @@ def _curve(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
         st.error(f"These files cannot be used: {blocks.text(str(exc))}", icon=":material/error:")
         return
     result = km_json(rec, years)
-    st.altair_chart(_chart(rec, f"{files['curves'][0]} and {files['at_risk'][0]}"), width="content")
+    st.altair_chart(km_review_chart(*curve_frames(rec)), width="content")
     st.dataframe(_arms_table(result, years), hide_index=True, width="stretch")
     hr = result["hr"]
     st.markdown(
@@ -277,8 +286,8 @@ def _curve(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
         f"{fmt.ratio_with_ci(hr['estimate'], hr['ci_low'], hr['ci_high'])}** (95% CI)"
     )
     st.caption(blocks.text(hr["method"]) + ".")
-    for note in result["notes"]:
-        st.caption(f"Note: {blocks.text(note)}")
+    if result["notes"]:
+        st.caption("What reading the files changed: " + blocks.text("; ".join(result["notes"])))
     c1, c2 = st.columns(2)
     with_rates = c1.checkbox("Add the survival rates", value=True, key="km_with_rates")
     with_hr = c2.checkbox("Add the hazard ratio", value=True, key="km_with_hr")
@@ -295,11 +304,6 @@ def _curve(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
     elif not (with_rates or with_hr):
         st.caption("Choose the rates, the hazard ratio or both to add them.")
     _add_block("km", dataset, rows, where, on_used)
-
-
-def _chart(rec: Reconstruction, files: str) -> alt.Chart:
-    steps, points = curve_frames(rec)
-    return km_review_chart(steps, points, f"Reconstructed curves over the points of {files}")
 
 
 def _arms_table(result: dict, years: tuple[float, ...]) -> pd.DataFrame:
@@ -327,7 +331,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
     method = st.radio(
         "The report gives",
         list(vocab.HR_FROM),
-        format_func=vocab.HR_FROM.__getitem__,
+        format_func=lambda m: vocab.title(vocab.HR_FROM[m]),
         key="hr_method",
     )
     fields = HR_FIELDS[method]
@@ -346,7 +350,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
         given["favours"] = st.radio(
             "The difference favours",
             list(vocab.FAVOURS),
-            format_func=vocab.FAVOURS.__getitem__,
+            format_func=lambda a: vocab.title(vocab.FAVOURS[a]),
             key="hr_favours",
             horizontal=True,
         )
