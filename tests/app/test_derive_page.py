@@ -23,7 +23,7 @@ from core.stats.hr import hr_from_logrank
 from core.stats.km import reconstruct
 from core.views.km import km_json
 from tests.app.conftest import PAGES, open_app
-from tests.app.test_saved_page import _button, _no_exception
+from tests.app.test_saved_page import _button, _cli, _data_param, _no_exception
 from tests.app.test_upload_names_page import shown
 from tests.fixtures.km_trial import bad, files
 from ui.derive import KM_FILES
@@ -180,3 +180,23 @@ def test_rows_the_schema_refuses_are_not_added() -> None:
     assert "keep one row per study, outcome, kind and time" in report["Fix"].tolist()
     assert _button(at, ADD).disabled
     assert "upload" not in at.session_state
+
+
+def test_an_addition_to_a_saved_version_is_unsaved_until_saved_again() -> None:
+    at = open_app(page="studies")
+    _button(at, "Save and get a link").click().run()
+    first = _data_param(at)
+    assert first is not None
+    at.radio(key="hr_method").set_value("p").run()
+    at.number_input(key="hr_p_hr").set_value(0.6)
+    at.number_input(key="hr_p_p").set_value(0.02).run()
+    at.selectbox(key="hr_study").set_value("Yu2014")
+    _fill(at, "hr", location="abstract", url=URL)
+    _button(at, ADD).click().run()
+    _no_exception(at)
+    assert _data_param(at) is None  # as after an edit: the link no longer carries the data
+    _button(at, "Save and get a link").click().run()
+    second = _data_param(at)
+    assert second not in (None, first)
+    history = _cli("store", "history", "--", second)
+    assert [v["token"] for v in history] == [second, first]  # a new version of the saved one
