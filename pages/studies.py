@@ -517,7 +517,7 @@ _save_and_share(dataset, about)
 # they are on the page.
 evidence_area = st.container()
 editor.draw(key, dataset, on_used=_edit_used)
-derive.draw(dataset, on_used=_edit_used)
 _your_data(dataset, is_upload)
+derive.draw(dataset, on_used=_edit_used)
 with evidence_area:
     _evidence(state, key, dataset, is_upload)

@@ -5,8 +5,7 @@ from a log-rank p and events is added with the method it used; bad files, bad ye
 summary numbers and rows the schema refuses get one plain message and no traceback; an
 addition is undone.
 
-AppTest has no file uploader: the files are put in the session as the uploader's callback
-stores them (``ui.derive.KM_FILES``: name and bytes)."""
+The files are chosen in the page's two uploaders (AppTest's file_uploader)."""
 
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ from tests.app.conftest import PAGES, open_app
 from tests.app.test_saved_page import _button, _cli, _data_param, _no_exception
 from tests.app.test_upload_names_page import shown
 from tests.fixtures.km_trial import bad, files
-from ui.derive import KM_FILES
+from ui.derive import KM_FILES, KM_UPLOADS
 
 URL = "https://doi.org/10.1000/sim.2024"
 ADD = "Add to the dataset"
@@ -38,10 +37,12 @@ def _store() -> None:
 
 
 def _with_files(curves: tuple[str, bytes], at_risk: tuple[str, bytes]) -> AppTest:
+    """The Studies page after both files were chosen in its uploaders."""
     at = open_app(page="studies")
-    at.session_state[KM_FILES] = {"curves": curves, "at_risk": at_risk}
-    at.run()
-    _no_exception(at)
+    for (_, widget, _), (name, data) in zip(KM_UPLOADS, (curves, at_risk), strict=True):
+        at.file_uploader(key=widget).set_value((name, data, "text/csv")).run()
+        _no_exception(at)
+    assert set(at.session_state[KM_FILES]) == {"curves", "at_risk"}
     return at
 
 
