@@ -217,7 +217,7 @@ def _add_block(
         errors = [p for p in check.problems if p.severity == "error"]
         st.error(
             f"These rows cannot be added: {len(errors)} problem(s) (rows numbered as in the "
-            "whole outcomes table, the first row is row 1); the data in use are unchanged.",
+            "editor above, the first row of a table is row 1); the data in use are unchanged.",
             icon=":material/error:",
         )
         report = schema.ValidationReport(check.problems, None, None)
@@ -373,7 +373,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
     )
     st.caption(blocks.text(result.statement))
     where = _where("hr", dataset, None)
-    rows = summary_rows(where[0], result, adjustment) if where[0] is not None else None
+    rows = None if where[0] is None else summary_rows(where[0], result, given, adjustment)
     _add_block("hr", dataset, rows, where, on_used)
 
 

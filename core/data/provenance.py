@@ -9,8 +9,10 @@ estimable rows (:mod:`core.data.estimable`) put that note before their own deriv
 forest plot, its numbers table and exports say how the value was obtained.
 
 Rates are stored as survival in percent at t years (100 S(t) of the reconstructed patients'
-Kaplan-Meier, not rounded); an HR as its estimate and 95% Wald CI, exp(ln HR -/+ 1.96 SE), from
-which the pooling reads back SE = (ln hi - ln lo) / (2 x 1.96) unchanged.
+Kaplan-Meier, not rounded); a derived HR as its estimate and 95% Wald CI, exp(ln HR -/+ 1.96
+SE), from which the pooling reads back SE = (ln hi - ln lo) / (2 x 1.96) unchanged. An HR given
+with its CI or p-value is stored as given (nothing is derived but what the pooling derives
+from any reported HR).
 """
 
 from __future__ import annotations
@@ -128,21 +130,35 @@ def reconstructed_rows(
     return pd.DataFrame(rows)
 
 
-def summary_rows(where: Where, result: HazardRatio, adjustment: str = "") -> pd.DataFrame:
-    """The ``hr`` row of an HR from summary statistics: the estimate with its 95% Wald CI;
-    a log-rank or O - E result is unadjusted unless ``adjustment`` says otherwise."""
-    low, high = result.ci()
-    if not adjustment.strip() and result.method not in ("ci", "p"):
-        adjustment = UNADJUSTED_LOGRANK
-    row = _row(
-        where,
-        summary_note(result, where.location),
-        kind="hr",
-        hr=result.hr,
-        hr_low=low,
-        hr_high=high,
-        adjustment=adjustment.strip() or None,
-    )
+#: Routes whose numbers are stored as the report gives them (the pooling reads the SE from
+#: the CI or the p-value itself); the others store the derived HR with its 95% Wald CI.
+AS_REPORTED = ("ci", "p")
+
+
+def summary_rows(
+    where: Where,
+    result: HazardRatio,
+    reported: Mapping[str, float],
+    adjustment: str = "",
+) -> pd.DataFrame:
+    """The ``hr`` row of an HR from summary statistics. From the HR with its CI or p
+    (``reported``: hr, ci_low, ci_high or p) the row holds those numbers unchanged and its note
+    says where they were read; from a log-rank p or O - E and V it holds the derived HR with
+    its 95% Wald CI, its note starts ``derived from``, and it is unadjusted unless
+    ``adjustment`` says otherwise."""
+    if result.method in AS_REPORTED:
+        values: dict[str, object] = {"hr": float(reported["hr"])}
+        if result.method == "ci":
+            values |= {"hr_low": float(reported["ci_low"]), "hr_high": float(reported["ci_high"])}
+        else:
+            values["hr_p"] = float(reported["p"])
+        note = f"{where.location.strip()}: {METHODS[result.method]}"
+    else:
+        low, high = result.ci()
+        values = {"hr": result.hr, "hr_low": low, "hr_high": high}
+        note = summary_note(result, where.location)
+        adjustment = adjustment.strip() or UNADJUSTED_LOGRANK
+    row = _row(where, note, kind="hr", adjustment=adjustment.strip() or None, **values)
     return pd.DataFrame([row])
 
 

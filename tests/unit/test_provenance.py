@@ -21,7 +21,7 @@ from core.data.provenance import (
     summary_rows,
 )
 from core.stats.effects import events_from_rate
-from core.stats.hr import hr_from_logrank, hr_from_p
+from core.stats.hr import hr_from_ci, hr_from_logrank, hr_from_p
 from core.stats.km import reconstruct
 from core.views.km import km_json
 from tests.fixtures.km_trial import files
@@ -99,7 +99,7 @@ def test_a_second_row_of_the_same_kind_is_refused() -> None:
 
 def test_summary_row_from_a_logrank_p() -> None:
     res = hr_from_logrank(0.03, "rt", 40, 55)
-    rows = summary_rows(Where("Yu2014", "DFS", "Results, p. 4", URL), res)
+    rows = summary_rows(Where("Yu2014", "DFS", "Results, p. 4", URL), res, {})
     check = add_rows(load_bundled(), rows)
     assert check.dataset is not None, check.problems
     row = check.dataset.outcomes.iloc[-1]
@@ -114,10 +114,26 @@ def test_summary_row_from_a_logrank_p() -> None:
     assert got["derivation"].startswith(row["note"] + "; HR ")
 
 
-def test_summary_row_from_hr_and_p_keeps_the_reported_adjustment() -> None:
-    rows = summary_rows(Where("Wei2019", "OS", "abstract", URL), hr_from_p(0.6, 0.01), "PSM")
-    assert rows["adjustment"].tolist() == ["PSM"]
-    assert rows["note"].iloc[0].startswith("derived from the reported HR and its two-sided p")
+def test_summary_row_from_hr_and_p_keeps_what_was_reported() -> None:
+    reported = {"hr": 0.6, "p": 0.01}
+    rows = summary_rows(Where("Yu2014", "OS", "abstract", URL), hr_from_p(0.6, 0.01), reported,
+                        "PSM")  # fmt: skip
+    assert rows[["hr", "hr_p", "adjustment"]].values.tolist() == [[0.6, 0.01, "PSM"]]
+    assert "hr_low" not in rows
+    assert rows["note"].tolist() == ["abstract: the reported HR and its two-sided p-value"]
+    assert provenance(rows["note"].iloc[0]) == ""  # nothing derived but the pooling's own SE
+
+
+def test_summary_row_from_an_asymmetric_ci_keeps_its_bounds() -> None:
+    reported = {"hr": 0.6, "ci_low": 0.41, "ci_high": 0.9}  # rounded: not symmetric on log scale
+    res = hr_from_ci(0.6, 0.41, 0.9)
+    rows = summary_rows(Where("Yu2014", "OS", "Table 3", URL), res, reported)
+    assert rows[["hr", "hr_low", "hr_high"]].values.tolist() == [[0.6, 0.41, 0.9]]
+    assert rows["adjustment"].isna().all()  # not stated by the report: left empty
+    check = add_rows(load_bundled(), rows)
+    assert check.dataset is not None, check.problems
+    got = estimable(check.dataset, "OS", "HR").rows.set_index("study_id").loc["Yu2014"]
+    assert (got["yi"], got["vi"]) == pytest.approx((res.yi, res.vi), rel=1e-12)
 
 
 def test_refused_without_source_or_with_a_taken_study_id(result: dict) -> None:
