@@ -28,7 +28,7 @@ from core.views.overlap import mark as overlap_mark
 from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.views.results_table import plot_table
-from core.vocab import MODEL_HELP, STAT_HELP
+from core.vocab import MODEL_HELP, NOT_ADVICE, STAT_HELP
 from ui import cache, style, sync
 from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
@@ -38,10 +38,7 @@ from ui.report import render_report_downloads
 # the Overview draws them so, and ui/warmup.py caches them so at start-up.
 OVERVIEW_FOREST_WIDTH: Final = 470
 
-DISCLAIMER = (
-    "This tool explores published evidence. It is not treatment advice: decisions for a "
-    "patient belong to the treating team."
-)
+DISCLAIMER = NOT_ADVICE  # declared in core/vocab.py
 
 
 def ratio_name(oa: OutcomeAnalysis) -> str:

@@ -29,11 +29,7 @@ from core.views.analysis import (
     model_label,
 )
 from core.vocab import GROUP_HEADINGS as HEADINGS
-
-DISCLAIMER = (
-    "This explores published evidence; it is not treatment advice."  # same wording as the app
-)
-
+from core.vocab import NOT_ADVICE
 
 # ---------------------------------------------------------------------------------------
 # R literals
@@ -110,7 +106,7 @@ def _header(analysis: Analysis, dataset: Dataset, outcomes: tuple[str, ...]) -> 
     lines = [
         "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
         "# reproduced with R's metafor (rma, predict, forest) so every number can be checked.",
-        f"# {DISCLAIMER}",
+        f"# {NOT_ADVICE}",
         "#",
         f"# Link: the default view (?{query})"
         if query == encode_query(DEFAULT_STATE)
