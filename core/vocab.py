@@ -163,6 +163,8 @@ def title(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
+#: The subgroup of studies without a value in the grouping column.
+MISSING_GROUP: Final = "not reported"
 #: Subgroup headings of the forest plot: an indication, or a design in the plural.
 GROUP_HEADINGS: Final = {
     **{code: title(label) for code, label in INDICATIONS.items()},

@@ -23,6 +23,7 @@ from core.views.analysis import (
     OutcomeAnalysis,
     forest_frame,
     model_label,
+    subgroup_test_text,
 )
 from core.views.overlap import mark as overlap_mark
 from core.views.overlap import overlap_sentence
@@ -194,13 +195,19 @@ def forest(
         width="content",
     )
     numbers(oa, key)
-    sg = oa.subgroups
-    if sg is not None and sg.q_between is not None and sg.p_between is not None:
+    if oa.subgroup_test is not None and oa.subgroup_test.df >= 1:  # two subgroups or more
+        common = oa.subgroup_test.tau2 == "common"
         st.caption(
-            f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {fmt_p(sg.p_between)}",
+            text(subgroup_test_text(oa.subgroup_test)),
             help=STAT_HELP["Q"] + " Here Q between subgroups: do the subgroups' pooled "
-            "effects differ by more than chance?",
+            "effects differ by more than chance?"
+            + (
+                " With one τ² common to all subgroups the test is metafor's QM of "
+                "rma(yi, vi, mods = ~ factor(group)); the subtotal diamonds stay each "
+                "subgroup's own fit."
+                if common
+                else ""
+            ),
         )
     return chart
 

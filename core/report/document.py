@@ -31,7 +31,7 @@ from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
 from core.data.dataset import published as _published
 from core.data.records import ordered_sources
-from core.fmt import count, p_value
+from core.fmt import count
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import (
     KeyNumber,
@@ -52,7 +52,7 @@ from core.report.sof import (
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState
 from core.stats.pooling import PI_MIN_K
-from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
+from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame, subgroup_test_text
 from core.views.analysis import model_label as _model_label
 from core.views.overlap import HOW_IN_LINK, OVERLAP_MARK, overlap_sentence
 from core.views.published import published_comparison
@@ -200,12 +200,8 @@ def _section(
     overlap = overlap_sentence(oa.overlaps, HOW_IN_LINK)
     if overlap:
         notes.append(overlap)
-    sg = oa.subgroups
-    if sg is not None and sg.q_between is not None:
-        notes.append(
-            f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {p_value(sg.p_between)}"
-        )
+    if oa.subgroup_test is not None and oa.subgroup_test.df >= 1:  # two subgroups or more
+        notes.append(subgroup_test_text(oa.subgroup_test))
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
@@ -368,6 +364,7 @@ def build_report(
         notices = (
             "Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes),
         )
+    notices += analysis.notices
     return Report(
         title=TITLE,
         disclaimer=REPORT_NOT_ADVICE,

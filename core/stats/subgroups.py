@@ -177,7 +177,7 @@ def factor_columns(values: Sequence[Any], name: str) -> tuple[np.ndarray, tuple[
     if any(x is None or (isinstance(x, float) and math.isnan(x)) for x in g):
         raise ValueError(f"{name}: every study needs a value (found a missing one)")
     levels = _sort_labels(g)
-    cols = np.column_stack([[1.0 if x == lev else 0.0 for x in g] for lev in levels[1:]])
+    cols = np.array([[1.0 if x == lev else 0.0 for lev in levels[1:]] for x in g], dtype=float)
     return cols.reshape(len(g), len(levels) - 1), tuple(f"{name}{lev}" for lev in levels[1:])
 
 
