@@ -163,6 +163,8 @@ def title(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
+#: Between-study variance in subgroups (link key ``tau2g``), short labels for the sidebar.
+TAU2_GROUPS: Final = {"separate": "Separate", "common": "Common"}
 #: The subgroup of studies without a value in the grouping column.
 MISSING_GROUP: Final = "not reported"
 #: Subgroup headings of the forest plot: an indication, or a design in the plural.

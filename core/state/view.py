@@ -873,8 +873,9 @@ def describe_filters(
     )
     lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
     if state.group != "none":
-        tau2 = f["tau2g"].label(state.tau2g)
-        lines.append(f"Subgroups: {f['group'].label(state.group)}; between-study variance {tau2}")
+        lines.append(f"Subgroups: {f['group'].label(state.group)}")
+        if state.tau2g != f["tau2g"].default:
+            lines.append(f"{f['tau2g'].title}: {f['tau2g'].label(state.tau2g)}")
     if state.measure == "OR":
         lines.append(f"Time points: {f['tpoint'].label(state.tpoint)}")
     for name in ("order", "mod", "tf"):

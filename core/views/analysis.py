@@ -215,6 +215,14 @@ def group_column(studies: pd.DataFrame, name: str) -> tuple[str | None, str | No
     return None, f"{where}: column {name!r} {why}, so not a grouping; shown without subgroups."
 
 
+def group_choices(studies: pd.DataFrame, chosen: str = "none") -> tuple[str, ...]:
+    """The subgroupings a user can pick: none, indication and design, then the dataset's
+    other categorical columns (see :func:`group_column`), then ``chosen`` if not among them."""
+    named = tuple(vocab.GROUPS)
+    others = [c for c in studies.columns if c not in named and group_column(studies, c)[0]]
+    return tuple(dict.fromkeys([*named, *others, chosen]))
+
+
 def group_labels(studies: pd.DataFrame, column: str, ids: Iterable[str]) -> list[str]:
     """The subgroup of each study in ``ids``: its value of ``column`` as text, or
     :data:`core.vocab.MISSING_GROUP` where the dataset has none."""
