@@ -503,6 +503,12 @@ def to_json(analysis: Analysis) -> dict:
             }
             block["pooled"].update(_pi_json(oa))
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
+        t = oa.subgroup_test
+        if t is not None:  # grouping (group=COLUMN): the test for subgroup differences
+            block["subgroup_test"] = {"group": oa.group_by, "reason": t.reason} | {
+                k: (_num(v) if isinstance(v, float) else v)
+                for k, v in t.summary_frame().to_dict("records")[0].items()
+            }
         out[name] = block
     return out
 

@@ -268,23 +268,22 @@ def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Re
     what = title.lower() if len(titles) == 1 else title
     test = "knha" if state.ci == "hksj" else "z"
     meta = studies.set_index("study_id")
-    values = np.column_stack(
+    values = np.array(
         [
             pd.to_numeric(meta.loc[inc["study_id"], c], errors="coerce").to_numpy(float)
             for _, c, _ in usable
-        ]
-        or [np.full(len(inc), np.nan)]
-    )
+        ],
+        dtype=float,
+    ).T.reshape(len(inc), len(usable))  # (k, moderators); no moderator: (k, 0), none missing
     has = np.isfinite(values).all(axis=1)
     missing = tuple(inc.loc[~has, "label"].astype(str))
-    reasons = (
-        tuple(
-            "no value of "
-            + ", ".join(t.lower() for t, ok in zip(titles, np.isfinite(row), strict=True) if not ok)
-            for row in values[~has]
+    reasons = tuple(
+        "; ".join(
+            MISSING_REASON.get(m, f"no value of {t.lower()}")
+            for (m, _, t), ok in zip(usable, np.isfinite(row), strict=True)
+            if not ok
         )
-        if usable
-        else ()
+        for row in values[~has]
     )
     used = inc.loc[has]
     x = values[has]
