@@ -4,7 +4,9 @@ The app is ``app.py``, unchanged; this file adds a start-up hook (Streamlit's ``
 which ``streamlit run`` detects here and serves with every setting of .streamlit/config.toml
 and the command line). At start-up it warms the caches in a background thread (ui/warmup.py:
 imports and the default view), so the health endpoint answers at once and the first visitor
-after a start does not wait for the imports and the first analysis.
+after a start does not wait for the imports and the first analysis. An upload over
+``server.maxUploadSize`` gets the app's own plain answer (:func:`too_large`) instead of the
+web framework's bare "File too large".
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from core.vocab import UPLOAD_TOO_LARGE
 
 
 @asynccontextmanager
@@ -32,4 +38,11 @@ async def warm_up(_app: object) -> AsyncIterator[None]:
     yield
 
 
-app = st.App("app.py", lifespan=warm_up)
+def too_large(_request: Request, _exc: Exception) -> PlainTextResponse:
+    """HTTP 413 with the app's sentence naming the limit (the upload route raises 413 when the
+    declared or streamed body exceeds ``server.maxUploadSize``)."""
+    limit = st.get_option("server.maxUploadSize")
+    return PlainTextResponse(UPLOAD_TOO_LARGE.format(limit=limit), status_code=413)
+
+
+app = st.App("app.py", lifespan=warm_up, exception_handlers={413: too_large})

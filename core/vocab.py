@@ -130,6 +130,32 @@ GRADE_DOMAINS: Final = {
 #: Ratings a user may give a GRADE domain.
 GRADE_RATINGS: Final = ("not serious", "serious", "very serious")
 DISCLAIMER: Final = "An aid for discussion, not an official GRADE assessment."
+#: The app's own disclaimer (every page's footer, the R script's header).
+NOT_ADVICE: Final = (
+    "This tool explores published evidence. It is not treatment advice: decisions for a "
+    "patient belong to the treating team."
+)
+#: The report's disclaimer (its first paragraph).
+REPORT_NOT_ADVICE: Final = (
+    "This report comes from a tool for exploring published evidence. It is not treatment "
+    "advice: decisions for a patient belong to the treating team."
+)
+#: The server's answer to an upload over the limit (``{limit}``: server.maxUploadSize in MB).
+UPLOAD_TOO_LARGE: Final = (
+    "This file is larger than the explorer's upload limit of {limit} MB, so it was not "
+    "received. An extraction sheet is usually far smaller: remove unused sheets or columns, "
+    "or save it as CSV, and upload it again."
+)
+#: What the quality score is (beside the studies table of the report).
+QUALITY_NOTE: Final = (
+    "Quality score: this explorer's own editorial rating of each study (0-7, "
+    "data/quality_rubric.md), not the published meta-analysis's assessment."
+)
+#: What the summary of findings' risk of bias rests on (beside the table, page and report).
+SOF_QUALITY_NOTE: Final = (
+    "Risk of bias uses this explorer's own editorial quality rating of the bundled studies "
+    "(data/quality_rubric.md), not the published meta-analysis's assessment."
+)
 
 
 def title(label: str) -> str:
@@ -137,6 +163,10 @@ def title(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
+#: Between-study variance in subgroups (link key ``tau2g``), short labels for the sidebar.
+TAU2_GROUPS: Final = {"separate": "Separate", "common": "Common"}
+#: The subgroup of studies without a value in the grouping column.
+MISSING_GROUP: Final = "not reported"
 #: Subgroup headings of the forest plot: an indication, or a design in the plural.
 GROUP_HEADINGS: Final = {
     **{code: title(label) for code, label in INDICATIONS.items()},

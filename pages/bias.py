@@ -1,5 +1,6 @@
 """Small-study effects: contour-enhanced funnel plot, asymmetry tests, trim and fill, and a
-meta-regression bubble plot on quality score or year, for the sidebar's outcome and filters."""
+meta-regression on numeric study columns (a bubble plot for one), for the sidebar's outcome
+and filters."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ import streamlit as st
 from core import fmt
 from core.charts.bias import bubble_chart, funnel_chart
 from core.charts.forest import VegaSpec
-from core.state.view import ViewState
+from core.state.view import FIELD_BY_NAME, MAX_MODERATORS, ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import model_label
-from core.views.bias import MISSING_REASON, MODERATORS, BiasView
+from core.views.bias import (
+    BiasView,
+    Regression,
+    coefficient_frame,
+    moderator_choices,
+    moderator_title,
+)
 from ui import blocks, cache, endpoints, exports, style, sync
 
 sync.require_entrypoint()
@@ -101,30 +108,42 @@ def tests_section(bv: BiasView, state: ViewState) -> None:
     exports.downloads(f"asymmetry tests {bv.outcome}", None, bv.table)
 
 
+def _commit_mods(key: str) -> None:
+    chosen = tuple(st.session_state[key]) or FIELD_BY_NAME["mod"].default  # empty: the default
+    sync.commit(sync.current().replace(mod=chosen))
+
+
 def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
     st.subheader("Meta-regression")
-    _bound("w_bias_mod", state.mod)
-    st.radio(
-        "Moderator",
-        list(MODERATORS),
+    studies = cache.current_dataset()[1].studies
+    _bound("w_bias_mod", list(state.mod))
+    st.multiselect(
+        "Moderators",
+        list(moderator_choices(studies, state.mod)),
         key="w_bias_mod",
-        horizontal=True,
-        format_func=lambda m: MODERATORS[m][1],
-        on_change=_commit,
-        args=("mod", "w_bias_mod"),
+        format_func=moderator_title,
+        max_selections=MAX_MODERATORS,
+        on_change=_commit_mods,
+        args=("w_bias_mod",),
+        help="Numeric columns of the studies table, fitted together (metafor: mods = ~ a + b). "
+        "Empty: quality score.",
     )
     reg = bv.regression
     if reg is None:
         return
-    what = reg.title.lower()
+    for notice in reg.notices:
+        st.caption(blocks.text(notice))
+    what = reg.title.lower() if len(reg.titles) == 1 else reg.title
     if reg.missing:
         with st.expander(f"Left out of the meta-regression ({len(reg.missing)})"):
-            reasons = [MISSING_REASON[state.mod]] * len(reg.missing)
             st.dataframe(
-                pd.DataFrame({"Study": list(reg.missing), "Why not": reasons}),
+                pd.DataFrame({"Study": list(reg.missing), "Why not": list(reg.missing_reasons)}),
                 hide_index=True,
                 width="stretch",
             )
+    if reg.fit is not None and reg.points is None:
+        several_section(bv, reg, state, name)
+        return
     fit, points, line = reg.fit, reg.points, reg.line
     if fit is None or points is None or line is None:
         st.info(reg.message)
@@ -146,7 +165,7 @@ def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
             "Circle area: weight in the meta-regression. Line: fitted effect with its 95% CI "
             "band; dotted line: no effect (ratio 1)."
         )
-    unit = "point" if state.mod == "quality" else "year"
+    unit = {"quality": "point", "year": "year"}.get(reg.moderators[0], "unit")
     slope, lo, hi = fit.coef[1], fit.ci_low[1], fit.ci_high[1]
     with right:
         # tiles: their values scale with the window (ui.style), so the CI is not cut off
@@ -166,7 +185,28 @@ def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
         if fit.note:
             st.caption(f"Note: {fit.note}")
     table = points.assign(fitted=fit.fitted)
-    exports.downloads(f"meta-regression {bv.outcome} {state.mod}", chart, table)
+    exports.downloads(f"meta-regression {bv.outcome} {reg.moderator}", chart, table)
+
+
+def several_section(bv: BiasView, reg: Regression, state: ViewState, name: str) -> None:
+    """Several moderators fitted together: the coefficients (no bubble plot)."""
+    fit = reg.fit
+    assert fit is not None
+    if reg.warning:
+        st.warning(reg.warning, icon=":material/warning:")
+    st.table(coefficient_frame(fit, name).set_index("Term"))
+    test = f"F on {fit.qm_df} and {fit.qe_df} df" if reg.test == "knha" else f"χ² on {fit.qm_df} df"
+    st.caption(
+        f"All moderators together (QM, {test}): {fit.qm:.2f}, p = {fmt.p_value(fit.qm_pvalue)}; "
+        f"residual τ² = {fit.tau2:.4f}; R² = {fmt.percent(fit.r2)}; k = {reg.k}; "
+        f"{_lower(model_label(state.method, state.ci))}. Each ratio is per unit of its "
+        "moderator with the others held fixed."
+    )
+    if fit.note:
+        st.caption(f"Note: {blocks.text(fit.note)}")
+    exports.downloads(
+        f"meta-regression {bv.outcome} {reg.moderator}", None, fit.summary_frame().reset_index()
+    )
 
 
 def main() -> None:

@@ -32,6 +32,8 @@ if all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f in criteria):
             else ""
         )
     )
+for notice in analysis.notices:  # link values this dataset cannot honour
+    st.caption(blocks.text(notice))
 if analysis.unknown_excludes:
     st.caption(
         "Unknown study ids in the link, ignored: "

@@ -23,12 +23,13 @@ from core.views.analysis import (
     OutcomeAnalysis,
     forest_frame,
     model_label,
+    subgroup_test_text,
 )
 from core.views.overlap import mark as overlap_mark
 from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.views.results_table import plot_table
-from core.vocab import MODEL_HELP, STAT_HELP
+from core.vocab import MODEL_HELP, NOT_ADVICE, STAT_HELP
 from ui import cache, style, sync
 from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
@@ -38,10 +39,7 @@ from ui.report import render_report_downloads
 # the Overview draws them so, and ui/warmup.py caches them so at start-up.
 OVERVIEW_FOREST_WIDTH: Final = 470
 
-DISCLAIMER = (
-    "This tool explores published evidence. It is not treatment advice: decisions for a "
-    "patient belong to the treating team."
-)
+DISCLAIMER = NOT_ADVICE  # declared in core/vocab.py
 
 
 def ratio_name(oa: OutcomeAnalysis) -> str:
@@ -197,13 +195,19 @@ def forest(
         width="content",
     )
     numbers(oa, key)
-    sg = oa.subgroups
-    if sg is not None and sg.q_between is not None and sg.p_between is not None:
+    if oa.subgroup_test is not None and oa.subgroup_test.df >= 1:  # two subgroups or more
+        common = oa.subgroup_test.tau2 == "common"
         st.caption(
-            f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {fmt_p(sg.p_between)}",
+            text(subgroup_test_text(oa.subgroup_test)),
             help=STAT_HELP["Q"] + " Here Q between subgroups: do the subgroups' pooled "
-            "effects differ by more than chance?",
+            "effects differ by more than chance?"
+            + (
+                " With one τ² common to all subgroups the test is metafor's QM of "
+                "rma(yi, vi, mods = ~ factor(group)); the subtotal diamonds stay each "
+                "subgroup's own fit."
+                if common
+                else ""
+            ),
         )
     return chart
 

@@ -22,8 +22,9 @@ from core.report.sof import DOMAINS, SofRow
 from core.state.view import ViewState, describe_filters
 from core.views import board
 from core.views.analysis import Analysis, OutcomeAnalysis, out_of_range
+from core.vocab import SOF_QUALITY_NOTE
 from ui import blocks, cache, sync
-from ui.sof import QUALITY_NOTE, display_frame, summary_rows
+from ui.sof import display_frame, summary_rows
 
 #: The sidebar, its collapsed control, the header with the app menu and toolbar, and the
 #: coloured decoration bar; the main column takes the whole window.
@@ -228,7 +229,7 @@ def _sof_screen(oa: OutcomeAnalysis, row: SofRow | None) -> None:
                 ).set_index("Domain")
             )
             st.caption(blocks.text(f"{cert.explanation}. {cert.start_reason}. {cert.pending}"))
-        st.caption(f"{SOF_DISCLAIMER} {QUALITY_NOTE}")
+        st.caption(f"{SOF_DISCLAIMER} {SOF_QUALITY_NOTE}")
 
 
 def render_present(analysis: Analysis, state: ViewState, dataset: Dataset) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 from core import vocab
 from core.state.view import DEFAULT_STATE, ViewState
 from core.stats.pooling import METHODS
+from core.views.analysis import group_choices
 from ui import cache, saved, sync
 from ui.markup import link_code
 
@@ -32,6 +33,7 @@ _KEYS = {
     "w_ci": "ci",
     "w_pi": "pi",
     "w_group": "group",
+    "w_tau2g": "tau2g",
     "w_tpoint": "tpoint",
     "w_overlap": "overlap",
 }
@@ -180,10 +182,22 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     )
     sb.selectbox(
         "Subgroups in the forest plot",
-        list(vocab.GROUPS),
+        list(group_choices(cache.current_dataset()[1].studies, state.group)),
         **_bound("w_group"),
-        format_func=_labels(vocab.GROUPS),
+        format_func=lambda g: vocab.title(vocab.GROUPS[g]) if g in vocab.GROUPS else g,
+        help="By indication, by design, or by any categorical column of the studies table.",
     )
+    if state.group != "none":
+        sb.radio(
+            "Between-study variance (τ²) in subgroups",
+            list(vocab.TAU2_GROUPS),
+            **_bound("w_tau2g"),
+            horizontal=True,
+            format_func=vocab.TAU2_GROUPS.__getitem__,
+            help="Separate: each subgroup its own τ² (RevMan, meta); the test compares the "
+            "subgroups' own fits. Common: one τ² for all subgroups, as metafor's "
+            "rma(yi, vi, mods = ~ factor(group)); the test is its QM.",
+        )
 
     _link_box(state)
 

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data.dataset import Dataset
-from core.fmt import count, per_1000, percent
+from core.fmt import percent
 from core.report.sof import (
     CHOICES,
     DISCLAIMER,
@@ -21,52 +21,24 @@ from core.report.sof import (
     DOMAINS,
     EVENTS,
     SofRow,
-    absolute_text,
     control_risks_from_state,
     judgements,
-    relative_text,
+    sof_display,
     sof_frame,
     sof_table,
 )
 from core.state.grade import with_judgement
 from core.state.view import ViewState
 from core.views.analysis import Analysis
+from core.vocab import SOF_QUALITY_NOTE
 from ui import cache, exports, sync
 
 AUTO = "auto"
-QUALITY_NOTE = (
-    "Risk of bias uses this explorer's own editorial quality rating of the bundled studies "
-    "(data/quality_rubric.md), not the published meta-analysis's assessment."
-)
-
-
-def _risk_text(risk: float | None, low: float | None = None, high: float | None = None) -> str:
-    if risk is None:
-        return "–"
-    text = f"{round(1000 * risk)} per 1000"
-    if low is not None and high is not None:
-        text += f" ({round(1000 * low)} to {round(1000 * high)})"
-    return text
 
 
 def display_frame(rows: list[SofRow]) -> pd.DataFrame:
-    """The table as shown: one row per outcome (the index), text columns."""
-    frame = pd.DataFrame(
-        [
-            {
-                "Outcome": r.title,
-                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
-                "Relative effect": relative_text(r) or "–",
-                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
-                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
-                "Difference (95% CI)": absolute_text(r) if r.diff is not None else "–",
-                "NNT": "–" if r.nnt is None else r.nnt.text,
-                "Certainty": "–" if r.certainty is None else r.certainty.label,
-            }
-            for r in rows
-        ]
-    )
-    return frame.set_index("Outcome")
+    """The table as shown (:func:`core.report.sof.sof_display`), one row per outcome (the index)."""
+    return sof_display(rows).set_index("Outcome")
 
 
 def _commit_risk(field: str, widget: str) -> None:
@@ -206,7 +178,7 @@ def render_sof(
     """Draw the summary of findings for the outcomes of ``analysis`` (all, or ``outcomes``);
     returns its rows. ``key`` prefixes the widget keys (to draw it twice on one page)."""
     st.subheader("Summary of findings")
-    st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
+    st.caption(f"{DISCLAIMER} {SOF_QUALITY_NOTE}")
     rows = summary_rows(analysis, state, dataset, outcomes)
     st.table(display_frame(rows))
     st.caption(

@@ -31,7 +31,7 @@ from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
 from core.data.dataset import published as _published
 from core.data.records import ordered_sources
-from core.fmt import count, p_value, per_1000
+from core.fmt import count
 from core.report.figures import chart_spec, charts_to
 from core.report.narrative import (
     KeyNumber,
@@ -45,32 +45,30 @@ from core.report.sof import (
     DOMAINS,
     Override,
     SofRow,
-    absolute_text,
-    relative_text,
+    sof_display,
     sof_frame,
     sof_table,
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState
 from core.stats.pooling import PI_MIN_K
-from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
+from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame, subgroup_test_text
 from core.views.analysis import model_label as _model_label
 from core.views.overlap import HOW_IN_LINK, OVERLAP_MARK, overlap_sentence
 from core.views.published import published_comparison
-from core.vocab import DESIGNS, INDICATIONS, title
+from core.vocab import (
+    DESIGNS,
+    INDICATIONS,
+    QUALITY_NOTE,
+    REPORT_NOT_ADVICE,
+    SOF_QUALITY_NOTE,
+    title,
+)
 from core.vocab import DISCLAIMER as SOF_DISCLAIMER
 
 __all__ = ["Report", "build_report", "report_html", "report_pdf", "safe_url"]
 
 TITLE = "Perioperative radiotherapy for HCC: the pooled evidence"
-DISCLAIMER = (
-    "This report comes from a tool for exploring published evidence. It is not treatment "
-    "advice: decisions for a patient belong to the treating team."
-)
-QUALITY_NOTE = (
-    "Quality score: this explorer's own editorial rating of each study (0-7, "
-    "data/quality_rubric.md), not the published meta-analysis's assessment."
-)
 #: Approximate width of the report's forest plots in CSS pixels (fits A4 portrait at 600).
 FOREST_WIDTH = 600
 PNG_PPI = 200
@@ -202,12 +200,8 @@ def _section(
     overlap = overlap_sentence(oa.overlaps, HOW_IN_LINK)
     if overlap:
         notes.append(overlap)
-    sg = oa.subgroups
-    if sg is not None and sg.q_between is not None:
-        notes.append(
-            f"Test for subgroup differences: Q = {sg.q_between:.2f}, df = {sg.df_between}, "
-            f"p = {p_value(sg.p_between)}"
-        )
+    if oa.subgroup_test is not None and oa.subgroup_test.df >= 1:  # two subgroups or more
+        notes.append(subgroup_test_text(oa.subgroup_test))
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
@@ -277,24 +271,6 @@ def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
         explanation = f"{cert.explanation}. {cert.start_reason}. {cert.pending}".strip()
         out.append(CertaintyBlock(row.title, cert.label, explanation, domains))
     return tuple(out)
-
-
-def _sof_display(rows: list[SofRow]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "Outcome": r.title,
-                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
-                "Relative effect (95% CI)": relative_text(r) or "–",
-                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
-                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
-                "Difference (95% CI)": absolute_text(r) or "–",
-                "NNT": "–" if r.nnt is None else r.nnt.text,
-                "Certainty": "–" if r.certainty is None else r.certainty.label,
-            }
-            for r in rows
-        ]
-    )
 
 
 def _methods(analysis: Analysis) -> str:
@@ -388,16 +364,17 @@ def build_report(
         notices = (
             "Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes),
         )
+    notices += analysis.notices
     return Report(
         title=TITLE,
-        disclaimer=DISCLAIMER,
+        disclaimer=REPORT_NOT_ADVICE,
         created=_fmt_created(created),
         link=_s(link),
         data_source=source,
         filters=tuple(described_filters(state, list(analysis.outcomes.values()))),
         notices=notices,
         outcomes=tuple(_section(oa, state, studies, pub) for oa in analysis.outcomes.values()),
-        sof=_sof_display(rows),
+        sof=sof_display(rows),
         sof_notes=tuple(
             f"Risk without RT, {r.title}: {r.control.source}." for r in rows if r.control
         )
@@ -536,7 +513,7 @@ def render_html(rep: Report) -> str:
         *(f'<p class="note">{_e(n)}</p>' for n in rep.notices),
         *map(_html_outcome, rep.outcomes, _charts(rep, "svg")),
         "<h2>Summary of findings</h2>",
-        f'<p class="note">{_e(SOF_DISCLAIMER)} {_e(QUALITY_NOTE)}</p>',
+        f'<p class="note">{_e(SOF_DISCLAIMER)} {_e(SOF_QUALITY_NOTE)}</p>',
         _table(
             [_e(c) for c in rep.sof.columns],
             [[_e(v) for v in r] for r in rep.sof.itertuples(index=False)],
@@ -741,7 +718,7 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
             w.heading("Selected but not pooled", 11)
             w.table(["Study", "Why not"], [list(x) for x in sec.not_pooled], (1, 3))
     w.heading("Summary of findings")
-    w.para(f"{SOF_DISCLAIMER} {QUALITY_NOTE}", 8.5)
+    w.para(f"{SOF_DISCLAIMER} {SOF_QUALITY_NOTE}", 8.5)
     w.table(
         list(rep.sof.columns),
         [[str(v) for v in r] for r in rep.sof.itertuples(index=False)],

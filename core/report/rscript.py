@@ -26,14 +26,11 @@ from core.views.analysis import (
     OUTCOMES,
     Analysis,
     OutcomeAnalysis,
+    group_labels,
     model_label,
 )
 from core.vocab import GROUP_HEADINGS as HEADINGS
-
-DISCLAIMER = (
-    "This explores published evidence; it is not treatment advice."  # same wording as the app
-)
-
+from core.vocab import NOT_ADVICE
 
 # ---------------------------------------------------------------------------------------
 # R literals
@@ -110,7 +107,7 @@ def _header(analysis: Analysis, dataset: Dataset, outcomes: tuple[str, ...]) -> 
     lines = [
         "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
         "# reproduced with R's metafor (rma, predict, forest) so every number can be checked.",
-        f"# {DISCLAIMER}",
+        f"# {NOT_ADVICE}",
         "#",
         f"# Link: the default view (?{query})"
         if query == encode_query(DEFAULT_STATE)
@@ -303,13 +300,13 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         ]
         return lines
     p = oa.pooled
-    subgroups = oa.subgroups if state.group != "none" else None
+    subgroups = oa.subgroups if oa.group_by is not None else None
     rows = oa.rows
     groups: list[str] | None = None
     order: list[str] = []
     if subgroups is not None:
-        meta = studies.set_index("study_id")[state.group]
-        labels = [str(meta.at[s]) for s in rows["study_id"]]
+        assert oa.group_by is not None
+        labels = group_labels(studies, oa.group_by, rows["study_id"])
         pos = sorted(range(len(labels)), key=lambda i: _group_key(labels[i]))
         rows = rows.iloc[pos].reset_index(drop=True)
         groups = [labels[i] for i in pos]
@@ -364,9 +361,10 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     top = max(heads)
     lines += [
         "",
-        f"# Subgroups by {state.group}: a separate fit per group (own tau2), and the test for",
-        "# subgroup differences: Cochran's Q of the group estimates with weights 1/se^2 (as",
-        "# RevMan and meta report it; rma(yi, vi, mods = ~ group) would assume one common tau2).",
+        f"# Subgroups by {comment(str(oa.group_by))}: a separate fit per group (own tau2), and",
+        "# the test for subgroup differences: Cochran's Q of the group estimates with weights",
+        "# 1/se^2 (as RevMan and meta report it; rma(yi, vi, mods = ~ group) would assume one",
+        "# common tau2).",
         f"groups_{v} <- {_vector([r_string(g) for g in order])}",
         f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
         f"  {_fit_call(f'used_{v}[used_{v}$group == g, ]', oa)})",
@@ -386,6 +384,19 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
             f"  between_{v}$QE, between_{v}$k - 1L, between_{v}$QEp))",
             f"results${v}$between <- list(Q = between_{v}$QE, pval = between_{v}$QEp)",
         ]
+        if state.tau2g == "common":
+            test = "knha" if p.ci == "hksj" else "z"
+            lines += [
+                "# The view's test assumes one tau2 common to all subgroups (link key tau2g):",
+                "# the Wald test QM of the group terms (F with Hartung-Knapp).",
+                f"common_{v} <- rma(yi, vi, mods = ~ factor(group), data = used_{v},",
+                f'  method = "{p.method}", test = "{test}", control = ctl)',
+                f'cat(sprintf("{v}: test for subgroup differences, common tau2: QM = %.4f, '
+                'df = %d, p = %.4g\\n",',
+                f"  common_{v}$QM, common_{v}$QMdf[1], common_{v}$QMp))",
+                f"results${v}$between_common <- list(QM = common_{v}$QM, "
+                f"pval = common_{v}$QMp, tau2 = common_{v}$tau2)",
+            ]
     lines += [
         "if (draw_plots) {",
         f"fp_{v} <- forest(res_{v}, {forest_args},",

@@ -49,7 +49,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
-from core.fmt import count, percent, ratio, ratio_ci
+from core.fmt import count, per_1000, percent, ratio, ratio_ci
 from core.report.narrative import _join as _and  # 'a, b and c'
 from core.report.narrative import endpoint_words, event_phrase
 from core.state.grade import ratings, reasons
@@ -60,6 +60,17 @@ from core.views.analysis import Analysis, OutcomeAnalysis, pi_method_text
 from core.vocab import DISCLAIMER, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
 from core.vocab import EVENTS as EVENTS  # re-exported: ui.sof reads it from here
 
+#: The columns of the summary of findings as shown (:func:`sof_display`).
+SOF_COLUMNS: tuple[str, ...] = (
+    "Outcome",
+    "Studies (patients)",
+    "Relative effect (95% CI)",
+    "Risk without RT",
+    "Risk with RT (95% CI)",
+    "Difference (95% CI)",
+    "NNT",
+    "Certainty",
+)
 #: The domains in GRADE's order: key -> label.
 DOMAINS: dict[str, str] = GRADE_DOMAINS
 #: Ratings and the levels each costs.
@@ -722,6 +733,28 @@ def absolute_text(row: SofRow) -> str:
         return f"{diff_text(row.diff)} per 1000 (95% CI not estimable)"
     return (
         f"{diff_text(row.diff)} per 1000 ({diff_text(row.diff_low)} to {diff_text(row.diff_high)})"
+    )
+
+
+def sof_display(rows: list[SofRow]) -> pd.DataFrame:
+    """The summary of findings as shown, on the page, the presenter view and in the report:
+    one row per outcome, text columns ("–" where there is no value; a row's message is shown
+    beside the table, not in it)."""
+    return pd.DataFrame(
+        [
+            {
+                "Outcome": r.title,
+                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
+                "Relative effect (95% CI)": relative_text(r) or "–",
+                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
+                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
+                "Difference (95% CI)": absolute_text(r) if r.diff is not None else "–",
+                "NNT": "–" if r.nnt is None else r.nnt.text,
+                "Certainty": "–" if r.certainty is None else r.certainty.label,
+            }
+            for r in rows
+        ],
+        columns=list(SOF_COLUMNS),
     )
 
 

@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlencode
 from core import vocab
 from core.sanitize import one_line
 
-Kind = Literal["enum", "multi", "number", "ids", "flag", "texts", "token"]
+Kind = Literal["enum", "multi", "number", "ids", "flag", "texts", "token", "column", "columns"]
 
 # The values of each choice, as types (the allowed values in :data:`FIELDS` are read from these).
 Indication = Literal["PVTT", "narrow_margin", "MVI", "other"]
@@ -53,11 +53,11 @@ Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"]
 CiMethod = Literal["wald", "hksj"]
 #: Prediction interval: its method (``t`` on k-2 df, ``z``, ``hksj``) or ``0`` = hidden.
 PiChoice = Literal["t", "z", "hksj", "0"]
-Group = Literal["none", "indication", "design"]
+#: How subgroups share the between-study variance in the test for subgroup differences.
+Tau2Mode = Literal["separate", "common"]
 TimePoints = Literal["exact", "interp"]
 OverlapRule = Literal["all", "one"]
 CumulativeOrder = Literal["year", "quality"]
-Moderator = Literal["quality", "year"]
 #: The presenter view's screens of one outcome (``board=1``): forest plot, summary of findings.
 Screen = Literal["forest", "sof"]
 
@@ -69,6 +69,11 @@ CURRENT_VERSION = 2
 MAX_IDS = 500
 #: An id: 1-64 characters from [A-Za-z0-9_.-], starting with a letter or digit.
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
+#: A column of the studies table named in a link (``group``, ``mod``): a letter, then up to 63
+#: letters, digits and '_'. Whether the dataset has it is checked where the data are known.
+COLUMN_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}", re.ASCII)
+#: Moderators kept from one link (``mod``); the rest are dropped with a notice.
+MAX_MODERATORS = 5
 #: A saved dataset's token (``data=``): 32 of [A-Za-z0-9_-] (:mod:`core.store.crypto`).
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}", re.ASCII)
 #: Characters kept of one free-text value (``texts`` kind); longer ones are cut with a notice.
@@ -106,9 +111,11 @@ class FieldSpec:
     kinds: ``enum`` one of ``allowed``; ``multi`` a subset of ``allowed`` (tuple in ``allowed``
     order; ``none`` in a link = empty); ``number`` a float in [low, high] (``low_open``: low
     itself excluded; default None = "no value" allowed); ``ids`` a sorted tuple of study ids;
-    ``flag`` a bool, 0|1 in links; ``texts`` a sorted tuple of free texts (one line each, at
-    most :data:`MAX_TEXT` characters; a comma inside one does not split it); ``token`` a saved
-    dataset's token (:data:`TOKEN_PATTERN`) or None.
+    ``flag`` a bool, 0|1 in links; ``column`` a column name of the studies table
+    (:data:`COLUMN_PATTERN`; ``allowed`` lists the named choices, with labels) and ``columns``
+    a tuple of them in the link's order (at most :data:`MAX_MODERATORS`); ``texts`` a sorted
+    tuple of free texts (one line each, at most :data:`MAX_TEXT` characters; a comma inside
+    one does not split it); ``token`` a saved dataset's token (:data:`TOKEN_PATTERN`) or None.
     ``aliases`` maps old or alternative spellings of values to canonical values, and
     ``key_aliases`` old names of the key: renames go here, so old links keep working.
     """
@@ -208,8 +215,16 @@ FIELDS: tuple[FieldSpec, ...] = (
        "normal": "z", "metafor": "z", "hk": "hksj", "knha": "hksj", "kh": "hksj",
        "hartungknapp": "hksj", "false": "0", "no": "0", "off": "0", "hide": "0",
        "hidden": "0", "none": "0"}),
-    F("group", "enum", "none", get_args(Group), "Subgroups", vocab.GROUPS,
-      {"off": "none", "no": "none"}),
+    F("group", "column", "none", ("none", "indication", "design"), "Subgroups", vocab.GROUPS,
+      {"off": "none", "no": "none"},
+      values_doc="`none` = no subgroups, or a categorical column of the studies table: "
+      "`indication` = by indication, `design` = by study design, or any other (e.g. "
+      "`rt_type`); a column the dataset lacks, or one that is not categorical, shows no "
+      "subgroups, with a notice"),
+    F("tau2g", "enum", "separate", get_args(Tau2Mode), "Between-study variance in subgroups",
+      {"separate": "each subgroup its own (separate fits; Q of the subgroup estimates)",
+       "common": "one common to all subgroups (rma with mods = ~ factor(group): QM)"},
+      {"own": "separate", "pooled": "common", "same": "common"}),
     F("tpoint", "enum", "interp", get_args(TimePoints), "Time points",
       {"exact": "only rates reported at exactly t years",
        "interp": "also rates interpolated between reported years (marked as derived)"},
@@ -217,9 +232,13 @@ FIELDS: tuple[FieldSpec, ...] = (
     F("order", "enum", "year", get_args(CumulativeOrder), "Cumulative order",
       {"year": "publication year", "quality": "quality score"},
       {"date": "year", "score": "quality"}),
-    F("mod", "enum", "quality", get_args(Moderator), "Meta-regression moderator",
+    F("mod", "columns", ("quality",), ("quality", "year"), "Meta-regression moderators",
       {"quality": "quality score", "year": "publication year"},
-      {"score": "quality", "date": "year"}),
+      {"score": "quality", "qualityscore": "quality", "date": "year"},
+      values_doc="repeated key, numeric columns of the studies table (at most "
+      f"{MAX_MODERATORS}, fitted together): `quality` = quality score, `year` = publication "
+      "year, or any other (e.g. `median_fu_months`); columns the dataset lacks, or that are "
+      "not numeric, are left out with a notice"),
     F("tf", "flag", False, (), "Trim-and-fill on the funnel plot", {"0": "hidden", "1": "shown"}),
     F("cr_os", "number", None, (), "Assumed risk of death without RT by t years (%)",
       low=0.0, high=100.0),
@@ -260,6 +279,17 @@ for _spec in FIELDS:
 # Validation of values given to the constructor (programming errors raise; links never do).
 
 
+def _column(spec: FieldSpec, value: object, name: str) -> str:
+    """A named choice of ``spec`` (case and aliases ignored) or a column name as given."""
+    if isinstance(value, str):
+        named = spec.canonical(value)
+        if named is not None:
+            return named
+        if COLUMN_PATTERN.fullmatch(value):
+            return value
+    raise ValueError(f"{name}={value!r}: expected a column name (a letter, then [A-Za-z0-9_])")
+
+
 def _check(spec: FieldSpec, value: Any) -> Any:
     """The normalised value for ``spec``, or ValueError/TypeError."""
     name = spec.name
@@ -282,6 +312,10 @@ def _check(spec: FieldSpec, value: Any) -> Any:
         if not _in_range(spec, number):
             raise ValueError(f"{name}={value!r}: expected a number {_range_text(spec)}")
         return number
+    if spec.kind == "column":
+        if not isinstance(value, str):
+            raise TypeError(f"{name}={value!r}: expected a column name")
+        return _column(spec, value, name)
     if spec.kind == "token":
         if value is None or (isinstance(value, str) and TOKEN_PATTERN.fullmatch(value)):
             return value
@@ -291,6 +325,11 @@ def _check(spec: FieldSpec, value: Any) -> Any:
     if not isinstance(value, Iterable):
         raise TypeError(f"{name}={value!r}: expected a tuple of strings")
     items = tuple(value)
+    if spec.kind == "columns":
+        cols = tuple(dict.fromkeys(_column(spec, v, name) for v in items))
+        if not cols or len(cols) > MAX_MODERATORS:
+            raise ValueError(f"{name}: expected 1 to {MAX_MODERATORS} column names")
+        return cols
     if spec.kind == "multi":
         unknown = [v for v in items if v not in spec.allowed]
         if unknown:
@@ -369,10 +408,11 @@ class ViewState:
     method: Method = "REML"
     ci: CiMethod = "wald"
     pi: PiChoice = "t"
-    group: Group = "none"
+    group: str = "none"
+    tau2g: Tau2Mode = "separate"
     tpoint: TimePoints = "interp"
     order: CumulativeOrder = "year"
-    mod: Moderator = "quality"
+    mod: tuple[str, ...] = ("quality",)
     tf: bool = False
     cr_os: float | None = None
     cr_dfs: float | None = None
@@ -549,6 +589,15 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices, default:
             notices.add(f"{where}: {_show(raw)} is not one of {choices}; ignored.")
             return default
         return value == "1" if spec.kind == "flag" else value
+    if spec.kind == "column":
+        raw = _last(values, spec, notices)
+        if raw is None:
+            return default
+        named = spec.canonical(raw)
+        if named is None and not COLUMN_PATTERN.fullmatch(raw):
+            notices.add(f"{where}: {_show(raw)} is not a column name; ignored.")
+            return default
+        return named or raw
     if spec.kind == "token":
         raw = _last(values, spec, notices)
         if raw is None or TOKEN_PATTERN.fullmatch(raw):
@@ -573,6 +622,20 @@ def _parse_field(spec: FieldSpec, values: list[str], notices: _Notices, default:
     items = _items(values)
     if not items:
         return default
+    if spec.kind == "columns":
+        cols: dict[str, None] = {}
+        wrong = [v for v in items if spec.canonical(v) is None and not COLUMN_PATTERN.fullmatch(v)]
+        for item in items:
+            if item not in wrong:
+                cols[spec.canonical(item) or item] = None
+        if wrong:
+            notices.add(f"{where}: {_show_list(wrong)} not column names; ignored.")
+        if len(cols) > MAX_MODERATORS:
+            notices.add(
+                f"{where}: only the first {MAX_MODERATORS} kept; {len(cols) - MAX_MODERATORS} "
+                "more ignored."
+            )
+        return tuple(cols)[:MAX_MODERATORS] or default
     if spec.kind == "multi":
         chosen: set[str] = set()
         bad: list[str] = []
@@ -723,7 +786,7 @@ def _encoded_values(spec: FieldSpec, value: Any) -> list[str]:
         return ["1" if value else "0"]
     if spec.kind == "number":
         return [NONE_TOKEN if value is None else _fmt_number(value)]
-    if spec.kind in ("enum", "token"):
+    if spec.kind in ("enum", "token", "column"):
         return [value]
     if spec.kind == "multi" and not value:
         return [NONE_TOKEN]
@@ -811,12 +874,17 @@ def describe_filters(
     lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
     if state.group != "none":
         lines.append(f"Subgroups: {f['group'].label(state.group)}")
+        if state.tau2g != f["tau2g"].default:
+            lines.append(f"{f['tau2g'].title}: {f['tau2g'].label(state.tau2g)}")
     if state.measure == "OR":
         lines.append(f"Time points: {f['tpoint'].label(state.tpoint)}")
     for name in ("order", "mod", "tf"):
         value = getattr(state, name)
         if value != f[name].default:
-            shown = f[name].label("1" if value is True else "0" if value is False else value)
+            if isinstance(value, tuple):
+                shown = ", ".join(f[name].label(v) for v in value)
+            else:
+                shown = f[name].label("1" if value is True else "0" if value is False else value)
             lines.append(f"{f[name].title}: {shown}")
     return lines
 
@@ -870,6 +938,8 @@ def fields_markdown() -> str:
             values = f"repeated key, study ids (at most {MAX_IDS})"
         elif spec.kind == "multi":
             values = kinds["multi"] + " " + _doc_choices(spec) + "; `none` = empty selection"
+        elif spec.kind in ("column", "columns"):
+            values = "a column name: " + _doc_choices(spec)
         else:
             values = kinds[spec.kind] + " " + _doc_choices(spec)
         default = "none" if spec.default in (None, ()) else f"`{_doc_value(spec, spec.default)}`"

@@ -2,7 +2,8 @@
 
 Subgroups: one random-effects fit per group (``pool``), and the test for subgroup
 differences: Cochran's Q of the group estimates with weights 1/se^2 (a common-effect fit of
-the group estimates), df = groups - 1. There is no common tau2 across groups.
+the group estimates), df = groups - 1; or, with one tau2 common to all groups
+(:func:`subgroup_test`), the Wald test QM of ``rma(yi, vi, mods = ~ factor(group))``.
 
 Meta-regression: the mixed-effects model yi = x_i' beta + u_i + e_i, u_i ~ N(0, tau2),
 e_i ~ N(0, vi), as ``rma(yi, vi, mods = ~ ..., method = ...)``, with tau2 by
@@ -124,6 +125,104 @@ def subgroup_analysis(
         ci=ci,
         labels=tuple(labels),
         note="; ".join(notes) or None,
+    )
+
+
+#: How the test for subgroup differences treats tau2: a separate fit per group, or one tau2
+#: common to all groups.
+TAU2_MODES: tuple[str, ...] = ("separate", "common")
+
+
+@dataclass(frozen=True)
+class SubgroupTest:
+    """The test for subgroup differences: ``q`` on ``df`` = groups - 1, p from chi-square.
+
+    ``tau2``: "separate" (Cochran's Q of the groups' own fits, weights 1/se^2; as
+    ``rma(estimates, sei = se, method = "FE")``'s QE) or "common" (the Wald test QM of the
+    group terms of ``rma(yi, vi, mods = ~ factor(group), method = ...)``, one tau2 for all
+    groups: ``tau2_common``). With Hartung-Knapp, "separate" uses the groups' Hartung-Knapp
+    se's (as meta) and "common" is metafor's ``test = "knha"``: ``q`` is then F on (df,
+    ``df2``) with ``df2`` = k - groups. ``q`` None (with ``reason``) where no test is possible."""
+
+    tau2: str
+    q: float | None
+    df: int
+    p: float | None
+    statistic: str  # "Q" (chi-square) or "F"
+    df2: int | None
+    tau2_common: float | None
+    reason: str | None
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row: tau2 (the mode), statistic, q, df, df2, p, tau2_common."""
+        return pd.DataFrame(
+            [
+                {
+                    "tau2": self.tau2,
+                    "statistic": self.statistic,
+                    "q": self.q,
+                    "df": self.df,
+                    "df2": self.df2,
+                    "p": self.p,
+                    "tau2_common": self.tau2_common,
+                }
+            ]
+        )
+
+
+def factor_columns(values: Sequence[Any], name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """R's treatment contrasts of ``factor(values)``: one 0/1 column per level but the first
+    (levels sorted as R's ``sort(unique())``), named ``{name}{level}`` as R names them."""
+    g = [x.item() if isinstance(x, np.generic) else x for x in values]
+    if any(x is None or (isinstance(x, float) and math.isnan(x)) for x in g):
+        raise ValueError(f"{name}: every study needs a value (found a missing one)")
+    levels = _sort_labels(g)
+    cols = np.array([[1.0 if x == lev else 0.0 for lev in levels[1:]] for x in g], dtype=float)
+    return cols.reshape(len(g), len(levels) - 1), tuple(f"{name}{lev}" for lev in levels[1:])
+
+
+def subgroup_test(
+    yi: object,
+    vi: object,
+    groups: Sequence[Any],
+    method: str = "REML",
+    ci: str = "wald",
+    tau2: str = "separate",
+    separate: SubgroupResult | None = None,
+) -> SubgroupTest:
+    """The test for subgroup differences with a separate or a common tau2 (see
+    :class:`SubgroupTest`). ``separate``: the groups' own fits when already computed."""
+    if tau2 not in TAU2_MODES:
+        raise ValueError(f"unknown tau2 {tau2!r}; choose one of {', '.join(TAU2_MODES)}")
+    if tau2 == "separate":
+        sg = separate or subgroup_analysis(yi, vi, groups, method=method, ci=ci)
+        why = None if sg.q_between is not None else (sg.note or "no test")
+        return SubgroupTest(
+            "separate", sg.q_between, sg.df_between, sg.p_between, "Q", None, None, why
+        )
+    y, v = check_inputs(yi, vi)
+    x, names = factor_columns(groups, "group")
+    m = x.shape[1] + 1
+    if m < 2:
+        return SubgroupTest("common", None, 0, None, "Q", None, None, "one group only")
+    if y.size <= m:
+        why = f"{y.size} studies are too few for {m} groups with a common tau2"
+        return SubgroupTest("common", None, m - 1, None, "Q", None, None, why)
+    test = "knha" if ci == "hksj" else "z"
+    fit = meta_regression(y, v, x, method=method, names=names, test=test, r2=False)
+    if fit.qm_df != m - 1 or not math.isfinite(fit.qm):
+        why = "the groups cannot be separated in this model"
+        return SubgroupTest("common", None, m - 1, None, "Q", None, fit.tau2, why)
+    knha = test == "knha"
+    return SubgroupTest(
+        "common",
+        fit.qm,
+        fit.qm_df,
+        fit.qm_pvalue,
+        "F" if knha else "Q",
+        fit.qe_df if knha else None,
+        fit.tau2,
+        None,
     )
 
 

@@ -10,7 +10,7 @@ carries a reason in plain words.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from core.stats.pooling import (
     pool,
     prediction_interval,
 )
-from core.stats.subgroups import SubgroupResult, subgroup_analysis
+from core.stats.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis, subgroup_test
 from core.views import overlap as ov
 
 Z975 = float(stats.norm.isf(0.025))
@@ -105,6 +105,8 @@ class OutcomeAnalysis:
     column ``overlap`` and the label); ``overlap_dropped``: studies left out by "one study
     per overlap group" (not in ``rows``). See core.views.overlap.
     ``pi_choice`` is the link's ``pi``: a prediction-interval method, or ``"0"`` (hidden).
+    ``group_by``: the studies' column the subgroups come from (None: no subgroups);
+    ``subgroup_test``: the test for subgroup differences with the link's ``tau2g``.
     """
 
     outcome: Outcome
@@ -125,6 +127,8 @@ class OutcomeAnalysis:
     overlaps: tuple[ov.OverlapSet, ...] = ()
     overlap_dropped: tuple[ov.Dropped, ...] = ()
     pi_choice: str = "t"
+    group_by: str | None = None
+    subgroup_test: SubgroupTest | None = None
 
     @property
     def k(self) -> int:
@@ -182,6 +186,61 @@ class OutcomeAnalysis:
         return by_hand + one + self.not_estimable + self.filtered_out
 
 
+#: Studies-table columns that name or describe a study in free text: never subgroups.
+NOT_GROUPS: frozenset[str] = frozenset(
+    {"study_id", "label", "first_author", "journal", "doi_or_pmid", "source_urls", "notes"}
+)
+#: A column with more distinct values than this is not taken as categorical for subgroups.
+MAX_GROUP_LEVELS = 12
+
+
+def group_column(studies: pd.DataFrame, name: str) -> tuple[str | None, str | None]:
+    """The studies' column for ``group=name`` and, when it cannot be used, a notice saying
+    why (then no subgroups). Usable: a non-numeric column, not a name or free text
+    (:data:`NOT_GROUPS`), with at most :data:`MAX_GROUP_LEVELS` distinct values."""
+    if name == "none":
+        return None, None
+    where = "Subgroups (group)"
+    if name not in studies.columns:
+        return None, f"{where}: the dataset has no column {name!r}; shown without subgroups."
+    col = studies[name]
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        why = "holds numbers (use it as a meta-regression moderator, mod=)"
+    elif name in NOT_GROUPS:
+        why = "names or describes each study"
+    elif col.dropna().astype(str).nunique() > MAX_GROUP_LEVELS:
+        why = f"has more than {MAX_GROUP_LEVELS} distinct values"
+    else:
+        return name, None
+    return None, f"{where}: column {name!r} {why}, so not a grouping; shown without subgroups."
+
+
+def group_choices(studies: pd.DataFrame, chosen: str = "none") -> tuple[str, ...]:
+    """The subgroupings a user can pick: none, indication and design, then the dataset's
+    other categorical columns (see :func:`group_column`), then ``chosen`` if not among them."""
+    named = tuple(vocab.GROUPS)
+    others = [c for c in studies.columns if c not in named and group_column(studies, c)[0]]
+    return tuple(dict.fromkeys([*named, *others, chosen]))
+
+
+def group_labels(studies: pd.DataFrame, column: str, ids: Iterable[str]) -> list[str]:
+    """The subgroup of each study in ``ids``: its value of ``column`` as text, or
+    :data:`core.vocab.MISSING_GROUP` where the dataset has none."""
+    values = studies.set_index("study_id").loc[list(ids), column]
+    return [vocab.MISSING_GROUP if pd.isna(x) else str(x) for x in values]
+
+
+def subgroup_test_text(t: SubgroupTest) -> str:
+    """'Test for subgroup differences (each subgroup its own tau2): Q = 3.21, df = 2,
+    p = 0.201', the F form with Hartung-Knapp and a common tau2, or why there is none."""
+    how = "each subgroup its own τ²" if t.tau2 == "separate" else "one τ² common to all subgroups"
+    head = f"Test for subgroup differences ({how})"
+    if t.q is None or t.p is None:
+        return f"{head}: not computed ({t.reason})."
+    df = f"df = {t.df}" if t.df2 is None else f"df = {t.df}, {t.df2}"
+    return f"{head}: {t.statistic} = {t.q:.2f}, {df}, p = {fmt.p_value(t.p)}"
+
+
 def analyse_outcome(
     outcome: Outcome,
     state: ViewState,
@@ -207,8 +266,9 @@ def analyse_outcome(
     rows, dropped, overlaps = ov.apply(rows, studies, state.overlap, state.keep)
     included = rows["included"].to_numpy(dtype=bool)
     k = int(included.sum())
-    pooled = subgroups = None
+    pooled = subgroups = test = None
     message = None
+    group_by = group_column(studies, state.group)[0]
     if k == 0:
         message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
     else:
@@ -226,11 +286,15 @@ def analyse_outcome(
         beyond = out_of_range(pooled, state.measure, shown_interval(pooled, state.pi))
         if beyond:
             message = beyond if message is None else f"{message} {beyond}"
-        if state.group != "none" and k >= 2:
-            labels = studies.set_index("study_id").loc[rows.loc[included, "study_id"], state.group]
-            subgroups = subgroup_analysis(
-                y, v, [str(x) for x in labels], method=state.method, ci=state.ci
-            )
+        if group_by is not None and k >= 2:
+            labels = group_labels(studies, group_by, rows.loc[included, "study_id"])
+            subgroups = subgroup_analysis(y, v, labels, method=state.method, ci=state.ci)
+            try:
+                test = subgroup_test(
+                    y, v, labels, state.method, state.ci, state.tau2g, separate=subgroups
+                )
+            except ValueError as err:
+                test = SubgroupTest(state.tau2g, None, 0, None, "Q", None, None, str(err))
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
     # Python ints: an Int64 sum of arms near 2^63 would wrap around
     n = sum(int(x) for x in sizes.to_numpy(dtype=object).ravel() if not pd.isna(x))
@@ -241,6 +305,8 @@ def analyse_outcome(
         rows=rows,
         pooled=pooled,
         subgroups=subgroups,
+        group_by=group_by,
+        subgroup_test=test,
         not_estimable=not_estimable,
         filtered_out=sel.filtered_out + endpoint_out,
         excluded_by_user=by_hand,
@@ -342,12 +408,14 @@ def _empty_message(
 
 @dataclass(frozen=True, eq=False)
 class Analysis:
-    """Both outcomes for one view of one dataset."""
+    """Both outcomes for one view of one dataset; ``notices``: link values the dataset
+    cannot honour (e.g. a ``group`` column it lacks), each with what was shown instead."""
 
     state: ViewState
     selection: Selection
     outcomes: dict[str, OutcomeAnalysis]
     unknown_excludes: tuple[str, ...]
+    notices: tuple[str, ...] = ()
 
 
 def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = None) -> Analysis:
@@ -361,7 +429,8 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     outs: dict[str, OutcomeAnalysis] = {
         o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES
     }
-    return Analysis(state, sel, outs, unknown)
+    notice = group_column(studies, state.group)[1]
+    return Analysis(state, sel, outs, unknown, () if notice is None else (notice,))
 
 
 def _num(x: float) -> float | None:
@@ -389,7 +458,7 @@ def _pi_json(oa: OutcomeAnalysis) -> dict[str, Any]:
 def to_json(analysis: Analysis) -> dict:
     """The CLI's JSON: per outcome, studies used (log scale; whether their numbers are derived
     or interpolated, and how), excluded with reasons, pooled."""
-    out: dict = {"query": analysis.state.to_dict(), "notices": []}
+    out: dict = {"query": analysis.state.to_dict(), "notices": list(analysis.notices)}
     if analysis.unknown_excludes:
         out["notices"].append(
             "unknown study ids in exclude: " + ", ".join(analysis.unknown_excludes)
@@ -434,6 +503,12 @@ def to_json(analysis: Analysis) -> dict:
             }
             block["pooled"].update(_pi_json(oa))
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
+        t = oa.subgroup_test
+        if t is not None:  # grouping (group=COLUMN): the test for subgroup differences
+            block["subgroup_test"] = {"group": oa.group_by, "reason": t.reason} | {
+                k: (_num(v) if isinstance(v, float) else v)
+                for k, v in t.summary_frame().to_dict("records")[0].items()
+            }
         out[name] = block
     return out
 
@@ -563,7 +638,6 @@ def pi_method_text(pi: PredictionInterval) -> str:
 def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -> pd.DataFrame:
     """Rows for the forest plot of one outcome: studies (excluded ones kept, greyed),
     subgroup diamonds when grouping, the pooled diamond and the prediction interval."""
-    meta = studies.set_index("study_id")
     frame_rows: list[dict] = []
     words = {s: d.words for d in oa.available for s in d.studies}
 
@@ -574,7 +648,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "label": str(r["label"]),
             "kind": "study",
             "study_id": str(r["study_id"]),
-            "group": str(meta.at[r["study_id"], state.group]) if state.group != "none" else "",
+            "group": group_of.get(str(r["study_id"]), ""),
             "est": exp_ratio(r["yi"]),
             "low": exp_ratio(r["yi"] - Z975 * se),
             "high": exp_ratio(r["yi"] + Z975 * se),
@@ -588,8 +662,10 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         }
 
     rows = oa.rows
-    if state.group != "none" and oa.subgroups is not None:
-        labels = rows["study_id"].map(lambda s: str(meta.at[s, state.group]))
+    group_of: dict[str, str] = {}
+    if oa.group_by is not None and oa.subgroups is not None:
+        labels = pd.Series(group_labels(studies, oa.group_by, rows["study_id"]), index=rows.index)
+        group_of = dict(zip(rows["study_id"].astype(str), labels, strict=True))
         for g in sorted(labels.unique(), key=lambda x: (str(x).casefold(), str(x).swapcase())):
             frame_rows.append(
                 {

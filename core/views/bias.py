@@ -1,5 +1,5 @@
 """The Small-study effects page as data: ``ViewState`` + dataset -> funnel points, Egger's
-and Begg's tests, trim and fill and a meta-regression on quality score or year, with the
+and Begg's tests, trim and fill and a meta-regression on numeric study columns, with the
 texts the page shows.
 
 Tests whose cost grows quickly with k decline above a limit with a plain message
@@ -175,10 +175,70 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def moderator_columns(
+    studies: pd.DataFrame, mods: tuple[str, ...]
+) -> tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]]:
+    """The link's moderators (``mod``) the dataset can give: (link value, column, title) of
+    each numeric column it has, and a notice for each it cannot (absent or not numeric)."""
+    usable: list[tuple[str, str, str]] = []
+    notices: list[str] = []
+    for mod in mods:
+        column, title = MODERATORS.get(mod, (mod, mod))
+        if column not in studies.columns:
+            notices.append(
+                f"Meta-regression moderators (mod): the dataset has no column {mod!r}; left out."
+            )
+        elif not pd.api.types.is_numeric_dtype(studies[column]) or pd.api.types.is_bool_dtype(
+            studies[column]
+        ):
+            notices.append(
+                f"Meta-regression moderators (mod): column {mod!r} does not hold numbers; left out."
+            )
+        else:
+            usable.append((mod, column, title))
+    return tuple(usable), tuple(notices)
+
+
+def moderator_title(mod: str) -> str:
+    """'Quality score', 'Publication year', or the column's own name."""
+    return MODERATORS.get(mod, (mod, mod))[1]
+
+
+def moderator_choices(studies: pd.DataFrame, chosen: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The moderators a user can pick: quality score and year where the dataset has them, then
+    its other numeric columns, then any of ``chosen`` not among them (shown, and noticed)."""
+    named = {column: mod for mod, (column, _) in MODERATORS.items()}
+    numeric = [
+        c
+        for c in studies.columns
+        if pd.api.types.is_numeric_dtype(studies[c]) and not pd.api.types.is_bool_dtype(studies[c])
+    ]
+    out = [mod for mod, (column, _) in MODERATORS.items() if column in numeric]
+    out += [c for c in numeric if c not in named]
+    return tuple(dict.fromkeys([*out, *chosen]))
+
+
+def coefficient_frame(fit: MetaRegressionResult, measure: str) -> pd.DataFrame:
+    """The coefficients as shown: term, ratio per unit with its 95% CI, p (intercept first)."""
+    return pd.DataFrame(
+        {
+            "Term": list(fit.names),
+            f"Ratio of {measure}s (95% CI)": [
+                f"{ratio(exp_ratio(b))} ({ratio_ci(exp_ratio(lo), exp_ratio(hi))})"
+                for b, lo, hi in zip(fit.coef, fit.ci_low, fit.ci_high, strict=True)
+            ],
+            "Log scale": [f"{b:.4f}" for b in fit.coef],
+            "p": [p_value(float(x)) for x in fit.pvalue],
+        }
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Regression:
-    """The meta-regression on one moderator: ``fit`` with its bubble-plot frames, or
-    ``message`` why not; ``missing``: studies without the moderator (left out)."""
+    """The meta-regression on the link's moderators fitted together: ``fit`` (with the
+    bubble-plot frames ``points``/``line`` when there is one moderator), or ``message`` why
+    not. ``missing``: studies without a value of a moderator (left out), ``missing_reasons``
+    which; ``notices``: moderators of the link the dataset cannot give (left out)."""
 
     moderator: str
     title: str
@@ -190,36 +250,78 @@ class Regression:
     line: pd.DataFrame | None
     message: str | None
     warning: str | None
+    moderators: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    missing_reasons: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
 
 
 def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Regression:
-    """``meta_regression`` of the included studies on ``state.mod`` (Knapp-Hartung t tests
-    with ``ci="hksj"``, else z), the studies without a value left out."""
-    column, title = MODERATORS[state.mod]
-    what = title.lower()
-    values = pd.to_numeric(
-        studies.set_index("study_id").loc[inc["study_id"], column], errors="coerce"
-    ).to_numpy(float)
-    has = np.isfinite(values)
+    """``meta_regression`` of the included studies on the moderators of ``state.mod`` fitted
+    together (Knapp-Hartung t tests with ``ci="hksj"``, else z), the studies without a value
+    of one of them left out."""
+    usable, notices = moderator_columns(studies, state.mod)
+    mods = tuple(m for m, _, _ in usable)
+    titles = tuple(t for _, _, t in usable)
+    mod = ", ".join(mods) or ", ".join(state.mod)
+    title = " and ".join(titles) or "the moderators"
+    what = title.lower() if len(titles) == 1 else title
+    test = "knha" if state.ci == "hksj" else "z"
+    meta = studies.set_index("study_id")
+    values = np.array(
+        [
+            pd.to_numeric(meta.loc[inc["study_id"], c], errors="coerce").to_numpy(float)
+            for _, c, _ in usable
+        ],
+        dtype=float,
+    ).T.reshape(len(inc), len(usable))  # (k, moderators); no moderator: (k, 0), none missing
+    has = np.isfinite(values).all(axis=1)
     missing = tuple(inc.loc[~has, "label"].astype(str))
+    reasons = tuple(
+        "; ".join(
+            MISSING_REASON.get(m, f"no value of {t.lower()}")
+            for (m, _, t), ok in zip(usable, np.isfinite(row), strict=True)
+            if not ok
+        )
+        for row in values[~has]
+    )
     used = inc.loc[has]
     x = values[has]
     k = len(used)
-    test = "knha" if state.ci == "hksj" else "z"
 
     def declined(msg: str) -> Regression:
-        return Regression(state.mod, title, missing, k, test, None, None, None, msg, None)
+        return Regression(
+            mod,
+            title,
+            missing,
+            k,
+            test,
+            None,
+            None,
+            None,
+            msg,
+            None,
+            mods,
+            titles,
+            reasons,
+            notices,
+        )
 
-    if k < 3:
+    if not usable:
+        return declined("No moderator of the link is a numeric column of this dataset.")
+    p = len(usable) + 1
+    if k < p + 1:
+        need = "three studies with a" if p == 2 else f"{p + 1} studies with a value of each"
         return declined(
-            f"A meta-regression on {what} needs at least three studies with a {what}; this "
-            f"selection has {k}."
+            f"A meta-regression on {what} needs at least {need} {what if p == 2 else ''}".rstrip()
+            + f"; this selection has {k}."
         )
     if k > FIT_MAX_K:
         return declined(too_many("The meta-regression", FIT_MAX_K, k))
-    if np.ptp(x) == 0:
+    if p == 2 and np.ptp(x[:, 0]) == 0:
         return declined(
-            f"All {k} studies have the same {what} ({x[0]:g}), so its effect cannot be estimated."
+            f"All {k} studies have the same {what} ({x[0, 0]:g}), so its effect cannot be "
+            "estimated."
         )
     try:
         fit = meta_regression(
@@ -227,7 +329,7 @@ def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Re
             used["vi"].to_numpy(float),
             x,
             method=state.method,
-            names=[what],
+            names=[t.lower() for t in titles],
             test=test,
         )
     except ValueError as err:
@@ -237,8 +339,25 @@ def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Re
         if k < 10
         else None
     )
-    points, line = bubble_frames(fit, used["label"].astype(str).to_list())
-    return Regression(state.mod, title, missing, k, test, fit, points, line, None, warning)
+    points = line = None
+    if fit.x.shape[1] == 2:  # one moderator (left in the model): the bubble plot
+        points, line = bubble_frames(fit, used["label"].astype(str).to_list())
+    return Regression(
+        mod,
+        title,
+        missing,
+        k,
+        test,
+        fit,
+        points,
+        line,
+        None,
+        warning,
+        mods,
+        titles,
+        reasons,
+        notices,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -384,6 +503,8 @@ def to_json(bv: BiasView) -> dict[str, object]:
         if reg is None
         else {
             "moderator": reg.moderator,
+            "moderators": list(reg.moderators),
+            "notices": list(reg.notices),
             "k": reg.k,
             "missing": list(reg.missing),
             "message": reg.message,

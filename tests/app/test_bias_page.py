@@ -188,7 +188,8 @@ def test_trim_and_fill_on_the_funnel(name, ds):
 def test_meta_regression_equals_core(name, ds):
     at = run(LINKS[name])
     state, _, inc = view(LINKS[name], ds)
-    column = {"quality": "quality_score", "year": "year"}[state.mod]
+    (mod,) = state.mod  # one moderator: the bubble plot and its tiles
+    column = {"quality": "quality_score", "year": "year"}[mod]
     x = pd.to_numeric(ds.studies.set_index("study_id").loc[inc["study_id"], column]).to_numpy(float)
     keep = np.isfinite(x)
     test = "knha" if state.ci == "hksj" else "z"
@@ -199,14 +200,14 @@ def test_meta_regression_equals_core(name, ds):
         method=state.method,
         test=test,
     )
-    unit = "point" if state.mod == "quality" else "year"
+    unit = "point" if mod == "quality" else "year"
     shown = metric_values(at)
     assert shown[f"Ratio of ORs per {unit}"] == [fmt_ratio(math.exp(fit.coef[1]))]
     assert shown["95% CI"] == [fmt_ci(math.exp(fit.ci_low[1]), math.exp(fit.ci_high[1]))]
     assert shown[f"p ({'t' if test == 'knha' else 'z'})"] == [fmt_p(float(fit.pvalue[1]))]
     assert shown["R²"] == [f"{fit.r2:.1f}%"]
     assert f"residual τ² = {fit.tau2:.4f}" in texts(at)
-    assert at.radio(key="w_bias_mod").value == state.mod
+    assert at.multiselect(key="w_bias_mod").value == [mod]
     (line,) = with_column(at, "pred")
     assert line["pred"].to_numpy() == pytest.approx(fit.predict(line["x"].to_numpy()).pred)
     (pts,) = with_column(at, "ratio_text")
@@ -279,7 +280,7 @@ def test_widgets_write_the_link():
     at.toggle(key="w_bias_tf").set_value(True).run()
     assert not at.exception
     assert at.query_params.get("tf") in ("1", ["1"])
-    at.radio(key="w_bias_mod").set_value("year").run()
+    at.multiselect(key="w_bias_mod").set_value(["year"]).run()
     assert at.query_params.get("mod") in ("year", ["year"])
     assert "Ratio of ORs per year" in metric_values(at)
     assert at.toggle(key="w_bias_tf").value is True

@@ -9,6 +9,7 @@ Chromium and the production settings (XSRF on, error details hidden) under that 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import sys
 import time
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.vocab import UPLOAD_TOO_LARGE
 from tests.e2e.conftest import free_port, stop_app, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,6 +231,72 @@ def test_upload_without_xsrf_token_is_refused(server: Server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(req, timeout=5)
     assert refused.value.code == 403  # without XSRF protection it would be 400 (no session)
+
+
+def _put_oversized(server: Server, path: str, headers: dict[str, str], chunked: bool) -> tuple:
+    """PUT an upload over the limit to ``path`` with the page's cookie and XSRF token: either
+    declared (a Content-Length over the limit, no body sent) or streamed (chunked, no length: a
+    multipart part that grows past the limit). Returns (status, body)."""
+    limit = effective_config(server)["server"]["maxUploadSize"] << 20
+    boundary = "explorerboundary"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.putrequest("PUT", path)
+    conn.putheader("Cookie", headers["cookie"])
+    conn.putheader("X-Xsrftoken", headers["x-xsrftoken"])
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    if not chunked:
+        conn.putheader("Content-Length", str(limit + (2 << 20)))
+        conn.endheaders()
+    else:
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="studies.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        with contextlib.suppress(OSError):  # the server may stop reading once over the limit
+            for chunk in [head, *[b"x" * (1 << 20)] * ((limit >> 20) + 3)]:
+                conn.send(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            conn.send(b"0\r\n\r\n")
+    answer = conn.getresponse()
+    try:
+        return answer.status, answer.read().decode()
+    finally:
+        conn.close()
+
+
+def test_an_upload_over_the_limit_gets_the_apps_own_answer(server: Server, page: Page):
+    """The browser refuses a file over ``server.maxUploadSize`` before sending it; a client that
+    sends one anyway, with a session and its XSRF token (taken from the page's own upload
+    request), gets HTTP 413 with the app's sentence naming the limit (serve.too_large), not
+    the framework's bare "File too large", whether the size is declared or only streamed; the
+    server keeps serving."""
+    seen: dict[str, object] = {}
+
+    def capture(route) -> None:  # the page's upload: keep its address and headers, send nothing
+        seen["url"], seen["headers"] = route.request.url, route.request.all_headers()
+        route.abort()
+
+    page.route("**/_stcore/upload_file/**", capture)
+    page.goto(server.url + "/studies")
+    expect(page.locator("input[type=file]")).to_have_count(1, timeout=RUN_TIMEOUT)
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "studies.csv", "mimeType": "text/csv", "buffer": b"study_id\nA\n"}]
+    )
+    deadline = time.monotonic() + RUN_TIMEOUT / 1000
+    while "url" not in seen:
+        assert time.monotonic() < deadline, "the page sent no upload request"
+        page.wait_for_timeout(100)
+    path = urllib.parse.urlsplit(str(seen["url"])).path
+    headers = seen["headers"]
+    assert isinstance(headers, dict)
+    limit_mb = effective_config(server)["server"]["maxUploadSize"]
+    expected = UPLOAD_TOO_LARGE.format(limit=limit_mb)
+    assert f"upload limit of {limit_mb} MB" in expected
+    for chunked in (False, True):
+        assert _put_oversized(server, path, headers, chunked) == (413, expected), chunked
+    with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=5) as r:
+        assert (r.status, r.read()) == (200, b"ok")
 
 
 def test_production_settings_under_the_container_command(server: Server):

@@ -20,7 +20,7 @@ import core.report.document as report
 from core.data.dataset import load_bundled, load_files, published
 from core.report.narrative import described_filters, left_out, summary_sentence
 from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
-from core.report.sof import Override, sof_table
+from core.report.sof import SOF_COLUMNS, Override, sof_display, sof_table
 from core.state.view import ViewState, encode_query
 from core.views.analysis import analyse
 from tests.fixtures.uploads import xss
@@ -164,6 +164,14 @@ def test_html_holds_every_part_with_core_numbers(default_html: str) -> None:
         assert f"Certainty, {row.title}: {row.certainty.label}" in text
         assert row.nnt.text in text
     assert SOF_DISCLAIMER in text
+    # the table itself is the page's (one builder, core.report.sof.sof_display): same header
+    # and the same cells, in order
+    shown = sof_display(sof_table(analysis, BUNDLED.studies))
+    assert list(shown.columns) == list(SOF_COLUMNS)
+    sof_header = "".join(f"<th>{html.escape(c)}</th>" for c in SOF_COLUMNS)
+    assert sof_header in doc
+    for cells in shown.itertuples(index=False):
+        assert "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) in doc
     # published results (bundled data), studies with sources and the editorial score note
     for entry in published()["results"]:
         assert f"{entry['outcome']} {entry['estimate']} (95% CI {entry['ci_low']} to" in text

@@ -25,6 +25,7 @@ from core.report.rscript import comment, r_number, r_script, r_script_download, 
 from core.state.view import parse_query
 from core.stats.pooling import prediction_interval
 from core.views.analysis import Analysis, analyse
+from core.vocab import NOT_ADVICE
 
 DATASET = load_bundled()
 HOSTILE = '"); system("rm -rf /'
@@ -130,7 +131,7 @@ def test_r_number_and_comment():
 def test_default_script_structure():
     text = script(DEFAULT)
     a = view(DEFAULT)
-    assert "# This explores published evidence; it is not treatment advice." in text
+    assert f"# {NOT_ADVICE}" in text
     assert "# Link: the default view (?v=2)" in text
     assert "#   Designs: randomized (RCT), propensity-matched (PSM)" in text
     assert 'method = "REML", test = "z"' in text

@@ -90,6 +90,12 @@ CASES: list[tuple[str, dict, list[str]]] = [
     ("tpoint=interp", {"tpoint": "interp"}, []),
     ("order=quality", {"order": "quality"}, []),
     ("mod=year", {"mod": "year"}, []),
+    ("mod=year&mod=median_fu_months", {"mod": ("year", "median_fu_months")}, []),
+    ("mod=score,year,year", {"mod": ("quality", "year")}, []),
+    ("group=rt_type", {"group": "rt_type"}, []),  # any column: the dataset is checked later
+    ("group=Design", {"group": "design"}, []),
+    ("tau2g=common", {"tau2g": "common"}, []),
+    ("tau2g=pooled", {"tau2g": "common"}, []),
     ("tf=1", {"tf": True}, []),
     # case, whitespace, separators
     ("method=reml", {}, []),
@@ -147,7 +153,11 @@ CASES: list[tuple[str, dict, list[str]]] = [
     ("pi=2", {}, ["pi"]),
     ("tf=maybe", {}, ["tf"]),
     ("scope=everything", {}, ["scope"]),
-    ("group=year", {}, ["group"]),
+    ("group=1year", {}, ["group"]),  # not a column name (a letter first)
+    ("group=rt type", {}, ["group"]),
+    ("tau2g=both", {}, ["tau2g"]),
+    ("mod=a%20b", {}, ["mod"]),
+    ("mod=a,b,c,d,e,f", {"mod": ("a", "b", "c", "d", "e")}, ["only the first 5"]),
     ("design=bogus", {}, ["design"]),
     ("design=RCT&design=bogus", {"design": ("RCT",)}, ["'bogus'"]),
     ("indication=PVTT,xyz", {"indication": ("PVTT",)}, ["'xyz'"]),
@@ -307,7 +317,8 @@ def test_defaults() -> None:
     assert s.exclude == ()
     assert (s.outcome, s.measure, s.t_os, s.t_dfs) == ("OS", "OR", 2.0, 1.0)
     assert (s.method, s.ci, s.pi, s.group, s.tpoint) == ("REML", "wald", "t", "none", "interp")
-    assert (s.order, s.mod, s.tf) == ("year", "quality", False)
+    assert s.tau2g == "separate"
+    assert (s.order, s.mod, s.tf) == ("year", ("quality",), False)
     assert encode_query(s) == "v=2"
     assert to_query_params(s) == {"v": ["2"]}
     assert [f.name for f in dataclasses.fields(ViewState)] == [f.name for f in FIELDS]
@@ -485,6 +496,7 @@ _ALNUM = string.ascii_letters + string.digits
 # ID_PATTERN built from characters (from_regex is slow enough here to fail health checks)
 _ID = st.builds(operator.add, st.sampled_from(_ALNUM), st.text(_ALNUM + "_.-", max_size=63))
 _NUMBER = st.floats(min_value=0, max_value=100, allow_nan=False)
+_COLUMN = st.from_regex(S.COLUMN_PATTERN, fullmatch=True)
 _TEXT = st.text(min_size=1, max_size=S.MAX_TEXT).map(S.clean_text).filter(bool)
 _YEARS = st.floats(min_value=1e-6, max_value=20, allow_nan=False)
 
@@ -505,6 +517,12 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
         return st.lists(_ID, max_size=20).map(tuple)
     if spec.kind == "token":
         return st.none() | st.binary(min_size=24, max_size=24).map(_token)
+    if spec.kind == "column":
+        return st.sampled_from(spec.allowed) | _COLUMN
+    if spec.kind == "columns":
+        return st.lists(st.sampled_from(spec.allowed) | _COLUMN, min_size=1, max_size=5).map(
+            lambda cols: tuple(dict.fromkeys(cols))
+        )
     if spec.kind == "texts":
         return st.lists(_TEXT, max_size=5).map(tuple)
     if spec.nullable:
