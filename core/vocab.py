@@ -32,6 +32,12 @@ MEASURES: Final = {"OR": "odds ratio at t years", "HR": "hazard ratio"}
 CI_METHODS: Final = {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"}
 #: The CI methods' short names, for controls and model labels.
 CI_SHORT: Final = {"wald": "Wald (z)", "hksj": "Hartung-Knapp"}
+#: The forest plot's per-arm column headers (events/total, n/N, where a study gives counts).
+FOREST_ARMS: Final = {"rt": "RT", "ctl": "Control"}
+#: The first words of the forest plot's footer lines (RevMan's and metafor's wording).
+FOOTER_HETEROGENEITY: Final = "Heterogeneity"
+FOOTER_OVERALL: Final = "Test for overall effect"
+FOOTER_SUBGROUPS: Final = "Test for subgroup differences"
 #: The tau2 estimators (metafor's ``method`` codes) and the common-effect model.
 MODELS: Final = {
     "REML": "restricted maximum likelihood",

@@ -21,6 +21,7 @@ from core.stats.pooling import PoolResult
 from core.views.analysis import (
     Analysis,
     OutcomeAnalysis,
+    forest_footer,
     forest_frame,
     model_label,
 )
@@ -167,6 +168,7 @@ def forest_specs(
             large=large,
             width=width,
             show_weight=width is None,
+            footer=forest_footer(oa),
         ),
     )
     return chart, cache.display_spec(view, part, chart)

@@ -26,6 +26,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core import vocab
 from core.fmt import percent, ratio_with_ci
 from core.views.overlap import OVERLAP_MARK
 
@@ -75,8 +76,13 @@ FOREST_COLUMNS: dict[str, tuple[bool, str, object]] = {
     "low": (True, "float", None),
     "high": (True, "float", None),
     "weight": (False, "float", math.nan),
+    "events_rt": (False, "float", math.nan),
+    "n_rt": (False, "float", math.nan),
+    "events_ctl": (False, "float", math.nan),
+    "n_ctl": (False, "float", math.nan),
     "included": (False, "bool", True),
     "derived": (False, "bool", False),
+    "counts_derived": (False, "bool", False),  # events/total computed from a reported rate
     "overlap": (False, "str", ""),
     "detail": (False, "str", ""),
     "source": (False, "str", ""),
@@ -219,6 +225,13 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 1)].rstrip() + ELLIPSIS
 
 
+def _arm_text(events: float, n: float) -> str:
+    """'12/40' (events/total) as RevMan prints an arm; blank where a count is missing."""
+    if not (math.isfinite(events) and math.isfinite(n)):
+        return ""
+    return f"{int(events)}/{int(n)}"
+
+
 def _ci_text(est: float, low: float, high: float) -> str:
     if not (math.isfinite(est) and est > 0) and math.isnan(low) and math.isnan(high):
         return "Not estimable"
@@ -283,6 +296,8 @@ def _rows_frame(
                 "ci_text": _ci_text(est, low, high) if r.kind in _DRAWN else "",
                 **({"ci_text": r.note} if r.kind == "pi" and not est_ok and r.note else {}),
                 "weight_text": weight_text if r.kind != "heading" else "",
+                "rt_text": _arm_text(float(r.events_rt), float(r.n_rt)),
+                "ctl_text": _arm_text(float(r.events_ctl), float(r.n_ctl)),
                 "status": status,
                 "drawn": drawn,
                 "est_c": est_c,
@@ -409,10 +424,13 @@ class _Layout:
     note_lines: int
     title: str | None
     large: bool
+    arm_w: int = 0  # width of each of the two events/total columns (0: none)
+    footer_lines: int = 0
 
 
 _TEXT_COLS = ["row_id", "kind", "study_id", "label", "label_text", "tx", "fw", "y", "ci_text"]
 _TEXT_COLS += ["weight_text", "text_color", "detail", "source", "note", "status", "included"]
+_TEXT_COLS += ["rt_text", "ctl_text"]
 _PLOT_COLS = [*_TEXT_COLS, "est_c", "low_c", "high_c", "size", "line_color", "sq_fill", "sq_stroke"]
 _DIAMOND_COLS = ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"]
 _ARROW_COLS = ["row_id", "x", "y", "shape"]
@@ -427,6 +445,7 @@ def forest_chart(
     large: bool = False,
     width: int | None = None,
     show_weight: bool = True,
+    footer: tuple[str, ...] = (),
 ) -> VegaSpec:
     """A RevMan/metafor-style forest plot of a forest frame (see ``FOREST_COLUMNS``).
 
@@ -439,6 +458,10 @@ def forest_chart(
     ``width`` is the approximate total width in pixels (labels are then shortened to
     ``LABEL_CHARS_NARROW`` characters, else ``LABEL_CHARS``; the full label is in the tooltip);
     ``show_weight=False`` drops the weight column (it stays in the tooltip) for narrow places.
+    Where any study row has counts (``events_rt``, ``n_rt``, ``events_ctl``, ``n_ctl``), two
+    columns beside the labels give events/total per arm (blank for a row without them, e.g. a
+    hazard ratio). ``footer``: lines printed under the pooled row (heterogeneity, the test
+    for the overall effect and for subgroup differences: core.views.analysis.forest_footer).
     Two point selections on ``study_id`` (click) let a page toggle a study: ``TOGGLE_PARAM``
     on a study's row in the plot, ``LABEL_PARAM`` on its label: ``st.vega_lite_chart(
     spec=chart, on_select="rerun", selection_mode=(TOGGLE_PARAM, LABEL_PARAM))``; clicks on
@@ -466,10 +489,26 @@ def forest_chart(
     pi_room = [len(PI_TEXT_ROOM)] if (rows["kind"] == "pi").any() else []
     ci_w = int(max([len(s) for s in rows["ci_text"]] + [14, *pi_room]) * sz.font * sz.char + 8)
     wt_w = int(7 * sz.font * sz.char + 6) if show_weight else 0
-    plot_w = (560 if large else 340) if width is None else width - label_w - ci_w - wt_w - 40
+    arm_texts = [*rows["rt_text"], *rows["ctl_text"]]
+    arm_w = (
+        int(max([len(t) for t in arm_texts] + [len(h) for h in vocab.FOREST_ARMS.values()])
+            * sz.font * sz.char + 8)
+        if any(arm_texts)
+        else 0
+    )  # fmt: skip
+    plot_w = (
+        (560 if large else 340)
+        if width is None
+        else width - label_w - ci_w - wt_w - 2 * arm_w - 40
+    )
     plot_w = max(int(plot_w), int(160 * sz.font / 12))
 
-    notes = []
+    notes = list(footer)
+    if (rows["counts_derived"] & rows["rt_text"].ne("")).any():
+        notes.append(
+            f"{vocab.FOREST_ARMS['rt']}, {vocab.FOREST_ARMS['ctl']}: events/total; from a "
+            "rate at t, events = round(n × (1 − rate)) (derived)."
+        )
     if rows["derived"].any():
         notes.append(
             f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
@@ -513,6 +552,8 @@ def forest_chart(
         note_lines=len(notes),
         title=title,
         large=large,
+        arm_w=arm_w,
+        footer_lines=len(footer),
     )
     spec = VegaSpec(copy.deepcopy(_forest_spec(layout)))
     drawn = rows[rows["drawn"]]
@@ -523,7 +564,14 @@ def forest_chart(
         "forest_diamonds": _records(_plain(_diamonds(rows, 0.36), _DIAMOND_COLS)),
         "forest_arrows": _records(_plain(_arrows(rows, dmin, dmax), _ARROW_COLS)),
         "forest_hits": _records(_plain(rows[rows["kind"] != "heading"], _TEXT_COLS)),
-        "forest_notes": [{"t": t, "yp": (i + 0.5) * sz.note_line} for i, t in enumerate(notes)],
+        "forest_notes": [
+            {
+                "t": t,
+                "yp": (i + 0.5) * sz.note_line,
+                "c": PALETTE["text"] if i < len(footer) else PALETTE["muted"],
+            }
+            for i, t in enumerate(notes)
+        ],
     }
     return spec
 
@@ -553,9 +601,16 @@ def _forest_spec(layout: _Layout) -> dict:
     tdata = alt.NamedData(name="forest_text")
     header = pd.DataFrame(
         {
-            "panel": ["label", "plot", "ci", "weight"],
-            "text": ["Study", measure_label, "Ratio [95% CI]", "Weight"],
-            "y": [-1.0] * 4,
+            "panel": ["label", "plot", "ci", "weight", "rt", "ctl"],
+            "text": [
+                "Study",
+                measure_label,
+                "Ratio [95% CI]",
+                "Weight",
+                vocab.FOREST_ARMS["rt"],
+                vocab.FOREST_ARMS["ctl"],
+            ],
+            "y": [-1.0] * 6,
         }
     )
     sep = pd.DataFrame({"y": [-0.5, n - 0.5]})
@@ -631,6 +686,17 @@ def _forest_spec(layout: _Layout) -> dict:
         header_layer("weight", "right", wt_w - 4),
         text_column("weight_text", "right", wt_w - 4, wt_w),
     ).properties(width=wt_w, height=height)
+
+    # ---- events/total per arm, between the labels and the plot (RevMan's order)
+    arm_w = layout.arm_w
+    arms = [
+        alt.layer(
+            rules(arm_w),
+            header_layer(arm, "right", arm_w - 4),
+            text_column(f"{arm}_text", "right", arm_w - 4, arm_w),
+        ).properties(width=arm_w, height=height)
+        for arm in ("rt", "ctl")
+    ] if arm_w else []  # fmt: skip
 
     # ---- middle panel: the plot
     x_scale = alt.Scale(type="log", domain=[dmin, dmax], nice=False, clamp=True)
@@ -760,17 +826,22 @@ def _forest_spec(layout: _Layout) -> dict:
         study_hits,
     ).properties(width=plot_w, height=height)
 
-    panels = [left, plot, right_ci, right_wt] if show_weight else [left, plot, right_ci]
+    panels = [left, *arms, plot, right_ci, *([right_wt] if show_weight else [])]
     body = alt.hconcat(*panels, spacing=6 * sz.font / 12)
 
     parts: list[alt.TopLevelMixin] = [body]
     if layout.note_lines:
         parts.append(
             alt.Chart(alt.NamedData(name="forest_notes"))
-            .mark_text(align="left", baseline="middle", fontSize=sz.foot, color=PALETTE["muted"])
-            .encode(x=alt.value(4), y=alt.Y("yp:Q", scale=None, axis=None), text="t:N")
+            .mark_text(align="left", baseline="middle", fontSize=sz.foot)
+            .encode(
+                x=alt.value(4),
+                y=alt.Y("yp:Q", scale=None, axis=None),
+                text="t:N",
+                color=alt.Color("c:N", scale=None),
+            )
             .properties(
-                width=label_w + plot_w + ci_w + wt_w,
+                width=label_w + 2 * arm_w + plot_w + ci_w + wt_w,
                 height=sz.note_line * layout.note_lines,
             )
         )

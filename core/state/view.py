@@ -58,6 +58,9 @@ TimePoints = Literal["exact", "interp"]
 OverlapRule = Literal["all", "one"]
 CumulativeOrder = Literal["year", "quality"]
 Moderator = Literal["quality", "year"]
+#: Order of the studies in a forest plot: as in the dataset (the default), or by publication
+#: year, weight, effect size, quality score or label.
+ForestSort = Literal["data", "year", "weight", "effect", "quality", "label"]
 #: The presenter view's screens of one outcome (``board=1``): forest plot, summary of findings.
 Screen = Literal["forest", "sof"]
 
@@ -217,6 +220,12 @@ FIELDS: tuple[FieldSpec, ...] = (
     F("order", "enum", "year", get_args(CumulativeOrder), "Cumulative order",
       {"year": "publication year", "quality": "quality score"},
       {"date": "year", "score": "quality"}),
+    F("sort", "enum", "data", get_args(ForestSort), "Forest plot order",
+      {"data": "as in the dataset", "year": "publication year (oldest first)",
+       "weight": "weight (largest first)", "effect": "effect size (smallest ratio first)",
+       "quality": "quality score (highest first)", "label": "study label (A to Z)"},
+      {"dataset": "data", "none": "data", "default": "data", "date": "year",
+       "score": "quality", "ratio": "effect", "name": "label", "study": "label"}),
     F("mod", "enum", "quality", get_args(Moderator), "Meta-regression moderator",
       {"quality": "quality score", "year": "publication year"},
       {"score": "quality", "date": "year"}),
@@ -372,6 +381,7 @@ class ViewState:
     group: Group = "none"
     tpoint: TimePoints = "interp"
     order: CumulativeOrder = "year"
+    sort: ForestSort = "data"
     mod: Moderator = "quality"
     tf: bool = False
     cr_os: float | None = None
@@ -813,7 +823,7 @@ def describe_filters(
         lines.append(f"Subgroups: {f['group'].label(state.group)}")
     if state.measure == "OR":
         lines.append(f"Time points: {f['tpoint'].label(state.tpoint)}")
-    for name in ("order", "mod", "tf"):
+    for name in ("order", "sort", "mod", "tf"):
         value = getattr(state, name)
         if value != f[name].default:
             shown = f[name].label("1" if value is True else "0" if value is False else value)

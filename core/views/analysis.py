@@ -493,6 +493,52 @@ def _detail(row: pd.Series, measure: str, endpoint: str = "") -> str:
     return "; ".join(parts) + what
 
 
+def _arm_counts(row: pd.Series, measure: str) -> dict[str, float | bool]:
+    """events_rt, n_rt, events_ctl, n_ctl of a study row where the ratio is built from counts
+    (odds ratios); NaN for hazard ratios (no 2x2 table) and wherever a count is missing.
+    ``counts_derived``: the events were computed from a reported rate (core.data.estimable)."""
+    names = ("events_rt", "n_rt", "events_ctl", "n_ctl")
+    if measure == "HR":
+        return {**dict.fromkeys(names, math.nan), "counts_derived": False}
+    counts = {c: math.nan if pd.isna(row.get(c)) else float(row[c]) for c in names}
+    return {**counts, "counts_derived": bool(row.get("derived", False))}
+
+
+#: ``sort`` -> (column of the sort frame, ascending): year oldest first, weight largest first,
+#: effect smallest ratio first, quality highest first, label A to Z; "data" keeps the order.
+SORT_KEYS: dict[str, tuple[str, bool]] = {
+    "year": ("year", True),
+    "weight": ("weight", False),
+    "effect": ("yi", True),
+    "quality": ("quality_score", False),
+    "label": ("label_key", True),
+}
+
+
+def sort_rows(rows: pd.DataFrame, studies: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """``rows`` (an OutcomeAnalysis's study rows) in the forest plot's order ``sort`` (see
+    ``SORT_KEYS``). Stable: ties, and studies without the value (no year, no quality score,
+    excluded so no weight), keep the dataset's order, those without the value last."""
+    if sort not in SORT_KEYS or rows.empty:
+        return rows
+    col, ascending = SORT_KEYS[sort]
+    meta = studies.drop_duplicates("study_id").set_index("study_id")
+    ids = rows["study_id"]
+    if col in ("year", "quality_score"):
+        key = pd.to_numeric(ids.map(meta[col]).astype("Float64"), errors="coerce")
+        key = key.astype(float)
+    elif col == "label_key":
+        key = rows["label"].astype(str).map(str.casefold)
+    else:
+        key = rows[col].astype(float)
+    order = (
+        pd.DataFrame({"key": key.to_numpy(), "pos": np.arange(len(rows))})
+        .sort_values(["key", "pos"], ascending=[ascending, True], na_position="last", kind="stable")
+        .index
+    )
+    return rows.iloc[order].reset_index(drop=True)
+
+
 def _int(x: float | None) -> str:
     return "?" if x is None or pd.isna(x) else f"{int(x)}"
 
@@ -550,6 +596,38 @@ def _pooled_rows(
     return rows
 
 
+def forest_footer(oa: OutcomeAnalysis) -> tuple[str, ...]:
+    """The lines RevMan and metafor print under a forest plot's pooled row, from the pooled
+    fit: "Heterogeneity: τ² = 0.0123; I² = 45.6%; Q = 7.31 (df = 4), p = 0.120" (τ² left out
+    for the common-effect model; Q = sum (yi - mu_EE)^2 / vi on k - 1 df), "Test for overall
+    effect: z = -2.45, p = 0.014" (t on k - 1 df with Hartung-Knapp) and, for a grouped plot,
+    "Test for subgroup differences: Q = 1.23 (df = 1), p = 0.267" (Q between the subgroups'
+    estimates, core.stats.subgroups). Empty without a pooled result."""
+    p = oa.pooled
+    if p is None:
+        return ()
+    if p.k < 2:
+        het = f"{vocab.FOOTER_HETEROGENEITY}: not applicable (one study)"
+    else:
+        tau2 = "" if p.method == "EE" else f"τ² = {p.tau2:.4f}; "
+        het = (
+            f"{vocab.FOOTER_HETEROGENEITY}: {tau2}I² = {fmt.percent(p.i2)}; "
+            f"Q = {fmt.stat(p.q)} (df = {p.df}), {fmt.p_equals(p.q_pvalue)}"
+        )
+    df = f" (df = {p.df})" if p.dist == "t" else ""
+    lines = [
+        het,
+        f"{vocab.FOOTER_OVERALL}: {p.dist} = {fmt.stat(p.stat)}{df}, {fmt.p_equals(p.pvalue)}",
+    ]
+    sg = oa.subgroups
+    if sg is not None and sg.q_between is not None and sg.p_between is not None:
+        lines.append(
+            f"{vocab.FOOTER_SUBGROUPS}: Q = {fmt.stat(sg.q_between)} (df = {sg.df_between}), "
+            f"{fmt.p_equals(sg.p_between)}"
+        )
+    return tuple(lines)
+
+
 def pi_method_text(pi: PredictionInterval) -> str:
     """How ``pi`` was computed, in words: 't on 1 df (k - 2), Higgins, Thompson &
     Spiegelhalter 2009', 'normal (z), metafor's default', 'Hartung-Knapp variance, t on 2 df'."""
@@ -585,9 +663,10 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), "")),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
+            **_arm_counts(r, oa.measure),
         }
 
-    rows = oa.rows
+    rows = sort_rows(oa.rows, studies, state.sort)
     if state.group != "none" and oa.subgroups is not None:
         labels = rows["study_id"].map(lambda s: str(meta.at[s, state.group]))
         for g in sorted(labels.unique(), key=lambda x: (str(x).casefold(), str(x).swapcase())):
@@ -621,6 +700,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         frame[col] = frame[col].fillna(default) if col in frame else default
     if "included" in frame:
         frame["included"] = frame["included"].fillna(True).astype(bool)
-    if "derived" in frame:
-        frame["derived"] = frame["derived"].fillna(False).astype(bool)
+    for flag in ("derived", "counts_derived"):
+        if flag in frame:
+            frame[flag] = frame[flag].fillna(False).astype(bool)
     return frame
