@@ -198,7 +198,7 @@ def forest(
         key=key,
         width="content",
     )
-    numbers(oa, key)
+    numbers(oa, key, studies, state.sort)
     sg = oa.subgroups
     if sg is not None and sg.q_between is not None and sg.p_between is not None:
         st.caption(
@@ -227,14 +227,16 @@ def overlap_note(oa: OutcomeAnalysis) -> None:
         )
 
 
-def numbers(oa: OutcomeAnalysis, key: str) -> None:
+def numbers(
+    oa: OutcomeAnalysis, key: str, studies: pd.DataFrame | None = None, sort: str = "data"
+) -> None:
     """The forest plot's text alternative, one click under it: its rows as a table (drawn only
     when open, so a toggle elsewhere does not redraw it)."""
     panel = st.expander("The numbers in this plot (table)", key=f"numbers_{key}", on_change="rerun")
     if panel.open:
         with panel:
             st.dataframe(
-                plot_table(oa),
+                plot_table(oa, studies, sort),
                 hide_index=True,
                 width="stretch",
                 column_config={"Study": st.column_config.TextColumn(pinned=True)},

@@ -515,18 +515,21 @@ SORT_KEYS: dict[str, tuple[str, bool]] = {
 }
 
 
-def sort_rows(rows: pd.DataFrame, studies: pd.DataFrame, sort: str) -> pd.DataFrame:
+def sort_rows(rows: pd.DataFrame, studies: pd.DataFrame | None, sort: str) -> pd.DataFrame:
     """``rows`` (an OutcomeAnalysis's study rows) in the forest plot's order ``sort`` (see
-    ``SORT_KEYS``). Stable: ties, and studies without the value (no year, no quality score,
-    excluded so no weight), keep the dataset's order, those without the value last."""
+    ``SORT_KEYS``; year and quality are read from ``studies``). Stable: ties keep the
+    dataset's order; studies without the value (no year, no quality score, excluded so no
+    weight) come last."""
     if sort not in SORT_KEYS or rows.empty:
         return rows
     col, ascending = SORT_KEYS[sort]
-    meta = studies.drop_duplicates("study_id").set_index("study_id")
-    ids = rows["study_id"]
     if col in ("year", "quality_score"):
-        key = pd.to_numeric(ids.map(meta[col]).astype("Float64"), errors="coerce")
-        key = key.astype(float)
+        if studies is None or col not in studies:
+            key = pd.Series(np.nan, index=rows.index)
+        else:
+            meta = studies.drop_duplicates("study_id").set_index("study_id")[col]
+            values = rows["study_id"].map(meta)
+            key = pd.to_numeric(values.astype(object), errors="coerce").astype(float)
     elif col == "label_key":
         key = rows["label"].astype(str).map(str.casefold)
     else:
