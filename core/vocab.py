@@ -155,3 +155,48 @@ def model_label(method: str) -> str:
     if method == "EE":
         return f"EE: {MODELS['EE']}"
     return f"Random effects, {method}: {MODELS[method]}"
+
+
+#: Risk-of-bias tools (core.views.rob): name, domains (D1..), judgement labels and the symbol
+#: that tells a judgement without colour (robvis's: + low, − some concerns/moderate, × high/
+#: serious, ! critical, ? no information).
+ROB_TOOLS: Final = {"rob2": "RoB 2", "robins": "ROBINS-I"}
+ROB_DOMAINS: Final = {
+    "rob2": (
+        "randomization process",
+        "deviations from intended interventions",
+        "missing outcome data",
+        "measurement of the outcome",
+        "selection of the reported result",
+    ),
+    "robins": (
+        "confounding",
+        "selection of participants",
+        "classification of interventions",
+        "deviations from intended interventions",
+        "missing data",
+        "measurement of outcomes",
+        "selection of the reported result",
+    ),
+}
+ROB_LEVELS: Final = {
+    "low": "low",
+    "some": "some concerns",
+    "moderate": "moderate",
+    "high": "high",
+    "serious": "serious",
+    "critical": "critical",
+    "ni": "no information",
+    "none": "not judged",
+}
+ROB_SYMBOLS: Final = {
+    "low": "+",
+    "some": "−",
+    "moderate": "−",
+    "high": "×",
+    "serious": "×",
+    "critical": "!",
+    "ni": "?",
+}
+ROB_OVERALL: Final = "overall"
+NO_ROB: Final = "No risk-of-bias judgements in this dataset."

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.report.narrative import summary_sentence
 from core import vocab
+from core.report.narrative import summary_sentence
 from core.state.view import DEFAULT_STATE, FIELD_BY_NAME
 from core.views.analysis import OUTCOMES
 from ui import blocks, cache, endpoints, sync
@@ -71,6 +71,8 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
         blocks.overlap_note(oa)
         blocks.published_box(oa, published, details=True)
         blocks.not_used(oa)
+
+blocks.rob_summary(analysis, dataset.studies)
 
 render_sof(analysis, state, dataset)
 

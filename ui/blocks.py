@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import fmt, vocab
 from core.charts.forest import LABEL_PARAM, TOGGLE_PARAM, forest_chart
+from core.charts.rob import rob_summary_chart
 from core.data.dataset import Dataset
 from core.fmt import p_value as fmt_p  # the names the pages and tests use
 from core.fmt import ratio as fmt_ratio
@@ -18,6 +19,7 @@ from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.stats.pooling import PoolResult
+from core.views import rob
 from core.views.analysis import (
     Analysis,
     OutcomeAnalysis,
@@ -30,7 +32,7 @@ from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.views.results_table import plot_table
 from core.vocab import MODEL_HELP, STAT_HELP
-from ui import cache, style, sync
+from ui import cache, exports, style, sync
 from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
@@ -208,6 +210,30 @@ def forest(
             "effects differ by more than chance?",
         )
     return chart
+
+
+def rob_summary(analysis: Analysis, studies: pd.DataFrame) -> None:
+    """The risk-of-bias summary (robvis style) of the studies in this view, with its download
+    buttons; nothing for a dataset without RoB 2 or ROBINS-I judgements (core.views.rob)."""
+    ids = analysis.selection.ids
+    if not rob.tools_in(studies, ids):
+        return
+    frame = rob.summary_frame(studies, ids)
+    st.subheader("Risk of bias")
+    tools = ", ".join(dict.fromkeys(frame["tool"]))
+    unjudged = [str(s) for s in ids if rob.judgement_of(studies, s) is None]
+    st.caption(
+        f"Judgements as the dataset gives them ({tools}); share of the studies in this view "
+        "judged by each tool. Symbols: "
+        + ", ".join(f"{vocab.ROB_SYMBOLS[k]} {vocab.ROB_LEVELS[k]}" for k in
+                    ("low", "some", "moderate", "high", "serious", "critical", "ni"))
+        + "; white: domain not judged."
+        + (f" Not judged by any tool, so not counted: {text(', '.join(unjudged))}."
+           if unjudged else "")
+    )  # fmt: skip
+    chart = rob_summary_chart(frame)
+    st.vega_lite_chart(spec=chart, width="content")
+    exports.downloads("risk-of-bias summary", chart, frame)
 
 
 def overlap_note(oa: OutcomeAnalysis) -> None:

@@ -84,11 +84,26 @@ FOREST_COLUMNS: dict[str, tuple[bool, str, object]] = {
     "derived": (False, "bool", False),
     "counts_derived": (False, "bool", False),  # events/total computed from a reported rate
     "overlap": (False, "str", ""),
+    "rob_tool": (False, "str", ""),  # risk of bias (core.views.rob): the tool, "" for none
+    **{f"rob_d{i}": (False, "str", "") for i in range(1, 8)},  # judgement codes per domain
+    "rob_overall": (False, "str", ""),
     "detail": (False, "str", ""),
     "source": (False, "str", ""),
     "note": (False, "str", ""),
 }
 
+#: robvis's colours of risk-of-bias judgements; each also has a symbol (vocab.ROB_SYMBOLS),
+#: drawn on it in black or white (whichever reads), so colour is never the only cue.
+ROB_COLOURS: dict[str, tuple[str, str]] = {
+    "low": ("#02C100", "#000000"),
+    "some": ("#E2DF07", "#000000"),
+    "moderate": ("#E2DF07", "#000000"),
+    "high": ("#BF0000", "#FFFFFF"),
+    "serious": ("#BF0000", "#FFFFFF"),
+    "critical": ("#820000", "#FFFFFF"),
+    "ni": ("#4EA1F7", "#000000"),
+}
+ROB_CELLS = (*(f"rob_d{i}" for i in range(1, 8)), "rob_overall")
 DERIVED_MARK = "†"
 ELLIPSIS = "…"
 TOGGLE_PARAM = "toggle"  # clicks on a study's row in the plot panel
@@ -317,6 +332,78 @@ def _rows_frame(
     return pd.concat([d.reset_index(drop=True), pd.DataFrame(recs)], axis=1)
 
 
+def _rob_domains(rows: pd.DataFrame) -> int:
+    """The number of risk-of-bias domain columns to draw: 0 without judgements, 5 for RoB 2
+    only, 7 when a ROBINS-I judgement is among the rows."""
+    tools = set(rows.loc[rows["kind"] == "study", "rob_tool"]) - {""}
+    if not tools:
+        return 0
+    return 7 if "robins" in tools else 5
+
+
+def _rob_cell_w(sz: _Sizes) -> float:
+    return 1.6 * sz.font
+
+
+def _rob_cells(rows: pd.DataFrame, domains: int, sz: _Sizes) -> pd.DataFrame:
+    """One traffic light per study row and judged domain (and overall): its x, y, colour,
+    symbol and tooltip."""
+    recs = []
+    cell = _rob_cell_w(sz)
+    cols = [*ROB_CELLS[:domains], "rob_overall"]
+    for r in rows[rows["kind"] == "study"].itertuples(index=False):
+        tool = str(r.rob_tool)
+        if not tool:
+            continue
+        names = vocab.ROB_DOMAINS[tool]
+        for j, col in enumerate(cols):
+            level = str(getattr(r, col))
+            if not level:
+                continue
+            fill, ink = ROB_COLOURS[level]
+            domain = "overall" if col == "rob_overall" else f"D{j + 1} {names[j]}"
+            recs.append(
+                {
+                    "row_id": r.row_id,
+                    "label": r.label,
+                    "xp": (j + 0.5) * cell + (0.3 * cell if col == "rob_overall" else 0.0),
+                    "y": float(r.y),
+                    "fill": fill,
+                    "ink": ink,
+                    "symbol": vocab.ROB_SYMBOLS[level],
+                    "judgement": f"{vocab.ROB_TOOLS[tool]}, {domain}: "
+                    f"{vocab.ROB_LEVELS[level]} risk of bias"
+                    if level != "ni"
+                    else f"{vocab.ROB_TOOLS[tool]}, {domain}: no information",
+                }
+            )
+    return pd.DataFrame(recs, columns=_ROB_COLS)
+
+
+def _rob_legend(rows: pd.DataFrame, chars: int) -> list[str]:
+    """Note lines naming the tools' domains and what each symbol means, each line at most
+    about ``chars`` characters."""
+    lines: list[str] = []
+    for tool in ("rob2", "robins"):
+        if not (rows["rob_tool"] == tool).any():
+            continue
+        levels = ("low", "some", "high", "ni") if tool == "rob2" else (
+            "low", "moderate", "serious", "critical", "ni")  # fmt: skip
+        symbols = ", ".join(f"{vocab.ROB_SYMBOLS[v]} {vocab.ROB_LEVELS[v]}" for v in levels)
+        parts = [f"Risk of bias ({vocab.ROB_TOOLS[tool]}; {symbols}):"]
+        parts += [f"D{i + 1} {d}" for i, d in enumerate(vocab.ROB_DOMAINS[tool])]
+        line = ""
+        for part in parts:
+            if line and len(line) + len(part) + 2 > max(chars, 40):
+                lines.append(line if line.endswith(":") else line + ";")
+                line = part
+            else:
+                sep = " " if line.endswith(":") else "; "
+                line = f"{line}{sep}{part}" if line else part
+        lines.append(line + ".")
+    return lines
+
+
 def _diamonds(rows: pd.DataFrame, h: float) -> pd.DataFrame:
     """Four vertices per pooled/subgroup row as an area: (low,y), (est,y-h..y+h), (high,y)."""
     recs = []
@@ -425,6 +512,7 @@ class _Layout:
     title: str | None
     large: bool
     arm_w: int = 0  # width of each of the two events/total columns (0: none)
+    rob_domains: int = 0  # risk-of-bias domain columns (5 RoB 2, 7 with ROBINS-I; 0: none)
     footer_lines: int = 0
 
 
@@ -434,6 +522,7 @@ _TEXT_COLS += ["rt_text", "ctl_text"]
 _PLOT_COLS = [*_TEXT_COLS, "est_c", "low_c", "high_c", "size", "line_color", "sq_fill", "sq_stroke"]
 _DIAMOND_COLS = ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"]
 _ARROW_COLS = ["row_id", "x", "y", "shape"]
+_ROB_COLS = ["row_id", "label", "xp", "y", "fill", "ink", "symbol", "judgement"]
 
 
 def forest_chart(
@@ -496,10 +585,12 @@ def forest_chart(
         if any(arm_texts)
         else 0
     )  # fmt: skip
+    rob_domains = _rob_domains(rows)
+    rob_w = (rob_domains + 1.3) * _rob_cell_w(sz) if rob_domains else 0.0
     plot_w = (
         (560 if large else 340)
         if width is None
-        else width - label_w - ci_w - wt_w - 2 * arm_w - 40
+        else width - label_w - ci_w - wt_w - 2 * arm_w - int(rob_w) - 40
     )
     plot_w = max(int(plot_w), int(160 * sz.font / 12))
 
@@ -529,6 +620,10 @@ def forest_chart(
             "Bar: prediction interval for the effect in a new study (◂ ▸ where it extends "
             "beyond the axis)."
         )
+    if rob_domains:
+        total_w = label_w + 2 * arm_w + plot_w + ci_w + wt_w + rob_w
+        # Vega cuts a line of text short of its view's width: keep each well inside
+        notes.extend(_rob_legend(rows, int(0.8 * total_w / (sz.foot * sz.char))))
     # The last line is kept (blank while every study is in) so that toggling a study changes
     # the rows only, never the structure: the browser then updates the plot in place.
     if (rows["kind"] == "study").any():
@@ -554,6 +649,7 @@ def forest_chart(
         large=large,
         arm_w=arm_w,
         footer_lines=len(footer),
+        rob_domains=rob_domains,
     )
     spec = VegaSpec(copy.deepcopy(_forest_spec(layout)))
     drawn = rows[rows["drawn"]]
@@ -564,6 +660,7 @@ def forest_chart(
         "forest_diamonds": _records(_plain(_diamonds(rows, 0.36), _DIAMOND_COLS)),
         "forest_arrows": _records(_plain(_arrows(rows, dmin, dmax), _ARROW_COLS)),
         "forest_hits": _records(_plain(rows[rows["kind"] != "heading"], _TEXT_COLS)),
+        "forest_rob": _records(_rob_cells(rows, rob_domains, sz)),
         "forest_notes": [
             {
                 "t": t,
@@ -826,7 +923,45 @@ def _forest_spec(layout: _Layout) -> dict:
         study_hits,
     ).properties(width=plot_w, height=height)
 
-    panels = [left, *arms, plot, right_ci, *([right_wt] if show_weight else [])]
+    # ---- risk of bias: a traffic light per judged domain and overall (robvis style)
+    rob_panel = []
+    rob_w = 0.0
+    if layout.rob_domains:
+        cell = _rob_cell_w(sz)
+        rob_w = (layout.rob_domains + 1.3) * cell
+        heads = pd.DataFrame(
+            {
+                "t": [*(f"D{i + 1}" for i in range(layout.rob_domains)), "All"],
+                "xp": [(j + 0.5) * cell for j in range(layout.rob_domains)]
+                + [(layout.rob_domains + 0.8) * cell],
+                "y": -1.0,
+            }
+        )
+        rdata = alt.NamedData(name="forest_rob")
+        rob_tip = [
+            alt.Tooltip("label:N", title="Study"),
+            alt.Tooltip("judgement:N", title="Risk of bias"),
+        ]
+        rob_panel = [
+            alt.layer(
+                rules(rob_w),
+                alt.Chart(heads)
+                .mark_text(fontWeight="bold", color=PALETTE["text"], baseline="middle",
+                           fontSize=sz.foot)
+                .encode(x=alt.X("xp:Q", scale=None), y=yq(), text="t:N"),
+                alt.Chart(rdata)
+                .mark_point(shape="circle", filled=True, opacity=1, size=(0.75 * cell) ** 2,
+                            stroke=PALETTE["text"], strokeWidth=0.6)
+                .encode(x=alt.X("xp:Q", scale=None), y=yq(),
+                        fill=alt.Fill("fill:N", scale=None), tooltip=rob_tip),
+                alt.Chart(rdata)
+                .mark_text(fontWeight="bold", align="center", **base_text)
+                .encode(x=alt.X("xp:Q", scale=None), y=yq(), text="symbol:N",
+                        color=alt.Color("ink:N", scale=None), tooltip=rob_tip),
+            ).properties(width=rob_w, height=height)
+        ]  # fmt: skip
+
+    panels = [left, *arms, plot, right_ci, *([right_wt] if show_weight else []), *rob_panel]
     body = alt.hconcat(*panels, spacing=6 * sz.font / 12)
 
     parts: list[alt.TopLevelMixin] = [body]
@@ -841,7 +976,7 @@ def _forest_spec(layout: _Layout) -> dict:
                 color=alt.Color("c:N", scale=None),
             )
             .properties(
-                width=label_w + 2 * arm_w + plot_w + ci_w + wt_w,
+                width=label_w + 2 * arm_w + plot_w + ci_w + wt_w + int(rob_w),
                 height=sz.note_line * layout.note_lines,
             )
         )

@@ -32,6 +32,7 @@ from core.stats.pooling import (
 )
 from core.stats.subgroups import SubgroupResult, subgroup_analysis
 from core.views import overlap as ov
+from core.views import rob
 
 Z975 = float(stats.norm.isf(0.025))
 
@@ -493,6 +494,16 @@ def _detail(row: pd.Series, measure: str, endpoint: str = "") -> str:
     return "; ".join(parts) + what
 
 
+def _rob_cells(studies: pd.DataFrame, study_id: str) -> dict[str, str]:
+    """The forest frame's risk-of-bias cells of a study (core.views.rob): ``rob_tool`` and
+    ``rob_d1``.. ``rob_d7``, ``rob_overall`` (a judgement code, "" where none is given)."""
+    j = rob.judgement_of(studies, study_id)
+    if j is None:
+        return {}
+    cells = {f"rob_d{i + 1}": v for i, v in enumerate(j.domains)}
+    return {"rob_tool": j.tool, **cells, "rob_overall": j.overall}
+
+
 def _arm_counts(row: pd.Series, measure: str) -> dict[str, float | bool]:
     """events_rt, n_rt, events_ctl, n_ctl of a study row where the ratio is built from counts
     (odds ratios); NaN for hazard ratios (no 2x2 table) and wherever a count is missing.
@@ -647,6 +658,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
     meta = studies.set_index("study_id")
     frame_rows: list[dict] = []
     words = {s: d.words for d in oa.available for s in d.studies}
+    judged = bool(rob.tools_in(studies, oa.rows["study_id"]))
 
     def study_row(r: pd.Series) -> dict:
         se = math.sqrt(r["vi"])
@@ -667,6 +679,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
             **_arm_counts(r, oa.measure),
+            **(_rob_cells(studies, str(r["study_id"])) if judged else {}),
         }
 
     rows = sort_rows(oa.rows, studies, state.sort)

@@ -8,8 +8,9 @@ Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its
 (as in the forest plot), the weight in percent (empty for a study excluded by hand), how the
 numbers were obtained and the source. The pooled row holds the model's estimate (vi = se²),
 its CI, p with its test statistic (``test`` z, or t on k - 1 df with Hartung-Knapp;
-``statistic``), tau², I², Cochran's Q with ``q_df`` and ``q_pvalue``, and the prediction interval by the chosen method (``pi_method``: t, z or
-hksj; empty when hidden or not available, the note then says why); its weight is 100.
+``statistic``), tau², I², Cochran's Q with ``q_df`` and ``q_pvalue``, and the prediction
+interval by the chosen method (``pi_method``: t, z or hksj; empty when hidden or not
+available, the note then says why); its weight is 100.
 Studies that cannot be used for this outcome and measure follow, with the reason and no
 numbers. A study pooled with another of its overlap group has "‡" after its label and the
 group in ``overlap``; studies left out by "one study per overlap group" are listed as not
