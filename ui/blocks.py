@@ -221,7 +221,12 @@ def rob_summary(analysis: Analysis, studies: pd.DataFrame) -> None:
     frame = rob.summary_frame(studies, ids)
     st.subheader("Risk of bias")
     tools = ", ".join(dict.fromkeys(frame["tool"]))
-    unjudged = [str(s) for s in ids if rob.judgement_of(studies, s) is None]
+    labels = studies.drop_duplicates("study_id").set_index("study_id")
+    unjudged = [
+        str(labels.at[s, "label"]) if "label" in labels and pd.notna(labels.at[s, "label"]) else s
+        for s in ids
+        if rob.judgement_of(studies, s) is None
+    ]
     st.caption(
         f"Judgements as the dataset gives them ({tools}); share of the studies in this view "
         "judged by each tool. Symbols: "

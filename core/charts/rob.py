@@ -22,6 +22,8 @@ def rob_summary_chart(frame: pd.DataFrame, width: int = 560) -> dict:
     """A horizontal stacked bar per domain (rows in D1.., overall order), one block per tool;
     segments in robvis's colours with the judgement's symbol and share. ``frame``: the rows of
     ``core.views.rob.summary_frame`` (empty frames give an empty spec)."""
+    if frame.empty:
+        return {}
     data = frame[frame["n"] > 0].copy()
     data["order"] = data["level"].map(
         {lv: i for i, lv in enumerate(("low", "some", "moderate", "high", "serious",
