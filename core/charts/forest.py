@@ -549,8 +549,10 @@ def forest_chart(
     ``show_weight=False`` drops the weight column (it stays in the tooltip) for narrow places.
     Where any study row has counts (``events_rt``, ``n_rt``, ``events_ctl``, ``n_ctl``), two
     columns beside the labels give events/total per arm (blank for a row without them, e.g. a
-    hazard ratio). ``footer``: lines printed under the pooled row (heterogeneity, the test
-    for the overall effect and for subgroup differences: core.views.analysis.forest_footer).
+    hazard ratio); where ``width`` leaves the plot less than its minimum width they are left
+    out, the counts staying in each row's tooltip. ``footer``: lines printed under the pooled
+    row (heterogeneity, the test for the overall effect and for subgroup differences:
+    core.views.analysis.forest_footer).
     Two point selections on ``study_id`` (click) let a page toggle a study: ``TOGGLE_PARAM``
     on a study's row in the plot, ``LABEL_PARAM`` on its label: ``st.vega_lite_chart(
     spec=chart, on_select="rerun", selection_mode=(TOGGLE_PARAM, LABEL_PARAM))``; clicks on
@@ -587,15 +589,18 @@ def forest_chart(
     )  # fmt: skip
     rob_domains = _rob_domains(rows)
     rob_w = (rob_domains + 1.3) * _rob_cell_w(sz) if rob_domains else 0.0
+    min_plot = int(160 * sz.font / 12)
+    if width is not None and width - label_w - ci_w - wt_w - 2 * arm_w - int(rob_w) - 40 < min_plot:
+        arm_w = 0  # no room: the counts stay in each row's tooltip ("Data")
     plot_w = (
         (560 if large else 340)
         if width is None
         else width - label_w - ci_w - wt_w - 2 * arm_w - int(rob_w) - 40
     )
-    plot_w = max(int(plot_w), int(160 * sz.font / 12))
+    plot_w = max(int(plot_w), min_plot)
 
     notes = list(footer)
-    if (rows["counts_derived"] & rows["rt_text"].ne("")).any():
+    if arm_w and (rows["counts_derived"] & rows["rt_text"].ne("")).any():
         notes.append(
             f"{vocab.FOREST_ARMS['rt']}, {vocab.FOREST_ARMS['ctl']}: events/total; from a "
             "rate at t, events = round(n × (1 − rate)) (derived)."

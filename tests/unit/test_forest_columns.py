@@ -286,3 +286,15 @@ def test_sort_key_in_the_link() -> None:
     assert parse_query("?sort=name").state.sort == "label"
     bad = parse_query("?sort=sideways")
     assert bad.state.sort == "data" and bad.notices
+
+
+def test_narrow_plot_leaves_the_count_columns_to_the_tooltip(bcg: Dataset) -> None:
+    state = _bcg_state()
+    oa = analyse(state, bcg).outcomes["DFS"]
+    frame = forest_frame(oa, state, bcg.studies)
+    narrow = forest_chart(frame, measure_label="OR", width=470, show_weight=False)
+    assert len(panels(narrow)) == 3  # label, plot, CI: the plot keeps its minimum width
+    text = {r["study_id"]: r for r in narrow["datasets"]["forest_text"] if r["kind"] == "study"}
+    assert "4/123 vs 11/139" in text["trial1"]["detail"]  # the counts, in the tooltip
+    wide = forest_chart(frame, measure_label="OR", width=1400, show_weight=False)
+    assert len(panels(wide)) == 5  # room enough: label, RT, control, plot, CI
