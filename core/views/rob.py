@@ -12,6 +12,7 @@ Judgement(tool='rob2', domains=('low', '', '', '', ''), overall='some')
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -56,13 +57,13 @@ class Judgement:
 
 
 def _value(v: object) -> str:
-    return "" if v is None or bool(pd.isna(v)) else str(v)  # type: ignore[arg-type]
+    return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
 
 
-def tools_in(studies: pd.DataFrame, ids: object = None) -> tuple[RobTool, ...]:
+def tools_in(studies: pd.DataFrame, ids: Iterable[str] | None = None) -> tuple[RobTool, ...]:
     """The tools with at least one judgement in ``studies`` (restricted to study ids ``ids``
     when given)."""
-    rows = studies if ids is None else studies[studies["study_id"].isin(list(ids))]  # type: ignore[call-overload]
+    rows = studies if ids is None else studies[studies["study_id"].isin(list(ids))]
     found = []
     for tool in TOOLS:
         cols = [c for c in tool.columns if c in rows.columns]
@@ -85,13 +86,13 @@ def judgement_of(studies: pd.DataFrame, study_id: str) -> Judgement | None:
     return None
 
 
-def summary_frame(studies: pd.DataFrame, ids: object = None) -> pd.DataFrame:
+def summary_frame(studies: pd.DataFrame, ids: Iterable[str] | None = None) -> pd.DataFrame:
     """robvis's summary plot as numbers: per tool, domain (D1.., then overall) and judgement,
     the number of studies and their share in percent (unweighted) of the studies the tool
     judged (those with at least one judgement by it); a domain such a study leaves empty
     counts as level ``none`` ("not judged"), never as a judgement. Columns: tool, domain,
     domain_label, level, level_label, n, judged, percent; empty without judgements."""
-    rows = studies if ids is None else studies[studies["study_id"].isin(list(ids))]  # type: ignore[call-overload]
+    rows = studies if ids is None else studies[studies["study_id"].isin(list(ids))]
     recs = []
     for tool in tools_in(rows):
         names = vocab.ROB_DOMAINS[tool.key]
