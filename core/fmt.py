@@ -7,7 +7,9 @@ ratio      two decimals from 0.01 to 999, three from 0.001 to 0.01; beyond that 
            NaN and negative values (not a ratio) ``–``. At most 6 characters.
 ratio_ci   ``low–high`` (or another separator), ``not estimable`` when a bound is NaN;
            ratio_with_ci: ``est [low, high]`` as the charts show it
-p_value    ``< 0.001`` below 0.001, else three decimals; NaN or outside [0, 1] ``–``
+p_value    ``< 0.001`` below 0.001, else three decimals; NaN or outside [0, 1] ``–``;
+           p_equals: ``p = 0.042`` or ``p < 0.001`` as a footer prints it
+stat       a test statistic or Q: two decimals (``-2.45``); NaN ``–``
 percent    one decimal (or ``decimals``) and ``%``; NaN ``–``
 per_1000   ``round(1000 r) per 1000`` (Python's round: halves to even), with its CI
 count      a whole number with thousands separators (``357,347``); a float beyond 2^53 (no
@@ -70,6 +72,20 @@ def p_value(p: float | None) -> str:
     if p is None or not 0.0 <= p <= 1.0:
         return MISSING
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_equals(p: float | None) -> str:
+    """'p = 0.042', 'p < 0.001' or 'p = –' (the forest plot's footer, as RevMan prints it)."""
+    shown = p_value(p)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
+def stat(x: float | None) -> str:
+    """A test statistic (z, t) or Cochran's Q: two decimals ('-2.45', '7.31'); '–' when
+    missing or not finite."""
+    if x is None or not math.isfinite(x):
+        return MISSING
+    return f"{x:.2f}"
 
 
 def percent(x: float | None, decimals: int = 1) -> str:

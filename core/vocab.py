@@ -32,6 +32,12 @@ MEASURES: Final = {"OR": "odds ratio at t years", "HR": "hazard ratio"}
 CI_METHODS: Final = {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"}
 #: The CI methods' short names, for controls and model labels.
 CI_SHORT: Final = {"wald": "Wald (z)", "hksj": "Hartung-Knapp"}
+#: The forest plot's per-arm column headers (events/total, n/N, where a study gives counts).
+FOREST_ARMS: Final = {"rt": "RT", "ctl": "Control"}
+#: The first words of the forest plot's footer lines (RevMan's and metafor's wording).
+FOOTER_HETEROGENEITY: Final = "Heterogeneity"
+FOOTER_OVERALL: Final = "Test for overall effect"
+FOOTER_SUBGROUPS: Final = "Test for subgroup differences"
 #: The tau2 estimators (metafor's ``method`` codes) and the common-effect model.
 MODELS: Final = {
     "REML": "restricted maximum likelihood",
@@ -192,3 +198,46 @@ HR_FROM: Final = {
 }
 #: The arm a p-value favours (a p-value has no direction of its own).
 FAVOURS: Final = {"rt": "RT (HR below 1)", "ctl": "control (HR above 1)"}
+#: Risk-of-bias tools (core.views.rob): name, domains (D1..), judgement labels and the symbol
+#: that tells a judgement without colour (robvis's: + low, − some concerns/moderate, × high/
+#: serious, ! critical, ? no information).
+ROB_TOOLS: Final = {"rob2": "RoB 2", "robins": "ROBINS-I"}
+ROB_DOMAINS: Final = {
+    "rob2": (
+        "randomization process",
+        "deviations from intended interventions",
+        "missing outcome data",
+        "measurement of the outcome",
+        "selection of the reported result",
+    ),
+    "robins": (
+        "confounding",
+        "selection of participants",
+        "classification of interventions",
+        "deviations from intended interventions",
+        "missing data",
+        "measurement of outcomes",
+        "selection of the reported result",
+    ),
+}
+ROB_LEVELS: Final = {
+    "low": "low",
+    "some": "some concerns",
+    "moderate": "moderate",
+    "high": "high",
+    "serious": "serious",
+    "critical": "critical",
+    "ni": "no information",
+    "none": "not judged",
+}
+ROB_SYMBOLS: Final = {
+    "low": "+",
+    "some": "−",
+    "moderate": "−",
+    "high": "×",
+    "serious": "×",
+    "critical": "!",
+    "ni": "?",
+}
+ROB_OVERALL: Final = "overall"
+NO_ROB: Final = "No risk-of-bias judgements in this dataset."

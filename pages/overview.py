@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import vocab
 from core.report.narrative import summary_sentence
-from core.state.view import DEFAULT_STATE
+from core.state.view import DEFAULT_STATE, FIELD_BY_NAME
 from core.views.analysis import OUTCOMES
 from ui import blocks, cache, endpoints, sync
 from ui.sof import render_sof
@@ -40,6 +41,25 @@ if analysis.unknown_excludes:
         + ", ".join(blocks.text(s) for s in analysis.unknown_excludes)
     )
 
+SORT = FIELD_BY_NAME["sort"]
+
+
+def _commit_sort() -> None:
+    sync.commit(sync.current().replace(sort=st.session_state["w_forest_sort"]))
+
+
+st.session_state["w_forest_sort"] = state.sort  # the link wins
+st.selectbox(
+    SORT.title,
+    list(SORT.allowed),
+    format_func=lambda v: vocab.title(SORT.label(v)),
+    key="w_forest_sort",
+    on_change=_commit_sort,
+    help="The order of the studies in both forest plots (and in their exports); within "
+    "subgroups when the plots are grouped. Ties keep the dataset's order; studies without "
+    "the value (no year, no quality score, excluded so no weight) come last.",
+)
+
 published = cache.published_results()
 for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
     oa = analysis.outcomes[outcome]
@@ -53,6 +73,8 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
         blocks.overlap_note(oa)
         blocks.published_box(oa, published, details=True)
         blocks.not_used(oa)
+
+blocks.rob_summary(analysis, dataset.studies)
 
 render_sof(analysis, state, dataset)
 

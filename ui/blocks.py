@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import fmt, vocab
 from core.charts.forest import LABEL_PARAM, TOGGLE_PARAM, forest_chart
+from core.charts.rob import rob_summary_chart
 from core.data.dataset import Dataset
 from core.fmt import p_value as fmt_p  # the names the pages and tests use
 from core.fmt import ratio as fmt_ratio
@@ -18,9 +19,11 @@ from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
 from core.stats.pooling import PoolResult
+from core.views import rob
 from core.views.analysis import (
     Analysis,
     OutcomeAnalysis,
+    forest_footer,
     forest_frame,
     model_label,
     subgroup_test_text,
@@ -30,7 +33,7 @@ from core.views.overlap import overlap_sentence
 from core.views.published import SOURCE, published_comparison
 from core.views.results_table import plot_table
 from core.vocab import MODEL_HELP, NOT_ADVICE, STAT_HELP
-from ui import cache, style, sync
+from ui import cache, exports, style, sync
 from ui.markup import link_code
 from ui.markup import md as text  # the one Markdown escaper, as blocks.text for the pages
 from ui.report import render_report_downloads
@@ -165,6 +168,7 @@ def forest_specs(
             large=large,
             width=width,
             show_weight=width is None,
+            footer=forest_footer(oa),
         ),
     )
     return chart, cache.display_spec(view, part, chart)
@@ -194,7 +198,7 @@ def forest(
         key=key,
         width="content",
     )
-    numbers(oa, key)
+    numbers(oa, key, studies, state.sort)
     if oa.subgroup_test is not None and oa.subgroup_test.df >= 1:  # two subgroups or more
         common = oa.subgroup_test.tau2 == "common"
         st.caption(
@@ -210,6 +214,35 @@ def forest(
             ),
         )
     return chart
+
+
+def rob_summary(analysis: Analysis, studies: pd.DataFrame) -> None:
+    """The risk-of-bias summary (robvis style) of the studies in this view, with its download
+    buttons; nothing for a dataset without RoB 2 or ROBINS-I judgements (core.views.rob)."""
+    ids = analysis.selection.ids
+    if not rob.tools_in(studies, ids):
+        return
+    frame = rob.summary_frame(studies, ids)
+    st.subheader("Risk of bias")
+    tools = ", ".join(dict.fromkeys(frame["tool"]))
+    labels = studies.drop_duplicates("study_id").set_index("study_id")
+    unjudged = [
+        str(labels.at[s, "label"]) if "label" in labels and pd.notna(labels.at[s, "label"]) else s
+        for s in ids
+        if rob.judgement_of(studies, s) is None
+    ]
+    st.caption(
+        f"Judgements as the dataset gives them ({tools}); share of the studies in this view "
+        "judged by each tool. Symbols: "
+        + ", ".join(f"{vocab.ROB_SYMBOLS[k]} {vocab.ROB_LEVELS[k]}" for k in
+                    ("low", "some", "moderate", "high", "serious", "critical", "ni"))
+        + "; white: domain not judged."
+        + (f" Not judged by any tool, so not counted: {text(', '.join(unjudged))}."
+           if unjudged else "")
+    )  # fmt: skip
+    chart = rob_summary_chart(frame)
+    st.vega_lite_chart(spec=chart, width="content")
+    exports.downloads("risk-of-bias summary", chart, frame)
 
 
 def overlap_note(oa: OutcomeAnalysis) -> None:
@@ -229,14 +262,16 @@ def overlap_note(oa: OutcomeAnalysis) -> None:
         )
 
 
-def numbers(oa: OutcomeAnalysis, key: str) -> None:
+def numbers(
+    oa: OutcomeAnalysis, key: str, studies: pd.DataFrame | None = None, sort: str = "data"
+) -> None:
     """The forest plot's text alternative, one click under it: its rows as a table (drawn only
     when open, so a toggle elsewhere does not redraw it)."""
     panel = st.expander("The numbers in this plot (table)", key=f"numbers_{key}", on_change="rerun")
     if panel.open:
         with panel:
             st.dataframe(
-                plot_table(oa),
+                plot_table(oa, studies, sort),
                 hide_index=True,
                 width="stretch",
                 column_config={"Study": st.column_config.TextColumn(pinned=True)},

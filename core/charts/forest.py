@@ -26,6 +26,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core import vocab
 from core.fmt import percent, ratio_with_ci
 from core.views.overlap import OVERLAP_MARK
 
@@ -75,14 +76,34 @@ FOREST_COLUMNS: dict[str, tuple[bool, str, object]] = {
     "low": (True, "float", None),
     "high": (True, "float", None),
     "weight": (False, "float", math.nan),
+    "events_rt": (False, "float", math.nan),
+    "n_rt": (False, "float", math.nan),
+    "events_ctl": (False, "float", math.nan),
+    "n_ctl": (False, "float", math.nan),
     "included": (False, "bool", True),
     "derived": (False, "bool", False),
+    "counts_derived": (False, "bool", False),  # events/total computed from a reported rate
     "overlap": (False, "str", ""),
+    "rob_tool": (False, "str", ""),  # risk of bias (core.views.rob): the tool, "" for none
+    **{f"rob_d{i}": (False, "str", "") for i in range(1, 8)},  # judgement codes per domain
+    "rob_overall": (False, "str", ""),
     "detail": (False, "str", ""),
     "source": (False, "str", ""),
     "note": (False, "str", ""),
 }
 
+#: robvis's colours of risk-of-bias judgements; each also has a symbol (vocab.ROB_SYMBOLS),
+#: drawn on it in black or white (whichever reads), so colour is never the only cue.
+ROB_COLOURS: dict[str, tuple[str, str]] = {
+    "low": ("#02C100", "#000000"),
+    "some": ("#E2DF07", "#000000"),
+    "moderate": ("#E2DF07", "#000000"),
+    "high": ("#BF0000", "#FFFFFF"),
+    "serious": ("#BF0000", "#FFFFFF"),
+    "critical": ("#820000", "#FFFFFF"),
+    "ni": ("#4EA1F7", "#000000"),
+}
+ROB_CELLS = (*(f"rob_d{i}" for i in range(1, 8)), "rob_overall")
 DERIVED_MARK = "†"
 ELLIPSIS = "…"
 TOGGLE_PARAM = "toggle"  # clicks on a study's row in the plot panel
@@ -219,6 +240,13 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 1)].rstrip() + ELLIPSIS
 
 
+def _arm_text(events: float, n: float) -> str:
+    """'12/40' (events/total) as RevMan prints an arm; blank where a count is missing."""
+    if not (math.isfinite(events) and math.isfinite(n)):
+        return ""
+    return f"{int(events)}/{int(n)}"
+
+
 def _ci_text(est: float, low: float, high: float) -> str:
     if not (math.isfinite(est) and est > 0) and math.isnan(low) and math.isnan(high):
         return "Not estimable"
@@ -283,6 +311,8 @@ def _rows_frame(
                 "ci_text": _ci_text(est, low, high) if r.kind in _DRAWN else "",
                 **({"ci_text": r.note} if r.kind == "pi" and not est_ok and r.note else {}),
                 "weight_text": weight_text if r.kind != "heading" else "",
+                "rt_text": _arm_text(float(r.events_rt), float(r.n_rt)),
+                "ctl_text": _arm_text(float(r.events_ctl), float(r.n_ctl)),
                 "status": status,
                 "drawn": drawn,
                 "est_c": est_c,
@@ -300,6 +330,78 @@ def _rows_frame(
             }
         )
     return pd.concat([d.reset_index(drop=True), pd.DataFrame(recs)], axis=1)
+
+
+def _rob_domains(rows: pd.DataFrame) -> int:
+    """The number of risk-of-bias domain columns to draw: 0 without judgements, 5 for RoB 2
+    only, 7 when a ROBINS-I judgement is among the rows."""
+    tools = set(rows.loc[rows["kind"] == "study", "rob_tool"]) - {""}
+    if not tools:
+        return 0
+    return 7 if "robins" in tools else 5
+
+
+def _rob_cell_w(sz: _Sizes) -> float:
+    return 1.6 * sz.font
+
+
+def _rob_cells(rows: pd.DataFrame, domains: int, sz: _Sizes) -> pd.DataFrame:
+    """One traffic light per study row and judged domain (and overall): its x, y, colour,
+    symbol and tooltip."""
+    recs = []
+    cell = _rob_cell_w(sz)
+    cols = [*ROB_CELLS[:domains], "rob_overall"]
+    for r in rows[rows["kind"] == "study"].itertuples(index=False):
+        tool = str(r.rob_tool)
+        if not tool:
+            continue
+        names = vocab.ROB_DOMAINS[tool]
+        for j, col in enumerate(cols):
+            level = str(getattr(r, col))
+            if not level:
+                continue
+            fill, ink = ROB_COLOURS[level]
+            domain = "overall" if col == "rob_overall" else f"D{j + 1} {names[j]}"
+            recs.append(
+                {
+                    "row_id": r.row_id,
+                    "label": r.label,
+                    "xp": (j + 0.5) * cell + (0.3 * cell if col == "rob_overall" else 0.0),
+                    "y": float(r.y),
+                    "fill": fill,
+                    "ink": ink,
+                    "symbol": vocab.ROB_SYMBOLS[level],
+                    "judgement": f"{vocab.ROB_TOOLS[tool]}, {domain}: "
+                    f"{vocab.ROB_LEVELS[level]} risk of bias"
+                    if level != "ni"
+                    else f"{vocab.ROB_TOOLS[tool]}, {domain}: no information",
+                }
+            )
+    return pd.DataFrame(recs, columns=_ROB_COLS)
+
+
+def _rob_legend(rows: pd.DataFrame, chars: int) -> list[str]:
+    """Note lines naming the tools' domains and what each symbol means, each line at most
+    about ``chars`` characters."""
+    lines: list[str] = []
+    for tool in ("rob2", "robins"):
+        if not (rows["rob_tool"] == tool).any():
+            continue
+        levels = ("low", "some", "high", "ni") if tool == "rob2" else (
+            "low", "moderate", "serious", "critical", "ni")  # fmt: skip
+        symbols = ", ".join(f"{vocab.ROB_SYMBOLS[v]} {vocab.ROB_LEVELS[v]}" for v in levels)
+        parts = [f"Risk of bias ({vocab.ROB_TOOLS[tool]}; {symbols}):"]
+        parts += [f"D{i + 1} {d}" for i, d in enumerate(vocab.ROB_DOMAINS[tool])]
+        line = ""
+        for part in parts:
+            if line and len(line) + len(part) + 2 > max(chars, 40):
+                lines.append(line if line.endswith(":") else line + ";")
+                line = part
+            else:
+                sep = " " if line.endswith(":") else "; "
+                line = f"{line}{sep}{part}" if line else part
+        lines.append(line + ".")
+    return lines
 
 
 def _diamonds(rows: pd.DataFrame, h: float) -> pd.DataFrame:
@@ -409,13 +511,18 @@ class _Layout:
     note_lines: int
     title: str | None
     large: bool
+    arm_w: int = 0  # width of each of the two events/total columns (0: none)
+    rob_domains: int = 0  # risk-of-bias domain columns (5 RoB 2, 7 with ROBINS-I; 0: none)
+    footer_lines: int = 0
 
 
 _TEXT_COLS = ["row_id", "kind", "study_id", "label", "label_text", "tx", "fw", "y", "ci_text"]
 _TEXT_COLS += ["weight_text", "text_color", "detail", "source", "note", "status", "included"]
+_TEXT_COLS += ["rt_text", "ctl_text"]
 _PLOT_COLS = [*_TEXT_COLS, "est_c", "low_c", "high_c", "size", "line_color", "sq_fill", "sq_stroke"]
 _DIAMOND_COLS = ["row_id", "kind", "x", "y_lo", "y_hi", "fill", "stroke"]
 _ARROW_COLS = ["row_id", "x", "y", "shape"]
+_ROB_COLS = ["row_id", "label", "xp", "y", "fill", "ink", "symbol", "judgement"]
 
 
 def forest_chart(
@@ -427,6 +534,7 @@ def forest_chart(
     large: bool = False,
     width: int | None = None,
     show_weight: bool = True,
+    footer: tuple[str, ...] = (),
 ) -> VegaSpec:
     """A RevMan/metafor-style forest plot of a forest frame (see ``FOREST_COLUMNS``).
 
@@ -439,6 +547,12 @@ def forest_chart(
     ``width`` is the approximate total width in pixels (labels are then shortened to
     ``LABEL_CHARS_NARROW`` characters, else ``LABEL_CHARS``; the full label is in the tooltip);
     ``show_weight=False`` drops the weight column (it stays in the tooltip) for narrow places.
+    Where any study row has counts (``events_rt``, ``n_rt``, ``events_ctl``, ``n_ctl``), two
+    columns beside the labels give events/total per arm (blank for a row without them, e.g. a
+    hazard ratio); where ``width`` leaves the plot less than its minimum width they are left
+    out, the counts staying in each row's tooltip. ``footer``: lines printed under the pooled
+    row (heterogeneity, the test for the overall effect and for subgroup differences:
+    core.views.analysis.forest_footer).
     Two point selections on ``study_id`` (click) let a page toggle a study: ``TOGGLE_PARAM``
     on a study's row in the plot, ``LABEL_PARAM`` on its label: ``st.vega_lite_chart(
     spec=chart, on_select="rerun", selection_mode=(TOGGLE_PARAM, LABEL_PARAM))``; clicks on
@@ -466,10 +580,31 @@ def forest_chart(
     pi_room = [len(PI_TEXT_ROOM)] if (rows["kind"] == "pi").any() else []
     ci_w = int(max([len(s) for s in rows["ci_text"]] + [14, *pi_room]) * sz.font * sz.char + 8)
     wt_w = int(7 * sz.font * sz.char + 6) if show_weight else 0
-    plot_w = (560 if large else 340) if width is None else width - label_w - ci_w - wt_w - 40
-    plot_w = max(int(plot_w), int(160 * sz.font / 12))
+    arm_texts = [*rows["rt_text"], *rows["ctl_text"]]
+    arm_w = (
+        int(max([len(t) for t in arm_texts] + [len(h) for h in vocab.FOREST_ARMS.values()])
+            * sz.font * sz.char + 8)
+        if any(arm_texts)
+        else 0
+    )  # fmt: skip
+    rob_domains = _rob_domains(rows)
+    rob_w = (rob_domains + 1.3) * _rob_cell_w(sz) if rob_domains else 0.0
+    min_plot = int(160 * sz.font / 12)
+    if width is not None and width - label_w - ci_w - wt_w - 2 * arm_w - int(rob_w) - 40 < min_plot:
+        arm_w = 0  # no room: the counts stay in each row's tooltip ("Data")
+    plot_w = (
+        (560 if large else 340)
+        if width is None
+        else width - label_w - ci_w - wt_w - 2 * arm_w - int(rob_w) - 40
+    )
+    plot_w = max(int(plot_w), min_plot)
 
-    notes = []
+    notes = list(footer)
+    if arm_w and (rows["counts_derived"] & rows["rt_text"].ne("")).any():
+        notes.append(
+            f"{vocab.FOREST_ARMS['rt']}, {vocab.FOREST_ARMS['ctl']}: events/total; from a "
+            "rate at t, events = round(n × (1 − rate)) (derived)."
+        )
     if rows["derived"].any():
         notes.append(
             f"{DERIVED_MARK} Hollow square: rate interpolated between the nearest reported "
@@ -490,6 +625,10 @@ def forest_chart(
             "Bar: prediction interval for the effect in a new study (◂ ▸ where it extends "
             "beyond the axis)."
         )
+    if rob_domains:
+        total_w = label_w + 2 * arm_w + plot_w + ci_w + wt_w + rob_w
+        # Vega cuts a line of text short of its view's width: keep each well inside
+        notes.extend(_rob_legend(rows, int(0.8 * total_w / (sz.foot * sz.char))))
     # The last line is kept (blank while every study is in) so that toggling a study changes
     # the rows only, never the structure: the browser then updates the plot in place.
     if (rows["kind"] == "study").any():
@@ -513,6 +652,9 @@ def forest_chart(
         note_lines=len(notes),
         title=title,
         large=large,
+        arm_w=arm_w,
+        footer_lines=len(footer),
+        rob_domains=rob_domains,
     )
     spec = VegaSpec(copy.deepcopy(_forest_spec(layout)))
     drawn = rows[rows["drawn"]]
@@ -523,7 +665,15 @@ def forest_chart(
         "forest_diamonds": _records(_plain(_diamonds(rows, 0.36), _DIAMOND_COLS)),
         "forest_arrows": _records(_plain(_arrows(rows, dmin, dmax), _ARROW_COLS)),
         "forest_hits": _records(_plain(rows[rows["kind"] != "heading"], _TEXT_COLS)),
-        "forest_notes": [{"t": t, "yp": (i + 0.5) * sz.note_line} for i, t in enumerate(notes)],
+        "forest_rob": _records(_rob_cells(rows, rob_domains, sz)),
+        "forest_notes": [
+            {
+                "t": t,
+                "yp": (i + 0.5) * sz.note_line,
+                "c": PALETTE["text"] if i < len(footer) else PALETTE["muted"],
+            }
+            for i, t in enumerate(notes)
+        ],
     }
     return spec
 
@@ -553,9 +703,16 @@ def _forest_spec(layout: _Layout) -> dict:
     tdata = alt.NamedData(name="forest_text")
     header = pd.DataFrame(
         {
-            "panel": ["label", "plot", "ci", "weight"],
-            "text": ["Study", measure_label, "Ratio [95% CI]", "Weight"],
-            "y": [-1.0] * 4,
+            "panel": ["label", "plot", "ci", "weight", "rt", "ctl"],
+            "text": [
+                "Study",
+                measure_label,
+                "Ratio [95% CI]",
+                "Weight",
+                vocab.FOREST_ARMS["rt"],
+                vocab.FOREST_ARMS["ctl"],
+            ],
+            "y": [-1.0] * 6,
         }
     )
     sep = pd.DataFrame({"y": [-0.5, n - 0.5]})
@@ -631,6 +788,17 @@ def _forest_spec(layout: _Layout) -> dict:
         header_layer("weight", "right", wt_w - 4),
         text_column("weight_text", "right", wt_w - 4, wt_w),
     ).properties(width=wt_w, height=height)
+
+    # ---- events/total per arm, between the labels and the plot (RevMan's order)
+    arm_w = layout.arm_w
+    arms = [
+        alt.layer(
+            rules(arm_w),
+            header_layer(arm, "right", arm_w - 4),
+            text_column(f"{arm}_text", "right", arm_w - 4, arm_w),
+        ).properties(width=arm_w, height=height)
+        for arm in ("rt", "ctl")
+    ] if arm_w else []  # fmt: skip
 
     # ---- middle panel: the plot
     x_scale = alt.Scale(type="log", domain=[dmin, dmax], nice=False, clamp=True)
@@ -760,17 +928,60 @@ def _forest_spec(layout: _Layout) -> dict:
         study_hits,
     ).properties(width=plot_w, height=height)
 
-    panels = [left, plot, right_ci, right_wt] if show_weight else [left, plot, right_ci]
+    # ---- risk of bias: a traffic light per judged domain and overall (robvis style)
+    rob_panel = []
+    rob_w = 0.0
+    if layout.rob_domains:
+        cell = _rob_cell_w(sz)
+        rob_w = (layout.rob_domains + 1.3) * cell
+        heads = pd.DataFrame(
+            {
+                "t": [*(f"D{i + 1}" for i in range(layout.rob_domains)), "All"],
+                "xp": [(j + 0.5) * cell for j in range(layout.rob_domains)]
+                + [(layout.rob_domains + 0.8) * cell],
+                "y": -1.0,
+            }
+        )
+        rdata = alt.NamedData(name="forest_rob")
+        rob_tip = [
+            alt.Tooltip("label:N", title="Study"),
+            alt.Tooltip("judgement:N", title="Risk of bias"),
+        ]
+        rob_panel = [
+            alt.layer(
+                rules(rob_w),
+                alt.Chart(heads)
+                .mark_text(fontWeight="bold", color=PALETTE["text"], baseline="middle",
+                           fontSize=sz.foot)
+                .encode(x=alt.X("xp:Q", scale=None), y=yq(), text="t:N"),
+                alt.Chart(rdata)
+                .mark_point(shape="circle", filled=True, opacity=1, size=(0.75 * cell) ** 2,
+                            stroke=PALETTE["text"], strokeWidth=0.6)
+                .encode(x=alt.X("xp:Q", scale=None), y=yq(),
+                        fill=alt.Fill("fill:N", scale=None), tooltip=rob_tip),
+                alt.Chart(rdata)
+                .mark_text(fontWeight="bold", align="center", **base_text)
+                .encode(x=alt.X("xp:Q", scale=None), y=yq(), text="symbol:N",
+                        color=alt.Color("ink:N", scale=None), tooltip=rob_tip),
+            ).properties(width=rob_w, height=height)
+        ]  # fmt: skip
+
+    panels = [left, *arms, plot, right_ci, *([right_wt] if show_weight else []), *rob_panel]
     body = alt.hconcat(*panels, spacing=6 * sz.font / 12)
 
     parts: list[alt.TopLevelMixin] = [body]
     if layout.note_lines:
         parts.append(
             alt.Chart(alt.NamedData(name="forest_notes"))
-            .mark_text(align="left", baseline="middle", fontSize=sz.foot, color=PALETTE["muted"])
-            .encode(x=alt.value(4), y=alt.Y("yp:Q", scale=None, axis=None), text="t:N")
+            .mark_text(align="left", baseline="middle", fontSize=sz.foot)
+            .encode(
+                x=alt.value(4),
+                y=alt.Y("yp:Q", scale=None, axis=None),
+                text="t:N",
+                color=alt.Color("c:N", scale=None),
+            )
             .properties(
-                width=label_w + plot_w + ci_w + wt_w,
+                width=label_w + 2 * arm_w + plot_w + ci_w + wt_w + int(rob_w),
                 height=sz.note_line * layout.note_lines,
             )
         )

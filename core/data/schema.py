@@ -45,6 +45,9 @@ class Column:
     low: float | None = None
     high: float | None = None
     low_open: bool = False
+    #: kept in the loaded table only where the file has the column (risk-of-bias judgements:
+    #: a dataset without them stays as it was)
+    only_if_given: bool = False
 
 
 DESIGNS = ("RCT", "PSM", "prospective-nonrandomized", "retrospective")
@@ -57,6 +60,14 @@ QUALITY_ITEMS: dict[str, int] = {
     "q_full_publication": 1,
     "q_untreated_control": 1,
 }
+
+#: Risk-of-bias judgements, optional: RoB 2 (Sterne et al. 2019, BMJ 366:l4898; randomized
+#: trials: 5 domains and overall) and ROBINS-I (Sterne et al. 2016, BMJ 355:i4919;
+#: non-randomized studies: 7 domains and overall), one column per domain, as robvis reads them.
+ROB2_LEVELS = ("low", "some", "high")
+ROBINS_LEVELS = ("low", "moderate", "serious", "critical", "ni")
+ROB2_COLUMNS = (*(f"rob2_d{i}" for i in range(1, 6)), "rob2_overall")
+ROBINS_COLUMNS = (*(f"robins_d{i}" for i in range(1, 8)), "robins_overall")
 
 STUDY_COLUMNS: tuple[Column, ...] = (
     Column("study_id", "text", required=True),
@@ -88,6 +99,8 @@ STUDY_COLUMNS: tuple[Column, ...] = (
     Column("quality_unknown", "text"),
     Column("source_urls", "text"),
     Column("notes", "text"),
+    *(Column(c, "text", allowed=ROB2_LEVELS, only_if_given=True) for c in ROB2_COLUMNS),
+    *(Column(c, "text", allowed=ROBINS_LEVELS, only_if_given=True) for c in ROBINS_COLUMNS),
 )
 
 OUTCOME_COLUMNS: tuple[Column, ...] = (
@@ -666,7 +679,9 @@ def validate_tables(
     frames: dict[str, pd.DataFrame] = {}
     for name, rows in parsed.items():
         dropped += [(tables[name].file, n) for n, r in rows if not r]
-        frames[name] = _frame([r for _, r in rows if r], TABLES[name])
+        given = {h.strip() for h in tables[name].header}
+        cols = tuple(c for c in TABLES[name] if not c.only_if_given or c.name in given)
+        frames[name] = _frame([r for _, r in rows if r], cols)
     listed = problems.finished()
     listed.sort(key=lambda p: (p.file, p.row or 0))
     return ValidationReport(
@@ -720,5 +735,7 @@ def guard_text(v: object) -> object:
 
 
 def template_frame(table: str) -> pd.DataFrame:
-    """The empty layout of a table with its one documented example row."""
-    return _frame([TEMPLATE_EXAMPLE[table]], TABLES[table])
+    """The empty layout of a table with its one documented example row (the optional
+    risk-of-bias columns left out: they are documented in data/README.md)."""
+    cols = tuple(c for c in TABLES[table] if not c.only_if_given)
+    return _frame([TEMPLATE_EXAMPLE[table]], cols)

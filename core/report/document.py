@@ -52,7 +52,13 @@ from core.report.sof import (
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState
 from core.stats.pooling import PI_MIN_K
-from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame, subgroup_test_text
+from core.views.analysis import (
+    Analysis,
+    OutcomeAnalysis,
+    forest_footer,
+    forest_frame,
+    subgroup_test_text,
+)
 from core.views.analysis import model_label as _model_label
 from core.views.overlap import HOW_IN_LINK, OVERLAP_MARK, overlap_sentence
 from core.views.published import published_comparison
@@ -205,7 +211,14 @@ def _section(
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
-        chart = chart_spec(forest_chart(frame, measure_label=oa.short_title, width=FOREST_WIDTH))
+        chart = chart_spec(
+            forest_chart(
+                frame,
+                measure_label=oa.short_title,
+                width=FOREST_WIDTH,
+                footer=forest_footer(oa),
+            )
+        )
     published = published_comparison(oa, pub)
     return OutcomeSection(
         heading=headline(oa),

@@ -58,6 +58,9 @@ Tau2Mode = Literal["separate", "common"]
 TimePoints = Literal["exact", "interp"]
 OverlapRule = Literal["all", "one"]
 CumulativeOrder = Literal["year", "quality"]
+#: Order of the studies in a forest plot: as in the dataset (the default), or by publication
+#: year, weight, effect size, quality score or label.
+ForestSort = Literal["data", "year", "weight", "effect", "quality", "label"]
 #: The presenter view's screens of one outcome (``board=1``): forest plot, summary of findings.
 Screen = Literal["forest", "sof"]
 
@@ -232,6 +235,12 @@ FIELDS: tuple[FieldSpec, ...] = (
     F("order", "enum", "year", get_args(CumulativeOrder), "Cumulative order",
       {"year": "publication year", "quality": "quality score"},
       {"date": "year", "score": "quality"}),
+    F("sort", "enum", "data", get_args(ForestSort), "Forest plot order",
+      {"data": "as in the dataset", "year": "publication year (oldest first)",
+       "weight": "weight (largest first)", "effect": "effect size (smallest ratio first)",
+       "quality": "quality score (highest first)", "label": "study label (A to Z)"},
+      {"dataset": "data", "none": "data", "default": "data", "date": "year",
+       "score": "quality", "ratio": "effect", "name": "label", "study": "label"}),
     F("mod", "columns", ("quality",), ("quality", "year"), "Meta-regression moderators",
       {"quality": "quality score", "year": "publication year"},
       {"score": "quality", "qualityscore": "quality", "date": "year"},
@@ -412,6 +421,7 @@ class ViewState:
     tau2g: Tau2Mode = "separate"
     tpoint: TimePoints = "interp"
     order: CumulativeOrder = "year"
+    sort: ForestSort = "data"
     mod: tuple[str, ...] = ("quality",)
     tf: bool = False
     cr_os: float | None = None
@@ -878,7 +888,7 @@ def describe_filters(
             lines.append(f"{f['tau2g'].title}: {f['tau2g'].label(state.tau2g)}")
     if state.measure == "OR":
         lines.append(f"Time points: {f['tpoint'].label(state.tpoint)}")
-    for name in ("order", "mod", "tf"):
+    for name in ("order", "sort", "mod", "tf"):
         value = getattr(state, name)
         if value != f[name].default:
             if isinstance(value, tuple):

@@ -32,6 +32,7 @@ from core.stats.pooling import (
 )
 from core.stats.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis, subgroup_test
 from core.views import overlap as ov
+from core.views import rob
 
 Z975 = float(stats.norm.isf(0.025))
 
@@ -234,11 +235,11 @@ def subgroup_test_text(t: SubgroupTest) -> str:
     """'Test for subgroup differences (each subgroup its own tau2): Q = 3.21, df = 2,
     p = 0.201', the F form with Hartung-Knapp and a common tau2, or why there is none."""
     how = "each subgroup its own τ²" if t.tau2 == "separate" else "one τ² common to all subgroups"
-    head = f"Test for subgroup differences ({how})"
+    head = f"{vocab.FOOTER_SUBGROUPS} ({how})"
     if t.q is None or t.p is None:
         return f"{head}: not computed ({t.reason})."
     df = f"df = {t.df}" if t.df2 is None else f"df = {t.df}, {t.df2}"
-    return f"{head}: {t.statistic} = {t.q:.2f}, {df}, p = {fmt.p_value(t.p)}"
+    return f"{head}: {t.statistic} = {fmt.stat(t.q)} ({df}), {fmt.p_equals(t.p)}"
 
 
 def analyse_outcome(
@@ -568,6 +569,65 @@ def _detail(row: pd.Series, measure: str, endpoint: str = "") -> str:
     return "; ".join(parts) + what
 
 
+def _rob_cells(studies: pd.DataFrame, study_id: str) -> dict[str, str]:
+    """The forest frame's risk-of-bias cells of a study (core.views.rob): ``rob_tool`` and
+    ``rob_d1``.. ``rob_d7``, ``rob_overall`` (a judgement code, "" where none is given)."""
+    j = rob.judgement_of(studies, study_id)
+    if j is None:
+        return {}
+    cells = {f"rob_d{i + 1}": v for i, v in enumerate(j.domains)}
+    return {"rob_tool": j.tool, **cells, "rob_overall": j.overall}
+
+
+def _arm_counts(row: pd.Series, measure: str) -> dict[str, float | bool]:
+    """events_rt, n_rt, events_ctl, n_ctl of a study row where the ratio is built from counts
+    (odds ratios); NaN for hazard ratios (no 2x2 table) and wherever a count is missing.
+    ``counts_derived``: the events were computed from a reported rate (core.data.estimable)."""
+    names = ("events_rt", "n_rt", "events_ctl", "n_ctl")
+    if measure == "HR":
+        return {**dict.fromkeys(names, math.nan), "counts_derived": False}
+    counts = {c: math.nan if pd.isna(row.get(c)) else float(row[c]) for c in names}
+    return {**counts, "counts_derived": bool(row.get("derived", False))}
+
+
+#: ``sort`` -> (column of the sort frame, ascending): year oldest first, weight largest first,
+#: effect smallest ratio first, quality highest first, label A to Z; "data" keeps the order.
+SORT_KEYS: dict[str, tuple[str, bool]] = {
+    "year": ("year", True),
+    "weight": ("weight", False),
+    "effect": ("yi", True),
+    "quality": ("quality_score", False),
+    "label": ("label_key", True),
+}
+
+
+def sort_rows(rows: pd.DataFrame, studies: pd.DataFrame | None, sort: str) -> pd.DataFrame:
+    """``rows`` (an OutcomeAnalysis's study rows) in the forest plot's order ``sort`` (see
+    ``SORT_KEYS``; year and quality are read from ``studies``). Stable: ties keep the
+    dataset's order; studies without the value (no year, no quality score, excluded so no
+    weight) come last."""
+    if sort not in SORT_KEYS or rows.empty:
+        return rows
+    col, ascending = SORT_KEYS[sort]
+    if col in ("year", "quality_score"):
+        if studies is None or col not in studies:
+            key = pd.Series(np.nan, index=rows.index)
+        else:
+            meta = studies.drop_duplicates("study_id").set_index("study_id")[col]
+            values = rows["study_id"].map(meta)
+            key = pd.to_numeric(values.astype(object), errors="coerce").astype(float)
+    elif col == "label_key":
+        key = rows["label"].astype(str).map(str.casefold)
+    else:
+        key = rows[col].astype(float)
+    order = (
+        pd.DataFrame({"key": key.to_numpy(), "pos": np.arange(len(rows))})
+        .sort_values(["key", "pos"], ascending=[ascending, True], na_position="last", kind="stable")
+        .index
+    )
+    return rows.iloc[order].reset_index(drop=True)
+
+
 def _int(x: float | None) -> str:
     return "?" if x is None or pd.isna(x) else f"{int(x)}"
 
@@ -625,6 +685,35 @@ def _pooled_rows(
     return rows
 
 
+def forest_footer(oa: OutcomeAnalysis) -> tuple[str, ...]:
+    """The lines RevMan and metafor print under a forest plot's pooled row, from the pooled
+    fit: "Heterogeneity: τ² = 0.0123; I² = 45.6%; Q = 7.31 (df = 4), p = 0.120" (τ² left out
+    for the common-effect model; Q = sum (yi - mu_EE)^2 / vi on k - 1 df), "Test for overall
+    effect: z = -2.45, p = 0.014" (t on k - 1 df with Hartung-Knapp) and, for a grouped plot,
+    "Test for subgroup differences: Q = 1.23 (df = 1), p = 0.267" (Q between the subgroups'
+    estimates, core.stats.subgroups). Empty without a pooled result."""
+    p = oa.pooled
+    if p is None:
+        return ()
+    if p.k < 2:
+        het = f"{vocab.FOOTER_HETEROGENEITY}: not applicable (one study)"
+    else:
+        tau2 = "" if p.method == "EE" else f"τ² = {p.tau2:.4f}; "
+        het = (
+            f"{vocab.FOOTER_HETEROGENEITY}: {tau2}I² = {fmt.percent(p.i2)}; "
+            f"Q = {fmt.stat(p.q)} (df = {p.df}), {fmt.p_equals(p.q_pvalue)}"
+        )
+    df = f" (df = {p.df})" if p.dist == "t" else ""
+    lines = [
+        het,
+        f"{vocab.FOOTER_OVERALL}: {p.dist} = {fmt.stat(p.stat)}{df}, {fmt.p_equals(p.pvalue)}",
+    ]
+    t = oa.subgroup_test
+    if t is not None and t.q is not None and t.p is not None:
+        lines.append(subgroup_test_text(t))
+    return tuple(lines)
+
+
 def pi_method_text(pi: PredictionInterval) -> str:
     """How ``pi`` was computed, in words: 't on 1 df (k - 2), Higgins, Thompson &
     Spiegelhalter 2009', 'normal (z), metafor's default', 'Hartung-Knapp variance, t on 2 df'."""
@@ -640,6 +729,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
     subgroup diamonds when grouping, the pooled diamond and the prediction interval."""
     frame_rows: list[dict] = []
     words = {s: d.words for d in oa.available for s in d.studies}
+    judged = bool(rob.tools_in(studies, oa.rows["study_id"]))
 
     def study_row(r: pd.Series) -> dict:
         se = math.sqrt(r["vi"])
@@ -659,9 +749,11 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), "")),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
+            **_arm_counts(r, oa.measure),
+            **(_rob_cells(studies, str(r["study_id"])) if judged else {}),
         }
 
-    rows = oa.rows
+    rows = sort_rows(oa.rows, studies, state.sort)
     group_of: dict[str, str] = {}
     if oa.group_by is not None and oa.subgroups is not None:
         labels = pd.Series(group_labels(studies, oa.group_by, rows["study_id"]), index=rows.index)
@@ -697,6 +789,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         frame[col] = frame[col].fillna(default) if col in frame else default
     if "included" in frame:
         frame["included"] = frame["included"].fillna(True).astype(bool)
-    if "derived" in frame:
-        frame["derived"] = frame["derived"].fillna(False).astype(bool)
+    for flag in ("derived", "counts_derived"):
+        if flag in frame:
+            frame[flag] = frame[flag].fillna(False).astype(bool)
     return frame

@@ -7,12 +7,16 @@ for an HR, its adjustment).
 Study rows carry yi and vi on the analysis scale (log ratio), the ratio with its 95% Wald CI
 (as in the forest plot), the weight in percent (empty for a study excluded by hand), how the
 numbers were obtained and the source. The pooled row holds the model's estimate (vi = se²),
-its CI, p, tau², I² and the prediction interval by the chosen method (``pi_method``: t, z or
-hksj; empty when hidden or not available, the note then says why); its weight is 100.
+its CI, p with its test statistic (``test`` z, or t on k - 1 df with Hartung-Knapp;
+``statistic``), tau², I², Cochran's Q with ``q_df`` and ``q_pvalue``, and the prediction
+interval by the chosen method (``pi_method``: t, z or hksj; empty when hidden or not
+available, the note then says why); its weight is 100.
 Studies that cannot be used for this outcome and measure follow, with the reason and no
 numbers. A study pooled with another of its overlap group has "‡" after its label and the
 group in ``overlap``; studies left out by "one study per overlap group" are listed as not
-used, with the study kept.
+used, with the study kept. With subgroups, a "subgroup differences" row holds the test for
+subgroup differences (Q between, its df and p). The forest plot's footer lines are the notes of
+the pooled and subgroup-differences rows. Study rows follow the forest plot's order (``sort``).
 """
 
 from __future__ import annotations
@@ -22,9 +26,17 @@ import math
 import numpy as np
 import pandas as pd
 
+from core import vocab
 from core.fmt import count, percent, ratio_with_ci
 from core.stats.effects import exp_ratio
-from core.views.analysis import Z975, OutcomeAnalysis, model_label, out_of_range
+from core.views.analysis import (
+    Z975,
+    OutcomeAnalysis,
+    forest_footer,
+    model_label,
+    out_of_range,
+    sort_rows,
+)
 
 COLUMNS = (
     "row",
@@ -40,8 +52,13 @@ COLUMNS = (
     "ci_high",
     "weight",
     "pvalue",
+    "test",
+    "statistic",
     "tau2",
     "i2",
+    "q",
+    "q_df",
+    "q_pvalue",
     "pi_low",
     "pi_high",
     "pi_method",
@@ -54,11 +71,15 @@ COLUMNS = (
 )
 
 
-def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
-    """Study rows, the pooled row (when anything is pooled) and the studies not usable."""
+def results_frame(
+    oa: OutcomeAnalysis, studies: pd.DataFrame | None = None, sort: str = "data"
+) -> pd.DataFrame:
+    """Study rows (in the forest plot's order ``sort``; year and quality need ``studies``),
+    the pooled row (when anything is pooled), the test for subgroup differences (when
+    grouped) and the studies not usable."""
     rows: list[dict] = []
     words = {s: d.words for d in (*oa.available, *oa.definitions) for s in d.studies}
-    for r in oa.rows.itertuples(index=False):
+    for r in sort_rows(oa.rows, studies, sort).itertuples(index=False):
         se = math.sqrt(float(r.vi))
         included = bool(r.included)
         rows.append(
@@ -86,6 +107,7 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
     if p is not None:
         fit = p.summary_frame().to_dict("records")[0]
         pi = oa.shown_prediction
+        footer = forest_footer(oa)
         rows.append(
             {
                 "row": "pooled",
@@ -98,18 +120,42 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "ci_high": exp_ratio(fit["ci_high"]),
                 "weight": float(sum(p.weights)),
                 "pvalue": fit["pval"],
+                "test": p.dist,
+                "statistic": p.stat,
                 "tau2": fit["tau2"],
                 "i2": fit["i2"],
+                "q": p.q if p.k > 1 else np.nan,
+                "q_df": p.df if p.k > 1 else np.nan,
+                "q_pvalue": p.q_pvalue if p.k > 1 else np.nan,
                 "pi_low": exp_ratio(pi.low) if pi else np.nan,
                 "pi_high": exp_ratio(pi.high) if pi else np.nan,
                 "pi_method": pi.method if pi and pi.available else "",
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
                 f"{count(oa.patients)} patients",
                 "note": "; ".join(
-                    n for n in (p.note, out_of_range(p, oa.measure, pi), pi and pi.reason) if n
+                    n
+                    for n in (
+                        p.note,
+                        out_of_range(p, oa.measure, pi),
+                        pi and pi.reason,
+                        *footer[:2],
+                    )
+                    if n
                 ),
             }
         )
+        t = oa.subgroup_test
+        if t is not None and t.q is not None and t.p is not None:
+            rows.append(
+                {
+                    "row": "subgroup differences",
+                    "label": vocab.FOOTER_SUBGROUPS,
+                    "q": t.q,
+                    "q_df": t.df,
+                    "q_pvalue": t.p,
+                    "note": footer[2],
+                }
+            )
     for sid, why in ((d.study_id, d.reason) for d in oa.overlap_dropped):
         rows.append({"row": "not used", "study_id": sid, "included": False, "note": why})
     for sid, why in oa.not_estimable:
@@ -132,11 +178,13 @@ PLOT_TABLE_COLUMNS = (
 )
 
 
-def plot_table(oa: OutcomeAnalysis) -> pd.DataFrame:
-    """A forest plot's text alternative: its study rows and the pooled row, as it draws them
-    (the ratio with its 95% Wald CI, the weight in percent or "excl.", included or not, † where
-    a rate was interpolated)."""
-    frame = results_frame(oa)
+def plot_table(
+    oa: OutcomeAnalysis, studies: pd.DataFrame | None = None, sort: str = "data"
+) -> pd.DataFrame:
+    """A forest plot's text alternative: its study rows (in its order ``sort``) and the pooled
+    row, as it draws them (the ratio with its 95% Wald CI, the weight in percent or "excl.",
+    included or not, † where a rate was interpolated)."""
+    frame = results_frame(oa, studies, sort)
     frame = frame[frame["row"].isin(("study", "pooled"))]
     rows = []
     for r in frame.itertuples(index=False):

@@ -93,7 +93,8 @@ def r_input(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     assert ids == list(inc.index)
     meta = ds.studies.set_index("study_id").loc[ids]
     counts = state.measure == "OR"
-    column = {"quality": "quality_score", "year": "year"}[state.mod]
+    (mod,) = state.mod  # the R script fits one moderator (several: test_subgroups_metafor)
+    column = {"quality": "quality_score"}.get(mod, mod)
     case = {
         "name": name,
         "ids": ids,

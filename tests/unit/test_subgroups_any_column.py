@@ -101,7 +101,7 @@ def test_separate_tau2_test_is_cochrans_q_of_the_groups_own_fits(ds):
     assert t.p == pytest.approx(special.chdtrc(len(fits) - 1, q), rel=1e-12)
     assert subgroup_test_text(t) == (
         "Test for subgroup differences (each subgroup its own τ²): "
-        f"Q = {q:.2f}, df = {len(fits) - 1}, p = {t.p:.3f}"
+        f"Q = {q:.2f} (df = {len(fits) - 1}), p = {t.p:.3f}"
     )
 
 
