@@ -43,6 +43,7 @@ MODELS: Final = {
     "HE": "Hedges",
     "EB": "empirical Bayes",
     "EE": "common effect (inverse variance)",
+    "BAYES": "Bayesian (half-normal prior on τ, flat prior on the mean)",
 }
 #: What each estimator does, for help text beside the model's name (metafor's rma methods).
 MODEL_HELP: Final = {
@@ -59,6 +60,11 @@ MODEL_HELP: Final = {
     "notes it equals PM).",
     "EE": "Common effect (inverse variance): assumes one true effect shared by all studies "
     "(τ² = 0); the CI then ignores any heterogeneity.",
+    "BAYES": "Bayesian random effects (normal-normal hierarchical model, as R's bayesmeta): a "
+    "half-normal prior on τ (scale set by the prior scale, 0.5 by default on the log-ratio "
+    "scale) and a flat prior on the mean effect; computed by numerical integration. Shows the "
+    "posterior median and the 95% credible interval (CrI), recommended for few studies "
+    "(Friede et al. 2017; Röver et al. 2021).",
 }
 #: Prediction-interval choices (link key ``pi``): method, or ``0`` = hidden.
 PI_CHOICES: Final = {
@@ -148,4 +154,6 @@ def model_label(method: str) -> str:
     """'Random effects, REML: restricted maximum likelihood' or the common-effect model's name."""
     if method == "EE":
         return f"EE: {MODELS['EE']}"
+    if method == "BAYES":
+        return f"Bayesian random effects: {MODELS['BAYES'].split('(', 1)[1].rstrip(')')}"
     return f"Random effects, {method}: {MODELS[method]}"
