@@ -486,7 +486,6 @@ _ALNUM = string.ascii_letters + string.digits
 _ID = st.builds(operator.add, st.sampled_from(_ALNUM), st.text(_ALNUM + "_.-", max_size=63))
 _NUMBER = st.floats(min_value=0, max_value=100, allow_nan=False)
 _TEXT = st.text(min_size=1, max_size=S.MAX_TEXT).map(S.clean_text).filter(bool)
-_YEARS = st.floats(min_value=1e-6, max_value=20, allow_nan=False)
 
 
 def _token(raw: bytes) -> str:
@@ -509,7 +508,7 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
         return st.lists(_TEXT, max_size=5).map(tuple)
     if spec.nullable:
         return st.none() | _NUMBER
-    return _YEARS
+    return st.floats(min_value=max(spec.low, 1e-6), max_value=spec.high)  # t_os, tau_prior
 
 
 STATES = st.builds(ViewState, **{spec.name: _strategy(spec) for spec in FIELDS})
