@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from core.stats.pooling import check_inputs
+from core.stats.pooling import PoolResult, check_inputs, pool
 
 #: Default scale of the half-normal prior on tau (log-ratio scale; Röver et al. 2021).
 DEFAULT_TAU_PRIOR = 0.5
@@ -216,3 +216,54 @@ def bayes_meta(
         weights=tuple(float(x) * 100.0 for x in share),
         note=note,
     )
+
+
+def as_pool_result(res: BayesResult, yi: object, vi: object) -> PoolResult:
+    """``res`` in the shape of a frequentist fit, for the pages that draw any pooled result:
+    estimate = posterior median, se = posterior SD, CI = credible interval, tau2 = (posterior
+    median of tau)^2, I2 and H2 from that tau2 and the typical within-study variance
+    s2 = (k-1) sum w / ((sum w)^2 - sum w^2) (Higgins & Thompson 2002), Q and its p-value as
+    for any model (they do not depend on tau), no test statistic or p-value (NaN), the
+    posterior predictive interval as the prediction interval; ``method`` is "BAYES"."""
+    y, v = check_inputs(yi, vi)
+    common = pool(y, v, method="EE")
+    tau2 = res.tau_median**2
+    nan = math.nan
+    if res.k > 1:
+        w = 1.0 / v
+        s2 = (res.k - 1) * float(w.sum()) / (float(w.sum()) ** 2 - float((w * w).sum()))
+        i2, h2 = 100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2
+    else:
+        i2 = h2 = nan
+    return PoolResult(
+        estimate=res.mu_median,
+        se=res.mu_sd,
+        wald_se=res.mu_sd,
+        hk_se=nan,
+        ci_low=res.mu_low,
+        ci_high=res.mu_high,
+        stat=nan,
+        pvalue=nan,
+        tau2=tau2,
+        i2=i2,
+        h2=h2,
+        q=common.q,
+        q_pvalue=common.q_pvalue,
+        df=res.k - 1,
+        pi_low=res.pred_low,
+        pi_high=res.pred_high,
+        k=res.k,
+        method="BAYES",
+        ci="wald",
+        level=res.level,
+        weights=res.weights,
+        converged=True,
+        note=res.note,
+    )
+
+
+def prior_sensitivity(
+    yi: object, vi: object, scales: tuple[float, ...] = SENSITIVITY_SCALES
+) -> tuple[BayesResult, ...]:
+    """The model under each prior scale of tau in ``scales`` (the page's sensitivity line)."""
+    return tuple(bayes_meta(yi, vi, tau_prior=s) for s in scales)
