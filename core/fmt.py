@@ -81,7 +81,7 @@ def probability(p: float | None) -> str:
         return "> 99.9%"
     if p < 0.001:
         return "< 0.1%"
-    if 0.99 < p or p < 0.01:
+    if p > 0.99 or p < 0.01:
         return f"{100 * p:.1f}%"
     return f"{100 * p:.0f}%"
 

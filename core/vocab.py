@@ -84,6 +84,12 @@ STAT_HELP: Final = {
     "p": "Two-sided p-value for the test that the pooled ratio is 1 (no difference), from the "
     "normal (z) or, with Hartung-Knapp, the t distribution. It says nothing about the size or "
     "importance of the effect.",
+    "95% CrI": "95% credible interval of the pooled ratio (Bayesian model): the mean effect "
+    "lies in it with 95% probability under the model, its priors and the included studies "
+    "(equal-tailed: 2.5% of the posterior on each side).",
+    "P(benefit)": "Posterior probability that the mean ratio is below 1 (RT better), under "
+    "the Bayesian model and its priors, given the included studies. It depends on the prior "
+    "and on which studies are included; it is not the chance that RT helps a given patient.",
     "Studies (k)": "Number of studies pooled (k).",
     "Patients": "Patients in the pooled studies (both arms).",
     "I²": "I²: the share of the variability between study estimates attributed to "
@@ -100,7 +106,8 @@ STAT_HELP: Final = {
     "k − 2 degrees of freedom, the default (Higgins et al. 2009, Cochrane Handbook, R meta); "
     "z, metafor's default, which is too narrow with few studies; or Hartung-Knapp, from the "
     "Hartung-Knapp variance on k − 1 degrees of freedom (R meta's HK). None with fewer than "
-    "3 studies or with the common-effect model.",
+    "3 studies or with the common-effect model. With the Bayesian model: the posterior "
+    "predictive interval of a new study's true effect, whatever the method chosen.",
 }
 
 

@@ -11,7 +11,7 @@ from core.charts.bias import bubble_chart, funnel_chart
 from core.charts.forest import VegaSpec
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
-from core.views.analysis import model_label
+from core.views.analysis import frequentist, frequentist_page_note, model_label
 from core.views.bias import MISSING_REASON, MODERATORS, BiasView
 from ui import blocks, cache, endpoints, exports, style, sync
 
@@ -171,8 +171,14 @@ def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
 
 def main() -> None:
     state = sync.current()
+    bayes_note = None
+    if state.method == "BAYES":  # these analyses refit frequentist models
+        bayes_note = frequentist_page_note("small-study-effect analyses")
+        state = state.replace(method=frequentist(state.method))
     oa = cache.analysis(state).outcomes[state.outcome]
     st.title("Small-study effects")
+    if bayes_note:
+        st.info(bayes_note)
     st.caption(
         "Do smaller studies report different effects from larger ones? Such asymmetry can come "
         "from publication bias, but also from heterogeneity, chance or differences in design."

@@ -634,9 +634,9 @@ def prediction_interval(res: PoolResult, method: str = "t") -> PredictionInterva
             for ``test="knha"``
 
     whichever CI the fit used; for a Bayesian fit (``method`` "BAYES", core.stats.bayes) its
-    posterior predictive interval, whatever ``method``. None for the common-effect model (tau2 = 0 by assumption) or
-    with fewer than :data:`PI_MIN_K` studies (the t interval has no degrees of freedom left,
-    and a z interval would just repeat the CI)."""
+    posterior predictive interval, whatever ``method``. None for the common-effect model
+    (tau2 = 0 by assumption) or with fewer than :data:`PI_MIN_K` studies (the t interval has
+    no degrees of freedom left, and a z interval would just repeat the CI)."""
     if method not in PI_METHODS:
         raise ValueError(f"prediction interval {method!r}: choose one of {', '.join(PI_METHODS)}")
     nan = math.nan

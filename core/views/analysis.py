@@ -22,7 +22,7 @@ from core import fmt, vocab
 from core.data.endpoints import Definition, definitions, effect_words, matches
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
-from core.stats.bayes import BayesResult, as_pool_result, bayes_meta
+from core.stats.bayes import BayesResult, as_pool_result, bayes_meta, prior_sensitivity
 from core.stats.effects import LOG_MAX, exp_ratio
 from core.stats.pooling import (
     PI_MIN_K,
@@ -282,6 +282,15 @@ BAYES_INSTEAD_OF_HKSJ = (
 BAYES_SUBGROUPS = "Subgroup diamonds use REML fits: the Bayesian model pools all studies only."
 
 
+def frequentist_page_note(page: str) -> str:
+    """What a page built on frequentist fits shows under ``method=BAYES``."""
+    return (
+        f"The Bayesian model has no {page} here: this page shows REML fits (frequentist "
+        "random effects) of the same studies. The Bayesian result (posterior median, 95% "
+        "credible interval, probability of benefit) is on the Overview and Present pages."
+    )
+
+
 def bayes_message(res: BayesResult, state: ViewState) -> str:
     """What a reader should know about a Bayesian fit: its prior, one study's caution, and
     the frequentist choices of the link that it does not use."""
@@ -312,6 +321,28 @@ def plain_benefit(oa: OutcomeAnalysis) -> str | None:
     else:
         what = f"the odds of {event} by {oa.years:g} year{'s' if oa.years != 1 else ''}"
     return f"Probability that RT lowers {what}: {fmt.probability(oa.bayes.p_benefit)}"
+
+
+def prior_words(scale: float) -> str:
+    """'half-normal prior on τ, scale 0.5; flat prior on the mean'."""
+    return f"half-normal prior on τ, scale {scale:g}; flat prior on the mean"
+
+
+def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
+    """'Prior sensitivity (scale of τ's prior: P(OR < 1), 95% CrI): 0.25: 98%, 0.40-0.90; ...'
+    for the scales of core.stats.bayes.SENSITIVITY_SCALES ('' without a Bayesian fit)."""
+    if oa.bayes is None:
+        return ""
+    used = oa.rows[oa.rows["included"]]
+    fits = prior_sensitivity(used["yi"].to_numpy(dtype=float), used["vi"].to_numpy(dtype=float))
+    parts = [
+        f"{f.tau_prior:g}: {fmt.probability(f.p_benefit)}, "
+        f"{fmt.ratio_ci(exp_ratio(f.mu_low), exp_ratio(f.mu_high))}"
+        for f in fits
+    ]
+    return f"Prior sensitivity (scale of the prior on τ: P({name} < 1), 95% CrI): " + "; ".join(
+        parts
+    )
 
 
 def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
