@@ -21,6 +21,7 @@ from core.stats.pooling import PoolResult
 from core.views.analysis import (
     Analysis,
     OutcomeAnalysis,
+    benefit_caveat,
     forest_frame,
     model_label,
     plain_benefit,
@@ -101,8 +102,19 @@ def _bayes_metrics(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
         c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
         c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
         c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
-    st.markdown(text(f"**{plain_benefit(oa)}**, under this model and prior, given the "
-                     f"{p.k} included {'study' if p.k == 1 else 'studies'}."))  # fmt: skip
+    bayes_lines(oa, name)
+    if oa.message:
+        st.info(oa.message)
+
+
+def bayes_lines(oa: OutcomeAnalysis, name: str) -> None:
+    """Under the Bayesian model: the probability of benefit in plain words (and what it is
+    conditional on), tau, the predictive interval, the prior and the prior-sensitivity line."""
+    b = oa.bayes
+    p = oa.pooled
+    if b is None or p is None:
+        return
+    st.markdown(f"**{text(str(plain_benefit(oa)))}**, " + text(benefit_caveat(p.k)))
     extra = [
         f"τ median {b.tau_median:.3f} (95% CrI {b.tau_low:.3f} to {b.tau_high:.3f})",
     ]
@@ -113,8 +125,6 @@ def _bayes_metrics(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
     extra.append(prior_words(b.tau_prior))
     st.caption(" · ".join(extra), help=MODEL_HELP["BAYES"])
     st.caption(text(prior_sensitivity_line(oa, name)))
-    if oa.message:
-        st.info(oa.message)
 
 
 def _tiles(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:

@@ -819,7 +819,10 @@ def describe_filters(
         if state.pi == "0"
         else f"prediction interval {f['pi'].label(state.pi)}"
     )
-    lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
+    if state.method == "BAYES":
+        lines.append("95% credible interval (equal-tailed); posterior predictive interval")
+    else:
+        lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
     if state.group != "none":
         lines.append(f"Subgroups: {f['group'].label(state.group)}")
     if state.measure == "OR":

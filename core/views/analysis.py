@@ -323,6 +323,12 @@ def plain_benefit(oa: OutcomeAnalysis) -> str | None:
     return f"Probability that RT lowers {what}: {fmt.probability(oa.bayes.p_benefit)}"
 
 
+def benefit_caveat(k: int) -> str:
+    """What the probability of benefit is conditional on: 'under this model and prior, given
+    the 3 included studies.'"""
+    return f"under this model and prior, given the {k} included {'study' if k == 1 else 'studies'}."
+
+
 def prior_words(scale: float) -> str:
     """'half-normal prior on τ, scale 0.5; flat prior on the mean'."""
     return f"half-normal prior on τ, scale {scale:g}; flat prior on the mean"
