@@ -85,9 +85,8 @@ def test_plain_sentence_and_probability_words(capsys: pytest.CaptureFixture[str]
     oa = analyse(state, load_bundled()).outcomes["OS"]
     assert oa.bayes is not None
     sentence = plain_benefit(oa)
-    assert sentence == (
-        f"Probability that RT lowers the odds of death by 2 years: {probability(oa.bayes.p_benefit)}"
-    )
+    shown = probability(oa.bayes.p_benefit)
+    assert sentence == f"Probability that RT lowers the odds of death by 2 years: {shown}"
     hr = analyse(state.replace(measure="HR"), load_bundled()).outcomes["DFS"]
     assert hr.bayes is not None
     assert str(plain_benefit(hr)).startswith(
