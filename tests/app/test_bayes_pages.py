@@ -102,3 +102,14 @@ def test_frequentist_pages_say_what_they_show(page: str) -> None:
     no_error(at)
     if page != "studies":
         assert "this page shows REML fits" in texts(at)
+
+
+def test_sidebar_prior_scale_goes_into_the_link() -> None:
+    at = open_app(BAYES)
+    (box,) = [n for n in at.sidebar.number_input if n.label.startswith("Prior scale of τ")]
+    assert box.value == 0.5
+    box.set_value(1.0).run()
+    no_error(at)
+    assert at.query_params.get("tau_prior") == "1" or at.query_params.get("tau_prior") == ["1"]
+    p = cli(f"{BAYES}&tau_prior=1")["OS"]["pooled"]
+    assert metric_values(at)["P(OR < 1)"][0] == probability(p["p_benefit"])
