@@ -88,6 +88,20 @@ def stat(x: float | None) -> str:
     return f"{x:.2f}"
 
 
+def probability(p: float | None) -> str:
+    """A posterior probability in percent, never rounded to certainty: '98%', '> 99.9%',
+    '< 0.1%', '–' when missing or not a probability."""
+    if p is None or not 0.0 <= p <= 1.0:
+        return MISSING
+    if p > 0.999:
+        return "> 99.9%"
+    if p < 0.001:
+        return "< 0.1%"
+    if p > 0.99 or p < 0.01:
+        return f"{100 * p:.1f}%"
+    return f"{100 * p:.0f}%"
+
+
 def percent(x: float | None, decimals: int = 1) -> str:
     """A value already in percent (I², a weight): '12.3%', or '–' when missing."""
     if x is None or not math.isfinite(x):

@@ -49,6 +49,7 @@ MODELS: Final = {
     "HE": "Hedges",
     "EB": "empirical Bayes",
     "EE": "common effect (inverse variance)",
+    "BAYES": "Bayesian (half-normal prior on τ, flat prior on the mean)",
 }
 #: What each estimator does, for help text beside the model's name (metafor's rma methods).
 MODEL_HELP: Final = {
@@ -65,6 +66,11 @@ MODEL_HELP: Final = {
     "notes it equals PM).",
     "EE": "Common effect (inverse variance): assumes one true effect shared by all studies "
     "(τ² = 0); the CI then ignores any heterogeneity.",
+    "BAYES": "Bayesian random effects (normal-normal hierarchical model, as R's bayesmeta): a "
+    "half-normal prior on τ (scale set by the prior scale, 0.5 by default on the log-ratio "
+    "scale) and a flat prior on the mean effect; computed by numerical integration. Shows the "
+    "posterior median and the 95% credible interval (CrI), recommended for few studies "
+    "(Friede et al. 2017; Röver et al. 2021).",
 }
 #: Prediction-interval choices (link key ``pi``): method, or ``0`` = hidden.
 PI_CHOICES: Final = {
@@ -84,6 +90,12 @@ STAT_HELP: Final = {
     "p": "Two-sided p-value for the test that the pooled ratio is 1 (no difference), from the "
     "normal (z) or, with Hartung-Knapp, the t distribution. It says nothing about the size or "
     "importance of the effect.",
+    "95% CrI": "95% credible interval of the pooled ratio (Bayesian model): the mean effect "
+    "lies in it with 95% probability under the model, its priors and the included studies "
+    "(equal-tailed: 2.5% of the posterior on each side).",
+    "P(benefit)": "Posterior probability that the mean ratio is below 1 (RT better), under "
+    "the Bayesian model and its priors, given the included studies. It depends on the prior "
+    "and on which studies are included; it is not the chance that RT helps a given patient.",
     "Studies (k)": "Number of studies pooled (k).",
     "Patients": "Patients in the pooled studies (both arms).",
     "I²": "I²: the share of the variability between study estimates attributed to "
@@ -100,7 +112,8 @@ STAT_HELP: Final = {
     "k − 2 degrees of freedom, the default (Higgins et al. 2009, Cochrane Handbook, R meta); "
     "z, metafor's default, which is too narrow with few studies; or Hartung-Knapp, from the "
     "Hartung-Knapp variance on k − 1 degrees of freedom (R meta's HK). None with fewer than "
-    "3 studies or with the common-effect model.",
+    "3 studies or with the common-effect model. With the Bayesian model: the posterior "
+    "predictive interval of a new study's true effect, whatever the method chosen.",
 }
 
 
@@ -184,6 +197,8 @@ def model_label(method: str) -> str:
     """'Random effects, REML: restricted maximum likelihood' or the common-effect model's name."""
     if method == "EE":
         return f"EE: {MODELS['EE']}"
+    if method == "BAYES":
+        return f"Bayesian random effects: {MODELS['BAYES'].split('(', 1)[1].rstrip(')')}"
     return f"Random effects, {method}: {MODELS[method]}"
 
 

@@ -12,7 +12,7 @@ from core.charts.bias import bubble_chart, funnel_chart
 from core.charts.forest import VegaSpec
 from core.state.view import FIELD_BY_NAME, MAX_MODERATORS, ViewState
 from core.stats.effects import exp_ratio
-from core.views.analysis import model_label
+from core.views.analysis import frequentist, frequentist_page_note, model_label
 from core.views.bias import (
     BiasView,
     Regression,
@@ -211,8 +211,14 @@ def several_section(bv: BiasView, reg: Regression, state: ViewState, name: str) 
 
 def main() -> None:
     state = sync.current()
+    bayes_note = None
+    if state.method == "BAYES":  # these analyses refit frequentist models
+        bayes_note = frequentist_page_note("small-study-effect analyses")
+        state = state.replace(method=frequentist(state.method))
     oa = cache.analysis(state).outcomes[state.outcome]
     st.title("Small-study effects")
+    if bayes_note:
+        st.info(bayes_note)
     st.caption(
         "Do smaller studies report different effects from larger ones? Such asymmetry can come "
         "from publication bias, but also from heterogeneity, chance or differences in design."

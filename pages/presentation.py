@@ -64,6 +64,7 @@ def full_page() -> None:
                 col.metric(number.label, number.value, help=tip or stat_help(number.label))
             if oa.pooled is not None and oa.pooled.note and oa.pooled.k > 1:
                 st.caption(f"Note: {blocks.text(oa.pooled.note)}")
+        blocks.bayes_lines(oa, blocks.ratio_name(oa))
         # as on the other pages; a single study's message is already in the sentence above
         plain = oa.message if oa.k > 1 or oa.pooled is None else out_of_range(oa.pooled, oa.measure)
         if plain:

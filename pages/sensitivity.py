@@ -27,7 +27,7 @@ from core.charts.sensitivity import (
     quality_sweep_chart,
 )
 from core.stats.effects import exp_ratio
-from core.views.analysis import model_label
+from core.views.analysis import frequentist, frequentist_page_note, model_label
 from core.views.sensitivity import CHANGE_THRESHOLD, Panel, SensitivityView, gosh_frame
 from ui import blocks, cache, endpoints, exports, sync
 
@@ -258,10 +258,16 @@ def gosh_section(sv: SensitivityView, name: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 state = sync.current()
+bayes_note = None
+if state.method == "BAYES":  # these analyses refit frequentist models
+    bayes_note = frequentist_page_note("leave-one-out, cumulative, influence or estimator analyses")
+    state = state.replace(method=frequentist(state.method))
 oa = cache.analysis(state).outcomes[state.outcome]
 sv = cache.sensitivity(state)
 
 st.title(f"Sensitivity: {sv.title[0].lower()}{sv.title[1:]}")
+if bayes_note:
+    st.info(bayes_note)
 endpoints.render(oa)
 if sv.pooled is None:
     st.warning(sv.message)

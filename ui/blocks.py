@@ -23,9 +23,13 @@ from core.views import rob
 from core.views.analysis import (
     Analysis,
     OutcomeAnalysis,
+    benefit_caveat,
     forest_footer,
     forest_frame,
     model_label,
+    plain_benefit,
+    prior_sensitivity_line,
+    prior_words,
     subgroup_test_text,
 )
 from core.views.overlap import mark as overlap_mark
@@ -61,6 +65,9 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         st.warning(oa.message or "Nothing to pool.")
         return
     name = ratio_name(oa)
+    if oa.bayes is not None:
+        _bayes_metrics(oa, p, name)
+        return
     with st.container(key=f"{style.TILES_PREFIX}{oa.outcome}"):  # compact on a phone
         _tiles(oa, p, name)
     extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
@@ -79,6 +86,46 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         st.info(oa.message)
     if p.note and p.k > 1:
         st.caption(f"Note: {p.note}")
+
+
+def _bayes_metrics(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
+    """The Bayesian model's tiles (posterior median, 95% CrI, P(ratio < 1)), its plain-words
+    probability, the prior and the prior-sensitivity line."""
+    b = oa.bayes
+    assert b is not None
+    with st.container(key=f"{style.TILES_PREFIX}{oa.outcome}"):
+        c1, c2, c3 = st.columns([1, 1.7, 1])
+        c1.metric(f"Pooled {name} (median)", fmt_ratio(exp_ratio(p.estimate)), help=pooled_help(oa))
+        c2.metric("95% CrI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)),
+                  help=STAT_HELP["95% CrI"])  # fmt: skip
+        c3.metric(f"P({name} < 1)", fmt.probability(b.p_benefit), help=STAT_HELP["P(benefit)"])
+        c4, c5, c6 = st.columns([1, 1.7, 1])
+        c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
+        c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
+        c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
+    bayes_lines(oa, name)
+    if oa.message:
+        st.info(oa.message)
+
+
+def bayes_lines(oa: OutcomeAnalysis, name: str) -> None:
+    """Under the Bayesian model: the probability of benefit in plain words (and what it is
+    conditional on), tau, the predictive interval, the prior and the prior-sensitivity line."""
+    b = oa.bayes
+    p = oa.pooled
+    if b is None or p is None:
+        return
+    st.markdown(f"**{text(str(plain_benefit(oa)))}**, " + text(benefit_caveat(p.k)))
+    extra = [
+        f"τ median {b.tau_median:.3f} (95% CrI {b.tau_low:.3f} to {b.tau_high:.3f})",
+    ]
+    pred = oa.shown_prediction
+    if pred is not None and pred.available:
+        pi = fmt_ci(exp_ratio(pred.low), exp_ratio(pred.high))
+        extra.append(f"95% posterior predictive interval {pi}")
+    extra.append(prior_words(b.tau_prior))
+    st.caption(" · ".join(extra), help=MODEL_HELP["BAYES"])
+    st.caption(text(prior_sensitivity_line(oa, name)))
 
 
 def _tiles(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:

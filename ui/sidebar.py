@@ -30,6 +30,7 @@ _KEYS = {
     "w_t_os": "t_os",
     "w_t_dfs": "t_dfs",
     "w_method": "method",
+    "w_tau_prior": "tau_prior",
     "w_ci": "ci",
     "w_pi": "pi",
     "w_group": "group",
@@ -162,10 +163,21 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     sb.header("Model")
     sb.selectbox(
         "Model",
-        METHODS,
+        (*METHODS, "BAYES"),
         **_bound("w_method"),
         format_func=vocab.model_label,
     )
+    if state.method == "BAYES":
+        sb.number_input(
+            "Prior scale of τ (half-normal)",
+            min_value=0.01,
+            max_value=10.0,
+            step=0.25,
+            **_bound("w_tau_prior"),
+            help="Scale of the half-normal prior on τ, the between-study SD of the log ratios "
+            "(0.5 by default; Röver et al. 2021). The page shows the results under 0.25, 0.5 "
+            "and 1 as a prior-sensitivity line.",
+        )
     sb.radio(
         "Confidence interval",
         list(vocab.CI_SHORT),

@@ -291,6 +291,13 @@ def _methods(analysis: Analysis) -> str:
     f = FIELD_BY_NAME
     if state.method == "EE":
         model = "A common-effect (inverse-variance) model pooled the log ratios."
+    elif state.method == "BAYES":
+        model = (
+            "A Bayesian random-effects model (normal-normal hierarchical model, computed by "
+            "numerical integration as R's bayesmeta) pooled the log ratios, with a half-normal "
+            f"prior on τ (scale {state.tau_prior:g}) and a flat prior on the mean effect; the "
+            "pooled ratio is the posterior median with its 95% equal-tailed credible interval."
+        )
     else:
         model = (
             "A random-effects model pooled the log ratios with the "
@@ -303,6 +310,11 @@ def _methods(analysis: Analysis) -> str:
         if state.ci == "hksj"
         else "Confidence intervals and p-values are Wald-type (normal distribution)."
     )
+    if state.method == "BAYES":
+        ci = (
+            "There are no confidence intervals or p-values: the probability that the mean "
+            "ratio is below 1 is a posterior probability under the model and its priors."
+        )
     parts = [model, ci]
     if state.method != "EE":
         parts.append(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.data.endpoints import mix_sentence
-from core.fmt import count, p_value, percent, ratio, ratio_ci
+from core.fmt import count, p_value, percent, probability, ratio, ratio_ci
 from core.state.view import ViewState, describe_filters, describe_measure
 from core.stats.effects import exp_ratio
 from core.stats.pooling import PI_MIN_K
@@ -138,7 +138,10 @@ def endpoint_sentences(oa: OutcomeAnalysis, studies: pd.DataFrame) -> list[str]:
 
 
 def model_phrase(method: str, ci: str) -> str:
-    """'random effects, REML', 'random effects, DL, Hartung-Knapp CI' or 'common effect'."""
+    """'random effects, REML', 'random effects, DL, Hartung-Knapp CI', 'common effect' or
+    'Bayesian random effects' (whose credible interval no CI method changes)."""
+    if method == "BAYES":
+        return "Bayesian random effects, posterior median"
     base = "common effect" if method == "EE" else f"random effects, {method}"
     return base + (", Hartung-Knapp CI" if ci == "hksj" else "")
 
@@ -197,6 +200,11 @@ def _derived_sentence(oa: OutcomeAnalysis) -> str:
     return out + "."
 
 
+def interval_name(method: str) -> str:
+    """'95% CrI' (credible interval) for the Bayesian model, else '95% CI'."""
+    return "95% CrI" if method == "BAYES" else "95% CI"
+
+
 def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
     """'perioperative RT was associated with lower odds of death at 2 years: pooled odds ratio
     0.45 (95% CI 0.25 to 0.82; random effects, REML)'; a direction only when the CI excludes 1.
@@ -212,7 +220,7 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
         notes = "; ".join([f"no 95% CI could be computed{why}", *extra])
         event = effect.split(" of ", 1)[1]  # 'death at 2 years'
         return f"the {name} for {event} with {TREATMENT} was {est} ({notes})"
-    ci = f"95% CI {_bounds(p.ci_low, p.ci_high)}"
+    ci = f"{interval_name(p.method)} {_bounds(p.ci_low, p.ci_high)}"
     if p.ci_high < 0 or p.ci_low > 0:
         article = "a " if oa.measure == "HR" else ""
         way = "lower" if p.ci_high < 0 else "higher"
@@ -280,10 +288,13 @@ def key_numbers(
     if p is None:
         return ()
     short = "HR" if oa.measure == "HR" else "OR"
+    bayes = oa.bayes
     out = [
-        KeyNumber(f"Pooled {short}", ratio(exp_ratio(p.estimate))),
-        KeyNumber("95% CI", ratio_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high))),
-        KeyNumber(f"p ({p.dist})", p_value(p.pvalue)),
+        KeyNumber(f"Pooled {short}" + (" (median)" if bayes else ""), ratio(exp_ratio(p.estimate))),
+        KeyNumber(interval_name(p.method), ratio_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high))),
+        KeyNumber(f"P({short} < 1)", probability(bayes.p_benefit))
+        if bayes
+        else KeyNumber(f"p ({p.dist})", p_value(p.pvalue)),
         KeyNumber("Studies (k)", count(p.k)),
         KeyNumber("Patients", count(oa.patients)),
         KeyNumber("I²", percent(p.i2)),

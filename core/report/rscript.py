@@ -26,6 +26,7 @@ from core.views.analysis import (
     OUTCOMES,
     Analysis,
     OutcomeAnalysis,
+    frequentist,
     group_labels,
     model_label,
 )
@@ -259,8 +260,9 @@ def _fit_call(data: str, oa: OutcomeAnalysis) -> str:
     p = oa.pooled
     assert p is not None
     test = "knha" if p.ci == "hksj" else "z"
+    method = frequentist(p.method)  # the Bayesian model is not an rma fit: REML stands in
     return (
-        f'rma(yi, vi, data = {data}, slab = label, method = "{p.method}", test = "{test}",'
+        f'rma(yi, vi, data = {data}, slab = label, method = "{method}", test = "{test}",'
         " control = ctl)"
     )
 
@@ -317,6 +319,13 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         "",
         f"# {model_label(p.method, p.ci)}: the estimator and CI method of the view.",
     ]
+    if p.method == "BAYES":
+        lines.append(
+            "# The view's Bayesian model (half-normal prior on tau, scale "
+            f"{oa.bayes.tau_prior if oa.bayes else '?'}; flat prior on the mean) is "
+            "bayesmeta's; this script fits REML instead (bayesmeta::bayesmeta(y = yi, "
+            "sigma = sqrt(vi), tau.prior = function(t) dhalfnormal(t, scale = s)) gives it)."
+        )
     if p.k == 1:
         lines.append(
             "# One study: the pooled result is that study's own estimate"

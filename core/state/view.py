@@ -48,8 +48,9 @@ RtType = Literal["external", "internal"]
 Scope = Literal["rim", "all"]
 Outcome = Literal["OS", "DFS"]
 Measure = Literal["OR", "HR"]
-#: metafor's ``method`` codes (tau2 estimators) and ``EE``, the common-effect model.
-Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE"]
+#: metafor's ``method`` codes (tau2 estimators), ``EE``, the common-effect model, and
+#: ``BAYES``, the Bayesian random-effects model (core.stats.bayes; prior scale ``tau_prior``).
+Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE", "BAYES"]
 CiMethod = Literal["wald", "hksj"]
 #: Prediction interval: its method (``t`` on k-2 df, ``z``, ``hksj``) or ``0`` = hidden.
 PiChoice = Literal["t", "z", "hksj", "0"]
@@ -209,8 +210,12 @@ FIELDS: tuple[FieldSpec, ...] = (
       "`adjusted`, `unadjusted` or `not-stated` (e.g. `OS.hcc-related-death.adjusted`)"),
     F("method", "enum", "REML", get_args(Method), "Model", vocab.MODELS,
       {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
-       "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM"},
+       "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM",
+       "bayesian": "BAYES", "bayesmeta": "BAYES"},
       key_aliases=("estimator",)),
+    F("tau_prior", "number", 0.5, (), "Scale of the half-normal prior on tau (Bayesian model)",
+      low=0.0, high=10.0, low_open=True,
+      values_doc="number > 0 and <= 10, on the log-ratio scale; used with `method=BAYES`"),
     F("ci", "enum", "wald", get_args(CiMethod), "Confidence interval", vocab.CI_METHODS,
       {"knha": "hksj", "hk": "hksj", "kh": "hksj", "hartungknapp": "hksj", "z": "wald"}),
     F("pi", "enum", "t", get_args(PiChoice), "Prediction interval", vocab.PI_CHOICES,
@@ -415,6 +420,7 @@ class ViewState:
     t_dfs: float = 1.0
     endpoint: tuple[str, ...] = ()
     method: Method = "REML"
+    tau_prior: float = 0.5
     ci: CiMethod = "wald"
     pi: PiChoice = "t"
     group: str = "none"
@@ -873,6 +879,11 @@ def describe_filters(
         lines.append(f"{f['endpoint'].title}: {', '.join(state.endpoint)}")
     if state.method == "EE":
         lines.append("Model: common effect (inverse variance)")
+    elif state.method == "BAYES":
+        lines.append(
+            "Model: Bayesian random effects (half-normal prior on tau, scale "
+            f"{_fmt_number(state.tau_prior)}; flat prior on the mean)"
+        )
     else:
         label = f["method"].label(state.method)
         lines.append(f"Model: random effects, {state.method} estimator ({label})")
@@ -881,7 +892,10 @@ def describe_filters(
         if state.pi == "0"
         else f"prediction interval {f['pi'].label(state.pi)}"
     )
-    lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
+    if state.method == "BAYES":
+        lines.append("95% credible interval (equal-tailed); posterior predictive interval")
+    else:
+        lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
     if state.group != "none":
         lines.append(f"Subgroups: {f['group'].label(state.group)}")
         if state.tau2g != f["tau2g"].default:

@@ -633,12 +633,15 @@ def prediction_interval(res: PoolResult, method: str = "t") -> PredictionInterva
             ``method.predict="HK"`` (metagen, no ad hoc correction) and metafor's ``predict``
             for ``test="knha"``
 
-    whichever CI the fit used. None for the common-effect model (tau2 = 0 by assumption) or
-    with fewer than :data:`PI_MIN_K` studies (the t interval has no degrees of freedom left,
-    and a z interval would just repeat the CI)."""
+    whichever CI the fit used; for a Bayesian fit (``method`` "BAYES", core.stats.bayes) its
+    posterior predictive interval, whatever ``method``. None for the common-effect model
+    (tau2 = 0 by assumption) or with fewer than :data:`PI_MIN_K` studies (the t interval has
+    no degrees of freedom left, and a z interval would just repeat the CI)."""
     if method not in PI_METHODS:
         raise ValueError(f"prediction interval {method!r}: choose one of {', '.join(PI_METHODS)}")
     nan = math.nan
+    if res.method == "BAYES":  # the posterior predictive interval (core.stats.bayes)
+        return PredictionInterval("bayes", res.pi_low, res.pi_high, None)
     if res.method == "EE":
         reason = "no prediction interval with the common-effect model (it assumes τ² = 0)"
         return PredictionInterval(method, nan, nan, None, reason)

@@ -22,6 +22,7 @@ from core import fmt, vocab
 from core.data.endpoints import Definition, definitions, effect_words, matches
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
+from core.stats.bayes import BayesResult, as_pool_result, bayes_meta, prior_sensitivity
 from core.stats.effects import LOG_MAX, exp_ratio
 from core.stats.pooling import (
     PI_MIN_K,
@@ -108,6 +109,8 @@ class OutcomeAnalysis:
     ``pi_choice`` is the link's ``pi``: a prediction-interval method, or ``"0"`` (hidden).
     ``group_by``: the studies' column the subgroups come from (None: no subgroups);
     ``subgroup_test``: the test for subgroup differences with the link's ``tau2g``.
+    ``bayes``: the Bayesian model's posterior (``method=BAYES``; core.stats.bayes), whose
+    summaries ``pooled`` then carries (:func:`core.stats.bayes.as_pool_result`).
     """
 
     outcome: Outcome
@@ -130,6 +133,7 @@ class OutcomeAnalysis:
     pi_choice: str = "t"
     group_by: str | None = None
     subgroup_test: SubgroupTest | None = None
+    bayes: BayesResult | None = None
 
     @property
     def k(self) -> int:
@@ -268,16 +272,23 @@ def analyse_outcome(
     included = rows["included"].to_numpy(dtype=bool)
     k = int(included.sum())
     pooled = subgroups = test = None
-    message = None
+    message: str | None = None
     group_by = group_column(studies, state.group)[0]
+    bayes: BayesResult | None = None
     if k == 0:
         message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
     else:
         y = rows.loc[included, "yi"].to_numpy(dtype=float)
         v = rows.loc[included, "vi"].to_numpy(dtype=float)
-        pooled = pool(y, v, method=state.method, ci=state.ci)
+        if state.method == "BAYES":
+            bayes = bayes_meta(y, v, tau_prior=state.tau_prior)
+            pooled = as_pool_result(bayes, y, v)
+        else:
+            pooled = pool(y, v, method=state.method, ci=state.ci)
         rows.loc[included, "weight"] = pooled.weights
-        if k == 1:
+        if bayes is not None:
+            message = bayes_message(bayes, state)
+        elif k == 1:
             message = "Only one study: the pooled result is that study's own estimate."
             if state.ci == "hksj":
                 message += (
@@ -289,11 +300,10 @@ def analyse_outcome(
             message = beyond if message is None else f"{message} {beyond}"
         if group_by is not None and k >= 2:
             labels = group_labels(studies, group_by, rows.loc[included, "study_id"])
-            subgroups = subgroup_analysis(y, v, labels, method=state.method, ci=state.ci)
+            model = frequentist(state.method)
+            subgroups = subgroup_analysis(y, v, labels, method=model, ci=state.ci)
             try:
-                test = subgroup_test(
-                    y, v, labels, state.method, state.ci, state.tau2g, separate=subgroups
-                )
+                test = subgroup_test(y, v, labels, model, state.ci, state.tau2g, separate=subgroups)
             except ValueError as err:
                 test = SubgroupTest(state.tau2g, None, 0, None, "Q", None, None, str(err))
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
@@ -320,6 +330,90 @@ def analyse_outcome(
         overlaps=overlaps,
         overlap_dropped=dropped,
         pi_choice=state.pi,
+        bayes=bayes,
+    )
+
+
+def frequentist(method: str) -> str:
+    """The tau2 estimator of the analyses that need a frequentist fit (subgroups,
+    sensitivity, bias): REML under the Bayesian model, else ``method`` itself."""
+    return "REML" if method == "BAYES" else method
+
+
+#: What the Bayesian model shows instead of frequentist choices that do not apply to it.
+BAYES_INSTEAD_OF_HKSJ = (
+    "The Hartung-Knapp CI is a frequentist method and does not apply to the Bayesian model: "
+    "the 95% credible interval (CrI) is shown."
+)
+BAYES_SUBGROUPS = "Subgroup diamonds use REML fits: the Bayesian model pools all studies only."
+
+
+def frequentist_page_note(page: str) -> str:
+    """What a page built on frequentist fits shows under ``method=BAYES``."""
+    return (
+        f"The Bayesian model has no {page} here: this page shows REML fits (frequentist "
+        "random effects) of the same studies. The Bayesian result (posterior median, 95% "
+        "credible interval, probability of benefit) is on the Overview and Present pages."
+    )
+
+
+def bayes_message(res: BayesResult, state: ViewState) -> str:
+    """What a reader should know about a Bayesian fit: its prior, one study's caution, and
+    the frequentist choices of the link that it does not use."""
+    parts = [
+        f"Bayesian random-effects model: half-normal prior on τ, scale {state.tau_prior:g}; "
+        "flat prior on the mean. Posterior median with 95% credible interval (CrI)."
+    ]
+    if res.k == 1:
+        parts.append(
+            "Only one study: the data say nothing about heterogeneity, so τ and the "
+            "prediction interval come from the prior alone."
+        )
+    if state.ci == "hksj":
+        parts.append(BAYES_INSTEAD_OF_HKSJ)
+    if state.group != "none":
+        parts.append(BAYES_SUBGROUPS)
+    return " ".join(parts)
+
+
+def plain_benefit(oa: OutcomeAnalysis) -> str | None:
+    """'Probability that RT lowers the odds of death by 2 years: 98%', under the model and its
+    prior, given the included studies (None without a Bayesian fit)."""
+    if oa.bayes is None:
+        return None
+    event = vocab.EVENTS[oa.outcome]
+    if oa.measure == "HR":
+        what = f"the hazard of {event}"
+    else:
+        what = f"the odds of {event} by {oa.years:g} year{'s' if oa.years != 1 else ''}"
+    return f"Probability that RT lowers {what}: {fmt.probability(oa.bayes.p_benefit)}"
+
+
+def benefit_caveat(k: int) -> str:
+    """What the probability of benefit is conditional on: 'under this model and prior, given
+    the 3 included studies.'"""
+    return f"under this model and prior, given the {k} included {'study' if k == 1 else 'studies'}."
+
+
+def prior_words(scale: float) -> str:
+    """'half-normal prior on τ, scale 0.5; flat prior on the mean'."""
+    return f"half-normal prior on τ, scale {scale:g}; flat prior on the mean"
+
+
+def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
+    """'Prior sensitivity (scale of τ's prior: P(OR < 1), 95% CrI): 0.25: 98%, 0.40-0.90; ...'
+    for the scales of core.stats.bayes.SENSITIVITY_SCALES ('' without a Bayesian fit)."""
+    if oa.bayes is None:
+        return ""
+    used = oa.rows[oa.rows["included"]]
+    fits = prior_sensitivity(used["yi"].to_numpy(dtype=float), used["vi"].to_numpy(dtype=float))
+    parts = [
+        f"{f.tau_prior:g}: {fmt.probability(f.p_benefit)}, "
+        f"{fmt.ratio_ci(exp_ratio(f.mu_low), exp_ratio(f.mu_high))}"
+        for f in fits
+    ]
+    return f"Prior sensitivity (scale of the prior on τ: P({name} < 1), 95% CrI): " + "; ".join(
+        parts
     )
 
 
@@ -490,6 +584,7 @@ def to_json(analysis: Analysis) -> dict:
         p = oa.pooled
         if p is not None:
             fit = p.summary_frame().to_dict("records")[0]
+            fit["pval"] = None if p.method == "BAYES" else fit["pval"]
             block["pooled"] = {
                 key: _num(fit[col])
                 for key, col in (
@@ -504,6 +599,19 @@ def to_json(analysis: Analysis) -> dict:
             }
             block["pooled"].update(_pi_json(oa))
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
+            if oa.bayes is not None:
+                b = oa.bayes
+                block["pooled"].update(
+                    ci="credible",
+                    interval="95% CrI (equal-tailed, posterior)",
+                    estimate_is="posterior median of the mean log ratio",
+                    tau_prior=b.tau_prior,
+                    tau_median=b.tau_median,
+                    tau_low=b.tau_low,
+                    tau_high=b.tau_high,
+                    mu_mean=b.mu_mean,
+                    p_benefit=b.p_benefit,
+                )
         t = oa.subgroup_test
         if t is not None:  # grouping (group=COLUMN): the test for subgroup differences
             block["subgroup_test"] = {"group": oa.group_by, "reason": t.reason} | {
@@ -544,9 +652,11 @@ def endpoint_json(oa: OutcomeAnalysis) -> dict:
 
 
 def model_label(method: str, ci: str) -> str:
-    """'Random effects (REML, Hartung-Knapp)' or 'Common effect'."""
+    """'Random effects (REML, Hartung-Knapp)', 'Common effect' or 'Bayesian random effects'."""
     if method == "EE":
         return "Common effect"
+    if method == "BAYES":
+        return "Bayesian random effects (95% CrI)"
     return f"Random effects ({method}{', ' + vocab.CI_SHORT[ci] if ci == 'hksj' else ''})"
 
 
@@ -554,6 +664,8 @@ def pooled_label(method: str, ci: str) -> str:
     """The forest plot's short label of the pooled row: 'Pooled (REML, HK)'."""
     if method == "EE":
         return "Pooled (common effect)"
+    if method == "BAYES":
+        return "Pooled (Bayesian, 95% CrI)"
     return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
 
 
@@ -648,7 +760,10 @@ def _pooled_rows(
             "weight": 100.0 if tag == "all" else float("nan"),
             "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {fit['tau2']:.4f}; "
             f"I2 = {fmt.percent(fit['i2'])}"
-            if res.k > 1
+            if res.k > 1 and res.method != "BAYES"
+            else f"{model_label(res.method, res.ci)}; k = {res.k}; posterior median of tau "
+            f"= {res.tau:.4f}"
+            if res.method == "BAYES"
             else f"{model_label(res.method, res.ci)}; k = 1",
             "note": res.note or "",
         }
@@ -717,6 +832,8 @@ def forest_footer(oa: OutcomeAnalysis) -> tuple[str, ...]:
 def pi_method_text(pi: PredictionInterval) -> str:
     """How ``pi`` was computed, in words: 't on 1 df (k - 2), Higgins, Thompson &
     Spiegelhalter 2009', 'normal (z), metafor's default', 'Hartung-Knapp variance, t on 2 df'."""
+    if pi.method == "bayes":
+        return "posterior predictive interval of the Bayesian model"
     if pi.method == "z":
         return "normal (z), metafor's default"
     if pi.method == "hksj":
@@ -776,6 +893,9 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
         label = pooled_label(state.method, state.ci)
         pooled = _pooled_rows("all", label, oa.pooled, "", oa.shown_prediction)
         pooled[0]["detail"] = f"{oa.title}; {pooled[0]['detail']}"
+        benefit = plain_benefit(oa)
+        if benefit is not None:
+            pooled[0]["detail"] += f"; {benefit} (under this model and prior)"
         frame_rows.extend(pooled)
     frame = pd.DataFrame(frame_rows)
     for col, default in (

@@ -471,7 +471,7 @@ def test_values_match_the_rest_of_core() -> None:
     from core.data.schema import DESIGNS, INDICATIONS
     from core.stats.pooling import CI_METHODS, METHODS
 
-    assert set(S.FIELD_BY_NAME["method"].allowed) == set(METHODS)
+    assert set(S.FIELD_BY_NAME["method"].allowed) == {*METHODS, "BAYES"}  # BAYES: core.stats.bayes
     assert set(S.FIELD_BY_NAME["ci"].allowed) == set(CI_METHODS)
     assert S.FIELD_BY_NAME["design"].allowed == DESIGNS
     assert S.FIELD_BY_NAME["indication"].allowed == INDICATIONS
@@ -498,7 +498,6 @@ _ID = st.builds(operator.add, st.sampled_from(_ALNUM), st.text(_ALNUM + "_.-", m
 _NUMBER = st.floats(min_value=0, max_value=100, allow_nan=False)
 _COLUMN = st.from_regex(S.COLUMN_PATTERN, fullmatch=True)
 _TEXT = st.text(min_size=1, max_size=S.MAX_TEXT).map(S.clean_text).filter(bool)
-_YEARS = st.floats(min_value=1e-6, max_value=20, allow_nan=False)
 
 
 def _token(raw: bytes) -> str:
@@ -527,7 +526,7 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
         return st.lists(_TEXT, max_size=5).map(tuple)
     if spec.nullable:
         return st.none() | _NUMBER
-    return _YEARS
+    return st.floats(min_value=max(spec.low, 1e-6), max_value=spec.high)  # t_os, tau_prior
 
 
 STATES = st.builds(ViewState, **{spec.name: _strategy(spec) for spec in FIELDS})
