@@ -28,7 +28,34 @@ RT_TYPES: Final = {"external": "external-beam", "internal": "internal (e.g. I-13
 OUTCOMES: Final = {"OS": "overall survival", "DFS": "disease-free survival"}
 #: Outcome labels with their abbreviation, as the controls show them.
 OUTCOME_CHOICES: Final = {code: f"{label} ({code})" for code, label in OUTCOMES.items()}
-MEASURES: Final = {"OR": "odds ratio at t years", "HR": "hazard ratio"}
+MEASURES: Final = {
+    "OR": "odds ratio at t years",
+    "RR": "risk ratio at t years",
+    "RD": "risk difference at t years",
+    "HR": "hazard ratio",
+}
+#: The measures' names in a sentence ('the pooled odds ratio').
+MEASURE_NAMES: Final = {
+    "OR": "odds ratio",
+    "RR": "risk ratio",
+    "RD": "risk difference",
+    "HR": "hazard ratio",
+}
+#: How the risk difference is shown: a proportion (as metafor and RevMan print it).
+RD_UNIT: Final = "risk difference as a proportion (-0.05 = 5 fewer events per 100 patients)"
+#: metafor's ``to``: the tables that get the zero-cell correction.
+ZERO_TO: Final = {
+    "only0": "the tables with a zero cell",
+    "all": "every table",
+    "if0all": "every table when any table has a zero cell",
+    "none": "no table",
+}
+#: metafor's ``drop00``.
+DROP00: Final = {
+    "auto": "metafor's default: left out with Mantel-Haenszel and Peto, kept otherwise",
+    "0": "kept (corrected like any table with a zero cell)",
+    "1": "left out of the per-study estimates",
+}
 CI_METHODS: Final = {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"}
 #: The CI methods' short names, for controls and model labels.
 CI_SHORT: Final = {"wald": "Wald (z)", "hksj": "Hartung-Knapp"}
@@ -43,6 +70,8 @@ MODELS: Final = {
     "HE": "Hedges",
     "EB": "empirical Bayes",
     "EE": "common effect (inverse variance)",
+    "MH": "Mantel-Haenszel",
+    "PETO": "Peto",
 }
 #: What each estimator does, for help text beside the model's name (metafor's rma methods).
 MODEL_HELP: Final = {
@@ -59,6 +88,10 @@ MODEL_HELP: Final = {
     "notes it equals PM).",
     "EE": "Common effect (inverse variance): assumes one true effect shared by all studies "
     "(τ² = 0); the CI then ignores any heterogeneity.",
+    "MH": "Mantel-Haenszel (metafor's rma.mh): a common-effect model pooling the 2x2 tables "
+    "themselves, no zero-cell correction needed; Q and I² from the per-study estimates.",
+    "PETO": "Peto's one-step odds ratio (metafor's rma.peto): a common-effect model of 2x2 "
+    "tables; good with rare events and balanced arms, biased when the effect is large.",
 }
 #: Prediction-interval choices (link key ``pi``): method, or ``0`` = hidden.
 PI_CHOICES: Final = {
@@ -148,4 +181,6 @@ def model_label(method: str) -> str:
     """'Random effects, REML: restricted maximum likelihood' or the common-effect model's name."""
     if method == "EE":
         return f"EE: {MODELS['EE']}"
+    if method in ("MH", "PETO"):
+        return f"Common effect, {MODELS[method]} (2x2 tables)"
     return f"Random effects, {method}: {MODELS[method]}"

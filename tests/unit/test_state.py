@@ -460,7 +460,7 @@ def test_values_match_the_rest_of_core() -> None:
     from core.data.schema import DESIGNS, INDICATIONS
     from core.stats.pooling import CI_METHODS, METHODS
 
-    assert set(S.FIELD_BY_NAME["method"].allowed) == set(METHODS)
+    assert set(S.FIELD_BY_NAME["method"].allowed) == set(METHODS) | {"MH", "PETO"}
     assert set(S.FIELD_BY_NAME["ci"].allowed) == set(CI_METHODS)
     assert S.FIELD_BY_NAME["design"].allowed == DESIGNS
     assert S.FIELD_BY_NAME["indication"].allowed == INDICATIONS
@@ -509,7 +509,9 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
         return st.lists(_TEXT, max_size=5).map(tuple)
     if spec.nullable:
         return st.none() | _NUMBER
-    return _YEARS
+    if spec.name in ("t_os", "t_dfs"):
+        return _YEARS
+    return st.floats(min_value=spec.low, max_value=spec.high, allow_nan=False)
 
 
 STATES = st.builds(ViewState, **{spec.name: _strategy(spec) for spec in FIELDS})
