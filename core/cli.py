@@ -148,7 +148,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
-    effects: EstimableFn = lambda o, m, t, r: estimable(dataset, o, m, t, r)  # noqa: E731
+    effects: EstimableFn = lambda o, m, t, r, z: estimable(dataset, o, m, t, r, z)  # noqa: E731
     oa = analyse(state, dataset, effects).outcomes[state.outcome]
     doc = sensitivity.to_json(sensitivity.sensitivity_view(state, oa, dataset.studies, effects))
     return {**doc, "overlap": overlap.to_json(oa.overlaps, oa.overlap_dropped)}

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from core.stats.pooling import PoolResult
 from core.stats.effects import Measure, ZeroCellRule, double_zero, escalc
 
 
@@ -210,3 +211,57 @@ def peto(
     k_yi = _peto_k_yi(a, n1, c, n2, add, to, drop00)
     het = (q, k_yi, int(pos.sum()) > 1)
     return _finish(est, 1 / math.sqrt(sv), het, "Peto", "OR", v, level)
+
+
+def as_pool_result(res: FixedResult, level: float = 0.95) -> PoolResult:
+    """``res`` as the pages' pooled result: method ``MH`` or ``PETO``, Wald CI, tau2 = 0, no
+    prediction interval, Q on k.yi - 1 df, the model's weights (percent)."""
+    nan = math.nan
+    return PoolResult(
+        estimate=float(res.estimate),
+        se=float(res.se),
+        wald_se=float(res.se),
+        hk_se=nan,
+        ci_low=float(res.ci_low),
+        ci_high=float(res.ci_high),
+        stat=float(res.stat),
+        pvalue=float(res.pvalue),
+        tau2=0.0,
+        i2=float(res.i2),
+        h2=float(res.h2),
+        q=float(res.q),
+        q_pvalue=float(res.q_pvalue),
+        df=max(res.k_yi - 1, 0),
+        pi_low=nan,
+        pi_high=nan,
+        k=res.k,
+        method="MH" if res.method == "MH" else "PETO",
+        ci="wald",
+        level=level,
+        weights=res.weights,
+        converged=True,
+        note=res.note,
+    )
+
+
+def pool_tables(
+    ai: object,
+    n1i: object,
+    ci: object,
+    n2i: object,
+    measure: Measure,
+    method: str,
+    add: float = 0.5,
+    to: ZeroCellRule = "only0",
+    drop00: bool = True,
+    level: float = 0.95,
+) -> PoolResult:
+    """Mantel-Haenszel (``method="MH"``) or Peto (``"PETO"``, odds ratio only) as a
+    :class:`PoolResult`."""
+    if method == "MH":
+        res = mantel_haenszel(ai, n1i, ci, n2i, measure, level, add, to, drop00)
+    elif method == "PETO" and measure == "OR":
+        res = peto(ai, n1i, ci, n2i, level, add, to, drop00)
+    else:
+        raise ValueError(f"{method} with {measure}: Peto gives odds ratios only")
+    return as_pool_result(res, level)

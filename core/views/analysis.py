@@ -3,8 +3,13 @@
 Flow: the studies table is filtered (indication, design, RT type, scope, minimum quality
 score); for each outcome the estimable studies among them give yi and vi (cached upstream);
 studies the user excluded by hand stay in the table, marked, but out of the pooling; what is
-left is pooled with the chosen tau2 estimator and CI method. Every study that is not pooled
-carries a reason in plain words.
+left is pooled with the chosen tau2 estimator and CI method, or (2x2 measures) by
+Mantel-Haenszel or Peto (``core.state.view.model_of`` says what stands in where a model does
+not apply). Every study that is not pooled carries a reason in plain words.
+
+Ratios (OR, RR, HR) are analysed as logs and shown as ratios (null value 1); the risk
+difference is analysed and shown as it is, a proportion (null value 0), as metafor and RevMan
+print it (``core.stats.effects.to_shown``).
 """
 
 from __future__ import annotations
@@ -20,10 +25,22 @@ from scipy import stats
 
 from core import fmt, vocab
 from core.data.endpoints import Definition, definitions, effect_words, matches
-from core.data.estimable import EstimableSet, HasTables, estimable
-from core.state.view import Measure, Outcome, TimePoints, ViewState
-from core.stats.effects import LOG_MAX, exp_ratio
+from core.data.estimable import EstimableSet, HasTables, ZeroCells, estimable
+from core.state.view import (
+    TABLE_MEASURES,
+    TABLE_METHODS,
+    Measure,
+    Outcome,
+    TimePoints,
+    ViewState,
+    Model,
+    model_of,
+    zero_cell_words,
+)
+from core.stats.effects import LOG_MAX, is_ratio, to_shown
+from core.stats.mh import pool_tables
 from core.stats.pooling import (
+    COMMON_EFFECT,
     PI_MIN_K,
     PoolResult,
     PredictionInterval,
@@ -37,7 +54,7 @@ Z975 = float(stats.norm.isf(0.025))
 
 OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 
-EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints], EstimableSet]
+EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints, ZeroCells], EstimableSet]
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,9 @@ class OutcomeAnalysis:
     overlaps: tuple[ov.OverlapSet, ...] = ()
     overlap_dropped: tuple[ov.Dropped, ...] = ()
     pi_choice: str = "t"
+    model_note: str | None = None
+    zero_words: str | None = None
+    tables_only: tuple[str, ...] = ()
 
     @property
     def k(self) -> int:
@@ -173,7 +193,8 @@ class OutcomeAnalysis:
         names = " / ".join(dict.fromkeys(d.endpoint.name for d in defs))
         if self.measure == "HR":
             return f"Hazard ratio, {names or vocab.OUTCOMES[self.outcome]}"
-        return f"Odds ratio of {self.years:g}-year {names or self.outcome}"
+        what = vocab.title(vocab.MEASURE_NAMES[self.measure])
+        return f"{what} of {self.years:g}-year {names or self.outcome}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
@@ -192,8 +213,11 @@ def analyse_outcome(
     """Pool one outcome for a view. ``effects(outcome, measure, years, rule)`` gives the
     estimable set (pass a cached function in the app)."""
     sel = selection or select_studies(studies, state)
-    years = (state.t_os if outcome == "OS" else state.t_dfs) if state.measure == "OR" else None
-    es = effects(outcome, state.measure, years, state.tpoint)
+    tables = state.measure in TABLE_MEASURES
+    years = (state.t_os if outcome == "OS" else state.t_dfs) if tables else None
+    model = model_of(state)
+    zero = ZeroCells(model.add, model.to, model.drop00)  # type: ignore[arg-type]
+    es = effects(outcome, state.measure, years, state.tpoint, zero)
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
     not_estimable = tuple((s, r) for s, r in es.excluded if s in chosen)
@@ -209,14 +233,22 @@ def analyse_outcome(
     k = int(included.sum())
     pooled = subgroups = None
     message = None
+    only: tuple[str, ...] = ()
+    if model.method in TABLE_METHODS:
+        gone = set(by_hand) | {d.study_id for d in dropped} | {s for s, _ in endpoint_out}
+        only = tuple(t[0] for t in es.tables_only if t[0] in chosen and t[0] not in gone)
     if k == 0:
         message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
     else:
         y = rows.loc[included, "yi"].to_numpy(dtype=float)
         v = rows.loc[included, "vi"].to_numpy(dtype=float)
-        pooled = pool(y, v, method=state.method, ci=state.ci)
-        rows.loc[included, "weight"] = pooled.weights
-        if k == 1:
+        if model.method in TABLE_METHODS:
+            pooled, note = _pool_tables(rows[included], es, only, state.measure, model)
+            message = note
+        else:
+            pooled = pool(y, v, method=model.method, ci=model.ci)
+        rows.loc[included, "weight"] = pooled.weights[:k]
+        if k == 1 and not only:
             message = "Only one study: the pooled result is that study's own estimate."
             if state.ci == "hksj":
                 message += (
@@ -226,11 +258,19 @@ def analyse_outcome(
         beyond = out_of_range(pooled, state.measure, shown_interval(pooled, state.pi))
         if beyond:
             message = beyond if message is None else f"{message} {beyond}"
-        if state.group != "none" and k >= 2:
+        if state.group != "none" and model.method in TABLE_METHODS:
+            sub = (
+                f"Subgroups are not pooled with {vocab.MODELS[model.method]} here; choose an "
+                "inverse-variance model to see them."
+            )
+            message = sub if message is None else f"{message} {sub}"
+        elif state.group != "none" and k >= 2:
             labels = studies.set_index("study_id").loc[rows.loc[included, "study_id"], state.group]
             subgroups = subgroup_analysis(
-                y, v, [str(x) for x in labels], method=state.method, ci=state.ci
+                y, v, [str(x) for x in labels], method=model.method, ci=model.ci
             )
+    if model.note:
+        message = model.note if message is None else f"{model.note} {message}"
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
     # Python ints: an Int64 sum of arms near 2^63 would wrap around
     n = sum(int(x) for x in sizes.to_numpy(dtype=object).ravel() if not pd.isna(x))
@@ -253,7 +293,36 @@ def analyse_outcome(
         overlaps=overlaps,
         overlap_dropped=dropped,
         pi_choice=state.pi,
+        model_note=model.note,
+        zero_words=zero_cell_words(model) if tables else None,
+        tables_only=only,
     )
+
+
+def _pool_tables(
+    rows: pd.DataFrame,
+    es: EstimableSet,
+    only: tuple[str, ...],
+    measure: str,
+    model: Model,
+) -> tuple[PoolResult, str | None]:
+    """Mantel-Haenszel or Peto over the pooled studies' 2x2 tables, plus the tables ``only``
+    that have no per-study estimate (as metafor's rma.mh/rma.peto pool them); a note names
+    those. Weights: the rows' first, then those of ``only``."""
+    extra = {t[0]: t[1:] for t in es.tables_only}
+    cells = [
+        [*rows[c].astype(float).tolist(), *(extra[s][i] for s in only)]
+        for i, c in enumerate(("events_rt", "n_rt", "events_ctl", "n_ctl"))
+    ]
+    pooled = pool_tables(*cells, measure, model.method, model.add, model.to, model.drop00)  # type: ignore[arg-type]
+    note = None
+    if only:
+        w = ", ".join(f"{s} ({x:.1f}%)" for s, x in zip(only, pooled.weights[len(rows) :], strict=True))
+        note = (
+            f"{vocab.MODELS[model.method]} also pools the tables without a per-study estimate "
+            f"(weights in brackets): {w}."
+        )
+    return pooled, note
 
 
 def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
@@ -306,7 +375,9 @@ def shown_interval(pooled: PoolResult | None, pi_choice: str) -> PredictionInter
 def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = None) -> str | None:
     """A plain message when exp() of the pooled estimate, CI or prediction interval ``pi``
     (the one shown, if any) leaves the float range (|log value| > ln(1.8e308) ~ 709.78):
-    those bounds show as 0 or ∞."""
+    those bounds show as 0 or ∞. None for the risk difference (never back-transformed)."""
+    if not is_ratio(measure):
+        return None
     nan = math.nan
     parts = (
         ("estimate", (res.estimate,)),
@@ -354,7 +425,7 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     """Everything the overview shows for ``state``; ``effects`` defaults to uncached
     ``core.data.estimable.estimable`` on ``dataset``."""
     studies: pd.DataFrame = dataset.studies
-    fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))
+    fn = effects or (lambda o, m, t, r, z: estimable(dataset, o, m, t, r, z))
     sel = select_studies(studies, state)
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
@@ -434,6 +505,12 @@ def to_json(analysis: Analysis) -> dict:
             }
             block["pooled"].update(_pi_json(oa))
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
+            block["pooled"].update(q=_num(p.q), q_pvalue=_num(p.q_pvalue))
+        block["scale"] = "log" if is_ratio(oa.measure) else "absolute (proportion)"
+        block["model_note"] = oa.model_note
+        if oa.zero_words is not None:
+            block["zero_cells"] = oa.zero_words
+            block["tables_only"] = list(oa.tables_only)
         out[name] = block
     return out
 
@@ -468,9 +545,12 @@ def endpoint_json(oa: OutcomeAnalysis) -> dict:
 
 
 def model_label(method: str, ci: str) -> str:
-    """'Random effects (REML, Hartung-Knapp)' or 'Common effect'."""
+    """'Random effects (REML, Hartung-Knapp)', 'Common effect' or 'Common effect
+    (Mantel-Haenszel)'."""
     if method == "EE":
         return "Common effect"
+    if method in TABLE_METHODS:
+        return f"Common effect ({vocab.MODELS[method]})"
     return f"Random effects ({method}{', ' + vocab.CI_SHORT[ci] if ci == 'hksj' else ''})"
 
 
@@ -478,6 +558,8 @@ def pooled_label(method: str, ci: str) -> str:
     """The forest plot's short label of the pooled row: 'Pooled (REML, HK)'."""
     if method == "EE":
         return "Pooled (common effect)"
+    if method in TABLE_METHODS:
+        return f"Pooled ({vocab.MODELS[method]})"
     return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
 
 
@@ -498,18 +580,27 @@ def _int(x: float | None) -> str:
 
 
 def _pooled_rows(
-    tag: str, label: str, res: PoolResult, group: str, pi: PredictionInterval | None
+    tag: str,
+    label: str,
+    res: PoolResult,
+    group: str,
+    pi: PredictionInterval | None,
+    measure: str = "OR",
 ) -> list[dict]:
     fit = res.summary_frame().to_dict("records")[0]
+
+    def shown(x: float) -> float:
+        return to_shown(measure, x)
+
     rows = [
         {
             "row_id": f"pooled:{tag}",
             "label": label,
             "kind": "pooled" if tag == "all" else "subgroup",
             "group": group,
-            "est": exp_ratio(fit["estimate"]),
-            "low": exp_ratio(fit["ci_low"]),
-            "high": exp_ratio(fit["ci_high"]),
+            "est": shown(fit["estimate"]),
+            "low": shown(fit["ci_low"]),
+            "high": shown(fit["ci_high"]),
             "weight": 100.0 if tag == "all" else float("nan"),
             "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {fit['tau2']:.4f}; "
             f"I2 = {fmt.percent(fit['i2'])}"
@@ -518,7 +609,7 @@ def _pooled_rows(
             "note": res.note or "",
         }
     ]
-    if pi is not None and not pi.available and res.method != "EE" and res.k > 1:
+    if pi is not None and not pi.available and res.method not in COMMON_EFFECT and res.k > 1:
         # the row stays (a toggle changes rows, not the plot's layout) and says why it is empty
         rows.append(
             {
@@ -540,9 +631,9 @@ def _pooled_rows(
                 "label": "Prediction interval",
                 "kind": "pi",
                 "group": group,
-                "est": exp_ratio(fit["estimate"]),
-                "low": exp_ratio(pi.low),
-                "high": exp_ratio(pi.high),
+                "est": shown(fit["estimate"]),
+                "low": shown(pi.low),
+                "high": shown(pi.high),
                 "detail": "where the effect of a new, similar study is expected to lie (95%; "
                 f"{pi_method_text(pi)})",
             }
@@ -575,9 +666,9 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "kind": "study",
             "study_id": str(r["study_id"]),
             "group": str(meta.at[r["study_id"], state.group]) if state.group != "none" else "",
-            "est": exp_ratio(r["yi"]),
-            "low": exp_ratio(r["yi"] - Z975 * se),
-            "high": exp_ratio(r["yi"] + Z975 * se),
+            "est": to_shown(oa.measure, r["yi"]),
+            "low": to_shown(oa.measure, r["yi"] - Z975 * se),
+            "high": to_shown(oa.measure, r["yi"] + Z975 * se),
             "weight": float(r["weight"]),
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
@@ -601,12 +692,14 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             frame_rows.extend(study_row(r) for _, r in rows[labels == g].iterrows())
             fit = oa.subgroups.groups.get(g)
             if fit is not None:
-                frame_rows.extend(_pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, None))
+                frame_rows.extend(
+                    _pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, None, oa.measure)
+                )
     else:
         frame_rows.extend(study_row(r) for _, r in rows.iterrows())
     if oa.pooled is not None:
-        label = pooled_label(state.method, state.ci)
-        pooled = _pooled_rows("all", label, oa.pooled, "", oa.shown_prediction)
+        label = pooled_label(oa.pooled.method, oa.pooled.ci)
+        pooled = _pooled_rows("all", label, oa.pooled, "", oa.shown_prediction, oa.measure)
         pooled[0]["detail"] = f"{oa.title}; {pooled[0]['detail']}"
         frame_rows.extend(pooled)
     frame = pd.DataFrame(frame_rows)
