@@ -43,6 +43,11 @@ MEASURE_NAMES: Final = {
 }
 #: How the risk difference is shown: a proportion (as metafor and RevMan print it).
 RD_UNIT: Final = "risk difference as a proportion (-0.05 = 5 fewer events per 100 patients)"
+#: The pooled risk difference's help text (the ratio's is STAT_HELP["Pooled"]).
+POOLED_RD_HELP: Final = (
+    "The pooled risk difference, RT minus control, as a proportion (-0.10 = 10 fewer events "
+    "per 100 patients): below 0 favours RT. A weighted average of the studies' differences."
+)
 #: metafor's ``to``: the tables that get the zero-cell correction.
 ZERO_TO: Final = {
     "only0": "the tables with a zero cell",

@@ -269,7 +269,7 @@ def use_in_view(
         mine = frame[frame["study_id"] == study_id] if "study_id" in frame else frame
         if len(mine):
             f = mine.iloc[0]
-            name = "HR" if oa.measure == "HR" else "OR"
+            name = str(oa.measure)
             ci = fmt.ratio_ci(float(f["low"]), float(f["high"]))
             ratio = f"{name} {fmt.ratio(float(f['est']))} (95% CI {ci})"
             if bool(f["included"]):

@@ -2,10 +2,11 @@
 
 For an odds ratio, risk ratio or risk difference at t years, events are deaths (OS) or
 recurrences/deaths (DFS) by t, so OR, RR < 1 and RD < 0 favour RT; the 2x2 tables are the same
-for the three, and the zero-cell options (:class:`ZeroCells`, metafor's add, to, drop00) apply. They come from an ``events`` row at t, or from the survival rates at t and
-the arm sizes (``events_from_rate``: an approximation, marked as derived). With the ``interp``
-rule a rate at t missing from the source is interpolated log-linearly in survival (ln S linear
-in time) between the two nearest reported years on either side of t; never extrapolated, and
+for the three, and the zero-cell options (:class:`ZeroCells`, metafor's add, to, drop00)
+apply. They come from an ``events`` row at t, or from the survival rates at t and the arm
+sizes (``events_from_rate``: an approximation, marked as derived). With the ``interp`` rule
+a rate at t missing from the source is interpolated log-linearly in survival (ln S linear in
+time) between the two nearest reported years on either side of t; never extrapolated, and
 not across a 0% rate (ln 0 is undefined). For a hazard ratio, the SE comes from the 95% CI,
 else from the p-value.
 
@@ -51,6 +52,9 @@ class ZeroCells(NamedTuple):
     to: ZeroCellRule = "only0"
     drop00: bool = False
 
+
+#: escalc's defaults: 1/2 added to the tables with a zero cell, none dropped.
+ESCALC_DEFAULTS = ZeroCells()
 
 _CORRECTED = {
     "only0": "zero cell",
@@ -507,7 +511,7 @@ def estimable(
     measure: MeasureName,
     years: float | None = None,
     rule: TimeRule = "exact",
-    zero: ZeroCells = ZeroCells(),
+    zero: ZeroCells = ESCALC_DEFAULTS,
 ) -> EstimableSet:
     """The per-study input for pooling ``outcome`` as ``measure`` and the excluded studies.
 
@@ -547,6 +551,4 @@ def estimable(
             "source_url": "string",
         }
     )
-    return EstimableSet(
-        outcome, measure, years, rule, frame, tuple(excluded), tuple(tables_only)
-    )
+    return EstimableSet(outcome, measure, years, rule, frame, tuple(excluded), tuple(tables_only))

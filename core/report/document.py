@@ -52,6 +52,7 @@ from core.report.sof import (
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
 from core.state.view import FIELD_BY_NAME, ViewState
+from core.stats.effects import is_ratio
 from core.stats.pooling import PI_MIN_K
 from core.views.analysis import Analysis, OutcomeAnalysis, forest_frame
 from core.views.analysis import model_label as _model_label
@@ -211,7 +212,14 @@ def _section(
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)
-        chart = chart_spec(forest_chart(frame, measure_label=oa.short_title, width=FOREST_WIDTH))
+        chart = chart_spec(
+            forest_chart(
+                frame,
+                measure_label=oa.short_title,
+                width=FOREST_WIDTH,
+                linear=not is_ratio(oa.measure),
+            )
+        )
     published = published_comparison(oa, pub)
     return OutcomeSection(
         heading=headline(oa),

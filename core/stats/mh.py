@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from core.stats.pooling import PoolResult
 from core.stats.effects import Measure, ZeroCellRule, double_zero, escalc
+from core.stats.pooling import PoolResult
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ from core.state.view import (
     TABLE_MEASURES,
     TABLE_METHODS,
     Measure,
+    Model,
     Outcome,
     TimePoints,
     ViewState,
-    Model,
     model_of,
     zero_cell_words,
 )
@@ -317,7 +317,9 @@ def _pool_tables(
     pooled = pool_tables(*cells, measure, model.method, model.add, model.to, model.drop00)  # type: ignore[arg-type]
     note = None
     if only:
-        w = ", ".join(f"{s} ({x:.1f}%)" for s, x in zip(only, pooled.weights[len(rows) :], strict=True))
+        w = ", ".join(
+            f"{s} ({x:.1f}%)" for s, x in zip(only, pooled.weights[len(rows) :], strict=True)
+        )
         note = (
             f"{vocab.MODELS[model.method]} also pools the tables without a per-study estimate "
             f"(weights in brackets): {w}."

@@ -65,7 +65,7 @@ def headline_ratio(oa: OutcomeAnalysis) -> str | None:
     p = oa.pooled
     if p is None:
         return None
-    short = "HR" if oa.measure == "HR" else "OR"
+    short = str(oa.measure)
     value = ratio(exp_ratio(p.estimate))
     ci = ratio_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high))
     if p.k == 1:
