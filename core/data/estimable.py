@@ -46,11 +46,14 @@ TABLE_MEASURES = ("OR", "RR", "RD")
 class ZeroCells(NamedTuple):
     """metafor's zero-cell options for the per-study estimates of 2x2 tables: ``add`` added to
     each cell of the tables ``to`` names ("only0", "all", "if0all", "none"); ``drop00``: leave
-    out tables with no events, or only events, in both arms. Defaults: escalc's."""
+    out tables with no events, or only events, in both arms. Defaults: escalc's. ``peto``: the
+    odds ratios' per-study estimates are Peto's log OR, (O - E) / V (as rma.peto's yi), not
+    escalc's ln(ad / bc)."""
 
     add: float = 0.5
     to: ZeroCellRule = "only0"
     drop00: bool = False
+    peto: bool = False
 
 
 #: escalc's defaults: 1/2 added to the tables with a zero cell, none dropped.
@@ -476,7 +479,8 @@ def _table_effects(
     derivation; tables left out (drop00, or not estimable) go to ``excluded`` and, when the
     reason is the zero-cell options, to ``tables_only``."""
     cells = [[r[c] for r in rows] for c in ("events_rt", "n_rt", "events_ctl", "n_ctl")]
-    es = escalc(measure, *cells, add=zero.add, to=zero.to, drop00=zero.drop00)
+    kind: Literal["OR", "RR", "RD", "PETO"] = "PETO" if zero.peto and measure == "OR" else measure
+    es = escalc(kind, *cells, add=zero.add, to=zero.to, drop00=zero.drop00)
     a, n1, c, n2 = (np.asarray(x, dtype=float) for x in cells)
     dropped = double_zero(a, n1, c, n2) if zero.drop00 else np.zeros(a.shape, dtype=bool)
     kept = []
@@ -494,6 +498,8 @@ def _table_effects(
         r["yi"], r["vi"] = float(y), float(v)
         if corr and zero.add != 0:
             r["derivation"] += f"; {zero.add:g} added to each cell ({_CORRECTED[zero.to]})"
+        if kind == "PETO":
+            r["derivation"] += "; Peto's log odds ratio (O - E) / V"
         why = unusable(r["yi"], r["vi"])
         if why is None:
             kept.append(r)

@@ -5,6 +5,8 @@ Conventions follow R's metafor ``escalc`` so that numbers agree with it:
 - log odds ratio  yi = ln(a d / (b c)),   vi = 1/a + 1/b + 1/c + 1/d
 - log risk ratio  yi = ln((a/n1) / (c/n2)), vi = 1/a - 1/n1 + 1/c - 1/n2
 - risk difference yi = a/n1 - c/n2,       vi = p1 (1 - p1)/n1 + p2 (1 - p2)/n2
+- Peto log OR     yi = (a - E) / V,        vi = 1 / V, E = n1 (a + c) / N,
+                  V = n1 n2 (a + c)(b + d) / (N^2 (N - 1))   (rma.peto's per-study estimates)
 
 with ``add = 1/2`` added to all four cells of the tables that have a zero cell
 (metafor's ``to = "only0"``, applied to all three measures as metafor does);
@@ -35,10 +37,10 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-Measure = Literal["OR", "RR", "RD"]
+Measure = Literal["OR", "RR", "RD", "PETO"]
 ZeroCellRule = Literal["only0", "none", "all", "if0all"]
 
-_MEASURES = ("OR", "RR", "RD")
+_MEASURES = ("OR", "RR", "RD", "PETO")
 ZERO_CELL_RULES: tuple[str, ...] = ("only0", "all", "if0all", "none")
 
 LOG_MAX = math.log(sys.float_info.max)
@@ -143,6 +145,11 @@ def escalc(
         elif measure == "RR":
             yi = np.log(a / n1) - np.log(c / n2)
             vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+        elif measure == "PETO":
+            n = n1 + n2
+            v = n1 * n2 * (a + c) * (b + d) / (n**2 * (n - 1))
+            yi = (a - n1 * (a + c) / n) / v
+            vi = 1 / v
         else:
             p1, p2 = a / n1, c / n2
             yi = p1 - p2

@@ -144,7 +144,9 @@ class OutcomeAnalysis:
     pi_choice: str = "t"
     model_note: str | None = None
     zero_words: str | None = None
-    tables_only: tuple[str, ...] = ()
+    #: 2x2 tables pooled by Mantel-Haenszel/Peto without a per-study estimate (zero-cell
+    #: options): (study_id, events_rt, n_rt, events_ctl, n_ctl)
+    tables_only: tuple[tuple[str, float, float, float, float], ...] = ()
 
     @property
     def k(self) -> int:
@@ -216,7 +218,7 @@ def analyse_outcome(
     tables = state.measure in TABLE_MEASURES
     years = (state.t_os if outcome == "OS" else state.t_dfs) if tables else None
     model = model_of(state)
-    zero = ZeroCells(model.add, model.to, model.drop00)  # type: ignore[arg-type]
+    zero = ZeroCells(model.add, model.to, model.drop00, model.method == "PETO")  # type: ignore[arg-type]
     es = effects(outcome, state.measure, years, state.tpoint, zero)
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
@@ -233,17 +235,17 @@ def analyse_outcome(
     k = int(included.sum())
     pooled = subgroups = None
     message = None
-    only: tuple[str, ...] = ()
+    only: tuple[tuple[str, float, float, float, float], ...] = ()
     if model.method in TABLE_METHODS:
         gone = set(by_hand) | {d.study_id for d in dropped} | {s for s, _ in endpoint_out}
-        only = tuple(t[0] for t in es.tables_only if t[0] in chosen and t[0] not in gone)
+        only = tuple(t for t in es.tables_only if t[0] in chosen and t[0] not in gone)
     if k == 0:
         message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
     else:
         y = rows.loc[included, "yi"].to_numpy(dtype=float)
         v = rows.loc[included, "vi"].to_numpy(dtype=float)
         if model.method in TABLE_METHODS:
-            pooled, note = _pool_tables(rows[included], es, only, state.measure, model)
+            pooled, note = _pool_tables(rows[included], only, state.measure, model)
             message = note
         else:
             pooled = pool(y, v, method=model.method, ci=model.ci)
@@ -301,25 +303,22 @@ def analyse_outcome(
 
 def _pool_tables(
     rows: pd.DataFrame,
-    es: EstimableSet,
-    only: tuple[str, ...],
+    only: tuple[tuple[str, float, float, float, float], ...],
     measure: str,
     model: Model,
 ) -> tuple[PoolResult, str | None]:
     """Mantel-Haenszel or Peto over the pooled studies' 2x2 tables, plus the tables ``only``
     that have no per-study estimate (as metafor's rma.mh/rma.peto pool them); a note names
     those. Weights: the rows' first, then those of ``only``."""
-    extra = {t[0]: t[1:] for t in es.tables_only}
     cells = [
-        [*rows[c].astype(float).tolist(), *(extra[s][i] for s in only)]
+        [*rows[c].astype(float).tolist(), *(t[i + 1] for t in only)]
         for i, c in enumerate(("events_rt", "n_rt", "events_ctl", "n_ctl"))
     ]
     pooled = pool_tables(*cells, measure, model.method, model.add, model.to, model.drop00)  # type: ignore[arg-type]
     note = None
     if only:
-        w = ", ".join(
-            f"{s} ({x:.1f}%)" for s, x in zip(only, pooled.weights[len(rows) :], strict=True)
-        )
+        weights = pooled.weights[len(rows) :]
+        w = ", ".join(f"{t[0]} ({x:.1f}%)" for t, x in zip(only, weights, strict=True))
         note = (
             f"{vocab.MODELS[model.method]} also pools the tables without a per-study estimate "
             f"(weights in brackets): {w}."
@@ -512,7 +511,7 @@ def to_json(analysis: Analysis) -> dict:
         block["model_note"] = oa.model_note
         if oa.zero_words is not None:
             block["zero_cells"] = oa.zero_words
-            block["tables_only"] = list(oa.tables_only)
+            block["tables_only"] = [t[0] for t in oa.tables_only]
         out[name] = block
     return out
 

@@ -49,7 +49,7 @@ for (s in seq_along(sets)) {
       case <- list(name = sprintf("set%d_add%g_%s_drop%d", s, add, to, drop00), data = d,
                    add = add, to = to, drop00 = drop00, escalc = list(), rma = list(),
                    mh = list(), peto = NULL)
-      for (m in c("OR", "RR", "RD")) {
+      for (m in c("OR", "RR", "RD", "PETO")) {
         es <- suppressWarnings(escalc(m, ai = d$ai, n1i = d$n1i, ci = d$ci, n2i = d$n2i,
                                       add = add, to = to, drop00 = drop00))
         case$escalc[[m]] <- list(yi = num(es$yi), vi = num(es$vi))
@@ -61,6 +61,7 @@ for (s in seq_along(sets)) {
           if (!inherits(r, "try-error")) fits[[meth]] <- fit(r)
         }
         case$rma[[m]] <- fits
+        if (m == "PETO") next
         r <- try(suppressWarnings(rma.mh(ai = d$ai, n1i = d$n1i, ci = d$ci, n2i = d$n2i,
                                          measure = m, add = add, to = to, drop00 = drop00)),
                  silent = TRUE)

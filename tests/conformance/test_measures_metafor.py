@@ -3,8 +3,8 @@
 ``measures_metafor.R`` writes, for hand-made and random 2x2 data with zero cells (every random
 set has a double-zero study; one hand-made set has a table with only events in both arms), every
 combination of ``add`` (1/2, 1, 0.1), ``to`` (only0, all, if0all, none) and ``drop00``
-(FALSE, TRUE): escalc's yi and vi for OR, RR and RD; rma (REML, DL, EE) on them; rma.mh for OR,
-RR and RD and rma.peto with the same options. Each value must agree to 1e-8 (relative or
+(FALSE, TRUE): escalc's yi and vi for OR, RR, RD and PETO; rma (REML, DL, EE) on them; rma.mh
+for OR, RR and RD and rma.peto with the same options. Each value must agree to 1e-8 (relative or
 absolute; REML 1e-6, as the other conformance tests). Runs where R is installed; REQUIRE_R=1
 makes it mandatory.
 """
@@ -105,7 +105,7 @@ def test_escalc_rma_mh_peto_agree_with_metafor(cases: list[dict]) -> None:
         tables = (d["ai"], d["n1i"], d["ci"], d["n2i"])
         opts = {"add": case["add"], "to": case["to"], "drop00": case["drop00"]}
         double_zero += int(any(a == 0 and c == 0 for a, c in zip(d["ai"], d["ci"], strict=True)))
-        for m in ("OR", "RR", "RD"):
+        for m in ("OR", "RR", "RD", "PETO"):
             es = escalc(m, *tables, **opts)
             _close(f"{name}.{m}.yi", case["escalc"][m]["yi"], es.yi, TOL, problems, count)
             _close(f"{name}.{m}.vi", case["escalc"][m]["vi"], es.vi, TOL, problems, count)
