@@ -15,7 +15,8 @@ difference favour RT. With ``r`` the assumed risk of an event without RT (a prop
                  (Altman, BMJ 1998;317:1309): never a negative NNT.
 
 The default ``r`` for an odds ratio, risk ratio or risk difference is the control arms of the
-pooled studies as one simple proportion, sum(events) / sum(n); a hazard ratio has no time point, so ``r`` must be given.
+pooled studies as one simple proportion, sum(events) / sum(n); a hazard ratio has no time
+point, so ``r`` must be given.
 
 Certainty is this tool's heuristic, an aid for discussion and not an official GRADE
 assessment; it follows the GRADE Handbook (Schünemann, Brożek, Guyatt, Oxman 2013, section 5.2)
