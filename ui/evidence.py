@@ -270,8 +270,8 @@ def use_in_view(
         if len(mine):
             f = mine.iloc[0]
             name = str(oa.measure)
-            ci = fmt.ratio_ci(float(f["low"]), float(f["high"]))
-            ratio = f"{name} {fmt.ratio(float(f['est']))} (95% CI {ci})"
+            ci = fmt.effect_ci(name, float(f["low"]), float(f["high"]))
+            ratio = f"{name} {fmt.effect(name, float(f['est']))} (95% CI {ci})"
             if bool(f["included"]):
                 status = f"used, weight {fmt.percent(float(f['weight']))}"
                 if f["overlap"]:

@@ -22,8 +22,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.fmt import count, percent, ratio_with_ci
-from core.stats.effects import exp_ratio
+from core.fmt import count, effect_with_ci, percent
+from core.stats.effects import to_shown
 from core.views.analysis import Z975, OutcomeAnalysis, model_label, out_of_range
 
 COLUMNS = (
@@ -70,9 +70,9 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "included": included,
                 "yi": float(r.yi),
                 "vi": float(r.vi),
-                "ratio": exp_ratio(r.yi),
-                "ci_low": exp_ratio(r.yi - Z975 * se),
-                "ci_high": exp_ratio(r.yi + Z975 * se),
+                "ratio": to_shown(oa.measure, r.yi),
+                "ci_low": to_shown(oa.measure, r.yi - Z975 * se),
+                "ci_high": to_shown(oa.measure, r.yi + Z975 * se),
                 "weight": float(r.weight) if included else np.nan,
                 "derivation": str(r.derivation),
                 "derived": bool(r.derived),
@@ -93,15 +93,15 @@ def results_frame(oa: OutcomeAnalysis) -> pd.DataFrame:
                 "included": True,
                 "yi": fit["estimate"],
                 "vi": fit["se"] ** 2,
-                "ratio": exp_ratio(fit["estimate"]),
-                "ci_low": exp_ratio(fit["ci_low"]),
-                "ci_high": exp_ratio(fit["ci_high"]),
+                "ratio": to_shown(oa.measure, fit["estimate"]),
+                "ci_low": to_shown(oa.measure, fit["ci_low"]),
+                "ci_high": to_shown(oa.measure, fit["ci_high"]),
                 "weight": float(sum(p.weights)),
                 "pvalue": fit["pval"],
                 "tau2": fit["tau2"],
                 "i2": fit["i2"],
-                "pi_low": exp_ratio(pi.low) if pi else np.nan,
-                "pi_high": exp_ratio(pi.high) if pi else np.nan,
+                "pi_low": to_shown(oa.measure, pi.low) if pi else np.nan,
+                "pi_high": to_shown(oa.measure, pi.high) if pi else np.nan,
                 "pi_method": pi.method if pi and pi.available else "",
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
                 f"{count(oa.patients)} patients",
@@ -151,10 +151,13 @@ def plot_table(oa: OutcomeAnalysis) -> pd.DataFrame:
         rows.append(
             {
                 "Study": r.label,
-                "Ratio [95% CI]": ratio_with_ci(float(r.ratio), float(r.ci_low), float(r.ci_high)),
+                "Ratio [95% CI]": effect_with_ci(
+                    oa.measure, float(r.ratio), float(r.ci_low), float(r.ci_high)
+                ),
                 "Weight": percent(float(r.weight)) if included else "excl.",
                 "Status": status,
                 "How the numbers were obtained": r.derivation,
             }
         )
-    return pd.DataFrame(rows, columns=list(PLOT_TABLE_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(PLOT_TABLE_COLUMNS))
+    return table.rename(columns={"Ratio [95% CI]": "RD [95% CI]"}) if oa.measure == "RD" else table
