@@ -11,7 +11,7 @@ from core.charts.bias import bubble_chart, funnel_chart
 from core.charts.forest import VegaSpec
 from core.state.view import ViewState
 from core.stats.effects import exp_ratio
-from core.views.analysis import model_label
+from core.views.analysis import model_label, ratio_pages_unavailable
 from core.views.bias import MISSING_REASON, MODERATORS, BiasView
 from ui import blocks, cache, endpoints, exports, style, sync
 
@@ -178,6 +178,10 @@ def main() -> None:
         "from publication bias, but also from heterogeneity, chance or differences in design."
     )
     blocks.overlap_note(oa)
+    unavailable = ratio_pages_unavailable(state)
+    if unavailable:
+        st.info(unavailable)
+        return
     bv = cache.bias(state)
     if bv.message is not None:
         st.warning(bv.message)

@@ -27,7 +27,7 @@ from core.charts.sensitivity import (
     quality_sweep_chart,
 )
 from core.stats.effects import exp_ratio
-from core.views.analysis import model_label
+from core.views.analysis import model_label, ratio_pages_unavailable
 from core.views.sensitivity import CHANGE_THRESHOLD, Panel, SensitivityView, gosh_frame
 from ui import blocks, cache, endpoints, exports, sync
 
@@ -259,6 +259,11 @@ def gosh_section(sv: SensitivityView, name: str) -> None:
 
 state = sync.current()
 oa = cache.analysis(state).outcomes[state.outcome]
+unavailable = ratio_pages_unavailable(state)
+if unavailable:
+    st.title("Sensitivity")
+    st.info(unavailable)
+    st.stop()
 sv = cache.sensitivity(state)
 
 st.title(f"Sensitivity: {sv.title[0].lower()}{sv.title[1:]}")

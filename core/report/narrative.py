@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.data.endpoints import mix_sentence
-from core.fmt import count, effect, effect_ci, p_value, percent
+from core.fmt import count, effect_ci, p_value, percent
+from core.fmt import effect as fmt_effect
 from core.state.view import ViewState, describe_filters, describe_measure
 from core.stats.effects import null_value, to_shown
 from core.stats.pooling import COMMON_EFFECT, PI_MIN_K
@@ -209,7 +210,7 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
     assert p is not None
     effect = effect_phrase(oa)
     name = measure_name(oa) if model is None else f"pooled {measure_name(oa)}"
-    est = effect(oa.measure, to_shown(oa.measure, p.estimate))
+    est = fmt_effect(oa.measure, to_shown(oa.measure, p.estimate))
     extra = [] if model is None else [model]
     if not (math.isfinite(p.ci_low) and math.isfinite(p.ci_high)):
         why = ": the Hartung-Knapp interval needs two studies or more" if p.ci == "hksj" else ""
@@ -285,7 +286,7 @@ def key_numbers(
         return ()
     short = str(oa.measure)
     out = [
-        KeyNumber(f"Pooled {short}", effect(short, to_shown(short, p.estimate))),
+        KeyNumber(f"Pooled {short}", fmt_effect(short, to_shown(short, p.estimate))),
         KeyNumber("95% CI", effect_ci(short, *(to_shown(short, x) for x in (p.ci_low, p.ci_high)))),
         KeyNumber(f"p ({p.dist})", p_value(p.pvalue)),
         KeyNumber("Studies (k)", count(p.k)),

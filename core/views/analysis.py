@@ -326,6 +326,26 @@ def _pool_tables(
     return pooled, note
 
 
+def ratio_pages_unavailable(state: ViewState) -> str | None:
+    """Why the Sensitivity and Small-study effects analyses are not offered for ``state``, or
+    None: they work on log ratios with inverse-variance weights, so not for the risk
+    difference (not yet built for its scale) nor with Mantel-Haenszel or Peto."""
+    if state.measure == "RD":
+        return (
+            "The sensitivity and small-study-effect analyses are built for ratios (log scale) "
+            "and are not available for the risk difference yet. Choose the odds ratio or the "
+            "risk ratio in the sidebar to see them."
+        )
+    method = model_of(state).method
+    if method in TABLE_METHODS:
+        return (
+            f"The sensitivity and small-study-effect analyses use inverse-variance weights "
+            f"and are not available with {vocab.MODELS[method]}. Choose the common-effect "
+            "(EE) or a random-effects model in the sidebar to see them."
+        )
+    return None
+
+
 def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
     """The endpoint definitions of estimable ``rows`` (core.data.endpoints.definitions)."""
     return definitions(
