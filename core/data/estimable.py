@@ -478,10 +478,12 @@ def _table_effects(
     """yi, vi of each 2x2 table (escalc with ``zero``), the correction said in its
     derivation; tables left out (drop00, or not estimable) go to ``excluded`` and, when the
     reason is the zero-cell options, to ``tables_only``."""
-    cells = [[r[c] for r in rows] for c in ("events_rt", "n_rt", "events_ctl", "n_ctl")]
+    a, n1, c, n2 = (
+        np.asarray([r[col] for r in rows], dtype=float)
+        for col in ("events_rt", "n_rt", "events_ctl", "n_ctl")
+    )
     kind: Literal["OR", "RR", "RD", "PETO"] = "PETO" if zero.peto and measure == "OR" else measure
-    es = escalc(kind, *cells, add=zero.add, to=zero.to, drop00=zero.drop00)
-    a, n1, c, n2 = (np.asarray(x, dtype=float) for x in cells)
+    es = escalc(kind, a, n1, c, n2, add=zero.add, to=zero.to, drop00=zero.drop00)
     dropped = double_zero(a, n1, c, n2) if zero.drop00 else np.zeros(a.shape, dtype=bool)
     kept = []
     for r, y, v, corr, drop in zip(rows, es.yi, es.vi, es.corrected, dropped, strict=True):

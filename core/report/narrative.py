@@ -287,7 +287,9 @@ def key_numbers(
     short = str(oa.measure)
     out = [
         KeyNumber(f"Pooled {short}", fmt_effect(short, to_shown(short, p.estimate))),
-        KeyNumber("95% CI", effect_ci(short, *(to_shown(short, x) for x in (p.ci_low, p.ci_high)))),
+        KeyNumber(
+            "95% CI", effect_ci(short, to_shown(short, p.ci_low), to_shown(short, p.ci_high))
+        ),
         KeyNumber(f"p ({p.dist})", p_value(p.pvalue)),
         KeyNumber("Studies (k)", count(p.k)),
         KeyNumber("Patients", count(oa.patients)),

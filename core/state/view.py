@@ -805,7 +805,7 @@ class Model(NamedTuple):
     method: str
     ci: str
     add: float
-    to: str
+    to: ZeroTo
     drop00: bool
     note: str | None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -218,7 +218,7 @@ def analyse_outcome(
     tables = state.measure in TABLE_MEASURES
     years = (state.t_os if outcome == "OS" else state.t_dfs) if tables else None
     model = model_of(state)
-    zero = ZeroCells(model.add, model.to, model.drop00, model.method == "PETO")  # type: ignore[arg-type]
+    zero = ZeroCells(model.add, model.to, model.drop00, model.method == "PETO")
     es = effects(outcome, state.measure, years, state.tpoint, zero)
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
@@ -310,11 +310,14 @@ def _pool_tables(
     """Mantel-Haenszel or Peto over the pooled studies' 2x2 tables, plus the tables ``only``
     that have no per-study estimate (as metafor's rma.mh/rma.peto pool them); a note names
     those. Weights: the rows' first, then those of ``only``."""
-    cells = [
-        [*rows[c].astype(float).tolist(), *(t[i + 1] for t in only)]
-        for i, c in enumerate(("events_rt", "n_rt", "events_ctl", "n_ctl"))
-    ]
-    pooled = pool_tables(*cells, measure, model.method, model.add, model.to, model.drop00)  # type: ignore[arg-type]
+    a, n1, c, n2 = (
+        [*rows[col].astype(float).tolist(), *(t[i + 1] for t in only)]
+        for i, col in enumerate(("events_rt", "n_rt", "events_ctl", "n_ctl"))
+    )
+    kind: Literal["OR", "RR", "RD"] = "RR" if measure == "RR" else "RD" if measure == "RD" else "OR"
+    pooled = pool_tables(
+        a, n1, c, n2, kind, model.method, add=model.add, to=model.to, drop00=model.drop00
+    )
     note = None
     if only:
         weights = pooled.weights[len(rows) :]
