@@ -883,7 +883,9 @@ def describe_filters(
         if state.pi == "0"
         else f"prediction interval {f['pi'].label(state.pi)}"
     )
-    lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
+    if model.method in TABLE_METHODS:
+        pi = "no prediction interval (common-effect model)"
+    lines.append(f"95% CI: {f['ci'].label(model.ci)}; {pi}")
     if state.group != "none":
         lines.append(f"Subgroups: {f['group'].label(state.group)}")
     if model.note:
