@@ -27,7 +27,7 @@ from core.stats.km import reconstruct
 from core.store import Missing, Refused, StoreUnavailable, open_store
 from core.store.link import split_data
 from core.views import bias, overlap, sensitivity
-from core.views.analysis import EstimableFn, analyse, to_json
+from core.views.analysis import EstimableFn, analyse, ratio_pages_unavailable, to_json
 from core.views.km import km_json, parse_years
 from core.views.plain import plain
 
@@ -148,13 +148,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
-    effects: EstimableFn = lambda o, m, t, r: estimable(dataset, o, m, t, r)  # noqa: E731
+    unavailable = ratio_pages_unavailable(state)
+    if unavailable:
+        return {"query": state.to_dict(), "notices": [], "message": unavailable}
+    effects: EstimableFn = lambda o, m, t, r, z: estimable(dataset, o, m, t, r, z)  # noqa: E731
     oa = analyse(state, dataset, effects).outcomes[state.outcome]
     doc = sensitivity.to_json(sensitivity.sensitivity_view(state, oa, dataset.studies, effects))
     return {**doc, "overlap": overlap.to_json(oa.overlaps, oa.overlap_dropped)}
 
 
 def _bias(state: ViewState, dataset: Dataset) -> dict:
+    unavailable = ratio_pages_unavailable(state)
+    if unavailable:
+        return {"query": state.to_dict(), "notices": [], "message": unavailable}
     oa = analyse(state, dataset).outcomes[state.outcome]
     doc = bias.to_json(bias.bias_view(state, oa, dataset.studies))
     return {**doc, "overlap": overlap.to_json(oa.overlaps, oa.overlap_dropped)}

@@ -7,6 +7,9 @@ ratio      two decimals from 0.01 to 999, three from 0.001 to 0.01; beyond that 
            NaN and negative values (not a ratio) ``–``. At most 6 characters.
 ratio_ci   ``low–high`` (or another separator), ``not estimable`` when a bound is NaN;
            ratio_with_ci: ``est [low, high]`` as the charts show it
+difference a risk difference as a proportion (as metafor and RevMan print it): two decimals,
+           ``-0.11``; ``-0.00`` is ``0.00``; NaN ``–``. ``effect``, ``effect_ci``,
+           ``effect_with_ci``: ratio or difference by the measure (RD: difference)
 p_value    ``< 0.001`` below 0.001, else three decimals; NaN or outside [0, 1] ``–``;
            p_equals: ``p = 0.042`` or ``p < 0.001`` as a footer prints it
 stat       a test statistic or Q: two decimals (``-2.45``); NaN ``–``
@@ -65,6 +68,38 @@ def ratio_with_ci(est: float, low: float, high: float) -> str:
     if math.isnan(low) or math.isnan(high):
         return f"{ratio(est)} [CI {NOT_ESTIMABLE}]"
     return f"{ratio(est)} [{ratio(low)}, {ratio(high)}]"
+
+
+def difference(x: float | None) -> str:
+    """A risk difference as a proportion: '-0.11', '0.05', '0.00'; NaN or None '–'."""
+    if x is None or not math.isfinite(x):
+        return MISSING
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def effect(measure: str, x: float | None) -> str:
+    """``difference`` for the risk difference (RD), else ``ratio``; x on the shown scale."""
+    return difference(x) if measure == "RD" else ratio(x)
+
+
+def effect_ci(measure: str, low: float | None, high: float | None, sep: str = "–") -> str:
+    """``ratio_ci`` or, for RD, '-0.20 to -0.01' style bounds joined by ``sep`` (a dash
+    between negative numbers would misread, so RD always uses ' to ')."""
+    if measure != "RD":
+        return ratio_ci(low, high, sep)
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return NOT_ESTIMABLE
+    return f"{difference(low)} to {difference(high)}"
+
+
+def effect_with_ci(measure: str, est: float, low: float, high: float) -> str:
+    """``ratio_with_ci`` or, for RD, '-0.11 [-0.20, -0.01]'."""
+    if measure != "RD":
+        return ratio_with_ci(est, low, high)
+    if math.isnan(low) or math.isnan(high):
+        return f"{difference(est)} [CI {NOT_ESTIMABLE}]"
+    return f"{difference(est)} [{difference(low)}, {difference(high)}]"
 
 
 def p_value(p: float | None) -> str:

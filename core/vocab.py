@@ -28,7 +28,39 @@ RT_TYPES: Final = {"external": "external-beam", "internal": "internal (e.g. I-13
 OUTCOMES: Final = {"OS": "overall survival", "DFS": "disease-free survival"}
 #: Outcome labels with their abbreviation, as the controls show them.
 OUTCOME_CHOICES: Final = {code: f"{label} ({code})" for code, label in OUTCOMES.items()}
-MEASURES: Final = {"OR": "odds ratio at t years", "HR": "hazard ratio"}
+MEASURES: Final = {
+    "OR": "odds ratio at t years",
+    "RR": "risk ratio at t years",
+    "RD": "risk difference at t years",
+    "HR": "hazard ratio",
+}
+#: The measures' names in a sentence ('the pooled odds ratio').
+MEASURE_NAMES: Final = {
+    "OR": "odds ratio",
+    "RR": "risk ratio",
+    "RD": "risk difference",
+    "HR": "hazard ratio",
+}
+#: How the risk difference is shown: a proportion (as metafor and RevMan print it).
+RD_UNIT: Final = "risk difference as a proportion (-0.05 = 5 fewer events per 100 patients)"
+#: The pooled risk difference's help text (the ratio's is STAT_HELP["Pooled"]).
+POOLED_RD_HELP: Final = (
+    "The pooled risk difference, RT minus control, as a proportion (-0.10 = 10 fewer events "
+    "per 100 patients): below 0 favours RT. A weighted average of the studies' differences."
+)
+#: metafor's ``to``: the tables that get the zero-cell correction.
+ZERO_TO: Final = {
+    "only0": "the tables with a zero cell",
+    "all": "every table",
+    "if0all": "every table when any table has a zero cell",
+    "none": "no table",
+}
+#: metafor's ``drop00``.
+DROP00: Final = {
+    "auto": "metafor's default: left out with Mantel-Haenszel and Peto, kept otherwise",
+    "0": "kept (corrected like any table with a zero cell)",
+    "1": "left out of the per-study estimates",
+}
 CI_METHODS: Final = {"wald": "Wald-type (normal)", "hksj": "Hartung-Knapp-Sidik-Jonkman (t)"}
 #: The CI methods' short names, for controls and model labels.
 CI_SHORT: Final = {"wald": "Wald (z)", "hksj": "Hartung-Knapp"}
@@ -49,6 +81,8 @@ MODELS: Final = {
     "HE": "Hedges",
     "EB": "empirical Bayes",
     "EE": "common effect (inverse variance)",
+    "MH": "Mantel-Haenszel",
+    "PETO": "Peto",
     "BAYES": "Bayesian (half-normal prior on τ, flat prior on the mean)",
 }
 #: What each estimator does, for help text beside the model's name (metafor's rma methods).
@@ -66,6 +100,10 @@ MODEL_HELP: Final = {
     "notes it equals PM).",
     "EE": "Common effect (inverse variance): assumes one true effect shared by all studies "
     "(τ² = 0); the CI then ignores any heterogeneity.",
+    "MH": "Mantel-Haenszel (metafor's rma.mh): a common-effect model pooling the 2x2 tables "
+    "themselves, no zero-cell correction needed; Q and I² from the per-study estimates.",
+    "PETO": "Peto's one-step odds ratio (metafor's rma.peto): a common-effect model of 2x2 "
+    "tables; good with rare events and balanced arms, biased when the effect is large.",
     "BAYES": "Bayesian random effects (normal-normal hierarchical model, as R's bayesmeta): a "
     "half-normal prior on τ (scale set by the prior scale, 0.5 by default on the log-ratio "
     "scale) and a flat prior on the mean effect; computed by numerical integration. Shows the "
@@ -93,7 +131,8 @@ STAT_HELP: Final = {
     "95% CrI": "95% credible interval of the pooled ratio (Bayesian model): the mean effect "
     "lies in it with 95% probability under the model, its priors and the included studies "
     "(equal-tailed: 2.5% of the posterior on each side).",
-    "P(benefit)": "Posterior probability that the mean ratio is below 1 (RT better), under "
+    "P(benefit)": "Posterior probability that the mean ratio is below 1 (for a risk difference: "
+    "below 0), that is RT better, under "
     "the Bayesian model and its priors, given the included studies. It depends on the prior "
     "and on which studies are included; it is not the chance that RT helps a given patient.",
     "Studies (k)": "Number of studies pooled (k).",
@@ -197,6 +236,8 @@ def model_label(method: str) -> str:
     """'Random effects, REML: restricted maximum likelihood' or the common-effect model's name."""
     if method == "EE":
         return f"EE: {MODELS['EE']}"
+    if method in ("MH", "PETO"):
+        return f"Common effect, {MODELS[method]} (2x2 tables)"
     if method == "BAYES":
         return f"Bayesian random effects: {MODELS['BAYES'].split('(', 1)[1].rstrip(')')}"
     return f"Random effects, {method}: {MODELS[method]}"

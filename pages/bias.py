@@ -12,7 +12,12 @@ from core.charts.bias import bubble_chart, funnel_chart
 from core.charts.forest import VegaSpec
 from core.state.view import FIELD_BY_NAME, MAX_MODERATORS, ViewState
 from core.stats.effects import exp_ratio
-from core.views.analysis import frequentist, frequentist_page_note, model_label
+from core.views.analysis import (
+    frequentist,
+    frequentist_page_note,
+    model_label,
+    ratio_pages_unavailable,
+)
 from core.views.bias import (
     BiasView,
     Regression,
@@ -224,6 +229,10 @@ def main() -> None:
         "from publication bias, but also from heterogeneity, chance or differences in design."
     )
     blocks.overlap_note(oa)
+    unavailable = ratio_pages_unavailable(state)
+    if unavailable:
+        st.info(unavailable)
+        return
     bv = cache.bias(state)
     if bv.message is not None:
         st.warning(bv.message)

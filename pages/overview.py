@@ -29,7 +29,7 @@ if all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f in criteria):
             " Where a study reports no rate at exactly t years, it is interpolated between the "
             "study's nearest reported years (marked † and derived; switch off \"Also use "
             'interpolated rates" to keep only reported rates).'
-            if state.measure == "OR" and state.tpoint == "interp"
+            if state.measure in ("OR", "RR", "RD") and state.tpoint == "interp"
             else ""
         )
     )

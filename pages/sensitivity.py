@@ -27,7 +27,12 @@ from core.charts.sensitivity import (
     quality_sweep_chart,
 )
 from core.stats.effects import exp_ratio
-from core.views.analysis import frequentist, frequentist_page_note, model_label
+from core.views.analysis import (
+    frequentist,
+    frequentist_page_note,
+    model_label,
+    ratio_pages_unavailable,
+)
 from core.views.sensitivity import CHANGE_THRESHOLD, Panel, SensitivityView, gosh_frame
 from ui import blocks, cache, endpoints, exports, sync
 
@@ -263,6 +268,11 @@ if state.method == "BAYES":  # these analyses refit frequentist models
     bayes_note = frequentist_page_note("leave-one-out, cumulative, influence or estimator analyses")
     state = state.replace(method=frequentist(state.method))
 oa = cache.analysis(state).outcomes[state.outcome]
+unavailable = ratio_pages_unavailable(state)
+if unavailable:
+    st.title("Sensitivity")
+    st.info(unavailable)
+    st.stop()
 sv = cache.sensitivity(state)
 
 st.title(f"Sensitivity: {sv.title[0].lower()}{sv.title[1:]}")

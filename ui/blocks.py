@@ -13,12 +13,12 @@ from core.charts.forest import LABEL_PARAM, TOGGLE_PARAM, forest_chart
 from core.charts.rob import rob_summary_chart
 from core.data.dataset import Dataset
 from core.fmt import p_value as fmt_p  # the names the pages and tests use
-from core.fmt import ratio as fmt_ratio
-from core.fmt import ratio_ci as fmt_ci
+from core.fmt import ratio as fmt_ratio  # noqa: F401 (the tests read it from here)
+from core.fmt import ratio_ci as fmt_ci  # noqa: F401
 from core.report.rscript import r_script
 from core.state.view import ViewState
-from core.stats.effects import exp_ratio
-from core.stats.pooling import PoolResult
+from core.stats.effects import is_ratio, null_value, to_shown
+from core.stats.pooling import COMMON_EFFECT, PoolResult
 from core.views import rob
 from core.views.analysis import (
     Analysis,
@@ -50,12 +50,13 @@ DISCLAIMER = NOT_ADVICE  # declared in core/vocab.py
 
 
 def ratio_name(oa: OutcomeAnalysis) -> str:
-    return "HR" if oa.measure == "HR" else "OR"
+    return str(oa.measure)
 
 
 def pooled_help(oa: OutcomeAnalysis) -> str:
     """The pooled ratio's help text, naming what the pooled studies measured."""
-    return f"{STAT_HELP['Pooled']} Here: {oa.title}."
+    what = STAT_HELP["Pooled"] if is_ratio(oa.measure) else vocab.POOLED_RD_HELP
+    return f"{what} Here: {oa.title}."
 
 
 def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
@@ -70,12 +71,21 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
         return
     with st.container(key=f"{style.TILES_PREFIX}{oa.outcome}"):  # compact on a phone
         _tiles(oa, p, name)
-    extra = [f"τ² = {p.tau2:.4f}" if p.method != "EE" else "common-effect model (τ² = 0)"]
-    helps = [STAT_HELP["τ²"]] if p.method != "EE" else []
+    common = p.method in COMMON_EFFECT
+    extra = [f"τ² = {p.tau2:.4f}" if not common else "common-effect model (τ² = 0)"]
+    helps = [STAT_HELP["τ²"]] if not common else []
+    if p.method in ("MH", "PETO") and p.k > 1:
+        extra.append(f"Q = {p.q:.2f} on {p.df} df, p = {fmt_p(p.q_pvalue)}")
+    if not is_ratio(oa.measure):
+        extra.append(vocab.RD_UNIT)
+    if oa.zero_words:
+        extra.append(oa.zero_words)
     pred = oa.shown_prediction
-    if pred is not None and p.method != "EE" and p.k > 1:
+    if pred is not None and not common and p.k > 1:
         if pred.available:
-            pi = fmt_ci(exp_ratio(pred.low), exp_ratio(pred.high))
+            pi = fmt.effect_ci(
+                oa.measure, to_shown(oa.measure, pred.low), to_shown(oa.measure, pred.high)
+            )
             extra.append(f"95% prediction interval {pi} ({vocab.PI_SHORT[pred.method]})")
         else:
             extra.append(str(pred.reason))
@@ -89,16 +99,21 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
 
 
 def _bayes_metrics(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
-    """The Bayesian model's tiles (posterior median, 95% CrI, P(ratio < 1)), its plain-words
+    """The Bayesian model's tiles (posterior median, 95% CrI, P(ratio < 1) or
+    P(RD < 0)), its plain-words
     probability, the prior and the prior-sensitivity line."""
     b = oa.bayes
     assert b is not None
     with st.container(key=f"{style.TILES_PREFIX}{oa.outcome}"):
         c1, c2, c3 = st.columns([1, 1.7, 1])
-        c1.metric(f"Pooled {name} (median)", fmt_ratio(exp_ratio(p.estimate)), help=pooled_help(oa))
-        c2.metric("95% CrI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)),
+        m = oa.measure
+        null = f"{null_value(m):g}"
+        c1.metric(f"Pooled {name} (median)", fmt.effect(m, to_shown(m, p.estimate)),
+                  help=pooled_help(oa))  # fmt: skip
+        c2.metric("95% CrI", fmt.effect_ci(m, to_shown(m, p.ci_low), to_shown(m, p.ci_high)),
                   help=STAT_HELP["95% CrI"])  # fmt: skip
-        c3.metric(f"P({name} < 1)", fmt.probability(b.p_benefit), help=STAT_HELP["P(benefit)"])
+        c3.metric(f"P({name} < {null})", fmt.probability(b.p_benefit),
+                  help=STAT_HELP["P(benefit)"])  # fmt: skip
         c4, c5, c6 = st.columns([1, 1.7, 1])
         c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
         c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
@@ -121,7 +136,8 @@ def bayes_lines(oa: OutcomeAnalysis, name: str) -> None:
     ]
     pred = oa.shown_prediction
     if pred is not None and pred.available:
-        pi = fmt_ci(exp_ratio(pred.low), exp_ratio(pred.high))
+        m = oa.measure
+        pi = fmt.effect_ci(m, to_shown(m, pred.low), to_shown(m, pred.high))
         extra.append(f"95% posterior predictive interval {pi}")
     extra.append(prior_words(b.tau_prior))
     st.caption(" · ".join(extra), help=MODEL_HELP["BAYES"])
@@ -131,8 +147,13 @@ def bayes_lines(oa: OutcomeAnalysis, name: str) -> None:
 def _tiles(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
     """The six metric tiles, two rows of three (the CI's column is the widest)."""
     c1, c2, c3 = st.columns([1, 1.7, 1])  # the CI needs the room
-    c1.metric(f"Pooled {name}", fmt_ratio(exp_ratio(p.estimate)), help=pooled_help(oa))
-    c2.metric("95% CI", fmt_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high)), help=STAT_HELP["95% CI"])
+    m = oa.measure
+    c1.metric(f"Pooled {name}", fmt.effect(m, to_shown(m, p.estimate)), help=pooled_help(oa))
+    c2.metric(
+        "95% CI",
+        fmt.effect_ci(m, to_shown(m, p.ci_low), to_shown(m, p.ci_high)),
+        help=STAT_HELP["95% CI"],
+    )
     c3.metric(f"p ({p.dist})", fmt_p(p.pvalue), help=STAT_HELP["p"])
     c4, c5, c6 = st.columns([1, 1.7, 1])
     c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
@@ -212,6 +233,7 @@ def forest_specs(
         lambda: forest_chart(
             forest_frame(oa, state, studies),
             measure_label=oa.short_title,
+            linear=not is_ratio(oa.measure),
             large=large,
             width=width,
             show_weight=width is None,

@@ -15,7 +15,7 @@ from typing import TypeVar
 import streamlit as st
 
 from core.data.dataset import Dataset, load_bundled, published
-from core.data.estimable import EstimableSet, estimable
+from core.data.estimable import EstimableSet, ZeroCells, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.views.analysis import Analysis, EstimableFn, analyse
 from core.views.bias import BiasView, bias_view
@@ -55,8 +55,9 @@ def _effects(
     measure: Measure,
     years: float | None,
     rule: TimePoints,
+    zero: ZeroCells,
 ) -> EstimableSet:
-    return estimable(_dataset, outcome, measure, years, rule)
+    return estimable(_dataset, outcome, measure, years, rule, zero)
 
 
 def current_dataset() -> tuple[str, Dataset]:
@@ -68,14 +69,14 @@ def current_dataset() -> tuple[str, Dataset]:
 
 
 def effects_fn(key: str, dataset: Dataset) -> EstimableFn:
-    """``effects(outcome, measure, years, rule)`` for ``core.views.analysis``, cached (an
+    """``effects(outcome, measure, years, rule, zero)`` for ``core.views.analysis``, cached (an
     upload's in its session)."""
     if key != BUNDLED_KEY:
-        return lambda o, m, t, r: _in_session(
-            ("effects", key, o, m, t, r),
-            lambda: estimable(dataset, o, m, t, r),
+        return lambda o, m, t, r, z: _in_session(
+            ("effects", key, o, m, t, r, z),
+            lambda: estimable(dataset, o, m, t, r, z),
         )
-    return lambda o, m, t, r: _effects(key, dataset, o, m, t, r)
+    return lambda o, m, t, r, z: _effects(key, dataset, o, m, t, r, z)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

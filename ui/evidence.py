@@ -269,9 +269,9 @@ def use_in_view(
         mine = frame[frame["study_id"] == study_id] if "study_id" in frame else frame
         if len(mine):
             f = mine.iloc[0]
-            name = "HR" if oa.measure == "HR" else "OR"
-            ci = fmt.ratio_ci(float(f["low"]), float(f["high"]))
-            ratio = f"{name} {fmt.ratio(float(f['est']))} (95% CI {ci})"
+            name = str(oa.measure)
+            ci = fmt.effect_ci(name, float(f["low"]), float(f["high"]))
+            ratio = f"{name} {fmt.effect(name, float(f['est']))} (95% CI {ci})"
             if bool(f["included"]):
                 status = f"used, weight {fmt.percent(float(f['weight']))}"
                 if f["overlap"]:

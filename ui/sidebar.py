@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from core import vocab
-from core.state.view import DEFAULT_STATE, ViewState
+from core.state.view import DEFAULT_STATE, TABLE_MEASURES, TABLE_METHODS, ViewState
 from core.stats.pooling import METHODS
 from core.views.analysis import group_choices
 from ui import cache, saved, sync
@@ -37,7 +37,12 @@ _KEYS = {
     "w_tau2g": "tau2g",
     "w_tpoint": "tpoint",
     "w_overlap": "overlap",
+    "w_add": "add",
+    "w_to": "to",
+    "w_drop00": "drop00",
 }
+#: Values offered for metafor's ``add`` (a link may carry another: it is added to the list).
+ADD_CHOICES = (0.5, 0.25, 0.1, 0.01, 1.0)
 
 
 def _to_widget(field: str, state: ViewState) -> object:
@@ -144,7 +149,7 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         horizontal=True,
         format_func=_labels(vocab.MEASURES),
     )
-    if state.measure == "OR":
+    if state.measure in TABLE_MEASURES:
         c1, c2 = sb.columns(2)
         c1.selectbox(
             "t for OS (years)", _years_for(state.t_os), **_bound("w_t_os"), format_func=_years
@@ -161,11 +166,20 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
             "the tooltip. Off: only rates reported at exactly t are used.",
         )
     sb.header("Model")
+    # Mantel-Haenszel and Peto pool 2x2 tables (Peto odds ratios only); a link may still ask
+    # for them elsewhere: then they stay listed and the page says what stands in
+    offered = [*METHODS, *(m for m in TABLE_METHODS if _offers(m, state))]
     sb.selectbox(
         "Model",
-        (*METHODS, "BAYES"),
+        [*offered, "BAYES"],
         **_bound("w_method"),
         format_func=vocab.model_label,
+        help=None
+        if state.measure == "OR"
+        else "Mantel-Haenszel needs 2x2 tables; Peto gives odds ratios only."
+        if state.measure in TABLE_MEASURES
+        else "Mantel-Haenszel and Peto need 2x2 tables (events per arm): not available with "
+        "hazard ratios.",
     )
     if state.method == "BAYES":
         sb.number_input(
@@ -192,6 +206,8 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         format_func=vocab.PI_SHORT.__getitem__,
         help=vocab.STAT_HELP["95% prediction interval"],
     )
+    if state.measure in TABLE_MEASURES:
+        _zero_cells(state)
     sb.selectbox(
         "Subgroups in the forest plot",
         list(group_choices(cache.current_dataset()[1].studies, state.group)),
@@ -212,6 +228,43 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         )
 
     _link_box(state)
+
+
+def _offers(method: str, state: ViewState) -> bool:
+    """Whether the model list offers ``method``: MH with 2x2 measures, Peto with the odds
+    ratio; either when the state has it already (from a link)."""
+    if state.method == method:
+        return True
+    return state.measure == "OR" if method == "PETO" else state.measure in TABLE_MEASURES
+
+
+def _zero_cells(state: ViewState) -> None:
+    """metafor's zero-cell options (add, to, drop00) in a closed expander."""
+    with st.sidebar.expander("Zero cells (2x2 tables)"):
+        st.selectbox(
+            "Added to each cell",
+            sorted({*ADD_CHOICES, state.add}),
+            **_bound("w_add"),
+            format_func=lambda x: f"{x:g}",
+            help="metafor's add (default 1/2): added to the four cells of the tables chosen "
+            "below, for the per-study estimates (with Mantel-Haenszel and Peto, only those "
+            "and the heterogeneity statistics; the pooled estimate uses the raw tables).",
+        )
+        st.selectbox(
+            "Tables corrected",
+            list(vocab.ZERO_TO),
+            **_bound("w_to"),
+            format_func=_labels(vocab.ZERO_TO),
+            help="metafor's to (default only0: the tables with a zero cell).",
+        )
+        st.selectbox(
+            "Tables without events (or only events) in both arms",
+            list(vocab.DROP00),
+            **_bound("w_drop00"),
+            format_func=_labels(vocab.DROP00),
+            help="metafor's drop00: FALSE by default for escalc and rma, TRUE for rma.mh and "
+            "rma.peto; 'metafor's default' follows the model chosen.",
+        )
 
 
 def _safe_replace(state: ViewState, changes: dict) -> ViewState:

@@ -63,12 +63,12 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     if row.years is not None:
         when = f" by {row.years:g} year{'' if row.years == 1 else 's'}"
     if (
-        row.measure == "OR"
+        row.measure in ("OR", "RR", "RD")
         and row.control is not None
         and row.control.source != "entered by the user"
     ):
         placeholder = f"pooled control arms: {percent(100 * row.control.risk)}"
-    elif row.measure == "OR":
+    elif row.measure in ("OR", "RR", "RD"):
         placeholder = "pooled control arms"
     else:
         placeholder = "enter a risk"

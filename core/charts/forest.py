@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core import vocab
-from core.fmt import percent, ratio_with_ci
+from core.fmt import effect_with_ci, percent, ratio_with_ci
 from core.views.overlap import OVERLAP_MARK
 
 __all__ = [
@@ -121,6 +121,14 @@ _AXIS_LADDER: tuple[tuple[float, tuple[float, ...]], ...] = (
     (50.0, (0.02, 0.1, 1, 10, 50)),
     (100.0, (0.01, 0.1, 1, 10, 100)),
 )
+# a difference axis (risk difference, a proportion): half-widths about 0 and their ticks
+_LINEAR_LADDER: tuple[tuple[float, tuple[float, ...]], ...] = (
+    (0.05, (-0.05, -0.025, 0, 0.025, 0.05)),
+    (0.1, (-0.1, -0.05, 0, 0.05, 0.1)),
+    (0.2, (-0.2, -0.1, 0, 0.1, 0.2)),
+    (0.5, (-0.5, -0.25, 0, 0.25, 0.5)),
+    (1.0, (-1, -0.5, 0, 0.5, 1)),
+)
 
 
 def validate_forest_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -198,10 +206,19 @@ def forest_domain(frame: pd.DataFrame) -> tuple[float, float]:
     return (1.0 / upper, upper)
 
 
-def _axis(frame: pd.DataFrame) -> tuple[tuple[float, ...], float]:
+def _axis(frame: pd.DataFrame, linear: bool = False) -> tuple[tuple[float, ...], float]:
+    """Ticks and the upper edge: log axis symmetric about 1 (lower edge 1/upper), or with
+    ``linear`` a difference axis symmetric about 0 (lower edge -upper)."""
     drawn = frame[frame["kind"].isin(_DRAWN)]
     bounds = drawn.loc[drawn["kind"] != "pi", ["low", "high"]].to_numpy(dtype=float).ravel()
     vals = np.concatenate([drawn["est"].to_numpy(dtype=float), bounds])
+    if linear:
+        vals = vals[np.isfinite(vals)]
+        m = float(np.max(np.abs(vals))) * 1.05 if vals.size else 0.1
+        for upper, ticks in _LINEAR_LADDER:
+            if upper >= m - 1e-12:
+                return ticks, upper
+        return _LINEAR_LADDER[-1][1], _LINEAR_LADDER[-1][0]
     vals = vals[np.isfinite(vals) & (vals > 0)]
     m = float(np.max(np.abs(np.log(vals)))) * 1.05 if vals.size else math.log(10.0)
     for upper, ticks in _AXIS_LADDER:
@@ -247,17 +264,27 @@ def _arm_text(events: float, n: float) -> str:
     return f"{int(events)}/{int(n)}"
 
 
-def _ci_text(est: float, low: float, high: float) -> str:
-    if not (math.isfinite(est) and est > 0) and math.isnan(low) and math.isnan(high):
+def _ci_text(est: float, low: float, high: float, linear: bool = False) -> str:
+    if not (math.isfinite(est) and (linear or est > 0)) and math.isnan(low) and math.isnan(high):
         return "Not estimable"
-    return ratio_with_ci(est, low, high)
+    return effect_with_ci("RD", est, low, high) if linear else ratio_with_ci(est, low, high)
 
 
 def _rows_frame(
-    f: pd.DataFrame, dmin: float, dmax: float, sz: _Sizes, label_max: int = 10_000
+    f: pd.DataFrame,
+    dmin: float,
+    dmax: float,
+    sz: _Sizes,
+    label_max: int = 10_000,
+    linear: bool = False,
 ) -> pd.DataFrame:
     """Per-row drawing data: positions, clamped bounds, colours, texts (labels shortened to
-    ``label_max`` characters)."""
+    ``label_max`` characters). ``linear``: a difference axis (any finite value is on it;
+    on the log axis only values above 0)."""
+
+    def on_scale(x: float) -> bool:
+        return math.isfinite(x) and (linear or x > 0)
+
     d = f.copy()
     d["y"] = np.arange(len(d), dtype=float)
     wmax = d.loc[d["kind"].eq("study") & d["included"], "weight"].max()
@@ -267,13 +294,13 @@ def _rows_frame(
     recs = []
     for r in d.itertuples(index=False):
         est, low, high = float(r.est), float(r.low), float(r.high)
-        est_ok = math.isfinite(est) and est > 0
+        est_ok = on_scale(est)
         drawn = r.kind in _DRAWN and est_ok
         # unestimable bounds (0, inf, NaN) extend to the axis edge and get an arrow
-        lo_c = low if math.isfinite(low) and low > 0 else dmin
-        hi_c = high if math.isfinite(high) and high > 0 else dmax
-        clip_lo = drawn and (lo_c <= dmin or not (math.isfinite(low) and low > 0))
-        clip_hi = drawn and (hi_c >= dmax or not (math.isfinite(high) and high > 0))
+        lo_c = low if on_scale(low) else dmin
+        hi_c = high if on_scale(high) else dmax
+        clip_lo = drawn and (lo_c <= dmin or not on_scale(low))
+        clip_hi = drawn and (hi_c >= dmax or not on_scale(high))
         lo_c, hi_c = min(max(lo_c, dmin), dmax), min(max(hi_c, dmin), dmax)
         est_c = min(max(est, dmin), dmax) if est_ok else math.nan
         if drawn:
@@ -308,7 +335,7 @@ def _rows_frame(
                 "label_text": label,
                 "tx": 4.0 + (14.0 * sz.font / 12 if grouped and r.kind == "study" else 0.0),
                 "fw": "bold" if r.kind in ("heading", "subgroup", "pooled") else "normal",
-                "ci_text": _ci_text(est, low, high) if r.kind in _DRAWN else "",
+                "ci_text": _ci_text(est, low, high, linear) if r.kind in _DRAWN else "",
                 **({"ci_text": r.note} if r.kind == "pi" and not est_ok and r.note else {}),
                 "weight_text": weight_text if r.kind != "heading" else "",
                 "rt_text": _arm_text(float(r.events_rt), float(r.n_rt)),
@@ -439,11 +466,11 @@ def _arrows(rows: pd.DataFrame, dmin: float, dmax: float) -> pd.DataFrame:
     return pd.DataFrame(recs, columns=["row_id", "x", "y", "shape"])
 
 
-def _tooltip() -> list[alt.Tooltip]:
+def _tooltip(ci_head: str = "Ratio [95% CI]") -> list[alt.Tooltip]:
     return [
         alt.Tooltip("label:N", title="Row"),
         alt.Tooltip("detail:N", title="Data"),
-        alt.Tooltip("ci_text:N", title="Ratio [95% CI]"),
+        alt.Tooltip("ci_text:N", title=ci_head),
         alt.Tooltip("weight_text:N", title="Weight"),
         alt.Tooltip("status:N", title="Status"),
         alt.Tooltip("source:N", title="Source"),
@@ -514,6 +541,7 @@ class _Layout:
     arm_w: int = 0  # width of each of the two events/total columns (0: none)
     rob_domains: int = 0  # risk-of-bias domain columns (5 RoB 2, 7 with ROBINS-I; 0: none)
     footer_lines: int = 0
+    linear: bool = False  # a difference axis about 0 (risk difference), else a log axis about 1
 
 
 _TEXT_COLS = ["row_id", "kind", "study_id", "label", "label_text", "tx", "fw", "y", "ci_text"]
@@ -535,6 +563,7 @@ def forest_chart(
     width: int | None = None,
     show_weight: bool = True,
     footer: tuple[str, ...] = (),
+    linear: bool = False,
 ) -> VegaSpec:
     """A RevMan/metafor-style forest plot of a forest frame (see ``FOREST_COLUMNS``).
 
@@ -553,6 +582,8 @@ def forest_chart(
     out, the counts staying in each row's tooltip. ``footer``: lines printed under the pooled
     row (heterogeneity, the test for the overall effect and for subgroup differences:
     core.views.analysis.forest_footer).
+    ``linear=True``: a risk difference (a proportion) on a linear axis about its null value 0,
+    printed as differences; else ratios on a log axis about 1.
     Two point selections on ``study_id`` (click) let a page toggle a study: ``TOGGLE_PARAM``
     on a study's row in the plot, ``LABEL_PARAM`` on its label: ``st.vega_lite_chart(
     spec=chart, on_select="rerun", selection_mode=(TOGGLE_PARAM, LABEL_PARAM))``; clicks on
@@ -567,9 +598,11 @@ def forest_chart(
     """
     f = validate_forest_frame(frame)
     sz = _Sizes.make(large)
-    ticks, upper = _axis(f)
-    dmin, dmax = 1.0 / upper, upper
-    rows = _rows_frame(f, dmin, dmax, sz, LABEL_CHARS if width is None else LABEL_CHARS_NARROW)
+    ticks, upper = _axis(f, linear)
+    dmin, dmax = (-upper, upper) if linear else (1.0 / upper, upper)
+    rows = _rows_frame(
+        f, dmin, dmax, sz, LABEL_CHARS if width is None else LABEL_CHARS_NARROW, linear
+    )
     n = len(rows)
     label_w = int(
         max([len(s) for s in rows["label_text"]] + [len("Study")]) * sz.font * sz.char
@@ -655,6 +688,7 @@ def forest_chart(
         arm_w=arm_w,
         footer_lines=len(footer),
         rob_domains=rob_domains,
+        linear=linear,
     )
     spec = VegaSpec(copy.deepcopy(_forest_spec(layout)))
     drawn = rows[rows["drawn"]]
@@ -691,7 +725,10 @@ def _forest_spec(layout: _Layout) -> dict:
         layout.plot_w,
     )
     measure_label, favours, ticks = layout.measure_label, layout.favours, layout.ticks
-    dmin, dmax = 1.0 / layout.upper, layout.upper
+    linear = layout.linear
+    dmin, dmax = (-layout.upper, layout.upper) if linear else (1.0 / layout.upper, layout.upper)
+    null = 0.0 if linear else 1.0
+    ci_head = "RD [95% CI]" if linear else "Ratio [95% CI]"
     show_weight = wt_w > 0
     height = max(1, n + 1) * sz.row
     ydom = [-1.5, n - 0.5]
@@ -707,7 +744,7 @@ def _forest_spec(layout: _Layout) -> dict:
             "text": [
                 "Study",
                 measure_label,
-                "Ratio [95% CI]",
+                ci_head,
                 "Weight",
                 vocab.FOREST_ARMS["rt"],
                 vocab.FOREST_ARMS["ctl"],
@@ -745,7 +782,7 @@ def _forest_spec(layout: _Layout) -> dict:
                     y=yq(),
                     text=f"{field}:N",
                     color=alt.Color("text_color:N", scale=None),
-                    tooltip=_tooltip(),
+                    tooltip=_tooltip(ci_head),
                 )
             )
         return alt.layer(*layers).properties(width=w, height=height)
@@ -757,7 +794,11 @@ def _forest_spec(layout: _Layout) -> dict:
         .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
         .mark_rect(opacity=0, cursor="pointer")
         .encode(
-            x=alt.value(0), x2=alt.value(label_w), y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip()
+            x=alt.value(0),
+            x2=alt.value(label_w),
+            y=yq("y_lo"),
+            y2="y_hi:Q",
+            tooltip=_tooltip(ci_head),
         )
         .add_params(
             alt.selection_point(
@@ -801,7 +842,9 @@ def _forest_spec(layout: _Layout) -> dict:
     ] if arm_w else []  # fmt: skip
 
     # ---- middle panel: the plot
-    x_scale = alt.Scale(type="log", domain=[dmin, dmax], nice=False, clamp=True)
+    x_scale = alt.Scale(
+        type="linear" if linear else "log", domain=[dmin, dmax], nice=False, clamp=True
+    )
     x_axis = alt.Axis(
         values=list(ticks),
         format="~g",
@@ -821,7 +864,7 @@ def _forest_spec(layout: _Layout) -> dict:
 
     pdata = alt.NamedData(name="forest_plot")
     null_rule = (
-        alt.Chart(pd.DataFrame({"x": [1.0], "y": [-0.5], "y2": [n - 0.5]}))
+        alt.Chart(pd.DataFrame({"x": [null], "y": [-0.5], "y2": [n - 0.5]}))
         .mark_rule(color=PALETTE["null"], strokeWidth=1.2 * sz.font / 12)
         .encode(x=xq("x"), y=yq(), y2="y2:Q")
     )
@@ -838,7 +881,7 @@ def _forest_spec(layout: _Layout) -> dict:
                 x2="high_c:Q",
                 y=yq(),
                 color=alt.Color("line_color:N", scale=None),
-                tooltip=_tooltip(),
+                tooltip=_tooltip(ci_head),
             )
         )
 
@@ -853,7 +896,7 @@ def _forest_spec(layout: _Layout) -> dict:
             size=alt.Size("size:Q", scale=None),
             fill=alt.Fill("sq_fill:N", scale=None),
             stroke=alt.Stroke("sq_stroke:N", scale=None),
-            tooltip=_tooltip(),
+            tooltip=_tooltip(ci_head),
         )
     )
     pi_bars = (
@@ -861,7 +904,7 @@ def _forest_spec(layout: _Layout) -> dict:
         .transform_filter(alt.datum.kind == "pi")
         .transform_calculate(y_lo="datum.y - 0.13", y_hi="datum.y + 0.13")
         .mark_rect(color=PALETTE["pi"], clip=True, aria=False)
-        .encode(x=xq("low_c"), x2="high_c:Q", y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip())
+        .encode(x=xq("low_c"), x2="high_c:Q", y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip(ci_head))
     )
     dia = alt.NamedData(name="forest_diamonds")
     diamonds = (
@@ -894,12 +937,18 @@ def _forest_spec(layout: _Layout) -> dict:
         alt.Chart(alt.NamedData(name="forest_hits"))
         .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
         .mark_rect(opacity=0, cursor="pointer")
-        .encode(x=alt.value(0), x2=alt.value(plot_w), y=yq("y_lo"), y2="y_hi:Q", tooltip=_tooltip())
+        .encode(
+            x=alt.value(0),
+            x2=alt.value(plot_w),
+            y=yq("y_lo"),
+            y2="y_hi:Q",
+            tooltip=_tooltip(ci_head),
+        )
     )
     study_hits = hit_rows.transform_filter(alt.datum.kind == "study").add_params(toggle)
     other_hits = hit_rows.transform_filter(alt.datum.kind != "study").mark_rect(opacity=0)
     fav_y = height + sz.axis + 12 * sz.font / 12 + sz.font
-    fav = pd.DataFrame({"x": [1.0, 1.0], "t": [f"← {favours[0]}", f"{favours[1]} →"]})
+    fav = pd.DataFrame({"x": [null, null], "t": [f"← {favours[0]}", f"{favours[1]} →"]})
     fav["side"] = ["left", "right"]
     fav_layers = [
         alt.Chart(fav)
@@ -987,7 +1036,8 @@ def _forest_spec(layout: _Layout) -> dict:
         )
     chart = alt.vconcat(*parts, spacing=0.8 * sz.font)  # bounds already hold the favours row
     chart = chart.properties(  # read by screen readers (the svg's aria-label)
-        description=f"Forest plot: {measure_label}. One row per study: ratio with 95% CI; "
+        description=f"Forest plot: {measure_label}. One row per study: "
+        f"{'risk difference' if linear else 'ratio'} with 95% CI; "
         "the same numbers are in the table under the plot."
     )
     if layout.title:

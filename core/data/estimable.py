@@ -1,10 +1,12 @@
 """Which studies can enter a pooled analysis of one outcome and measure, and why the others not.
 
-For an odds ratio at t years, events are deaths (OS) or recurrences/deaths (DFS) by t, so
-OR < 1 favours RT. They come from an ``events`` row at t, or from the survival rates at t and
-the arm sizes (``events_from_rate``: an approximation, marked as derived). With the ``interp``
-rule a rate at t missing from the source is interpolated log-linearly in survival (ln S linear
-in time) between the two nearest reported years on either side of t; never extrapolated, and
+For an odds ratio, risk ratio or risk difference at t years, events are deaths (OS) or
+recurrences/deaths (DFS) by t, so OR, RR < 1 and RD < 0 favour RT; the 2x2 tables are the same
+for the three, and the zero-cell options (:class:`ZeroCells`, metafor's add, to, drop00)
+apply. They come from an ``events`` row at t, or from the survival rates at t and the arm
+sizes (``events_from_rate``: an approximation, marked as derived). With the ``interp`` rule
+a rate at t missing from the source is interpolated log-linearly in survival (ln S linear in
+time) between the two nearest reported years on either side of t; never extrapolated, and
 not across a 0% rate (ln 0 is undefined). For a hazard ratio, the SE comes from the 95% CI,
 else from the p-value. A row derived in the app (read off a figure or worked out from summary
 statistics, :mod:`core.data.provenance`) has its note before its derivation.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,8 @@ from core.data.provenance import provenance
 from core.stats.effects import (
     LOG_MAX,
     LogRatio,
+    ZeroCellRule,
+    double_zero,
     escalc,
     events_from_rate,
     log_hr_from_ci,
@@ -36,8 +40,32 @@ from core.stats.effects import (
 )
 
 Outcome = Literal["OS", "DFS"]
-MeasureName = Literal["OR", "HR"]
+MeasureName = Literal["OR", "RR", "RD", "HR"]
 TimeRule = Literal["exact", "interp"]
+TABLE_MEASURES = ("OR", "RR", "RD")
+
+
+class ZeroCells(NamedTuple):
+    """metafor's zero-cell options for the per-study estimates of 2x2 tables: ``add`` added to
+    each cell of the tables ``to`` names ("only0", "all", "if0all", "none"); ``drop00``: leave
+    out tables with no events, or only events, in both arms. Defaults: escalc's. ``peto``: the
+    odds ratios' per-study estimates are Peto's log OR, (O - E) / V (as rma.peto's yi), not
+    escalc's ln(ad / bc)."""
+
+    add: float = 0.5
+    to: ZeroCellRule = "only0"
+    drop00: bool = False
+    peto: bool = False
+
+
+#: escalc's defaults: 1/2 added to the tables with a zero cell, none dropped.
+ESCALC_DEFAULTS = ZeroCells()
+
+_CORRECTED = {
+    "only0": "zero cell",
+    "all": "every table corrected",
+    "if0all": "every table corrected, as one has a zero cell",
+}
 
 ROW_COLUMNS = (
     "study_id",
@@ -71,7 +99,10 @@ class HasTables(Protocol):
 class EstimableSet:
     """Per-study input for pooling (``rows``, columns ROW_COLUMNS) and the studies left out.
 
-    ``excluded`` holds (study_id, reason in plain words).
+    ``excluded`` holds (study_id, reason in plain words). ``tables_only``: the 2x2 tables
+    among the excluded that have no per-study estimate under the zero-cell options (drop00, or
+    a zero cell with ``to="none"``): Mantel-Haenszel and Peto still pool them, as metafor's
+    rma.mh and rma.peto do (columns study_id, events_rt, n_rt, events_ctl, n_ctl).
     """
 
     outcome: str
@@ -80,6 +111,7 @@ class EstimableSet:
     rule: str
     rows: pd.DataFrame
     excluded: tuple[tuple[str, str], ...]
+    tables_only: tuple[tuple[str, float, float, float, float], ...] = ()
 
     @property
     def k(self) -> int:
@@ -447,49 +479,79 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
     return rows, excluded
 
 
+def _table_effects(
+    measure: Literal["OR", "RR", "RD"],
+    rows: list[dict],
+    excluded: list[tuple[str, str]],
+    zero: ZeroCells,
+    tables_only: list[tuple[str, float, float, float, float]],
+) -> list[dict]:
+    """yi, vi of each 2x2 table (escalc with ``zero``), the correction said in its
+    derivation; tables left out (drop00, or not estimable) go to ``excluded`` and, when the
+    reason is the zero-cell options, to ``tables_only``."""
+    a, n1, c, n2 = (
+        np.asarray([r[col] for r in rows], dtype=float)
+        for col in ("events_rt", "n_rt", "events_ctl", "n_ctl")
+    )
+    kind: Literal["OR", "RR", "RD", "PETO"] = "PETO" if zero.peto and measure == "OR" else measure
+    es = escalc(kind, a, n1, c, n2, add=zero.add, to=zero.to, drop00=zero.drop00)
+    dropped = double_zero(a, n1, c, n2) if zero.drop00 else np.zeros(a.shape, dtype=bool)
+    kept = []
+    for r, y, v, corr, drop in zip(rows, es.yi, es.vi, es.corrected, dropped, strict=True):
+        table = f"{r['events_rt']:g}/{r['n_rt']:g} vs {r['events_ctl']:g}/{r['n_ctl']:g}"
+        counts = (r["study_id"], r["events_rt"], r["n_rt"], r["events_ctl"], r["n_ctl"])
+        if drop:
+            tables_only.append(counts)
+            both = "no events" if r["events_rt"] == 0 else "only events"
+            excluded.append(
+                (r["study_id"], f"{both} in both arms ({table}): left out of the per-study "
+                 "estimates (drop00)")
+            )  # fmt: skip
+            continue
+        r["yi"], r["vi"] = float(y), float(v)
+        if corr and zero.add != 0:
+            r["derivation"] += f"; {zero.add:g} added to each cell ({_CORRECTED[zero.to]})"
+        if kind == "PETO":
+            r["derivation"] += "; Peto's log odds ratio (O - E) / V"
+        why = unusable(r["yi"], r["vi"])
+        if why is None:
+            kept.append(r)
+            continue
+        if zero.to == "none" and (not math.isfinite(r["yi"]) or r["vi"] == 0):
+            why = "a zero cell and no zero-cell correction (to=none)"
+            tables_only.append(counts)
+        excluded.append((r["study_id"], f"{measure} from {table} events: {why}"))
+    return kept
+
+
 def estimable(
     dataset: HasTables,
     outcome: Outcome,
     measure: MeasureName,
     years: float | None = None,
     rule: TimeRule = "exact",
+    zero: ZeroCells = ESCALC_DEFAULTS,
 ) -> EstimableSet:
     """The per-study input for pooling ``outcome`` as ``measure`` and the excluded studies.
 
-    ``measure="OR"`` needs ``years`` (the time point t); ``years=None`` uses event counts
-    given without a time (kind ``events``). ``rule`` is ``"exact"`` (only rates reported at t)
-    or ``"interp"`` (log-linear interpolation between the bracketing years).
+    ``measure="OR"``, ``"RR"`` or ``"RD"`` needs ``years`` (the time point t); ``years=None``
+    uses event counts given without a time (kind ``events``). ``rule`` is ``"exact"`` (only
+    rates reported at t) or ``"interp"`` (log-linear interpolation between the bracketing
+    years). ``zero``: the zero-cell options of those three (not used for HR).
     """
     if outcome not in ("OS", "DFS"):
         raise ValueError(f"outcome must be OS or DFS, not {outcome!r}")
     if rule not in ("exact", "interp"):
         raise ValueError(f"rule must be 'exact' or 'interp', not {rule!r}")
+    tables_only: list[tuple[str, float, float, float, float]] = []
     if measure == "HR":
         rows, excluded = _hr_rows(dataset, outcome)
-    elif measure == "OR":
+    elif measure in TABLE_MEASURES:
         rows, excluded = _or_rows(dataset, outcome, years, rule)
         if rows:
-            es = escalc(
-                "OR",
-                [r["events_rt"] for r in rows],
-                [r["n_rt"] for r in rows],
-                [r["events_ctl"] for r in rows],
-                [r["n_ctl"] for r in rows],
-            )
-            kept = []
-            for r, y, v, c in zip(rows, es.yi, es.vi, es.corrected, strict=True):
-                r["yi"], r["vi"] = float(y), float(v)
-                if c:
-                    r["derivation"] += "; 0.5 added to each cell (zero cell)"
-                why = unusable(r["yi"], r["vi"])
-                if why is None:
-                    kept.append(r)
-                    continue
-                cells = f"{r['events_rt']:g}/{r['n_rt']:g} vs {r['events_ctl']:g}/{r['n_ctl']:g}"
-                excluded.append((r["study_id"], f"OR from {cells} events: {why}"))
-            rows = kept
+            rows = _table_effects(measure, rows, excluded, zero, tables_only)
     else:
-        raise ValueError(f"measure must be OR or HR, not {measure!r}")
+        raise ValueError(f"measure must be OR, RR, RD or HR, not {measure!r}")
     frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS)).astype(
         {
             "study_id": "string",
@@ -508,4 +570,4 @@ def estimable(
             "source_url": "string",
         }
     )
-    return EstimableSet(outcome, measure, years, rule, frame, tuple(excluded))
+    return EstimableSet(outcome, measure, years, rule, frame, tuple(excluded), tuple(tables_only))

@@ -50,8 +50,15 @@ from core.report.sof import (
     sof_table,
 )
 from core.sanitize import LABEL_LIMIT, TITLE_FACTOR, clip, xml_safe
-from core.state.view import FIELD_BY_NAME, ViewState
-from core.stats.pooling import PI_MIN_K
+from core.state.view import (
+    FIELD_BY_NAME,
+    TABLE_MEASURES,
+    ViewState,
+    model_of,
+    zero_cell_words,
+)
+from core.stats.effects import is_ratio
+from core.stats.pooling import COMMON_EFFECT, PI_MIN_K
 from core.views.analysis import (
     Analysis,
     OutcomeAnalysis,
@@ -189,7 +196,7 @@ def _numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
     if p is None:
         return ()
     nums = list(key_numbers(oa, state, always_pi=True))
-    if p.method != "EE":
+    if p.method not in COMMON_EFFECT:
         nums.insert(6, KeyNumber("τ²", f"{p.tau2:.4f}"))
     nums.append(KeyNumber("Model", _model_label(p.method, p.ci)))
     return tuple(nums)
@@ -217,6 +224,7 @@ def _section(
                 measure_label=oa.short_title,
                 width=FOREST_WIDTH,
                 footer=forest_footer(oa),
+                linear=not is_ratio(oa.measure),
             )
         )
     published = published_comparison(oa, pub)
@@ -289,46 +297,66 @@ def _sof_domains(rows: list[SofRow]) -> tuple[CertaintyBlock, ...]:
 def _methods(analysis: Analysis) -> str:
     state = analysis.state
     f = FIELD_BY_NAME
-    if state.method == "EE":
-        model = "A common-effect (inverse-variance) model pooled the log ratios."
-    elif state.method == "BAYES":
+    chosen = model_of(state)
+    scale = "risk differences" if state.measure == "RD" else "log ratios"
+    if chosen.method == "EE":
+        model = f"A common-effect (inverse-variance) model pooled the {scale}."
+    elif chosen.method == "BAYES":
         model = (
             "A Bayesian random-effects model (normal-normal hierarchical model, computed by "
-            "numerical integration as R's bayesmeta) pooled the log ratios, with a half-normal "
+            f"numerical integration as R's bayesmeta) pooled the {scale}, with a half-normal "
             f"prior on τ (scale {state.tau_prior:g}) and a flat prior on the mean effect; the "
-            "pooled ratio is the posterior median with its 95% equal-tailed credible interval."
+            "pooled effect is the posterior median with its 95% equal-tailed credible interval."
+        )
+    elif chosen.method == "MH":
+        model = (
+            "The Mantel-Haenszel method (a common-effect model, as metafor's rma.mh) pooled "
+            "the 2x2 tables; heterogeneity (Q, I²) is computed from the per-study estimates."
+        )
+    elif chosen.method == "PETO":
+        model = (
+            "Peto's one-step method (a common-effect model, as metafor's rma.peto) pooled the "
+            "2x2 tables as odds ratios."
         )
     else:
         model = (
-            "A random-effects model pooled the log ratios with the "
+            f"A random-effects model pooled the {scale} with the "
             f"{f['method'].label(state.method)} ({state.method}) estimator of the "
             "between-study variance τ²."
         )
     ci = (
         "Confidence intervals and p-values use the Hartung-Knapp-Sidik-Jonkman method "
         "(t distribution, k − 1 degrees of freedom)."
-        if state.ci == "hksj"
+        if chosen.ci == "hksj"
         else "Confidence intervals and p-values are Wald-type (normal distribution)."
     )
     if state.method == "BAYES":
         ci = (
             "There are no confidence intervals or p-values: the probability that the mean "
-            "ratio is below 1 is a posterior probability under the model and its priors."
+            "effect favours RT (a ratio below 1, a risk difference below 0) is a posterior "
+            "probability under the model and its priors."
         )
     parts = [model, ci]
-    if state.method != "EE":
+    if chosen.note:
+        parts.append(chosen.note)
+    if chosen.method not in COMMON_EFFECT:
         parts.append(
             "The 95% prediction interval shows where the effect of a new, similar study is "
             f"expected to lie; {_pi_method_sentence(state)}"
         )
-    if state.measure == "OR":
+    if state.measure in TABLE_MEASURES:
+        what = {
+            "OR": "Odds ratios compare the odds",
+            "RR": "Risk ratios compare the risk",
+            "RD": "Risk differences (RT minus control, as proportions) compare the risk",
+        }[state.measure]
         parts.append(
-            f"Odds ratios compare the odds of an event (death for OS, recurrence or death for "
+            f"{what} of an event (death for OS, recurrence or death for "
             f"DFS) by {state.t_os:g} years (OS) and {state.t_dfs:g} years (DFS). Where a study "
             "reports survival rates rather than event counts, events were approximated as "
             "round(n × (1 − rate)), which ignores censoring before that time (marked as "
-            "derived). Tables with a zero cell had 0.5 added to each cell (metafor's "
-            'to = "only0").'
+            f"derived). {zero_cell_words(chosen)} (metafor's add = {chosen.add:g}, "
+            f'to = "{chosen.to}", drop00 = {"TRUE" if chosen.drop00 else "FALSE"}).'
         )
         if state.tpoint == "interp":
             n_interp = sum(

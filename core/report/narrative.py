@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.data.endpoints import mix_sentence
-from core.fmt import count, p_value, percent, probability, ratio, ratio_ci
+from core.fmt import count, effect_ci, p_value, percent, probability
+from core.fmt import effect as fmt_effect
 from core.state.view import ViewState, describe_filters, describe_measure
-from core.stats.effects import exp_ratio
-from core.stats.pooling import PI_MIN_K
+from core.stats.effects import null_value, to_shown
+from core.stats.pooling import COMMON_EFFECT, PI_MIN_K
 from core.views.analysis import OutcomeAnalysis
-from core.vocab import DESIGN_NOUNS, EVENTS, OUTCOMES
+from core.vocab import DESIGN_NOUNS, EVENTS, MEASURE_NAMES, MODELS, OUTCOMES
 
 TREATMENT = "perioperative RT"
 
@@ -48,8 +49,8 @@ def _years(t: float) -> str:
 
 
 def measure_name(oa: OutcomeAnalysis) -> str:
-    """'odds ratio' or 'hazard ratio'."""
-    return "hazard ratio" if oa.measure == "HR" else "odds ratio"
+    """'odds ratio', 'risk ratio', 'risk difference' or 'hazard ratio'."""
+    return MEASURE_NAMES[oa.measure]
 
 
 def event_phrase(oa: OutcomeAnalysis) -> str:
@@ -72,7 +73,8 @@ def effect_phrase(oa: OutcomeAnalysis) -> str:
     event = event_phrase(oa)
     if oa.measure == "HR" or oa.years is None:
         return f"hazard of {event}"
-    return f"odds of {event} at {_years(oa.years)}"
+    scale = "odds" if oa.measure == "OR" else "risk"
+    return f"{scale} of {event} at {_years(oa.years)}"
 
 
 def endpoint_words(oa: OutcomeAnalysis) -> str:
@@ -98,7 +100,7 @@ def headline(oa: OutcomeAnalysis) -> str:
     words = endpoint_words(oa)
     if oa.measure == "HR" or oa.years is None:
         return f"{what}: hazard ratio" + (f" {words}" if words else "")
-    head = f"{what}: odds ratio at {_years(oa.years)}"
+    head = f"{what}: {measure_name(oa)} at {_years(oa.years)}"
     return f"{head} ({words})" if words else head
 
 
@@ -139,9 +141,12 @@ def endpoint_sentences(oa: OutcomeAnalysis, studies: pd.DataFrame) -> list[str]:
 
 def model_phrase(method: str, ci: str) -> str:
     """'random effects, REML', 'random effects, DL, Hartung-Knapp CI', 'common effect' or
-    'Bayesian random effects' (whose credible interval no CI method changes)."""
+    'common effect, Mantel-Haenszel' or 'Bayesian random effects' (whose credible interval
+    no CI method changes)."""
     if method == "BAYES":
         return "Bayesian random effects, posterior median"
+    if method in ("MH", "PETO"):
+        return f"common effect, {MODELS[method]}"
     base = "common effect" if method == "EE" else f"random effects, {method}"
     return base + (", Hartung-Knapp CI" if ci == "hksj" else "")
 
@@ -176,9 +181,9 @@ def patients_phrase(oa: OutcomeAnalysis, studies: pd.DataFrame) -> str:
     return f"at least {count(oa.patients)} patients; {gap}"
 
 
-def _bounds(low: float, high: float) -> str:
-    """'0.25 to 0.82' from log-scale bounds."""
-    return ratio_ci(exp_ratio(low), exp_ratio(high), " to ")
+def _bounds(measure: str, low: float, high: float) -> str:
+    """'0.25 to 0.82' from log-scale bounds; '-0.20 to -0.01' for a risk difference."""
+    return effect_ci(measure, to_shown(measure, low), to_shown(measure, high), " to ")
 
 
 def _derived_sentence(oa: OutcomeAnalysis) -> str:
@@ -213,21 +218,21 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
     assert p is not None
     effect = effect_phrase(oa)
     name = measure_name(oa) if model is None else f"pooled {measure_name(oa)}"
-    est = ratio(exp_ratio(p.estimate))
+    est = fmt_effect(oa.measure, to_shown(oa.measure, p.estimate))
     extra = [] if model is None else [model]
     if not (math.isfinite(p.ci_low) and math.isfinite(p.ci_high)):
         why = ": the Hartung-Knapp interval needs two studies or more" if p.ci == "hksj" else ""
         notes = "; ".join([f"no 95% CI could be computed{why}", *extra])
         event = effect.split(" of ", 1)[1]  # 'death at 2 years'
         return f"the {name} for {event} with {TREATMENT} was {est} ({notes})"
-    ci = f"{interval_name(p.method)} {_bounds(p.ci_low, p.ci_high)}"
+    ci = f"{interval_name(p.method)} {_bounds(oa.measure, p.ci_low, p.ci_high)}"
     if p.ci_high < 0 or p.ci_low > 0:
         article = "a " if oa.measure == "HR" else ""
         way = "lower" if p.ci_high < 0 else "higher"
         head = f"{TREATMENT} was associated with {article}{way} {effect}"
     else:
         head = f"there was no clear difference in the {effect} with {TREATMENT}"
-        ci += ", which includes 1"
+        ci += f", which includes {null_value(oa.measure):g}"
     return f"{head}: {name} {est} ({'; '.join([ci, *extra])})"
 
 
@@ -261,7 +266,7 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
         het = f"Heterogeneity between studies: I² = {percent(p.i2, 0)}"
         pred = oa.shown_prediction
         if pred is not None and pred.available:
-            het += f"; 95% prediction interval {_bounds(pred.low, pred.high)}"
+            het += f"; 95% prediction interval {_bounds(oa.measure, pred.low, pred.high)}"
         sentences.append(het + ".")
     derived = _derived_sentence(oa)
     if derived:
@@ -287,12 +292,19 @@ def key_numbers(
     p = oa.pooled
     if p is None:
         return ()
-    short = "HR" if oa.measure == "HR" else "OR"
+    short = str(oa.measure)
     bayes = oa.bayes
+    null = f"{null_value(short):g}"
     out = [
-        KeyNumber(f"Pooled {short}" + (" (median)" if bayes else ""), ratio(exp_ratio(p.estimate))),
-        KeyNumber(interval_name(p.method), ratio_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high))),
-        KeyNumber(f"P({short} < 1)", probability(bayes.p_benefit))
+        KeyNumber(
+            f"Pooled {short}" + (" (median)" if bayes else ""),
+            fmt_effect(short, to_shown(short, p.estimate)),
+        ),
+        KeyNumber(
+            interval_name(p.method),
+            effect_ci(short, to_shown(short, p.ci_low), to_shown(short, p.ci_high)),
+        ),
+        KeyNumber(f"P({short} < {null})", probability(bayes.p_benefit))
         if bayes
         else KeyNumber(f"p ({p.dist})", p_value(p.pvalue)),
         KeyNumber("Studies (k)", count(p.k)),
@@ -300,9 +312,9 @@ def key_numbers(
         KeyNumber("I²", percent(p.i2)),
     ]
     pred = oa.prediction if always_pi else oa.shown_prediction
-    if pred is not None and p.method != "EE" and p.k > 1:
+    if pred is not None and p.method not in COMMON_EFFECT and p.k > 1:
         value = (
-            ratio_ci(exp_ratio(pred.low), exp_ratio(pred.high))
+            effect_ci(short, to_shown(short, pred.low), to_shown(short, pred.high))
             if pred.available
             else f"none (k < {PI_MIN_K})"
         )

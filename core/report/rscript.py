@@ -21,7 +21,15 @@ import pandas as pd
 from core import vocab
 from core.data.dataset import Dataset
 from core.report.narrative import described_filters
-from core.state.view import DEFAULT_STATE, encode_query
+from core.state.view import (
+    DEFAULT_STATE,
+    TABLE_MEASURES,
+    TABLE_METHODS,
+    ViewState,
+    encode_query,
+    model_of,
+)
+from core.stats.effects import is_ratio
 from core.views.analysis import (
     OUTCOMES,
     Analysis,
@@ -172,13 +180,14 @@ key_numbers <- function(res) {
        vi = I(as.numeric(res$vi)), weights = I(as.numeric(weights(res))))
 }
 
-# One line with the pooled ratio (exp of the log-scale estimate).
-show_pooled <- function(name, ratio, res) {
+# One line with the pooled ratio (tf = exp of the log-scale estimate; identity for a risk
+# difference, which is on its own scale).
+show_pooled <- function(name, ratio, res, tf = exp) {
   p <- key_numbers(res)
   cat(sprintf("%s: pooled %s %.3f (95%% CI %.3f to %.3f), p = %.4g, k = %d, tau2 = %.4f,",
-              name, ratio, exp(p$estimate), exp(p$ci_lb), exp(p$ci_ub), p$pval, p$k, p$tau2),
+              name, ratio, tf(p$estimate), tf(p$ci_lb), tf(p$ci_ub), p$pval, p$k, p$tau2),
       sprintf("I2 = %.1f%%", p$I2))
-  if (!is.na(p$pi_lb)) cat(sprintf(", 95%% PI %.3f to %.3f", exp(p$pi_lb), exp(p$pi_ub)))
+  if (!is.na(p$pi_lb)) cat(sprintf(", 95%% PI %.3f to %.3f", tf(p$pi_lb), tf(p$pi_ub)))
   cat("\\n")
 }
 
@@ -199,13 +208,51 @@ def _excluded_lines(oa: OutcomeAnalysis) -> list[str]:
     return lines
 
 
-def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[str]:
-    rows = oa.rows
-    if oa.measure == "OR":
+def _with_tables_only(oa: OutcomeAnalysis) -> pd.DataFrame:
+    """The rows, and after them the 2x2 tables that Mantel-Haenszel/Peto pool without a
+    per-study estimate (``oa.tables_only``), so that rma.mh/rma.peto see every table."""
+    if not oa.tables_only:
+        return oa.rows
+    extra = pd.DataFrame(
+        [
+            {
+                "study_id": s,
+                "label": s,
+                "events_rt": a,
+                "n_rt": n1,
+                "events_ctl": c,
+                "n_ctl": n2,
+                "derivation": "no per-study estimate under the zero-cell options; its table is "
+                "pooled by the model",
+                "source_url": pd.NA,
+                "included": True,
+            }
+            for s, a, n1, c, n2 in oa.tables_only
+        ]
+    )
+    return pd.concat([oa.rows, extra], ignore_index=True)
+
+
+def _escalc_call(oa: OutcomeAnalysis, data: str, state: ViewState) -> str:
+    """escalc() of the view's measure with its zero-cell options."""
+    model = model_of(state)
+    drop = "TRUE" if model.drop00 else "FALSE"
+    return (
+        f'escalc(measure = "{oa.measure}", ai = ai, n1i = n1i, ci = ci, n2i = n2i, '
+        f'add = {r_number(model.add)}, to = "{model.to}", drop00 = {drop}, data = {data})'
+    )
+
+
+def _data_lines(
+    oa: OutcomeAnalysis, v: str, groups: list[str] | None, state: ViewState
+) -> list[str]:
+    rows = _with_tables_only(oa)
+    if oa.measure in TABLE_MEASURES:
         events = "deaths" if oa.outcome == "OS" else "recurrences or deaths"
+        favours = "RD < 0" if oa.measure == "RD" else f"{oa.measure} < 1"
         lines = [
             f"# 2x2 counts: {events} by t = {oa.years:g} years and arm sizes, RT arm (ai of",
-            "# n1i) vs control (ci of n2i); OR < 1 favours RT. Where a study reports survival",
+            f"# n1i) vs control (ci of n2i); {favours} favours RT. Where a study reports survival",
             "# rates only, events = round(n x (1 - rate/100)), an approximation that ignores",
             "# censoring before t. Per study, how the counts were derived and the source:",
         ]
@@ -227,7 +274,7 @@ def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[s
         f"  study = {_vector([r_string(s) for s in rows['study_id']])},",
         f"  label = {_vector([r_string(s) for s in rows['label']])},",
     ]
-    if oa.measure == "OR":
+    if oa.measure in TABLE_MEASURES:
         for name, col in (("ai", "events_rt"), ("n1i", "n_rt"), ("ci", "events_ctl")):
             cols.append(f"  {name} = {_vector([r_number(x) for x in rows[col]])},")
         cols.append(f"  n2i = {_vector([r_number(x) for x in rows['n_ctl']])},")
@@ -242,11 +289,11 @@ def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[s
         "  stringsAsFactors = FALSE",
     ]
     lines += [f"dat_{v} <- data.frame(", *cols, ")"]
-    if oa.measure == "OR":
+    if oa.measure in TABLE_MEASURES:
+        what = "the risk difference" if oa.measure == "RD" else f"ln({oa.measure})"
         lines += [
-            "# yi = ln(OR), vi its variance; 0.5 added to each cell of a table with a zero cell",
-            f'dat_{v} <- escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i,'
-            f" data = dat_{v})",
+            f"# yi = {what}, vi its variance; {comment(oa.zero_words or '')}",
+            f"dat_{v} <- {_escalc_call(oa, f'dat_{v}', state)}",
         ]
     else:
         lines.append(f"dat_{v}$vi <- dat_{v}$sei^2")
@@ -256,9 +303,18 @@ def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[s
     return lines
 
 
-def _fit_call(data: str, oa: OutcomeAnalysis) -> str:
+def _fit_call(data: str, oa: OutcomeAnalysis, state: ViewState | None = None) -> str:
     p = oa.pooled
     assert p is not None
+    if p.method in TABLE_METHODS and state is not None:
+        model = model_of(state)
+        fn = "rma.mh" if p.method == "MH" else "rma.peto"
+        measure = f'measure = "{oa.measure}", ' if p.method == "MH" else ""
+        drop = "TRUE" if model.drop00 else "FALSE"
+        return (
+            f"{fn}(ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = {data}, {measure}"
+            f'add = {r_number(model.add)}, to = "{model.to}", drop00 = {drop}, slab = label)'
+        )
     test = "knha" if p.ci == "hksj" else "z"
     method = frequentist(p.method)  # the Bayesian model is not an rma fit: REML stands in
     return (
@@ -314,7 +370,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         groups = [labels[i] for i in pos]
         order = sorted((str(g) for g in subgroups.groups), key=_group_key)
     lines += [""]
-    lines += _data_lines(dataclasses.replace(oa, rows=rows), v, groups)
+    lines += _data_lines(dataclasses.replace(oa, rows=rows), v, groups, state)
     lines += [
         "",
         f"# {model_label(p.method, p.ci)}: the estimator and CI method of the view.",
@@ -338,13 +394,14 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         )
     if p.method == "EE" and p.ci == "hksj":
         lines.append("# Hartung-Knapp on a common-effect model: metafor warns, as expected.")
-    ratio = "OR" if oa.measure == "OR" else "HR"
-    header = f'c("Study", "{"Odds" if ratio == "OR" else "Hazard"} ratio [95% CI]")'
+    ratio = str(oa.measure)
+    header = f'c("Study", "{vocab.title(vocab.MEASURE_NAMES[ratio])} [95% CI]")'
+    tf = "exp" if is_ratio(ratio) else "identity"
     lines += [
-        f"res_{v} <- {_fit_call(f'used_{v}', oa)}",
+        f"res_{v} <- {_fit_call(f'used_{v}', oa, state)}",
         f"print(res_{v})",
-        f"print(predict(res_{v}, transf = exp))  # pooled {ratio}, 95% CI and metafor's PI",
-        f'show_pooled("{v}", "{ratio}", res_{v})',
+        f"print(predict(res_{v}, transf = {tf}))  # pooled {ratio}, 95% CI and metafor's PI",
+        f'show_pooled("{v}", "{ratio}", res_{v}, {tf})',
         f"results${v} <- key_numbers(res_{v})",
         f"results${v}$study <- I(used_{v}$study)",
     ]
@@ -356,7 +413,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     native = (pi_method, p.ci) in (("z", "wald"), ("hksj", "hksj"))
     addpred = "TRUE" if native else "FALSE"
     mlab = r_string(f"{model_label(p.method, p.ci)}, k = {p.k}")
-    forest_args = f"atransf = exp, header = {header}, mlab = {mlab}, addpred = {addpred}"
+    forest_args = f"atransf = {tf}, header = {header}, mlab = {mlab}, addpred = {addpred}"
     if subgroups is None:
         lines.append(f"if (draw_plots) forest(res_{v}, {forest_args})")
         if show_pi and not native:
@@ -378,7 +435,8 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
         f"  {_fit_call(f'used_{v}[used_{v}$group == g, ]', oa)})",
         f"results${v}$subgroups <- lapply(sub_{v}, key_numbers)",
-        f'for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "{ratio}", sub_{v}[[g]])',
+        f"for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "
+        f'"{ratio}", sub_{v}[[g]], {tf})',
     ]
     if len(order) >= 2:
         if p.ci == "hksj" and any(f.k == 1 for f in subgroups.groups.values()):

@@ -5,14 +5,18 @@ difference favour RT. With ``r`` the assumed risk of an event without RT (a prop
 
   odds ratio     risk_rt = OR r / (1 - r + OR r)
   hazard ratio   risk_rt = 1 - (1 - r)^HR   (r the risk by a time t; proportional hazards)
+  risk ratio     risk_rt = min(RR r, 1)
+  risk diff.     risk_rt = r + RD, kept within 0..1 (RD as a proportion: the absolute effect
+                 itself, whatever r)
   difference     d = risk_rt - r, shown per 1000 patients; its CI from the ratio's CI (risk_rt
                  increases with the ratio, so the ends map to the ends)
   NNT            1 / |d|, rounded up: NNTB when d < 0 (benefit), NNTH when d > 0 (harm). When
                  the CI of d spans 0 the NNT interval runs from NNTB through infinity to NNTH
                  (Altman, BMJ 1998;317:1309): never a negative NNT.
 
-The default ``r`` for an odds ratio is the control arms of the pooled studies as one simple
-proportion, sum(events) / sum(n); a hazard ratio has no time point, so ``r`` must be given.
+The default ``r`` for an odds ratio, risk ratio or risk difference is the control arms of the
+pooled studies as one simple proportion, sum(events) / sum(n); a hazard ratio has no time
+point, so ``r`` must be given.
 
 Certainty is this tool's heuristic, an aid for discussion and not an official GRADE
 assessment; it follows the GRADE Handbook (Schünemann, Brożek, Guyatt, Oxman 2013, section 5.2)
@@ -49,15 +53,15 @@ from statistics import NormalDist
 
 import pandas as pd
 
-from core.fmt import count, per_1000, percent, ratio, ratio_ci
+from core.fmt import count, effect, effect_ci, per_1000, percent
 from core.report.narrative import _join as _and  # 'a, b and c'
 from core.report.narrative import endpoint_words, event_phrase
 from core.state.grade import ratings, reasons
 from core.state.view import ViewState
 from core.stats.bias import egger_test
-from core.stats.effects import exp_ratio
+from core.stats.effects import null_value, to_shown
 from core.views.analysis import Analysis, OutcomeAnalysis, pi_method_text
-from core.vocab import DISCLAIMER, GRADE_DOMAINS, GRADE_RATINGS, OUTCOMES
+from core.vocab import DISCLAIMER, GRADE_DOMAINS, GRADE_RATINGS, MEASURE_NAMES, OUTCOMES
 from core.vocab import EVENTS as EVENTS  # re-exported: ui.sof reads it from here
 
 #: The columns of the summary of findings as shown (:func:`sof_display`).
@@ -266,11 +270,22 @@ class SofRow:
         if self.measure == "HR":
             return f"{what[0].upper()}{what[1:]} (hazard ratio{words})"
         words = f";{words}" if words else ""
-        return f"{self.years:g}-year {what} (odds ratio{words})"
+        return f"{self.years:g}-year {what} ({MEASURE_NAMES[self.measure]}{words})"
 
 
 # ---------------------------------------------------------------------------------------
 # Absolute effects
+
+
+def risk_with_rr(risk_ratio: float, r: float) -> float:
+    """Risk with RT from a risk ratio and the risk without: min(RR r, 1)."""
+    return min(risk_ratio * r, 1.0)
+
+
+def risk_with_rd(risk_difference: float, r: float) -> float:
+    """Risk with RT from a risk difference (a proportion) and the risk without: r + RD, kept
+    within 0..1."""
+    return min(max(r + risk_difference, 0.0), 1.0)
 
 
 def risk_with_or(odds_ratio: float, r: float) -> float:
@@ -461,12 +476,16 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
     above = "above" if i2_high else "not above"
     parts = [f"I² = {percent(p.i2, 0)} ({above} {percent(I2_SERIOUS, 0)})"]
     if has_pi:
-        pi = ratio_ci(exp_ratio(pred.low), exp_ratio(pred.high), " to ")
+        m = oa.measure
+        pi = effect_ci(m, to_shown(m, pred.low), to_shown(m, pred.high), " to ")
         how = pi_method_text(pred)
         if not oa.pi_shown:
             how += "; the prediction interval is hidden on the pages, this aid uses the default"
         if pi_cross:
-            parts.append(f"the prediction interval {pi} ({how}) crosses 1 while the CI does not")
+            parts.append(
+                f"the prediction interval {pi} ({how}) crosses {null_value(oa.measure):g} while "
+                "the CI does not"
+            )
         else:
             parts.append(f"prediction interval {pi} ({how})")
     else:
@@ -479,7 +498,10 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
     assert p is not None
     if math.isfinite(p.ci_low) and math.isfinite(p.ci_high):
         cross = _crosses(p.ci_low, p.ci_high)
-        parts = ["The 95% CI " + ("crosses 1 (no effect)" if cross else "does not cross 1")]
+        null = f"{null_value(oa.measure):g}"
+        parts = [
+            "The 95% CI " + (f"crosses {null} (no effect)" if cross else f"does not cross {null}")
+        ]
     else:  # one study with Hartung-Knapp: no interval, so nothing shows the effect excludes 1
         cross = True
         parts = ["No 95% CI could be computed (Hartung-Knapp needs two studies or more)"]
@@ -597,7 +619,7 @@ def judgements(state: ViewState) -> dict[tuple[str, str], Override]:
 def _control(oa: OutcomeAnalysis, given: float | None) -> ControlRisk | None:
     if given is not None:
         return ControlRisk(min(max(given, 0.0), 1.0), "entered by the user")
-    return control_arm_risk(oa.rows) if oa.measure == "OR" else None
+    return control_arm_risk(oa.rows) if oa.measure in ("OR", "RR", "RD") else None
 
 
 def sof_row(
@@ -636,7 +658,7 @@ def sof_row(
     p = oa.pooled
     if p is None:
         return blank
-    ratio, low, high = (exp_ratio(x) for x in (p.estimate, p.ci_low, p.ci_high))
+    ratio, low, high = (to_shown(oa.measure, x) for x in (p.estimate, p.ci_low, p.ci_high))
     control = _control(oa, control_risk)
     cert = certainty(oa, studies, control, overrides)
     base = replace(
@@ -667,7 +689,7 @@ def sof_row(
             "without RT: absolute effects and the NNT need a risk between 0% and 100%."
         )
         return replace(base, message=msg)
-    f = risk_with_hr if oa.measure == "HR" else risk_with_or
+    f = {"HR": risk_with_hr, "RR": risk_with_rr, "RD": risk_with_rd}.get(oa.measure, risk_with_or)
     risks = (f(ratio, r), f(low, r), f(high, r))
     diffs = tuple(x - r for x in risks)
     has_ci = math.isfinite(low) and math.isfinite(high)  # not with one study and HK
@@ -718,11 +740,11 @@ def diff_text(d: float) -> str:
 def relative_text(row: SofRow) -> str:
     if row.ratio is None:
         return ""
-    name = "HR" if row.measure == "HR" else "OR"
+    name = str(row.measure)
     low, high = row.ratio_low, row.ratio_high
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return f"{name} {ratio(row.ratio)} (95% CI not estimable)"
-    return f"{name} {ratio(row.ratio)} (95% CI {ratio_ci(low, high, ' to ')})"
+        return f"{name} {effect(name, row.ratio)} (95% CI not estimable)"
+    return f"{name} {effect(name, row.ratio)} (95% CI {effect_ci(name, low, high, ' to ')})"
 
 
 def absolute_text(row: SofRow) -> str:

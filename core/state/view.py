@@ -47,10 +47,18 @@ Design = Literal["RCT", "PSM", "prospective-nonrandomized", "retrospective"]
 RtType = Literal["external", "internal"]
 Scope = Literal["rim", "all"]
 Outcome = Literal["OS", "DFS"]
-Measure = Literal["OR", "HR"]
-#: metafor's ``method`` codes (tau2 estimators), ``EE``, the common-effect model, and
+#: Odds ratio, risk ratio and risk difference at t (from 2x2 tables), or the hazard ratio.
+Measure = Literal["OR", "RR", "RD", "HR"]
+#: metafor's ``method`` codes (tau2 estimators), ``EE``, the common-effect model, and the
+#: common-effect models of 2x2 tables: Mantel-Haenszel (``rma.mh``) and Peto (``rma.peto``);
 #: ``BAYES``, the Bayesian random-effects model (core.stats.bayes; prior scale ``tau_prior``).
-Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE", "BAYES"]
+Method = Literal["REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE", "MH", "PETO", "BAYES"]
+#: metafor's ``to``: which 2x2 tables get ``add`` added to each cell.
+ZeroTo = Literal["only0", "all", "if0all", "none"]
+#: metafor's ``drop00``: ``auto`` = its default for the model (FALSE for escalc-based models,
+#: TRUE for rma.mh and rma.peto), ``0`` = keep, ``1`` = drop tables without events (or with
+#: only events) in both arms.
+Drop00 = Literal["auto", "0", "1"]
 CiMethod = Literal["wald", "hksj"]
 #: Prediction interval: its method (``t`` on k-2 df, ``z``, ``hksj``) or ``0`` = hidden.
 PiChoice = Literal["t", "z", "hksj", "0"]
@@ -198,7 +206,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     F("outcome", "enum", "OS", get_args(Outcome), "Outcome", vocab.OUTCOME_CHOICES,
       {"overallsurvival": "OS", "diseasefreesurvival": "DFS"}),
     F("measure", "enum", "OR", get_args(Measure), "Effect measure", vocab.MEASURES,
-      {"odds": "OR", "oddsratio": "OR", "hazard": "HR", "hazardratio": "HR"}),
+      {"odds": "OR", "oddsratio": "OR", "hazard": "HR", "hazardratio": "HR",
+       "risk": "RR", "riskratio": "RR", "relativerisk": "RR", "riskdifference": "RD",
+       "ARR": "RD"}),
     F("t_os", "number", 2.0, (), "Time point for OS odds ratios (years)", low=0.0, high=20.0,
       low_open=True),
     F("t_dfs", "number", 1.0, (), "Time point for DFS odds ratios (years)", low=0.0, high=20.0,
@@ -211,11 +221,21 @@ FIELDS: tuple[FieldSpec, ...] = (
     F("method", "enum", "REML", get_args(Method), "Model", vocab.MODELS,
       {"FE": "EE", "CE": "EE", "fixed": "EE", "common": "EE", "commoneffect": "EE",
        "fixedeffect": "EE", "dersimonianlaird": "DL", "paulemandel": "PM",
-       "bayesian": "BAYES", "bayesmeta": "BAYES"},
+       "mantelhaenszel": "MH", "rma.mh": "MH", "rmamh": "MH", "rma.peto": "PETO",
+       "rmapeto": "PETO", "yusuf": "PETO", "bayesian": "BAYES", "bayesmeta": "BAYES"},
       key_aliases=("estimator",)),
     F("tau_prior", "number", 0.5, (), "Scale of the half-normal prior on tau (Bayesian model)",
       low=0.0, high=10.0, low_open=True,
       values_doc="number > 0 and <= 10, on the log-ratio scale; used with `method=BAYES`"),
+    F("add", "number", 0.5, (), "Zero-cell correction: added to each cell", low=0.0, high=10.0,
+      values_doc="number from 0 to 10: metafor's `add`, added to the four cells of the 2x2 "
+      "tables `to` names (odds ratio, risk ratio, risk difference; with Mantel-Haenszel and "
+      "Peto only the per-study estimates and the heterogeneity statistics)"),
+    F("to", "enum", "only0", get_args(ZeroTo), "Zero-cell correction: tables corrected",
+      vocab.ZERO_TO, {"zero": "only0", "if0": "if0all", "never": "none", "off": "none"}),
+    F("drop00", "enum", "auto", get_args(Drop00), "Tables without events in both arms",
+      vocab.DROP00, {"default": "auto", "true": "1", "yes": "1", "drop": "1", "false": "0",
+                     "no": "0", "keep": "0"}),
     F("ci", "enum", "wald", get_args(CiMethod), "Confidence interval", vocab.CI_METHODS,
       {"knha": "hksj", "hk": "hksj", "kh": "hksj", "hartungknapp": "hksj", "z": "wald"}),
     F("pi", "enum", "t", get_args(PiChoice), "Prediction interval", vocab.PI_CHOICES,
@@ -421,6 +441,9 @@ class ViewState:
     endpoint: tuple[str, ...] = ()
     method: Method = "REML"
     tau_prior: float = 0.5
+    add: float = 0.5
+    to: ZeroTo = "only0"
+    drop00: Drop00 = "auto"
     ci: CiMethod = "wald"
     pi: PiChoice = "t"
     group: str = "none"
@@ -838,12 +861,60 @@ def _years(t: float) -> str:
 
 
 def describe_measure(state: ViewState, outcome: str | None = None) -> str:
-    """'Odds ratio of 2-year OS' or 'Hazard ratio of DFS' (outcome: default state.outcome)."""
+    """'Odds ratio of 2-year OS', 'Risk difference of 1-year DFS' or 'Hazard ratio of DFS'
+    (outcome: default state.outcome)."""
     outcome = outcome or state.outcome
     if state.measure == "HR":
         return f"Hazard ratio of {outcome}"
     t = state.t_os if outcome == "OS" else state.t_dfs
-    return f"Odds ratio of {_years(t)} {outcome}"
+    return f"{vocab.title(vocab.MEASURE_NAMES[state.measure])} of {_years(t)} {outcome}"
+
+
+#: The measures computed from 2x2 tables (events of n per arm at t).
+TABLE_MEASURES: tuple[str, ...] = ("OR", "RR", "RD")
+#: The common-effect models of 2x2 tables.
+TABLE_METHODS: tuple[str, ...] = ("MH", "PETO")
+
+
+class Model(NamedTuple):
+    """The model a view is pooled with: ``method`` (``state.method`` or what stands in for
+    it), ``ci``, the zero-cell options and ``note`` saying what was changed and why."""
+
+    method: str
+    ci: str
+    add: float
+    to: ZeroTo
+    drop00: bool
+    note: str | None
+
+
+def model_of(state: ViewState) -> Model:
+    """The model for ``state``: Peto gives odds ratios only (with RR or RD, Mantel-Haenszel
+    stands in); Mantel-Haenszel and Peto need 2x2 tables (with HR, the common-effect
+    inverse-variance model stands in); both are common-effect models with a Wald CI (a
+    Hartung-Knapp choice is not applied). ``drop00=auto`` is metafor's default: TRUE for
+    rma.mh and rma.peto, FALSE for the escalc-based models."""
+    method, ci, notes = state.method, state.ci, []
+    if method in TABLE_METHODS and state.measure not in TABLE_MEASURES:
+        notes.append(
+            f"{vocab.MODELS[method]} needs 2x2 tables (events per arm), which hazard ratios do "
+            f"not have: the common-effect inverse-variance model is used instead."
+        )
+        method = "EE"
+    elif method == "PETO" and state.measure != "OR":
+        notes.append(
+            f"Peto's method gives odds ratios only; for the {vocab.MEASURE_NAMES[state.measure]} "
+            "the Mantel-Haenszel method is used instead."
+        )
+        method = "MH"
+    if method in TABLE_METHODS and ci == "hksj":
+        notes.append(
+            f"The Hartung-Knapp CI applies to inverse-variance models; {vocab.MODELS[method]} "
+            "is shown with its Wald (z) CI."
+        )
+        ci = "wald"
+    drop00 = state.drop00 == "1" or (state.drop00 == "auto" and method in TABLE_METHODS)
+    return Model(method, ci, state.add, state.to, drop00, " ".join(notes) or None)
 
 
 def describe_filters(
@@ -877,13 +948,16 @@ def describe_filters(
     lines.append("; ".join([measures[0], *(m[0].lower() + m[1:] for m in measures[1:])]))
     if state.endpoint:
         lines.append(f"{f['endpoint'].title}: {', '.join(state.endpoint)}")
-    if state.method == "EE":
+    model = model_of(state)
+    if model.method == "EE":
         lines.append("Model: common effect (inverse variance)")
-    elif state.method == "BAYES":
+    elif model.method == "BAYES":
         lines.append(
             "Model: Bayesian random effects (half-normal prior on tau, scale "
             f"{_fmt_number(state.tau_prior)}; flat prior on the mean)"
         )
+    elif model.method in TABLE_METHODS:
+        lines.append(f"Model: common effect, {vocab.MODELS[model.method]}")
     else:
         label = f["method"].label(state.method)
         lines.append(f"Model: random effects, {state.method} estimator ({label})")
@@ -892,16 +966,21 @@ def describe_filters(
         if state.pi == "0"
         else f"prediction interval {f['pi'].label(state.pi)}"
     )
-    if state.method == "BAYES":
+    if model.method == "BAYES":
         lines.append("95% credible interval (equal-tailed); posterior predictive interval")
     else:
-        lines.append(f"95% CI: {f['ci'].label(state.ci)}; {pi}")
+        if model.method in TABLE_METHODS:
+            pi = "no prediction interval (common-effect model)"
+        lines.append(f"95% CI: {f['ci'].label(model.ci)}; {pi}")
     if state.group != "none":
         lines.append(f"Subgroups: {f['group'].label(state.group)}")
         if state.tau2g != f["tau2g"].default:
             lines.append(f"{f['tau2g'].title}: {f['tau2g'].label(state.tau2g)}")
-    if state.measure == "OR":
+    if model.note:
+        lines.append(model.note)
+    if state.measure in TABLE_MEASURES:
         lines.append(f"Time points: {f['tpoint'].label(state.tpoint)}")
+        lines.append(zero_cell_words(model))
     for name in ("order", "sort", "mod", "tf"):
         value = getattr(state, name)
         if value != f[name].default:
@@ -911,6 +990,17 @@ def describe_filters(
                 shown = f[name].label("1" if value is True else "0" if value is False else value)
             lines.append(f"{f[name].title}: {shown}")
     return lines
+
+
+def zero_cell_words(model: Model) -> str:
+    """The zero-cell options in words: 'Zero cells: 0.5 added to each cell of the tables with
+    a zero cell; tables without events in both arms kept'."""
+    if model.to == "none" or model.add == 0:
+        added = "no correction"
+    else:
+        added = f"{_fmt_number(model.add)} added to each cell of {vocab.ZERO_TO[model.to]}"
+    dropped = "left out" if model.drop00 else "kept"
+    return f"Zero cells: {added}; tables without events (or only events) in both arms {dropped}"
 
 
 def check_exclusions(state: ViewState, known_ids: Iterable[str]) -> ParseResult:

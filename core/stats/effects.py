@@ -5,10 +5,19 @@ Conventions follow R's metafor ``escalc`` so that numbers agree with it:
 - log odds ratio  yi = ln(a d / (b c)),   vi = 1/a + 1/b + 1/c + 1/d
 - log risk ratio  yi = ln((a/n1) / (c/n2)), vi = 1/a - 1/n1 + 1/c - 1/n2
 - risk difference yi = a/n1 - c/n2,       vi = p1 (1 - p1)/n1 + p2 (1 - p2)/n2
+- Peto log OR     yi = (a - E) / V,        vi = 1 / V, E = n1 (a + c) / N,
+                  V = n1 n2 (a + c)(b + d) / (N^2 (N - 1))   (rma.peto's per-study estimates)
 
 with ``add = 1/2`` added to all four cells of the tables that have a zero cell
 (metafor's ``to = "only0"``, applied to all three measures as metafor does);
-``to = "none"`` switches the correction off.
+``to = "all"`` adds it to every table, ``"if0all"`` to every table when any has a zero cell,
+``"none"`` switches the correction off. ``drop00 = True`` leaves out (yi, vi = NaN) the tables
+with no events, or only events, in both arms (metafor's ``drop00``; FALSE in ``escalc``, TRUE
+in ``rma.mh`` and ``rma.peto``).
+
+The risk difference is on the absolute scale (a proportion, as metafor and RevMan print it;
+null value 0); the others are log ratios (null value 1 after ``exp``): :func:`is_ratio`,
+:func:`to_shown`.
 
 Hazard ratios enter as ln(HR) with SE from the 95% CI, (ln hi - ln lo) / (2 z_0.975),
 or from a two-sided p-value, |ln HR| / z_(1 - p/2).
@@ -28,10 +37,11 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-Measure = Literal["OR", "RR", "RD"]
+Measure = Literal["OR", "RR", "RD", "PETO"]
 ZeroCellRule = Literal["only0", "none", "all", "if0all"]
 
-_MEASURES = ("OR", "RR", "RD")
+_MEASURES = ("OR", "RR", "RD", "PETO")
+ZERO_CELL_RULES: tuple[str, ...] = ("only0", "all", "if0all", "none")
 
 LOG_MAX = math.log(sys.float_info.max)
 
@@ -46,6 +56,23 @@ def exp_ratios(x: object) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     with np.errstate(over="ignore"):
         return np.exp(a)
+
+
+def is_ratio(measure: str) -> bool:
+    """True for the ratio measures (OR, RR, HR: analysed as logs, null value 1), False for
+    the risk difference (RD: absolute scale, null value 0)."""
+    return measure != "RD"
+
+
+def null_value(measure: str) -> float:
+    """The value of 'no difference' as shown: 1 for a ratio, 0 for the risk difference."""
+    return 1.0 if is_ratio(measure) else 0.0
+
+
+def to_shown(measure: str, x: float) -> float:
+    """A value on the analysis scale as shown: exp(log ratio) for a ratio (``exp_ratio``),
+    the risk difference itself (a proportion)."""
+    return exp_ratio(x) if is_ratio(measure) else float(x)
 
 
 @dataclass(frozen=True)
@@ -77,12 +104,14 @@ def escalc(
     n2i: object,
     add: float = 0.5,
     to: ZeroCellRule = "only0",
+    drop00: bool = False,
 ) -> EffectSizes:
     """Effect sizes from 2x2 tables: events ``ai`` of ``n1i`` (treated), ``ci`` of ``n2i``.
 
-    Mirrors ``metafor::escalc(measure, ai, bi, ci, di, add=1/2, to="only0")``.
+    Mirrors ``metafor::escalc(measure, ai, bi, ci, di, add=1/2, to="only0", drop00=FALSE)``.
     A log ratio that stays undefined after correction (``to="none"`` with a zero cell)
-    is returned as NaN, never as +/-inf.
+    is returned as NaN, never as +/-inf; so are the tables ``drop00`` leaves out (no events,
+    or only events, in both arms), which also get no correction.
     """
     if measure not in _MEASURES:
         raise ValueError(f"measure must be one of {_MEASURES}, not {measure!r}")
@@ -93,13 +122,14 @@ def escalc(
     if np.any(a < 0) or np.any(c < 0) or np.any(b < 0) or np.any(d < 0):
         raise ValueError("events must lie between 0 and the arm size")
 
-    has_zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    dropped = double_zero(a, n1, c, n2) if drop00 else np.zeros(a.shape, dtype=bool)
+    has_zero = ((a == 0) | (b == 0) | (c == 0) | (d == 0)) & ~dropped
     if to == "only0":
         corrected = has_zero
     elif to == "all":
-        corrected = np.ones(a.shape, dtype=bool)
+        corrected = ~dropped
     elif to == "if0all":
-        corrected = np.full(a.shape, bool(has_zero.any()))
+        corrected = np.full(a.shape, bool(has_zero.any())) & ~dropped
     elif to == "none":
         corrected = np.zeros(a.shape, dtype=bool)
     else:
@@ -115,14 +145,24 @@ def escalc(
         elif measure == "RR":
             yi = np.log(a / n1) - np.log(c / n2)
             vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+        elif measure == "PETO":
+            n = n1 + n2
+            v = n1 * n2 * (a + c) * (b + d) / (n**2 * (n - 1))
+            yi = (a - n1 * (a + c) / n) / v
+            vi = 1 / v
         else:
             p1, p2 = a / n1, c / n2
             yi = p1 - p2
             vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-    bad = ~np.isfinite(yi) | ~np.isfinite(vi)
+    bad = ~np.isfinite(yi) | ~np.isfinite(vi) | dropped
     yi = np.where(bad, np.nan, yi)
     vi = np.where(bad, np.nan, vi)
     return EffectSizes(yi=yi, vi=vi, measure=measure, corrected=corrected)
+
+
+def double_zero(a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Tables with no events in both arms, or only events in both (metafor's ``drop00``)."""
+    return ((a == 0) & (c == 0)) | ((a == n1) & (c == n2))
 
 
 @dataclass(frozen=True)

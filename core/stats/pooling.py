@@ -604,6 +604,8 @@ PI_METHODS: tuple[str, ...] = ("t", "z", "hksj")
 #: Studies a prediction interval needs (t on k-2 df needs k >= 3; the others follow, so that
 #: a method never turns an interval on or off).
 PI_MIN_K = 3
+#: The common-effect models (tau2 = 0 by assumption): inverse variance, Mantel-Haenszel, Peto.
+COMMON_EFFECT: tuple[str, ...] = ("EE", "MH", "PETO")
 
 
 @dataclass(frozen=True)
@@ -642,7 +644,7 @@ def prediction_interval(res: PoolResult, method: str = "t") -> PredictionInterva
     nan = math.nan
     if res.method == "BAYES":  # the posterior predictive interval (core.stats.bayes)
         return PredictionInterval("bayes", res.pi_low, res.pi_high, None)
-    if res.method == "EE":
+    if res.method in COMMON_EFFECT:
         reason = "no prediction interval with the common-effect model (it assumes τ² = 0)"
         return PredictionInterval(method, nan, nan, None, reason)
     if res.k < PI_MIN_K:

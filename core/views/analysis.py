@@ -3,8 +3,13 @@
 Flow: the studies table is filtered (indication, design, RT type, scope, minimum quality
 score); for each outcome the estimable studies among them give yi and vi (cached upstream);
 studies the user excluded by hand stay in the table, marked, but out of the pooling; what is
-left is pooled with the chosen tau2 estimator and CI method. Every study that is not pooled
-carries a reason in plain words.
+left is pooled with the chosen tau2 estimator and CI method, or (2x2 measures) by
+Mantel-Haenszel or Peto (``core.state.view.model_of`` says what stands in where a model does
+not apply). Every study that is not pooled carries a reason in plain words.
+
+Ratios (OR, RR, HR) are analysed as logs and shown as ratios (null value 1); the risk
+difference is analysed and shown as it is, a proportion (null value 0), as metafor and RevMan
+print it (``core.stats.effects.to_shown``).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,11 +25,23 @@ from scipy import stats
 
 from core import fmt, vocab
 from core.data.endpoints import Definition, definitions, effect_words, matches
-from core.data.estimable import EstimableSet, HasTables, estimable
-from core.state.view import Measure, Outcome, TimePoints, ViewState
+from core.data.estimable import EstimableSet, HasTables, ZeroCells, estimable
+from core.state.view import (
+    TABLE_MEASURES,
+    TABLE_METHODS,
+    Measure,
+    Model,
+    Outcome,
+    TimePoints,
+    ViewState,
+    model_of,
+    zero_cell_words,
+)
 from core.stats.bayes import BayesResult, as_pool_result, bayes_meta, prior_sensitivity
-from core.stats.effects import LOG_MAX, exp_ratio
+from core.stats.effects import LOG_MAX, is_ratio, null_value, to_shown
+from core.stats.mh import pool_tables
 from core.stats.pooling import (
+    COMMON_EFFECT,
     PI_MIN_K,
     PoolResult,
     PredictionInterval,
@@ -39,7 +56,7 @@ Z975 = float(stats.norm.isf(0.025))
 
 OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 
-EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints], EstimableSet]
+EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints, ZeroCells], EstimableSet]
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,11 @@ class OutcomeAnalysis:
     group_by: str | None = None
     subgroup_test: SubgroupTest | None = None
     bayes: BayesResult | None = None
+    model_note: str | None = None
+    zero_words: str | None = None
+    #: 2x2 tables pooled by Mantel-Haenszel/Peto without a per-study estimate (zero-cell
+    #: options): (study_id, events_rt, n_rt, events_ctl, n_ctl)
+    tables_only: tuple[tuple[str, float, float, float, float], ...] = ()
 
     @property
     def k(self) -> int:
@@ -182,7 +204,8 @@ class OutcomeAnalysis:
         names = " / ".join(dict.fromkeys(d.endpoint.name for d in defs))
         if self.measure == "HR":
             return f"Hazard ratio, {names or vocab.OUTCOMES[self.outcome]}"
-        return f"Odds ratio of {self.years:g}-year {names or self.outcome}"
+        what = vocab.title(vocab.MEASURE_NAMES[self.measure])
+        return f"{what} of {self.years:g}-year {names or self.outcome}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
@@ -256,8 +279,11 @@ def analyse_outcome(
     """Pool one outcome for a view. ``effects(outcome, measure, years, rule)`` gives the
     estimable set (pass a cached function in the app)."""
     sel = selection or select_studies(studies, state)
-    years = (state.t_os if outcome == "OS" else state.t_dfs) if state.measure == "OR" else None
-    es = effects(outcome, state.measure, years, state.tpoint)
+    tables = state.measure in TABLE_MEASURES
+    years = (state.t_os if outcome == "OS" else state.t_dfs) if tables else None
+    model = model_of(state)
+    zero = ZeroCells(model.add, model.to, model.drop00, model.method == "PETO")
+    es = effects(outcome, state.measure, years, state.tpoint, zero)
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
     not_estimable = tuple((s, r) for s, r in es.excluded if s in chosen)
@@ -275,20 +301,26 @@ def analyse_outcome(
     message: str | None = None
     group_by = group_column(studies, state.group)[0]
     bayes: BayesResult | None = None
+    only: tuple[tuple[str, float, float, float, float], ...] = ()
+    if model.method in TABLE_METHODS:
+        gone = set(by_hand) | {d.study_id for d in dropped} | {s for s, _ in endpoint_out}
+        only = tuple(t for t in es.tables_only if t[0] in chosen and t[0] not in gone)
     if k == 0:
         message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
     else:
         y = rows.loc[included, "yi"].to_numpy(dtype=float)
         v = rows.loc[included, "vi"].to_numpy(dtype=float)
-        if state.method == "BAYES":
+        if model.method == "BAYES":
             bayes = bayes_meta(y, v, tau_prior=state.tau_prior)
             pooled = as_pool_result(bayes, y, v)
+        elif model.method in TABLE_METHODS:
+            pooled, message = _pool_tables(rows[included], only, state.measure, model)
         else:
-            pooled = pool(y, v, method=state.method, ci=state.ci)
-        rows.loc[included, "weight"] = pooled.weights
+            pooled = pool(y, v, method=model.method, ci=model.ci)
+        rows.loc[included, "weight"] = pooled.weights[:k]
         if bayes is not None:
             message = bayes_message(bayes, state)
-        elif k == 1:
+        elif k == 1 and not only:
             message = "Only one study: the pooled result is that study's own estimate."
             if state.ci == "hksj":
                 message += (
@@ -298,14 +330,22 @@ def analyse_outcome(
         beyond = out_of_range(pooled, state.measure, shown_interval(pooled, state.pi))
         if beyond:
             message = beyond if message is None else f"{message} {beyond}"
-        if group_by is not None and k >= 2:
+        if group_by is not None and model.method in TABLE_METHODS:
+            sub = (
+                f"Subgroups are not pooled with {vocab.MODELS[model.method]} here; choose an "
+                "inverse-variance model to see them."
+            )
+            message = sub if message is None else f"{message} {sub}"
+        elif group_by is not None and k >= 2:
             labels = group_labels(studies, group_by, rows.loc[included, "study_id"])
-            model = frequentist(state.method)
-            subgroups = subgroup_analysis(y, v, labels, method=model, ci=state.ci)
+            fit = frequentist(model.method)
+            subgroups = subgroup_analysis(y, v, labels, method=fit, ci=model.ci)
             try:
-                test = subgroup_test(y, v, labels, model, state.ci, state.tau2g, separate=subgroups)
+                test = subgroup_test(y, v, labels, fit, model.ci, state.tau2g, separate=subgroups)
             except ValueError as err:
                 test = SubgroupTest(state.tau2g, None, 0, None, "Q", None, None, str(err))
+    if model.note:
+        message = model.note if message is None else f"{model.note} {message}"
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
     # Python ints: an Int64 sum of arms near 2^63 would wrap around
     n = sum(int(x) for x in sizes.to_numpy(dtype=object).ravel() if not pd.isna(x))
@@ -331,6 +371,9 @@ def analyse_outcome(
         overlap_dropped=dropped,
         pi_choice=state.pi,
         bayes=bayes,
+        model_note=model.note,
+        zero_words=zero_cell_words(model) if tables else None,
+        tables_only=only,
     )
 
 
@@ -385,7 +428,8 @@ def plain_benefit(oa: OutcomeAnalysis) -> str | None:
     if oa.measure == "HR":
         what = f"the hazard of {event}"
     else:
-        what = f"the odds of {event} by {oa.years:g} year{'s' if oa.years != 1 else ''}"
+        scale = "odds" if oa.measure == "OR" else "risk"
+        what = f"the {scale} of {event} by {oa.years:g} year{'s' if oa.years != 1 else ''}"
     return f"Probability that RT lowers {what}: {fmt.probability(oa.bayes.p_benefit)}"
 
 
@@ -407,14 +451,63 @@ def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
         return ""
     used = oa.rows[oa.rows["included"]]
     fits = prior_sensitivity(used["yi"].to_numpy(dtype=float), used["vi"].to_numpy(dtype=float))
+    m = oa.measure
     parts = [
         f"{f.tau_prior:g}: {fmt.probability(f.p_benefit)}, "
-        f"{fmt.ratio_ci(exp_ratio(f.mu_low), exp_ratio(f.mu_high))}"
+        f"{fmt.effect_ci(m, to_shown(m, f.mu_low), to_shown(m, f.mu_high))}"
         for f in fits
     ]
-    return f"Prior sensitivity (scale of the prior on τ: P({name} < 1), 95% CrI): " + "; ".join(
-        parts
+    null = f"{null_value(m):g}"
+    head = f"Prior sensitivity (scale of the prior on τ: P({name} < {null}), 95% CrI): "
+    return head + "; ".join(parts)
+
+
+def _pool_tables(
+    rows: pd.DataFrame,
+    only: tuple[tuple[str, float, float, float, float], ...],
+    measure: str,
+    model: Model,
+) -> tuple[PoolResult, str | None]:
+    """Mantel-Haenszel or Peto over the pooled studies' 2x2 tables, plus the tables ``only``
+    that have no per-study estimate (as metafor's rma.mh/rma.peto pool them); a note names
+    those. Weights: the rows' first, then those of ``only``."""
+    a, n1, c, n2 = (
+        [*rows[col].astype(float).tolist(), *(t[i + 1] for t in only)]
+        for i, col in enumerate(("events_rt", "n_rt", "events_ctl", "n_ctl"))
     )
+    kind: Literal["OR", "RR", "RD"] = "RR" if measure == "RR" else "RD" if measure == "RD" else "OR"
+    pooled = pool_tables(
+        a, n1, c, n2, kind, model.method, add=model.add, to=model.to, drop00=model.drop00
+    )
+    note = None
+    if only:
+        weights = pooled.weights[len(rows) :]
+        w = ", ".join(f"{t[0]} ({x:.1f}%)" for t, x in zip(only, weights, strict=True))
+        note = (
+            f"{vocab.MODELS[model.method]} also pools the tables without a per-study estimate "
+            f"(weights in brackets): {w}."
+        )
+    return pooled, note
+
+
+def ratio_pages_unavailable(state: ViewState) -> str | None:
+    """Why the Sensitivity and Small-study effects analyses are not offered for ``state``, or
+    None: they work on log ratios with inverse-variance weights, so not for the risk
+    difference (not yet built for its scale) nor with Mantel-Haenszel or Peto."""
+    if state.measure == "RD":
+        return (
+            "The sensitivity and small-study-effect analyses are built for ratios (log scale) "
+            "and are not available for the risk difference yet. Choose the odds ratio or the "
+            "risk ratio in the sidebar to see them."
+        )
+    method = model_of(state).method
+    if method in TABLE_METHODS:
+        return (
+            f"The sensitivity and small-study-effect analyses use inverse-variance weights "
+            f"and are not available with {vocab.MODELS[method]}. Choose the common-effect "
+            "(EE) or a random-effects model in the sidebar to see them."
+        )
+    return None
 
 
 def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
@@ -467,7 +560,9 @@ def shown_interval(pooled: PoolResult | None, pi_choice: str) -> PredictionInter
 def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = None) -> str | None:
     """A plain message when exp() of the pooled estimate, CI or prediction interval ``pi``
     (the one shown, if any) leaves the float range (|log value| > ln(1.8e308) ~ 709.78):
-    those bounds show as 0 or ∞."""
+    those bounds show as 0 or ∞. None for the risk difference (never back-transformed)."""
+    if not is_ratio(measure):
+        return None
     nan = math.nan
     parts = (
         ("estimate", (res.estimate,)),
@@ -517,7 +612,7 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     """Everything the overview shows for ``state``; ``effects`` defaults to uncached
     ``core.data.estimable.estimable`` on ``dataset``."""
     studies: pd.DataFrame = dataset.studies
-    fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))
+    fn = effects or (lambda o, m, t, r, z: estimable(dataset, o, m, t, r, z))
     sel = select_studies(studies, state)
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
@@ -599,12 +694,14 @@ def to_json(analysis: Analysis) -> dict:
             }
             block["pooled"].update(_pi_json(oa))
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
+            block["pooled"].update(q=_num(p.q), q_pvalue=_num(p.q_pvalue))
             if oa.bayes is not None:
                 b = oa.bayes
                 block["pooled"].update(
                     ci="credible",
                     interval="95% CrI (equal-tailed, posterior)",
-                    estimate_is="posterior median of the mean log ratio",
+                    estimate_is="posterior median of the mean "
+                    + ("log ratio" if is_ratio(oa.measure) else "risk difference"),
                     tau_prior=b.tau_prior,
                     tau_median=b.tau_median,
                     tau_low=b.tau_low,
@@ -612,6 +709,11 @@ def to_json(analysis: Analysis) -> dict:
                     mu_mean=b.mu_mean,
                     p_benefit=b.p_benefit,
                 )
+        block["scale"] = "log" if is_ratio(oa.measure) else "absolute (proportion)"
+        block["model_note"] = oa.model_note
+        if oa.zero_words is not None:
+            block["zero_cells"] = oa.zero_words
+            block["tables_only"] = [t[0] for t in oa.tables_only]
         t = oa.subgroup_test
         if t is not None:  # grouping (group=COLUMN): the test for subgroup differences
             block["subgroup_test"] = {"group": oa.group_by, "reason": t.reason} | {
@@ -652,9 +754,12 @@ def endpoint_json(oa: OutcomeAnalysis) -> dict:
 
 
 def model_label(method: str, ci: str) -> str:
-    """'Random effects (REML, Hartung-Knapp)', 'Common effect' or 'Bayesian random effects'."""
+    """'Random effects (REML, Hartung-Knapp)', 'Common effect', 'Common effect
+    (Mantel-Haenszel)' or 'Bayesian random effects'."""
     if method == "EE":
         return "Common effect"
+    if method in TABLE_METHODS:
+        return f"Common effect ({vocab.MODELS[method]})"
     if method == "BAYES":
         return "Bayesian random effects (95% CrI)"
     return f"Random effects ({method}{', ' + vocab.CI_SHORT[ci] if ci == 'hksj' else ''})"
@@ -666,6 +771,8 @@ def pooled_label(method: str, ci: str) -> str:
         return "Pooled (common effect)"
     if method == "BAYES":
         return "Pooled (Bayesian, 95% CrI)"
+    if method in TABLE_METHODS:
+        return f"Pooled ({vocab.MODELS[method]})"
     return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
 
 
@@ -745,18 +852,27 @@ def _int(x: float | None) -> str:
 
 
 def _pooled_rows(
-    tag: str, label: str, res: PoolResult, group: str, pi: PredictionInterval | None
+    tag: str,
+    label: str,
+    res: PoolResult,
+    group: str,
+    pi: PredictionInterval | None,
+    measure: str = "OR",
 ) -> list[dict]:
     fit = res.summary_frame().to_dict("records")[0]
+
+    def shown(x: float) -> float:
+        return to_shown(measure, x)
+
     rows = [
         {
             "row_id": f"pooled:{tag}",
             "label": label,
             "kind": "pooled" if tag == "all" else "subgroup",
             "group": group,
-            "est": exp_ratio(fit["estimate"]),
-            "low": exp_ratio(fit["ci_low"]),
-            "high": exp_ratio(fit["ci_high"]),
+            "est": shown(fit["estimate"]),
+            "low": shown(fit["ci_low"]),
+            "high": shown(fit["ci_high"]),
             "weight": 100.0 if tag == "all" else float("nan"),
             "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {fit['tau2']:.4f}; "
             f"I2 = {fmt.percent(fit['i2'])}"
@@ -768,7 +884,7 @@ def _pooled_rows(
             "note": res.note or "",
         }
     ]
-    if pi is not None and not pi.available and res.method != "EE" and res.k > 1:
+    if pi is not None and not pi.available and res.method not in COMMON_EFFECT and res.k > 1:
         # the row stays (a toggle changes rows, not the plot's layout) and says why it is empty
         rows.append(
             {
@@ -790,9 +906,9 @@ def _pooled_rows(
                 "label": "Prediction interval",
                 "kind": "pi",
                 "group": group,
-                "est": exp_ratio(fit["estimate"]),
-                "low": exp_ratio(pi.low),
-                "high": exp_ratio(pi.high),
+                "est": shown(fit["estimate"]),
+                "low": shown(pi.low),
+                "high": shown(pi.high),
                 "detail": "where the effect of a new, similar study is expected to lie (95%; "
                 f"{pi_method_text(pi)})",
             }
@@ -856,9 +972,9 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "kind": "study",
             "study_id": str(r["study_id"]),
             "group": group_of.get(str(r["study_id"]), ""),
-            "est": exp_ratio(r["yi"]),
-            "low": exp_ratio(r["yi"] - Z975 * se),
-            "high": exp_ratio(r["yi"] + Z975 * se),
+            "est": to_shown(oa.measure, r["yi"]),
+            "low": to_shown(oa.measure, r["yi"] - Z975 * se),
+            "high": to_shown(oa.measure, r["yi"] + Z975 * se),
             "weight": float(r["weight"]),
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
@@ -886,12 +1002,14 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             frame_rows.extend(study_row(r) for _, r in rows[labels == g].iterrows())
             fit = oa.subgroups.groups.get(g)
             if fit is not None:
-                frame_rows.extend(_pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, None))
+                frame_rows.extend(
+                    _pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, None, oa.measure)
+                )
     else:
         frame_rows.extend(study_row(r) for _, r in rows.iterrows())
     if oa.pooled is not None:
-        label = pooled_label(state.method, state.ci)
-        pooled = _pooled_rows("all", label, oa.pooled, "", oa.shown_prediction)
+        label = pooled_label(oa.pooled.method, oa.pooled.ci)
+        pooled = _pooled_rows("all", label, oa.pooled, "", oa.shown_prediction, oa.measure)
         pooled[0]["detail"] = f"{oa.title}; {pooled[0]['detail']}"
         benefit = plain_benefit(oa)
         if benefit is not None:

@@ -414,7 +414,7 @@ def bias_view(state: ViewState, oa: OutcomeAnalysis, studies: pd.DataFrame) -> B
     if oa.pooled is None:
         return blank
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
-    name = "HR" if oa.measure == "HR" else "OR"
+    name = str(oa.measure)
     tests: AsymmetryTests | None = None
     table = tests_message = low_power = None
     tf: TrimAndFill | str = run_trim_and_fill(y, v, state.method)

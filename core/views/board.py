@@ -17,10 +17,18 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from core.fmt import ratio, ratio_ci
+from core.fmt import effect, effect_ci
 from core.report.narrative import model_phrase
-from core.state.view import Outcome, Screen, ViewState, describe_measure
-from core.stats.effects import exp_ratio
+from core.state.view import (
+    TABLE_MEASURES,
+    TABLE_METHODS,
+    Outcome,
+    Screen,
+    ViewState,
+    describe_measure,
+    model_of,
+)
+from core.stats.effects import to_shown
 from core.views.analysis import OutcomeAnalysis
 from core.vocab import DESIGNS, GROUPS, INDICATIONS, PI_SHORT, RT_TYPES
 
@@ -65,9 +73,9 @@ def headline_ratio(oa: OutcomeAnalysis) -> str | None:
     p = oa.pooled
     if p is None:
         return None
-    short = "HR" if oa.measure == "HR" else "OR"
-    value = ratio(exp_ratio(p.estimate))
-    ci = ratio_ci(exp_ratio(p.ci_low), exp_ratio(p.ci_high))
+    short = str(oa.measure)
+    value = effect(short, to_shown(short, p.estimate))
+    ci = effect_ci(short, to_shown(short, p.ci_low), to_shown(short, p.ci_high))
     if p.k == 1:
         return f"{short} {value} (95% CI {ci}), one study"
     return f"Pooled {short} {value} (95% CI {ci})"
@@ -104,12 +112,13 @@ def filters_line(state: ViewState) -> str:
         parts.append(f"excluded by hand: {shown}" + (f" and {more} more" if more > 0 else ""))
     measure = describe_measure(state)
     parts.append(measure[0].lower() + measure[1:])
-    parts.append(model_phrase(state.method, state.ci))
-    if state.method != "EE":
+    model = model_of(state)
+    parts.append(model_phrase(model.method, model.ci))
+    if model.method not in ("EE", *TABLE_METHODS):
         shown = f"prediction interval {PI_SHORT[state.pi]}"
         parts.append("no prediction interval" if state.pi == "0" else shown)
     if state.group != "none":
         parts.append(f"subgroups {GROUPS[state.group]}")
-    if state.measure == "OR" and state.tpoint == "interp":
+    if state.measure in TABLE_MEASURES and state.tpoint == "interp":
         parts.append("interpolated rates allowed (marked †)")
     return " · ".join(parts)

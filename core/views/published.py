@@ -29,7 +29,7 @@ class PublishedComparison:
 
 def _what(measure: str, years: float | None, outcome: str) -> str:
     """'the OR of 2-year OS', 'the HR of OS'."""
-    name = "HR" if measure == "HR" else "OR"
+    name = measure
     when = "" if measure == "HR" or years is None else f"{years:g}-year "
     return f"the {name} of {when}{outcome}"
 

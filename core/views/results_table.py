@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from core import vocab
-from core.fmt import count, percent, ratio_with_ci
-from core.stats.effects import exp_ratio
+from core.fmt import count, effect_with_ci, percent
+from core.stats.effects import to_shown
 from core.views.analysis import (
     Z975,
     OutcomeAnalysis,
@@ -91,9 +91,9 @@ def results_frame(
                 "included": included,
                 "yi": float(r.yi),
                 "vi": float(r.vi),
-                "ratio": exp_ratio(r.yi),
-                "ci_low": exp_ratio(r.yi - Z975 * se),
-                "ci_high": exp_ratio(r.yi + Z975 * se),
+                "ratio": to_shown(oa.measure, r.yi),
+                "ci_low": to_shown(oa.measure, r.yi - Z975 * se),
+                "ci_high": to_shown(oa.measure, r.yi + Z975 * se),
                 "weight": float(r.weight) if included else np.nan,
                 "derivation": str(r.derivation),
                 "derived": bool(r.derived),
@@ -115,9 +115,9 @@ def results_frame(
                 "included": True,
                 "yi": fit["estimate"],
                 "vi": fit["se"] ** 2,
-                "ratio": exp_ratio(fit["estimate"]),
-                "ci_low": exp_ratio(fit["ci_low"]),
-                "ci_high": exp_ratio(fit["ci_high"]),
+                "ratio": to_shown(oa.measure, fit["estimate"]),
+                "ci_low": to_shown(oa.measure, fit["ci_low"]),
+                "ci_high": to_shown(oa.measure, fit["ci_high"]),
                 "weight": float(sum(p.weights)),
                 "pvalue": fit["pval"],
                 "test": p.dist,
@@ -127,8 +127,8 @@ def results_frame(
                 "q": p.q if p.k > 1 else np.nan,
                 "q_df": p.df if p.k > 1 else np.nan,
                 "q_pvalue": p.q_pvalue if p.k > 1 else np.nan,
-                "pi_low": exp_ratio(pi.low) if pi else np.nan,
-                "pi_high": exp_ratio(pi.high) if pi else np.nan,
+                "pi_low": to_shown(oa.measure, pi.low) if pi else np.nan,
+                "pi_high": to_shown(oa.measure, pi.high) if pi else np.nan,
                 "pi_method": pi.method if pi and pi.available else "",
                 "derivation": f"pooled from {p.k} {'study' if p.k == 1 else 'studies'}; "
                 f"{count(oa.patients)} patients",
@@ -199,10 +199,13 @@ def plot_table(
         rows.append(
             {
                 "Study": r.label,
-                "Ratio [95% CI]": ratio_with_ci(float(r.ratio), float(r.ci_low), float(r.ci_high)),
+                "Ratio [95% CI]": effect_with_ci(
+                    oa.measure, float(r.ratio), float(r.ci_low), float(r.ci_high)
+                ),
                 "Weight": percent(float(r.weight)) if included else "excl.",
                 "Status": status,
                 "How the numbers were obtained": r.derivation,
             }
         )
-    return pd.DataFrame(rows, columns=list(PLOT_TABLE_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(PLOT_TABLE_COLUMNS))
+    return table.rename(columns={"Ratio [95% CI]": "RD [95% CI]"}) if oa.measure == "RD" else table

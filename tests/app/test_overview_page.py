@@ -53,7 +53,7 @@ LINKS = [
 ]
 INVALID = [
     "?method=XYZ&qmin=abc&t_os=-1",
-    "?design=bogus&pi=maybe&t_dfs=99&measure=RR&foo=%3Cb%3Ebold%3C%2Fb%3E&exclude=..%2F..",
+    "?design=bogus&pi=maybe&t_dfs=99&measure=SMD&foo=%3Cb%3Ebold%3C%2Fb%3E&exclude=..%2F..",
 ]
 
 

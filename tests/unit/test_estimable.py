@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,4 +115,21 @@ def test_bad_arguments(ds):
     with pytest.raises(ValueError):
         estimable(ds, "PFS", "OR", years=2)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        estimable(ds, "OS", "RR", years=2)  # type: ignore[arg-type]
+        estimable(ds, "OS", "SMD", years=2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("measure", ["RR", "RD"])
+def test_rr_rd_from_the_same_tables_as_the_or(ds, measure):
+    """RR and RD use the OR's 2x2 tables (same studies, same events) and escalc's formulas."""
+    odds = estimable(ds, "OS", "OR", years=2, rule="interp")
+    other = estimable(ds, "OS", measure, years=2, rule="interp")
+    cols = ["study_id", "events_rt", "n_rt", "events_ctl", "n_ctl"]
+    pd.testing.assert_frame_equal(odds.rows[cols], other.rows[cols])
+    a, n1, c, n2 = (other.rows[x].to_numpy(dtype=float) for x in cols[1:])
+    p1, p2 = a / n1, c / n2
+    if measure == "RR":
+        np.testing.assert_allclose(other.yi, np.log(p1 / p2), rtol=1e-12)
+        np.testing.assert_allclose(other.vi, 1 / a - 1 / n1 + 1 / c - 1 / n2, rtol=1e-12)
+    else:
+        np.testing.assert_allclose(other.yi, p1 - p2, rtol=1e-12)
+        np.testing.assert_allclose(other.vi, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2, rtol=1e-12)

@@ -57,6 +57,13 @@ R_LINKS = {
     "interp_pi_hksj": "?tpoint=interp&pi=hksj",
     "interp_pi_hidden": "?tpoint=interp&pi=0",
     "two_studies": "?exclude=Yu2014",
+    "rr": "?v=2&measure=RR",
+    "rd_dl_hksj": "?v=2&measure=RD&method=DL&ci=hksj",
+    "mh_or": "?v=2&method=MH",
+    "mh_rr_wide": WIDE + "&measure=RR&method=MH",
+    "mh_rd": "?v=2&measure=RD&method=MH",
+    "peto": "?v=2&method=PETO",
+    "rr_zero_all": "?v=2&measure=RR&to=all&add=1&drop00=1",
 }
 
 

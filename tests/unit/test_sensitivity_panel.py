@@ -211,7 +211,7 @@ def ds():
 
 
 def _fn(ds):
-    return lambda o, m, t, r: estimable(ds, o, m, t, r)
+    return lambda o, m, t, r, z: estimable(ds, o, m, t, r, z)
 
 
 def test_quality_sweep_equals_view_at_each_threshold(ds):

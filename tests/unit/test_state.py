@@ -471,7 +471,7 @@ def test_values_match_the_rest_of_core() -> None:
     from core.data.schema import DESIGNS, INDICATIONS
     from core.stats.pooling import CI_METHODS, METHODS
 
-    assert set(S.FIELD_BY_NAME["method"].allowed) == {*METHODS, "BAYES"}  # BAYES: core.stats.bayes
+    assert set(S.FIELD_BY_NAME["method"].allowed) == {*METHODS, "MH", "PETO", "BAYES"}
     assert set(S.FIELD_BY_NAME["ci"].allowed) == set(CI_METHODS)
     assert S.FIELD_BY_NAME["design"].allowed == DESIGNS
     assert S.FIELD_BY_NAME["indication"].allowed == INDICATIONS
@@ -526,7 +526,9 @@ def _strategy(spec: S.FieldSpec) -> st.SearchStrategy:
         return st.lists(_TEXT, max_size=5).map(tuple)
     if spec.nullable:
         return st.none() | _NUMBER
-    return st.floats(min_value=max(spec.low, 1e-6), max_value=spec.high)  # t_os, tau_prior
+    # t_os, t_dfs and tau_prior must be above 0; add (zero-cell correction) may be 0
+    low = max(spec.low, 1e-6) if spec.name in ("t_os", "t_dfs", "tau_prior") else spec.low
+    return st.floats(min_value=low, max_value=spec.high, allow_nan=False)
 
 
 STATES = st.builds(ViewState, **{spec.name: _strategy(spec) for spec in FIELDS})

@@ -89,11 +89,13 @@ def test_view_state_choices_are_the_engines_own() -> None:
 
     from core.data import estimable
     from core.state import view
-    from core.stats import pooling
+    from core.stats import effects, pooling
 
+    # Mantel-Haenszel and Peto are pooled by core.stats.mh (view.TABLE_METHODS), not pool();
     # the Bayesian model (core.stats.bayes) is a choice of the view, not an rma estimator
-    assert set(get_args(view.Method)) == {*get_args(pooling.Method), "BAYES"}
+    assert set(get_args(view.Method)) == {*get_args(pooling.Method), *view.TABLE_METHODS, "BAYES"}
     pairs = [
+        (view.ZeroTo, effects.ZeroCellRule),
         (view.CiMethod, pooling.CIMethod),
         (view.Outcome, estimable.Outcome),
         (view.Measure, estimable.MeasureName),
