@@ -23,10 +23,12 @@ column holds (``TB``) and what pages show. :func:`recode` maps the column's code
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from core import vocab
@@ -329,3 +331,16 @@ def to_bytes(d: Description) -> bytes:
 def slot_map(d: Description) -> dict[str, str]:
     """The data's outcome codes -> the analysis's slots (``TB`` -> ``OS``)."""
     return {o.code: slot for o, slot in zip(d.outcomes, SLOTS, strict=False)}
+
+
+BUNDLED_FILE: Final = Path(__file__).resolve().parents[2] / "data" / FILE_NAME
+
+
+@functools.cache
+def bundled_words() -> Description:
+    """The bundled evidence's description (data/description.json): the words of tables that
+    come without a description object (a bare studies/outcomes pair, as in many tests)."""
+    d, problems = parse(BUNDLED_FILE.read_bytes(), str(BUNDLED_FILE))
+    if d is None:
+        raise RuntimeError("data/description.json could not be read: " + str(problems[0]))
+    return d

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from core import fmt, vocab
+from core.data.description import Description, OutcomeWords, bundled_words
 from core.data.endpoints import Definition, definitions, effect_words, matches
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
@@ -48,11 +49,17 @@ class Selection:
     filtered_out: tuple[tuple[str, str], ...]
 
 
-def select_studies(studies: pd.DataFrame, state: ViewState) -> Selection:
-    """Apply the sidebar filters to the studies table, keeping its order."""
+def select_studies(
+    studies: pd.DataFrame, state: ViewState, description: Description | None = None
+) -> Selection:
+    """Apply the sidebar filters to the studies table, keeping its order. Only the filters
+    the dataset's description offers apply (all three without a description)."""
     keep: list[str] = []
     out: list[tuple[str, str]] = []
-    recorded = frozenset(c for c in ("design", "indication", "rt_type") if studies[c].notna().any())
+    offered = ("design", "indication", "rt_type")
+    if description is not None:
+        offered = tuple(c for c in offered if description.filter(c) is not None)
+    recorded = frozenset(c for c in offered if studies[c].notna().any())
     for row in studies.itertuples(index=False):
         sid = str(row.study_id)
         reason = _filter_reason(row, state, recorded)
@@ -125,6 +132,18 @@ class OutcomeAnalysis:
     overlaps: tuple[ov.OverlapSet, ...] = ()
     overlap_dropped: tuple[ov.Dropped, ...] = ()
     pi_choice: str = "t"
+    description: Description | None = None
+
+    @property
+    def words(self) -> OutcomeWords:
+        """The outcome's words (label, event, code) from the dataset's description; the
+        bundled evidence's vocabulary when none was given (a bare table pair)."""
+        return (self.description or bundled_words()).words(self.outcome)
+
+    @property
+    def intervention(self) -> str:
+        """What the treatment arm received, for sentences ('perioperative RT')."""
+        return (self.description or bundled_words()).intervention
 
     @property
     def k(self) -> int:
@@ -172,8 +191,9 @@ class OutcomeAnalysis:
         defs = self.definitions or self.available
         names = " / ".join(dict.fromkeys(d.endpoint.name for d in defs))
         if self.measure == "HR":
-            return f"Hazard ratio, {names or vocab.OUTCOMES[self.outcome]}"
-        return f"Odds ratio of {self.years:g}-year {names or self.outcome}"
+            return f"Hazard ratio, {names or self.words.label}"
+        when = "" if self.years is None else f"{self.years:g}-year "
+        return f"Odds ratio of {when}{names or self.words.code}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
@@ -188,11 +208,15 @@ def analyse_outcome(
     studies: pd.DataFrame,
     effects: EstimableFn,
     selection: Selection | None = None,
+    description: Description | None = None,
 ) -> OutcomeAnalysis:
     """Pool one outcome for a view. ``effects(outcome, measure, years, rule)`` gives the
-    estimable set (pass a cached function in the app)."""
-    sel = selection or select_studies(studies, state)
+    estimable set (pass a cached function in the app). ``description``: the dataset's words;
+    an outcome it gives no time points (counts without a time) is pooled without a t."""
+    sel = selection or select_studies(studies, state, description)
     years = (state.t_os if outcome == "OS" else state.t_dfs) if state.measure == "OR" else None
+    if description is not None and not description.words(outcome).time_points:
+        years = None
     es = effects(outcome, state.measure, years, state.tpoint)
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
@@ -210,7 +234,8 @@ def analyse_outcome(
     pooled = subgroups = None
     message = None
     if k == 0:
-        message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
+        what = (description or bundled_words()).words(outcome).label
+        message = _empty_message(what, years, state, len(sel.ids), len(rows))
     else:
         y = rows.loc[included, "yi"].to_numpy(dtype=float)
         v = rows.loc[included, "vi"].to_numpy(dtype=float)
@@ -253,6 +278,7 @@ def analyse_outcome(
         overlaps=overlaps,
         overlap_dropped=dropped,
         pi_choice=state.pi,
+        description=description,
     )
 
 
@@ -328,9 +354,8 @@ def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = 
 
 
 def _empty_message(
-    outcome: str, years: float | None, state: ViewState, n_sel: int, n_est: int
+    what: str, years: float | None, state: ViewState, n_sel: int, n_est: int
 ) -> str:
-    what = vocab.OUTCOMES[outcome]
     if n_sel == 0:
         return "No study matches the filters. Widen the indication, design or quality filters."
     if n_est == 0:
@@ -355,11 +380,12 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     ``core.data.estimable.estimable`` on ``dataset``."""
     studies: pd.DataFrame = dataset.studies
     fn = effects or (lambda o, m, t, r: estimable(dataset, o, m, t, r))
-    sel = select_studies(studies, state)
+    words = getattr(dataset, "description", None)
+    sel = select_studies(studies, state, words)
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
     outs: dict[str, OutcomeAnalysis] = {
-        o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES
+        o: analyse_outcome(o, state, studies, fn, sel, words) for o in OUTCOMES
     }
     return Analysis(state, sel, outs, unknown)
 
