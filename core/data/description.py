@@ -79,7 +79,9 @@ class FilterWords:
 @dataclass(frozen=True, eq=False)
 class Description:
     """A dataset's words. ``published`` is the published pooled result as in
-    ``data/description.json`` (label, citation, results by outcome code), or None."""
+    ``data/description.json`` (label, citation, results by outcome code), or None.
+    ``intervention`` names the treatment in sentences ("perioperative RT"), ``untreated`` the
+    condition of the control arm ("without RT"); ``given`` is False for neutral words."""
 
     title: str
     question: str = ""
@@ -87,6 +89,7 @@ class Description:
     treatment: str = "treatment"
     control: str = "control"
     intervention: str = "treatment"
+    untreated: str = "without treatment"
     measure: str = "OR"
     filters: tuple[FilterWords, ...] = ()
     view_note: str = ""
@@ -267,6 +270,7 @@ def _description(obj: object) -> Description:
         treatment=treatment,
         control=_text(arms, "control", "control", "arms: ") or "control",
         intervention=_text(d, "intervention", treatment) or treatment,
+        untreated=_text(d, "untreated", "") or f"without {treatment}",
         measure=str(measure),
         filters=filters,
         view_note=_text(d, "view_note", ""),
@@ -312,6 +316,7 @@ def to_json(d: Description) -> dict[str, Any]:
         ],
         "arms": {"treatment": d.treatment, "control": d.control},
         "intervention": d.intervention,
+        "untreated": d.untreated,
         "measure": d.measure,
         "filters": [
             {"column": f.column, "label": f.label, "values": dict(f.values)} for f in d.filters

@@ -20,7 +20,7 @@ from scipy import stats
 
 from core import fmt, vocab
 from core.data.description import Description, OutcomeWords, bundled_words
-from core.data.endpoints import Definition, definitions, effect_words, matches
+from core.data.endpoints import Definition, definitions, effect_words, matches, own_endpoint
 from core.data.estimable import EstimableSet, HasTables, estimable
 from core.state.view import Measure, Outcome, TimePoints, ViewState
 from core.stats.effects import LOG_MAX, exp_ratio
@@ -221,7 +221,8 @@ def analyse_outcome(
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
     not_estimable = tuple((s, r) for s, r in es.excluded if s in chosen)
-    available = _definitions(rows, outcome, state.measure)
+    own = None if description is None else description.words(outcome)
+    available = _definitions(rows, outcome, state.measure, own)
     kept = tuple(v for v in state.endpoint if v.split(".", 1)[0] == outcome)
     rows, endpoint_out, endpoint_note = _keep_definitions(rows, available, kept)
     excluded = set(state.exclude)
@@ -271,7 +272,7 @@ def analyse_outcome(
         excluded_by_user=by_hand,
         patients=n,
         message=message,
-        definitions=_definitions(rows[rows["included"]], outcome, state.measure),
+        definitions=_definitions(rows[rows["included"]], outcome, state.measure, own),
         available=available,
         kept=kept,
         endpoint_note=endpoint_note,
@@ -282,14 +283,22 @@ def analyse_outcome(
     )
 
 
-def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
-    """The endpoint definitions of estimable ``rows`` (core.data.endpoints.definitions)."""
+def _definitions(
+    rows: pd.DataFrame, outcome: str, measure: str, words: OutcomeWords | None = None
+) -> tuple[Definition, ...]:
+    """The endpoint definitions of estimable ``rows`` (core.data.endpoints.definitions);
+    ``words``: a described outcome, whose code names its own endpoint (not for the codes
+    OS and DFS, whose endpoints the module knows)."""
+    default = None
+    if words is not None and words.code not in OUTCOMES:
+        default = own_endpoint(words.code, words.event)
     return definitions(
         outcome,
         measure,
         rows["study_id"].astype(str).tolist(),
         rows["endpoint_as_reported"].astype(object).tolist(),
         rows["adjustment"].astype(object).tolist() if "adjustment" in rows else [None] * len(rows),
+        default,
     )
 
 
