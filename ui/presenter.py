@@ -209,7 +209,7 @@ def _sof_screen(oa: OutcomeAnalysis, row: SofRow | None) -> None:
         st.table(frame)
         if row.message:
             st.info(blocks.text(row.message))
-        blocks.published_box(oa, cache.published_results())
+        blocks.published_box(oa)
     with domains_col.container(key="board_domains"):
         _certainty(row)
         cert = row.certainty

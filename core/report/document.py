@@ -29,7 +29,6 @@ import pandas as pd
 
 from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
-from core.data.dataset import published as _published
 from core.data.records import ordered_sources
 from core.fmt import count, p_value, per_1000
 from core.report.figures import chart_spec, charts_to
@@ -380,7 +379,8 @@ def build_report(
     ``overrides``: the user's certainty judgements, keyed (outcome, domain))."""
     studies: pd.DataFrame = dataset.studies
     source = _s(dataset.source)
-    pub = _published() if source.startswith("bundled") else None
+    pub = getattr(dataset, "description", None)
+    pub = None if pub is None else pub.published
     rows = sof_table(analysis, studies, overrides=overrides)
     labels = _labels(studies)
     notices: tuple[str, ...] = ()
