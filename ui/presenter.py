@@ -22,7 +22,7 @@ from core.report.sof import DOMAINS, SofRow
 from core.state.view import ViewState, describe_filters
 from core.views import board
 from core.views.analysis import Analysis, OutcomeAnalysis, out_of_range
-from ui import blocks, cache, sync
+from ui import blocks, sync
 from ui.sof import QUALITY_NOTE, display_frame, summary_rows
 
 #: The sidebar, its collapsed control, the header with the app menu and toolbar, and the

@@ -116,9 +116,7 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         if offered is None:
             continue
         labels = {**names, **dict(offered.values)}
-        sb.multiselect(
-            offered.label, list(names), format_func=_labels(labels), **_bound(key)
-        )
+        sb.multiselect(offered.label, list(names), format_func=_labels(labels), **_bound(key))
     if dataset.studies["quality_score"].notna().any():
         sb.slider(
             "Minimum quality score",

@@ -286,8 +286,7 @@ def parse(data: bytes, name: str = FILE_NAME) -> tuple[Description | None, list[
 
     if len(data) > MAX_BYTES:
         return problem(
-            f"{name} is {len(data):,} bytes, larger than the {MAX_BYTES:,} limit for a "
-            "description",
+            f"{name} is {len(data):,} bytes, larger than the {MAX_BYTES:,} limit for a description",
             "keep the description short",
         )
     try:

@@ -362,9 +362,7 @@ def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = 
     )
 
 
-def _empty_message(
-    what: str, years: float | None, state: ViewState, n_sel: int, n_est: int
-) -> str:
+def _empty_message(what: str, years: float | None, state: ViewState, n_sel: int, n_est: int) -> str:
     if n_sel == 0:
         return "No study matches the filters. Widen the indication, design or quality filters."
     if n_est == 0:

@@ -3,8 +3,9 @@
 The published result is the dataset's own (``published`` in its description): for the
 bundled evidence, Rim et al. 2024, who pooled odds ratios of 2-year OS and 1-year DFS. Beside
 a view of the same outcome, measure and time point its number is shown; beside any other
-(another time point, a hazard ratio) one line says it is not comparable and what it pooled. The dataset's note on a
-published number (e.g. a probable misprint) is returned apart, for the Overview's details only.
+(another time point, a hazard ratio) one line says it is not comparable and what it pooled.
+The dataset's note on a published number (e.g. a probable misprint) is returned apart, for
+the Overview's details only.
 """
 
 from __future__ import annotations
