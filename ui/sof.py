@@ -51,14 +51,15 @@ def _risk_text(risk: float | None, low: float | None = None, high: float | None 
 
 def display_frame(rows: list[SofRow]) -> pd.DataFrame:
     """The table as shown: one row per outcome (the index), text columns."""
+    untreated, treated = (rows[0].untreated, rows[0].treated) if rows else ("without", "with")
     frame = pd.DataFrame(
         [
             {
                 "Outcome": r.title,
                 "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
                 "Relative effect": relative_text(r) or "–",
-                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
-                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
+                f"Risk {untreated}": per_1000(None if r.control is None else r.control.risk),
+                f"Risk {treated} (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
                 "Difference (95% CI)": absolute_text(r) if r.diff is not None else "–",
                 "NNT": "–" if r.nnt is None else r.nnt.text,
                 "Certainty": "–" if r.certainty is None else r.certainty.label,
@@ -101,7 +102,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     else:
         placeholder = "enter a risk"
     st.number_input(
-        f"Assumed risk of {event} without RT{when} (%)",
+        f"Assumed risk of {event} {row.untreated}{when} (%)",
         min_value=0.0,
         max_value=100.0,
         value=None,
@@ -207,12 +208,17 @@ def render_sof(
     returns its rows. ``key`` prefixes the widget keys (to draw it twice on one page)."""
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {QUALITY_NOTE}")
-    rows = summary_rows(analysis, state, dataset, outcomes)
+    words = dataset.description
+    rows = summary_rows(analysis, state, dataset, outcomes or words.slots)
     st.table(display_frame(rows))
+    events = " or ".join(
+        f"{words.words(s).event} ({words.words(s).label})" for s in (outcomes or words.slots)
+    )
+    untreated = rows[0].untreated if rows else words.untreated
     st.caption(
-        "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "
-        "over the time shown; fewer is better. Absolute effects apply the pooled ratio and its "
-        "CI to the assumed risk without RT. NNTB/NNTH: number needed to treat for one patient "
+        f"Events: {events}, over the time shown where there is one; fewer is better. Absolute "
+        "effects apply the pooled ratio and its CI to the assumed risk "
+        f"{untreated}. NNTB/NNTH: number needed to treat for one patient "
         "to benefit/be harmed; where the CI includes no effect it runs through ∞ (Altman 1998)."
     )
     for row in rows:

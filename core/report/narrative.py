@@ -115,6 +115,19 @@ def described_filters(state: ViewState, oas: Sequence[OutcomeAnalysis]) -> list[
     lines = describe_filters(state, outcomes)
     if not oas:
         return lines
+    words = oas[0].description
+    if words is not None:  # the filters the dataset offers, in its words
+        shown = []
+        for column, name in (("indication", "indication"), ("design", "design"), ("rt_type", "rt")):
+            offered = words.filter(column)
+            if offered is not None:
+                values = getattr(state, name)
+                text = ", ".join(offered.value_label(v) for v in values) or "none selected"
+                shown.append(f"{offered.label}: {text}")
+        rest = lines[3:]
+        if words.published is None:
+            rest = [line for line in rest if not line.startswith("Studies: ")]
+        lines = shown + rest
     old = _joined([describe_measure(state, o) for o in outcomes])
     new = _joined([oa.title for oa in oas])
     return [new if line == old else line for line in lines]

@@ -49,6 +49,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.data.description import bundled_words
 from core.fmt import count, percent, ratio, ratio_ci
 from core.report.narrative import _join as _and  # 'a, b and c'
 from core.report.narrative import endpoint_words, event_phrase
@@ -244,22 +245,36 @@ class SofRow:
     #: what the pooled studies measured (narrative.endpoint_words) and the event they counted
     endpoint: str = ""
     event: str = ""
+    #: the dataset's words (core.data.description): the outcome's label, the control arm's
+    #: condition ('without RT') and the treated arm's ('with RT')
+    label: str = ""
+    untreated: str = "without RT"
+    treated: str = "with RT"
 
     @property
     def title(self) -> str:
         """'2-year overall survival (odds ratio)', 'Overall survival (hazard ratio for
         HCC-related death, multivariable Cox)', '1-year disease-free survival (odds ratio;
-        DFS or RFS, mixed endpoint definitions)'."""
-        what = OUTCOMES[self.outcome]
+        DFS or RFS, mixed endpoint definitions)', 'Tuberculosis (odds ratio)' (no time)."""
+        what = self.label or OUTCOMES.get(self.outcome, self.outcome)
         words = f" {self.endpoint}" if self.endpoint else ""
         if self.measure == "HR":
             return f"{what[0].upper()}{what[1:]} (hazard ratio{words})"
         words = f";{words}" if words else ""
+        if self.years is None:
+            return f"{what[0].upper()}{what[1:]} (odds ratio{words})"
         return f"{self.years:g}-year {what} (odds ratio{words})"
 
 
 # ---------------------------------------------------------------------------------------
 # Absolute effects
+
+
+def treated_words(untreated: str, intervention: str) -> str:
+    """The treated arm's condition from the control arm's: 'without RT' -> 'with RT'."""
+    if untreated.startswith("without "):
+        return "with " + untreated.removeprefix("without ")
+    return f"with {intervention}"
 
 
 def risk_with_or(odds_ratio: float, r: float) -> float:
@@ -498,7 +513,7 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
 
 def _indirectness(used: pd.DataFrame) -> Domain:
     reason = (
-        "Left to you: do the patients, RT techniques, comparators and outcome definitions "
+        "Left to you: do the patients, interventions, comparators and outcome definitions "
         "match your question? Until you judge it, the overall rating stays provisional."
     )
     active = used[used["q_untreated_control"] == 0]
@@ -600,6 +615,7 @@ def sof_row(
     ``control_risk``: the assumed risk without RT as a proportion; None = the pooled control
     arms (odds ratio) or none (hazard ratio: absolute effects then need one).
     """
+    untreated = (oa.description or bundled_words()).untreated
     blank = SofRow(
         outcome=oa.outcome,
         measure=oa.measure,
@@ -621,6 +637,9 @@ def sof_row(
         certainty=None,
         endpoint=endpoint_words(oa),
         event=event_phrase(oa),
+        label=oa.words.label,
+        untreated=untreated,
+        treated=treated_words(untreated, oa.intervention),
     )
     p = oa.pooled
     if p is None:
@@ -642,18 +661,19 @@ def sof_row(
     if control is None:
         if oa.measure == "HR":
             msg = (
-                f"A hazard ratio has no time point: enter the risk of {event} without RT by a "
+                f"A hazard ratio has no time point: enter the risk of {event} {untreated} by a "
                 "time of your choosing (for example from a control arm or a registry) to see "
                 "absolute effects over that time."
             )
         else:
-            msg = "No control-arm event counts: enter an assumed risk without RT."
+            msg = f"No control-arm event counts: enter an assumed risk {untreated}."
         return replace(base, message=msg)
     r = control.risk
     if r <= 0.0 or r >= 1.0:
         msg = (
-            f"With an assumed risk of {percent(100 * r, 0)} the risk is the same with and "
-            "without RT: absolute effects and the NNT need a risk between 0% and 100%."
+            f"With an assumed risk of {percent(100 * r, 0)} the risk is the same "
+            f"{blank.treated} and {untreated}: absolute effects and the NNT need a risk "
+            "between 0% and 100%."
         )
         return replace(base, message=msg)
     f = risk_with_hr if oa.measure == "HR" else risk_with_or
