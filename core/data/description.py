@@ -119,11 +119,14 @@ class Description:
         return f"Published ({label})"
 
 
+def layout_filter(column: str) -> FilterWords:
+    """The filter on ``column`` in the layout's own words (core.vocab)."""
+    label, values = FILTER_COLUMNS[column]
+    return FilterWords(column, label, tuple(values.items()))
+
+
 def _default_filters() -> tuple[FilterWords, ...]:
-    return tuple(
-        FilterWords(col, label, tuple(values.items()))
-        for col, (label, values) in FILTER_COLUMNS.items()
-    )
+    return tuple(layout_filter(col) for col in FILTER_COLUMNS)
 
 
 def neutral(times: Mapping[str, Sequence[float]] | None = None) -> Description:

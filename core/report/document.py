@@ -285,8 +285,8 @@ def _sof_display(rows: list[SofRow]) -> pd.DataFrame:
                 "Outcome": r.title,
                 "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
                 "Relative effect (95% CI)": relative_text(r) or "–",
-                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
-                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
+                f"Risk {r.untreated}": per_1000(None if r.control is None else r.control.risk),
+                f"Risk {r.treated} (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
                 "Difference (95% CI)": absolute_text(r) or "–",
                 "NNT": "–" if r.nnt is None else r.nnt.text,
                 "Certainty": "–" if r.certainty is None else r.certainty.label,
@@ -389,7 +389,7 @@ def build_report(
             "Unknown study ids in the link, ignored: " + ", ".join(analysis.unknown_excludes),
         )
     return Report(
-        title=TITLE,
+        title=_s(getattr(dataset, "description", None) and dataset.description.title) or TITLE,
         disclaimer=DISCLAIMER,
         created=_fmt_created(created),
         link=_s(link),
@@ -399,7 +399,7 @@ def build_report(
         outcomes=tuple(_section(oa, state, studies, pub) for oa in analysis.outcomes.values()),
         sof=_sof_display(rows),
         sof_notes=tuple(
-            f"Risk without RT, {r.title}: {r.control.source}." for r in rows if r.control
+            f"Risk {r.untreated}, {r.title}: {r.control.source}." for r in rows if r.control
         )
         + tuple(f"{r.title}: {r.message}" for r in rows if r.message),
         sof_domains=_sof_domains(rows),
@@ -626,7 +626,6 @@ class _Pdf:
             self.family, self.unicode = "DejaVu", True
         else:
             self.family, self.unicode = "Helvetica", False
-        pdf.set_title(TITLE)
         pdf.add_page()
         self.pdf = pdf
 
@@ -707,6 +706,7 @@ class _Pdf:
 def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
     """The report as PDF bytes (``compress=False`` leaves page streams readable, for tests)."""
     w = _Pdf()
+    w.pdf.set_title(w.t(rep.title))
     w.pdf.compress = compress
     w.para(rep.title, 17, bold=True)
     w.para(rep.disclaimer, 10)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.data.description import layout_filter
 from core.data.endpoints import mix_sentence
 from core.fmt import count, p_value, percent, ratio, ratio_ci
 from core.state.view import ViewState, describe_filters, describe_measure
@@ -118,9 +119,12 @@ def described_filters(state: ViewState, oas: Sequence[OutcomeAnalysis]) -> list[
     words = oas[0].description
     if words is not None:  # the filters the dataset offers, in its words
         shown = []
-        for column, name in (("indication", "indication"), ("design", "design"), ("rt_type", "rt")):
+        filters = (("indication", "indication"), ("design", "design"), ("rt_type", "rt"))
+        for i, (column, name) in enumerate(filters):
             offered = words.filter(column)
-            if offered is not None:
+            if offered is not None and offered == layout_filter(column):
+                shown.append(lines[i])  # the layout's own words: the link's line as it is
+            elif offered is not None:
                 values = getattr(state, name)
                 text = ", ".join(offered.value_label(v) for v in values) or "none selected"
                 shown.append(f"{offered.label}: {text}")

@@ -68,7 +68,7 @@ def test_overview_speaks_the_bcg_description_and_pools_metafors_values() -> None
     texts = _texts(at)
     assert at.title[0].value == text("BCG vaccine against tuberculosis")
     assert "tuberculosis" in at.title[0].proto.help
-    assert [s.value for s in at.subheader][0] == "Odds ratio of TB"
+    assert at.subheader[0].value == "Odds ratio of TB"
     sentence = next(t for t in texts if t.startswith("Across 13 studies"))
     assert "BCG vaccination was associated with lower odds of TB case" in sentence
     assert not _forbidden(texts), _forbidden(texts)
