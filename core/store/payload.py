@@ -83,7 +83,7 @@ def unpack(data: bytes, source: str) -> Content | None:
         return None
     words = None
     if words_bytes is not None:
-        words, problems = desc.parse(words_bytes, _WORDS)
+        words, _ = desc.parse(words_bytes, _WORDS)
         if words is None:
             return None
     dataset, _ = load_files(files, source=source, description=words)
