@@ -103,3 +103,34 @@ def test_bundled_overview_keeps_its_words() -> None:
         "Radiotherapy",
     ]
     assert any("Published (Rim et al. 2024)" in m.value for m in at.markdown)
+
+
+def test_a_project_file_loads_back_with_its_data_words_and_view() -> None:
+    from core.data.project import write_project
+    from core.state.view import parse_query
+
+    key, dataset = _upload()
+    state = parse_query("method=DL&exclude=trial3").state
+    data = write_project(dataset, state)  # type: ignore[arg-type]
+    at = open_app(page="studies")
+    at.file_uploader[0].set_value(("bcg_project.zip", data, "application/zip")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    _, loaded = at.session_state["upload"]
+    assert loaded.description.title == "BCG vaccine against tuberculosis"
+    assert at.query_params["method"] == "DL" and at.query_params["exclude"] == "trial3"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download the project (.zip)" in labels
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    shown = metric_values(at)
+    assert shown["Studies (k)"] == ["12"]
+
+
+def test_a_foreign_zip_is_refused_with_a_clear_message() -> None:
+    at = open_app(page="studies")
+    at.file_uploader[0].set_value(("other.zip", b"PK\x03\x04 not a zip", "application/zip")).run()
+    assert not at.exception
+    assert "upload" not in at.session_state
+    assert "could not be used" in at.error[0].value
+    report = at.dataframe[-1].value
+    assert "is not a ZIP file" in " ".join(report["Problem"])
