@@ -56,7 +56,7 @@ def select_studies(
     the dataset's description offers apply (all three without a description)."""
     keep: list[str] = []
     out: list[tuple[str, str]] = []
-    offered = ("design", "indication", "rt_type")
+    offered: tuple[str, ...] = ("design", "indication", "rt_type")
     if description is not None:
         offered = tuple(c for c in offered if description.filter(c) is not None)
     recorded = frozenset(c for c in offered if studies[c].notna().any())
