@@ -204,10 +204,17 @@ def _excluded_lines(oa: OutcomeAnalysis) -> list[str]:
 def _data_lines(oa: OutcomeAnalysis, v: str, groups: list[str] | None) -> list[str]:
     rows = oa.rows
     if oa.measure == "OR":
-        events = "deaths" if oa.outcome == "OS" else "recurrences or deaths"
+        own = oa.description is not None and oa.words.code not in ("OS", "DFS")
+        events = (
+            f"{oa.words.event} events"
+            if own
+            else ("deaths" if oa.outcome == "OS" else "recurrences or deaths")
+        )
+        when = "with no time point" if oa.years is None else f"by t = {oa.years:g} years"
+        arm = oa.description.treatment if own and oa.description else "RT"
         lines = [
-            f"# 2x2 counts: {events} by t = {oa.years:g} years and arm sizes, RT arm (ai of",
-            "# n1i) vs control (ci of n2i); OR < 1 favours RT. Where a study reports survival",
+            f"# 2x2 counts: {events} {when} and arm sizes, {arm} arm (ai of",
+            f"# n1i) vs control (ci of n2i); OR < 1 favours {arm}. Where a study reports survival",
             "# rates only, events = round(n x (1 - rate/100)), an approximation that ignores",
             "# censoring before t. Per study, how the counts were derived and the source:",
         ]

@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.dataset import load_files
@@ -93,6 +94,12 @@ def test_present_page_speaks_the_bcg_description() -> None:
     assert outcome.options == ["TB"]
 
 
+@pytest.mark.parametrize("page", ["studies", "sensitivity", "bias"])
+def test_every_page_opens_on_the_described_upload(page: str) -> None:
+    at = open_app(page=page, upload=_upload())
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_bundled_overview_keeps_its_words() -> None:
     at = open_app()
     assert not at.exception
@@ -109,7 +116,7 @@ def test_a_project_file_loads_back_with_its_data_words_and_view() -> None:
     from core.data.project import write_project
     from core.state.view import parse_query
 
-    key, dataset = _upload()
+    _, dataset = _upload()
     state = parse_query("method=DL&exclude=trial3").state
     data = write_project(dataset, state)  # type: ignore[arg-type]
     at = open_app(page="studies")
