@@ -219,3 +219,20 @@ def test_a_version_saved_before_descriptions_reads_back_with_neutral_words() -> 
     assert content.dataset.outcomes.equals(ds.outcomes)
     back = payload.unpack(new, "saved dataset")
     assert back is not None and back.dataset.description.title == ds.description.title
+
+
+def test_an_edit_keeps_the_description() -> None:
+    from core.data.edit import check_edits
+
+    ds, _ = load_files(_bcg_files())
+    assert ds is not None
+    outcomes = ds.outcomes.copy()
+    outcomes.loc[0, ["events_rt", "source_url", "note"]] = [
+        5,
+        "https://doi.org/10.1001/jama.1994.03510330076038",
+        "Table 1",
+    ]
+    checked = check_edits(ds, ds.studies, outcomes)
+    assert checked.dataset is not None, checked.problems
+    assert checked.dataset.description is ds.description
+    assert int(checked.dataset.outcomes.loc[0, "events_rt"]) == 5
