@@ -134,10 +134,9 @@ def neutral(times: Mapping[str, Sequence[float]] | None = None) -> Description:
     points found in its data (``times``: code -> years), "treatment" and "control", the
     layout's filters and no published comparison."""
     times = times or {}
-    codes = [c for c in SLOTS if c in times] or list(SLOTS)
-    outcomes = tuple(
+    outcomes = tuple(  # the codes are the slots themselves: both, in slot order
         OutcomeWords(c, c, "event", tuple(sorted({float(t) for t in times.get(c, ())})))
-        for c in codes
+        for c in SLOTS
     )
     return Description(
         title="Pooled evidence of the dataset in use",

@@ -181,7 +181,8 @@ def test_without_a_description_words_are_neutral_and_time_points_come_from_the_d
     d = ds.description
     assert not d.given and d.published is None
     assert d.words("OS") == desc.OutcomeWords("OS", "OS", "event", (1.0, 3.0))
-    assert d.slots == ("OS",)
+    assert d.words("DFS") == desc.OutcomeWords("DFS", "DFS", "event", ())
+    assert d.slots == ("OS", "DFS")
     assert (d.treatment, d.control) == ("treatment", "control")
 
 
