@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pandas as pd
 
@@ -35,7 +35,8 @@ class Dataset:
 
 
 def _is_description(name: str) -> bool:
-    return name.lower().endswith(".json")
+    """A file named description.json (another .json is an unsupported table file)."""
+    return PurePath(name).name.lower() == desc.FILE_NAME
 
 
 def neutral_for(outcomes: pd.DataFrame) -> Description:
@@ -89,7 +90,7 @@ def load_files(
 ) -> tuple[Dataset | None, ValidationReport]:
     """Validate and load a set of files (name -> bytes); None when a table cannot be read.
 
-    A ``.json`` file among them is the dataset's description (its outcome codes are mapped to
+    A ``description.json`` among them is the dataset's description (its outcome codes are mapped to
     the analysis's slots); ``description`` gives the words of tables that already hold slots.
     With None the caller keeps its previous dataset; the report says why.
     """
