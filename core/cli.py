@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from core.data import description, project
 from core.data.dataset import Dataset, load_bundled, load_files
 from core.data.digitised import read_digitised
 from core.data.estimable import estimable
@@ -21,7 +22,7 @@ from core.data.readers import validate_files
 from core.report.rscript import r_script
 from core.report.sof import certainty_json, sof_table
 from core.state.grade import grade_notices
-from core.state.view import ViewState, parse_query
+from core.state.view import ViewState, encode_query, parse_query
 from core.stats.hr import hr_from_summary
 from core.stats.km import reconstruct
 from core.store import Missing, Refused, StoreUnavailable, open_store
@@ -34,14 +35,18 @@ from core.views.plain import plain
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
 
-def _files_of(target: Path) -> dict[str, bytes]:
-    """The files to validate: the file itself, or a folder's studies.* and outcomes.* files."""
+def _files_of(target: Path, words: bool = False) -> dict[str, bytes]:
+    """The files to validate: the file itself, or a folder's studies.* and outcomes.* files
+    (``words``: and its description.json, when there is one)."""
     if target.is_dir():
         paths = sorted(
             p
             for p in target.iterdir()
-            if p.suffix.lower() in TABLE_SUFFIXES
-            and (p.stem.lower() in ("studies", "outcomes") or p.suffix.lower() == ".xlsx")
+            if (
+                p.suffix.lower() in TABLE_SUFFIXES
+                and (p.stem.lower() in ("studies", "outcomes") or p.suffix.lower() == ".xlsx")
+            )
+            or (words and p.name.lower() == description.FILE_NAME)
         )
     else:
         paths = [target]
@@ -67,22 +72,47 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _load_data(path: str | None) -> Dataset | str:
     """The bundled dataset, or the one in ``path`` (a file or folder, as ``validate`` reads
-    it); a string says why it cannot be read."""
+    it, with a folder's description.json; or a project file); a string says why it cannot be
+    read."""
     if path is None:
         return load_bundled()
     target = Path(path)
     if not target.exists():
         return f"{target}: no such file or folder"
     try:
-        files = _files_of(target)
+        files = _files_of(target, words=True)
     except OSError as exc:
         return f"{target}: cannot read ({exc.strerror or exc})"
+    if target.is_file() and target.suffix.lower() == project.SUFFIX:
+        loaded = _load_project(target, files[target.name])
+        return loaded if isinstance(loaded, str) else loaded.dataset
     if not files:
         return f"{target}: no studies.* or outcomes.* (.csv, .xlsx, .parquet) file found"
     dataset, report = load_files(files, source=str(target))
     if dataset is None:
         return f"{target}: the data cannot be read\n{report.text()}"
     return dataset
+
+
+def _load_project(target: Path, data: bytes) -> project.Project | str:
+    """The project file at ``target``; a string says why it cannot be read."""
+    loaded, problems = project.read_project(data, target.name)
+    if loaded is None:
+        return f"{target}: the project cannot be read\n" + "\n".join(map(str, problems))
+    return loaded
+
+
+def _project_view(args: argparse.Namespace, query: Any) -> Any:
+    """A project file's view when ``--data`` is one and the link gives no view of its own."""
+    path = getattr(args, "data", None)
+    given = query if not isinstance(query, str) else query.strip().lstrip("?").strip()
+    if path is None or given or not path.lower().endswith(project.SUFFIX):
+        return query
+    try:
+        loaded = _load_project(Path(path), Path(path).read_bytes())
+    except OSError:
+        return query
+    return query if isinstance(loaded, str) else encode_query(loaded.state)
 
 
 def _open_token(token: str) -> Dataset | str:
@@ -121,7 +151,7 @@ def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], d
     dataset, query = _link_data(args)
     if isinstance(dataset, str):
         return _unreadable(dataset)
-    parsed = parse_query(query)
+    parsed = parse_query(_project_view(args, query))
     out = view(parsed.state, dataset)
     notices = [*parsed.notices, *grade_notices(parsed.state), *out.get("notices", [])]
     _print_json({**out, "notices": notices})
@@ -363,8 +393,9 @@ def _data_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
         metavar="FILE_OR_DIR",
-        help="a dataset file or folder, as validate reads it (default: the link's data= "
-        "token in EXPLORER_STORE, else the bundled data)",
+        help="a dataset file or folder, as validate reads it (a folder's description.json "
+        "too), or a project file (.zip: its view is used when no link is given); default: "
+        "the link's data= token in EXPLORER_STORE, else the bundled data",
     )
 
 

@@ -1,4 +1,5 @@
-"""Overview: both outcomes side by side, re-pooled for the current view."""
+"""Overview: the dataset's outcomes side by side, re-pooled for the current view, in the words
+of its description (title, default-view note, outcome labels)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import streamlit as st
 from core import vocab
 from core.report.narrative import summary_sentence
 from core.state.view import DEFAULT_STATE, FIELD_BY_NAME
-from core.views.analysis import OUTCOMES
 from ui import blocks, cache, endpoints, sync
 from ui.sof import render_sof
 
@@ -17,14 +17,12 @@ state = sync.current()
 dataset = cache.current_dataset()[1]
 analysis = cache.analysis(state)
 
-st.title("Perioperative radiotherapy for HCC: the pooled evidence")
+words = dataset.description
+st.title(blocks.text(words.title), help=blocks.text(words.question) or None)
 criteria = ("indication", "design", "rt", "scope", "qmin")
-if all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f in criteria):
+if words.view_note and all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f in criteria):
     st.caption(
-        "Default view: the published meta-analysis's criteria as far as our data allow: "
-        "randomized or propensity-matched studies; portal vein tumour thrombosis or a narrow "
-        "margin; external-beam RT; studies known to be outside it left out. Our data are "
-        "abstract-level, so fewer studies can be pooled than the 7 it pooled."
+        blocks.text(words.view_note)
         + (
             " Where a study reports no rate at exactly t years, it is interpolated between the "
             "study's nearest reported years (marked † and derived; switch off \"Also use "
@@ -60,8 +58,8 @@ st.selectbox(
     "the value (no year, no quality score, excluded so no weight) come last.",
 )
 
-published = cache.published_results()
-for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
+slots = words.slots
+for col, outcome in zip(st.columns(max(2, len(slots)), gap="large"), slots, strict=False):
     oa = analysis.outcomes[outcome]
     with col:
         st.subheader(oa.title)
@@ -71,7 +69,7 @@ for col, outcome in zip(st.columns(2, gap="large"), OUTCOMES, strict=True):
             st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
         blocks.forest(oa, state, dataset.studies, width=blocks.OVERVIEW_FOREST_WIDTH)
         blocks.overlap_note(oa)
-        blocks.published_box(oa, published, details=True)
+        blocks.published_box(oa, details=True)
         blocks.not_used(oa)
 
 blocks.rob_summary(analysis, dataset.studies)

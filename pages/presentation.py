@@ -52,7 +52,7 @@ def full_page() -> None:
     with sentence_col.container(border=True, key="present_sentence"):
         st.markdown(blocks.text(summary_sentence(oa, state, studies)))
     with published_col.container(border=True, key="present_published"):
-        blocks.published_box(oa, cache.published_results())
+        blocks.published_box(oa)
     endpoints.render(oa)
 
     numbers = key_numbers(oa, state)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
-from core.data import export, schema
+from core.data import description, export, project, schema
 from core.data.dataset import DATA_DIR, Dataset
 from core.data.records import ordered_sources
 from core.state.view import ViewState
@@ -51,6 +51,8 @@ def _on_upload() -> None:
         st.session_state["upload"] = (result.key, result.dataset)
         memory.trim_when_released(result.dataset)
         _not_saved()
+        if result.state is not None:  # a project file: its view opens with its data
+            sync.commit(result.state)
     _new_uploader()
     memory.trim()  # the parse's temporaries are freed
 
@@ -376,12 +378,14 @@ def _your_data(dataset: Dataset, is_upload: bool) -> None:
     st.markdown(
         "Same layout as the bundled data (data/README.md): a **studies** and an **outcomes** "
         "table, as two CSV files (chosen together), one Excel .xlsx with sheets `studies` and "
-        f"`outcomes`, or two Parquet files. Up to {schema.MAX_FILE_BYTES // 1_000_000} MB per "
+        f"`outcomes`, or two Parquet files; with them, optionally, a `description.json` giving "
+        "the dataset's own words (outcomes, arms, filters). Or a project file (.zip) made "
+        f"below, alone. Up to {schema.MAX_FILE_BYTES // 1_000_000} MB per "
         "file. Rows with errors are listed and left out; a file that cannot be read leaves the "
         "data in use as it is."
     )
     st.file_uploader(
-        "Studies and outcomes files",
+        "Studies and outcomes files, a description, or a project file",
         type=list(upload.UPLOAD_TYPES),
         accept_multiple_files=True,
         key=_uploader_key(),
@@ -415,6 +419,8 @@ def _your_data(dataset: Dataset, is_upload: bool) -> None:
             )
         for note in result.report.notes:
             st.caption(f"Note: {blocks.text(note)}")
+        for note in result.notices:  # a project file's view, as a link's
+            st.caption(f"The project's view: {blocks.text(note)}")
     if is_upload:
         st.button("Back to the bundled evidence", on_click=_back_to_bundled, icon=":material/undo:")
 
@@ -474,6 +480,27 @@ def _your_data(dataset: Dataset, is_upload: bool) -> None:
         file_name=f"{prefix}_outcomes.parquet",
         mime="application/vnd.apache.parquet",
         on_click="ignore",
+    )
+    p1, p2 = st.columns(2)
+    view = sync.current()
+    p1.download_button(
+        "Download the project (.zip)",
+        data=lambda: project.write_project(dataset, view),
+        file_name=f"{prefix}_project.zip",
+        mime="application/zip",
+        on_click="ignore",
+        help="The whole workspace in one file: the data, its description, and this view "
+        "(filters, model, certainty judgements and their reasons). Load it back above, or "
+        "read it with `python -m core analyze --data FILE`.",
+    )
+    p2.download_button(
+        "This dataset: description (JSON)",
+        data=lambda: description.to_bytes(dataset.description),
+        file_name="description.json",
+        mime="application/json",
+        on_click="ignore",
+        help="The dataset's words (title, outcomes, arms, filters, published comparison); put "
+        "it beside your CSV files when you upload them (data/README.md).",
     )
 
 

@@ -34,7 +34,7 @@ from core.views.analysis import (
 )
 from core.views.overlap import mark as overlap_mark
 from core.views.overlap import overlap_sentence
-from core.views.published import SOURCE, published_comparison
+from core.views.published import published_comparison, source_label
 from core.views.results_table import plot_table
 from core.vocab import MODEL_HELP, NOT_ADVICE, STAT_HELP
 from ui import cache, exports, style, sync
@@ -347,19 +347,20 @@ def numbers(
             )
 
 
-def published_box(oa: OutcomeAnalysis, published: dict, *, details: bool = False) -> None:
+def published_box(oa: OutcomeAnalysis, *, details: bool = False) -> None:
     """The published pooled result for this outcome where the view compares with it, else one
-    line saying it does not (bundled data only: beside a user's own data it would compare
-    unlike with unlike). ``details``: also the note on the published number (the Overview)."""
-    if cache.current_dataset()[0] != cache.BUNDLED_KEY:
-        return
+    line saying it does not; only the published result the dataset's own description names
+    (beside other data it would compare unlike with unlike). ``details``: also the note on the
+    published number (the Overview)."""
+    published = cache.current_dataset()[1].description.published
     found = published_comparison(oa, published)
     if found is None:
         return
     if not found.comparable:
         st.caption(text(found.text))
         return
-    st.markdown(f"**{SOURCE}:** {text(found.text.removeprefix(SOURCE + ': '))}")
+    source = source_label(published)
+    st.markdown(f"**{source}:** {text(found.text.removeprefix(source + ': '))}")
     if details and found.note:
         with st.expander("Details of the published number"):
             st.caption(text(found.note))
@@ -372,7 +373,7 @@ def not_used(oa: OutcomeAnalysis) -> None:
     if not rows:
         return
     panel = st.expander(
-        f"Not used for {vocab.OUTCOMES[oa.outcome]} ({len(rows)})",
+        f"Not used for {oa.words.label} ({len(rows)})",
         key=f"not_used_{oa.outcome}",
         on_change="rerun",
     )

@@ -23,7 +23,7 @@ from core.state.view import ViewState, describe_filters
 from core.views import board
 from core.views.analysis import Analysis, OutcomeAnalysis, out_of_range
 from core.vocab import SOF_QUALITY_NOTE
-from ui import blocks, cache, sync
+from ui import blocks, sync
 from ui.sof import display_frame, summary_rows
 
 #: The sidebar, its collapsed control, the header with the app menu and toolbar, and the
@@ -210,7 +210,7 @@ def _sof_screen(oa: OutcomeAnalysis, row: SofRow | None) -> None:
         st.table(frame)
         if row.message:
             st.info(blocks.text(row.message))
-        blocks.published_box(oa, cache.published_results())
+        blocks.published_box(oa)
     with domains_col.container(key="board_domains"):
         _certainty(row)
         cert = row.certainty

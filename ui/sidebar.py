@@ -110,26 +110,35 @@ def _changed(key: str) -> None:
 def render(state: ViewState, *, single_outcome: bool) -> None:
     """Draw the sidebar for ``state`` (changes arrive through ``_changed`` on the next run)."""
     _seed_widgets(state)
+    dataset = cache.current_dataset()[1]
+    words = dataset.description
     sb = st.sidebar
     sb.header("Which studies")
-    for label, names, key in (
-        ("Indication", vocab.INDICATIONS, "w_indication"),
-        ("Design", vocab.DESIGNS, "w_design"),
-        ("Radiotherapy", vocab.RT_TYPES, "w_rt"),
+    # the filters the dataset's description offers, in its words
+    for column, names, key in (
+        ("indication", vocab.INDICATIONS, "w_indication"),
+        ("design", vocab.DESIGNS, "w_design"),
+        ("rt_type", vocab.RT_TYPES, "w_rt"),
     ):
-        sb.multiselect(label, list(names), format_func=_labels(names), **_bound(key))
-    sb.slider(
-        "Minimum quality score",
-        0,
-        QMAX,
-        **_bound("w_qmin"),
-        help="This project's editorial rating (data/quality_rubric.md), 0-7; 0 = no minimum.",
-    )
-    sb.toggle(
-        "Only studies that could be in the published meta-analysis",
-        **_bound("w_scope"),
-        help="Leaves out studies known not to be in it (e.g. published after its May 2023 search).",
-    )
+        offered = words.filter(column)
+        if offered is None:
+            continue
+        labels = {**names, **dict(offered.values)}
+        sb.multiselect(offered.label, list(names), format_func=_labels(labels), **_bound(key))
+    if dataset.studies["quality_score"].notna().any():
+        sb.slider(
+            "Minimum quality score",
+            0,
+            QMAX,
+            **_bound("w_qmin"),
+            help="This project's editorial rating (data/quality_rubric.md), 0-7; 0 = no minimum.",
+        )
+    if words.published is not None:
+        sb.toggle(
+            "Only studies that could be in the published meta-analysis",
+            **_bound("w_scope"),
+            help="Leaves out studies known not to be in it (e.g. published after its search).",
+        )
     sb.radio(
         "Overlapping cohorts",
         list(OVERLAP_CHOICES),
@@ -141,7 +150,13 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     )
     sb.header("What to pool")
     if single_outcome:
-        sb.radio("Outcome", list(vocab.OUTCOMES), **_bound("w_outcome"), horizontal=True)
+        sb.radio(
+            "Outcome",
+            list(words.slots),
+            **_bound("w_outcome"),
+            horizontal=True,
+            format_func=lambda slot: words.words(slot).code,
+        )
     sb.radio(
         "Effect measure",
         list(vocab.MEASURES),
@@ -149,14 +164,20 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
         horizontal=True,
         format_func=_labels(vocab.MEASURES),
     )
-    if state.measure in TABLE_MEASURES:
-        c1, c2 = sb.columns(2)
-        c1.selectbox(
-            "t for OS (years)", _years_for(state.t_os), **_bound("w_t_os"), format_func=_years
-        )
-        c2.selectbox(
-            "t for DFS (years)", _years_for(state.t_dfs), **_bound("w_t_dfs"), format_func=_years
-        )
+    timed = [
+        (slot, key, t)
+        for slot, key, t in (("OS", "w_t_os", state.t_os), ("DFS", "w_t_dfs", state.t_dfs))
+        if slot in words.slots and words.words(slot).time_points
+    ]
+    if state.measure in TABLE_MEASURES and timed:
+        for c, (slot, key, t) in zip(sb.columns(len(timed)), timed, strict=True):
+            points = words.words(slot).time_points
+            c.selectbox(
+                f"t for {words.words(slot).code} (years)",
+                _years_for(t, points),
+                **_bound(key),
+                format_func=_years,
+            )
         sb.toggle(
             "Also use interpolated rates",
             **_bound("w_tpoint"),
@@ -168,10 +189,10 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     sb.header("Model")
     # Mantel-Haenszel and Peto pool 2x2 tables (Peto odds ratios only); a link may still ask
     # for them elsewhere: then they stay listed and the page says what stands in
-    offered = [*METHODS, *(m for m in TABLE_METHODS if _offers(m, state))]
+    models = [*METHODS, *(m for m in TABLE_METHODS if _offers(m, state))]
     sb.selectbox(
         "Model",
-        [*offered, "BAYES"],
+        [*models, "BAYES"],
         **_bound("w_method"),
         format_func=vocab.model_label,
         help=None
@@ -274,9 +295,9 @@ def _safe_replace(state: ViewState, changes: dict) -> ViewState:
         return state
 
 
-def _years_for(t: float) -> list[float]:
-    """The usual time points, plus the one a link asked for."""
-    return sorted({*OR_YEARS, t})
+def _years_for(t: float, points: tuple[float, ...] = OR_YEARS) -> list[float]:
+    """The outcome's time points (the description's), plus the one a link asked for."""
+    return sorted({*points, t})
 
 
 def _years(t: float) -> str:

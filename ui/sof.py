@@ -73,7 +73,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     else:
         placeholder = "enter a risk"
     st.number_input(
-        f"Assumed risk of {event} without RT{when} (%)",
+        f"Assumed risk of {event} {row.untreated}{when} (%)",
         min_value=0.0,
         max_value=100.0,
         value=None,
@@ -179,12 +179,17 @@ def render_sof(
     returns its rows. ``key`` prefixes the widget keys (to draw it twice on one page)."""
     st.subheader("Summary of findings")
     st.caption(f"{DISCLAIMER} {SOF_QUALITY_NOTE}")
-    rows = summary_rows(analysis, state, dataset, outcomes)
+    words = dataset.description
+    rows = summary_rows(analysis, state, dataset, outcomes or words.slots)
     st.table(display_frame(rows))
+    events = " or ".join(
+        f"{words.words(s).event} ({words.words(s).label})" for s in (outcomes or words.slots)
+    )
+    untreated = rows[0].untreated if rows else words.untreated
     st.caption(
-        "Events are deaths (overall survival) or recurrences or deaths (disease-free survival) "
-        "over the time shown; fewer is better. Absolute effects apply the pooled ratio and its "
-        "CI to the assumed risk without RT. NNTB/NNTH: number needed to treat for one patient "
+        f"Events: {events}, over the time shown where there is one; fewer is better. Absolute "
+        "effects apply the pooled ratio and its CI to the assumed risk "
+        f"{untreated}. NNTB/NNTH: number needed to treat for one patient "
         "to benefit/be harmed; where the CI includes no effect it runs through ∞ (Altman 1998)."
     )
     for row in rows:

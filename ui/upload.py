@@ -14,11 +14,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.data import project
 from core.data.dataset import Dataset, load_files
 from core.data.schema import MAX_FILE_BYTES, Problem, ValidationReport
+from core.state.view import ViewState
 from ui.markup import md
 
-UPLOAD_TYPES = ("csv", "xlsx", "parquet")
+#: tables, a description beside them (.json) and project files (.zip)
+UPLOAD_TYPES = ("csv", "xlsx", "parquet", "json", "zip")
 REPORT_COLUMNS = ("Severity", "File", "Row", "Column", "Problem", "Fix")
 
 
@@ -30,6 +33,9 @@ class UploadResult:
     key: str | None
     dataset: Dataset | None
     report: ValidationReport
+    #: a project file's view (and the notices from reading it), to open with its data
+    state: ViewState | None = None
+    notices: tuple[str, ...] = ()
 
     @property
     def loaded(self) -> bool:
@@ -93,6 +99,8 @@ def handle_upload(files: Sequence[tuple[str, bytes]]) -> UploadResult:
     ]
     if too_big:
         return _failed(names, too_big)
+    if any(name.lower().endswith(project.SUFFIX) for name, _ in files):
+        return _project(files)
     by_name: dict[str, bytes] = {}
     for name, data in files:
         if name in by_name:
@@ -124,6 +132,37 @@ def handle_upload(files: Sequence[tuple[str, bytes]]) -> UploadResult:
         return UploadResult(names, None, None, failed)
     key = dataset_key(files) if ds is not None else None
     return UploadResult(names, key, ds, report)
+
+
+def _project(files: Sequence[tuple[str, bytes]]) -> UploadResult:
+    """A project file (.zip), alone: its dataset, and its view to open."""
+    names = tuple(name for name, _ in files)
+    if len(files) != 1:
+        fix = "choose the project file alone"
+        return _failed(
+            names,
+            [
+                Problem(
+                    ", ".join(names),
+                    None,
+                    None,
+                    "a project file (.zip) holds the whole workspace and is loaded alone",
+                    fix,
+                )
+            ],
+        )
+    name, data = files[0]
+    try:
+        loaded, problems = project.read_project(data, name)
+    except Exception as exc:  # a last guard: an upload must never raise on the page
+        loaded, problems = (
+            None,
+            [Problem(name, None, None, f"{name} could not be read ({type(exc).__name__})")],
+        )
+    if loaded is None:
+        return _failed(names, problems)
+    ds = loaded.dataset
+    return UploadResult(names, dataset_key(files), ds, ds.report, loaded.state, loaded.notices)
 
 
 def report_frame(report: ValidationReport) -> pd.DataFrame:

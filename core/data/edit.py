@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from core.data.dataset import Dataset
+from core.data.dataset import Dataset, neutral_for
 from core.data.schema import TABLES, Problem, RawTable, validate_tables
 
 #: The column each table's new rows must fill to say where their numbers were read, with what
@@ -142,7 +142,9 @@ def check_edits(base: Dataset, studies: pd.DataFrame, outcomes: pd.DataFrame) ->
     dataset = None
     errors = [p for p in problems if p.severity == "error"]
     if not errors and report.studies is not None and report.outcomes is not None:
-        dataset = Dataset(report.studies, report.outcomes, report, "edited in the app")
+        # the edited data keep their description (neutral words follow the new time points)
+        words = base.description if base.description.given else neutral_for(report.outcomes)
+        dataset = Dataset(report.studies, report.outcomes, report, "edited in the app", words)
     return EditCheck(dataset, tuple(problems), added, changed, deleted)
 
 

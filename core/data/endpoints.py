@@ -89,10 +89,18 @@ def _slug(text: str) -> str:
     return slug or "unnamed"
 
 
-def endpoint_of(outcome: str, reported: object) -> Endpoint:
+def own_endpoint(code: str, event: str) -> Endpoint:
+    """A described outcome's own endpoint: its code as the name, the description's event."""
+    return Endpoint(_slug(code), code, event)
+
+
+def endpoint_of(outcome: str, reported: object, default: Endpoint | None = None) -> Endpoint:
     """The endpoint of an outcome row from its ``endpoint_as_reported`` (empty: the outcome
-    column's own endpoint)."""
+    column's own endpoint; ``default``: a described outcome's own, also when the row names
+    it by its code)."""
     text = "" if reported is None or not isinstance(reported, str) else one_line(reported).strip()
+    if default is not None and (not text or _norm(text) == _norm(default.name)):
+        return default
     if not text:
         return _DEFAULT_OF_OUTCOME.get(outcome, Endpoint(_slug(outcome), outcome, outcome, False))
     known = _BY_SPELLING.get(_norm(text))
@@ -149,13 +157,15 @@ def definitions(
     ids: Sequence[str],
     reported: Sequence[object],
     adjustments: Sequence[object],
+    default: Endpoint | None = None,
 ) -> tuple[Definition, ...]:
     """The definitions among studies ``ids`` (with their ``endpoint_as_reported`` and
-    ``adjustment`` cells), in order of first appearance."""
+    ``adjustment`` cells), in order of first appearance; ``default``: the outcome's own
+    endpoint when a description names it (:func:`own_endpoint`)."""
     groups: dict[tuple[str, Adjustment | None], list[tuple[str, str]]] = {}
     ends: dict[str, Endpoint] = {}
     for sid, rep, adj in zip(ids, reported, adjustments, strict=True):
-        ep = endpoint_of(outcome, rep)
+        ep = endpoint_of(outcome, rep, default)
         ends.setdefault(ep.slug, ep)
         cls: Adjustment | None = None
         phrase = ""

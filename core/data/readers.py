@@ -17,7 +17,7 @@ import io
 import re
 import xml.parsers.expat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Literal
 
@@ -774,16 +774,49 @@ def read_files(
     return tables, readable
 
 
-def validate_files(files: dict[str, bytes]) -> ValidationReport:
+def recode_outcomes(raw: RawTable, codes: Mapping[str, str]) -> RawTable:
+    """``raw`` (an outcomes table) with its ``outcome`` codes mapped to the analysis's slots
+    (``codes``: a description's ``TB`` -> ``OS``); a code the description does not name
+    becomes a cell problem of its row, never a silent guess."""
+    names = [h.strip() for h in raw.header]
+    if "outcome" not in names:
+        return raw
+    at = names.index("outcome")
+    known = ", ".join(codes)
+
+    def cell(v: object) -> object:
+        s = v.strip() if isinstance(v, str) else v
+        if s is None or s == "" or isinstance(v, CellIssue):
+            return v
+        if isinstance(s, str) and s in codes:
+            return codes[s]
+        return CellIssue(
+            f"{str(s)[:60]!r} is not one of the description's outcome codes ({known})",
+            "use one of those codes, or add the outcome to description.json",
+        )
+
+    rows = tuple(
+        tuple(cell(v) if i == at else v for i, v in enumerate(r)) if len(r) > at else r
+        for r in raw.rows
+    )
+    return RawTable(raw.file, raw.header, rows)
+
+
+def validate_files(
+    files: dict[str, bytes], codes: Mapping[str, str] | None = None
+) -> ValidationReport:
     """Read and validate uploaded files (name -> bytes): CSV, .xlsx or Parquet.
 
     A .xlsx holds sheets named ``studies`` and ``outcomes`` (or one sheet, in a file named
     studies.xlsx or outcomes.xlsx); CSV and Parquet hold one table each, told apart by the
-    file name (``studies``/``outcomes`` in it) or else by a ``kind`` column.
+    file name (``studies``/``outcomes`` in it) or else by a ``kind`` column. ``codes``: a
+    description's outcome codes -> slots (:func:`recode_outcomes`).
     """
     problems = Problems()
     notes: list[str] = []
     tables, readable = read_files(files, problems, notes)
+    if codes is not None and "outcomes" in tables:
+        tables["outcomes"] = recode_outcomes(tables["outcomes"], codes)
     return validate_tables(tables, problems, notes, readable)
 
 

@@ -29,7 +29,6 @@ import pandas as pd
 
 from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
-from core.data.dataset import published as _published
 from core.data.records import ordered_sources
 from core.fmt import count
 from core.report.figures import chart_spec, charts_to
@@ -409,7 +408,8 @@ def build_report(
     ``overrides``: the user's certainty judgements, keyed (outcome, domain))."""
     studies: pd.DataFrame = dataset.studies
     source = _s(dataset.source)
-    pub = _published() if source.startswith("bundled") else None
+    pub = getattr(dataset, "description", None)
+    pub = None if pub is None else pub.published
     rows = sof_table(analysis, studies, overrides=overrides)
     labels = _labels(studies)
     notices: tuple[str, ...] = ()
@@ -419,7 +419,7 @@ def build_report(
         )
     notices += analysis.notices
     return Report(
-        title=TITLE,
+        title=_s(getattr(dataset, "description", None) and dataset.description.title) or TITLE,
         disclaimer=REPORT_NOT_ADVICE,
         created=_fmt_created(created),
         link=_s(link),
@@ -429,7 +429,7 @@ def build_report(
         outcomes=tuple(_section(oa, state, studies, pub) for oa in analysis.outcomes.values()),
         sof=sof_display(rows),
         sof_notes=tuple(
-            f"Risk without RT, {r.title}: {r.control.source}." for r in rows if r.control
+            f"Risk {r.untreated}, {r.title}: {r.control.source}." for r in rows if r.control
         )
         + tuple(f"{r.title}: {r.message}" for r in rows if r.message),
         sof_domains=_sof_domains(rows),
@@ -656,7 +656,6 @@ class _Pdf:
             self.family, self.unicode = "DejaVu", True
         else:
             self.family, self.unicode = "Helvetica", False
-        pdf.set_title(TITLE)
         pdf.add_page()
         self.pdf = pdf
 
@@ -737,6 +736,7 @@ class _Pdf:
 def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
     """The report as PDF bytes (``compress=False`` leaves page streams readable, for tests)."""
     w = _Pdf()
+    w.pdf.set_title(w.t(rep.title))
     w.pdf.compress = compress
     w.para(rep.title, 17, bold=True)
     w.para(rep.disclaimer, 10)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.data.description import layout_filter
 from core.data.endpoints import mix_sentence
 from core.fmt import count, effect_ci, p_value, percent, probability
 from core.fmt import effect as fmt_effect
@@ -29,9 +30,7 @@ from core.state.view import ViewState, describe_filters, describe_measure
 from core.stats.effects import null_value, to_shown
 from core.stats.pooling import COMMON_EFFECT, PI_MIN_K
 from core.views.analysis import OutcomeAnalysis
-from core.vocab import DESIGN_NOUNS, EVENTS, MEASURE_NAMES, MODELS, OUTCOMES
-
-TREATMENT = "perioperative RT"
+from core.vocab import DESIGN_NOUNS, MEASURE_NAMES, MODELS
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -60,7 +59,7 @@ def event_phrase(oa: OutcomeAnalysis) -> str:
     defs = oa.definitions or oa.available
     events = list(dict.fromkeys(d.endpoint.event for d in defs))
     if not events:
-        return EVENTS[oa.outcome]
+        return oa.words.event
     if len(events) == 1:
         return events[0]
     names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
@@ -71,9 +70,11 @@ def effect_phrase(oa: OutcomeAnalysis) -> str:
     """What the ratio compares: 'odds of death from any cause at 2 years', 'hazard of
     HCC-related death' (the pooled studies' own endpoints)."""
     event = event_phrase(oa)
-    if oa.measure == "HR" or oa.years is None:
+    if oa.measure == "HR":
         return f"hazard of {event}"
     scale = "odds" if oa.measure == "OR" else "risk"
+    if oa.years is None:  # counts without a time point
+        return f"{scale} of {event}"
     return f"{scale} of {event} at {_years(oa.years)}"
 
 
@@ -84,9 +85,9 @@ def endpoint_words(oa: OutcomeAnalysis) -> str:
     defs = oa.definitions or oa.available
     if not defs:
         return ""
-    if oa.measure == "HR" or oa.years is None:
+    if oa.measure == "HR":
         return oa.title.removeprefix("Hazard ratio ")
-    if [d.endpoint.name for d in defs] == [oa.outcome]:
+    if [d.endpoint.name for d in defs] in ([oa.outcome], [oa.words.code]):
         return ""
     names = " or ".join(dict.fromkeys(d.endpoint.name for d in defs))
     return f"{names}{', mixed endpoint definitions' if len(defs) > 1 else ''}"
@@ -96,11 +97,12 @@ def headline(oa: OutcomeAnalysis) -> str:
     """'Overall survival: odds ratio at 2 years', 'Overall survival: hazard ratio for
     HCC-related death, multivariable Cox' or 'Disease-free survival: odds ratio at 1 year (DFS
     or RFS, mixed endpoint definitions)': what the pooled studies measured."""
-    what = OUTCOMES[oa.outcome].capitalize()
+    what = oa.words.label[:1].upper() + oa.words.label[1:]
     words = endpoint_words(oa)
-    if oa.measure == "HR" or oa.years is None:
+    if oa.measure == "HR":
         return f"{what}: hazard ratio" + (f" {words}" if words else "")
-    head = f"{what}: {measure_name(oa)} at {_years(oa.years)}"
+    at = "" if oa.years is None else f" at {_years(oa.years)}"
+    head = f"{what}: {measure_name(oa)}{at}"
     return f"{head} ({words})" if words else head
 
 
@@ -116,6 +118,22 @@ def described_filters(state: ViewState, oas: Sequence[OutcomeAnalysis]) -> list[
     lines = describe_filters(state, outcomes)
     if not oas:
         return lines
+    words = oas[0].description
+    if words is not None:  # the filters the dataset offers, in its words
+        shown = []
+        filters = (("indication", "indication"), ("design", "design"), ("rt_type", "rt"))
+        for i, (column, name) in enumerate(filters):
+            offered = words.filter(column)
+            if offered is not None and offered == layout_filter(column):
+                shown.append(lines[i])  # the layout's own words: the link's line as it is
+            elif offered is not None:
+                values = getattr(state, name)
+                text = ", ".join(offered.value_label(v) for v in values) or "none selected"
+                shown.append(f"{offered.label}: {text}")
+        rest = lines[3:]
+        if words.published is None:
+            rest = [line for line in rest if not line.startswith("Studies: ")]
+        lines = shown + rest
     old = _joined([describe_measure(state, o) for o in outcomes])
     new = _joined([oa.title for oa in oas])
     return [new if line == old else line for line in lines]
@@ -158,13 +176,17 @@ def _included(oa: OutcomeAnalysis) -> pd.DataFrame:
 def design_phrase(oa: OutcomeAnalysis, studies: pd.DataFrame) -> str:
     """The designs actually pooled: '2 randomized trials and 1 propensity-matched study'."""
     ids = _included(oa)["study_id"].astype(str)
-    designs = studies.set_index("study_id").loc[ids, "design"].astype(str)
-    counts = designs.value_counts()
+    column = studies.set_index("study_id").loc[ids, "design"]
+    unrecorded = int(column.isna().sum())
+    counts = column.dropna().astype(str).value_counts()
     order = [d for d in DESIGN_NOUNS if d in counts] + sorted(set(counts.index) - set(DESIGN_NOUNS))
     parts = []
     for d in order:
         one, many = DESIGN_NOUNS.get(d, (f"{d} study", f"{d} studies"))
         parts.append(_plural(int(counts[d]), one, many))
+    if unrecorded:
+        what = "studies" if not parts else "of design not recorded"
+        parts.append(_plural(unrecorded, "study", "studies") + ("" if not parts else f" {what}"))
     return _join(parts)
 
 
@@ -224,14 +246,14 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
         why = ": the Hartung-Knapp interval needs two studies or more" if p.ci == "hksj" else ""
         notes = "; ".join([f"no 95% CI could be computed{why}", *extra])
         event = effect.split(" of ", 1)[1]  # 'death at 2 years'
-        return f"the {name} for {event} with {TREATMENT} was {est} ({notes})"
+        return f"the {name} for {event} with {oa.intervention} was {est} ({notes})"
     ci = f"{interval_name(p.method)} {_bounds(oa.measure, p.ci_low, p.ci_high)}"
     if p.ci_high < 0 or p.ci_low > 0:
         article = "a " if oa.measure == "HR" else ""
         way = "lower" if p.ci_high < 0 else "higher"
-        head = f"{TREATMENT} was associated with {article}{way} {effect}"
+        head = f"{oa.intervention} was associated with {article}{way} {effect}"
     else:
-        head = f"there was no clear difference in the {effect} with {TREATMENT}"
+        head = f"there was no clear difference in the {effect} with {oa.intervention}"
         ci += f", which includes {null_value(oa.measure):g}"
     return f"{head}: {name} {est} ({'; '.join([ci, *extra])})"
 
@@ -246,7 +268,7 @@ def summary_sentence(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFram
     if p is None:
         why = (oa.message or "no study is included").strip().rstrip(".")
         return (
-            f"Nothing can be pooled for {OUTCOMES[oa.outcome]} ({effect_phrase(oa)}). "
+            f"Nothing can be pooled for {oa.words.label} ({effect_phrase(oa)}). "
             f"{why[0].upper()}{why[1:]}."
         )
     patients = patients_phrase(oa, studies)

@@ -248,13 +248,20 @@ def _data_lines(
 ) -> list[str]:
     rows = _with_tables_only(oa)
     if oa.measure in TABLE_MEASURES:
-        events = "deaths" if oa.outcome == "OS" else "recurrences or deaths"
+        own = oa.description is not None and oa.words.code not in ("OS", "DFS")
+        events = (
+            f"{oa.words.event} events"
+            if own
+            else ("deaths" if oa.outcome == "OS" else "recurrences or deaths")
+        )
+        when = "with no time point" if oa.years is None else f"by t = {oa.years:g} years"
+        arm = oa.description.treatment if own and oa.description else "RT"
         favours = "RD < 0" if oa.measure == "RD" else f"{oa.measure} < 1"
         lines = [
-            f"# 2x2 counts: {events} by t = {oa.years:g} years and arm sizes, RT arm (ai of",
-            f"# n1i) vs control (ci of n2i); {favours} favours RT. Where a study reports survival",
-            "# rates only, events = round(n x (1 - rate/100)), an approximation that ignores",
-            "# censoring before t. Per study, how the counts were derived and the source:",
+            f"# 2x2 counts: {events} {when} and arm sizes, {arm} arm (ai of",
+            f"# n1i) vs control (ci of n2i); {favours} favours {arm}. Where a study reports",
+            "# survival rates only, events = round(n x (1 - rate/100)), an approximation that",
+            "# ignores censoring before t. Per study, how the counts were derived and the source:",
         ]
     else:
         lines = [

@@ -53,6 +53,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core.data.description import bundled_words
 from core.fmt import count, effect, effect_ci, per_1000, percent
 from core.report.narrative import _join as _and  # 'a, b and c'
 from core.report.narrative import endpoint_words, event_phrase
@@ -64,17 +65,24 @@ from core.views.analysis import Analysis, OutcomeAnalysis, pi_method_text
 from core.vocab import DISCLAIMER, GRADE_DOMAINS, GRADE_RATINGS, MEASURE_NAMES, OUTCOMES
 from core.vocab import EVENTS as EVENTS  # re-exported: ui.sof reads it from here
 
-#: The columns of the summary of findings as shown (:func:`sof_display`).
-SOF_COLUMNS: tuple[str, ...] = (
-    "Outcome",
-    "Studies (patients)",
-    "Relative effect (95% CI)",
-    "Risk without RT",
-    "Risk with RT (95% CI)",
-    "Difference (95% CI)",
-    "NNT",
-    "Certainty",
-)
+
+def sof_columns(untreated: str = "without RT", treated: str = "with RT") -> tuple[str, ...]:
+    """The columns of the summary of findings as shown (:func:`sof_display`), the risk columns
+    in the dataset's words ('Risk without RT', 'Risk with RT (95% CI)')."""
+    return (
+        "Outcome",
+        "Studies (patients)",
+        "Relative effect (95% CI)",
+        f"Risk {untreated}",
+        f"Risk {treated} (95% CI)",
+        "Difference (95% CI)",
+        "NNT",
+        "Certainty",
+    )
+
+
+#: The columns for the bundled evidence's words.
+SOF_COLUMNS: tuple[str, ...] = sof_columns()
 #: The domains in GRADE's order: key -> label.
 DOMAINS: dict[str, str] = GRADE_DOMAINS
 #: Ratings and the levels each costs.
@@ -259,17 +267,24 @@ class SofRow:
     #: what the pooled studies measured (narrative.endpoint_words) and the event they counted
     endpoint: str = ""
     event: str = ""
+    #: the dataset's words (core.data.description): the outcome's label, the control arm's
+    #: condition ('without RT') and the treated arm's ('with RT')
+    label: str = ""
+    untreated: str = "without RT"
+    treated: str = "with RT"
 
     @property
     def title(self) -> str:
         """'2-year overall survival (odds ratio)', 'Overall survival (hazard ratio for
         HCC-related death, multivariable Cox)', '1-year disease-free survival (odds ratio;
-        DFS or RFS, mixed endpoint definitions)'."""
-        what = OUTCOMES[self.outcome]
+        DFS or RFS, mixed endpoint definitions)', 'Tuberculosis (odds ratio)' (no time)."""
+        what = self.label or OUTCOMES.get(self.outcome, self.outcome)
         words = f" {self.endpoint}" if self.endpoint else ""
         if self.measure == "HR":
             return f"{what[0].upper()}{what[1:]} (hazard ratio{words})"
         words = f";{words}" if words else ""
+        if self.years is None:
+            return f"{what[0].upper()}{what[1:]} ({MEASURE_NAMES[self.measure]}{words})"
         return f"{self.years:g}-year {what} ({MEASURE_NAMES[self.measure]}{words})"
 
 
@@ -286,6 +301,13 @@ def risk_with_rd(risk_difference: float, r: float) -> float:
     """Risk with RT from a risk difference (a proportion) and the risk without: r + RD, kept
     within 0..1."""
     return min(max(r + risk_difference, 0.0), 1.0)
+
+
+def treated_words(untreated: str, intervention: str) -> str:
+    """The treated arm's condition from the control arm's: 'without RT' -> 'with RT'."""
+    if untreated.startswith("without "):
+        return "with " + untreated.removeprefix("without ")
+    return f"with {intervention}"
 
 
 def risk_with_or(odds_ratio: float, r: float) -> float:
@@ -531,7 +553,7 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
 
 def _indirectness(used: pd.DataFrame) -> Domain:
     reason = (
-        "Left to you: do the patients, RT techniques, comparators and outcome definitions "
+        "Left to you: do the patients, interventions, comparators and outcome definitions "
         "match your question? Until you judge it, the overall rating stays provisional."
     )
     active = used[used["q_untreated_control"] == 0]
@@ -633,6 +655,7 @@ def sof_row(
     ``control_risk``: the assumed risk without RT as a proportion; None = the pooled control
     arms (odds ratio) or none (hazard ratio: absolute effects then need one).
     """
+    untreated = (oa.description or bundled_words()).untreated
     blank = SofRow(
         outcome=oa.outcome,
         measure=oa.measure,
@@ -654,6 +677,9 @@ def sof_row(
         certainty=None,
         endpoint=endpoint_words(oa),
         event=event_phrase(oa),
+        label=oa.words.label,
+        untreated=untreated,
+        treated=treated_words(untreated, oa.intervention),
     )
     p = oa.pooled
     if p is None:
@@ -675,18 +701,19 @@ def sof_row(
     if control is None:
         if oa.measure == "HR":
             msg = (
-                f"A hazard ratio has no time point: enter the risk of {event} without RT by a "
+                f"A hazard ratio has no time point: enter the risk of {event} {untreated} by a "
                 "time of your choosing (for example from a control arm or a registry) to see "
                 "absolute effects over that time."
             )
         else:
-            msg = "No control-arm event counts: enter an assumed risk without RT."
+            msg = f"No control-arm event counts: enter an assumed risk {untreated}."
         return replace(base, message=msg)
     r = control.risk
     if r <= 0.0 or r >= 1.0:
         msg = (
-            f"With an assumed risk of {percent(100 * r, 0)} the risk is the same with and "
-            "without RT: absolute effects and the NNT need a risk between 0% and 100%."
+            f"With an assumed risk of {percent(100 * r, 0)} the risk is the same "
+            f"{blank.treated} and {untreated}: absolute effects and the NNT need a risk "
+            "between 0% and 100%."
         )
         return replace(base, message=msg)
     f = {"HR": risk_with_hr, "RR": risk_with_rr, "RD": risk_with_rd}.get(oa.measure, risk_with_or)
@@ -762,21 +789,22 @@ def sof_display(rows: list[SofRow]) -> pd.DataFrame:
     """The summary of findings as shown, on the page, the presenter view and in the report:
     one row per outcome, text columns ("–" where there is no value; a row's message is shown
     beside the table, not in it)."""
+    columns = sof_columns(rows[0].untreated, rows[0].treated) if rows else SOF_COLUMNS
     return pd.DataFrame(
         [
-            {
-                "Outcome": r.title,
-                "Studies (patients)": f"{count(r.k)} ({count(r.patients)})",
-                "Relative effect (95% CI)": relative_text(r) or "–",
-                "Risk without RT": per_1000(None if r.control is None else r.control.risk),
-                "Risk with RT (95% CI)": per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
-                "Difference (95% CI)": absolute_text(r) if r.diff is not None else "–",
-                "NNT": "–" if r.nnt is None else r.nnt.text,
-                "Certainty": "–" if r.certainty is None else r.certainty.label,
-            }
+            (
+                r.title,
+                f"{count(r.k)} ({count(r.patients)})",
+                relative_text(r) or "–",
+                per_1000(None if r.control is None else r.control.risk),
+                per_1000(r.risk_rt, r.risk_rt_low, r.risk_rt_high),
+                absolute_text(r) if r.diff is not None else "–",
+                "–" if r.nnt is None else r.nnt.text,
+                "–" if r.certainty is None else r.certainty.label,
+            )
             for r in rows
         ],
-        columns=list(SOF_COLUMNS),
+        columns=list(columns),
     )
 
 

@@ -24,7 +24,8 @@ import pandas as pd
 from scipy import stats
 
 from core import fmt, vocab
-from core.data.endpoints import Definition, definitions, effect_words, matches
+from core.data.description import Description, OutcomeWords, bundled_words
+from core.data.endpoints import Definition, definitions, effect_words, matches, own_endpoint
 from core.data.estimable import EstimableSet, HasTables, ZeroCells, estimable
 from core.state.view import (
     TABLE_MEASURES,
@@ -67,11 +68,17 @@ class Selection:
     filtered_out: tuple[tuple[str, str], ...]
 
 
-def select_studies(studies: pd.DataFrame, state: ViewState) -> Selection:
-    """Apply the sidebar filters to the studies table, keeping its order."""
+def select_studies(
+    studies: pd.DataFrame, state: ViewState, description: Description | None = None
+) -> Selection:
+    """Apply the sidebar filters to the studies table, keeping its order. Only the filters
+    the dataset's description offers apply (all three without a description)."""
     keep: list[str] = []
     out: list[tuple[str, str]] = []
-    recorded = frozenset(c for c in ("design", "indication", "rt_type") if studies[c].notna().any())
+    offered: tuple[str, ...] = ("design", "indication", "rt_type")
+    if description is not None:
+        offered = tuple(c for c in offered if description.filter(c) is not None)
+    recorded = frozenset(c for c in offered if studies[c].notna().any())
     for row in studies.itertuples(index=False):
         sid = str(row.study_id)
         reason = _filter_reason(row, state, recorded)
@@ -156,6 +163,18 @@ class OutcomeAnalysis:
     #: 2x2 tables pooled by Mantel-Haenszel/Peto without a per-study estimate (zero-cell
     #: options): (study_id, events_rt, n_rt, events_ctl, n_ctl)
     tables_only: tuple[tuple[str, float, float, float, float], ...] = ()
+    description: Description | None = None
+
+    @property
+    def words(self) -> OutcomeWords:
+        """The outcome's words (label, event, code) from the dataset's description; the
+        bundled evidence's vocabulary when none was given (a bare table pair)."""
+        return (self.description or bundled_words()).words(self.outcome)
+
+    @property
+    def intervention(self) -> str:
+        """What the treatment arm received, for sentences ('perioperative RT')."""
+        return (self.description or bundled_words()).intervention
 
     @property
     def k(self) -> int:
@@ -203,9 +222,10 @@ class OutcomeAnalysis:
         defs = self.definitions or self.available
         names = " / ".join(dict.fromkeys(d.endpoint.name for d in defs))
         if self.measure == "HR":
-            return f"Hazard ratio, {names or vocab.OUTCOMES[self.outcome]}"
+            return f"Hazard ratio, {names or self.words.label}"
         what = vocab.title(vocab.MEASURE_NAMES[self.measure])
-        return f"{what} of {self.years:g}-year {names or self.outcome}"
+        when = "" if self.years is None else f"{self.years:g}-year "
+        return f"{what} of {when}{names or self.words.code}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
         """Every study not pooled for this outcome, with the reason."""
@@ -275,19 +295,24 @@ def analyse_outcome(
     studies: pd.DataFrame,
     effects: EstimableFn,
     selection: Selection | None = None,
+    description: Description | None = None,
 ) -> OutcomeAnalysis:
     """Pool one outcome for a view. ``effects(outcome, measure, years, rule)`` gives the
-    estimable set (pass a cached function in the app)."""
-    sel = selection or select_studies(studies, state)
+    estimable set (pass a cached function in the app). ``description``: the dataset's words;
+    an outcome it gives no time points (counts without a time) is pooled without a t."""
+    sel = selection or select_studies(studies, state, description)
     tables = state.measure in TABLE_MEASURES
     years = (state.t_os if outcome == "OS" else state.t_dfs) if tables else None
+    if description is not None and not description.words(outcome).time_points:
+        years = None
     model = model_of(state)
     zero = ZeroCells(model.add, model.to, model.drop00, model.method == "PETO")
     es = effects(outcome, state.measure, years, state.tpoint, zero)
     chosen = set(sel.ids)
     rows = es.rows[es.rows["study_id"].isin(chosen)].reset_index(drop=True)
     not_estimable = tuple((s, r) for s, r in es.excluded if s in chosen)
-    available = _definitions(rows, outcome, state.measure)
+    own = None if description is None else description.words(outcome)
+    available = _definitions(rows, outcome, state.measure, own)
     kept = tuple(v for v in state.endpoint if v.split(".", 1)[0] == outcome)
     rows, endpoint_out, endpoint_note = _keep_definitions(rows, available, kept)
     excluded = set(state.exclude)
@@ -306,7 +331,8 @@ def analyse_outcome(
         gone = set(by_hand) | {d.study_id for d in dropped} | {s for s, _ in endpoint_out}
         only = tuple(t for t in es.tables_only if t[0] in chosen and t[0] not in gone)
     if k == 0:
-        message = _empty_message(outcome, years, state, len(sel.ids), len(rows))
+        what = (description or bundled_words()).words(outcome).label
+        message = _empty_message(what, years, state, len(sel.ids), len(rows))
     else:
         y = rows.loc[included, "yi"].to_numpy(dtype=float)
         v = rows.loc[included, "vi"].to_numpy(dtype=float)
@@ -363,7 +389,7 @@ def analyse_outcome(
         excluded_by_user=by_hand,
         patients=n,
         message=message,
-        definitions=_definitions(rows[rows["included"]], outcome, state.measure),
+        definitions=_definitions(rows[rows["included"]], outcome, state.measure, own),
         available=available,
         kept=kept,
         endpoint_note=endpoint_note,
@@ -374,6 +400,7 @@ def analyse_outcome(
         model_note=model.note,
         zero_words=zero_cell_words(model) if tables else None,
         tables_only=only,
+        description=description,
     )
 
 
@@ -420,17 +447,19 @@ def bayes_message(res: BayesResult, state: ViewState) -> str:
 
 
 def plain_benefit(oa: OutcomeAnalysis) -> str | None:
-    """'Probability that RT lowers the odds of death by 2 years: 98%', under the model and its
+    """'Probability that perioperative RT lowers the odds of death by 2 years: 98%', under the model and its
     prior, given the included studies (None without a Bayesian fit)."""
     if oa.bayes is None:
         return None
-    event = vocab.EVENTS[oa.outcome]
+    event = oa.words.event
     if oa.measure == "HR":
         what = f"the hazard of {event}"
     else:
         scale = "odds" if oa.measure == "OR" else "risk"
-        what = f"the {scale} of {event} by {oa.years:g} year{'s' if oa.years != 1 else ''}"
-    return f"Probability that RT lowers {what}: {fmt.probability(oa.bayes.p_benefit)}"
+        when = "" if oa.years is None else f" by {oa.years:g} year{'s' if oa.years != 1 else ''}"
+        what = f"the {scale} of {event}{when}"
+    chance = fmt.probability(oa.bayes.p_benefit)
+    return f"Probability that {oa.intervention} lowers {what}: {chance}"
 
 
 def benefit_caveat(k: int) -> str:
@@ -510,14 +539,22 @@ def ratio_pages_unavailable(state: ViewState) -> str | None:
     return None
 
 
-def _definitions(rows: pd.DataFrame, outcome: str, measure: str) -> tuple[Definition, ...]:
-    """The endpoint definitions of estimable ``rows`` (core.data.endpoints.definitions)."""
+def _definitions(
+    rows: pd.DataFrame, outcome: str, measure: str, words: OutcomeWords | None = None
+) -> tuple[Definition, ...]:
+    """The endpoint definitions of estimable ``rows`` (core.data.endpoints.definitions);
+    ``words``: a described outcome, whose code names its own endpoint (not for the codes
+    OS and DFS, whose endpoints the module knows)."""
+    default = None
+    if words is not None and words.code not in OUTCOMES:
+        default = own_endpoint(words.code, words.event)
     return definitions(
         outcome,
         measure,
         rows["study_id"].astype(str).tolist(),
         rows["endpoint_as_reported"].astype(object).tolist(),
         rows["adjustment"].astype(object).tolist() if "adjustment" in rows else [None] * len(rows),
+        default,
     )
 
 
@@ -583,10 +620,7 @@ def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = 
     )
 
 
-def _empty_message(
-    outcome: str, years: float | None, state: ViewState, n_sel: int, n_est: int
-) -> str:
-    what = vocab.OUTCOMES[outcome]
+def _empty_message(what: str, years: float | None, state: ViewState, n_sel: int, n_est: int) -> str:
     if n_sel == 0:
         return "No study matches the filters. Widen the indication, design or quality filters."
     if n_est == 0:
@@ -613,11 +647,12 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     ``core.data.estimable.estimable`` on ``dataset``."""
     studies: pd.DataFrame = dataset.studies
     fn = effects or (lambda o, m, t, r, z: estimable(dataset, o, m, t, r, z))
-    sel = select_studies(studies, state)
+    words = getattr(dataset, "description", None)
+    sel = select_studies(studies, state, words)
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
     outs: dict[str, OutcomeAnalysis] = {
-        o: analyse_outcome(o, state, studies, fn, sel) for o in OUTCOMES
+        o: analyse_outcome(o, state, studies, fn, sel, words) for o in OUTCOMES
     }
     notice = group_column(studies, state.group)[1]
     return Analysis(state, sel, outs, unknown, () if notice is None else (notice,))

@@ -52,7 +52,7 @@ def test_overview_shows_the_posterior() -> None:
     assert "p (z)" not in shown and "95% CI" not in shown
     words = texts(at)
     os_p = probability(doc["OS"]["pooled"]["p_benefit"])
-    assert f"Probability that RT lowers the odds of death by 2 years: {os_p}" in words
+    assert f"Probability that perioperative RT lowers the odds of death by 2 years: {os_p}" in words
     assert "under this model and prior, given the 3 included studies" in words
     assert "half-normal prior on τ, scale 0.5; flat prior on the mean" in words
     assert (
@@ -74,7 +74,7 @@ def test_overview_other_links(query: str) -> None:
     at = open_app(query)
     no_error(at)
     words = texts(at)
-    assert "Probability that RT lowers" in words
+    assert "Probability that perioperative RT lowers" in words
     if "ci=hksj" in query:
         assert "Hartung-Knapp CI is a frequentist method" in words
     if query == "?method=BAYES":
@@ -91,7 +91,7 @@ def test_present_shows_the_posterior(outcome: str) -> None:
     assert shown["P(OR < 1)"] == [probability(p["p_benefit"])]
     assert "95% CrI" in shown and "p (z)" not in shown
     words = texts(at)
-    assert "Probability that RT lowers the odds of " in words
+    assert "Probability that perioperative RT lowers the odds of " in words
     assert "Bayesian random effects, posterior median" in words  # the summary sentence
     assert "Prior sensitivity" in words
 

@@ -16,6 +16,7 @@ from core.cli import main
 from core.vocab import PI_SHORT
 from tests.app.conftest import metric_values, open_app, shown_link
 from ui.blocks import fmt_ci, fmt_p, fmt_ratio
+from ui.markup import md
 
 # Each link covers several controls at once (every value of every control appears at least
 # once), so that ~30 script runs cover the link format.
@@ -140,7 +141,7 @@ def test_default_view(default_app):
     assert_page_equals_cli(at, "")
     assert at.title[0].value.startswith("Perioperative radiotherapy for HCC")
     assert any(
-        c.startswith("Default view: the published meta-analysis")
+        c.startswith(md("Default view: the published meta-analysis"))
         and "it is interpolated between the study's nearest reported years (marked †" in c
         for c in captions(at)
     )

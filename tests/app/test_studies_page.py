@@ -193,6 +193,8 @@ def test_downloads_exist() -> None:
         "This dataset: outcomes (CSV)",
         "This dataset: studies (Parquet)",
         "This dataset: outcomes (Parquet)",
+        "Download the project (.zip)",
+        "This dataset: description (JSON)",
     ]
 
 
