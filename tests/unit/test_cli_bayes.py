@@ -86,7 +86,10 @@ def test_plain_sentence_and_probability_words(capsys: pytest.CaptureFixture[str]
     assert oa.bayes is not None
     sentence = plain_benefit(oa)
     shown = probability(oa.bayes.p_benefit)
-    assert sentence == f"Probability that perioperative RT lowers the odds of death by 2 years: {shown}"
+    assert (
+        sentence
+        == f"Probability that perioperative RT lowers the odds of death by 2 years: {shown}"
+    )
     hr = analyse(state.replace(measure="HR"), load_bundled()).outcomes["DFS"]
     assert hr.bayes is not None
     assert str(plain_benefit(hr)).startswith(
