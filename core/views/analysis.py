@@ -447,8 +447,8 @@ def bayes_message(res: BayesResult, state: ViewState) -> str:
 
 
 def plain_benefit(oa: OutcomeAnalysis) -> str | None:
-    """'Probability that perioperative RT lowers the odds of death by 2 years: 98%', under the model and its
-    prior, given the included studies (None without a Bayesian fit)."""
+    """'Probability that perioperative RT lowers the odds of death by 2 years: 98%', under the
+    model and its prior, given the included studies (None without a Bayesian fit)."""
     if oa.bayes is None:
         return None
     event = oa.words.event

@@ -248,9 +248,10 @@ def test_studies_without_a_year_are_left_out_with_the_reason(ds):
     assert f"(k = {keep.sum()})" in texts(at)
 
 
-# Mantel-Haenszel and Peto: the page says why not (tests/app/test_measures_pages.py)
+# Mantel-Haenszel and Peto: the page says why not (tests/app/test_measures_pages.py); the
+# Bayesian model: the page refits REML (tests/app/test_bayes_pages.py)
 @pytest.mark.parametrize(
-    "method", [m for m in FIELD_BY_NAME["method"].allowed if m not in ("MH", "PETO")]
+    "method", [m for m in FIELD_BY_NAME["method"].allowed if m not in ("MH", "PETO", "BAYES")]
 )
 def test_every_estimator(method, ds):
     query = f"outcome=DFS&method={method}"
