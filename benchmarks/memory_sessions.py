@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.load_test import BROWSER, RssSampler, loadavg, tree_rss_kb  # noqa: E402
 from benchmarks.results import write_section  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS, serve  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_ARGS, dataset_uploader, serve  # noqa: E402
 from tests.fixtures.uploads import large  # noqa: E402
 
 LOADED = "Loaded large_studies.csv, large_outcomes.csv"
@@ -89,7 +89,7 @@ def run(sessions: int, studies: int, note_chars: int, ttl: int, settle: float) -
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 page = context.new_page()
                 page.goto(base + "/studies")
-                uploader = page.locator("input[type=file]")
+                uploader = dataset_uploader(page)
                 expect(uploader).to_be_attached(timeout=TIMEOUT_MS)
                 if upload:
                     uploader.set_input_files(paths)

@@ -16,8 +16,12 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -57,6 +61,19 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 def browser_context_args(browser_context_args: dict) -> dict:
     """A desktop window tall enough that the forest plots are on screen without scrolling."""
     return {**browser_context_args, "viewport": {"width": 1440, "height": 1100}}
+
+
+#: The Studies page's dataset uploader (the page also has the survival-curve uploaders).
+DATASET_UPLOADER = "Studies and outcomes files"
+
+
+def dataset_uploader(page: Page) -> Locator:
+    """The file input of the Studies page's dataset uploader (a Playwright locator)."""
+    return (
+        page.get_by_test_id("stFileUploader")
+        .filter(has_text=DATASET_UPLOADER)
+        .locator("input[type=file]")
+    )
 
 
 def free_port() -> int:
