@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 from scipy import special
 
 from core.data.dataset import load_bundled
+from core.report.document import build_report
 from core.state.view import parse_query
 from core.stats.pooling import pool
 from core.stats.subgroups import meta_regression
@@ -132,7 +134,7 @@ def test_common_tau2_test_is_the_wald_test_of_the_factor_model(ds):
 def test_common_tau2_subtotals_are_the_factor_models_coefficients(ds, ci, test):
     """tau2g=common: each subtotal diamond (plot, CSV) is the group's coefficient of
     rma(yi, vi, mods = ~ factor(group) - 1), and every export says which tau2 it uses."""
-    state, _, oa = _dfs(ds, f"group=publication_type&tau2g=common&ci={ci}")
+    state, analysis, oa = _dfs(ds, f"group=publication_type&tau2g=common&ci={ci}")
     inc = oa.rows[oa.rows["included"]]
     groups = ds.studies.set_index("study_id").loc[inc["study_id"], "publication_type"]
     levels = sorted(set(groups))
@@ -165,6 +167,8 @@ def test_common_tau2_subtotals_are_the_factor_models_coefficients(ds, ci, test):
     assert sub["yi"].to_numpy() == pytest.approx(fit.coef, rel=1e-12)
     assert (sub["tau2"] == sg.tau2_common).all() and (sub["note"] == words).all()
     assert set(sub["test"]) == {"t" if ci == "hksj" else "z"}
+    report = build_report(analysis, state, ds, "link", datetime(2026, 1, 1, tzinfo=UTC))
+    assert any(words in sec.notes for sec in report.outcomes)
 
 
 def test_common_tau2_with_too_few_studies_keeps_each_subgroups_own_fit(ds):
