@@ -712,7 +712,8 @@ def _pi_json(oa: OutcomeAnalysis) -> dict[str, Any]:
 
 def to_json(analysis: Analysis) -> dict:
     """The CLI's JSON: per outcome, studies used (log scale; whether their numbers are derived
-    or interpolated, and how), excluded with reasons, pooled."""
+    or interpolated, and how), excluded with reasons, pooled; when grouped, the test for
+    subgroup differences and the subtotals (with the tau2 they use)."""
     out: dict = {"query": analysis.state.to_dict(), "notices": list(analysis.notices)}
     if analysis.unknown_excludes:
         out["notices"].append(
@@ -784,6 +785,21 @@ def to_json(analysis: Analysis) -> dict:
             block["subgroup_test"] = {"group": oa.group_by, "reason": t.reason} | {
                 k: (_num(v) if isinstance(v, float) else v)
                 for k, v in t.summary_frame().to_dict("records")[0].items()
+            }
+        sg = oa.subgroups
+        if sg is not None and oa.group_by is not None:  # the subtotal diamonds, log scale
+            block["subtotals"] = {
+                "tau2": sg.tau2,
+                "tau2_common": sg.tau2_common,
+                "note": subtotal_text(oa),
+                "groups": {
+                    str(g): {"k": f.k}
+                    | {
+                        key: _num(getattr(f, key))
+                        for key in ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2")
+                    }
+                    for g, f in sg.groups.items()
+                },
             }
         out[name] = block
     return out

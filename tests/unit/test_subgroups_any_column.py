@@ -169,6 +169,9 @@ def test_common_tau2_subtotals_are_the_factor_models_coefficients(ds, ci, test):
     assert set(sub["test"]) == {"t" if ci == "hksj" else "z"}
     report = build_report(analysis, state, ds, "link", datetime(2026, 1, 1, tzinfo=UTC))
     assert any(words in sec.notes for sec in report.outcomes)
+    cli = json.loads(json.dumps(to_json(analysis)))["DFS"]["subtotals"]
+    assert (cli["tau2"], cli["tau2_common"], cli["note"]) == ("common", sg.tau2_common, words)
+    assert [cli["groups"][g]["ci_high"] for g in levels] == pytest.approx(list(fit.ci_high))
 
 
 def test_common_tau2_with_too_few_studies_keeps_each_subgroups_own_fit(ds):
