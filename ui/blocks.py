@@ -31,6 +31,7 @@ from core.views.analysis import (
     prior_sensitivity_line,
     prior_words,
     subgroup_test_text,
+    subtotal_text,
 )
 from core.views.overlap import mark as overlap_mark
 from core.views.overlap import overlap_sentence
@@ -271,15 +272,16 @@ def forest(
     if oa.subgroup_test is not None and oa.subgroup_test.df >= 1:  # two subgroups or more
         common = oa.subgroup_test.tau2 == "common"
         st.caption(
-            text(subgroup_test_text(oa.subgroup_test)),
+            text(f"{subgroup_test_text(oa.subgroup_test)} {subtotal_text(oa) or ''}".strip()),
             help=STAT_HELP["Q"] + " Here Q between subgroups: do the subgroups' pooled "
             "effects differ by more than chance?"
             + (
                 " With one τ² common to all subgroups the test is metafor's QM of "
-                "rma(yi, vi, mods = ~ factor(group)); the subtotal diamonds stay each "
-                "subgroup's own fit."
+                "rma(yi, vi, mods = ~ factor(group)), and each subtotal diamond pools its "
+                "subgroup with that τ² (the coefficients of rma(yi, vi, mods = ~ factor(group) "
+                "- 1); R meta's tau.common = TRUE)."
                 if common
-                else ""
+                else " Each subtotal diamond is its subgroup's own fit, with its own τ²."
             ),
         )
     return chart

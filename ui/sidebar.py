@@ -243,9 +243,10 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
             **_bound("w_tau2g"),
             horizontal=True,
             format_func=vocab.TAU2_GROUPS.__getitem__,
-            help="Separate: each subgroup its own τ² (RevMan, meta); the test compares the "
-            "subgroups' own fits. Common: one τ² for all subgroups, as metafor's "
-            "rma(yi, vi, mods = ~ factor(group)); the test is its QM.",
+            help="Separate: each subgroup its own τ² (RevMan, meta); the subtotals are the "
+            "subgroups' own fits and the test compares them. Common: one τ² for all "
+            "subgroups, as metafor's rma(yi, vi, mods = ~ factor(group)): the test is its QM "
+            "and each subtotal pools its subgroup with that τ² (meta's tau.common = TRUE).",
         )
 
     _link_box(state)

@@ -64,6 +64,7 @@ from core.views.analysis import (
     forest_footer,
     forest_frame,
     subgroup_test_text,
+    subtotal_text,
 )
 from core.views.analysis import model_label as _model_label
 from core.views.overlap import HOW_IN_LINK, OVERLAP_MARK, overlap_sentence
@@ -214,6 +215,7 @@ def _section(
         notes.append(overlap)
     if oa.subgroup_test is not None and oa.subgroup_test.df >= 1:  # two subgroups or more
         notes.append(subgroup_test_text(oa.subgroup_test))
+        notes += [t for t in (subtotal_text(oa),) if t]
     chart = None
     if not oa.rows.empty:
         frame = forest_frame(oa, state, studies)

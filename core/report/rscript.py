@@ -37,6 +37,7 @@ from core.views.analysis import (
     frequentist,
     group_labels,
     model_label,
+    subtotal_text,
 )
 from core.vocab import GROUP_HEADINGS as HEADINGS
 from core.vocab import NOT_ADVICE
@@ -432,39 +433,75 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     used_groups = [g for g, inc in zip(groups or [], rows["included"], strict=True) if inc]
     ys, heads, subs = _forest_rows(used_groups, order)
     top = max(heads)
-    lines += [
-        "",
-        f"# Subgroups by {comment(str(oa.group_by))}: a separate fit per group (own tau2), and",
-        "# the test for subgroup differences: Cochran's Q of the group estimates with weights",
-        "# 1/se^2 (as RevMan and meta report it; rma(yi, vi, mods = ~ group) would assume one",
-        "# common tau2).",
-        f"groups_{v} <- {_vector([r_string(g) for g in order])}",
-        f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
-        f"  {_fit_call(f'used_{v}[used_{v}$group == g, ]', oa)})",
-        f"results${v}$subgroups <- lapply(sub_{v}, key_numbers)",
-        f"for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "
-        f'"{ratio}", sub_{v}[[g]], {tf})',
-    ]
+    lines += [""]
+    common = subgroups.tau2 == "common"
+    test = "knha" if p.ci == "hksj" else "z"
+    method = frequentist(p.method)
+    if state.tau2g == "common" and not common:
+        lines.append(f"# {comment(subtotal_text(oa) or '')} (the view asks for a common tau2)")
+    if common:
+        lines += [
+            f"# Subgroups by {comment(str(oa.group_by))}: each pooled with one tau2 common to "
+            "all groups",
+            "# (link key tau2g; meta's tau.common = TRUE): the coefficients of the factor model",
+            "# without intercept (with Hartung-Knapp one scale factor, t on k - groups df); each",
+            "# group's I2 and weights are those of rma with that tau2 fixed.",
+            f"groups_{v} <- {_vector([r_string(g) for g in order])}",
+            f"fit_groups_{v} <- rma(yi, vi, mods = ~ factor(group, levels = groups_{v}) - 1,",
+            f'  data = used_{v}, method = "{method}", test = "{test}", control = ctl)',
+            f"print(fit_groups_{v})",
+            f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
+            f"  rma(yi, vi, tau2 = fit_groups_{v}$tau2, data = used_{v}[used_{v}$group == g, ],",
+            f'    method = "{method}", slab = label, control = ctl))',
+            f"results${v}$subgroups <- lapply(setNames(seq_along(groups_{v}), groups_{v}),",
+            f"  function(i) modifyList(key_numbers(sub_{v}[[i]]), list(",
+            f"    estimate = as.numeric(coef(fit_groups_{v}))[i], se = fit_groups_{v}$se[i],",
+            f"    ci_lb = fit_groups_{v}$ci.lb[i], ci_ub = fit_groups_{v}$ci.ub[i],",
+            f"    pval = fit_groups_{v}$pval[i], tau2 = fit_groups_{v}$tau2)))",
+        ]
+    else:
+        lines += [
+            f"# Subgroups by {comment(str(oa.group_by))}: a separate fit per group (own tau2), and",
+            "# the test for subgroup differences: Cochran's Q of the group estimates with weights",
+            "# 1/se^2 (as RevMan and meta report it; rma(yi, vi, mods = ~ group) would assume one",
+            "# common tau2).",
+            f"groups_{v} <- {_vector([r_string(g) for g in order])}",
+            f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
+            f"  {_fit_call(f'used_{v}[used_{v}$group == g, ]', oa)})",
+            f"results${v}$subgroups <- lapply(sub_{v}, key_numbers)",
+            f"for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "
+            f'"{ratio}", sub_{v}[[g]], {tf})',
+        ]
     if len(order) >= 2:
-        if p.ci == "hksj" and any(f.k == 1 for f in subgroups.groups.values()):
+        if p.ci == "hksj" and not common and any(f.k == 1 for f in subgroups.groups.values()):
             lines += [
                 "# The explorer shows no test here: a one-study group has no Hartung-Knapp SE",
                 "# (0 degrees of freedom), while metafor falls back to the z-based SE.",
             ]
+        est, se = (
+            (f"coef(fit_groups_{v})", f"fit_groups_{v}$se")
+            if common
+            else (f"sapply(sub_{v}, coef)", f"sapply(sub_{v}, function(f) f$se)")
+        )
         lines += [
-            f"between_{v} <- rma(yi = sapply(sub_{v}, coef),",
-            f'  sei = sapply(sub_{v}, function(f) f$se), method = "EE")',
+            f"between_{v} <- rma(yi = as.numeric({est}),",
+            f'  sei = {se}, method = "EE")',
             f'cat(sprintf("{v}: test for subgroup differences Q = %.4f, df = %d, p = %.4g\\n",',
             f"  between_{v}$QE, between_{v}$k - 1L, between_{v}$QEp))",
             f"results${v}$between <- list(Q = between_{v}$QE, pval = between_{v}$QEp)",
         ]
-        if state.tau2g == "common":
-            test = "knha" if p.ci == "hksj" else "z"
+        t = oa.subgroup_test
+        if state.tau2g == "common" and (t is None or t.q is None):
+            lines.append(
+                "# The view asks for one tau2 common to all subgroups, but "
+                f"{comment(t.reason if t is not None else 'no test')}: no common-tau2 test."
+            )
+        elif state.tau2g == "common":
             lines += [
                 "# The view's test assumes one tau2 common to all subgroups (link key tau2g):",
                 "# the Wald test QM of the group terms (F with Hartung-Knapp).",
                 f"common_{v} <- rma(yi, vi, mods = ~ factor(group), data = used_{v},",
-                f'  method = "{p.method}", test = "{test}", control = ctl)',
+                f'  method = "{method}", test = "{test}", control = ctl)',
                 f'cat(sprintf("{v}: test for subgroup differences, common tau2: QM = %.4f, '
                 'df = %d, p = %.4g\\n",',
                 f"  common_{v}$QM, common_{v}$QMdf[1], common_{v}$QMp))",
@@ -478,9 +515,19 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"text(fp_{v}$xlim[1], {_vector([str(h) for h in heads])},",
         f"  {_vector([r_string(HEADINGS.get(g, g)) for g in order])}, pos = 4, font = 2)",
         f"subrows_{v} <- {_vector([str(s) for s in subs])}",
-        f"for (i in seq_along(groups_{v})) addpoly(sub_{v}[[i]], row = subrows_{v}[i],",
-        f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k), atransf = exp)',
     ]
+    if common:
+        lines += [
+            f"for (i in seq_along(groups_{v})) addpoly(as.numeric(coef(fit_groups_{v}))[i],",
+            f"  ci.lb = fit_groups_{v}$ci.lb[i], ci.ub = fit_groups_{v}$ci.ub[i],",
+            f"  rows = subrows_{v}[i], atransf = exp,",
+            f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k, " (common tau2)"))',
+        ]
+    else:
+        lines += [
+            f"for (i in seq_along(groups_{v})) addpoly(sub_{v}[[i]], row = subrows_{v}[i],",
+            f'  mlab = paste0("Subtotal, k = ", sub_{v}[[i]]$k), atransf = exp)',
+        ]
     if show_pi and not native:
         lines.append(
             f'segments(pred_int(res_{v})[1], -1, pred_int(res_{v})[2], -1, lty = "dotted")'

@@ -251,7 +251,8 @@ FIELDS: tuple[FieldSpec, ...] = (
       "subgroups, with a notice"),
     F("tau2g", "enum", "separate", get_args(Tau2Mode), "Between-study variance in subgroups",
       {"separate": "each subgroup its own (separate fits; Q of the subgroup estimates)",
-       "common": "one common to all subgroups (rma with mods = ~ factor(group): QM)"},
+       "common": "one common to all subgroups, in the subtotals and the test (rma with "
+       "mods = ~ factor(group): QM; meta's tau.common = TRUE)"},
       {"own": "separate", "pooled": "common", "same": "common"}),
     F("tpoint", "enum", "interp", get_args(TimePoints), "Time points",
       {"exact": "only rates reported at exactly t years",

@@ -3,7 +3,11 @@
 Subgroups: one random-effects fit per group (``pool``), and the test for subgroup
 differences: Cochran's Q of the group estimates with weights 1/se^2 (a common-effect fit of
 the group estimates), df = groups - 1; or, with one tau2 common to all groups
-(:func:`subgroup_test`), the Wald test QM of ``rma(yi, vi, mods = ~ factor(group))``.
+(:func:`subgroup_test`), the Wald test QM of ``rma(yi, vi, mods = ~ factor(group))``. With a
+common tau2 the group estimates are the coefficients of ``rma(yi, vi, mods = ~ factor(group)
+- 1)`` (R meta's ``tau.common = TRUE``): each group pooled with weights 1/(vi + tau2), tau2 of
+the factor model; with ``test = "knha"`` their se's share one scale factor s2w = y'Py / (k - m)
+and t has k - m df (m groups).
 
 Meta-regression: the mixed-effects model yi = x_i' beta + u_i + e_i, u_i ~ N(0, tau2),
 e_i ~ N(0, vi), as ``rma(yi, vi, mods = ~ ..., method = ...)``, with tau2 by
@@ -39,13 +43,19 @@ REGRESSION_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE
 # Subgroups
 
 
+#: How the test for subgroup differences treats tau2: a separate fit per group, or one tau2
+#: common to all groups.
+TAU2_MODES: tuple[str, ...] = ("separate", "common")
+
+
 @dataclass(frozen=True)
 class SubgroupResult:
     """Per-group fits and the test for subgroup differences.
 
     ``groups`` maps each label (sorted as R's ``sort(unique())``) to its ``PoolResult``.
     ``q_between``/``p_between`` are None with a single group. ``overall`` pools all studies
-    with the same method, ignoring the groups."""
+    with the same method, ignoring the groups. ``tau2``: "separate" (each group its own fit)
+    or "common" (each group pooled with ``tau2_common``, the tau2 of the factor model)."""
 
     groups: dict[Any, PoolResult]
     q_between: float | None
@@ -56,6 +66,8 @@ class SubgroupResult:
     ci: str
     labels: tuple[Any, ...]
     note: str | None
+    tau2: str = "separate"
+    tau2_common: float | None = None
 
 
 def _sort_labels(labels: Sequence[Any]) -> list[Any]:
@@ -74,12 +86,18 @@ def subgroup_analysis(
     method: str = "REML",
     ci: str = "wald",
     level: float = 0.95,
+    tau2: str = "separate",
 ) -> SubgroupResult:
     """A ``pool`` fit per group and Cochran's Q of the group estimates (weights 1/se^2).
 
     A group with one study is included as that study (estimate yi, se sqrt(vi)); as metafor
     reports it, its I2 is 0 and H2 is 1. With ``ci="hksj"`` the group se's (and so the
-    between-group test) use the Hartung-Knapp se, as ``meta`` does."""
+    between-group test) use the Hartung-Knapp se, as ``meta`` does. ``tau2="common"``: each
+    group pooled with the tau2 of the factor model (:func:`common_tau2_fits`); where that
+    model cannot be fitted (no more studies than groups) the groups keep their own fits,
+    with a note. With a Wald CI, Q between the common-tau2 estimates is metafor's QM."""
+    if tau2 not in TAU2_MODES:
+        raise ValueError(f"unknown tau2 {tau2!r}; choose one of {', '.join(TAU2_MODES)}")
     y, v = check_inputs(yi, vi)
     g = [x.item() if isinstance(x, np.generic) else x for x in np.asarray(groups, dtype=object)]
     if len(g) != y.size:
@@ -98,6 +116,16 @@ def subgroup_analysis(
         if fit.note and fit.k > 1:
             notes.append(f"group {lab}: {fit.note}")
         fits[lab] = fit
+    common: float | None = None
+    if tau2 == "common" and len(labels) >= 2:
+        if y.size > len(labels):
+            fits, common, why = common_tau2_fits(y, v, garr, labels, method, ci, level)
+            notes = [f"common tau2: {why}"] if why else []
+        else:
+            notes.append(
+                f"{y.size} studies are too few for {len(labels)} groups with a common tau2: "
+                "each subtotal is its group's own fit"
+            )
     est = np.array([f.estimate for f in fits.values()])
     se = np.array([f.se for f in fits.values()])
     m = len(fits)
@@ -125,12 +153,82 @@ def subgroup_analysis(
         ci=ci,
         labels=tuple(labels),
         note="; ".join(notes) or None,
+        tau2=tau2 if common is not None else "separate",
+        tau2_common=common,
     )
 
 
-#: How the test for subgroup differences treats tau2: a separate fit per group, or one tau2
-#: common to all groups.
-TAU2_MODES: tuple[str, ...] = ("separate", "common")
+def common_tau2_fits(
+    y: np.ndarray,
+    v: np.ndarray,
+    groups: np.ndarray,
+    labels: Sequence[Any],
+    method: str,
+    ci: str,
+    level: float,
+) -> tuple[dict[Any, PoolResult], float, str | None]:
+    """Each group pooled with one tau2 common to all groups, as R meta's ``tau.common = TRUE``
+    and metafor's ``rma(yi, vi, mods = ~ factor(group) - 1, method, test)``: the estimate of
+    group g is its coefficient, sum w y / sum w over the group, w = 1/(vi + tau2), se
+    1/sqrt(sum w) (times sqrt(s2w), s2w = y'Py / (k - m), with ``ci="hksj"``: metafor's
+    ``test = "knha"``, t on k - m df). Q (df = k_g - 1) is the group's Cochran's Q; I2 and H2
+    are those of ``rma(yi, vi, tau2 = tau2, subset = group)``: 100 tau2 / (s2 + tau2) and
+    (s2 + tau2) / s2, s2 = (k_g - 1) sum w0 / ((sum w0)^2 - sum w0^2), w0 = 1/vi (0 and 1
+    for a one-study group). Returns the fits, tau2 and the factor model's note."""
+    x = np.column_stack([(groups == lab).astype(float) for lab in labels])
+    test = "knha" if ci == "hksj" else "z"
+    names = [f"group{i}" for i in range(len(labels))]
+    fit = meta_regression(
+        y, v, x, method=method, intercept=False, names=names, test=test, level=level, r2=False
+    )
+    t2 = fit.tau2
+    alpha = 1.0 - level
+    crit = float(
+        stats.t.isf(alpha / 2, fit.df_resid) if test == "knha" else stats.norm.isf(alpha / 2)
+    )
+    fits: dict[Any, PoolResult] = {}
+    for j, lab in enumerate(labels):
+        s = groups == lab
+        yg, vg = y[s], v[s]
+        k = int(yg.size)
+        w = 1.0 / (vg + t2)
+        w0 = 1.0 / vg
+        mu0 = float((w0 * yg).sum() / w0.sum())
+        q = float(max(0.0, (w0 * (yg - mu0) ** 2).sum()))
+        est, se = float(fit.coef[j]), float(fit.se[j])
+        if k > 1:
+            s2 = (k - 1) * w0.sum() / (w0.sum() ** 2 - (w0**2).sum())
+            i2, h2 = 100.0 * t2 / (s2 + t2), (s2 + t2) / s2
+            hk = math.sqrt(float((w * (yg - est) ** 2).sum() / ((k - 1) * w.sum())))
+        else:
+            i2, h2, hk = 0.0, 1.0, math.nan
+        half = crit * math.sqrt(se**2 + t2)
+        fits[lab] = PoolResult(
+            estimate=est,
+            se=se,
+            wald_se=float(1.0 / math.sqrt(w.sum())),
+            hk_se=hk,
+            ci_low=float(fit.ci_low[j]),
+            ci_high=float(fit.ci_high[j]),
+            stat=float(fit.stat[j]),
+            pvalue=float(fit.pvalue[j]),
+            tau2=t2,
+            i2=float(i2),
+            h2=float(h2),
+            q=q,
+            q_pvalue=float(special.chdtrc(k - 1, q)) if k > 1 else math.nan,
+            df=k - 1,
+            pi_low=est - half if method != "EE" else math.nan,
+            pi_high=est + half if method != "EE" else math.nan,
+            k=k,
+            method=method,
+            ci=ci,
+            level=level,
+            weights=tuple(float(x) for x in 100.0 * w / w.sum()),
+            converged=fit.converged,
+            note=None,
+        )
+    return fits, t2, fit.note
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,36 @@ def subgroup_test_text(t: SubgroupTest) -> str:
     return f"{head}: {t.statistic} = {fmt.stat(t.q)} ({df}), {fmt.p_equals(t.p)}"
 
 
+def subtotal_text(oa: OutcomeAnalysis) -> str | None:
+    """Which tau2 the subtotal diamonds use: 'Subtotals: each subgroup pooled with its own
+    τ².', or with one τ² common to all subgroups (R meta's ``tau.common = TRUE``; metafor's
+    ``rma(yi, vi, mods = ~ factor(group) - 1)``), or why the common τ² could not be used.
+    None without subgroups."""
+    sg = oa.subgroups
+    if sg is None or oa.group_by is None:
+        return None
+    head = "Subtotals"
+    if sg.tau2 == "common" and sg.tau2_common is not None:
+        hk = sg.ci == "hksj"
+        k = sum(f.k for f in sg.groups.values())
+        how = (
+            f"; Hartung-Knapp CIs with one scale factor, t on {k - len(sg.groups)} df" if hk else ""
+        )
+        return (
+            f"{head}: each subgroup pooled with one τ² common to all subgroups "
+            f"(τ² = {sg.tau2_common:.4f}, as metafor's rma(yi, vi, mods = ~ factor(group) - 1) "
+            f"and meta's tau.common = TRUE{how})."
+        )
+    test = oa.subgroup_test
+    if test is not None and test.tau2 == "common" and len(sg.groups) >= 2:
+        k = sum(f.k for f in sg.groups.values())
+        return (
+            f"{head}: each subgroup pooled with its own τ² ({k} studies are too few for "
+            f"{len(sg.groups)} subgroups with a common τ²)."
+        )
+    return f"{head}: each subgroup pooled with its own τ²."
+
+
 def analyse_outcome(
     outcome: Outcome,
     state: ViewState,
@@ -365,7 +395,7 @@ def analyse_outcome(
         elif group_by is not None and k >= 2:
             labels = group_labels(studies, group_by, rows.loc[included, "study_id"])
             fit = frequentist(model.method)
-            subgroups = subgroup_analysis(y, v, labels, method=fit, ci=model.ci)
+            subgroups = subgroup_analysis(y, v, labels, method=fit, ci=model.ci, tau2=state.tau2g)
             try:
                 test = subgroup_test(y, v, labels, fit, model.ci, state.tau2g, separate=subgroups)
             except ValueError as err:
@@ -682,7 +712,8 @@ def _pi_json(oa: OutcomeAnalysis) -> dict[str, Any]:
 
 def to_json(analysis: Analysis) -> dict:
     """The CLI's JSON: per outcome, studies used (log scale; whether their numbers are derived
-    or interpolated, and how), excluded with reasons, pooled."""
+    or interpolated, and how), excluded with reasons, pooled; when grouped, the test for
+    subgroup differences and the subtotals (with the tau2 they use)."""
     out: dict = {"query": analysis.state.to_dict(), "notices": list(analysis.notices)}
     if analysis.unknown_excludes:
         out["notices"].append(
@@ -754,6 +785,21 @@ def to_json(analysis: Analysis) -> dict:
             block["subgroup_test"] = {"group": oa.group_by, "reason": t.reason} | {
                 k: (_num(v) if isinstance(v, float) else v)
                 for k, v in t.summary_frame().to_dict("records")[0].items()
+            }
+        sg = oa.subgroups
+        if sg is not None and oa.group_by is not None:  # the subtotal diamonds, log scale
+            block["subtotals"] = {
+                "tau2": sg.tau2,
+                "tau2_common": sg.tau2_common,
+                "note": subtotal_text(oa),
+                "groups": {
+                    str(g): {"k": f.k}
+                    | {
+                        key: _num(getattr(f, key))
+                        for key in ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2")
+                    }
+                    for g, f in sg.groups.items()
+                },
             }
         out[name] = block
     return out
@@ -1037,8 +1083,9 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             frame_rows.extend(study_row(r) for _, r in rows[labels == g].iterrows())
             fit = oa.subgroups.groups.get(g)
             if fit is not None:
+                common = " (common τ²)" if oa.subgroups.tau2 == "common" else ""
                 frame_rows.extend(
-                    _pooled_rows(g, f"Subtotal, k = {fit.k}", fit, g, None, oa.measure)
+                    _pooled_rows(g, f"Subtotal, k = {fit.k}{common}", fit, g, None, oa.measure)
                 )
     else:
         frame_rows.extend(study_row(r) for _, r in rows.iterrows())

@@ -14,8 +14,10 @@ available, the note then says why); its weight is 100.
 Studies that cannot be used for this outcome and measure follow, with the reason and no
 numbers. A study pooled with another of its overlap group has "‡" after its label and the
 group in ``overlap``; studies left out by "one study per overlap group" are listed as not
-used, with the study kept. With subgroups, a "subgroup differences" row holds the test for
-subgroup differences (Q between, its df and p). The forest plot's footer lines are the notes of
+used, with the study kept. With subgroups, a "subtotal" row per subgroup holds its diamond
+(estimate, CI, p, tau², I², its own Q; the note says whether tau² is the subgroup's own or one
+common to all subgroups) and a "subgroup differences" row the test for subgroup differences
+(Q between, its df and p). The forest plot's footer lines are the notes of
 the pooled and subgroup-differences rows. Study rows follow the forest plot's order (``sort``).
 """
 
@@ -36,6 +38,7 @@ from core.views.analysis import (
     model_label,
     out_of_range,
     sort_rows,
+    subtotal_text,
 )
 
 COLUMNS = (
@@ -76,7 +79,7 @@ def results_frame(
 ) -> pd.DataFrame:
     """Study rows (in the forest plot's order ``sort``; year and quality need ``studies``),
     the pooled row (when anything is pooled), the test for subgroup differences (when
-    grouped) and the studies not usable."""
+    grouped), the subtotals and the studies not usable."""
     rows: list[dict] = []
     words = {s: d.words for d in (*oa.available, *oa.definitions) for s in d.studies}
     for r in sort_rows(oa.rows, studies, sort).itertuples(index=False):
@@ -144,6 +147,7 @@ def results_frame(
                 ),
             }
         )
+        rows += _subtotal_rows(oa)
         t = oa.subgroup_test
         if t is not None and t.q is not None and t.p is not None:
             rows.append(
@@ -167,6 +171,39 @@ def results_frame(
     for col in ("included", "derived", "interpolated"):
         frame[col] = frame[col].astype("boolean")
     return frame
+
+
+def _subtotal_rows(oa: OutcomeAnalysis) -> list[dict]:
+    """One "subtotal" row per subgroup (the forest plot's diamonds), in the plot's order."""
+    sg = oa.subgroups
+    if sg is None or oa.group_by is None:
+        return []
+    how = subtotal_text(oa) or ""
+    rows = []
+    for g in sorted(sg.groups, key=lambda x: (str(x).casefold(), str(x).swapcase())):
+        f = sg.groups[g]
+        rows.append(
+            {
+                "row": "subtotal",
+                "label": f"{vocab.GROUP_HEADINGS.get(g, g)}, k = {f.k}",
+                "included": True,
+                "yi": f.estimate,
+                "vi": f.se**2,
+                "ratio": to_shown(oa.measure, f.estimate),
+                "ci_low": to_shown(oa.measure, f.ci_low),
+                "ci_high": to_shown(oa.measure, f.ci_high),
+                "pvalue": f.pvalue,
+                "test": f.dist,
+                "statistic": f.stat,
+                "tau2": f.tau2,
+                "i2": f.i2 if f.k > 1 else np.nan,
+                "q": f.q if f.k > 1 else np.nan,
+                "q_df": f.df if f.k > 1 else np.nan,
+                "q_pvalue": f.q_pvalue if f.k > 1 else np.nan,
+                "note": how,
+            }
+        )
+    return rows
 
 
 PLOT_TABLE_COLUMNS = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from core.data.dataset import load_bundled
 from core.state.view import parse_query
-from core.views.analysis import analyse, subgroup_test_text
+from core.views.analysis import analyse, subgroup_test_text, subtotal_text
 from core.views.bias import bias_view, coefficient_frame
 from tests.app.conftest import open_app
 
@@ -25,14 +25,18 @@ def test_grouping_by_any_column_with_common_tau2_shows_the_test_of_core():
     at = open_app(query)
     assert not at.exception, [e.value for e in at.exception]
     dfs = analyse(parse_query(query).state, load_bundled()).outcomes["DFS"]
-    expected = subgroup_test_text(dfs.subgroup_test)
+    expected = f"{subgroup_test_text(dfs.subgroup_test)} {subtotal_text(dfs)}"
     assert "one τ² common to all subgroups" in expected
+    tau2 = dfs.subgroups.tau2_common
+    assert f"pooled with one τ² common to all subgroups (τ² = {tau2:.4f}" in expected
     assert expected in [c.replace("\\", "") for c in _captions(at)]  # shown as text (escaped)
     assert at.sidebar.selectbox(key="w_group").value == "publication_type"
     assert at.sidebar.radio(key="w_tau2g").value == "common"
     at.sidebar.radio(key="w_tau2g").set_value("separate").run()
     assert at.query_params.get("tau2g") in (None, [], "")  # the default leaves the link
     assert "each subgroup its own τ²" in "".join(_captions(at))
+    shown = "".join(_captions(at)).replace("\\", "")
+    assert "Subtotals: each subgroup pooled with its own τ²." in shown
 
 
 def test_a_column_the_dataset_lacks_gets_a_notice_and_no_subgroups():

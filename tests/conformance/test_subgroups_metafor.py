@@ -2,7 +2,10 @@
 several moderators, against cases metafor makes on this machine during the test
 (tests/conformance/subgroups_metafor.R, fresh seeds): separate rma fits per group then
 ``rma(est, sei = se, method = "FE")``'s QE; ``rma(yi, vi, mods = ~ factor(group))``'s QM (z and
-knha); ``rma(yi, vi, mods = ~ ablat + year)`` and ``~ ablat + factor(alloc)`` on dat.bcg."""
+knha); the subtotals with a common tau2, ``rma(yi, vi, mods = ~ factor(group) - 1)``'s
+coefficients (z and knha) with each group's Q, I2 and H2 from ``rma(tau2 = common tau2)``;
+``rma(yi, vi, mods = ~ ablat + year)``, ``~ ablat + factor(alloc)`` and ``~ ablat + year +
+factor(alloc)`` on dat.bcg, four estimators, z and knha."""
 
 from __future__ import annotations
 
@@ -16,11 +19,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.stats.subgroups import factor_columns, meta_regression, subgroup_test
+from core.stats.subgroups import (
+    factor_columns,
+    meta_regression,
+    subgroup_analysis,
+    subgroup_test,
+)
 
 HERE = Path(__file__).resolve().parent
 R_SCRIPT = HERE / "subgroups_metafor.R"
 TOL = 1e-6  # iterative tau2 estimators (REML, ML, PM), as tests/conformance/test_metafor.py
+TIGHT = 1e-8  # the common-tau2 subtotals, every estimator (R converged to 1e-12)
 
 
 def _fresh(tmp_path: Path, seed: int, cases: int) -> dict[str, Any]:
@@ -72,6 +81,46 @@ def test_subgroup_differences_with_separate_and_common_tau2(cases: dict[str, Any
     assert checked == 3 * len(cases["subgroups"]) == 48
 
 
+def test_subtotals_with_a_common_tau2_are_the_factor_models_coefficients(
+    cases: dict[str, Any],
+) -> None:
+    """Each subtotal under tau2g=common equals the coefficient of its group in
+    ``rma(yi, vi, mods = ~ factor(group) - 1)`` (z, and knha for Hartung-Knapp), to 1e-8."""
+    methods = set()
+    for case in cases["subgroups"]:
+        y, v = np.array(case["yi"]), np.array(case["vi"])
+        g, method = case["group"], case["method"]
+        for ci, want in (("wald", case["subtotals_z"]), ("hksj", case["subtotals_knha"])):
+            got = subgroup_analysis(y, v, g, method=method, ci=ci, tau2="common")
+            where = f"{method} {ci} groups {sorted(set(g))}"
+            assert (got.tau2, got.note) == ("common", None), where
+            assert got.tau2_common == pytest.approx(want["tau2"], rel=TIGHT, abs=TIGHT), where
+            fits = [got.groups[lab] for lab in got.labels]
+            assert list(got.labels) == sorted(want["weights"])
+            for ours, theirs in (
+                ([f.estimate for f in fits], "estimate"),
+                ([f.se for f in fits], "se"),
+                ([f.ci_low for f in fits], "ci_lb"),
+                ([f.ci_high for f in fits], "ci_ub"),
+                ([f.pvalue for f in fits], "pval"),
+                ([f.stat for f in fits], "zval"),
+                ([f.q for f in fits], "Q"),
+                ([f.i2 for f in fits], "I2"),
+                ([f.h2 for f in fits], "H2"),
+                ([f.tau2 for f in fits], "tau2"),
+            ):
+                np.testing.assert_allclose(
+                    ours, want[theirs], rtol=TIGHT, atol=TIGHT, err_msg=f"{where} {theirs}"
+                )
+            assert [f.k for f in fits] == want["k"], where
+            for lab, f in zip(got.labels, fits, strict=True):
+                np.testing.assert_allclose(f.weights, want["weights"][lab], rtol=TIGHT)
+            if ci == "wald":  # Q between the common-tau2 subtotals is the factor model's QM
+                assert got.q_between == pytest.approx(case["common"]["q"], rel=TIGHT), where
+        methods.add(method)
+    assert methods == {"REML", "DL", "PM", "ML", "EB", "HE", "SJ", "HS"}
+
+
 def test_meta_regression_with_several_moderators_on_bcg(cases: dict[str, Any]) -> None:
     bcg = cases["bcg"]
     y, v = np.array(bcg["yi"]), np.array(bcg["vi"])
@@ -81,6 +130,10 @@ def test_meta_regression_with_several_moderators_on_bcg(cases: dict[str, Any]) -
         "ablat + factor(alloc)": (
             np.column_stack([bcg["ablat"], alloc]),
             ["ablat", *alloc_names],
+        ),
+        "ablat + year + factor(alloc)": (
+            np.column_stack([bcg["ablat"], bcg["year"], alloc]),
+            ["ablat", "year", *alloc_names],
         ),
     }
     for want in cases["regressions"]:
@@ -108,4 +161,4 @@ def test_meta_regression_with_several_moderators_on_bcg(cases: dict[str, Any]) -
             assert _close(ours_v, want[theirs]), (where, theirs, ours_v, want[theirs])
         qmdf = want["QMdf"] if isinstance(want["QMdf"], list) else [want["QMdf"]]
         assert fit.qm_df == qmdf[0], where
-    assert len(cases["regressions"]) == 8
+    assert len(cases["regressions"]) == 24  # 3 designs x REML, DL, PM, ML x z, knha

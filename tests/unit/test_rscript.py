@@ -49,6 +49,8 @@ R_LINKS = {
     "group_design": "?group=design",
     "group_design_wide": WIDE + "&group=design&exclude=Shi2022",
     "group_indication_hksj": WIDE + "&group=indication&method=DL&ci=hksj&exclude=Shi2022",
+    "group_design_common": WIDE + "&group=design&exclude=Shi2022&tau2g=common",
+    "group_indication_common_hksj": WIDE + "&group=indication&method=PM&ci=hksj&tau2g=common",
     "hr_wide_pm": "?measure=HR&scope=all&design=RCT&design=PSM&design=retrospective"
     "&indication=PVTT&indication=other&rt=external&rt=internal&method=PM&pi=0",
     "one_study": "?exclude=Yu2014&exclude=Shi2022",
@@ -444,6 +446,16 @@ def test_links_cover_the_cases(r_results):
     assert a["group_indication_hksj"].outcomes["OS"].subgroups.q_between is None
     assert a["group_design_wide"].outcomes["OS"].subgroups.q_between is not None
     assert "between" in r_results["group_design_wide"]["OS"]
+    for name in ("group_design_common", "group_indication_common_hksj"):
+        oa = a[name].outcomes["OS"]
+        assert oa.subgroups.tau2 == "common" and oa.subgroup_test.q is not None
+        theirs = r_results[name]["OS"]["between_common"]
+        assert near(oa.subgroup_test.q, theirs["QM"]) and near(
+            oa.subgroups.tau2_common, theirs["tau2"]
+        )
+    # a one-study group under Hartung-Knapp: no own-fit se, but a common-tau2 subtotal
+    hk = a["group_indication_common_hksj"].outcomes["OS"].subgroups
+    assert any(f.k == 1 and math.isfinite(f.se) for f in hk.groups.values())
     assert a["hr_wide_pm"].outcomes["OS"].k >= 2
     assert a["two_studies"].outcomes["DFS"].k == 2  # no prediction interval: NA in R
     assert r_results["two_studies"]["DFS"]["pi_lb"] is None

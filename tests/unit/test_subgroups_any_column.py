@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -14,11 +15,20 @@ import pytest
 from scipy import special
 
 from core.data.dataset import load_bundled
+from core.report.document import build_report
 from core.state.view import parse_query
 from core.stats.pooling import pool
 from core.stats.subgroups import meta_regression
-from core.views.analysis import analyse, forest_frame, group_choices, subgroup_test_text, to_json
+from core.views.analysis import (
+    analyse,
+    forest_frame,
+    group_choices,
+    subgroup_test_text,
+    subtotal_text,
+    to_json,
+)
 from core.views.bias import bias_view, moderator_choices
+from core.views.results_table import results_frame
 from core.vocab import MISSING_GROUP
 
 ALL = (
@@ -118,6 +128,64 @@ def test_common_tau2_test_is_the_wald_test_of_the_factor_model(ds):
     assert "one τ² common to all subgroups" in subgroup_test_text(t)
     separate = _dfs(ds, "group=publication_type")[2].subgroup_test
     assert separate.q != pytest.approx(t.q)  # the choice changes the test
+
+
+@pytest.mark.parametrize(("ci", "test"), [("wald", "z"), ("hksj", "knha")])
+def test_common_tau2_subtotals_are_the_factor_models_coefficients(ds, ci, test):
+    """tau2g=common: each subtotal diamond (plot, CSV) is the group's coefficient of
+    rma(yi, vi, mods = ~ factor(group) - 1), and every export says which tau2 it uses."""
+    state, analysis, oa = _dfs(ds, f"group=publication_type&tau2g=common&ci={ci}")
+    inc = oa.rows[oa.rows["included"]]
+    groups = ds.studies.set_index("study_id").loc[inc["study_id"], "publication_type"]
+    levels = sorted(set(groups))
+    x = np.column_stack([(groups == g).to_numpy(float) for g in levels])
+    fit = meta_regression(
+        inc["yi"].to_numpy(), inc["vi"].to_numpy(), x, method="REML", intercept=False, test=test
+    )
+    sg = oa.subgroups
+    assert (sg.tau2, sg.tau2_common) == ("common", pytest.approx(fit.tau2, rel=1e-12))
+    got = [sg.groups[g] for g in levels]
+    assert [f.estimate for f in got] == pytest.approx(list(fit.coef), rel=1e-12)
+    assert [f.ci_low for f in got] == pytest.approx(list(fit.ci_low), rel=1e-12)
+    assert [f.ci_high for f in got] == pytest.approx(list(fit.ci_high), rel=1e-12)
+    own = _dfs(ds, f"group=publication_type&ci={ci}")[2].subgroups
+    assert own.tau2 == "separate"
+    assert [own.groups[g].ci_low for g in levels] != pytest.approx([f.ci_low for f in got])
+    words = subtotal_text(oa)
+    assert words.startswith("Subtotals: each subgroup pooled with one τ² common to all")
+    assert f"τ² = {fit.tau2:.4f}" in words
+    assert ("t on" in words) == (ci == "hksj")
+    assert subtotal_text(_dfs(ds, "group=publication_type")[2]) == (
+        "Subtotals: each subgroup pooled with its own τ²."
+    )
+    frame = forest_frame(oa, state, ds.studies)
+    diamonds = frame[frame["kind"] == "subgroup"]
+    assert diamonds["label"].str.endswith("(common τ²)").all() and len(diamonds) == len(levels)
+    assert diamonds["low"].to_numpy() == pytest.approx(np.exp(fit.ci_low), rel=1e-12)
+    csv = results_frame(oa)
+    sub = csv[csv["row"] == "subtotal"]
+    assert sub["yi"].to_numpy() == pytest.approx(fit.coef, rel=1e-12)
+    assert (sub["tau2"] == sg.tau2_common).all() and (sub["note"] == words).all()
+    assert set(sub["test"]) == {"t" if ci == "hksj" else "z"}
+    report = build_report(analysis, state, ds, "link", datetime(2026, 1, 1, tzinfo=UTC))
+    assert any(words in sec.notes for sec in report.outcomes)
+    cli = json.loads(json.dumps(to_json(analysis)))["DFS"]["subtotals"]
+    assert (cli["tau2"], cli["tau2_common"], cli["note"]) == ("common", sg.tau2_common, words)
+    assert [cli["groups"][g]["ci_high"] for g in levels] == pytest.approx(list(fit.ci_high))
+
+
+def test_common_tau2_with_too_few_studies_keeps_each_subgroups_own_fit(ds):
+    studies = ds.studies.copy()
+    _, _, base = _dfs(ds, "group=publication_type")
+    used = list(base.rows.loc[base.rows["included"], "study_id"])
+    studies["publication_type"] = studies["study_id"].map({s: f"g{i}" for i, s in enumerate(used)})
+    _, _, oa = _dfs(ds, "group=publication_type&tau2g=common", _with_studies(ds, studies))
+    assert oa.subgroups.tau2 == "separate" and oa.subgroups.tau2_common is None
+    assert "too few" in oa.subgroup_test.reason
+    assert subtotal_text(oa) == (
+        f"Subtotals: each subgroup pooled with its own τ² ({len(used)} studies are too few "
+        f"for {len(used)} subgroups with a common τ²)."
+    )
 
 
 def test_studies_without_a_value_form_the_not_reported_subgroup(ds):
