@@ -9,7 +9,7 @@ row per fit, top to bottom in frame order: a point and its CI on a log axis, the
 >>> f = pd.DataFrame({"kind": ["omit", "full"], "study_id": ["A", ""],
 ...     "label": ["Omitting A", "All studies (k = 2)"], "k": [1, 2],
 ...     "ratio": [0.5, 0.6], "ratio_low": [0.3, 0.4], "ratio_high": [0.8, 0.9],
-...     "change_pct": [-16.7, 0.0], "reason": ["the ratio changes by -17%", ""],
+...     "change_pct": [-16.7, 0.0], "reason": ["the ratio changes by -16.7%", ""],
 ...     "flagged": [True, False]})
 >>> spec = leave_one_out_chart(f, measure_label="Odds ratio").to_dict()
 >>> spec["hconcat"][0]["layer"][0]["encoding"]["x"]["scale"]["type"]
