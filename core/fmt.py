@@ -57,21 +57,26 @@ NOT_ESTIMABLE: Final = "not estimable"
 #: Floats at or above 2^53 are no longer exact whole numbers.
 EXACT_FLOAT: Final = 2.0**53
 
-#: Vega-Lite (d3-format) spellings for charts that format numbers themselves: axis ticks in
-#: shortest form; a computed value in a tooltip (a log ratio, its SE, a Baujat coordinate:
-#: three decimals); a value already in
-#: percent (I², as ``percent``); a proportion as a percent (survival); months of follow-up.
-D3_AXIS: Final = "~g"
-D3_TOOLTIP: Final = ".3f"
-D3_PERCENT: Final = ".1f"
-D3_PROPORTION: Final = ".1%"
-D3_PROPORTION_AXIS: Final = "%"
-D3_MONTHS: Final = ".1f"
-#: Streamlit's (printf) spellings for table columns and number inputs: a count or score as a
-#: whole number; an entered value in four significant digits; one decimal.
-PRINTF_WHOLE: Final = "%d"
-PRINTF_ENTERED: Final = "%.4g"
-PRINTF_ONE_DECIMAL: Final = "%.1f"
+# Vega-Lite (d3-format) spellings, for charts that format numbers themselves.
+#: Axis ticks: the shortest form (0.5, 1, 2).
+D3_AXIS = "~g"
+#: A computed value in a tooltip (a log ratio, its SE, a Baujat coordinate): three decimals.
+D3_TOOLTIP = ".3f"
+#: A value already in percent (I²): one decimal, as ``percent``.
+D3_PERCENT = ".1f"
+#: A proportion (survival) as a percent with one decimal, and its axis in whole percent.
+D3_PROPORTION = ".1%"
+D3_PROPORTION_AXIS = "%"
+#: Months of follow-up: one decimal.
+D3_MONTHS = ".1f"
+
+# Streamlit's (printf) spellings, for table columns and number inputs.
+#: A count or a score: a whole number.
+PRINTF_WHOLE = "%d"
+#: An entered value (an HR, a CI bound): four significant digits.
+PRINTF_ENTERED = "%.4g"
+#: A percent typed by the user (an assumed risk): one decimal.
+PRINTF_ONE_DECIMAL = "%.1f"
 
 
 def ratio(x: float | None) -> str:

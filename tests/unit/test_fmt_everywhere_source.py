@@ -31,36 +31,25 @@ class Hit(NamedTuple):
     spec: str
 
 
-#: (path, function, code, spec) -> why it is not a displayed number.
+BYTE = "a raw byte of an unreadable file, in hex as byte dumps show it"
+ESCAPE = "an escape in code the program writes (R string, regular expression), not a quantity"
+URL = "the URL codec: a number it stores, written back exactly"
+KEY = "a JSON key (survival by year) core.views.km writes and ui.derive reads back"
+
+#: Hit(path, function, code, spec) -> why it is not a displayed number.
 ALLOWED: dict[Hit, str] = {
-    Hit("core/data/readers.py", "_decode", "data[exc.start]", "02x"): (
-        "a raw byte of an unreadable file, in hex as byte dumps show it"
-    ),
-    Hit("core/data/readers.py", "_cells", "raw[exc.start]", "02x"): (
-        "a raw byte of an unreadable file, in hex as byte dumps show it"
-    ),
-    Hit("core/data/schema.py", "_number", "ord(ch)", "04X"): (
-        "a Unicode code point in U+XXXX notation, not a quantity"
-    ),
-    Hit("core/report/rscript.py", "r_string", "code", "02x"): "an R string escape (R code)",
-    Hit("core/report/rscript.py", "r_string", "code", "x"): "an R string escape (R code)",
-    Hit("core/sanitize.py", "", "p", "04x"): "a regular expression's \\U escape",
-    Hit("core/state/view.py", "_fmt_number", "format(Decimal(repr(float(number))), 'f')", ""): (
-        "the URL codec: the shortest text that reads back as the same float"
-    ),
-    Hit("core/state/view.py", "_check", "round(number, NUMBER_DECIMALS)", ""): (
-        "the URL codec rounds a number it stores, not text"
-    ),
-    Hit("core/state/view.py", "_parse_field", "round(number, NUMBER_DECIMALS)", ""): (
-        "the URL codec rounds a number it stores, not text"
-    ),
-    Hit("core/views/km.py", "km_json", "y", "g"): (
-        "a JSON key (survival by year) the CLI writes and ui.derive reads back"
-    ),
-    Hit("ui/derive.py", "_arms_table", "y", "g"): "reads the JSON key core.views.km writes",
-    Hit("ui/sidebar.py", "_to_widget", "round(state.qmin)", ""): (
-        "a slider's integer value, not text"
-    ),
+    Hit("core/data/readers.py", "_decode", "data[exc.start]", "02x"): BYTE,
+    Hit("core/data/readers.py", "_cells", "raw[exc.start]", "02x"): BYTE,
+    Hit("core/data/schema.py", "_number", "ord(ch)", "04X"): "a code point, U+XXXX",
+    Hit("core/report/rscript.py", "r_string", "code", "02x"): ESCAPE,
+    Hit("core/report/rscript.py", "r_string", "code", "x"): ESCAPE,
+    Hit("core/sanitize.py", "", "p", "04x"): ESCAPE,
+    Hit("core/state/view.py", "_fmt_number", "format(Decimal(repr(float(number))), 'f')", ""): URL,
+    Hit("core/state/view.py", "_check", "round(number, NUMBER_DECIMALS)", ""): URL,
+    Hit("core/state/view.py", "_parse_field", "round(number, NUMBER_DECIMALS)", ""): URL,
+    Hit("core/views/km.py", "km_json", "y", "g"): KEY,
+    Hit("ui/derive.py", "_arms_table", "y", "g"): KEY,
+    Hit("ui/sidebar.py", "_to_widget", "round(state.qmin)", ""): "a slider's value, not text",
 }
 
 
