@@ -183,8 +183,8 @@ def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
             c3.metric(p_name, fmt.p_value(float(fit.pvalue[1])))
             c4.metric("R²", fmt.percent(fit.r2))
         st.caption(
-            f"Slope {slope:.3f} on the log scale per {unit} of {what} (k = {reg.k}); "
-            f"residual τ² = {fit.tau2:.4f}; "
+            f"Slope {fmt.coefficient(slope)} on the log scale per {unit} of {what} (k = {reg.k}); "
+            f"residual τ² = {fmt.tau2(fit.tau2)}; "
             f"{_lower(model_label(state.method, state.ci))}."
         )
         if fit.note:
@@ -202,8 +202,9 @@ def several_section(bv: BiasView, reg: Regression, state: ViewState, name: str) 
     st.table(coefficient_frame(fit, name).set_index("Term"))
     test = f"F on {fit.qm_df} and {fit.qe_df} df" if reg.test == "knha" else f"χ² on {fit.qm_df} df"
     st.caption(
-        f"All moderators together (QM, {test}): {fit.qm:.2f}, p = {fmt.p_value(fit.qm_pvalue)}; "
-        f"residual τ² = {fit.tau2:.4f}; R² = {fmt.percent(fit.r2)}; k = {reg.k}; "
+        f"All moderators together (QM, {test}): {fmt.stat(fit.qm)}, p = "
+        f"{fmt.p_value(fit.qm_pvalue)}; "
+        f"residual τ² = {fmt.tau2(fit.tau2)}; R² = {fmt.percent(fit.r2)}; k = {reg.k}; "
         f"{_lower(model_label(state.method, state.ci))}. Each ratio is per unit of its "
         "moderator with the others held fixed."
     )

@@ -8,7 +8,6 @@ is computed by core.stats.sensitivity on the included studies of the current vie
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable
 
 import altair as alt
@@ -48,10 +47,6 @@ def ci_text(est: float, low: float, high: float) -> str:
     return f"{fmt.ratio(exp_ratio(est))} ({'CI ' if ci == fmt.NOT_ESTIMABLE else ''}{ci})"
 
 
-def _num(x: float, digits: int = 3) -> str:
-    return "–" if not math.isfinite(x) else f"{x:.{digits}f}"
-
-
 def _commit_order() -> None:
     sync.commit(sync.current().replace(order=st.session_state["w_sens_order"]))
 
@@ -88,7 +83,8 @@ def leave_one_out_section(sv: SensitivityView, name: str) -> None:
     st.caption(
         "Each row pools every study but one. Marked rows (vermillion triangles) change the "
         f"conclusion: the 95% CI crosses 1 where the full result's does not (or the reverse), "
-        f"or the {name} moves by more than {100 * CHANGE_THRESHOLD:.0f}%. Grey band: the "
+        f"or the {name} moves by more than {fmt.percent(100 * CHANGE_THRESHOLD, 0)}. Grey band: "
+        "the "
         "full result's CI." + (f" {panel.note}" if panel.note else "")
     )
     draw(cache.view_key(sv.state), "leave-one-out", chart)
@@ -112,7 +108,7 @@ def leave_one_out_section(sv: SensitivityView, name: str) -> None:
                 ci_text(*r)
                 for r in zip(frame["estimate"], frame["ci_low"], frame["ci_high"], strict=True)
             ],
-            "Change": [f"{c:+.1f}%" for c in frame["change_pct"]],
+            "Change": [fmt.change(c) for c in frame["change_pct"]],
             "Conclusion changes": ["⚑ " + r if r else "" for r in frame["reason"]],
         }
     )
@@ -173,14 +169,14 @@ def influence_section(sv: SensitivityView) -> None:
     table = pd.DataFrame(
         {
             "Study": frame["label"],
-            "rstudent": frame["rstudent"].map(_num),
-            "dffits": frame["dffits"].map(_num),
-            "cook.d": frame["cook_d"].map(_num),
-            "cov.r": frame["cov_r"].map(_num),
-            "tau2.del": frame["tau2_del"].map(lambda x: _num(x, 4)),
-            "QE.del": frame["qe_del"].map(_num),
-            "hat": frame["hat"].map(_num),
-            "weight (%)": frame["weight"].map(lambda x: _num(x, 1)),
+            "rstudent": frame["rstudent"].map(fmt.diagnostic),
+            "dffits": frame["dffits"].map(fmt.diagnostic),
+            "cook.d": frame["cook_d"].map(fmt.diagnostic),
+            "cov.r": frame["cov_r"].map(fmt.diagnostic),
+            "tau2.del": frame["tau2_del"].map(fmt.tau2),
+            "QE.del": frame["qe_del"].map(fmt.diagnostic),
+            "hat": frame["hat"].map(fmt.diagnostic),
+            "weight (%)": frame["weight"].map(fmt.percent_number),
             "Influential": np.where(frame["influential"], "⚑ yes", ""),
         }
     )

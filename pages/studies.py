@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
+from core import fmt
 from core.data import description, export, project, schema
 from core.data.dataset import DATA_DIR, Dataset
 from core.data.records import ordered_sources
@@ -31,7 +32,7 @@ def _height(frame: pd.DataFrame) -> int:
 def _count_column(counts: pd.Series) -> ColumnConfig:
     """Whole numbers as such; counts no integer column can hold are text (1e+308)."""
     if pd.api.types.is_integer_dtype(counts):
-        return st.column_config.NumberColumn(format="%d")
+        return st.column_config.NumberColumn(format=fmt.PRINTF_WHOLE)
     return st.column_config.TextColumn()
 
 
@@ -256,7 +257,7 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
                 display_text=SOURCE_HOST,
             ),
             "Sources": st.column_config.NumberColumn(
-                help="How many sources are listed", format="%d"
+                help="How many sources are listed", format=fmt.PRINTF_WHOLE
             ),
             "n RT": _count_column(table["n RT"]),
             "n control": _count_column(table["n control"]),

@@ -73,10 +73,10 @@ def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
     with st.container(key=f"{style.TILES_PREFIX}{oa.outcome}"):  # compact on a phone
         _tiles(oa, p, name)
     common = p.method in COMMON_EFFECT
-    extra = [f"τ² = {p.tau2:.4f}" if not common else "common-effect model (τ² = 0)"]
+    extra = [f"τ² = {fmt.tau2(p.tau2)}" if not common else "common-effect model (τ² = 0)"]
     helps = [STAT_HELP["τ²"]] if not common else []
     if p.method in ("MH", "PETO") and p.k > 1:
-        extra.append(f"Q = {p.q:.2f} on {p.df} df, p = {fmt_p(p.q_pvalue)}")
+        extra.append(f"Q = {fmt.stat(p.q)} on {p.df} df, p = {fmt_p(p.q_pvalue)}")
     if not is_ratio(oa.measure):
         extra.append(vocab.RD_UNIT)
     if oa.zero_words:
@@ -108,7 +108,7 @@ def _bayes_metrics(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
     with st.container(key=f"{style.TILES_PREFIX}{oa.outcome}"):
         c1, c2, c3 = st.columns([1, 1.7, 1])
         m = oa.measure
-        null = f"{null_value(m):g}"
+        null = fmt.number(null_value(m))
         c1.metric(f"Pooled {name} (median)", fmt.effect(m, to_shown(m, p.estimate)),
                   help=pooled_help(oa))  # fmt: skip
         c2.metric("95% CrI", fmt.effect_ci(m, to_shown(m, p.ci_low), to_shown(m, p.ci_high)),
@@ -133,7 +133,7 @@ def bayes_lines(oa: OutcomeAnalysis, name: str) -> None:
         return
     st.markdown(f"**{text(str(plain_benefit(oa)))}**, " + text(benefit_caveat(p.k)))
     extra = [
-        f"τ median {b.tau_median:.3f} (95% CrI {b.tau_low:.3f} to {b.tau_high:.3f})",
+        f"τ median {fmt.tau(b.tau_median)} (95% CrI {fmt.tau(b.tau_low)} to {fmt.tau(b.tau_high)})",
     ]
     pred = oa.shown_prediction
     if pred is not None and pred.available:
@@ -455,7 +455,9 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
             ),
             "Study": st.column_config.TextColumn(pinned=True),  # stays in view when scrolled
             "id": st.column_config.TextColumn(help="The study's id in links (exclude=...)"),
-            "Quality": st.column_config.NumberColumn(format="%d", help="Editorial score, 0-7"),
+            "Quality": st.column_config.NumberColumn(
+                format=fmt.PRINTF_WHOLE, help="Editorial score, 0-7"
+            ),
         },
     )
 

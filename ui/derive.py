@@ -318,10 +318,12 @@ def _arms_table(result: dict, years: tuple[float, ...]) -> pd.DataFrame:
         }
         for y in years:
             s = got["survival"][f"{y:g}"]
-            row[f"Survival at {y:g} y"] = (
+            row[f"Survival at {fmt.years(y)} y"] = (
                 "after the last follow-up" if s is None else fmt.percent(100 * s)
             )
-        row["Last follow-up"] = f"{got['last_follow_up_months'] / MONTHS_PER_YEAR:.1f} y"
+        row["Last follow-up"] = (
+            f"{fmt.follow_up_years(got['last_follow_up_months'] / MONTHS_PER_YEAR)} y"
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -343,7 +345,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
             min_value=0 if whole else None,
             value=None,
             step=1 if whole else None,
-            format=None if whole else "%.4g",
+            format=None if whole else fmt.PRINTF_ENTERED,
             key=f"hr_{method}_{name}",
         )
     if method.startswith("logrank"):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from core import fmt
 from core.data.dataset import Dataset
 from core.data.edit import EditCheck, check_edits, edit_key
 from core.data.schema import ValidationReport
@@ -67,8 +68,10 @@ def draw(key: str, dataset: Dataset, on_used: Callable[[], None] | None = None) 
     rows = max(len(dataset.studies), len(dataset.outcomes))
     if rows > MAX_EDIT_ROWS:
         st.caption(
-            f"A table of {rows:,} rows is edited more easily in a spreadsheet: download it "
-            f"below, edit it and load it again (the editor here takes up to {MAX_EDIT_ROWS:,})."
+            f"A table of {fmt.count(rows)} rows is edited more easily in a spreadsheet: download "
+            "it "
+            "below, edit it and load it again (the editor here takes up to "
+            f"{fmt.count(MAX_EDIT_ROWS)})."
         )
         return
     if st.session_state.get(OPENED_ON) != key:  # other data in use: start from them

@@ -38,7 +38,7 @@ def _str(v: object) -> str:
 
 def _num(v: Any) -> str:
     """A numeric cell (a number, None, NaN or pd.NA) as short text."""
-    return "" if _blank(v) else f"{float(v):g}"
+    return "" if _blank(v) else fmt.number(float(v))
 
 
 def _whole(v: Any) -> int | None:
@@ -59,7 +59,7 @@ def _count_text(v: Any) -> str | None:
     if _blank(v):
         return None
     n = _whole(v)
-    return str(n) if n is not None else f"{float(v):.4g}"
+    return str(n) if n is not None else fmt.significant(float(v))
 
 
 def counts_column(values: pd.Series) -> pd.Series:

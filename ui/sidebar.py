@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import vocab
+from core import fmt, vocab
 from core.state.view import DEFAULT_STATE, TABLE_MEASURES, TABLE_METHODS, ViewState
 from core.stats.pooling import METHODS
 from core.views.analysis import group_choices
@@ -267,7 +267,7 @@ def _zero_cells(state: ViewState) -> None:
             "Added to each cell",
             sorted({*ADD_CHOICES, state.add}),
             **_bound("w_add"),
-            format_func=lambda x: f"{x:g}",
+            format_func=fmt.number,
             help="metafor's add (default 1/2): added to the four cells of the tables chosen "
             "below, for the per-study estimates (with Mantel-Haenszel and Peto, only those "
             "and the heterogeneity statistics; the pooled estimate uses the raw tables).",
@@ -302,7 +302,7 @@ def _years_for(t: float, points: tuple[float, ...] = OR_YEARS) -> list[float]:
 
 
 def _years(t: float) -> str:
-    return f"{t:g}"
+    return fmt.years(t)
 
 
 def _link_box(state: ViewState) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from core import fmt
 from core.data.dataset import Dataset
 from core.fmt import percent
 from core.report.sof import (
@@ -61,7 +62,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     event = row.event or EVENTS[row.outcome]
     when = ""
     if row.years is not None:
-        when = f" by {row.years:g} year{'' if row.years == 1 else 's'}"
+        when = f" by {fmt.years(row.years)} year{'' if row.years == 1 else 's'}"
     if (
         row.measure in ("OR", "RR", "RD")
         and row.control is not None
@@ -78,7 +79,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
         max_value=100.0,
         value=None,
         step=1.0,
-        format="%.1f",
+        format=fmt.PRINTF_ONE_DECIMAL,
         placeholder=placeholder,
         key=widget,
         on_change=_commit_risk,

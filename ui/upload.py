@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core import fmt
 from core.data import project
 from core.data.dataset import Dataset, load_files
 from core.data.schema import MAX_FILE_BYTES, Problem, ValidationReport
@@ -73,7 +74,7 @@ def _failed(names: tuple[str, ...], problems: list[Problem]) -> UploadResult:
 
 
 def _size(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
+    return fmt.megabytes(n)
 
 
 def handle_upload(files: Sequence[tuple[str, bytes]]) -> UploadResult:

@@ -28,6 +28,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core import fmt
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
 from core.fmt import percent, ratio, ratio_with_ci
 from core.stats.bias import FunnelData, TrimAndFill
@@ -167,9 +168,11 @@ def regions_frame(fd: FunnelData, xdomain: tuple[float, float], sei_top: float) 
     drawn beyond the plot, clipped away or not (a clipped-away shape still takes up room: a
     browser counts it in the chart's size)."""
     zs = _contour_z(fd)
-    names = [f"p > {1 - zs[0][0]:.2f}"]
-    names += [f"{1 - zs[i][0]:.2f} < p < {1 - zs[i - 1][0]:.2f}" for i in range(1, len(zs))]
-    names += [f"p < {1 - zs[-1][0]:.2f}"]
+    names = [f"p > {fmt.alpha(1 - zs[0][0])}"]
+    names += [
+        f"{fmt.alpha(1 - zs[i][0])} < p < {fmt.alpha(1 - zs[i - 1][0])}" for i in range(1, len(zs))
+    ]
+    names += [f"p < {fmt.alpha(1 - zs[-1][0])}"]
     lo, hi = min(xdomain[0], 0.0), max(xdomain[1], 0.0)
     # the SEs where a boundary +/- z sei meets an edge: there its clipped line bends
     bends = [e / z for _, z in zs for e in (-lo, hi) if z > 0 and 0 < e / z < sei_top]
@@ -290,8 +293,8 @@ def funnel_chart(
     tooltip = [
         alt.Tooltip("label:N", title="Study"),
         alt.Tooltip("ci_text:N", title="Ratio [95% CI]"),
-        alt.Tooltip("yi:Q", title="Log ratio", format=".3f"),
-        alt.Tooltip("sei:Q", title="Standard error", format=".3f"),
+        alt.Tooltip("yi:Q", title="Log ratio", format=fmt.D3_TOOLTIP),
+        alt.Tooltip("sei:Q", title="Standard error", format=fmt.D3_TOOLTIP),
         alt.Tooltip("weight_text:N", title="Weight"),
     ]
     studies = (
@@ -424,7 +427,7 @@ def bubble_chart(
                 alt.Tooltip("label:N", title="Study"),
                 alt.Tooltip("x:Q", title=x_title, format=x_format),
                 alt.Tooltip("ratio_text:N", title="Ratio"),
-                alt.Tooltip("yi:Q", title="Log ratio", format=".3f"),
+                alt.Tooltip("yi:Q", title="Log ratio", format=fmt.D3_TOOLTIP),
                 alt.Tooltip("weight_text:N", title="Weight"),
             ],
         )

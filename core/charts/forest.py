@@ -26,7 +26,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import vocab
+from core import fmt, vocab
 from core.fmt import effect_with_ci, percent, ratio_with_ci
 from core.views.overlap import OVERLAP_MARK
 
@@ -847,7 +847,7 @@ def _forest_spec(layout: _Layout) -> dict:
     )
     x_axis = alt.Axis(
         values=list(ticks),
-        format="~g",
+        format=fmt.D3_AXIS,
         title=None,
         grid=False,
         labelFontSize=sz.axis,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core import fmt
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
 
 ARM_LABELS = {"rt": "RT", "ctl": "Control"}
@@ -27,12 +28,15 @@ def km_review_chart(steps: pd.DataFrame, points: pd.DataFrame, title: str = "") 
     )
     x = alt.X("time_months:Q", title="Months")
     y = alt.Y(
-        "survival:Q", title="Survival", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+        "survival:Q",
+        title="Survival",
+        scale=alt.Scale(domain=[0, 1]),
+        axis=alt.Axis(format=fmt.D3_PROPORTION_AXIS),
     )
     tooltip = [
         alt.Tooltip("arm_label:N", title="Arm"),
-        alt.Tooltip("time_months:Q", title="Months", format=".1f"),
-        alt.Tooltip("survival:Q", title="Survival", format=".1%"),
+        alt.Tooltip("time_months:Q", title="Months", format=fmt.D3_MONTHS),
+        alt.Tooltip("survival:Q", title="Survival", format=fmt.D3_PROPORTION),
     ]
 
     def labelled(frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from core import vocab
+from core import fmt, vocab
 from core.charts.forest import FONT_FAMILY, PALETTE, ROB_COLOURS
 
 __all__ = ["NOT_JUDGED_COLOUR", "rob_summary_chart"]
@@ -37,10 +37,10 @@ def rob_summary_chart(frame: pd.DataFrame, width: int = 560) -> dict:
     data["ink"] = data["level"].map(lambda lv: colours[lv][1])
     data["symbol"] = data["level"].map(lambda lv: vocab.ROB_SYMBOLS.get(lv, ""))
     data["text"] = [
-        f"{sym} {p:.0f}%".strip() if p >= MIN_LABELLED else ""
+        f"{sym} {fmt.percent(p, 0)}".strip() if p >= MIN_LABELLED else ""
         for sym, p in zip(data["symbol"], data["percent"], strict=True)
     ]
-    data["share"] = [f"{n} of {j} ({p:.0f}%)" for n, j, p in
+    data["share"] = [f"{n} of {j} ({fmt.percent(p, 0)})" for n, j, p in
                      zip(data["n"], data["judged"], data["percent"], strict=True)]  # fmt: skip
     charts = []
     for tool, block in data.groupby("tool", sort=False):

@@ -9,7 +9,7 @@ row per fit, top to bottom in frame order: a point and its CI on a log axis, the
 >>> f = pd.DataFrame({"kind": ["omit", "full"], "study_id": ["A", ""],
 ...     "label": ["Omitting A", "All studies (k = 2)"], "k": [1, 2],
 ...     "ratio": [0.5, 0.6], "ratio_low": [0.3, 0.4], "ratio_high": [0.8, 0.9],
-...     "change_pct": [-16.7, 0.0], "reason": ["the ratio changes by -17%", ""],
+...     "change_pct": [-16.7, 0.0], "reason": ["the ratio changes by -16.7%", ""],
 ...     "flagged": [True, False]})
 >>> spec = leave_one_out_chart(f, measure_label="Odds ratio").to_dict()
 >>> spec["hconcat"][0]["layer"][0]["encoding"]["x"]["scale"]["type"]
@@ -24,6 +24,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core import fmt
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
 from core.fmt import ratio as fmt_ratio  # re-exported: the name the tests use
 from core.fmt import ratio_with_ci
@@ -103,7 +104,7 @@ def _interval_chart(
     x_scale = alt.Scale(type="log", domain=[lo, hi], nice=False, clamp=True)
     x_axis = alt.Axis(
         title=f"{measure_label} (log scale; < 1 favours RT)",
-        format="~g",
+        format=fmt.D3_AXIS,
         values=_ticks(lo, hi),
         grid=False,
         labelFontSize=11,
@@ -194,7 +195,7 @@ def leave_one_out_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.HConc
         ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
     ]
     f["change"] = [
-        "reference" if kind == "full" else f"{c:+.1f}%"
+        "reference" if kind == "full" else fmt.change(c)
         for kind, c in zip(f["kind"], f["change_pct"], strict=True)
     ]
     f["why"] = f["reason"].where(f["flagged"], "conclusion unchanged")
@@ -272,7 +273,7 @@ def estimator_chart(
     ]
     f.loc[f["ratio"].isna(), "ci_95"] = "not computed: " + f.loc[f["ratio"].isna(), "note"]
     f["side_text"] = f["ci_95"] + np.where(is_current, "  ◀ this view", "")
-    f["tau2_text"] = ["–" if not math.isfinite(t) else f"{t:.4f}" for t in f["tau2"].astype(float)]
+    f["tau2_text"] = [fmt.tau2(t) for t in f["tau2"].astype(float)]
     tooltip = [
         _tip("label", "Model"),
         _tip("description", "Estimator"),
@@ -299,7 +300,7 @@ def quality_sweep_chart(
     """Quality threshold sweep (``core.stats.sensitivity.quality_sweep``): one row per minimum
     score, lowest first, with k; the view's own minimum (``current``) is marked."""
     f = frame.copy()
-    f["label"] = [f"Score ≥ {q:g}" for q in f["qmin"]]
+    f["label"] = [f"Score ≥ {fmt.number(q)}" for q in f["qmin"]]
     is_current = f["qmin"] == (current if current is not None else -1.0)
     f["color"] = np.where(is_current, PALETTE["pooled"], PALETTE["study"])
     f["shape"] = np.where(is_current, "diamond", "circle")  # not by colour alone
@@ -332,8 +333,8 @@ def baujat_chart(frame: pd.DataFrame) -> alt.LayerChart:
     data = json_safe(f[["label", "x", "y", "color", "shape", "flag"]])
     tooltip = [
         _tip("label", "Study"),
-        alt.Tooltip("x:Q", title="Contribution to heterogeneity", format=".3f"),
-        alt.Tooltip("y:Q", title="Influence on the pooled result", format=".3f"),
+        alt.Tooltip("x:Q", title="Contribution to heterogeneity", format=fmt.D3_TOOLTIP),
+        alt.Tooltip("y:Q", title="Influence on the pooled result", format=fmt.D3_TOOLTIP),
         _tip("flag", "Influential"),
     ]
     enc = {
@@ -375,7 +376,7 @@ def gosh_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.LayerChart:
         "ratio:Q",
         title=f"Pooled {measure_label} of the subset (log scale)",
         scale=alt.Scale(type="log", domain=[lo, hi], nice=False, clamp=True),
-        axis=alt.Axis(format="~g", grid=False, values=_ticks(lo, hi)),
+        axis=alt.Axis(format=fmt.D3_AXIS, grid=False, values=_ticks(lo, hi)),
     )
     points = (
         alt.Chart(data)
@@ -389,7 +390,7 @@ def gosh_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.LayerChart:
             y=alt.Y("i2:Q", title="I² (%)", scale=alt.Scale(domain=[0, 100])),
             tooltip=[
                 alt.Tooltip("ratio_text:N", title="Pooled ratio"),
-                alt.Tooltip("i2:Q", title="I² (%)", format=".1f"),
+                alt.Tooltip("i2:Q", title="I² (%)", format=fmt.D3_PERCENT),
                 alt.Tooltip("k:Q", title="Studies in the subset"),
             ],
         )

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from core import vocab
+from core import fmt, vocab
 from core.data.schema import Problem
 from core.sanitize import one_line
 
@@ -162,7 +162,9 @@ def _text(obj: Mapping[str, Any], key: str, default: str | None = None, where: s
     if not isinstance(v, str):
         raise _Bad(f"{where}{key!r} is not text", f"give {key} as text in quotes")
     if len(v) > TEXT_LIMIT:
-        raise _Bad(f"{where}{key!r} is longer than {TEXT_LIMIT:,} characters", "shorten it")
+        raise _Bad(
+            f"{where}{key!r} is longer than {fmt.count(TEXT_LIMIT)} characters", "shorten it"
+        )
     return one_line(v).strip()
 
 
@@ -288,7 +290,8 @@ def parse(data: bytes, name: str = FILE_NAME) -> tuple[Description | None, list[
 
     if len(data) > MAX_BYTES:
         return problem(
-            f"{name} is {len(data):,} bytes, larger than the {MAX_BYTES:,} limit for a description",
+            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_BYTES)} limit "
+            "for a description",
             "keep the description short",
         )
     try:

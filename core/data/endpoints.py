@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from core import fmt
 from core.sanitize import one_line
 
 Adjustment = Literal["adjusted", "unadjusted", "not-stated"]
@@ -212,7 +213,7 @@ def effect_words(defs: Sequence[Definition], measure: str, years: float | None) 
         if len(phrases) == 1:
             text += f", {phrases[0]}"
     else:
-        when = f"{years:g}-year " if years is not None else ""
+        when = f"{fmt.years(years)}-year " if years is not None else ""
         text = f"Odds ratio of {when}{' or '.join(names)}"
     if len(defs) > 1:
         text += " (mixed endpoint definitions)"

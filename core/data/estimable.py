@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core import fmt
 from core.data.provenance import provenance
 from core.stats.effects import (
     LOG_MAX,
@@ -137,32 +138,40 @@ def unusable(yi: float, vi: float) -> str | None:
     Usable: yi, vi finite; vi >= MIN_VARIANCE (weights 1/v and sums of 1/v^2 stay finite);
     |yi| + z_0.975 sqrt(vi) <= ln(1.8e308), so exp() of the 95% CI does not overflow."""
     if not math.isfinite(yi):
-        return f"its log ratio ({yi:g}) is not a finite number"
+        return f"its log ratio ({fmt.number(yi)}) is not a finite number"
     if not math.isfinite(vi):
-        return f"its variance ({vi:g}) is not a finite number"
+        return f"its variance ({fmt.number(vi)}) is not a finite number"
     if vi == 0:
         return "its variance is 0, which would give it all the weight"
     if vi < sys.float_info.min:
-        return f"its variance {vi:.3g} is subnormal (below {sys.float_info.min:.3g})"
+        smallest = fmt.significant(sys.float_info.min, 3)
+        return f"its variance {fmt.significant(vi, 3)} is subnormal (below {smallest})"
     if vi < MIN_VARIANCE:
-        return f"its variance {vi:.3g} is below {MIN_VARIANCE:g}: its weight 1/v would overflow"
+        return (
+            f"its variance {fmt.significant(vi, 3)} is below {fmt.number(MIN_VARIANCE)}: "
+            "its weight 1/v would overflow"
+        )
     se = math.sqrt(vi)
     if abs(yi) + Z975 * se > LOG_MAX:
         return (
-            f"its 95% CI, exp({yi:.4g} ± 1.96 × {se:.4g}), goes beyond the largest number "
-            f"a computer can hold ({sys.float_info.max:.2g})"
+            f"its 95% CI, exp({fmt.significant(yi)} ± 1.96 × {fmt.significant(se)}), goes beyond "
+            "the largest number "
+            f"a computer can hold ({fmt.significant(sys.float_info.max, 2)})"
         )
     return None
 
 
 def _years(t: float) -> str:
-    return f"{t:g}"
+    return fmt.years(t)
 
 
 def _interp_formula(t: float, t1: float, t2: float) -> str:
     """'S(2) = S(1)^0.5 x S(3)^0.5': the interpolation of :func:`_interp` in words."""
     w = (t - t1) / (t2 - t1)
-    return f"S({_years(t)}) = S({_years(t1)})^{1 - w:.4g} x S({_years(t2)})^{w:.4g}"
+    return (
+        f"S({_years(t)}) = S({_years(t1)})^{fmt.significant(1 - w)} "
+        f"x S({_years(t2)})^{fmt.significant(w)}"
+    )
 
 
 def _interp(t: float, t1: float, s1: float, t2: float, s2: float) -> float:
@@ -323,7 +332,13 @@ def _or_rows(
             continue
         rt, ctl, how = got
         if n_rt is None or n_ctl is None:
-            excluded.append((sid, f"arm sizes not reported ({how} {rt:.4g}% vs {ctl:.4g}% only)"))
+            excluded.append(
+                (
+                    sid,
+                    f"arm sizes not reported ({how} {fmt.significant(rt)}% vs "
+                    f"{fmt.significant(ctl)}% only)",
+                )
+            )
             continue
         e_rt, e_ctl = events_from_rate(int(n_rt), rt), events_from_rate(int(n_ctl), ctl)
         j = first_rate[sid]
@@ -337,8 +352,9 @@ def _or_rows(
                 "source_url": source[j],
                 "derivation": derived_from[j]
                 + (
-                    f"events from {how}: RT {rt:.4g}% x n {n_rt:g} = {e_rt}; "
-                    f"control {ctl:.4g}% x n {n_ctl:g} = {e_ctl}"
+                    f"events from {how}: RT {fmt.significant(rt)}% x n {fmt.number(n_rt)} = "
+                    f"{e_rt}; "
+                    f"control {fmt.significant(ctl)}% x n {fmt.number(n_ctl)} = {e_ctl}"
                 ),
                 "derived": True,
                 "interpolated": "interpolated" in how,
@@ -387,8 +403,8 @@ def _rate_at(
     how = (
         f"{_years(t)}-year {what} rate interpolated between {_years(t1)} and {_years(t2)} "
         f"years (log-linear in survival: {_interp_formula(t, t1, t2)}, from RT "
-        f"{float(r_rt[i1]):g}% and {float(r_rt[i2]):g}%, control {float(r_ctl[i1]):g}% and "
-        f"{float(r_ctl[i2]):g}%)"
+        f"{fmt.number(float(r_rt[i1]))}% and {fmt.number(float(r_rt[i2]))}%, control "
+        f"{fmt.number(float(r_ctl[i1]))}% and {fmt.number(float(r_ctl[i2]))}%)"
     )
     return rt, ctl, how
 
@@ -404,9 +420,11 @@ def _log_hr(
     ci_problem = None
     if lo is not None and hi is not None:
         if lo <= 0:
-            ci_problem = f"its CI starts at {lo:g}, which gives no SE on the log scale"
+            ci_problem = f"its CI starts at {fmt.number(lo)}, which gives no SE on the log scale"
         elif hi <= lo:
-            ci_problem = f"its CI has zero width ({lo:g} to {hi:g}), which gives no SE"
+            ci_problem = (
+                f"its CI has zero width ({fmt.number(lo)} to {fmt.number(hi)}), which gives no SE"
+            )
         else:
             return log_hr_from_ci(hr, lo, hi)
     if p is not None and p < 1 and hr != 1:
@@ -415,9 +433,9 @@ def _log_hr(
             return lr
         return replace(lr, derivation=f"{lr.derivation} ({ci_problem})")
     if ci_problem is not None:
-        return f"HR {hr:g}: {ci_problem}, and no p-value to use instead"
+        return f"HR {fmt.number(hr)}: {ci_problem}, and no p-value to use instead"
     if p is not None:
-        return f"HR {hr:g} with p = {p:g} and no CI: no SE can be derived"
+        return f"HR {fmt.number(hr)} with p = {fmt.number(p)} and no CI: no SE can be derived"
     return "HR without CI or p-value"
 
 
@@ -456,7 +474,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
             continue
         why = unusable(lr.yi, lr.vi)
         if why is not None:
-            excluded.append((sid, f"HR {h:g}: {why} ({lr.derivation})"))
+            excluded.append((sid, f"HR {fmt.number(h)}: {why} ({lr.derivation})"))
             continue
         rows.append(
             {
@@ -470,7 +488,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
                 "n_ctl": n_ctl,
                 "endpoint_as_reported": endpoint[i],
                 "adjustment": adjustment[i],
-                "derivation": f"{derived_from[i]}HR {h:g}: {lr.derivation}",
+                "derivation": f"{derived_from[i]}HR {fmt.number(h)}: {lr.derivation}",
                 "derived": False,
                 "interpolated": False,
                 "source_url": source[i],
@@ -498,7 +516,10 @@ def _table_effects(
     dropped = double_zero(a, n1, c, n2) if zero.drop00 else np.zeros(a.shape, dtype=bool)
     kept = []
     for r, y, v, corr, drop in zip(rows, es.yi, es.vi, es.corrected, dropped, strict=True):
-        table = f"{r['events_rt']:g}/{r['n_rt']:g} vs {r['events_ctl']:g}/{r['n_ctl']:g}"
+        table = (
+            f"{fmt.number(r['events_rt'])}/{fmt.number(r['n_rt'])} vs "
+            f"{fmt.number(r['events_ctl'])}/{fmt.number(r['n_ctl'])}"
+        )
         counts = (r["study_id"], r["events_rt"], r["n_rt"], r["events_ctl"], r["n_ctl"])
         if drop:
             tables_only.append(counts)
@@ -510,7 +531,9 @@ def _table_effects(
             continue
         r["yi"], r["vi"] = float(y), float(v)
         if corr and zero.add != 0:
-            r["derivation"] += f"; {zero.add:g} added to each cell ({_CORRECTED[zero.to]})"
+            r["derivation"] += (
+                f"; {fmt.number(zero.add)} added to each cell ({_CORRECTED[zero.to]})"
+            )
         if kind == "PETO":
             r["derivation"] += "; Peto's log odds ratio (O - E) / V"
         why = unusable(r["yi"], r["vi"])

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core import fmt
 from core.data import description as desc
 from core.data.dataset import Dataset, load_files
 from core.data.schema import MAX_FILE_BYTES, Problem
@@ -89,7 +90,8 @@ def read_project(data: bytes, name: str = "project.zip") -> tuple[Project | None
 
     if len(data) > MAX_FILE_BYTES:
         return bad(
-            f"{name} is {len(data):,} bytes, larger than the {MAX_FILE_BYTES:,} limit",
+            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_FILE_BYTES)} "
+            "limit",
             "keep fewer studies in one project",
         )
     try:
@@ -108,7 +110,7 @@ def read_project(data: bytes, name: str = "project.zip") -> tuple[Project | None
                     'choose a file made with "Download the project"',
                 )
             if sum(i.file_size for i in infos.values()) > MAX_FILE_BYTES:
-                return bad(f"{name} unpacks to more than {MAX_FILE_BYTES:,} bytes")
+                return bad(f"{name} unpacks to more than {fmt.count(MAX_FILE_BYTES)} bytes")
             meta = json.loads(zf.read(_META).decode("utf-8"))
             files = {n: zf.read(n) for n in _TABLES}
             words_bytes = zf.read(desc.FILE_NAME) if desc.FILE_NAME in infos else None
@@ -129,7 +131,7 @@ def read_project(data: bytes, name: str = "project.zip") -> tuple[Project | None
     if not isinstance(view, str) or not isinstance(note, str | None):
         return bad(f"{name}: its view or note is not text")
     if note is not None and len(note) > NOTE_LIMIT:
-        return bad(f"{name}: its note is longer than {NOTE_LIMIT:,} characters")
+        return bad(f"{name}: its note is longer than {fmt.count(NOTE_LIMIT)} characters")
     words = None
     if words_bytes is not None:
         words, problems = desc.parse(words_bytes, f"{name}: {desc.FILE_NAME}")

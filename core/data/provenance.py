@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core import fmt
 from core.data.dataset import Dataset
 from core.data.edit import EditCheck, check_edits
 from core.stats.hr import METHODS, TIERNEY, HazardRatio
@@ -48,7 +49,7 @@ def reconstructed_note(figure: str, years: tuple[float, ...], hr: bool) -> str:
     """'reconstructed from Fig. 2A: ...' for rows read off a digitised curve."""
     what = []
     if years:
-        said = [f"{y:g}" for y in years]
+        said = [fmt.years(y) for y in years]
         listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
         what.append(f"survival at {listed} year{'' if said == ['1'] else 's'}")
     if hr:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Literal
 
+from core import fmt
 from core.data.schema import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -84,7 +85,7 @@ def _first_line(text: str) -> str:
 
 def _too_many_cells(name: str, cells: int) -> _Unreadable:
     return _Unreadable(
-        f"{name} has more than {cells:,} cells (the limit is {MAX_CELLS:,})",
+        f"{name} has more than {fmt.count(cells)} cells (the limit is {fmt.count(MAX_CELLS)})",
         "check the separators and quotes, or split the data",
     )
 
@@ -101,7 +102,8 @@ def _check_size(name: str, text: str, sep: str) -> None:
     header = _first_line(bare)
     if header.count(sep) + 1 > MAX_COLUMNS:
         raise _Unreadable(
-            f"{name} has {header.count(sep) + 1:,} columns, more than {MAX_COLUMNS:,}",
+            f"{name} has {fmt.count(header.count(sep) + 1)} columns, more than "
+            f"{fmt.count(MAX_COLUMNS)}",
             "keep the template's columns",
         )
     cells = bare.count(sep) + bare.count("\n") + bare.count("\r") - bare.count("\r\n") + 1
@@ -129,11 +131,11 @@ def _read_csv(name: str, data: bytes, notes: list[str]) -> RawTable:
         for row in reader:
             if not lines and len(row) > MAX_COLUMNS:
                 raise _Unreadable(
-                    f"{name} has {len(row):,} columns, more than {MAX_COLUMNS:,}",
+                    f"{name} has {fmt.count(len(row))} columns, more than {fmt.count(MAX_COLUMNS)}",
                     "keep the template's columns",
                 )
             if len(lines) > MAX_ROWS:
-                raise _Unreadable(f"{name} has more than {MAX_ROWS:,} rows")
+                raise _Unreadable(f"{name} has more than {fmt.count(MAX_ROWS)} rows")
             cells += len(row)
             if cells > MAX_CELLS:
                 raise _too_many_cells(name, MAX_CELLS)
@@ -161,7 +163,8 @@ def _check_zip(name: str, data: bytes) -> zipfile.ZipFile:
     packed = max(sum(i.compress_size for i in infos), 1)
     if len(infos) > 1000 or total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO:
         raise _Unreadable(
-            f"{name} unpacks to {total:,} bytes from {len(data):,} (ratio {total / packed:.0f}); "
+            f"{name} unpacks to {fmt.count(total)} bytes from {fmt.count(len(data))} (ratio "
+            f"{fmt.whole(total / packed)}); "
             "refused as a possible zip bomb",
             "save the data as CSV, or remove embedded content",
         )
@@ -205,7 +208,7 @@ def _check_xlsx_tables(name: str, zf: zipfile.ZipFile) -> None:
             what = "shared strings" if str(over) == "si" else f"style entries ({over})"
             cap = caps[str(over)]
             raise _Unreadable(
-                f"{name} holds more than {cap:,} {what} in {info.filename}",
+                f"{name} holds more than {fmt.count(cap)} {what} in {info.filename}",
                 "save the data as CSV, or copy the cells into a new workbook",
             ) from None
         except (xml.parsers.expat.ExpatError, zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -301,14 +304,15 @@ def _sheet_rows(label: str, ws: ReadOnlyWorksheet) -> Iterator[tuple[int, dict[i
         )
         for idx, cells in parser.parse():
             if idx > MAX_ROWS + 1:
-                raise _Unreadable(f"{label} has more than {MAX_ROWS:,} rows")
+                raise _Unreadable(f"{label} has more than {fmt.count(MAX_ROWS)} rows")
             values: dict[int, object] = {}
             for c in cells:
                 column = c["column"]
                 if not isinstance(column, int) or not 0 < column <= MAX_COLUMNS:
                     raise _Unreadable(
-                        f"{label} has more than {MAX_COLUMNS:,} columns (row {idx} has a cell "
-                        f"in column {column:,})",
+                        f"{label} has more than {fmt.count(MAX_COLUMNS)} columns (row {idx} has a "
+                        "cell "
+                        f"in column {fmt.count(column)})",
                         "keep the template's columns and clear cells far right of the data",
                     )
                 values[column] = c["value"]
@@ -408,7 +412,8 @@ def _decoded_bytes(column: pa.ChunkedArray) -> int:
 
 def _bomb(name: str, size: int, data: bytes) -> _Unreadable:
     return _Unreadable(
-        f"{name} unpacks to more than {size:,} bytes from {len(data):,}; refused as a possible "
+        f"{name} unpacks to more than {fmt.count(size)} bytes from {fmt.count(len(data))}; refused "
+        "as a possible "
         "decompression bomb",
         "save the data as CSV",
     )
@@ -586,13 +591,15 @@ def _rows_held(name: str, data: bytes, meta: pq.FileMetaData) -> int:
         total += max(held, default=0)
         if total > MAX_ROWS or total * group.num_columns > MAX_CELLS:
             raise _Unreadable(
-                f"{name} holds more than {MAX_ROWS:,} rows or {MAX_CELLS:,} cells (its footer "
-                f"says {meta.num_rows:,} rows)"
+                f"{name} holds more than {fmt.count(MAX_ROWS)} rows or {fmt.count(MAX_CELLS)} "
+                "cells (its footer "
+                f"says {fmt.count(meta.num_rows)} rows)"
             )
         if any(h != group.num_rows for h in held):
             raise _Unreadable(
-                f"{name}: its data pages hold {max(held):,} rows where its footer states "
-                f"{group.num_rows:,} (row group {g + 1}); the file is damaged or was altered, "
+                f"{name}: its data pages hold {fmt.count(max(held))} rows where its footer states "
+                f"{fmt.count(group.num_rows)} (row group {g + 1}); the file is damaged or was "
+                "altered, "
                 "and reading it would leave rows out",
                 "save the file again from the program that made it, or save the data as CSV",
             )
@@ -612,10 +619,12 @@ def _read_parquet(name: str, data: bytes, problems: list[Problem]) -> RawTable:
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise _Unreadable(f"{name} could not be read as Parquet ({exc})") from None
     if meta.num_rows > MAX_ROWS:
-        raise _Unreadable(f"{name} has {meta.num_rows:,} rows, more than {MAX_ROWS:,}")
+        raise _Unreadable(
+            f"{name} has {fmt.count(meta.num_rows)} rows, more than {fmt.count(MAX_ROWS)}"
+        )
     if meta.num_columns > MAX_COLUMNS:
         raise _Unreadable(
-            f"{name} has {meta.num_columns:,} columns, more than {MAX_COLUMNS:,}",
+            f"{name} has {fmt.count(meta.num_columns)} columns, more than {fmt.count(MAX_COLUMNS)}",
             "keep the template's columns",
         )
     nested = [f.name for f in schema if pa.types.is_nested(f.type)]
@@ -669,8 +678,9 @@ def _read_parquet(name: str, data: bytes, problems: list[Problem]) -> RawTable:
                 read = max(read, part.num_rows)
                 if rows + read > MAX_ROWS or (rows + read) * len(names) > MAX_CELLS:
                     raise _Unreadable(
-                        f"{name} holds more than {MAX_ROWS:,} rows or {MAX_CELLS:,} cells "
-                        f"(its footer says {meta.num_rows:,} rows)"
+                        f"{name} holds more than {fmt.count(MAX_ROWS)} rows or "
+                        f"{fmt.count(MAX_CELLS)} cells "
+                        f"(its footer says {fmt.count(meta.num_rows)} rows)"
                     )
                 size += _decoded_bytes(part.column(0))
                 if size > MAX_DECODED_BYTES:
@@ -683,7 +693,8 @@ def _read_parquet(name: str, data: bytes, problems: list[Problem]) -> RawTable:
         raise _Unreadable(f"{name} could not be read as Parquet ({exc})") from None
     if len({len(c) for c in columns}) > 1 or rows != meta.num_rows:
         raise _Unreadable(
-            f"{name}: its columns hold different numbers of rows, or not the {meta.num_rows:,} "
+            f"{name}: its columns hold different numbers of rows, or not the "
+            f"{fmt.count(meta.num_rows)} "
             "its footer states; the file is damaged"
         )
     body = tuple(tuple("" if v is None else v for v in r) for r in zip(*columns, strict=True))
@@ -718,7 +729,8 @@ def _read_one(
     ext = PurePath(name).suffix.lower()
     if len(data) > MAX_FILE_BYTES:
         raise _Unreadable(
-            f"{name} is {len(data):,} bytes, larger than the {MAX_FILE_BYTES:,} limit"
+            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_FILE_BYTES)} "
+            "limit"
         )
     if not data:
         raise _Unreadable(f"{name} is empty", "start from the template")
@@ -824,7 +836,10 @@ def read_csv_table(name: str, data: bytes) -> RawTable:
     """One small CSV table (e.g. digitised curve points), with the upload limits on size,
     rows and cells; raises ValueError with one plain line (what is wrong, and the fix)."""
     if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"{name} is {len(data):,} bytes, larger than the {MAX_FILE_BYTES:,} limit")
+        raise ValueError(
+            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_FILE_BYTES)} "
+            "limit"
+        )
     try:
         return _read_csv(name, data, [])
     except _Unreadable as exc:

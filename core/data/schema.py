@@ -20,6 +20,8 @@ from typing import Literal
 
 import pandas as pd
 
+from core import fmt
+
 MAX_FILE_BYTES = 20_000_000
 MAX_ROWS = 50_000
 #: Columns in one table, and cells in one file: a file within the size limit can still hold
@@ -196,7 +198,8 @@ class Problems(list[Problem]):
                     file,
                     first,
                     column,
-                    f"and {n:,} more row(s) {where} with the same kind of {severity} as listed "
+                    f"and {fmt.count(n)} more row(s) {where} with the same kind of {severity} as "
+                    "listed "
                     f"above, rows {first} to {last}; only the first {MAX_LISTED} are listed",
                     fix,
                     severity,
@@ -296,7 +299,7 @@ def _number(v: object, col: Column) -> float | None:
             if _INTEGER.match(s) and abs(int(s)) > EXACT_INT:
                 raise _BadCell(
                     f"{col.name} {_show(s)} has more digits than can be kept exactly "
-                    f"(whole numbers up to {EXACT_INT:,})",
+                    f"(whole numbers up to {fmt.count(EXACT_INT)})",
                     "check the value",
                 )
             x = float(s)
@@ -321,7 +324,7 @@ def _number(v: object, col: Column) -> float | None:
     elif isinstance(v, int) and abs(v) > EXACT_INT:
         raise _BadCell(
             f"{col.name} {v} has more digits than can be kept exactly "
-            f"(whole numbers up to {EXACT_INT:,})",
+            f"(whole numbers up to {fmt.count(EXACT_INT)})",
             "check the value",
         )
     else:
@@ -331,16 +334,21 @@ def _number(v: object, col: Column) -> float | None:
             f"{col.name} {_show(v)} is not a finite number", "leave the cell empty if unknown"
         )
     if col.kind == "int" and x != int(x):
-        raise _BadCell(f"{col.name} {x:g} is not a whole number", "enter a count")
+        raise _BadCell(f"{col.name} {fmt.number(x)} is not a whole number", "enter a count")
     if col.kind == "int" and abs(x) > EXACT_INT:
         raise _BadCell(
-            f"{col.name} {x:g} is too large for a count (at most {EXACT_INT:,})", "check the value"
+            f"{col.name} {fmt.number(x)} is too large for a count (at most {fmt.count(EXACT_INT)})",
+            "check the value",
         )
     if col.low is not None and (x <= col.low if col.low_open else x < col.low):
         rel = "above" if col.low_open else "at least"
-        raise _BadCell(f"{col.name} {x:g} must be {rel} {col.low:g}", "check the value")
+        raise _BadCell(
+            f"{col.name} {fmt.number(x)} must be {rel} {fmt.number(col.low)}", "check the value"
+        )
     if col.high is not None and x > col.high:
-        raise _BadCell(f"{col.name} {x:g} must be at most {col.high:g}", "check the value")
+        raise _BadCell(
+            f"{col.name} {fmt.number(x)} must be at most {fmt.number(col.high)}", "check the value"
+        )
     return x
 
 
@@ -524,8 +532,8 @@ def _study_rules(file: str, rows: list[tuple[int, dict]], problems: list[Problem
                 msgs.append(
                     (
                         "quality_score",
-                        f"quality_score {r['quality_score']:g} is not the "
-                        f"sum of the known quality items ({total:g})",
+                        f"quality_score {fmt.number(r['quality_score'])} is not the "
+                        f"sum of the known quality items ({fmt.number(total)})",
                         "recompute the score",
                         "warning",
                     )
@@ -574,7 +582,7 @@ def _outcome_rules(
                         msgs.append(
                             (
                                 col,
-                                f"{col} {r[col]:g} is given on a {kind} row",
+                                f"{col} {fmt.number(r[col])} is given on a {kind} row",
                                 f"put it on its own row with kind {other}",
                             )
                         )
@@ -592,7 +600,7 @@ def _outcome_rules(
                 msgs.append(
                     (
                         "hr_high",
-                        f"hr_high {hi:g} is below hr {hr:g}",
+                        f"hr_high {fmt.number(hi)} is below hr {fmt.number(hr)}",
                         "check the interval; the ends may be swapped",
                     )
                 )
@@ -600,7 +608,7 @@ def _outcome_rules(
                 msgs.append(
                     (
                         "hr_low",
-                        f"hr_low {lo:g} is above hr {hr:g}",
+                        f"hr_low {fmt.number(lo)} is above hr {fmt.number(hr)}",
                         "check the interval; the ends may be swapped",
                     )
                 )
@@ -614,7 +622,8 @@ def _outcome_rules(
                     msgs.append(
                         (
                             col,
-                            f"{col} {e:g} is more than the arm size {arm} {n:g} in studies",
+                            f"{col} {fmt.number(e)} is more than the arm size {arm} "
+                            f"{fmt.number(n)} in studies",
                             "check the count or the arm size",
                         )
                     )

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from core import fmt
 from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
 from core.data.records import ordered_sources
@@ -197,7 +198,7 @@ def _numbers(oa: OutcomeAnalysis, state: ViewState) -> tuple[KeyNumber, ...]:
         return ()
     nums = list(key_numbers(oa, state, always_pi=True))
     if p.method not in COMMON_EFFECT:
-        nums.insert(6, KeyNumber("τ²", f"{p.tau2:.4f}"))
+        nums.insert(6, KeyNumber("τ²", fmt.tau2(p.tau2)))
     nums.append(KeyNumber("Model", _model_label(p.method, p.ci)))
     return tuple(nums)
 
@@ -266,7 +267,7 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
                 indication=title(INDICATIONS.get(_s(r["indication"]), _s(r["indication"]))),
                 rt=" ".join(x for x in (_s(r["rt_type"]), _s(r["rt_timing"])) if x),
                 patients=patients,
-                quality="" if pd.isna(score) else f"{float(score):g}",
+                quality="" if pd.isna(score) else fmt.number(float(score)),
                 pooled_for=pooled_for,
                 reference=_s(r["doi_or_pmid"]),
                 sources=tuple(
@@ -306,7 +307,8 @@ def _methods(analysis: Analysis) -> str:
         model = (
             "A Bayesian random-effects model (normal-normal hierarchical model, computed by "
             f"numerical integration as R's bayesmeta) pooled the {scale}, with a half-normal "
-            f"prior on τ (scale {state.tau_prior:g}) and a flat prior on the mean effect; the "
+            f"prior on τ (scale {fmt.number(state.tau_prior)}) and a flat prior on the mean "
+            "effect; the "
             "pooled effect is the posterior median with its 95% equal-tailed credible interval."
         )
     elif chosen.method == "MH":
@@ -353,10 +355,11 @@ def _methods(analysis: Analysis) -> str:
         }[state.measure]
         parts.append(
             f"{what} of an event (death for OS, recurrence or death for "
-            f"DFS) by {state.t_os:g} years (OS) and {state.t_dfs:g} years (DFS). Where a study "
+            f"DFS) by {fmt.years(state.t_os)} years (OS) and {fmt.years(state.t_dfs)} years (DFS). "
+            "Where a study "
             "reports survival rates rather than event counts, events were approximated as "
             "round(n × (1 − rate)), which ignores censoring before that time (marked as "
-            f"derived). {zero_cell_words(chosen)} (metafor's add = {chosen.add:g}, "
+            f"derived). {zero_cell_words(chosen)} (metafor's add = {fmt.number(chosen.add)}, "
             f'to = "{chosen.to}", drop00 = {"TRUE" if chosen.drop00 else "FALSE"}).'
         )
         if state.tpoint == "interp":

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeAlias
 
 import altair as alt
 
+from core.fmt import number as fmt_number  # `fmt` names the image format here
 from core.report import render_worker
 from core.sanitize import vega_spec
 
@@ -58,7 +59,7 @@ def charts_to(fmt: Format, charts: list[Chart], ppi: float = 200) -> list[bytes]
     SVG comes back as UTF-8 bytes. ``ppi`` applies to PNG only (the chart's CSS pixels are
     1/72 inch, so the image is ppi/72 times the on-screen size and records the resolution)."""
     if fmt == "png" and (not ppi or ppi < MIN_PPI):
-        raise ValueError(f"ppi must be at least {MIN_PPI:g}")
+        raise ValueError(f"ppi must be at least {fmt_number(MIN_PPI)}")
     if not charts:
         return []
     jobs = [{"format": fmt, "spec": vega_spec(chart_spec(c)), "ppi": float(ppi)} for c in charts]
@@ -90,7 +91,9 @@ def _run_worker(jobs: list[dict[str, Any]]) -> list[bytes]:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise ExportError(f"The figure took longer than {WORKER_TIMEOUT:g} s to draw.") from None
+        raise ExportError(
+            f"The figure took longer than {fmt_number(WORKER_TIMEOUT)} s to draw."
+        ) from None
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         if done.returncode > 0 and said:

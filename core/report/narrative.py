@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core import fmt
 from core.data.description import layout_filter
 from core.data.endpoints import mix_sentence
 from core.fmt import count, effect_ci, p_value, percent, probability
@@ -44,7 +45,7 @@ def _join(parts: list[str]) -> str:
 
 
 def _years(t: float) -> str:
-    return f"{t:g} year" + ("" if t == 1 else "s")
+    return f"{fmt.years(t)} year" + ("" if t == 1 else "s")
 
 
 def measure_name(oa: OutcomeAnalysis) -> str:
@@ -223,7 +224,10 @@ def _derived_sentence(oa: OutcomeAnalysis) -> str:
         out = out.replace("both 2 studies", "both studies")
     if n_interp and oa.years is not None:
         which = "" if k == 1 else " for " + _plural(n_interp, "study", "studies")
-        out += f";{which} the {oa.years:g}-year rate was interpolated between reported time points"
+        out += (
+            f";{which} the {fmt.years(oa.years)}-year rate was interpolated between reported "
+            "time points"
+        )
     return out + "."
 
 
@@ -254,7 +258,7 @@ def _finding(oa: OutcomeAnalysis, model: str | None) -> str:
         head = f"{oa.intervention} was associated with {article}{way} {effect}"
     else:
         head = f"there was no clear difference in the {effect} with {oa.intervention}"
-        ci += f", which includes {null_value(oa.measure):g}"
+        ci += f", which includes {fmt.number(null_value(oa.measure))}"
     return f"{head}: {name} {est} ({'; '.join([ci, *extra])})"
 
 
@@ -316,7 +320,7 @@ def key_numbers(
         return ()
     short = str(oa.measure)
     bayes = oa.bayes
-    null = f"{null_value(short):g}"
+    null = fmt.number(null_value(short))
     out = [
         KeyNumber(
             f"Pooled {short}" + (" (median)" if bayes else ""),

@@ -18,7 +18,7 @@ import unicodedata
 
 import pandas as pd
 
-from core import vocab
+from core import fmt, vocab
 from core.data.dataset import Dataset
 from core.report.narrative import described_filters
 from core.state.view import (
@@ -255,7 +255,7 @@ def _data_lines(
             if own
             else ("deaths" if oa.outcome == "OS" else "recurrences or deaths")
         )
-        when = "with no time point" if oa.years is None else f"by t = {oa.years:g} years"
+        when = "with no time point" if oa.years is None else f"by t = {fmt.years(oa.years)} years"
         arm = oa.description.treatment if own and oa.description else "RT"
         favours = "RD < 0" if oa.measure == "RD" else f"{oa.measure} < 1"
         lines = [

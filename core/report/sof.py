@@ -53,6 +53,7 @@ from statistics import NormalDist
 
 import pandas as pd
 
+from core import fmt
 from core.data.description import bundled_words
 from core.fmt import count, effect, effect_ci, per_1000, percent
 from core.report.narrative import _join as _and  # 'a, b and c'
@@ -285,7 +286,7 @@ class SofRow:
         words = f";{words}" if words else ""
         if self.years is None:
             return f"{what[0].upper()}{what[1:]} ({MEASURE_NAMES[self.measure]}{words})"
-        return f"{self.years:g}-year {what} ({MEASURE_NAMES[self.measure]}{words})"
+        return f"{fmt.years(self.years)}-year {what} ({MEASURE_NAMES[self.measure]}{words})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -407,12 +408,6 @@ def optimal_information_size(r: float, rrr: float = RRR) -> float:
 # Certainty
 
 
-def _pct(x: float) -> str:
-    """A weight share, truncated to one decimal so that it never rounds up to a threshold."""
-    text = f"{math.floor(x * 10 + 1e-6) / 10:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + "%"
-
-
 def _join(ids: list[str], limit: int = 6) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
@@ -428,10 +423,11 @@ def _used(oa: OutcomeAnalysis, studies: pd.DataFrame) -> pd.DataFrame:
 def _start(used: pd.DataFrame) -> tuple[str, str]:
     rct = float(used.loc[used["design"] == "RCT", "weight"].sum())
     if rct >= 50.0:
-        return "High", f"{_pct(rct)} of the weight from randomized trials: starts at High"
+        return "High", f"{fmt.share(rct)} of the weight from randomized trials: starts at High"
     return (
         "Low",
-        f"{_pct(rct)} of the weight from randomized trials (mostly observational): starts at Low",
+        f"{fmt.share(rct)} of the weight from randomized trials (mostly observational): starts at "
+        "Low",
     )
 
 
@@ -455,8 +451,8 @@ def _risk_of_bias(used: pd.DataFrame, start: str) -> Domain:
         if not g
     ]
     reason = (
-        f"{_pct(share)} of the weight from {what} with quality score ≥ {GOOD_SCORE} "
-        f"(rule: ≥ {GOOD_SHARE:.0f}% is not serious)"
+        f"{fmt.share(share)} of the weight from {what} with quality score ≥ {GOOD_SCORE} "
+        f"(rule: ≥ {fmt.percent(GOOD_SHARE, 0)} is not serious)"
     )
     if others:
         reason += f"; lower: {_join(others)}"
@@ -505,7 +501,8 @@ def _inconsistency(oa: OutcomeAnalysis) -> Domain:
             how += "; the prediction interval is hidden on the pages, this aid uses the default"
         if pi_cross:
             parts.append(
-                f"the prediction interval {pi} ({how}) crosses {null_value(oa.measure):g} while "
+                f"the prediction interval {pi} ({how}) crosses "
+                f"{fmt.number(null_value(oa.measure))} while "
                 "the CI does not"
             )
         else:
@@ -520,7 +517,7 @@ def _imprecision(oa: OutcomeAnalysis, control: ControlRisk | None) -> Domain:
     assert p is not None
     if math.isfinite(p.ci_low) and math.isfinite(p.ci_high):
         cross = _crosses(p.ci_low, p.ci_high)
-        null = f"{null_value(oa.measure):g}"
+        null = fmt.number(null_value(oa.measure))
         parts = [
             "The 95% CI " + (f"crosses {null} (no effect)" if cross else f"does not cross {null}")
         ]
@@ -560,7 +557,7 @@ def _indirectness(used: pd.DataFrame) -> Domain:
     if len(active):
         share = float(active["weight"].sum())
         reason += (
-            f" {_pct(share)} of the weight compares with an active treatment "
+            f" {fmt.share(share)} of the weight compares with an active treatment "
             f"(e.g. TACE): {_join(list(active['study_id']))}."
         )
     return _open("indirectness", NOT_JUDGED, reason)
@@ -581,8 +578,8 @@ def _publication(oa: OutcomeAnalysis) -> Domain:
         return _open("publication", NOT_ASSESSABLE, f"Egger's test cannot be computed: {err}.")
     rating = "serious" if e.pvalue < EGGER_P else "not serious"
     reason = (
-        f"Egger's regression test p = {e.pvalue:.3f} "
-        f"({'below' if e.pvalue < EGGER_P else 'not below'} {EGGER_P:.2f}), k = {k}."
+        f"Egger's regression test {fmt.p_equals(e.pvalue)} "
+        f"({'below' if e.pvalue < EGGER_P else 'not below'} {fmt.alpha(EGGER_P)}), k = {k}."
     )
     return _rated("publication", rating, reason)
 
@@ -758,9 +755,9 @@ def sof_table(
 
 
 def diff_text(d: float) -> str:
-    n = round(abs(d))
-    if n == 0:
-        return "0"
+    n = fmt.whole(abs(d))
+    if n == "0":
+        return n
     return f"{n} {'fewer' if d < 0 else 'more'}"
 
 

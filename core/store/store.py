@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from core import fmt
 from core.data.dataset import Dataset
 from core.data.schema import MAX_FILE_BYTES
 from core.store import crypto
@@ -161,15 +162,15 @@ class Store:
         """Store ``dataset`` as a new immutable version (child of ``parent`` when given), in
         one transaction."""
         if note is not None and len(note) > NOTE_LIMIT:
-            return Refused("note", f"the note is longer than {NOTE_LIMIT:,} characters")
+            return Refused("note", f"the note is longer than {fmt.count(NOTE_LIMIT)} characters")
         if parent is not None and not isinstance(self.open(parent), Opened):
             return Refused("parent", "the version this edit starts from cannot be opened")
         payload = pack(dataset, note, parent)
         if len(payload) > MAX_FILE_BYTES:
             return Refused(
                 "too_large",
-                f"the dataset takes {len(payload):,} bytes; saved datasets are limited to "
-                f"{MAX_FILE_BYTES:,} bytes, as uploads are",
+                f"the dataset takes {fmt.count(len(payload))} bytes; saved datasets are limited to "
+                f"{fmt.count(MAX_FILE_BYTES)} bytes, as uploads are",
             )
         if not _reopens(payload, dataset):
             return Refused(

@@ -112,7 +112,7 @@ def _filter_reason(row: Any, state: ViewState, recorded: frozenset[str]) -> str 
         if pd.isna(score):
             return "no quality score"
         if float(score) < state.qmin:
-            return f"quality score {int(score)} below the minimum {state.qmin:g}"
+            return f"quality score {int(score)} below the minimum {fmt.number(state.qmin)}"
     return None
 
 
@@ -224,7 +224,7 @@ class OutcomeAnalysis:
         if self.measure == "HR":
             return f"Hazard ratio, {names or self.words.label}"
         what = vocab.title(vocab.MEASURE_NAMES[self.measure])
-        when = "" if self.years is None else f"{self.years:g}-year "
+        when = "" if self.years is None else f"{fmt.years(self.years)}-year "
         return f"{what} of {when}{names or self.words.code}"
 
     def excluded(self) -> tuple[tuple[str, str], ...]:
@@ -461,7 +461,8 @@ def bayes_message(res: BayesResult, state: ViewState) -> str:
     """What a reader should know about a Bayesian fit: its prior, one study's caution, and
     the frequentist choices of the link that it does not use."""
     parts = [
-        f"Bayesian random-effects model: half-normal prior on τ, scale {state.tau_prior:g}; "
+        "Bayesian random-effects model: half-normal prior on τ, scale "
+        f"{fmt.number(state.tau_prior)}; "
         "flat prior on the mean. Posterior median with 95% credible interval (CrI)."
     ]
     if res.k == 1:
@@ -486,7 +487,11 @@ def plain_benefit(oa: OutcomeAnalysis) -> str | None:
         what = f"the hazard of {event}"
     else:
         scale = "odds" if oa.measure == "OR" else "risk"
-        when = "" if oa.years is None else f" by {oa.years:g} year{'s' if oa.years != 1 else ''}"
+        when = (
+            ""
+            if oa.years is None
+            else f" by {fmt.years(oa.years)} year{'s' if oa.years != 1 else ''}"
+        )
         what = f"the {scale} of {event}{when}"
     chance = fmt.probability(oa.bayes.p_benefit)
     return f"Probability that {oa.intervention} lowers {what}: {chance}"
@@ -500,7 +505,7 @@ def benefit_caveat(k: int) -> str:
 
 def prior_words(scale: float) -> str:
     """'half-normal prior on τ, scale 0.5; flat prior on the mean'."""
-    return f"half-normal prior on τ, scale {scale:g}; flat prior on the mean"
+    return f"half-normal prior on τ, scale {fmt.number(scale)}; flat prior on the mean"
 
 
 def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
@@ -512,11 +517,11 @@ def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
     fits = prior_sensitivity(used["yi"].to_numpy(dtype=float), used["vi"].to_numpy(dtype=float))
     m = oa.measure
     parts = [
-        f"{f.tau_prior:g}: {fmt.probability(f.p_benefit)}, "
+        f"{fmt.number(f.tau_prior)}: {fmt.probability(f.p_benefit)}, "
         f"{fmt.effect_ci(m, to_shown(m, f.mu_low), to_shown(m, f.mu_high))}"
         for f in fits
     ]
-    null = f"{null_value(m):g}"
+    null = fmt.number(null_value(m))
     head = f"Prior sensitivity (scale of the prior on τ: P({name} < {null}), 95% CrI): "
     return head + "; ".join(parts)
 
@@ -541,7 +546,7 @@ def _pool_tables(
     note = None
     if only:
         weights = pooled.weights[len(rows) :]
-        w = ", ".join(f"{t[0]} ({x:.1f}%)" for t, x in zip(only, weights, strict=True))
+        w = ", ".join(f"{t[0]} ({fmt.percent(x)})" for t, x in zip(only, weights, strict=True))
         note = (
             f"{vocab.MODELS[model.method]} also pools the tables without a per-study estimate "
             f"(weights in brackets): {w}."
@@ -637,7 +642,7 @@ def out_of_range(res: PoolResult, measure: str, pi: PredictionInterval | None = 
         ("95% prediction interval", (nan, nan) if pi is None else (pi.low, pi.high)),
     )
     over = [
-        f"{what} ({' to '.join(f'{x:.4g}' for x in xs)} on the log scale)"
+        f"{what} ({' to '.join(fmt.significant(x) for x in xs)} on the log scale)"
         for what, xs in parts
         if any(math.isfinite(x) and abs(x) > LOG_MAX for x in xs)
     ]
@@ -654,7 +659,7 @@ def _empty_message(what: str, years: float | None, state: ViewState, n_sel: int,
     if n_sel == 0:
         return "No study matches the filters. Widen the indication, design or quality filters."
     if n_est == 0:
-        when = f" at {years:g} years" if years is not None else ""
+        when = f" at {fmt.years(years)} years" if years is not None else ""
         tip = " Try time point 'interpolated'" if state.tpoint == "exact" and years else ""
         return f"None of the {n_sel} selected studies reports {what}{when} in a usable form.{tip}"
     return "Every estimable study is excluded by hand. Tick a study to include it again."
@@ -955,11 +960,12 @@ def _pooled_rows(
             "low": shown(fit["ci_low"]),
             "high": shown(fit["ci_high"]),
             "weight": 100.0 if tag == "all" else float("nan"),
-            "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = {fit['tau2']:.4f}; "
+            "detail": f"{model_label(res.method, res.ci)}; k = {res.k}; tau2 = "
+            "{fmt.tau2(fit['tau2'])}; "
             f"I2 = {fmt.percent(fit['i2'])}"
             if res.k > 1 and res.method != "BAYES"
             else f"{model_label(res.method, res.ci)}; k = {res.k}; posterior median of tau "
-            f"= {res.tau:.4f}"
+            f"= {fmt.tau(res.tau)}"
             if res.method == "BAYES"
             else f"{model_label(res.method, res.ci)}; k = 1",
             "note": res.note or "",
@@ -1010,7 +1016,7 @@ def forest_footer(oa: OutcomeAnalysis) -> tuple[str, ...]:
     if p.k < 2:
         het = f"{vocab.FOOTER_HETEROGENEITY}: not applicable (one study)"
     else:
-        tau2 = "" if p.method == "EE" else f"τ² = {p.tau2:.4f}; "
+        tau2 = "" if p.method == "EE" else f"τ² = {fmt.tau2(p.tau2)}; "
         het = (
             f"{vocab.FOOTER_HETEROGENEITY}: {tau2}I² = {fmt.percent(p.i2)}; "
             f"Q = {fmt.stat(p.q)} (df = {p.df}), {fmt.p_equals(p.q_pvalue)}"

@@ -17,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from core import fmt
 from core.charts.bias import bubble_frames, funnel_frame
 from core.fmt import p_value, ratio, ratio_ci
 from core.state.view import ViewState
@@ -118,9 +119,9 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         if isinstance(e, str)
         else {
             "Test": label,
-            "Statistic": f"t = {e.stat:.2f} (df = {e.df:.0f})",
+            "Statistic": f"t = {fmt.stat(e.stat)} (df = {fmt.count(e.df)})",
             "p": p_value(e.pvalue),
-            "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f})",
+            "Result": f"slope on SE {fmt.stat(e.slope)} (SE {fmt.stat(e.slope_se)})",
         }
     )
     label = f"Egger's regression test (mixed-effects, {method})"
@@ -130,9 +131,12 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         if isinstance(e, str)
         else {
             "Test": label,
-            "Statistic": f"z = {e.stat:.2f}",
+            "Statistic": f"z = {fmt.stat(e.stat)}",
             "p": p_value(e.pvalue),
-            "Result": f"slope on SE {e.slope:.2f} (SE {e.slope_se:.2f}); τ² = {e.tau2:.4f}",
+            "Result": (
+                f"slope on SE {fmt.stat(e.slope)} (SE {fmt.stat(e.slope_se)}); "
+                f"τ² = {fmt.tau2(e.tau2)}"
+            ),
         }
     )
     label = "Begg's rank correlation test"
@@ -142,7 +146,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         if isinstance(b, str)
         else {
             "Test": label,
-            "Statistic": f"Kendall's τ = {b.tau:.3f}",
+            "Statistic": f"Kendall's τ = {fmt.rank_correlation(b.tau)}",
             "p": p_value(b.pvalue),
             "Result": "exact p" if b.exact else "normal approximation (ties)",
         }
@@ -227,7 +231,7 @@ def coefficient_frame(fit: MetaRegressionResult, measure: str) -> pd.DataFrame:
                 f"{ratio(exp_ratio(b))} ({ratio_ci(exp_ratio(lo), exp_ratio(hi))})"
                 for b, lo, hi in zip(fit.coef, fit.ci_low, fit.ci_high, strict=True)
             ],
-            "Log scale": [f"{b:.4f}" for b in fit.coef],
+            "Log scale": [fmt.coefficient(b) for b in fit.coef],
             "p": [p_value(float(x)) for x in fit.pvalue],
         }
     )
@@ -320,7 +324,8 @@ def regression(inc: pd.DataFrame, studies: pd.DataFrame, state: ViewState) -> Re
         return declined(too_many("The meta-regression", FIT_MAX_K, k))
     if p == 2 and np.ptp(x[:, 0]) == 0:
         return declined(
-            f"All {k} studies have the same {what} ({x[0, 0]:g}), so its effect cannot be "
+            f"All {k} studies have the same {what} ({fmt.number(x[0, 0])}), so its effect cannot "
+            "be "
             "estimated."
         )
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from core import fmt
 from core.fmt import effect, effect_ci
 from core.report.narrative import model_phrase
 from core.state.view import (
@@ -105,7 +106,7 @@ def filters_line(state: ViewState) -> str:
         else "all studies in the data",
     ]
     if state.qmin is not None:
-        parts.append(f"quality score at least {state.qmin:g}")
+        parts.append(f"quality score at least {fmt.number(state.qmin)}")
     if state.exclude:
         shown = ", ".join(state.exclude[:LINE_IDS])
         more = len(state.exclude) - LINE_IDS

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core import fmt
 from core.stats.km import ARMS, Reconstruction
 
 MONTHS_PER_YEAR = 12.0
@@ -40,8 +41,8 @@ def km_json(rec: Reconstruction, years: tuple[float, ...]) -> dict:
             s = km.at(y * MONTHS_PER_YEAR)
             if s is None:
                 notes.append(
-                    f"arm {arm}: {y:g} years is after the last follow-up "
-                    f"({km.last_time:g} months): survival not estimated"
+                    f"arm {arm}: {fmt.years(y)} years is after the last follow-up "
+                    f"({fmt.number(km.last_time)} months): survival not estimated"
                 )
             survival[f"{y:g}"] = s
         arms[arm] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core import fmt
+
 
 def too_few(what: str, need: int, k: int) -> str:
     """Why an analysis that needs ``need`` included studies is not shown for ``k``."""
@@ -15,6 +17,6 @@ def too_few(what: str, need: int, k: int) -> str:
 def too_many(what: str, limit: int, k: int) -> str:
     """Why an analysis whose cost grows with k is not run for ``k`` above ``limit``."""
     return (
-        f"{what} is computed for at most {limit:,} included studies; this selection has "
-        f"{k:,}. Narrow the filters in the sidebar to see it."
+        f"{what} is computed for at most {fmt.count(limit)} included studies; this selection has "
+        f"{fmt.count(k)}. Narrow the filters in the sidebar to see it."
     )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core import fmt
 from core.views.analysis import OutcomeAnalysis
 
 SOURCE = "Published (Rim et al. 2024)"
@@ -38,7 +39,7 @@ class PublishedComparison:
 def _what(measure: str, years: float | None, outcome: str) -> str:
     """'the OR of 2-year OS', 'the HR of OS' (``outcome``: the outcome's code)."""
     name = measure
-    when = "" if measure == "HR" or years is None else f"{years:g}-year "
+    when = "" if measure == "HR" or years is None else f"{fmt.years(years)}-year "
     return f"the {name} of {when}{outcome}"
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core import fmt
 from core.state.view import Outcome, ViewState
 from core.stats.effects import exp_ratio, exp_ratios
 from core.stats.mh import FixedResult, mantel_haenszel, peto
@@ -69,7 +70,7 @@ def conclusion_shift(
             reasons.append("the CI now excludes 1")
     change = exp_ratio(o_est - est) - 1.0
     if abs(change) > threshold:
-        reasons.append(f"the ratio changes by {100 * change:+.0f}%")
+        reasons.append(f"the ratio changes by {fmt.change(100 * change)}")
     return "; ".join(reasons)
 
 
@@ -329,7 +330,7 @@ def quality_sweep(
     if not ids:
         return QualitySweep(empty, unscored, base.message or "No study to pool.")
     if len(present) < 2:
-        what = "has no quality score" if not present else f"has quality score {present[0]:g}"
+        what = f"has quality score {fmt.number(present[0])}" if present else "has no quality score"
         many = "Every included study" if len(ids) > 1 else "The only included study"
         return QualitySweep(empty, unscored, f"{many} {what}: there is no threshold to sweep.")
     rows = []

@@ -10,7 +10,7 @@ import pytest
 
 from core.charts.forest import forest_chart
 from core.data.export import export_csv
-from core.report.figures import chart_to_pdf, chart_to_png, chart_to_svg
+from core.report.figures import chart_to_pdf, chart_to_png, chart_to_svg, charts_to
 from tests.unit.test_charts import forest_frame
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
@@ -115,3 +115,8 @@ def test_csv_guard_and_numbers_untouched():
 def test_csv_utf8():
     raw = export_csv(pd.DataFrame({"label": ["I² = 12%", "0.35 [0.23–0.54] †"]}))
     assert raw.decode("utf-8").splitlines()[1:] == ["I² = 12%", "0.35 [0.23–0.54] †"]
+
+
+def test_a_too_low_resolution_is_refused_in_words() -> None:
+    with pytest.raises(ValueError, match=r"^ppi must be at least 72$"):
+        charts_to("png", [], ppi=10)

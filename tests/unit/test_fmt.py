@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import doctest
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -166,3 +167,39 @@ def test_count_parses_back_exactly(n: int) -> None:
 def test_count_of_any_float_is_short(x: float) -> None:
     """Never hundreds of digits: at most 22 characters (-9,007,199,254,740,991)."""
     assert len(fmt.count(x)) <= 22
+
+
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        (lambda: fmt.tau2(0.012345), "0.0123"),
+        (lambda: fmt.tau2(0.0), "0.0000"),
+        (lambda: fmt.tau2(math.nan), "–"),
+        (lambda: fmt.tau(0.11096), "0.1110"),
+        (lambda: fmt.coefficient(-0.02154), "-0.0215"),
+        (lambda: fmt.rank_correlation(0.12449), "0.124"),
+        (lambda: fmt.diagnostic(-1.22474), "-1.225"),
+        (lambda: fmt.diagnostic(None), "–"),
+        (lambda: fmt.stat(7.315), "7.32"),  # 7.315 is stored just above the half
+        (lambda: fmt.alpha(0.1), "0.10"),
+        (lambda: fmt.alpha(0.05), "0.05"),
+        (lambda: fmt.change(20.0), "+20.0%"),
+        (lambda: fmt.change(-4.04), "-4.0%"),
+        (lambda: fmt.change(math.inf), "–"),
+        (lambda: fmt.share(49.99), "49.9%"),  # truncated: never rounds up to 50%
+        (lambda: fmt.share(50.0), "50%"),
+        (lambda: fmt.percent_number(12.34), "12.3"),
+        (lambda: fmt.whole(12.5), "12"),  # Python's round: halves to even
+        (lambda: fmt.whole(1024.4), "1,024"),
+        (lambda: fmt.years(2.0), "2"),
+        (lambda: fmt.years(2.5), "2.5"),
+        (lambda: fmt.follow_up_years(28 / 12), "2.3"),
+        (lambda: fmt.number(0.5), "0.5"),
+        (lambda: fmt.number(1e308), "1e+308"),
+        (lambda: fmt.significant(0.123456), "0.1235"),
+        (lambda: fmt.significant(5e-324, 3), "4.94e-324"),
+        (lambda: fmt.megabytes(20_000_001), "20.0 MB"),
+    ],
+)
+def test_named_rules(call: Callable[[], str], text: str) -> None:
+    assert call() == text

@@ -105,7 +105,7 @@ def test_conclusion_shift_rules():
         "the CI now includes 1"
     )
     assert conclusion_shift(full, (math.log(0.6), math.log(0.4), math.log(0.9))) == (
-        "the ratio changes by +20%"
+        "the ratio changes by +20.0%"
     )
     wide = (math.log(0.8), math.log(0.5), math.log(1.3))
     assert "excludes 1" in conclusion_shift(wide, (math.log(0.8), math.log(0.7), math.log(0.9)))
