@@ -306,7 +306,7 @@ def subtotal_text(oa: OutcomeAnalysis) -> str | None:
         )
         return (
             f"{head}: each subgroup pooled with one τ² common to all subgroups "
-            f"(τ² = {sg.tau2_common:.4f}, as metafor's rma(yi, vi, mods = ~ factor(group) - 1) "
+            f"(τ² = {fmt.tau2(sg.tau2_common)}, as metafor's rma(yi, vi, mods = ~ factor(group) - 1) "
             f"and meta's tau.common = TRUE{how})."
         )
     test = oa.subgroup_test
