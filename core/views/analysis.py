@@ -306,8 +306,8 @@ def subtotal_text(oa: OutcomeAnalysis) -> str | None:
         )
         return (
             f"{head}: each subgroup pooled with one τ² common to all subgroups "
-            f"(τ² = {fmt.tau2(sg.tau2_common)}, as metafor's rma(yi, vi, mods = ~ factor(group) - 1) "
-            f"and meta's tau.common = TRUE{how})."
+            f"(τ² = {fmt.tau2(sg.tau2_common)}, as metafor's "
+            f"rma(yi, vi, mods = ~ factor(group) - 1) and meta's tau.common = TRUE{how})."
         )
     test = oa.subgroup_test
     if test is not None and test.tau2 == "common" and len(sg.groups) >= 2:
