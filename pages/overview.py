@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core import vocab
-from core.report.narrative import summary_sentence
 from core.state.view import DEFAULT_STATE, FIELD_BY_NAME
 from ui import blocks, cache, endpoints, sync
 from ui.sof import render_sof
@@ -66,7 +65,7 @@ for col, outcome in zip(st.columns(max(2, len(slots)), gap="large"), slots, stri
         blocks.metrics(oa, state)
         endpoints.render(oa)
         if oa.pooled is not None:  # in plain words, as on the Present page
-            st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
+            st.markdown(blocks.summary(oa, state, dataset.studies))
         blocks.forest(oa, state, dataset.studies, width=blocks.OVERVIEW_FOREST_WIDTH)
         blocks.overlap_note(oa)
         blocks.published_box(oa, details=True)

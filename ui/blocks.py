@@ -15,6 +15,7 @@ from core.data.dataset import Dataset
 from core.fmt import p_value as fmt_p  # the names the pages and tests use
 from core.fmt import ratio as fmt_ratio  # noqa: F401 (the tests read it from here)
 from core.fmt import ratio_ci as fmt_ci  # noqa: F401
+from core.report.narrative import summary_sentence
 from core.report.rscript import r_script
 from core.state.view import ViewState
 from core.stats.effects import is_ratio, null_value, to_shown
@@ -160,6 +161,16 @@ def _tiles(oa: OutcomeAnalysis, p: PoolResult, name: str) -> None:
     c4.metric("Studies (k)", f"{p.k}", help=STAT_HELP["Studies (k)"])
     c5.metric("Patients", fmt.count(oa.patients), help=STAT_HELP["Patients"])
     c6.metric("I²", fmt.percent(p.i2), help=STAT_HELP["I²"])
+
+
+def summary(
+    oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame, data_key: str | None = None
+) -> str:
+    """``summary_sentence`` of ``oa`` as Markdown, once per view (dataset ``data_key``, default
+    the one in use; link) and outcome, shared by reruns and sessions (warmed at start-up:
+    ui/warmup.py): its pandas lookups cost a fifth of a rerun."""
+    view = f"{cache.view_key(state, data_key)}|{oa.outcome}"
+    return cache.per_view(view, "summary", lambda: text(summary_sentence(oa, state, studies)))
 
 
 def _picked(event: Any, param: str = TOGGLE_PARAM) -> frozenset[str]:
@@ -404,19 +415,18 @@ def not_used(oa: OutcomeAnalysis) -> None:
 INCLUDE_WIDTH: Final = "small"  # 75 px in Streamlit's grid
 
 
-def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
-    """The selected studies with an Include checkbox; unticking excludes a study."""
+def _include_frame(analysis: Analysis, studies: pd.DataFrame) -> pd.DataFrame:
+    """The include table's rows: the selected studies, their Include tick (not excluded by
+    hand), overlap mark, design, indication, quality and whether each outcome has their data."""
     state = analysis.state
     ids = list(analysis.selection.ids)
-    if not ids:
-        return
     meta = studies.set_index("study_id").loc[ids]
     marked = {s for oa in analysis.outcomes.values() for o in oa.overlaps for s in o.ids}
     used = {
         o: set(oa.rows["study_id"]) | {d.study_id for d in oa.overlap_dropped}
         for o, oa in analysis.outcomes.items()
     }
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "Include": [s not in state.exclude for s in ids],
             "id": ids,
@@ -430,6 +440,27 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
             **{f"{o} data": ["yes" if s in used[o] else "no" for s in ids] for o in used},
         }
     )
+
+
+def include_rows(
+    analysis: Analysis, studies: pd.DataFrame, data_key: str | None = None
+) -> pd.DataFrame:
+    """The include table's rows, once per view (dataset ``data_key``, default the one in use;
+    link), shared by reruns and sessions (warmed at start-up: ui/warmup.py); read-only."""
+    return cache.per_view(
+        cache.view_key(analysis.state, data_key),
+        "include table",
+        lambda: _include_frame(analysis, studies),
+    )
+
+
+def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
+    """The selected studies with an Include checkbox; unticking excludes a study."""
+    state = analysis.state
+    ids = list(analysis.selection.ids)
+    if not ids:
+        return
+    table = include_rows(analysis, studies)
     key = f"include_{hash(state.exclude)}"
 
     def on_edit() -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data.dataset import Dataset
-from core.report.narrative import headline, key_numbers, summary_sentence
+from core.report.narrative import headline, key_numbers
 from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.report.sof import DOMAINS, SofRow
 from core.state.view import ViewState, describe_filters
@@ -188,7 +188,7 @@ def _forest_screen(
         with st.container(key="board_numbers"):
             st.markdown(blocks.text(" · ".join(numbers)))
     with st.container(key="board_sentence"):
-        st.markdown(blocks.text(summary_sentence(oa, state, dataset.studies)))
+        st.markdown(blocks.summary(oa, state, dataset.studies))
         plain = oa.message if oa.k > 1 or oa.pooled is None else out_of_range(oa.pooled, oa.measure)
         if plain:
             st.caption(blocks.text(plain))

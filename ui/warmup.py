@@ -1,6 +1,7 @@
 """Warm the server at start-up, before the first visitor: import what the pages import and
-compute the default view (``/``: the analysis, both forest plots as the Overview draws them and
-the summary of findings) into the caches every session shares (ui/cache.py).
+compute the default view (``/``: the analysis, the plain-language sentences, both forest plots
+as the Overview draws them, the summary of findings and the include table's rows) into the
+caches every session shares (ui/cache.py).
 
 Without it the first visitor after a server start pays the imports of pandas, Altair, SciPy,
 pyarrow and the project's modules, and the first analysis (seconds on a small machine).
@@ -64,16 +65,21 @@ def warm_default_view() -> None:
     data = (cache.BUNDLED_KEY, cache.bundled())
     cache.published_results()
     analysis = cache.analysis(DEFAULT_STATE, data)
+    studies = data[1].studies
     for oa in analysis.outcomes.values():
+        if oa.pooled is not None:
+            blocks.summary(oa, DEFAULT_STATE, studies, data_key=cache.BUNDLED_KEY)
         if not oa.rows.empty:
             blocks.forest_specs(
                 oa,
                 DEFAULT_STATE,
-                data[1].studies,
+                studies,
                 width=blocks.OVERVIEW_FOREST_WIDTH,
                 data_key=cache.BUNDLED_KEY,
             )
     sof.shared_sof_rows(analysis, DEFAULT_STATE, data[1], cache.BUNDLED_KEY)
+    if analysis.selection.ids:
+        blocks.include_rows(analysis, studies, data_key=cache.BUNDLED_KEY)
 
 
 def warm_up() -> float:
