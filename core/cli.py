@@ -151,7 +151,7 @@ def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], d
     dataset, query = _link_data(args)
     if isinstance(dataset, str):
         return _unreadable(dataset)
-    parsed = parse_query(_project_view(args, query))
+    parsed = parse_query(_project_view(args, query), description.link_defaults(dataset.description))
     out = view(parsed.state, dataset)
     notices = [*parsed.notices, *grade_notices(parsed.state), *out.get("notices", [])]
     _print_json({**out, "notices": notices})
@@ -211,7 +211,7 @@ def cmd_rscript(args: argparse.Namespace) -> int:
     dataset, query = _link_data(args)
     if isinstance(dataset, str):
         return _unreadable(dataset)
-    parsed = parse_query(query)
+    parsed = parse_query(query, description.link_defaults(dataset.description))
     for notice in parsed.notices:
         print(f"notice: {notice}", file=sys.stderr)
     print(r_script(analyse(parsed.state, dataset), dataset, args.outcome), end="")

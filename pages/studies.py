@@ -52,6 +52,7 @@ def _on_upload() -> None:
         memory.trim_when_released(result.dataset)
         _not_saved()
         if result.state is not None:  # a project file: its view opens with its data
+            sync.adopt_defaults(sync.current(), result.dataset.description)
             sync.commit(result.state)
     _new_uploader()
     memory.trim()  # the parse's temporaries are freed

@@ -50,6 +50,8 @@ FILTER_COLUMNS: Final = {
     "rt_type": ("Radiotherapy", vocab.RT_TYPES),
 }
 MEASURE_CODES: Final = ("OR", "HR")
+#: The effect measures a description may name as its default (the link's ``measure``).
+DEFAULT_MEASURES: Final = ("OR", "RR", "RD", "HR")
 
 
 @dataclass(frozen=True)
@@ -255,8 +257,11 @@ def _description(obj: object) -> Description:
         raise _Bad("two outcomes have the same code", "give each outcome its own code")
     arms = _object(d.get("arms", {}), "'arms'")
     measure = d.get("measure", "OR")
-    if measure not in MEASURE_CODES:
-        raise _Bad(f"measure {measure!r} is not OR or HR", 'use "OR" or "HR"')
+    if measure not in DEFAULT_MEASURES:
+        raise _Bad(
+            f"measure {measure!r} is not one of {', '.join(DEFAULT_MEASURES)}",
+            'use "OR", "RR", "RD" or "HR"',
+        )
     raw_filters = d.get("filters", [])
     if not isinstance(raw_filters, list):
         raise _Bad("'filters' is not a list", 'give [{"column": ..., "label": ...}] or []')
@@ -332,6 +337,12 @@ def to_json(d: Description) -> dict[str, Any]:
 def to_bytes(d: Description) -> bytes:
     """``to_json`` as UTF-8 JSON text."""
     return json.dumps(to_json(d), indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def link_defaults(d: Description) -> dict[str, str]:
+    """What a link that leaves ``measure`` out means for this dataset: its default effect
+    measure (``{"measure": "HR"}``); empty when that is the link format's own default (OR)."""
+    return {} if d.measure == "OR" else {"measure": d.measure}
 
 
 def slot_map(d: Description) -> dict[str, str]:

@@ -226,6 +226,15 @@ def _studies(studies: pd.DataFrame) -> _Studies:
     )
 
 
+def _names(ds: HasTables, outcome: Outcome) -> tuple[str, str]:
+    """The outcome's code and the treated arm's name in the dataset's description ("TB",
+    "vaccinated"); the slot and "RT" for tables without one (the bundled words)."""
+    words = getattr(ds, "description", None)
+    if words is None or not words.given:
+        return outcome, "RT"
+    return words.words(outcome).code, words.treatment
+
+
 def _first_by_study(frame: pd.DataFrame) -> dict[str, int]:
     """study_id -> position (in ``frame``) of its first row."""
     first = frame.drop_duplicates("study_id")
@@ -239,6 +248,7 @@ def _or_rows(
     ``years``), whole columns at a time: each study's first row of each kind is found with
     one pass over the outcome rows (``drop_duplicates``), not one filter per study."""
     st = _studies(ds.studies)
+    name, arm = _names(ds, outcome)
     out = ds.outcomes[ds.outcomes["outcome"] == outcome].reset_index(drop=True)
     out = out.assign(_pos=np.arange(len(out)), _t=_floats(out["time_years"]))
     kind = out["kind"].astype("object")
@@ -279,7 +289,7 @@ def _or_rows(
     ):
         if sid not in has_rows:
             excluded.append(
-                (sid, "lead only: no numbers" if lead else f"no {outcome} rates or events reported")
+                (sid, "lead only: no numbers" if lead else f"no {name} rates or events reported")
             )
             continue
         i = ev_at.get(sid)
@@ -306,18 +316,18 @@ def _or_rows(
                     "endpoint_as_reported": endpoint[i],
                     "adjustment": adjustment[i],
                     "source_url": source[i],
-                    "derivation": derived_from[i] + f"{outcome} events as reported{when}",
+                    "derivation": derived_from[i] + f"{name} events as reported{when}",
                     "derived": False,
                     "interpolated": False,
                 }
             )
             continue
         if years is None or sid not in has_rate:
-            what = f"{outcome} events" if years is None else f"{_years(years)}-year {outcome}"
+            what = f"{name} events" if years is None else f"{_years(years)}-year {name}"
             only = " (only an HR)" if sid not in not_hr else ""
             excluded.append((sid, f"no {what} reported{only}"))
             continue
-        got = _rate_at(sid, years, rule, outcome, hit, times, t1, t2, at1, at2, r_rt, r_ctl)
+        got = _rate_at(sid, years, rule, (name, arm), hit, times, t1, t2, at1, at2, r_rt, r_ctl)
         if isinstance(got, str):
             excluded.append((sid, got))
             continue
@@ -337,7 +347,7 @@ def _or_rows(
                 "source_url": source[j],
                 "derivation": derived_from[j]
                 + (
-                    f"events from {how}: RT {rt:.4g}% x n {n_rt:g} = {e_rt}; "
+                    f"events from {how}: {arm} {rt:.4g}% x n {n_rt:g} = {e_rt}; "
                     f"control {ctl:.4g}% x n {n_ctl:g} = {e_ctl}"
                 ),
                 "derived": True,
@@ -351,7 +361,7 @@ def _rate_at(
     sid: str,
     t: float,
     rule: TimeRule,
-    what: str,
+    names: tuple[str, str],
     hit: dict[str, int],
     times: dict[str, list[float]],
     t1s: dict[str, float],
@@ -364,7 +374,8 @@ def _rate_at(
     """(rate_rt, rate_ctl, how it was obtained) at t for study ``sid``, or the reason there
     is none. ``hit``: its first rate row at t; ``times``: its rate rows' years; ``t1s``/``t2s``
     the nearest reported years below/above t, ``at1``/``at2`` their first rows (positions in
-    ``r_rt``, ``r_ctl``)."""
+    ``r_rt``, ``r_ctl``); ``names``: the outcome's code and the treated arm's name."""
+    what, arm = names
     i = hit.get(sid)
     if i is not None:
         return float(r_rt[i]), float(r_ctl[i]), f"{_years(t)}-year {what} rate"
@@ -386,7 +397,7 @@ def _rate_at(
     ctl = _interp(t, t1, float(r_ctl[i1]), t2, float(r_ctl[i2]))
     how = (
         f"{_years(t)}-year {what} rate interpolated between {_years(t1)} and {_years(t2)} "
-        f"years (log-linear in survival: {_interp_formula(t, t1, t2)}, from RT "
+        f"years (log-linear in survival: {_interp_formula(t, t1, t2)}, from {arm} "
         f"{float(r_rt[i1]):g}% and {float(r_rt[i2]):g}%, control {float(r_ctl[i1]):g}% and "
         f"{float(r_ctl[i2]):g}%)"
     )
@@ -424,6 +435,7 @@ def _log_hr(
 def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[str, str]]]:
     """Each study's first ``hr`` row for ``outcome``, found for all studies at once."""
     st = _studies(ds.studies)
+    name = _names(ds, outcome)[0]
     outcomes = ds.outcomes
     out = outcomes[(outcomes["outcome"] == outcome) & (outcomes["kind"] == "hr")]
     out = out.drop_duplicates("study_id").reset_index(drop=True)
@@ -443,7 +455,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
         i = first.get(sid)
         if i is None:
             reason = (
-                f"no {outcome} HR reported"
+                f"no {name} HR reported"
                 if sid in has_any or not lead
                 else "lead only: no numbers"
             )

@@ -359,7 +359,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     if oa.pooled is None:
         why = oa.message or ""
         lines += [
-            f"# Nothing to pool for {vocab.OUTCOMES[v]}: {comment(why)}",
+            f"# Nothing to pool for {oa.words.label}: {comment(why)}",
             f"message({r_string(f'{v}: nothing to pool. {why}')})",
             f"results${v} <- list(k = 0L)",
         ]
@@ -512,7 +512,7 @@ def r_script(analysis: Analysis, dataset: Dataset, outcome: str | None = None) -
     """The R script reproducing ``analysis`` (both outcomes of the overview, or ``outcome``)."""
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    outcomes = OUTCOMES if outcome is None else (outcome,)
+    outcomes = tuple(analysis.outcomes) if outcome is None else (outcome,)
     studies: pd.DataFrame = dataset.studies
     lines = _header(analysis, dataset, outcomes)
     if all(analysis.outcomes[o].pooled is None for o in outcomes):

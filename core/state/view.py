@@ -751,7 +751,9 @@ def _parse_version(values: list[str], notices: _Notices) -> int | None:
     return version
 
 
-def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> ViewState:
+def _parse_pairs(
+    pairs: list[tuple[str, str]], notices: _Notices, overrides: Mapping[str, Any]
+) -> ViewState:
     if len(pairs) > MAX_PARAMS:
         notices.add(f"The link has more than {MAX_PARAMS} parameters; the rest ignored.")
         pairs = pairs[:MAX_PARAMS]
@@ -775,7 +777,7 @@ def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> ViewState:
     if version is None:  # v1, unless the link sets nothing (the bare address: today's view)
         sets_any = any(v.strip() for values in by_name.values() for v in values)
         version = 1 if sets_any else CURRENT_VERSION
-    defaults = defaults_of_version(version)
+    defaults = defaults_of_version(version) | dict(overrides)
     values = {
         spec.name: _parse_field(spec, by_name[spec.name], notices, defaults[spec.name])
         for spec in FIELDS
@@ -793,8 +795,12 @@ def defaults_of_version(version: int) -> dict[str, Any]:
     return defaults
 
 
-def parse_query(query: Any) -> ParseResult:
+def parse_query(query: Any, defaults: Mapping[str, Any] | None = None) -> ParseResult:
     """Read a link into a valid ViewState; never raises.
+
+    ``defaults``: field name -> the value a key left out of the link means, where the
+    dataset in use says so (its description's default effect measure: ``{"measure": "HR"}``,
+    :func:`core.data.description.link_defaults`); pass the same to :func:`encode_query`.
 
     ``query``: a query string (``"a=1&b=2"``, with or without ``"?"``), a full URL (its query
     is read), bytes, a mapping of key -> str or list of str, or an iterable of (key, value)
@@ -809,11 +815,35 @@ def parse_query(query: Any) -> ParseResult:
     """
     notices = _Notices()
     try:
-        state = _parse_pairs(_pairs(query, notices), notices)
+        state = _parse_pairs(_pairs(query, notices), notices, _overrides(defaults))
     except Exception:  # a link must never break a page
         notices.add("The link could not be read; the default view is shown.")
         state = ViewState()
     return ParseResult(state, notices.result())
+
+
+def _overrides(defaults: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The valid entries of ``defaults`` (a dataset's; unknown names and values left out)."""
+    out: dict[str, Any] = {}
+    for name, value in (defaults or {}).items():
+        spec = FIELD_BY_NAME.get(name)
+        try:
+            out[name] = _check(spec, value) if spec is not None else None
+        except (TypeError, ValueError):
+            continue
+        if out[name] is None and not (spec is not None and spec.nullable):
+            del out[name]
+    return out
+
+
+def keys_given(query: Any) -> frozenset[str]:
+    """The fields a link sets (by key or key alias, any case), whatever their values."""
+    try:
+        pairs = _pairs(query, _Notices())
+    except Exception:
+        return frozenset()
+    found = (_KEY_INDEX.get(k.strip().lower()) for k, _ in pairs)
+    return frozenset(spec.name for spec in found if spec is not None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -832,23 +862,27 @@ def _encoded_values(spec: FieldSpec, value: Any) -> list[str]:
     return list(value)
 
 
-def to_query_params(state: ViewState) -> dict[str, list[str]]:
+def to_query_params(
+    state: ViewState, defaults: Mapping[str, Any] | None = None
+) -> dict[str, list[str]]:
     """The format version ``v`` first, then the non-default fields as key -> values, in
     :data:`FIELDS` order (``v`` comes first so that a link cut short keeps its version).
+    ``defaults``: the dataset's own defaults, as given to :func:`parse_query`.
 
     For Streamlit: ``st.query_params.from_dict(to_query_params(state))``.
     """
     params: dict[str, list[str]] = {"v": [str(CURRENT_VERSION)]}
+    overrides = _overrides(defaults)
     for spec in FIELDS:
         value = getattr(state, spec.name)
-        if value != spec.default:
+        if value != overrides.get(spec.name, spec.default):
             params[spec.key] = _encoded_values(spec, value)
     return params
 
 
-def encode_query(state: ViewState) -> str:
+def encode_query(state: ViewState, defaults: Mapping[str, Any] | None = None) -> str:
     """The query string of ``state`` (no leading "?", defaults left out, stable order)."""
-    pairs = [(key, v) for key, values in to_query_params(state).items() for v in values]
+    pairs = [(key, v) for key, values in to_query_params(state, defaults).items() for v in values]
     return urlencode(pairs, safe=",")
 
 

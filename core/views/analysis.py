@@ -642,6 +642,13 @@ class Analysis:
     notices: tuple[str, ...] = ()
 
 
+def outcome_slots(words: Description | None, state: ViewState) -> tuple[Outcome, ...]:
+    """The outcome slots a dataset has: its description's (``("OS",)`` for dat.bcg's one
+    outcome), both without a description, and the link's outcome always."""
+    slots = OUTCOMES if words is None or not words.given else words.slots
+    return tuple(o for o in OUTCOMES if o in slots or o == state.outcome)
+
+
 def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = None) -> Analysis:
     """Everything the overview shows for ``state``; ``effects`` defaults to uncached
     ``core.data.estimable.estimable`` on ``dataset``."""
@@ -652,7 +659,7 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
     outs: dict[str, OutcomeAnalysis] = {
-        o: analyse_outcome(o, state, studies, fn, sel, words) for o in OUTCOMES
+        o: analyse_outcome(o, state, studies, fn, sel, words) for o in outcome_slots(words, state)
     }
     notice = group_column(studies, state.group)[1]
     return Analysis(state, sel, outs, unknown, () if notice is None else (notice,))

@@ -78,7 +78,7 @@ def test_bundled_description_holds_the_topic_words_and_the_published_result() ->
         ({"title": 3, "outcomes": [{"code": "A"}]}, "'title' is not text"),
         ({"title": "T", "outcomes": [{"code": "A", "time_points": [0]}]}, "time point 0"),
         ({"title": "T", "outcomes": [{"code": "A", "time_points": "2"}]}, "'time_points'"),
-        ({"title": "T", "outcomes": [{"code": "A"}], "measure": "RR"}, "measure 'RR'"),
+        ({"title": "T", "outcomes": [{"code": "A"}], "measure": "SMD"}, "measure 'SMD'"),
         (
             {"title": "T", "outcomes": [{"code": "A"}], "filters": [{"column": "alloc"}]},
             "column 'alloc' cannot be a filter",
