@@ -214,7 +214,7 @@ def _keep_picker(state: ViewState, group: str, ids: list[str], labels: dict[str,
 def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> None:
     """The evidence table, overlapping cohorts and one study traced to its sources."""
     studies, outcomes = dataset.studies, dataset.outcomes
-    selection = select_studies(studies, state)
+    selection = select_studies(studies, state, dataset.description)
     # ---------------------------------------------------------------- evidence table
     st.header("Evidence table")
     n_sel = len(selection.ids)
@@ -229,9 +229,10 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
     )
     if is_upload and n_sel == 0:
         st.warning(
-            "None of your studies passes the sidebar filters. Widen the indication, design and "
-            "radiotherapy choices in the sidebar; a study whose design, indication or RT type is "
-            "empty in your file cannot pass them.",
+            "None of your studies passes the sidebar filters. Widen the "
+            + (", ".join(f.label.lower() for f in dataset.description.filters) or "quality")
+            + " choices in the sidebar; a study whose value of a filter is empty in your file "
+            "cannot pass it.",
             icon=":material/filter_alt_off:",
         )
     table = evidence.evidence_table(studies, selection, state.exclude)

@@ -34,6 +34,7 @@ from typing import Any, Final
 from core import vocab
 from core.data.schema import Problem
 from core.sanitize import one_line
+from core.state.view import COLUMN_PATTERN
 
 FORMAT: Final = 1
 FILE_NAME: Final = "description.json"
@@ -49,6 +50,8 @@ FILTER_COLUMNS: Final = {
     "design": ("Design", vocab.DESIGNS),
     "rt_type": ("Radiotherapy", vocab.RT_TYPES),
 }
+#: Study columns that name or count, never filters.
+NOT_FILTERS: Final = ("study_id", "label", "first_author", "notes", "n_rt", "n_ctl")
 MEASURE_CODES: Final = ("OR", "HR")
 #: The effect measures a description may name as its default (the link's ``measure``).
 DEFAULT_MEASURES: Final = ("OR", "RR", "RD", "HR")
@@ -203,12 +206,13 @@ def _outcome(v: object, i: int) -> OutcomeWords:
 def _filter(v: object, i: int) -> FilterWords:
     f = _object(v, f"filter {i + 1}")
     column = _text(f, "column", where=f"filter {i + 1}: ")
-    if column not in FILTER_COLUMNS:
+    if not COLUMN_PATTERN.fullmatch(column) or column in NOT_FILTERS:
         raise _Bad(
             f"filter {i + 1}: column {column!r} cannot be a filter",
-            f"use one of {', '.join(FILTER_COLUMNS)} (the studies table's filter columns)",
+            "name a categorical column of the studies table (a letter, then letters, digits "
+            f"or _; not {', '.join(NOT_FILTERS)})",
         )
-    label, known = FILTER_COLUMNS[column]
+    label, known = FILTER_COLUMNS.get(column, (column, {}))
     values = _object(f.get("values", {}), f"filter {i + 1}'s values")
     pairs = {**known, **{str(k): one_line(str(x))[:TEXT_LIMIT] for k, x in values.items()}}
     return FilterWords(column, _text(f, "label", label, f"filter {i + 1}: "), tuple(pairs.items()))

@@ -455,9 +455,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
         i = first.get(sid)
         if i is None:
             reason = (
-                f"no {name} HR reported"
-                if sid in has_any or not lead
-                else "lead only: no numbers"
+                f"no {name} HR reported" if sid in has_any or not lead else "lead only: no numbers"
             )
             excluded.append((sid, reason))
             continue

@@ -190,6 +190,11 @@ FIELDS: tuple[FieldSpec, ...] = (
        "retro": "retrospective"}),
     F("rt", "multi", ("external",), get_args(RtType), "Radiotherapy", vocab.RT_TYPES,
       {"ebrt": "external", "externalbeam": "external", "internalradiation": "internal"}),
+    F("filters", "texts", (), (), "Filters on the dataset's own columns", key="filter",
+      values_doc="repeated key, `COLUMN.value`: a studies column the dataset's description "
+      "offers as a filter (e.g. `alloc`), then one value of it to keep (e.g. "
+      "`alloc.random`); a column the link does not name keeps all its values; `COLUMN` alone "
+      "keeps none. The layout's filters have their own keys (`indication`, `design`, `rt`)"),
     F("scope", "enum", "rim", get_args(Scope), "Studies",
       {"rim": "only those that can be in the published meta-analysis (search to May 2023)",
        "all": "all in the dataset, including those outside the published meta-analysis"},
@@ -429,6 +434,7 @@ class ViewState:
     indication: tuple[Indication, ...] = ("PVTT", "narrow_margin")
     design: tuple[Design, ...] = ("RCT", "PSM")
     rt: tuple[RtType, ...] = ("external",)
+    filters: tuple[str, ...] = ()
     scope: Scope = "rim"
     qmin: float | None = None
     exclude: tuple[str, ...] = ()
@@ -966,6 +972,8 @@ def describe_filters(
         return f"{f[name].title}: {text}"
 
     lines = [listing("indication"), listing("design"), listing("rt")]
+    for column, kept in column_filters(state).items():
+        lines.append(f"{OWN_FILTER_LINE} {column}: {', '.join(kept) or 'none selected'}")
     lines.append(f"Studies: {f['scope'].label(state.scope)}")
     if state.qmin is not None:
         lines.append(f"Minimum quality score: {_fmt_number(state.qmin)}")
@@ -1024,6 +1032,31 @@ def describe_filters(
                 shown = f[name].label("1" if value is True else "0" if value is False else value)
             lines.append(f"{f[name].title}: {shown}")
     return lines
+
+
+#: How :func:`describe_filters` starts the line of a filter on a dataset's own column.
+OWN_FILTER_LINE = "Filter on the column"
+
+
+def column_filters(state: ViewState) -> dict[str, tuple[str, ...]]:
+    """The link's filters on the dataset's own columns (``filter=alloc.random``): column ->
+    the values kept, in the link's sorted order (a column named alone keeps none)."""
+    out: dict[str, list[str]] = {}
+    for item in state.filters:
+        column, dot, value = item.partition(".")
+        kept = out.setdefault(column, [])
+        if dot and value:
+            kept.append(value)
+    return {c: tuple(v) for c, v in out.items()}
+
+
+def with_column_filter(state: ViewState, column: str, values: Iterable[str] | None) -> ViewState:
+    """``state`` keeping ``values`` of the studies column ``column`` (None: all of them)."""
+    others = [f for f in state.filters if f.partition(".")[0] != column]
+    if values is None:
+        return state.replace(filters=tuple(others))
+    chosen = [clean_text(f"{column}.{v}") for v in values]
+    return state.replace(filters=tuple([*others, *(chosen or [column])]))
 
 
 def zero_cell_words(model: Model) -> str:

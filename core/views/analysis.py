@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from core.state.view import (
     Outcome,
     TimePoints,
     ViewState,
+    column_filters,
     model_of,
     zero_cell_words,
 )
@@ -60,6 +61,10 @@ OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints, ZeroCells], EstimableSet]
 
 
+#: The studies columns with their own link keys (``design``, ``indication``, ``rt``).
+LAYOUT_FILTERS: tuple[str, ...] = ("design", "indication", "rt_type")
+
+
 @dataclass(frozen=True)
 class Selection:
     """Studies that pass the filters, and (study_id, reason) for those that do not."""
@@ -75,18 +80,57 @@ def select_studies(
     the dataset's description offers apply (all three without a description)."""
     keep: list[str] = []
     out: list[tuple[str, str]] = []
-    offered: tuple[str, ...] = ("design", "indication", "rt_type")
+    offered: tuple[str, ...] = LAYOUT_FILTERS
     if description is not None:
         offered = tuple(c for c in offered if description.filter(c) is not None)
     recorded = frozenset(c for c in offered if studies[c].notna().any())
-    for row in studies.itertuples(index=False):
+    own = _own_filters(studies, state, description)
+    for i, row in enumerate(studies.itertuples(index=False)):
         sid = str(row.study_id)
-        reason = _filter_reason(row, state, recorded)
+        reason = _filter_reason(row, state, recorded) or next(
+            (why for why in (_own_reason(f, i) for f in own) if why), None
+        )
         if reason:
             out.append((sid, reason))
         else:
             keep.append(sid)
     return Selection(tuple(keep), tuple(out))
+
+
+class _OwnFilter(NamedTuple):
+    """A filter on a dataset's own column: its label, values (as text, None where empty)
+    and the values kept."""
+
+    label: str
+    values: list[str | None]
+    kept: tuple[str, ...]
+
+
+def _own_filters(
+    studies: pd.DataFrame, state: ViewState, description: Description | None
+) -> list[_OwnFilter]:
+    """The link's filters (``filter=COLUMN.value``) on the columns the description offers
+    beyond the layout's three, that the studies table has and records somewhere."""
+    if description is None:
+        return []
+    out = []
+    for column, kept in column_filters(state).items():
+        words = description.filter(column)
+        if column in LAYOUT_FILTERS or words is None or column not in studies.columns:
+            continue
+        col = studies[column]
+        if col.notna().any():
+            values = [None if pd.isna(v) else str(v) for v in col.tolist()]
+            out.append(_OwnFilter(words.label, values, kept))
+    return out
+
+
+def _own_reason(f: _OwnFilter, i: int) -> str | None:
+    """Why study ``i`` fails the filter ``f``, or None."""
+    value = f.values[i]
+    if value is None:
+        return f"{f.label} not recorded"
+    return None if value in f.kept else f"{f.label} {value} not selected"
 
 
 def _filter_reason(row: Any, state: ViewState, recorded: frozenset[str]) -> str | None:

@@ -80,8 +80,12 @@ def test_bundled_description_holds_the_topic_words_and_the_published_result() ->
         ({"title": "T", "outcomes": [{"code": "A", "time_points": "2"}]}, "'time_points'"),
         ({"title": "T", "outcomes": [{"code": "A"}], "measure": "SMD"}, "measure 'SMD'"),
         (
-            {"title": "T", "outcomes": [{"code": "A"}], "filters": [{"column": "alloc"}]},
-            "column 'alloc' cannot be a filter",
+            {"title": "T", "outcomes": [{"code": "A"}], "filters": [{"column": "n_rt"}]},
+            "column 'n_rt' cannot be a filter",
+        ),
+        (
+            {"title": "T", "outcomes": [{"code": "A"}], "filters": [{"column": "2x"}]},
+            "column '2x' cannot be a filter",
         ),
         (
             {"title": "T", "outcomes": [{"code": "A"}], "published": {"label": "X", "results": []}},
