@@ -343,6 +343,12 @@ def to_bytes(d: Description) -> bytes:
     return json.dumps(to_json(d), indent=2, ensure_ascii=False).encode("utf-8")
 
 
+def arm_name(d: Description | None) -> str:
+    """The treated arm's name in charts and derivations: the description's ("vaccinated"),
+    "RT" for tables without one (the bundled layout's word)."""
+    return d.treatment if d is not None and d.given else "RT"
+
+
 def link_defaults(d: Description) -> dict[str, str]:
     """What a link that leaves ``measure`` out means for this dataset: its default effect
     measure (``{"measure": "HR"}``); empty when that is the link format's own default (OR)."""

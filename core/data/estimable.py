@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core.data.description import arm_name
 from core.data.provenance import provenance
 from core.stats.effects import (
     LOG_MAX,
@@ -230,9 +231,7 @@ def _names(ds: HasTables, outcome: Outcome) -> tuple[str, str]:
     """The outcome's code and the treated arm's name in the dataset's description ("TB",
     "vaccinated"); the slot and "RT" for tables without one (the bundled words)."""
     words = getattr(ds, "description", None)
-    if words is None or not words.given:
-        return outcome, "RT"
-    return words.words(outcome).code, words.treatment
+    return (outcome if words is None else words.words(outcome).code), arm_name(words)
 
 
 def _first_by_study(frame: pd.DataFrame) -> dict[str, int]:
