@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from core.data import description, export, project, schema
-from core.data.dataset import DATA_DIR, Dataset
+from core.data.dataset import DATA_DIR, Dataset, outcomes_in_codes
 from core.data.records import ordered_sources
 from core.state.view import ViewState
 from core.store.payload import NOTE_LIMIT
@@ -219,13 +219,18 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
     st.header("Evidence table")
     n_sel = len(selection.ids)
     n_hand = len([s for s in selection.ids if s in state.exclude])
+    rated = not is_upload or bool(studies[list(schema.QUALITY_ITEMS)].notna().any().any())
     st.caption(
         f"{n_sel} of {len(studies)} studies pass the sidebar filters"
         + (f"; {n_hand} of them excluded by hand" if n_hand else "")
-        + ". **Quality** columns are this project's editorial rating of the dataset "
-        "(data/quality_rubric.md), not the published meta-analysis's assessment, whose per-study "
-        "scores could not be read. **?** = an item that could not be judged from the sources; "
-        "**≥** marks a score that is a lower bound because of it."
+        + (
+            ". **Quality** columns are this project's editorial rating of the dataset "
+            "(data/quality_rubric.md), not the published meta-analysis's assessment, whose "
+            "per-study scores could not be read. **?** = an item that could not be judged from "
+            "the sources; **≥** marks a score that is a lower bound because of it."
+            if rated
+            else ". The dataset gives no quality items (all shown as ?)."
+        )
     )
     if is_upload and n_sel == 0:
         st.warning(
@@ -235,7 +240,9 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
             "cannot pass it.",
             icon=":material/filter_alt_off:",
         )
-    table = evidence.evidence_table(studies, selection, state.exclude)
+    words = dataset.description
+    table = evidence.evidence_table(studies, selection, state.exclude, words)
+    treated, control = evidence.arms(words)
     st.dataframe(
         table,
         hide_index=True,
@@ -260,14 +267,15 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
             "Sources": st.column_config.NumberColumn(
                 help="How many sources are listed", format="%d"
             ),
-            "n RT": _count_column(table["n RT"]),
-            "n control": _count_column(table["n control"]),
+            f"n {treated}": _count_column(table[f"n {treated}"]),
+            f"n {control}": _count_column(table[f"n {control}"]),
         },
     )
-    with st.expander("The quality rubric (this project's editorial rating)"):
-        st.markdown((DATA_DIR / "quality_rubric.md").read_text(encoding="utf-8"))
-        if is_upload:
-            st.caption("In your upload the quality columns hold whatever your file gives.")
+    if rated:
+        with st.expander("The quality rubric (this project's editorial rating)"):
+            st.markdown((DATA_DIR / "quality_rubric.md").read_text(encoding="utf-8"))
+            if is_upload:
+                st.caption("In your upload the quality columns hold whatever your file gives.")
 
     groups = evidence.overlap_groups(
         studies, tuple(s for s in selection.ids if s not in state.exclude)
@@ -322,7 +330,8 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
         st.caption(f"In the current view: {evidence.view_status(sid, selection, state.exclude)}")
         left, right = st.columns(2, gap="large")
         with left:
-            facts = evidence.study_facts(row)
+            recorded = frozenset(c for c in studies.columns if studies[c].notna().any())
+            facts = evidence.study_facts(row, words, recorded)
             st.dataframe(facts, hide_index=True, width="stretch", height=_height(facts))
         with right:
             st.markdown("**Quality items** (editorial rating)")
@@ -347,7 +356,7 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
         st.markdown("**Notes**")
         st.text(notes or "No notes.")
         st.markdown("**Every outcome row, as reported**")
-        rows = evidence.outcome_rows(outcomes, sid)
+        rows = evidence.outcome_rows(outcomes, sid, words)
         if rows.empty:
             st.caption("No outcome rows for this study.")
         else:
@@ -373,8 +382,8 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
 
 def _your_data(dataset: Dataset, is_upload: bool) -> None:
     """The uploader, the last upload's report, the way back to the bundled evidence and
-    the downloads."""
-    studies, outcomes = dataset.studies, dataset.outcomes
+    the downloads (outcomes with the description's codes, as its files hold them)."""
+    studies, outcomes = dataset.studies, outcomes_in_codes(dataset)
     # ---------------------------------------------------------------- your own data
     st.header("Load your own data")
     st.markdown(

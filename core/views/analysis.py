@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from core import fmt, vocab
-from core.data.description import Description, OutcomeWords, bundled_words
+from core.data.description import Description, OutcomeWords, arm_name, bundled_words
 from core.data.endpoints import Definition, definitions, effect_words, matches, own_endpoint
 from core.data.estimable import EstimableSet, HasTables, ZeroCells, estimable
 from core.state.view import (
@@ -862,13 +862,13 @@ def pooled_label(method: str, ci: str) -> str:
     return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
 
 
-def _detail(row: pd.Series, measure: str, endpoint: str = "") -> str:
+def _detail(row: pd.Series, measure: str, endpoint: str = "", arms: str = "RT vs control") -> str:
     what = f"; endpoint: {endpoint}" if endpoint else ""
     if measure == "HR":
         return str(row["derivation"]) + what
     parts = [
         f"{_int(row['events_rt'])}/{_int(row['n_rt'])} vs {_int(row['events_ctl'])}/"
-        f"{_int(row['n_ctl'])} events (RT vs control)",
+        f"{_int(row['n_ctl'])} events ({arms})",
         str(row["derivation"]),
     ]
     return "; ".join(parts) + what
@@ -1048,6 +1048,8 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
     subgroup diamonds when grouping, the pooled diamond and the prediction interval."""
     frame_rows: list[dict] = []
     words = {s: d.words for d in oa.available for s in d.studies}
+    d = oa.description
+    arms = f"{arm_name(d)} vs {d.control if d is not None and d.given else 'control'}"
     judged = bool(rob.tools_in(studies, oa.rows["study_id"]))
 
     def study_row(r: pd.Series) -> dict:
@@ -1065,7 +1067,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
             "overlap": str(r.get("overlap", "")),
-            "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), "")),
+            "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), ""), arms),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
             **_arm_counts(r, oa.measure),
