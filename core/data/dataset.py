@@ -80,9 +80,10 @@ def _dataset(
             report = validate_files(tables)
             problems_all = (*problems, *report.problems)
             return None, replace(report, problems=problems_all, unreadable=True)
-        report = validate_files(tables, desc.slot_map(description))
+        report = validate_files(tables, desc.slot_map(description), desc.own_columns(description))
     else:
-        report = validate_files(files)
+        extra = () if description is None else desc.own_columns(description)
+        report = validate_files(files, keep=extra)
     if report.unreadable:
         return None, report
     if report.studies is None or report.outcomes is None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from core import vocab
-from core.data.schema import Problem
+from core.data.schema import TABLES, Problem
 from core.sanitize import one_line
 from core.state.view import COLUMN_PATTERN
 
@@ -353,6 +353,13 @@ def link_defaults(d: Description) -> dict[str, str]:
     """What a link that leaves ``measure`` out means for this dataset: its default effect
     measure (``{"measure": "HR"}``); empty when that is the link format's own default (OR)."""
     return {} if d.measure == "OR" else {"measure": d.measure}
+
+
+def own_columns(d: Description) -> tuple[str, ...]:
+    """The studies columns beyond the layout that the description offers as filters (kept
+    as text when the tables are read: ``alloc``)."""
+    layout = {c.name for c in TABLES["studies"]}
+    return tuple(f.column for f in d.filters if f.column not in layout)
 
 
 def slot_map(d: Description) -> dict[str, str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from core.data.dataset import Dataset, neutral_for, outcomes_in_codes
-from core.data.description import slot_map
+from core.data.description import own_columns, slot_map
 from core.data.readers import recode_outcomes
 from core.data.schema import TABLES, Problem, RawTable, validate_tables
 
@@ -124,8 +124,10 @@ def check_edits(base: Dataset, studies: pd.DataFrame, outcomes: pd.DataFrame) ->
     originals = {"studies": base.studies, "outcomes": outcomes_in_codes(base)}
     problems: list[Problem] = []
     added = changed = deleted = 0
+    own = own_columns(base.description)
     for table, frame in frames.items():
-        columns = [c.name for c in TABLES[table] if c.name in frame.columns]
+        names = [c.name for c in TABLES[table]] + (list(own) if table == "studies" else [])
+        columns = [c for c in names if c in frame.columns]
         before = originals[table].reindex(columns=columns)
         old = _keys(before)
         remaining = list(old)
@@ -144,7 +146,7 @@ def check_edits(base: Dataset, studies: pd.DataFrame, outcomes: pd.DataFrame) ->
     raw = {t: raw_table(t, f) for t, f in frames.items()}
     if base.description.given:  # the editor shows the description's codes (TB): to slots
         raw["outcomes"] = recode_outcomes(raw["outcomes"], slot_map(base.description))
-    report = validate_tables(raw)
+    report = validate_tables(raw, keep=own)
     problems = [*map(_editor_row, report.problems), *problems]
     dataset = None
     errors = [p for p in problems if p.severity == "error"]

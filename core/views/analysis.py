@@ -731,6 +731,21 @@ def _pi_json(oa: OutcomeAnalysis) -> dict[str, Any]:
     }
 
 
+def outcome_words_json(oa: OutcomeAnalysis) -> dict[str, str]:
+    """The outcome in the dataset's words, for the CLI's JSON (its keys stay the slots ``OS``
+    and ``DFS``): ``{"code": "TB", "label": "tuberculosis", "event": "TB case",
+    "treatment": "vaccinated", "control": "not vaccinated"}``."""
+    words = oa.description or bundled_words()
+    own = oa.words
+    return {
+        "code": own.code,
+        "label": own.label,
+        "event": own.event,
+        "treatment": arm_name(oa.description) if oa.description else words.treatment,
+        "control": words.control,
+    }
+
+
 def to_json(analysis: Analysis) -> dict:
     """The CLI's JSON: per outcome, studies used (log scale; whether their numbers are derived
     or interpolated, and how), excluded with reasons, pooled."""
@@ -742,6 +757,7 @@ def to_json(analysis: Analysis) -> dict:
     for name, oa in analysis.outcomes.items():
         used = oa.rows[oa.rows["included"]]
         block: dict = {
+            "outcome_words": outcome_words_json(oa),
             "measure": oa.measure,
             "years": oa.years,
             "studies": [
