@@ -425,9 +425,21 @@ def include_table(analysis: Analysis, studies: pd.DataFrame) -> None:
             "Design": meta["design"].astype(str).to_list(),
             "Indication": meta["indication"].astype(str).to_list(),
             "Quality": meta["quality_score"].astype("Float64").to_list(),
-            **{f"{o} data": ["yes" if s in used[o] else "no" for s in ids] for o in used},
+            **{
+                f"{analysis.outcomes[o].words.code} data": [
+                    "yes" if s in used[o] else "no" for s in ids
+                ]
+                for o in used
+            },
         }
     )
+    # columns the dataset leaves empty throughout (dat.bcg has no design or indication)
+    empty = [
+        name
+        for name, col in (("Design", "design"), ("Indication", "indication"))
+        if not studies[col].notna().any()
+    ]
+    table = table.drop(columns=empty)
     key = f"include_{hash(state.exclude)}"
 
     def on_edit() -> None:

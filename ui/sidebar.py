@@ -271,12 +271,17 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     )
     if state.measure in TABLE_MEASURES:
         _zero_cells(state)
+    groups = list(group_choices(cache.current_dataset()[1].studies, state.group))
+    named = [vocab.GROUPS[g] for g in groups if g in vocab.GROUPS and g != "none"]
     sb.selectbox(
         "Subgroups in the forest plot",
-        list(group_choices(cache.current_dataset()[1].studies, state.group)),
+        groups,
         **_bound("w_group"),
         format_func=lambda g: vocab.title(vocab.GROUPS[g]) if g in vocab.GROUPS else g,
-        help="By indication, by design, or by any categorical column of the studies table.",
+        help=vocab.title(
+            (", ".join(named) + ", or " if named else "")
+            + "by any categorical column of the studies table."
+        ),
     )
     if state.group != "none":
         sb.radio(

@@ -308,10 +308,12 @@ def group_column(studies: pd.DataFrame, name: str) -> tuple[str | None, str | No
 
 
 def group_choices(studies: pd.DataFrame, chosen: str = "none") -> tuple[str, ...]:
-    """The subgroupings a user can pick: none, indication and design, then the dataset's
-    other categorical columns (see :func:`group_column`), then ``chosen`` if not among them."""
-    named = tuple(vocab.GROUPS)
-    others = [c for c in studies.columns if c not in named and group_column(studies, c)[0]]
+    """The subgroupings a user can pick: none, indication and design (where the dataset
+    records them), then the dataset's other categorical columns that it records (see
+    :func:`group_column`), then ``chosen`` if not among them."""
+    recorded = [c for c in studies.columns if studies[c].notna().any()]
+    named = tuple(g for g in vocab.GROUPS if g == "none" or g in recorded)
+    others = [c for c in recorded if c not in vocab.GROUPS and group_column(studies, c)[0]]
     return tuple(dict.fromkeys([*named, *others, chosen]))
 
 
