@@ -152,7 +152,7 @@ def test_the_alloc_filter_is_in_the_link_and_pools_metafors_values() -> None:
 def test_the_present_page_names_the_filter_in_its_words() -> None:
     at = _open("presentation", "filter=alloc.random")
     texts = _everything(at)
-    assert any("Allocation: random allocation" in t for t in texts), texts
+    assert any("Allocation: random allocation" in t.replace("\\", "") for t in texts)
     assert not _leaks(texts), _leaks(texts)
 
 
