@@ -100,7 +100,7 @@ def _own_parts(state: ViewState, words: Description) -> list[str]:
     parts = []
     own = column_filters(state)
     for f in words.filters:
-        if f == layout_filter(f.column):
+        if f.column in ("indication", "design", "rt_type") and f == layout_filter(f.column):
             name = {"indication": "indication", "design": "design", "rt_type": "rt"}[f.column]
             parts.append(
                 _choices(state, name, dict(f.values), f.label.lower())

@@ -239,3 +239,11 @@ def test_the_descriptions_default_measure_applies_when_the_link_has_none(tmp_pat
     assert at.subheader[0].value == "Odds ratio of TB"  # the link's own measure wins
     assert _cli("analyze", "--data", str(tmp_path), "")["OS"]["measure"] == "RR"
     assert _cli("analyze", "--data", str(tmp_path), "measure=OR")["OS"]["measure"] == "OR"
+
+
+def test_the_presenter_view_speaks_the_descriptions_words() -> None:
+    at = _open("presentation", "board=1&filter=alloc.random")
+    texts = _everything(at)
+    line = next(t.replace("\\", "") for t in texts if t.startswith("Filters\\:"))
+    assert line.startswith("Filters: Allocation: random allocation · odds ratio of TB · ")
+    assert not _leaks(texts), _leaks(texts)
