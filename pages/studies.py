@@ -51,7 +51,8 @@ def _on_upload() -> None:
         st.session_state["upload"] = (result.key, result.dataset)
         memory.trim_when_released(result.dataset)
         _not_saved()
-        if result.state is not None:  # a project file: its view opens with its data
+        if result.state is not None and result.dataset is not None:
+            # a project file: its view opens with its data (and its data's defaults)
             sync.adopt_defaults(sync.current(), result.dataset.description)
             sync.commit(result.state)
     _new_uploader()
