@@ -82,3 +82,23 @@ def test_filter_sentences_and_the_presenter_line_speak_the_descriptions_words() 
     assert "PVTT" not in line and "RT" not in line.split()
     # without a description the link's filter is still named, by its column
     assert "Filter on the column alloc: random" in describe_filters(state)
+
+
+def test_the_report_names_the_bcg_outcome_and_arms_in_their_words() -> None:
+    import re
+    from datetime import UTC, datetime
+
+    from core.report.document import report_html, report_pdf
+
+    dataset = _bcg()
+    state = parse_query("v=2&measure=RD").state
+    html = report_html(analyse(state, dataset), state, dataset, "https://x/?v=2", datetime.now(UTC))
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "Risk differences (vaccinated minus not vaccinated, as proportions)" in text
+    assert "of an event (TB case for TB) by the end of follow-up" in text
+    assert "Patients (vaccinated vs not vaccinated)" in text
+    for bad in (r"\bRT\b", r"\bOS\b", r"\bDFS\b", "HCC", "PVTT", "death", "Rim et al"):
+        assert not re.search(bad, text), bad
+    assert "Indication" not in text and "Design" not in text  # columns dat.bcg leaves empty
+    pdf = report_pdf(analyse(state, dataset), state, dataset, "https://x/?v=2", datetime.now(UTC))
+    assert pdf.startswith(b"%PDF")
