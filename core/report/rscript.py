@@ -20,6 +20,7 @@ import pandas as pd
 
 from core import vocab
 from core.data.dataset import Dataset
+from core.data.description import bundled_words
 from core.report.narrative import described_filters
 from core.state.view import (
     DEFAULT_STATE,
@@ -113,8 +114,12 @@ def _header(analysis: Analysis, dataset: Dataset, outcomes: tuple[str, ...]) -> 
     state = analysis.state
     query = encode_query(state)
     source = dataset.source
+    words = dataset.description
+    own = words.given and words.title != bundled_words().title  # an upload's own words
     lines = [
-        "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
+        f"# {comment(words.title)}: evidence explorer view,"
+        if own
+        else "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
         "# reproduced with R's metafor (rma, predict, forest) so every number can be checked.",
         f"# {NOT_ADVICE}",
         "#",
@@ -354,7 +359,8 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     state = analysis.state
     v = oa.outcome
     title = oa.title
-    lines = ["", f"# ===== {v}: {title} " + "=" * max(3, 60 - len(title)), ""]
+    head = f"{oa.words.code} (slot {v})" if oa.words.code != v else v
+    lines = ["", f"# ===== {head}: {title} " + "=" * max(3, 60 - len(title)), ""]
     lines += _excluded_lines(oa)
     if oa.pooled is None:
         why = oa.message or ""
@@ -408,7 +414,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"res_{v} <- {_fit_call(f'used_{v}', oa, state)}",
         f"print(res_{v})",
         f"print(predict(res_{v}, transf = {tf}))  # pooled {ratio}, 95% CI and metafor's PI",
-        f'show_pooled("{v}", "{ratio}", res_{v}, {tf})',
+        f"show_pooled({r_string(oa.words.code)}, {r_string(ratio)}, res_{v}, {tf})",
         f"results${v} <- key_numbers(res_{v})",
         f"results${v}$study <- I(used_{v}$study)",
     ]
@@ -442,7 +448,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
         f"  {_fit_call(f'used_{v}[used_{v}$group == g, ]', oa)})",
         f"results${v}$subgroups <- lapply(sub_{v}, key_numbers)",
-        f"for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "
+        f"for (g in groups_{v}) show_pooled(paste({r_string(oa.words.code)}, g), "
         f'"{ratio}", sub_{v}[[g]], {tf})',
     ]
     if len(order) >= 2:

@@ -102,3 +102,16 @@ def test_the_report_names_the_bcg_outcome_and_arms_in_their_words() -> None:
     assert "Indication" not in text and "Design" not in text  # columns dat.bcg leaves empty
     pdf = report_pdf(analyse(state, dataset), state, dataset, "https://x/?v=2", datetime.now(UTC))
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_r_script_of_a_described_dataset_uses_its_words() -> None:
+    from core.report.rscript import r_script
+
+    dataset = _bcg()
+    state = parse_query("v=2&filter=alloc.random").state
+    script = r_script(analyse(state, dataset), dataset)
+    assert script.startswith("# BCG vaccine against tuberculosis: evidence explorer view,\n")
+    assert "#   Allocation: random allocation\n" in script
+    assert "# ===== TB (slot OS): Odds ratio of TB " in script
+    assert 'show_pooled("TB", "OR", res_OS, exp)' in script
+    assert "HCC" not in script and "DFS" not in script
