@@ -707,8 +707,14 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     outs: dict[str, OutcomeAnalysis] = {
         o: analyse_outcome(o, state, studies, fn, sel, words) for o in outcome_slots(words, state)
     }
-    notice = group_column(studies, state.group)[1]
-    return Analysis(state, sel, outs, unknown, () if notice is None else (notice,))
+    notices = [n for n in (group_column(studies, state.group)[1],) if n is not None]
+    offered = {c for c in studies.columns if words is not None and words.filter(c) is not None}
+    notices += [
+        f"Filter (filter): the dataset offers no filter on the column {column!r}; ignored."
+        for column in column_filters(state)
+        if column in LAYOUT_FILTERS or column not in offered
+    ]
+    return Analysis(state, sel, outs, unknown, tuple(notices))
 
 
 def _num(x: float) -> float | None:

@@ -115,3 +115,17 @@ def test_the_r_script_of_a_described_dataset_uses_its_words() -> None:
     assert "# ===== TB (slot OS): Odds ratio of TB " in script
     assert 'show_pooled("TB", "OR", res_OS, exp)' in script
     assert "HCC" not in script and "DFS" not in script
+
+
+def test_a_filter_the_dataset_does_not_offer_is_ignored_with_a_notice() -> None:
+    from core.data.dataset import load_bundled
+
+    state = parse_query("v=2&filter=alloc.random&filter=design.RCT").state
+    bundled = analyse(state, load_bundled())
+    assert bundled.notices == (
+        "Filter (filter): the dataset offers no filter on the column 'alloc'; ignored.",
+        "Filter (filter): the dataset offers no filter on the column 'design'; ignored.",
+    )
+    assert analyse(state, _bcg()).notices == (
+        "Filter (filter): the dataset offers no filter on the column 'design'; ignored.",
+    )
