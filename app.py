@@ -31,6 +31,7 @@ PAGES = [
 SINGLE_OUTCOME = {"presentation", "sensitivity", "bias"}
 
 state = saved.follow(sync.resolve())
+state = sync.adopt_defaults(state, cache.current_dataset()[1].description)
 # board=1 (the presenter view): no page menu, sidebar or toolbar; the disclaimer in the footer
 page = st.navigation(PAGES, position="hidden" if state.board else "sidebar")
 style.inject()

@@ -28,7 +28,13 @@ from core.stats.km import reconstruct
 from core.store import Missing, Refused, StoreUnavailable, open_store
 from core.store.link import split_data
 from core.views import bias, overlap, sensitivity
-from core.views.analysis import EstimableFn, analyse, ratio_pages_unavailable, to_json
+from core.views.analysis import (
+    EstimableFn,
+    analyse,
+    outcome_words_json,
+    ratio_pages_unavailable,
+    to_json,
+)
 from core.views.km import km_json, parse_years
 from core.views.plain import plain
 
@@ -151,7 +157,7 @@ def _print_view(args: argparse.Namespace, view: Callable[[ViewState, Dataset], d
     dataset, query = _link_data(args)
     if isinstance(dataset, str):
         return _unreadable(dataset)
-    parsed = parse_query(_project_view(args, query))
+    parsed = parse_query(_project_view(args, query), description.link_defaults(dataset.description))
     out = view(parsed.state, dataset)
     notices = [*parsed.notices, *grade_notices(parsed.state), *out.get("notices", [])]
     _print_json({**out, "notices": notices})
@@ -184,7 +190,8 @@ def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
     effects: EstimableFn = lambda o, m, t, r, z: estimable(dataset, o, m, t, r, z)  # noqa: E731
     oa = analyse(state, dataset, effects).outcomes[state.outcome]
     doc = sensitivity.to_json(sensitivity.sensitivity_view(state, oa, dataset.studies, effects))
-    return {**doc, "overlap": overlap.to_json(oa.overlaps, oa.overlap_dropped)}
+    overlaps = overlap.to_json(oa.overlaps, oa.overlap_dropped)
+    return {**doc, "outcome_words": outcome_words_json(oa), "overlap": overlaps}
 
 
 def _bias(state: ViewState, dataset: Dataset) -> dict:
@@ -193,7 +200,8 @@ def _bias(state: ViewState, dataset: Dataset) -> dict:
         return {"query": state.to_dict(), "notices": [], "message": unavailable}
     oa = analyse(state, dataset).outcomes[state.outcome]
     doc = bias.to_json(bias.bias_view(state, oa, dataset.studies))
-    return {**doc, "overlap": overlap.to_json(oa.overlaps, oa.overlap_dropped)}
+    overlaps = overlap.to_json(oa.overlaps, oa.overlap_dropped)
+    return {**doc, "outcome_words": outcome_words_json(oa), "overlap": overlaps}
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -211,7 +219,7 @@ def cmd_rscript(args: argparse.Namespace) -> int:
     dataset, query = _link_data(args)
     if isinstance(dataset, str):
         return _unreadable(dataset)
-    parsed = parse_query(query)
+    parsed = parse_query(query, description.link_defaults(dataset.description))
     for notice in parsed.notices:
         print(f"notice: {notice}", file=sys.stderr)
     print(r_script(analyse(parsed.state, dataset), dataset, args.outcome), end="")

@@ -39,6 +39,11 @@ def _bound(key: str, value: object) -> None:
     st.session_state[key] = value
 
 
+def _code(bv: BiasView) -> str:
+    """The outcome's code in the dataset's words (file names: funnel-TB.csv)."""
+    return cache.current_dataset()[1].description.words(bv.outcome).code
+
+
 def _lower(s: str) -> str:
     return s[:1].lower() + s[1:]
 
@@ -92,7 +97,7 @@ def funnel_section(bv: BiasView, state: ViewState, name: str) -> None:
             st.info(bv.tf_message)
         elif state.tf and shown is None:
             st.caption("Trim and fill estimates no missing studies: nothing to fill in.")
-        exports.downloads(f"funnel {bv.outcome}", chart, frame)
+        exports.downloads(f"funnel {_code(bv)}", chart, frame)
 
 
 def tests_section(bv: BiasView, state: ViewState) -> None:
@@ -110,7 +115,7 @@ def tests_section(bv: BiasView, state: ViewState) -> None:
         "different effects from larger ones. Trim and fill: p of the adjusted estimate "
         "against no effect."
     )
-    exports.downloads(f"asymmetry tests {bv.outcome}", None, bv.table)
+    exports.downloads(f"asymmetry tests {_code(bv)}", None, bv.table)
 
 
 def _commit_mods(key: str) -> None:
@@ -190,7 +195,7 @@ def regression_section(bv: BiasView, state: ViewState, name: str) -> None:
         if fit.note:
             st.caption(f"Note: {fit.note}")
     table = points.assign(fitted=fit.fitted)
-    exports.downloads(f"meta-regression {bv.outcome} {reg.moderator}", chart, table)
+    exports.downloads(f"meta-regression {_code(bv)} {reg.moderator}", chart, table)
 
 
 def several_section(bv: BiasView, reg: Regression, state: ViewState, name: str) -> None:
@@ -211,7 +216,7 @@ def several_section(bv: BiasView, reg: Regression, state: ViewState, name: str) 
     if fit.note:
         st.caption(f"Note: {blocks.text(fit.note)}")
     exports.downloads(
-        f"meta-regression {bv.outcome} {reg.moderator}", None, fit.summary_frame().reset_index()
+        f"meta-regression {_code(bv)} {reg.moderator}", None, fit.summary_frame().reset_index()
     )
 
 

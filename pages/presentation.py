@@ -97,7 +97,7 @@ def full_page() -> None:
 
     st.caption("Download this figure (PNG 200 ppi, SVG, PDF) and the results table (CSV)")
     exports.downloads(
-        f"{oa.outcome} {oa.title}", chart, results_frame(oa, dataset.studies, state.sort)
+        f"{oa.words.code} {oa.title}", chart, results_frame(oa, dataset.studies, state.sort)
     )
     render_report_downloads(analysis, state, dataset, sync.share_link(state))
 

@@ -25,6 +25,7 @@ from core.charts.sensitivity import (
     leave_one_out_chart,
     quality_sweep_chart,
 )
+from core.data.description import arm_name
 from core.stats.effects import exp_ratio
 from core.views.analysis import (
     frequentist,
@@ -72,6 +73,16 @@ def shown(panel: Panel) -> tuple[pd.DataFrame, pd.DataFrame] | None:
 # ---------------------------------------------------------------------------------------
 
 
+def _arm(sv: SensitivityView) -> str:
+    """The treated arm's name in the dataset's words (the charts' "< 1 favours ...")."""
+    return arm_name(cache.current_dataset()[1].description)
+
+
+def _code(sv: SensitivityView) -> str:
+    """The outcome's code in the dataset's words (file names: leave-one-out-TB.csv)."""
+    return cache.current_dataset()[1].description.words(sv.outcome).code
+
+
 def leave_one_out_section(sv: SensitivityView, name: str) -> None:
     st.subheader("Leave-one-out")
     panel = sv.leave_one_out
@@ -79,7 +90,11 @@ def leave_one_out_section(sv: SensitivityView, name: str) -> None:
     if drawn is None:
         return
     frame, plot = drawn
-    chart = chart_of(sv, "leave-one-out", lambda: leave_one_out_chart(plot, measure_label=sv.title))
+    chart = chart_of(
+        sv,
+        "leave-one-out",
+        lambda: leave_one_out_chart(plot, measure_label=sv.title, treatment=_arm(sv)),
+    )
     st.caption(
         "Each row pools every study but one. Marked rows (vermillion triangles) change the "
         f"conclusion: the 95% CI crosses 1 where the full result's does not (or the reverse), "
@@ -114,7 +129,7 @@ def leave_one_out_section(sv: SensitivityView, name: str) -> None:
     )
     with st.expander("Leave-one-out table"):
         st.dataframe(table, hide_index=True, width="stretch")
-    exports.downloads(f"leave-one-out-{sv.outcome}", chart, frame)
+    exports.downloads(f"leave-one-out-{_code(sv)}", chart, frame)
 
 
 def cumulative_section(sv: SensitivityView) -> None:
@@ -137,7 +152,9 @@ def cumulative_section(sv: SensitivityView) -> None:
     chart = chart_of(
         sv,
         "cumulative",
-        lambda: cumulative_chart(plot, measure_label=sv.title, key_title=key_title),
+        lambda: cumulative_chart(
+            plot, measure_label=sv.title, key_title=key_title, treatment=_arm(sv)
+        ),
     )
     missing = ", ".join(sv.unkeyed)
     st.caption(
@@ -147,7 +164,7 @@ def cumulative_section(sv: SensitivityView) -> None:
         + (panel.note or "")
     )
     draw(cache.view_key(sv.state), "cumulative", chart)
-    exports.downloads(f"cumulative-{sv.state.order}-{sv.outcome}", chart, frame)
+    exports.downloads(f"cumulative-{sv.state.order}-{_code(sv)}", chart, frame)
 
 
 def influence_section(sv: SensitivityView) -> None:
@@ -181,7 +198,7 @@ def influence_section(sv: SensitivityView) -> None:
         }
     )
     st.dataframe(table, hide_index=True, width="stretch")
-    exports.downloads(f"influence-{sv.outcome}", chart, frame)
+    exports.downloads(f"influence-{_code(sv)}", chart, frame)
 
 
 def estimator_section(sv: SensitivityView) -> None:
@@ -195,7 +212,7 @@ def estimator_section(sv: SensitivityView) -> None:
     chart = chart_of(
         sv,
         "estimators",
-        lambda: estimator_chart(frame, measure_label=sv.title, current=current),
+        lambda: estimator_chart(frame, measure_label=sv.title, current=current, treatment=_arm(sv)),
     )
     st.caption(
         "Each tau² estimator with a Wald (blue) and a Hartung-Knapp (orange) interval, then the "
@@ -204,7 +221,7 @@ def estimator_section(sv: SensitivityView) -> None:
         + f". Here {sv.verdict}."
     )
     draw(cache.view_key(sv.state), "estimators", chart)
-    exports.downloads(f"estimators-{sv.outcome}", chart, frame)
+    exports.downloads(f"estimators-{_code(sv)}", chart, frame)
 
 
 def quality_section(sv: SensitivityView) -> None:
@@ -216,7 +233,9 @@ def quality_section(sv: SensitivityView) -> None:
     chart = chart_of(
         sv,
         "quality-sweep",
-        lambda: quality_sweep_chart(sweep.frame, measure_label=sv.title, current=sv.state.qmin),
+        lambda: quality_sweep_chart(
+            sweep.frame, measure_label=sv.title, current=sv.state.qmin, treatment=_arm(sv)
+        ),
     )
     st.caption(
         "The pooled result as the minimum quality score (this project's editorial rating, "
@@ -229,7 +248,7 @@ def quality_section(sv: SensitivityView) -> None:
         )
     )
     draw(cache.view_key(sv.state), "quality-sweep", chart)
-    exports.downloads(f"quality-sweep-{sv.outcome}", chart, sweep.frame)
+    exports.downloads(f"quality-sweep-{_code(sv)}", chart, sweep.frame)
 
 
 def gosh_section(sv: SensitivityView, name: str) -> None:
@@ -253,7 +272,7 @@ def gosh_section(sv: SensitivityView, name: str) -> None:
         return
     chart = gosh_chart(frame, measure_label=name)
     st.altair_chart(chart, width="content")
-    exports.downloads(f"gosh-{sv.outcome}", chart, frame)
+    exports.downloads(f"gosh-{_code(sv)}", chart, frame)
 
 
 # ---------------------------------------------------------------------------------------

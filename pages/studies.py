@@ -8,7 +8,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from core import fmt
 from core.data import description, export, project, schema
-from core.data.dataset import DATA_DIR, Dataset
+from core.data.dataset import DATA_DIR, Dataset, outcomes_in_codes
 from core.data.records import ordered_sources
 from core.state.view import ViewState
 from core.store.payload import NOTE_LIMIT
@@ -52,7 +52,9 @@ def _on_upload() -> None:
         st.session_state["upload"] = (result.key, result.dataset)
         memory.trim_when_released(result.dataset)
         _not_saved()
-        if result.state is not None:  # a project file: its view opens with its data
+        if result.state is not None and result.dataset is not None:
+            # a project file: its view opens with its data (and its data's defaults)
+            sync.adopt_defaults(sync.current(), result.dataset.description)
             sync.commit(result.state)
     _new_uploader()
     memory.trim()  # the parse's temporaries are freed
@@ -214,27 +216,35 @@ def _keep_picker(state: ViewState, group: str, ids: list[str], labels: dict[str,
 def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> None:
     """The evidence table, overlapping cohorts and one study traced to its sources."""
     studies, outcomes = dataset.studies, dataset.outcomes
-    selection = select_studies(studies, state)
+    selection = select_studies(studies, state, dataset.description)
     # ---------------------------------------------------------------- evidence table
     st.header("Evidence table")
     n_sel = len(selection.ids)
     n_hand = len([s for s in selection.ids if s in state.exclude])
+    rated = not is_upload or bool(studies[list(schema.QUALITY_ITEMS)].notna().any().any())
     st.caption(
         f"{n_sel} of {len(studies)} studies pass the sidebar filters"
         + (f"; {n_hand} of them excluded by hand" if n_hand else "")
-        + ". **Quality** columns are this project's editorial rating of the dataset "
-        "(data/quality_rubric.md), not the published meta-analysis's assessment, whose per-study "
-        "scores could not be read. **?** = an item that could not be judged from the sources; "
-        "**≥** marks a score that is a lower bound because of it."
+        + (
+            ". **Quality** columns are this project's editorial rating of the dataset "
+            "(data/quality_rubric.md), not the published meta-analysis's assessment, whose "
+            "per-study scores could not be read. **?** = an item that could not be judged from "
+            "the sources; **≥** marks a score that is a lower bound because of it."
+            if rated
+            else ". The dataset gives no quality items (all shown as ?)."
+        )
     )
     if is_upload and n_sel == 0:
         st.warning(
-            "None of your studies passes the sidebar filters. Widen the indication, design and "
-            "radiotherapy choices in the sidebar; a study whose design, indication or RT type is "
-            "empty in your file cannot pass them.",
+            "None of your studies passes the sidebar filters. Widen the "
+            + (", ".join(f.label.lower() for f in dataset.description.filters) or "quality")
+            + " choices in the sidebar; a study whose value of a filter is empty in your file "
+            "cannot pass it.",
             icon=":material/filter_alt_off:",
         )
-    table = evidence.evidence_table(studies, selection, state.exclude)
+    words = dataset.description
+    table = evidence.evidence_table(studies, selection, state.exclude, words)
+    treated, control = evidence.arms(words)
     st.dataframe(
         table,
         hide_index=True,
@@ -259,14 +269,15 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
             "Sources": st.column_config.NumberColumn(
                 help="How many sources are listed", format=fmt.PRINTF_WHOLE
             ),
-            "n RT": _count_column(table["n RT"]),
-            "n control": _count_column(table["n control"]),
+            f"n {treated}": _count_column(table[f"n {treated}"]),
+            f"n {control}": _count_column(table[f"n {control}"]),
         },
     )
-    with st.expander("The quality rubric (this project's editorial rating)"):
-        st.markdown((DATA_DIR / "quality_rubric.md").read_text(encoding="utf-8"))
-        if is_upload:
-            st.caption("In your upload the quality columns hold whatever your file gives.")
+    if rated:
+        with st.expander("The quality rubric (this project's editorial rating)"):
+            st.markdown((DATA_DIR / "quality_rubric.md").read_text(encoding="utf-8"))
+            if is_upload:
+                st.caption("In your upload the quality columns hold whatever your file gives.")
 
     groups = evidence.overlap_groups(
         studies, tuple(s for s in selection.ids if s not in state.exclude)
@@ -321,7 +332,8 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
         st.caption(f"In the current view: {evidence.view_status(sid, selection, state.exclude)}")
         left, right = st.columns(2, gap="large")
         with left:
-            facts = evidence.study_facts(row)
+            recorded = frozenset(c for c in studies.columns if studies[c].notna().any())
+            facts = evidence.study_facts(row, words, recorded)
             st.dataframe(facts, hide_index=True, width="stretch", height=_height(facts))
         with right:
             st.markdown("**Quality items** (editorial rating)")
@@ -346,7 +358,7 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
         st.markdown("**Notes**")
         st.text(notes or "No notes.")
         st.markdown("**Every outcome row, as reported**")
-        rows = evidence.outcome_rows(outcomes, sid)
+        rows = evidence.outcome_rows(outcomes, sid, words)
         if rows.empty:
             st.caption("No outcome rows for this study.")
         else:
@@ -372,8 +384,8 @@ def _evidence(state: ViewState, key: str, dataset: Dataset, is_upload: bool) -> 
 
 def _your_data(dataset: Dataset, is_upload: bool) -> None:
     """The uploader, the last upload's report, the way back to the bundled evidence and
-    the downloads."""
-    studies, outcomes = dataset.studies, dataset.outcomes
+    the downloads (outcomes with the description's codes, as its files hold them)."""
+    studies, outcomes = dataset.studies, outcomes_in_codes(dataset)
     # ---------------------------------------------------------------- your own data
     st.header("Load your own data")
     st.markdown(

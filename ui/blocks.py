@@ -426,7 +426,7 @@ def _include_frame(analysis: Analysis, studies: pd.DataFrame) -> pd.DataFrame:
         o: set(oa.rows["study_id"]) | {d.study_id for d in oa.overlap_dropped}
         for o, oa in analysis.outcomes.items()
     }
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "Include": [s not in state.exclude for s in ids],
             "id": ids,
@@ -437,9 +437,21 @@ def _include_frame(analysis: Analysis, studies: pd.DataFrame) -> pd.DataFrame:
             "Design": meta["design"].astype(str).to_list(),
             "Indication": meta["indication"].astype(str).to_list(),
             "Quality": meta["quality_score"].astype("Float64").to_list(),
-            **{f"{o} data": ["yes" if s in used[o] else "no" for s in ids] for o in used},
+            **{
+                f"{analysis.outcomes[o].words.code} data": [
+                    "yes" if s in used[o] else "no" for s in ids
+                ]
+                for o in used
+            },
         }
     )
+    # columns the dataset leaves empty throughout (dat.bcg has no design or indication)
+    empty = [
+        name
+        for name, col in (("Design", "design"), ("Indication", "indication"))
+        if not studies[col].notna().any()
+    ]
+    return table.drop(columns=empty)
 
 
 def include_rows(

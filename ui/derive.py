@@ -10,11 +10,13 @@ before it come back)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import fmt, vocab
 from core.charts.km import km_review_chart
@@ -26,7 +28,7 @@ from core.data.provenance import Where, add_rows, reconstructed_rows, summary_ro
 from core.stats.hr import HazardRatio, hr_from_summary
 from core.stats.km import ARMS, reconstruct
 from core.views.km import MONTHS_PER_YEAR, curve_frames, km_json, parse_years
-from ui import blocks, cache, editor, upload
+from ui import blocks, cache, editor, evidence, upload
 
 KM_FILES = "km_files"
 UNDO = "derive_undo"
@@ -105,10 +107,15 @@ def _where(
         format_func=lambda s: "A new study" if s == NEW else f"{labels[s] or s} ({s})",
         key=f"{prefix}_study",
     )
+    words = dataset.description
     outcome = right.selectbox(
         "Outcome",
-        list(vocab.OUTCOME_CHOICES),
-        format_func=lambda code: vocab.title(vocab.OUTCOME_CHOICES[code]),
+        list(words.slots if words.given else vocab.OUTCOME_CHOICES),
+        format_func=lambda slot: (
+            vocab.title(f"{words.words(slot).label} ({words.words(slot).code})")
+            if words.given
+            else vocab.title(vocab.OUTCOME_CHOICES[slot])
+        ),
         key=f"{prefix}_outcome",
     )
     location = left.text_input(
@@ -143,6 +150,32 @@ def _where(
     return Where(sid, outcome, location, url, endpoint), new, []
 
 
+def _arm_words(text: str) -> str:
+    """``text`` with the layout's arms ("RT", "control") named as the dataset in use names
+    them ("vaccinated", "not vaccinated"); unchanged for the bundled words."""
+    treated, control = evidence.arms(cache.current_dataset()[1].description)
+    return re.sub(r"\b(RT|control)\b", lambda m: treated if m[1] == "RT" else control, text)
+
+
+def _layout_choice(
+    column: Literal["design", "indication", "rt_type"],
+    where: DeltaGenerator,
+    prefix: str,
+) -> str | None:
+    """A new study's value of a layout filter column, asked only when the dataset's
+    description offers that filter (dat.bcg has no indication or radiotherapy type)."""
+    offered = cache.current_dataset()[1].description.filter(column)
+    if offered is None:
+        return None
+    names = dict(offered.values)
+    return where.selectbox(
+        offered.label,
+        list(names),
+        format_func=lambda code: vocab.title(names[code]),
+        key=f"{prefix}_new_{'rt' if column == 'rt_type' else column}",
+    )
+
+
 def _new_study(
     prefix: str, url: str, n_arms: tuple[int, int] | None
 ) -> tuple[dict[str, object], list[str]]:
@@ -152,33 +185,23 @@ def _new_study(
     sid = a.text_input("Study ID", key=f"{prefix}_new_id", placeholder="Lee2024").strip()
     label = b.text_input("Label", key=f"{prefix}_new_label", placeholder="Lee 2024").strip()
     year = c.number_input("Year", 1900, 2100, value=None, step=1, key=f"{prefix}_new_year")
-    design = a.selectbox(
-        "Design",
-        list(vocab.DESIGNS),
-        format_func=lambda code: vocab.title(vocab.DESIGNS[code]),
-        key=f"{prefix}_new_design",
-    )
-    indication = b.selectbox(
-        "Indication",
-        list(vocab.INDICATIONS),
-        format_func=lambda code: vocab.title(vocab.INDICATIONS[code]),
-        key=f"{prefix}_new_indication",
-    )
-    rt_type = c.selectbox(
-        "Radiotherapy",
-        list(vocab.RT_TYPES),
-        format_func=lambda code: vocab.title(vocab.RT_TYPES[code]),
-        key=f"{prefix}_new_rt",
-    )
+    design = _layout_choice("design", a, prefix)
+    indication = _layout_choice("indication", b, prefix)
+    rt_type = _layout_choice("rt_type", c, prefix)
     if n_arms is None:
-        n_rt = a.number_input("Patients with RT", 0, value=None, step=1, key=f"{prefix}_new_nrt")
+        n_rt = a.number_input(
+            _arm_words("Patients with RT"), 0, value=None, step=1, key=f"{prefix}_new_nrt"
+        )
         n_ctl = b.number_input(
-            "Patients with control", 0, value=None, step=1, key=f"{prefix}_new_nctl"
+            _arm_words("Patients with control"), 0, value=None, step=1, key=f"{prefix}_new_nctl"
         )
     else:
         n_rt, n_ctl = n_arms
         st.caption(
-            f"Arm sizes from the numbers at risk at time 0: {n_rt} with RT, {n_ctl} with control."
+            _arm_words(
+                f"Arm sizes from the numbers at risk at time 0: {n_rt} with RT, {n_ctl} with "
+                "control."
+            )
         )
     row: dict[str, object] = {
         "study_id": sid,
@@ -242,13 +265,14 @@ def _what(place: Where, rows: pd.DataFrame, new: Mapping[str, object] | None) ->
 
 def _curve(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
     """Upload the two CSVs, review the reconstruction, add its rates and HR."""
+    treated, control = evidence.arms(dataset.description)
     st.markdown(
         "Digitise the figure's curves (e.g. with WebPlotDigitizer) into "
-        f"`{','.join(CURVE_COLUMNS)}` (arm `rt` or `ctl`; survival as a fraction or in "
-        f"percent) and type the numbers at risk printed under it into "
+        f"`{','.join(CURVE_COLUMNS)}` (arm `rt` for {treated}, `ctl` for {control}; survival "
+        f"as a fraction or in percent) and type the numbers at risk printed under it into "
         f"`{','.join(AT_RISK_COLUMNS)}`. The patients are reconstructed (Guyot et al. 2012), "
-        "then survival is read at the years you choose and a Cox model gives the HR (RT vs "
-        "control). A reconstruction approximates the published data: check the fit below."
+        f"then survival is read at the years you choose and a Cox model gives the HR ({treated} "
+        f"vs {control}). A reconstruction approximates the published data: check the fit below."
     )
     a, b = st.columns(2)
     for col, (which, widget, columns) in zip((a, b), KM_UPLOADS, strict=True):
@@ -282,7 +306,7 @@ def _curve(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
     st.dataframe(_arms_table(result, years), hide_index=True, width="stretch")
     hr = result["hr"]
     st.markdown(
-        f"**Hazard ratio (RT vs control): "
+        f"**Hazard ratio ({treated} vs {control}): "
         f"{fmt.ratio_with_ci(hr['estimate'], hr['ci_low'], hr['ci_high'])}** (95% CI)"
     )
     st.caption(blocks.text(hr["method"]) + ".")
@@ -312,7 +336,7 @@ def _arms_table(result: dict, years: tuple[float, ...]) -> pd.DataFrame:
     for arm in ARMS:
         got = result["arms"][arm]
         row = {
-            "Arm": "RT" if arm == "rt" else "Control",
+            "Arm": vocab.title(_arm_words("RT" if arm == "rt" else "control")),
             "Patients": fmt.count(got["n"]),
             "Events": fmt.count(got["events"]),
         }
@@ -341,7 +365,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
     cols = st.columns(len(fields))
     for col, (name, label, whole) in zip(cols, fields, strict=True):
         given[name] = col.number_input(
-            label,
+            _arm_words(label),
             min_value=0 if whole else None,
             value=None,
             step=1 if whole else None,
@@ -352,7 +376,7 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
         given["favours"] = st.radio(
             "The difference favours",
             list(vocab.FAVOURS),
-            format_func=lambda a: vocab.title(vocab.FAVOURS[a]),
+            format_func=lambda a: vocab.title(_arm_words(vocab.FAVOURS[a])),
             key="hr_favours",
             horizontal=True,
         )
@@ -371,7 +395,8 @@ def _summary(dataset: Dataset, on_used: Callable[[], None] | None) -> None:
         return
     low, high = result.ci()
     st.markdown(
-        f"**Hazard ratio (RT vs control): {fmt.ratio_with_ci(result.hr, low, high)}** (95% CI)"
+        _arm_words(f"**Hazard ratio (RT vs control): {fmt.ratio_with_ci(result.hr, low, high)}**")
+        + " (95% CI)"
     )
     st.caption(blocks.text(result.statement))
     where = _where("hr", dataset, None)

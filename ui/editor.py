@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core import fmt
-from core.data.dataset import Dataset
+from core.data.dataset import Dataset, outcomes_in_codes
 from core.data.edit import EditCheck, check_edits, edit_key
 from core.data.schema import ValidationReport
 from ui import memory, upload
@@ -87,7 +87,7 @@ def draw(key: str, dataset: Dataset, on_used: Callable[[], None] | None = None) 
     )
     outcomes_tab, studies_tab = st.tabs(["Outcomes", "Studies"])
     with outcomes_tab:
-        outcomes = _table("outcomes", dataset.outcomes)
+        outcomes = _table("outcomes", outcomes_in_codes(dataset))
     with studies_tab:
         studies = _table("studies", dataset.studies)
     check = check_edits(dataset, studies, outcomes)

@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from core import fmt
+from core.data.description import Description
 from core.data.records import ordered_sources
 from core.data.schema import QUALITY_ITEMS
 from core.state.view import ViewState
@@ -113,10 +114,38 @@ def view_status(study_id: str, selection: Selection, exclude: tuple[str, ...]) -
     return "selected"
 
 
+#: The layout's topic columns of the evidence table, left out for a described dataset that
+#: leaves them empty throughout (dat.bcg has no indication, RT type or timing).
+TOPIC_COLUMNS = (
+    "Design",
+    "Indication",
+    "RT",
+    "Timing",
+    "Technique",
+    "Comparator",
+    "Follow-up (months)",
+    "Publication",
+    "Overlap group",
+    "In Rim 2024",
+    "Basis",
+)
+
+
+def arms(words: Description | None) -> tuple[str, str]:
+    """(treated, control) arm names: the description's, or the layout's RT and control."""
+    if words is None or not words.given:
+        return "RT", "control"
+    return words.treatment, words.control
+
+
 def evidence_table(
-    studies: pd.DataFrame, selection: Selection, exclude: tuple[str, ...]
+    studies: pd.DataFrame,
+    selection: Selection,
+    exclude: tuple[str, ...],
+    words: Description | None = None,
 ) -> pd.DataFrame:
-    """One row per study, columns as shown on the page."""
+    """One row per study, columns as shown on the page; with a description (``words``) the
+    arms take its names and topic columns it leaves empty are left out."""
     filtered = dict(selection.filtered_out)
     rows = []
     for _, r in studies.iterrows():
@@ -155,6 +184,12 @@ def evidence_table(
     for col in ("n RT", "n control"):
         frame[col] = counts_column(frame[col])
     frame["Follow-up (months)"] = frame["Follow-up (months)"].astype("Float64")
+    if words is not None and words.given:
+        empty = [c for c in TOPIC_COLUMNS if not frame[c].replace("", pd.NA).notna().any()]
+        treated, control = arms(words)
+        frame = frame.drop(columns=empty).rename(
+            columns={"n RT": f"n {treated}", "n control": f"n {control}"}
+        )
     return frame
 
 
@@ -180,10 +215,20 @@ STUDY_FACTS = (
 )
 
 
-def study_facts(row: pd.Series) -> pd.DataFrame:
-    """The study's descriptive fields as (field, value) text rows; empty = not reported."""
+def study_facts(
+    row: pd.Series, words: Description | None = None, recorded: frozenset[str] | None = None
+) -> pd.DataFrame:
+    """The study's descriptive fields as (field, value) text rows; empty = not reported.
+    With a description (``words``) the arms take its names and only the columns the dataset
+    records for some study (``recorded``) are listed."""
     rows = []
+    treated, control = arms(words)
     for col, name in STUDY_FACTS:
+        if words is not None and words.given and recorded is not None and col not in recorded:
+            continue
+        name = {"n_rt": f"Patients, {treated} arm", "n_ctl": f"Patients, {control} arm"}.get(
+            col, name
+        )
         v = row[col]
         shown = _num(v) if col in ("year", "n_rt", "n_ctl", "median_fu_months") else _str(v)
         rows.append({"Field": name, "Value": shown or "not reported"})
@@ -205,17 +250,22 @@ def quality_rows(row: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def describe_numbers(r: pd.Series) -> str:
-    """What the numbers in one outcome row are, in words."""
+def describe_numbers(r: pd.Series, words: Description | None = None) -> str:
+    """What the numbers in one outcome row are, in words (the description's, ``words``)."""
     outcome, kind = str(r["outcome"]), str(r["kind"])
     t = r["time_years"]
+    treated, control = arms(words)
+    own = words.words(outcome) if words is not None and words.given else None
+    if own is not None and own.code in ("OS", "DFS"):
+        own = None  # the layout's outcomes keep their own wording
     if kind == "rate":
+        rate = f"{own.label} (free of {own.event})" if own else RATE_WORDS.get(outcome, outcome)
         return (
-            f"{RATE_WORDS.get(outcome, outcome)} at {_years(t)}: {_num(r['rate_rt'])}% with "
-            f"RT, {_num(r['rate_ctl'])}% with control"
+            f"{rate} at {_years(t)}: {_num(r['rate_rt'])}% with "
+            f"{treated}, {_num(r['rate_ctl'])}% with {control}"
         )
     if kind == "hr":
-        text = f"hazard ratio RT vs control {_num(r['hr'])}"
+        text = f"hazard ratio {treated} vs {control} {_num(r['hr'])}"
         if not _blank(r["hr_low"]) and not _blank(r["hr_high"]):
             text += f" (95% CI {_num(r['hr_low'])}–{_num(r['hr_high'])})"
         if not _blank(r["hr_p"]):
@@ -225,19 +275,22 @@ def describe_numbers(r: pd.Series) -> str:
         return text
     when = "by end of follow-up" if _blank(t) else f"by {_years(t)}"
     return (
-        f"{EVENT_WORDS.get(outcome, 'events')} {when}: {_num(r['events_rt'])} with RT, "
-        f"{_num(r['events_ctl'])} with control"
+        f"{own.event + ' events' if own else EVENT_WORDS.get(outcome, 'events')} {when}: "
+        f"{_num(r['events_rt'])} with {treated}, {_num(r['events_ctl'])} with {control}"
     )
 
 
-def outcome_rows(outcomes: pd.DataFrame, study_id: str) -> pd.DataFrame:
-    """Every outcome row of a study: what it holds, as reported, with its source."""
+def outcome_rows(
+    outcomes: pd.DataFrame, study_id: str, words: Description | None = None
+) -> pd.DataFrame:
+    """Every outcome row of a study: what it holds, as reported, with its source (outcome
+    codes and words the description's, ``words``)."""
     mine = outcomes[outcomes["study_id"].astype(str) == study_id]
     rows = [
         {
-            "Outcome": _str(r["outcome"]),
+            "Outcome": words.words(str(r["outcome"])).code if words else _str(r["outcome"]),
             "Kind": _str(r["kind"]),
-            "What the numbers are": describe_numbers(r),
+            "What the numbers are": describe_numbers(r, words),
             "Endpoint as reported": _str(r["endpoint_as_reported"]),
             "Adjustment": _str(r["adjustment"]),
             "Note": _str(r["note"]),

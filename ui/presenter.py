@@ -16,10 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from core.data.dataset import Dataset
-from core.report.narrative import headline, key_numbers
+from core.report.narrative import described_filters, headline, key_numbers
 from core.report.sof import DISCLAIMER as SOF_DISCLAIMER
 from core.report.sof import DOMAINS, SofRow
-from core.state.view import ViewState, describe_filters
+from core.state.view import ViewState
 from core.views import board
 from core.views.analysis import Analysis, OutcomeAnalysis, out_of_range
 from core.vocab import SOF_QUALITY_NOTE
@@ -244,6 +244,7 @@ def render_present(analysis: Analysis, state: ViewState, dataset: Dataset) -> No
             _forest_screen(oa, state, dataset, row)
         else:
             _sof_screen(oa, row)
-        full = "\n".join(f"- {blocks.text(line)}" for line in describe_filters(state))
+        full = "\n".join(f"- {blocks.text(line)}" for line in described_filters(state, [oa]))
+        line = board.filters_line(state, dataset.description, oa.title)
         with st.container(key="board_filters"):
-            st.markdown(blocks.text(f"Filters: {board.filters_line(state)}"), help=full)
+            st.markdown(blocks.text(f"Filters: {line}"), help=full)

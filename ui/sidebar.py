@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from core import fmt, vocab
-from core.state.view import DEFAULT_STATE, TABLE_MEASURES, TABLE_METHODS, ViewState
+from core.data.description import FilterWords
+from core.state.view import (
+    DEFAULT_STATE,
+    TABLE_MEASURES,
+    TABLE_METHODS,
+    ViewState,
+    column_filters,
+    with_column_filter,
+)
 from core.stats.pooling import METHODS
-from core.views.analysis import group_choices
+from core.views.analysis import LAYOUT_FILTERS, group_choices
 from ui import cache, saved, sync
 from ui.markup import link_code
 
@@ -107,6 +116,36 @@ def _changed(key: str) -> None:
     sync.commit(_safe_replace(state, changes))
 
 
+def _own_filter(state: ViewState, offered: FilterWords, studies: pd.DataFrame) -> None:
+    """A multiselect for a filter the description offers on the dataset's own column (every
+    value it records; all kept unless the link's ``filter=COLUMN.value`` says otherwise)."""
+    if offered.column not in studies.columns:
+        return
+    recorded = studies[offered.column].dropna().astype(str)
+    values = list(dict.fromkeys([*dict(offered.values), *sorted(set(recorded))]))
+    values = [v for v in values if v in set(recorded)]
+    if not values:
+        return
+    kept = column_filters(state).get(offered.column)
+    key = f"w_filter_{offered.column}"
+    st.session_state[key] = values if kept is None else [v for v in kept if v in values]
+    st.sidebar.multiselect(
+        offered.label,
+        values,
+        format_func=offered.value_label,
+        key=key,
+        on_change=_own_filter_changed,
+        args=(offered.column, tuple(values)),
+    )
+
+
+def _own_filter_changed(column: str, values: tuple[str, ...]) -> None:
+    """on_change of an own-column filter: every value kept = no filter in the link."""
+    chosen = list(st.session_state.get(f"w_filter_{column}") or [])
+    kept = None if set(chosen) >= set(values) else chosen
+    sync.commit(with_column_filter(sync.current(), column, kept))
+
+
 def render(state: ViewState, *, single_outcome: bool) -> None:
     """Draw the sidebar for ``state`` (changes arrive through ``_changed`` on the next run)."""
     _seed_widgets(state)
@@ -125,6 +164,9 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
             continue
         labels = {**names, **dict(offered.values)}
         sb.multiselect(offered.label, list(names), format_func=_labels(labels), **_bound(key))
+    for offered in words.filters:
+        if offered.column not in LAYOUT_FILTERS:
+            _own_filter(state, offered, dataset.studies)
     if dataset.studies["quality_score"].notna().any():
         sb.slider(
             "Minimum quality score",
@@ -229,12 +271,17 @@ def render(state: ViewState, *, single_outcome: bool) -> None:
     )
     if state.measure in TABLE_MEASURES:
         _zero_cells(state)
+    groups = list(group_choices(cache.current_dataset()[1].studies, state.group))
+    named = [vocab.GROUPS[g] for g in groups if g in vocab.GROUPS and g != "none"]
     sb.selectbox(
         "Subgroups in the forest plot",
-        list(group_choices(cache.current_dataset()[1].studies, state.group)),
+        groups,
         **_bound("w_group"),
         format_func=lambda g: vocab.title(vocab.GROUPS[g]) if g in vocab.GROUPS else g,
-        help="By indication, by design, or by any categorical column of the studies table.",
+        help=vocab.title(
+            (", ".join(named) + ", or " if named else "")
+            + "by any categorical column of the studies table."
+        ),
     )
     if state.group != "none":
         sb.radio(

@@ -99,6 +99,7 @@ def _rating_label(auto: str) -> Callable[[str], str]:
 def _domains(row: SofRow, state: ViewState, key: str) -> None:
     cert = row.certainty
     assert cert is not None
+    code = cache.current_dataset()[1].description.words(row.outcome).code  # TB, not OS
     st.markdown(f"**Certainty: {cert.label}** ({cert.explanation}). {cert.start_reason}.")
     if cert.pending:
         st.warning(cert.pending)
@@ -112,7 +113,7 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
         c1.markdown(f"**{DOMAINS[d.key]}: {d.shown}**{mine}", help=DOMAIN_HELP[d.key])
         c1.caption(d.reason)
         c2.selectbox(
-            f"{row.outcome}: {DOMAINS[d.key]} rating",
+            f"{code}: {DOMAINS[d.key]} rating",
             [AUTO, *CHOICES],
             key=rating_key,
             format_func=_rating_label(d.auto_rating or d.auto_state),
@@ -122,7 +123,7 @@ def _domains(row: SofRow, state: ViewState, key: str) -> None:
             help="Your rating of this domain; it and your reason go into the link.",
         )
         c3.text_input(
-            f"{row.outcome}: {DOMAINS[d.key]} reason",
+            f"{code}: {DOMAINS[d.key]} reason",
             key=note_key,
             placeholder="your reason",
             max_chars=300,

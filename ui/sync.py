@@ -10,10 +10,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.state.view import ViewState, encode_query, parse_query, to_query_params
+from core.data.description import Description, link_defaults
+from core.state.view import (
+    FIELD_BY_NAME,
+    ViewState,
+    encode_query,
+    keys_given,
+    parse_query,
+    to_query_params,
+)
 
 _STATE = "view_state"
 _NOTICES = "view_notices"
+#: the dataset in use's own defaults (its description's measure) and the fields the last
+#: opened link set itself
+_DEFAULTS = "view_defaults"
+_GIVEN = "view_given"
+
+
+def _defaults() -> dict[str, str]:
+    return dict(st.session_state.get(_DEFAULTS, {}))
 
 
 def _url_params() -> dict[str, list[str]]:
@@ -36,10 +52,11 @@ def resolve() -> ViewState:
     previous: ViewState | None = st.session_state.get(_STATE)
     typed = "" if raw or previous is not None else _raw_query()
     if raw or typed:
-        parsed = parse_query(raw or typed)
+        parsed = parse_query(raw or typed, _defaults())
         state = parsed.state
         if previous is None or state != previous:
             st.session_state[_NOTICES] = parsed.notices
+            st.session_state[_GIVEN] = keys_given(raw or typed)
     else:
         state = previous if previous is not None else ViewState()
     st.session_state[_STATE] = state
@@ -65,6 +82,23 @@ def require_entrypoint() -> None:
     st.rerun()
 
 
+def adopt_defaults(state: ViewState, words: Description) -> ViewState:
+    """The view on the dataset whose description is ``words``: a field the link did not set
+    and that holds the previous dataset's default takes this dataset's (its default effect
+    measure); the link then leaves out what equals this dataset's defaults."""
+    old, new = _defaults(), link_defaults(words)
+    if old == new:
+        return state
+    st.session_state[_DEFAULTS] = new
+    given = st.session_state.get(_GIVEN, frozenset())
+    changes = {}
+    for name in {*old, *new} - set(given):
+        default = FIELD_BY_NAME[name].default
+        if getattr(state, name) == old.get(name, default):
+            changes[name] = new.get(name, default)
+    return commit(state.replace(**changes))
+
+
 def notices() -> tuple[str, ...]:
     """What the last opened link held that was ignored, in plain words."""
     return tuple(st.session_state.get(_NOTICES, ()))
@@ -82,7 +116,7 @@ def current() -> ViewState:
 
 
 def _write_url(state: ViewState, raw: dict[str, list[str]]) -> None:
-    wanted = to_query_params(state)
+    wanted = to_query_params(state, _defaults())
     if wanted != raw:
         st.query_params.from_dict(wanted)
 
@@ -94,5 +128,5 @@ def share_link(state: ViewState) -> str:
         base = (st.context.url or "").split("?", 1)[0]
     except Exception:  # no browser context (tests, CLI)
         base = ""
-    query = encode_query(state)
+    query = encode_query(state, _defaults())
     return f"{base}?{query}" if query else base

@@ -76,6 +76,7 @@ def _interval_chart(
     rows: pd.DataFrame,
     *,
     measure_label: str,
+    treatment: str = "RT",
     tooltip: list[alt.Tooltip],
     side_header: str,
     reference: tuple[float, float, float] | None = None,
@@ -103,7 +104,7 @@ def _interval_chart(
     )
     x_scale = alt.Scale(type="log", domain=[lo, hi], nice=False, clamp=True)
     x_axis = alt.Axis(
-        title=f"{measure_label} (log scale; < 1 favours RT)",
+        title=f"{measure_label} (log scale; < 1 favours {treatment})",
         format=fmt.D3_AXIS,
         values=_ticks(lo, hi),
         grid=False,
@@ -180,7 +181,9 @@ def _tip(field: str, title: str) -> alt.Tooltip:
 # ---------------------------------------------------------------------------------------
 
 
-def leave_one_out_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.HConcatChart:
+def leave_one_out_chart(
+    frame: pd.DataFrame, *, measure_label: str, treatment: str = "RT"
+) -> alt.HConcatChart:
     """Leave-one-out forest: one row per omitted study (``core.stats.sensitivity.
     leave_one_out_frame``), the full result last and as a grey reference band. Rows whose
     omission moves the conclusion (``flagged``) are vermillion triangles; the reason is in
@@ -214,6 +217,7 @@ def leave_one_out_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.HConc
     return _interval_chart(
         f,
         measure_label=measure_label,
+        treatment=treatment,
         tooltip=tooltip,
         side_header="Ratio [95% CI]",
         reference=(float(full["ratio"]), float(full["ratio_low"]), float(full["ratio_high"])),
@@ -221,7 +225,7 @@ def leave_one_out_chart(frame: pd.DataFrame, *, measure_label: str) -> alt.HConc
 
 
 def cumulative_chart(
-    frame: pd.DataFrame, *, measure_label: str, key_title: str
+    frame: pd.DataFrame, *, measure_label: str, key_title: str, treatment: str = "RT"
 ) -> alt.HConcatChart:
     """Cumulative meta-analysis (``core.stats.sensitivity.cumulative_frame``): row j pools the
     first j studies; the text column gives k and the result; the last row (all studies) is
@@ -246,6 +250,7 @@ def cumulative_chart(
     return _interval_chart(
         f,
         measure_label=measure_label,
+        treatment=treatment,
         tooltip=tooltip,
         side_header="k · Ratio [95% CI]",
         reference=(float(full["ratio"]), float(full["ratio_low"]), float(full["ratio_high"])),
@@ -253,7 +258,7 @@ def cumulative_chart(
 
 
 def estimator_chart(
-    frame: pd.DataFrame, *, measure_label: str, current: tuple[str, str]
+    frame: pd.DataFrame, *, measure_label: str, current: tuple[str, str], treatment: str = "RT"
 ) -> alt.HConcatChart:
     """Estimator panel (``core.stats.sensitivity.estimator_panel``): one row per model; Wald
     intervals blue, Hartung-Knapp orange, common-effect models black squares. The model of
@@ -288,6 +293,7 @@ def estimator_chart(
     return _interval_chart(
         f,
         measure_label=measure_label,
+        treatment=treatment,
         tooltip=tooltip,
         side_header="Ratio [95% CI]",
         reference=ref,
@@ -295,7 +301,7 @@ def estimator_chart(
 
 
 def quality_sweep_chart(
-    frame: pd.DataFrame, *, measure_label: str, current: float | None
+    frame: pd.DataFrame, *, measure_label: str, current: float | None, treatment: str = "RT"
 ) -> alt.HConcatChart:
     """Quality threshold sweep (``core.stats.sensitivity.quality_sweep``): one row per minimum
     score, lowest first, with k; the view's own minimum (``current``) is marked."""

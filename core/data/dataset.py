@@ -34,6 +34,20 @@ class Dataset:
     description: Description = field(default_factory=desc.neutral)
 
 
+def outcomes_in_codes(dataset: Dataset) -> pd.DataFrame:
+    """The outcomes table with the description's outcome codes (``OS`` -> ``TB``), as the
+    user's files hold them: what the editor shows and the downloads write, so that they load
+    back with the description."""
+    d = dataset.description
+    to_code = {slot: code for code, slot in desc.slot_map(d).items()} if d.given else {}
+    if all(k == v for k, v in to_code.items()):
+        return dataset.outcomes
+    out = dataset.outcomes.copy()
+    col = out["outcome"]
+    out["outcome"] = col.map(lambda v: to_code.get(v, v), na_action="ignore").astype(col.dtype)
+    return out
+
+
 def _is_description(name: str) -> bool:
     """A file named description.json (another .json is an unsupported table file)."""
     return PurePath(name).name.lower() == desc.FILE_NAME
@@ -66,9 +80,10 @@ def _dataset(
             report = validate_files(tables)
             problems_all = (*problems, *report.problems)
             return None, replace(report, problems=problems_all, unreadable=True)
-        report = validate_files(tables, desc.slot_map(description))
+        report = validate_files(tables, desc.slot_map(description), desc.own_columns(description))
     else:
-        report = validate_files(files)
+        extra = () if description is None else desc.own_columns(description)
+        report = validate_files(files, keep=extra)
     if report.unreadable:
         return None, report
     if report.studies is None or report.outcomes is None:

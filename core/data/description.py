@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from core import fmt, vocab
-from core.data.schema import Problem
+from core.data.schema import TABLES, Problem
 from core.sanitize import one_line
+from core.state.view import COLUMN_PATTERN
 
 FORMAT: Final = 1
 FILE_NAME: Final = "description.json"
@@ -49,7 +50,11 @@ FILTER_COLUMNS: Final = {
     "design": ("Design", vocab.DESIGNS),
     "rt_type": ("Radiotherapy", vocab.RT_TYPES),
 }
+#: Study columns that name or count, never filters.
+NOT_FILTERS: Final = ("study_id", "label", "first_author", "notes", "n_rt", "n_ctl")
 MEASURE_CODES: Final = ("OR", "HR")
+#: The effect measures a description may name as its default (the link's ``measure``).
+DEFAULT_MEASURES: Final = ("OR", "RR", "RD", "HR")
 
 
 @dataclass(frozen=True)
@@ -203,12 +208,13 @@ def _outcome(v: object, i: int) -> OutcomeWords:
 def _filter(v: object, i: int) -> FilterWords:
     f = _object(v, f"filter {i + 1}")
     column = _text(f, "column", where=f"filter {i + 1}: ")
-    if column not in FILTER_COLUMNS:
+    if not COLUMN_PATTERN.fullmatch(column) or column in NOT_FILTERS:
         raise _Bad(
             f"filter {i + 1}: column {column!r} cannot be a filter",
-            f"use one of {', '.join(FILTER_COLUMNS)} (the studies table's filter columns)",
+            "name a categorical column of the studies table (a letter, then letters, digits "
+            f"or _; not {', '.join(NOT_FILTERS)})",
         )
-    label, known = FILTER_COLUMNS[column]
+    label, known = FILTER_COLUMNS.get(column, (column, {}))
     values = _object(f.get("values", {}), f"filter {i + 1}'s values")
     pairs = {**known, **{str(k): one_line(str(x))[:TEXT_LIMIT] for k, x in values.items()}}
     return FilterWords(column, _text(f, "label", label, f"filter {i + 1}: "), tuple(pairs.items()))
@@ -257,8 +263,11 @@ def _description(obj: object) -> Description:
         raise _Bad("two outcomes have the same code", "give each outcome its own code")
     arms = _object(d.get("arms", {}), "'arms'")
     measure = d.get("measure", "OR")
-    if measure not in MEASURE_CODES:
-        raise _Bad(f"measure {measure!r} is not OR or HR", 'use "OR" or "HR"')
+    if measure not in DEFAULT_MEASURES:
+        raise _Bad(
+            f"measure {measure!r} is not one of {', '.join(DEFAULT_MEASURES)}",
+            'use "OR", "RR", "RD" or "HR"',
+        )
     raw_filters = d.get("filters", [])
     if not isinstance(raw_filters, list):
         raise _Bad("'filters' is not a list", 'give [{"column": ..., "label": ...}] or []')
@@ -335,6 +344,25 @@ def to_json(d: Description) -> dict[str, Any]:
 def to_bytes(d: Description) -> bytes:
     """``to_json`` as UTF-8 JSON text."""
     return json.dumps(to_json(d), indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def arm_name(d: Description | None) -> str:
+    """The treated arm's name in charts and derivations: the description's ("vaccinated"),
+    "RT" for tables without one (the bundled layout's word)."""
+    return d.treatment if d is not None and d.given else "RT"
+
+
+def link_defaults(d: Description) -> dict[str, str]:
+    """What a link that leaves ``measure`` out means for this dataset: its default effect
+    measure (``{"measure": "HR"}``); empty when that is the link format's own default (OR)."""
+    return {} if d.measure == "OR" else {"measure": d.measure}
+
+
+def own_columns(d: Description) -> tuple[str, ...]:
+    """The studies columns beyond the layout that the description offers as filters (kept
+    as text when the tables are read: ``alloc``)."""
+    layout = {c.name for c in TABLES["studies"]}
+    return tuple(f.column for f in d.filters if f.column not in layout)
 
 
 def slot_map(d: Description) -> dict[str, str]:

@@ -19,7 +19,9 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from core.data.dataset import Dataset, neutral_for
+from core.data.dataset import Dataset, neutral_for, outcomes_in_codes
+from core.data.description import own_columns, slot_map
+from core.data.readers import recode_outcomes
 from core.data.schema import TABLES, Problem, RawTable, validate_tables
 
 #: The column each table's new rows must fill to say where their numbers were read, with what
@@ -113,15 +115,19 @@ def _editor_row(p: Problem) -> Problem:
 
 
 def check_edits(base: Dataset, studies: pd.DataFrame, outcomes: pd.DataFrame) -> EditCheck:
-    """Check the edited tables against the schema and the where-read rule; a dataset only
-    when no row has an error (an upload leaves such rows out; an edit is fixed in the editor
-    instead, so nothing is dropped unseen). Warnings are listed and do not block."""
+    """Check the edited tables (``outcomes`` with the description's outcome codes, as
+    :func:`core.data.dataset.outcomes_in_codes` gives them) against the schema and the
+    where-read rule; a dataset only when no row has an error (an upload leaves such rows out;
+    an edit is fixed in the editor instead, so nothing is dropped unseen). Warnings are
+    listed and do not block."""
     frames = {"studies": studies, "outcomes": outcomes}
-    originals = {"studies": base.studies, "outcomes": base.outcomes}
+    originals = {"studies": base.studies, "outcomes": outcomes_in_codes(base)}
     problems: list[Problem] = []
     added = changed = deleted = 0
+    own = own_columns(base.description)
     for table, frame in frames.items():
-        columns = [c.name for c in TABLES[table] if c.name in frame.columns]
+        names = [c.name for c in TABLES[table]] + (list(own) if table == "studies" else [])
+        columns = [c for c in names if c in frame.columns]
         before = originals[table].reindex(columns=columns)
         old = _keys(before)
         remaining = list(old)
@@ -137,7 +143,10 @@ def check_edits(base: Dataset, studies: pd.DataFrame, outcomes: pd.DataFrame) ->
         added += len(new_rows) - paired
         deleted += len(remaining) - paired
         problems += _where_read(table, frame, new_rows)
-    report = validate_tables({t: raw_table(t, f) for t, f in frames.items()})
+    raw = {t: raw_table(t, f) for t, f in frames.items()}
+    if base.description.given:  # the editor shows the description's codes (TB): to slots
+        raw["outcomes"] = recode_outcomes(raw["outcomes"], slot_map(base.description))
+    report = validate_tables(raw, keep=own)
     problems = [*map(_editor_row, report.problems), *problems]
     dataset = None
     errors = [p for p in problems if p.severity == "error"]

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from core import fmt
+from core.data.description import arm_name
 from core.data.provenance import provenance
 from core.stats.effects import (
     LOG_MAX,
@@ -235,6 +236,13 @@ def _studies(studies: pd.DataFrame) -> _Studies:
     )
 
 
+def _names(ds: HasTables, outcome: Outcome) -> tuple[str, str]:
+    """The outcome's code and the treated arm's name in the dataset's description ("TB",
+    "vaccinated"); the slot and "RT" for tables without one (the bundled words)."""
+    words = getattr(ds, "description", None)
+    return (outcome if words is None else words.words(outcome).code), arm_name(words)
+
+
 def _first_by_study(frame: pd.DataFrame) -> dict[str, int]:
     """study_id -> position (in ``frame``) of its first row."""
     first = frame.drop_duplicates("study_id")
@@ -248,6 +256,7 @@ def _or_rows(
     ``years``), whole columns at a time: each study's first row of each kind is found with
     one pass over the outcome rows (``drop_duplicates``), not one filter per study."""
     st = _studies(ds.studies)
+    name, arm = _names(ds, outcome)
     out = ds.outcomes[ds.outcomes["outcome"] == outcome].reset_index(drop=True)
     out = out.assign(_pos=np.arange(len(out)), _t=_floats(out["time_years"]))
     kind = out["kind"].astype("object")
@@ -288,7 +297,7 @@ def _or_rows(
     ):
         if sid not in has_rows:
             excluded.append(
-                (sid, "lead only: no numbers" if lead else f"no {outcome} rates or events reported")
+                (sid, "lead only: no numbers" if lead else f"no {name} rates or events reported")
             )
             continue
         i = ev_at.get(sid)
@@ -315,18 +324,18 @@ def _or_rows(
                     "endpoint_as_reported": endpoint[i],
                     "adjustment": adjustment[i],
                     "source_url": source[i],
-                    "derivation": derived_from[i] + f"{outcome} events as reported{when}",
+                    "derivation": derived_from[i] + f"{name} events as reported{when}",
                     "derived": False,
                     "interpolated": False,
                 }
             )
             continue
         if years is None or sid not in has_rate:
-            what = f"{outcome} events" if years is None else f"{_years(years)}-year {outcome}"
+            what = f"{name} events" if years is None else f"{_years(years)}-year {name}"
             only = " (only an HR)" if sid not in not_hr else ""
             excluded.append((sid, f"no {what} reported{only}"))
             continue
-        got = _rate_at(sid, years, rule, outcome, hit, times, t1, t2, at1, at2, r_rt, r_ctl)
+        got = _rate_at(sid, years, rule, (name, arm), hit, times, t1, t2, at1, at2, r_rt, r_ctl)
         if isinstance(got, str):
             excluded.append((sid, got))
             continue
@@ -352,7 +361,7 @@ def _or_rows(
                 "source_url": source[j],
                 "derivation": derived_from[j]
                 + (
-                    f"events from {how}: RT {fmt.significant(rt)}% x n {fmt.number(n_rt)} = "
+                    f"events from {how}: {arm} {fmt.significant(rt)}% x n {fmt.number(n_rt)} = "
                     f"{e_rt}; "
                     f"control {fmt.significant(ctl)}% x n {fmt.number(n_ctl)} = {e_ctl}"
                 ),
@@ -367,7 +376,7 @@ def _rate_at(
     sid: str,
     t: float,
     rule: TimeRule,
-    what: str,
+    names: tuple[str, str],
     hit: dict[str, int],
     times: dict[str, list[float]],
     t1s: dict[str, float],
@@ -380,7 +389,8 @@ def _rate_at(
     """(rate_rt, rate_ctl, how it was obtained) at t for study ``sid``, or the reason there
     is none. ``hit``: its first rate row at t; ``times``: its rate rows' years; ``t1s``/``t2s``
     the nearest reported years below/above t, ``at1``/``at2`` their first rows (positions in
-    ``r_rt``, ``r_ctl``)."""
+    ``r_rt``, ``r_ctl``); ``names``: the outcome's code and the treated arm's name."""
+    what, arm = names
     i = hit.get(sid)
     if i is not None:
         return float(r_rt[i]), float(r_ctl[i]), f"{_years(t)}-year {what} rate"
@@ -402,7 +412,7 @@ def _rate_at(
     ctl = _interp(t, t1, float(r_ctl[i1]), t2, float(r_ctl[i2]))
     how = (
         f"{_years(t)}-year {what} rate interpolated between {_years(t1)} and {_years(t2)} "
-        f"years (log-linear in survival: {_interp_formula(t, t1, t2)}, from RT "
+        f"years (log-linear in survival: {_interp_formula(t, t1, t2)}, from {arm} "
         f"{fmt.number(float(r_rt[i1]))}% and {fmt.number(float(r_rt[i2]))}%, control "
         f"{fmt.number(float(r_ctl[i1]))}% and {fmt.number(float(r_ctl[i2]))}%)"
     )
@@ -442,6 +452,7 @@ def _log_hr(
 def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[str, str]]]:
     """Each study's first ``hr`` row for ``outcome``, found for all studies at once."""
     st = _studies(ds.studies)
+    name = _names(ds, outcome)[0]
     outcomes = ds.outcomes
     out = outcomes[(outcomes["outcome"] == outcome) & (outcomes["kind"] == "hr")]
     out = out.drop_duplicates("study_id").reset_index(drop=True)
@@ -461,9 +472,7 @@ def _hr_rows(ds: HasTables, outcome: Outcome) -> tuple[list[dict], list[tuple[st
         i = first.get(sid)
         if i is None:
             reason = (
-                f"no {outcome} HR reported"
-                if sid in has_any or not lead
-                else "lead only: no numbers"
+                f"no {name} HR reported" if sid in has_any or not lead else "lead only: no numbers"
             )
             excluded.append((sid, reason))
             continue

@@ -815,21 +815,24 @@ def recode_outcomes(raw: RawTable, codes: Mapping[str, str]) -> RawTable:
 
 
 def validate_files(
-    files: dict[str, bytes], codes: Mapping[str, str] | None = None
+    files: dict[str, bytes],
+    codes: Mapping[str, str] | None = None,
+    keep: tuple[str, ...] = (),
 ) -> ValidationReport:
     """Read and validate uploaded files (name -> bytes): CSV, .xlsx or Parquet.
 
     A .xlsx holds sheets named ``studies`` and ``outcomes`` (or one sheet, in a file named
     studies.xlsx or outcomes.xlsx); CSV and Parquet hold one table each, told apart by the
     file name (``studies``/``outcomes`` in it) or else by a ``kind`` column. ``codes``: a
-    description's outcome codes -> slots (:func:`recode_outcomes`).
+    description's outcome codes -> slots (:func:`recode_outcomes`); ``keep``: studies
+    columns beyond the layout kept as text (a description's own filter columns).
     """
     problems = Problems()
     notes: list[str] = []
     tables, readable = read_files(files, problems, notes)
     if codes is not None and "outcomes" in tables:
         tables["outcomes"] = recode_outcomes(tables["outcomes"], codes)
-    return validate_tables(tables, problems, notes, readable)
+    return validate_tables(tables, problems, notes, readable, keep)
 
 
 def read_csv_table(name: str, data: bytes) -> RawTable:

@@ -125,6 +125,7 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
 )
 
 TABLES: dict[str, tuple[Column, ...]] = {"studies": STUDY_COLUMNS, "outcomes": OUTCOME_COLUMNS}
+_STUDY_NAMES = frozenset(c.name for c in STUDY_COLUMNS)
 DTYPES: dict[Kind, str] = {"text": "string", "int": "Int64", "float": "Float64"}
 
 # Per kind of outcome row: columns that must be given, and columns that must stay empty.
@@ -649,8 +650,11 @@ def validate_tables(
     problems: list[Problem] | None = None,
     notes: list[str] | None = None,
     readable: bool = True,
+    keep: tuple[str, ...] = (),
 ) -> ValidationReport:
     """Type and check raw tables; returns the report with the clean typed tables.
+    ``keep``: studies columns beyond the layout kept as text where the file has them (the
+    filter columns a dataset's description names, e.g. ``alloc``).
 
     Problems of one kind beyond :data:`MAX_LISTED` rows are counted, not listed (:class:`Problems`).
     """
@@ -658,7 +662,12 @@ def validate_tables(
     notes = [] if notes is None else notes
     dropped: list[tuple[str, int]] = []
     parsed: dict[str, list[tuple[int, dict]]] = {}
-    for name, cols in TABLES.items():
+    layout = dict(TABLES)
+    layout["studies"] = (
+        *TABLES["studies"],
+        *(Column(c, "text", only_if_given=True) for c in keep if c not in _STUDY_NAMES),
+    )
+    for name, cols in layout.items():
         raw = tables.get(name)
         if raw is None:
             continue
@@ -689,7 +698,7 @@ def validate_tables(
     for name, rows in parsed.items():
         dropped += [(tables[name].file, n) for n, r in rows if not r]
         given = {h.strip() for h in tables[name].header}
-        cols = tuple(c for c in TABLES[name] if not c.only_if_given or c.name in given)
+        cols = tuple(c for c in layout[name] if not c.only_if_given or c.name in given)
         frames[name] = _frame([r for _, r in rows if r], cols)
     listed = problems.finished()
     listed.sort(key=lambda p: (p.file, p.row or 0))

@@ -30,6 +30,7 @@ import pandas as pd
 from core import fmt
 from core.charts.forest import forest_chart
 from core.data.dataset import Dataset
+from core.data.description import Description, arm_name
 from core.data.records import ordered_sources
 from core.fmt import count
 from core.report.figures import chart_spec, charts_to
@@ -153,6 +154,8 @@ class Report:
     studies: tuple[StudyRow, ...]
     published_citation: str | None
     methods: str
+    #: the treated and control arms' names (the description's; "RT" and "control" without)
+    arms: tuple[str, str] = ("RT", "control")
 
 
 def _s(value: object) -> str:
@@ -259,7 +262,8 @@ def _study_rows(analysis: Analysis, studies: pd.DataFrame) -> tuple[StudyRow, ..
         if sid in analysis.state.exclude:
             pooled_for = "excluded by hand"
         else:
-            pooled_for = ", ".join(pooled) or "neither"
+            codes = [analysis.outcomes[o].words.code for o in pooled]
+            pooled_for = ", ".join(codes) or ("neither" if len(analysis.outcomes) > 1 else "no")
         out.append(
             StudyRow(
                 label=(_s(r["label"]) or sid) + (f" {OVERLAP_MARK}" if marked else ""),
@@ -348,15 +352,24 @@ def _methods(analysis: Analysis) -> str:
             f"expected to lie; {_pi_method_sentence(state)}"
         )
     if state.measure in TABLE_MEASURES:
+        oas = list(analysis.outcomes.values())
+        words = oas[0].description if oas else None
+        treated = arm_name(words)
+        control = words.control if words is not None and words.given else "control"
         what = {
             "OR": "Odds ratios compare the odds",
             "RR": "Risk ratios compare the risk",
-            "RD": "Risk differences (RT minus control, as proportions) compare the risk",
+            "RD": f"Risk differences ({treated} minus {control}, as proportions) compare the risk",
         }[state.measure]
+        events = ", ".join(f"{oa.words.event} for {oa.words.code}" for oa in oas)
+        times = " and ".join(
+            f"{fmt.years(oa.years)} years ({oa.words.code})"
+            if oa.years is not None
+            else f"the end of follow-up ({oa.words.code}; counts without a time point)"
+            for oa in oas
+        )
         parts.append(
-            f"{what} of an event (death for OS, recurrence or death for "
-            f"DFS) by {fmt.years(state.t_os)} years (OS) and {fmt.years(state.t_dfs)} years (DFS). "
-            "Where a study "
+            f"{what} of an event ({events}) by {times}. Where a study "
             "reports survival rates rather than event counts, events were approximated as "
             "round(n × (1 − rate)), which ignores censoring before that time (marked as "
             f"derived). {zero_cell_words(chosen)} (metafor's add = {fmt.number(chosen.add)}, "
@@ -392,6 +405,13 @@ def _methods(analysis: Analysis) -> str:
         "reproduces this view."
     )
     return " ".join(parts)
+
+
+def _arms(words: Description | None) -> tuple[str, str]:
+    """(treated, control): the description's arms, or the layout's RT and control."""
+    if words is None or not words.given:
+        return "RT", "control"
+    return words.treatment, words.control
 
 
 def _fmt_created(created: datetime) -> str:
@@ -430,6 +450,7 @@ def build_report(
         link=_s(link),
         data_source=source,
         filters=tuple(described_filters(state, list(analysis.outcomes.values()))),
+        arms=_arms(getattr(dataset, "description", None)),
         notices=notices,
         outcomes=tuple(_section(oa, state, studies, pub) for oa in analysis.outcomes.values()),
         sof=sof_display(rows),
@@ -521,30 +542,39 @@ def _html_outcome(sec: OutcomeSection, svg: bytes | None) -> str:
     return "".join(out)
 
 
+#: The study table's columns: header, StudyRow field and the PDF's relative width.
+_STUDY_COLUMNS = (
+    ("Study", "label", 1.3),
+    ("Design", "design", 1.2),
+    ("Indication", "indication", 1.3),
+    ("RT", "rt", 1.1),
+    ("Patients (RT vs control)", "patients", 1.0),
+    ("Quality score", "quality", 0.7),
+    ("Pooled for", "pooled_for", 0.9),
+    ("Reference", "reference", 1.6),
+)
+
+
+def _study_columns(rep: Report) -> list[tuple[str, str, float]]:
+    """The study table's columns: the design, indication and RT columns only where some
+    study has a value (dat.bcg has none), the arms in the dataset's words."""
+    treated, control = rep.arms
+    out = []
+    for head, name, width in _STUDY_COLUMNS:
+        if name in ("design", "indication", "rt") and not any(
+            getattr(s, name) for s in rep.studies
+        ):
+            continue
+        if name == "patients":
+            head = f"Patients ({treated} vs {control})"
+        out.append((head, name, width))
+    return out
+
+
 def _html_study_table(rep: Report) -> str:
-    rows = [
-        [
-            _e(s.label),
-            _e(s.design),
-            _e(s.indication),
-            _e(s.rt),
-            _e(s.patients),
-            _e(s.quality),
-            _e(s.pooled_for),
-            _e(s.reference),
-        ]
-        for s in rep.studies
-    ]
-    head = [
-        "Study",
-        "Design",
-        "Indication",
-        "RT",
-        "Patients (RT vs control)",
-        "Quality score",
-        "Pooled for",
-        "Reference",
-    ]
+    columns = _study_columns(rep)
+    rows = [[_e(getattr(s, name)) for _, name, _ in columns] for s in rep.studies]
+    head = [h for h, _, _ in columns]
     sources = "".join(
         f"<li>{_e(s.label)}: " + "; ".join(_a(u) for u in s.sources) + "</li>"
         for s in rep.studies
@@ -792,31 +822,11 @@ def render_pdf(rep: Report, *, compress: bool = True) -> bytes:
         w.para(f"Published meta-analysis: {rep.published_citation}", 8.5)
     w.heading("Studies in this view")
     w.para(QUALITY_NOTE, 8.5)
+    columns = _study_columns(rep)
     w.table(
-        [
-            "Study",
-            "Design",
-            "Indication",
-            "RT",
-            "Patients (RT vs control)",
-            "Quality score",
-            "Pooled for",
-            "Reference",
-        ],
-        [
-            [
-                s.label,
-                s.design,
-                s.indication,
-                s.rt,
-                s.patients,
-                s.quality,
-                s.pooled_for,
-                s.reference,
-            ]
-            for s in rep.studies
-        ],
-        (1.3, 1.2, 1.3, 1.1, 1.0, 0.7, 0.9, 1.6),
+        [h for h, _, _ in columns],
+        [[getattr(s, name) for _, name, _ in columns] for s in rep.studies],
+        tuple(width for _, _, width in columns),
     )
     w.heading("Sources", 11)
     for s in rep.studies:

@@ -27,7 +27,13 @@ from core.data.description import layout_filter
 from core.data.endpoints import mix_sentence
 from core.fmt import count, effect_ci, p_value, percent, probability
 from core.fmt import effect as fmt_effect
-from core.state.view import ViewState, describe_filters, describe_measure
+from core.state.view import (
+    OWN_FILTER_LINE,
+    ViewState,
+    column_filters,
+    describe_filters,
+    describe_measure,
+)
 from core.stats.effects import null_value, to_shown
 from core.stats.pooling import COMMON_EFFECT, PI_MIN_K
 from core.views.analysis import OutcomeAnalysis
@@ -131,7 +137,12 @@ def described_filters(state: ViewState, oas: Sequence[OutcomeAnalysis]) -> list[
                 values = getattr(state, name)
                 text = ", ".join(offered.value_label(v) for v in values) or "none selected"
                 shown.append(f"{offered.label}: {text}")
-        rest = lines[3:]
+        own = column_filters(state)
+        for f in words.filters:  # the dataset's own columns (filter=COLUMN.value)
+            if f.column in own and f.column not in ("indication", "design", "rt_type"):
+                kept = ", ".join(f.value_label(v) for v in own[f.column]) or "none selected"
+                shown.append(f"{f.label}: {kept}")
+        rest = [line for line in lines[3:] if not line.startswith(OWN_FILTER_LINE)]
         if words.published is None:
             rest = [line for line in rest if not line.startswith("Studies: ")]
         lines = shown + rest

@@ -20,6 +20,7 @@ import pandas as pd
 
 from core import fmt, vocab
 from core.data.dataset import Dataset
+from core.data.description import bundled_words
 from core.report.narrative import described_filters
 from core.state.view import (
     DEFAULT_STATE,
@@ -114,8 +115,12 @@ def _header(analysis: Analysis, dataset: Dataset, outcomes: tuple[str, ...]) -> 
     state = analysis.state
     query = encode_query(state)
     source = dataset.source
+    words = dataset.description
+    own = words.given and words.title != bundled_words().title  # an upload's own words
     lines = [
-        "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
+        f"# {comment(words.title)}: evidence explorer view,"
+        if own
+        else "# Perioperative radiotherapy around hepatectomy for HCC: evidence explorer view,",
         "# reproduced with R's metafor (rma, predict, forest) so every number can be checked.",
         f"# {NOT_ADVICE}",
         "#",
@@ -355,12 +360,13 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
     state = analysis.state
     v = oa.outcome
     title = oa.title
-    lines = ["", f"# ===== {v}: {title} " + "=" * max(3, 60 - len(title)), ""]
+    head = f"{oa.words.code} (slot {v})" if oa.words.code != v else v
+    lines = ["", f"# ===== {head}: {title} " + "=" * max(3, 60 - len(title)), ""]
     lines += _excluded_lines(oa)
     if oa.pooled is None:
         why = oa.message or ""
         lines += [
-            f"# Nothing to pool for {vocab.OUTCOMES[v]}: {comment(why)}",
+            f"# Nothing to pool for {oa.words.label}: {comment(why)}",
             f"message({r_string(f'{v}: nothing to pool. {why}')})",
             f"results${v} <- list(k = 0L)",
         ]
@@ -409,7 +415,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
         f"res_{v} <- {_fit_call(f'used_{v}', oa, state)}",
         f"print(res_{v})",
         f"print(predict(res_{v}, transf = {tf}))  # pooled {ratio}, 95% CI and metafor's PI",
-        f'show_pooled("{v}", "{ratio}", res_{v}, {tf})',
+        f"show_pooled({r_string(oa.words.code)}, {r_string(ratio)}, res_{v}, {tf})",
         f"results${v} <- key_numbers(res_{v})",
         f"results${v}$study <- I(used_{v}$study)",
     ]
@@ -469,7 +475,7 @@ def _outcome_block(oa: OutcomeAnalysis, analysis: Analysis, studies: pd.DataFram
             f"sub_{v} <- lapply(setNames(groups_{v}, groups_{v}), function(g)",
             f"  {_fit_call(f'used_{v}[used_{v}$group == g, ]', oa)})",
             f"results${v}$subgroups <- lapply(sub_{v}, key_numbers)",
-            f"for (g in groups_{v}) show_pooled(paste({r_string(v)}, g), "
+            f"for (g in groups_{v}) show_pooled(paste({r_string(oa.words.code)}, g), "
             f'"{ratio}", sub_{v}[[g]], {tf})',
         ]
     if len(order) >= 2:
@@ -559,7 +565,7 @@ def r_script(analysis: Analysis, dataset: Dataset, outcome: str | None = None) -
     """The R script reproducing ``analysis`` (both outcomes of the overview, or ``outcome``)."""
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    outcomes = OUTCOMES if outcome is None else (outcome,)
+    outcomes = tuple(analysis.outcomes) if outcome is None else (outcome,)
     studies: pd.DataFrame = dataset.studies
     lines = _header(analysis, dataset, outcomes)
     if all(analysis.outcomes[o].pooled is None for o in outcomes):

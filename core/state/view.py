@@ -190,6 +190,11 @@ FIELDS: tuple[FieldSpec, ...] = (
        "retro": "retrospective"}),
     F("rt", "multi", ("external",), get_args(RtType), "Radiotherapy", vocab.RT_TYPES,
       {"ebrt": "external", "externalbeam": "external", "internalradiation": "internal"}),
+    F("filters", "texts", (), (), "Filters on the dataset's own columns", key="filter",
+      values_doc="repeated key, `COLUMN.value`: a studies column the dataset's description "
+      "offers as a filter (e.g. `alloc`), then one value of it to keep (e.g. "
+      "`alloc.random`); a column the link does not name keeps all its values; `COLUMN` alone "
+      "keeps none. The layout's filters have their own keys (`indication`, `design`, `rt`)"),
     F("scope", "enum", "rim", get_args(Scope), "Studies",
       {"rim": "only those that can be in the published meta-analysis (search to May 2023)",
        "all": "all in the dataset, including those outside the published meta-analysis"},
@@ -430,6 +435,7 @@ class ViewState:
     indication: tuple[Indication, ...] = ("PVTT", "narrow_margin")
     design: tuple[Design, ...] = ("RCT", "PSM")
     rt: tuple[RtType, ...] = ("external",)
+    filters: tuple[str, ...] = ()
     scope: Scope = "rim"
     qmin: float | None = None
     exclude: tuple[str, ...] = ()
@@ -752,7 +758,9 @@ def _parse_version(values: list[str], notices: _Notices) -> int | None:
     return version
 
 
-def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> ViewState:
+def _parse_pairs(
+    pairs: list[tuple[str, str]], notices: _Notices, overrides: Mapping[str, Any]
+) -> ViewState:
     if len(pairs) > MAX_PARAMS:
         notices.add(f"The link has more than {MAX_PARAMS} parameters; the rest ignored.")
         pairs = pairs[:MAX_PARAMS]
@@ -776,7 +784,7 @@ def _parse_pairs(pairs: list[tuple[str, str]], notices: _Notices) -> ViewState:
     if version is None:  # v1, unless the link sets nothing (the bare address: today's view)
         sets_any = any(v.strip() for values in by_name.values() for v in values)
         version = 1 if sets_any else CURRENT_VERSION
-    defaults = defaults_of_version(version)
+    defaults = defaults_of_version(version) | dict(overrides)
     values = {
         spec.name: _parse_field(spec, by_name[spec.name], notices, defaults[spec.name])
         for spec in FIELDS
@@ -794,8 +802,12 @@ def defaults_of_version(version: int) -> dict[str, Any]:
     return defaults
 
 
-def parse_query(query: Any) -> ParseResult:
+def parse_query(query: Any, defaults: Mapping[str, Any] | None = None) -> ParseResult:
     """Read a link into a valid ViewState; never raises.
+
+    ``defaults``: field name -> the value a key left out of the link means, where the
+    dataset in use says so (its description's default effect measure: ``{"measure": "HR"}``,
+    :func:`core.data.description.link_defaults`); pass the same to :func:`encode_query`.
 
     ``query``: a query string (``"a=1&b=2"``, with or without ``"?"``), a full URL (its query
     is read), bytes, a mapping of key -> str or list of str, or an iterable of (key, value)
@@ -810,11 +822,35 @@ def parse_query(query: Any) -> ParseResult:
     """
     notices = _Notices()
     try:
-        state = _parse_pairs(_pairs(query, notices), notices)
+        state = _parse_pairs(_pairs(query, notices), notices, _overrides(defaults))
     except Exception:  # a link must never break a page
         notices.add("The link could not be read; the default view is shown.")
         state = ViewState()
     return ParseResult(state, notices.result())
+
+
+def _overrides(defaults: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The valid entries of ``defaults`` (a dataset's; unknown names and values left out)."""
+    out: dict[str, Any] = {}
+    for name, value in (defaults or {}).items():
+        spec = FIELD_BY_NAME.get(name)
+        try:
+            out[name] = _check(spec, value) if spec is not None else None
+        except (TypeError, ValueError):
+            continue
+        if out[name] is None and not (spec is not None and spec.nullable):
+            del out[name]
+    return out
+
+
+def keys_given(query: Any) -> frozenset[str]:
+    """The fields a link sets (by key or key alias, any case), whatever their values."""
+    try:
+        pairs = _pairs(query, _Notices())
+    except Exception:
+        return frozenset()
+    found = (_KEY_INDEX.get(k.strip().lower()) for k, _ in pairs)
+    return frozenset(spec.name for spec in found if spec is not None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -833,23 +869,27 @@ def _encoded_values(spec: FieldSpec, value: Any) -> list[str]:
     return list(value)
 
 
-def to_query_params(state: ViewState) -> dict[str, list[str]]:
+def to_query_params(
+    state: ViewState, defaults: Mapping[str, Any] | None = None
+) -> dict[str, list[str]]:
     """The format version ``v`` first, then the non-default fields as key -> values, in
     :data:`FIELDS` order (``v`` comes first so that a link cut short keeps its version).
+    ``defaults``: the dataset's own defaults, as given to :func:`parse_query`.
 
     For Streamlit: ``st.query_params.from_dict(to_query_params(state))``.
     """
     params: dict[str, list[str]] = {"v": [str(CURRENT_VERSION)]}
+    overrides = _overrides(defaults)
     for spec in FIELDS:
         value = getattr(state, spec.name)
-        if value != spec.default:
+        if value != overrides.get(spec.name, spec.default):
             params[spec.key] = _encoded_values(spec, value)
     return params
 
 
-def encode_query(state: ViewState) -> str:
+def encode_query(state: ViewState, defaults: Mapping[str, Any] | None = None) -> str:
     """The query string of ``state`` (no leading "?", defaults left out, stable order)."""
-    pairs = [(key, v) for key, values in to_query_params(state).items() for v in values]
+    pairs = [(key, v) for key, values in to_query_params(state, defaults).items() for v in values]
     return urlencode(pairs, safe=",")
 
 
@@ -933,6 +973,8 @@ def describe_filters(
         return f"{f[name].title}: {text}"
 
     lines = [listing("indication"), listing("design"), listing("rt")]
+    for column, kept in column_filters(state).items():
+        lines.append(f"{OWN_FILTER_LINE} {column}: {', '.join(kept) or 'none selected'}")
     lines.append(f"Studies: {f['scope'].label(state.scope)}")
     if state.qmin is not None:
         lines.append(f"Minimum quality score: {_fmt_number(state.qmin)}")
@@ -991,6 +1033,31 @@ def describe_filters(
                 shown = f[name].label("1" if value is True else "0" if value is False else value)
             lines.append(f"{f[name].title}: {shown}")
     return lines
+
+
+#: How :func:`describe_filters` starts the line of a filter on a dataset's own column.
+OWN_FILTER_LINE = "Filter on the column"
+
+
+def column_filters(state: ViewState) -> dict[str, tuple[str, ...]]:
+    """The link's filters on the dataset's own columns (``filter=alloc.random``): column ->
+    the values kept, in the link's sorted order (a column named alone keeps none)."""
+    out: dict[str, list[str]] = {}
+    for item in state.filters:
+        column, dot, value = item.partition(".")
+        kept = out.setdefault(column, [])
+        if dot and value:
+            kept.append(value)
+    return {c: tuple(v) for c, v in out.items()}
+
+
+def with_column_filter(state: ViewState, column: str, values: Iterable[str] | None) -> ViewState:
+    """``state`` keeping ``values`` of the studies column ``column`` (None: all of them)."""
+    others = [f for f in state.filters if f.partition(".")[0] != column]
+    if values is None:
+        return state.replace(filters=tuple(others))
+    chosen = [clean_text(f"{column}.{v}") for v in values]
+    return state.replace(filters=tuple([*others, *(chosen or [column])]))
 
 
 def zero_cell_words(model: Model) -> str:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from core import fmt, vocab
-from core.data.description import Description, OutcomeWords, bundled_words
+from core.data.description import Description, OutcomeWords, arm_name, bundled_words
 from core.data.endpoints import Definition, definitions, effect_words, matches, own_endpoint
 from core.data.estimable import EstimableSet, HasTables, ZeroCells, estimable
 from core.state.view import (
@@ -35,6 +35,7 @@ from core.state.view import (
     Outcome,
     TimePoints,
     ViewState,
+    column_filters,
     model_of,
     zero_cell_words,
 )
@@ -60,6 +61,10 @@ OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 EstimableFn = Callable[[Outcome, Measure, float | None, TimePoints, ZeroCells], EstimableSet]
 
 
+#: The studies columns with their own link keys (``design``, ``indication``, ``rt``).
+LAYOUT_FILTERS: tuple[str, ...] = ("design", "indication", "rt_type")
+
+
 @dataclass(frozen=True)
 class Selection:
     """Studies that pass the filters, and (study_id, reason) for those that do not."""
@@ -75,18 +80,57 @@ def select_studies(
     the dataset's description offers apply (all three without a description)."""
     keep: list[str] = []
     out: list[tuple[str, str]] = []
-    offered: tuple[str, ...] = ("design", "indication", "rt_type")
+    offered: tuple[str, ...] = LAYOUT_FILTERS
     if description is not None:
         offered = tuple(c for c in offered if description.filter(c) is not None)
     recorded = frozenset(c for c in offered if studies[c].notna().any())
-    for row in studies.itertuples(index=False):
+    own = _own_filters(studies, state, description)
+    for i, row in enumerate(studies.itertuples(index=False)):
         sid = str(row.study_id)
-        reason = _filter_reason(row, state, recorded)
+        reason = _filter_reason(row, state, recorded) or next(
+            (why for why in (_own_reason(f, i) for f in own) if why), None
+        )
         if reason:
             out.append((sid, reason))
         else:
             keep.append(sid)
     return Selection(tuple(keep), tuple(out))
+
+
+class _OwnFilter(NamedTuple):
+    """A filter on a dataset's own column: its label, values (as text, None where empty)
+    and the values kept."""
+
+    label: str
+    values: list[str | None]
+    kept: tuple[str, ...]
+
+
+def _own_filters(
+    studies: pd.DataFrame, state: ViewState, description: Description | None
+) -> list[_OwnFilter]:
+    """The link's filters (``filter=COLUMN.value``) on the columns the description offers
+    beyond the layout's three, that the studies table has and records somewhere."""
+    if description is None:
+        return []
+    out = []
+    for column, kept in column_filters(state).items():
+        words = description.filter(column)
+        if column in LAYOUT_FILTERS or words is None or column not in studies.columns:
+            continue
+        col = studies[column]
+        if col.notna().any():
+            values = [None if pd.isna(v) else str(v) for v in col.tolist()]
+            out.append(_OwnFilter(words.label, values, kept))
+    return out
+
+
+def _own_reason(f: _OwnFilter, i: int) -> str | None:
+    """Why study ``i`` fails the filter ``f``, or None."""
+    value = f.values[i]
+    if value is None:
+        return f"{f.label} not recorded"
+    return None if value in f.kept else f"{f.label} {value} not selected"
 
 
 def _filter_reason(row: Any, state: ViewState, recorded: frozenset[str]) -> str | None:
@@ -264,10 +308,12 @@ def group_column(studies: pd.DataFrame, name: str) -> tuple[str | None, str | No
 
 
 def group_choices(studies: pd.DataFrame, chosen: str = "none") -> tuple[str, ...]:
-    """The subgroupings a user can pick: none, indication and design, then the dataset's
-    other categorical columns (see :func:`group_column`), then ``chosen`` if not among them."""
-    named = tuple(vocab.GROUPS)
-    others = [c for c in studies.columns if c not in named and group_column(studies, c)[0]]
+    """The subgroupings a user can pick: none, indication and design (where the dataset
+    records them), then the dataset's other categorical columns that it records (see
+    :func:`group_column`), then ``chosen`` if not among them."""
+    recorded = [c for c in studies.columns if studies[c].notna().any()]
+    named = tuple(g for g in vocab.GROUPS if g == "none" or g in recorded)
+    others = [c for c in recorded if c not in vocab.GROUPS and group_column(studies, c)[0]]
     return tuple(dict.fromkeys([*named, *others, chosen]))
 
 
@@ -677,6 +723,13 @@ class Analysis:
     notices: tuple[str, ...] = ()
 
 
+def outcome_slots(words: Description | None, state: ViewState) -> tuple[Outcome, ...]:
+    """The outcome slots a dataset has: its description's (``("OS",)`` for dat.bcg's one
+    outcome), both without a description, and the link's outcome always."""
+    slots = OUTCOMES if words is None or not words.given else words.slots
+    return tuple(o for o in OUTCOMES if o in slots or o == state.outcome)
+
+
 def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = None) -> Analysis:
     """Everything the overview shows for ``state``; ``effects`` defaults to uncached
     ``core.data.estimable.estimable`` on ``dataset``."""
@@ -687,10 +740,16 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     known = set(studies["study_id"].astype(str))
     unknown = tuple(s for s in state.exclude if s not in known)
     outs: dict[str, OutcomeAnalysis] = {
-        o: analyse_outcome(o, state, studies, fn, sel, words) for o in OUTCOMES
+        o: analyse_outcome(o, state, studies, fn, sel, words) for o in outcome_slots(words, state)
     }
-    notice = group_column(studies, state.group)[1]
-    return Analysis(state, sel, outs, unknown, () if notice is None else (notice,))
+    notices = [n for n in (group_column(studies, state.group)[1],) if n is not None]
+    offered = {c for c in studies.columns if words is not None and words.filter(c) is not None}
+    notices += [
+        f"Filter (filter): the dataset offers no filter on the column {column!r}; ignored."
+        for column in column_filters(state)
+        if column in LAYOUT_FILTERS or column not in offered
+    ]
+    return Analysis(state, sel, outs, unknown, tuple(notices))
 
 
 def _num(x: float) -> float | None:
@@ -715,6 +774,21 @@ def _pi_json(oa: OutcomeAnalysis) -> dict[str, Any]:
     }
 
 
+def outcome_words_json(oa: OutcomeAnalysis) -> dict[str, str]:
+    """The outcome in the dataset's words, for the CLI's JSON (its keys stay the slots ``OS``
+    and ``DFS``): ``{"code": "TB", "label": "tuberculosis", "event": "TB case",
+    "treatment": "vaccinated", "control": "not vaccinated"}``."""
+    words = oa.description or bundled_words()
+    own = oa.words
+    return {
+        "code": own.code,
+        "label": own.label,
+        "event": own.event,
+        "treatment": arm_name(oa.description) if oa.description else words.treatment,
+        "control": words.control,
+    }
+
+
 def to_json(analysis: Analysis) -> dict:
     """The CLI's JSON: per outcome, studies used (log scale; whether their numbers are derived
     or interpolated, and how), excluded with reasons, pooled; when grouped, the test for
@@ -727,6 +801,7 @@ def to_json(analysis: Analysis) -> dict:
     for name, oa in analysis.outcomes.items():
         used = oa.rows[oa.rows["included"]]
         block: dict = {
+            "outcome_words": outcome_words_json(oa),
             "measure": oa.measure,
             "years": oa.years,
             "studies": [
@@ -862,13 +937,13 @@ def pooled_label(method: str, ci: str) -> str:
     return f"Pooled ({method}{', HK' if ci == 'hksj' else ''})"
 
 
-def _detail(row: pd.Series, measure: str, endpoint: str = "") -> str:
+def _detail(row: pd.Series, measure: str, endpoint: str = "", arms: str = "RT vs control") -> str:
     what = f"; endpoint: {endpoint}" if endpoint else ""
     if measure == "HR":
         return str(row["derivation"]) + what
     parts = [
         f"{_int(row['events_rt'])}/{_int(row['n_rt'])} vs {_int(row['events_ctl'])}/"
-        f"{_int(row['n_ctl'])} events (RT vs control)",
+        f"{_int(row['n_ctl'])} events ({arms})",
         str(row["derivation"]),
     ]
     return "; ".join(parts) + what
@@ -1049,6 +1124,8 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
     subgroup diamonds when grouping, the pooled diamond and the prediction interval."""
     frame_rows: list[dict] = []
     words = {s: d.words for d in oa.available for s in d.studies}
+    d = oa.description
+    arms = f"{arm_name(d)} vs {d.control if d is not None and d.given else 'control'}"
     judged = bool(rob.tools_in(studies, oa.rows["study_id"]))
 
     def study_row(r: pd.Series) -> dict:
@@ -1066,7 +1143,7 @@ def forest_frame(oa: OutcomeAnalysis, state: ViewState, studies: pd.DataFrame) -
             "included": bool(r["included"]),
             "derived": bool(r["interpolated"]),
             "overlap": str(r.get("overlap", "")),
-            "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), "")),
+            "detail": _detail(r, oa.measure, words.get(str(r["study_id"]), ""), arms),
             "source": str(r["source_url"]),
             "note": "" if r["included"] else "excluded by hand",
             **_arm_counts(r, oa.measure),

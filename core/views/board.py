@@ -18,6 +18,7 @@ import re
 from typing import Final
 
 from core import fmt
+from core.data.description import Description, layout_filter
 from core.fmt import effect, effect_ci
 from core.report.narrative import model_phrase
 from core.state.view import (
@@ -26,6 +27,7 @@ from core.state.view import (
     Outcome,
     Screen,
     ViewState,
+    column_filters,
     describe_measure,
     model_of,
 )
@@ -93,25 +95,57 @@ def _choices(state: ViewState, name: str, names: dict[str, str], what: str) -> s
     return ", ".join(_short(names[v]) for v in values) if values else f"no {what} selected"
 
 
-def filters_line(state: ViewState) -> str:
+def _own_parts(state: ViewState, words: Description) -> list[str]:
+    """The filters a described dataset offers, in its words (the layout's three as the
+    bundled line has them when they keep the layout's words)."""
+    parts = []
+    own = column_filters(state)
+    for f in words.filters:
+        if f.column in ("indication", "design", "rt_type") and f == layout_filter(f.column):
+            name = {"indication": "indication", "design": "design", "rt_type": "rt"}[f.column]
+            parts.append(
+                _choices(state, name, dict(f.values), f.label.lower())
+                + (" RT" if name == "rt" and state.rt else "")
+            )
+        elif f.column in ("indication", "design", "rt_type"):
+            name = {"indication": "indication", "design": "design", "rt_type": "rt"}[f.column]
+            values = getattr(state, name)
+            parts.append(", ".join(f.value_label(v) for v in values) or f"no {f.label} selected")
+        elif f.column in own:
+            kept = ", ".join(f.value_label(v) for v in own[f.column])
+            parts.append(f"{f.label}: {kept or 'none selected'}")
+    if words.published is not None:
+        parts.append(
+            "only studies that can be in the published meta-analysis"
+            if state.scope == "rim"
+            else "all studies in the data"
+        )
+    return parts
+
+
+def filters_line(state: ViewState, words: Description | None = None, title: str = "") -> str:
     """The filters and settings in force in one short line (the full sentences are
     :func:`describe_filters`): 'PVTT, narrow resection margin · RCT, PSM · external-beam RT ·
-    ... · odds ratio of 1-year DFS · random effects, REML · prediction interval t (k-2)'."""
-    parts = [
-        _choices(state, "indication", INDICATIONS, "indication"),
-        _choices(state, "design", DESIGNS, "design"),
-        _choices(state, "rt", RT_TYPES, "radiotherapy") + (" RT" if state.rt else ""),
-        "only studies that can be in the published meta-analysis"
-        if state.scope == "rim"
-        else "all studies in the data",
-    ]
+    ... · odds ratio of 1-year DFS · random effects, REML · prediction interval t (k-2)'.
+    ``words``: the dataset's description (its filters; ``title`` then names the measure)."""
+    if words is not None:
+        parts = _own_parts(state, words)
+    else:
+        parts = [
+            _choices(state, "indication", INDICATIONS, "indication"),
+            _choices(state, "design", DESIGNS, "design"),
+            _choices(state, "rt", RT_TYPES, "radiotherapy") + (" RT" if state.rt else ""),
+            "only studies that can be in the published meta-analysis"
+            if state.scope == "rim"
+            else "all studies in the data",
+        ]
     if state.qmin is not None:
         parts.append(f"quality score at least {fmt.number(state.qmin)}")
     if state.exclude:
         shown = ", ".join(state.exclude[:LINE_IDS])
         more = len(state.exclude) - LINE_IDS
         parts.append(f"excluded by hand: {shown}" + (f" and {more} more" if more > 0 else ""))
-    measure = describe_measure(state)
+    measure = title or describe_measure(state)
     parts.append(measure[0].lower() + measure[1:])
     model = model_of(state)
     parts.append(model_phrase(model.method, model.ci))

@@ -77,8 +77,11 @@ def test_overview_speaks_the_bcg_description_and_pools_metafors_values() -> None
     shown = metric_values(at)
     assert shown["Pooled OR"] == [f"{math.exp(ref['estimate']):.2f}"]
     assert shown["Studies (k)"] == ["13"]
-    # one outcome: one column of results, no time point to choose, no topic filters
-    assert not at.sidebar.get("multiselect")
+    # one outcome: one column of results, no time point to choose, no topic filters: only
+    # the description's own filter (metafor's alloc), every value kept
+    (allocation,) = at.sidebar.get("multiselect")
+    assert allocation.label == "Allocation"
+    assert allocation.value == ["random", "alternate", "systematic"]
     assert not [s for s in at.get("selectbox") if s.label.startswith("t for")]
     assert not [t for t in at.get("toggle") if "published" in t.label]
 

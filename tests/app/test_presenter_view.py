@@ -98,7 +98,9 @@ def test_forest_screen_shows_one_outcome_with_the_numbers_of_core(query):
     other = "overall survival" if state.outcome == "DFS" else "disease-free survival"
     assert not any(other in m.lower() for m in shown)
     filters = [m for m in shown if m.startswith("Filters\\:")]
-    assert filters == [text(f"Filters: {board.filters_line(state)}")]  # one line, at the end
+    # one line, at the end, naming what the pooled studies measured (as the full list does)
+    line = board.filters_line(state, dataset().description, oa.title)
+    assert filters == [text(f"Filters: {line}")]
     assert shown[-1] == filters[0]
 
 

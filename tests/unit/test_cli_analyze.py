@@ -155,7 +155,13 @@ def test_every_estimator_matches_core(capsys):
 def test_data_folder(capsys, tmp_path):
     for name in ("studies.csv", "outcomes.csv"):
         shutil.copy(ROOT / "data" / name, tmp_path / name)
-    assert run(capsys, EXAMPLE, "--data", str(tmp_path)) == run(capsys, EXAMPLE)
+    folder, bundled = run(capsys, EXAMPLE, "--data", str(tmp_path)), run(capsys, EXAMPLE)
+    # without data/description.json the folder's outcomes have neutral words, the same numbers
+    assert folder["OS"].pop("outcome_words")["label"] == "OS"
+    assert bundled["OS"].pop("outcome_words")["label"] == "overall survival"
+    for doc in (folder, bundled):
+        doc["DFS"].pop("outcome_words")
+    assert folder == bundled
 
 
 @pytest.mark.parametrize("setup", ["missing_dir", "missing_file", "unreadable"])

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.data import description as desc
-from core.data.dataset import load_bundled, load_files
+from core.data.dataset import load_bundled, load_files, outcomes_in_codes
 from core.store import open_store, payload
 from tests.unit.store_support import GROUP
 
@@ -78,10 +78,14 @@ def test_bundled_description_holds_the_topic_words_and_the_published_result() ->
         ({"title": 3, "outcomes": [{"code": "A"}]}, "'title' is not text"),
         ({"title": "T", "outcomes": [{"code": "A", "time_points": [0]}]}, "time point 0"),
         ({"title": "T", "outcomes": [{"code": "A", "time_points": "2"}]}, "'time_points'"),
-        ({"title": "T", "outcomes": [{"code": "A"}], "measure": "RR"}, "measure 'RR'"),
+        ({"title": "T", "outcomes": [{"code": "A"}], "measure": "SMD"}, "measure 'SMD'"),
         (
-            {"title": "T", "outcomes": [{"code": "A"}], "filters": [{"column": "alloc"}]},
-            "column 'alloc' cannot be a filter",
+            {"title": "T", "outcomes": [{"code": "A"}], "filters": [{"column": "n_rt"}]},
+            "column 'n_rt' cannot be a filter",
+        ),
+        (
+            {"title": "T", "outcomes": [{"code": "A"}], "filters": [{"column": "2x"}]},
+            "column '2x' cannot be a filter",
         ),
         (
             {"title": "T", "outcomes": [{"code": "A"}], "published": {"label": "X", "results": []}},
@@ -227,7 +231,8 @@ def test_an_edit_keeps_the_description() -> None:
 
     ds, _ = load_files(_bcg_files())
     assert ds is not None
-    outcomes = ds.outcomes.copy()
+    outcomes = outcomes_in_codes(ds).copy()  # as the editor shows them: TB, not the slot OS
+    assert set(outcomes["outcome"]) == {"TB"}
     outcomes.loc[0, ["events_rt", "source_url", "note"]] = [
         5,
         "https://doi.org/10.1001/jama.1994.03510330076038",
@@ -237,3 +242,8 @@ def test_an_edit_keeps_the_description() -> None:
     assert checked.dataset is not None, checked.problems
     assert checked.dataset.description is ds.description
     assert int(checked.dataset.outcomes.loc[0, "events_rt"]) == 5
+    assert set(checked.dataset.outcomes["outcome"]) == {"OS"}  # recoded to its slot
+    outcomes.loc[1, "outcome"] = "OS"  # a slot code is not the description's code
+    refused = check_edits(ds, ds.studies, outcomes)
+    assert refused.dataset is None
+    assert "'OS' is not one of the description's outcome codes (TB)" in refused.problems[0].message
