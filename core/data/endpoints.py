@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from core import vocab
 from core.sanitize import one_line
 
 Adjustment = Literal["adjusted", "unadjusted", "not-stated"]
@@ -201,8 +202,8 @@ def matches(definition: Definition, kept: Iterable[str]) -> bool:
 
 def effect_words(defs: Sequence[Definition], measure: str, years: float | None) -> str:
     """What a pool's ratio is of: 'Hazard ratio for HCC-related death, multivariable Cox',
-    'Odds ratio of 2-year OS', or with several definitions 'Odds ratio of 1-year DFS or RFS
-    (mixed endpoint definitions)'."""
+    'Odds ratio of 2-year OS', 'Risk difference of 2-year OS', or with several definitions
+    'Odds ratio of 1-year DFS or RFS (mixed endpoint definitions)'."""
     names = _unique(d.endpoint.name for d in defs)
     if measure == "HR":
         events = _unique(d.endpoint.event for d in defs)
@@ -213,7 +214,7 @@ def effect_words(defs: Sequence[Definition], measure: str, years: float | None) 
             text += f", {phrases[0]}"
     else:
         when = f"{years:g}-year " if years is not None else ""
-        text = f"Odds ratio of {when}{' or '.join(names)}"
+        text = f"{vocab.title(vocab.MEASURE_NAMES[measure])} of {when}{' or '.join(names)}"
     if len(defs) > 1:
         text += " (mixed endpoint definitions)"
     return text

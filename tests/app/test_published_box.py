@@ -58,6 +58,13 @@ def test_core_compares_outcome_measure_and_time():
         f"{NOT_OS}; this view shows the hazard ratio for HCC-related death, multivariable Cox."
     )
     assert NOT_DFS in published_comparison(hr["DFS"], pub).text
+    for measure in ("RR", "RD"):
+        for q in (f"measure={measure}", f"v=2&measure={measure}&method=MH"):
+            view = analyse(parse_query(q).state, ds).outcomes
+            got = published_comparison(view["OS"], pub)
+            assert not got.comparable and got.note == ""
+            assert got.text.endswith(f"{NOT_OS}; this view shows the {measure} of 2-year OS.")
+            assert NOT_DFS in published_comparison(view["DFS"], pub).text
     assert published_comparison(default["OS"], None) is None  # a user's own data
 
 
