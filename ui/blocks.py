@@ -56,7 +56,7 @@ def ratio_name(oa: OutcomeAnalysis) -> str:
 def pooled_help(oa: OutcomeAnalysis) -> str:
     """The pooled ratio's help text, naming what the pooled studies measured."""
     what = STAT_HELP["Pooled"] if is_ratio(oa.measure) else vocab.POOLED_RD_HELP
-    return f"{what} Here: {oa.title}."
+    return f"{what} Here: {text(oa.title)}."
 
 
 def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
@@ -373,7 +373,7 @@ def not_used(oa: OutcomeAnalysis) -> None:
     if not rows:
         return
     panel = st.expander(
-        f"Not used for {oa.words.label} ({len(rows)})",
+        f"Not used for {text(oa.words.label)} ({len(rows)})",
         key=f"not_used_{oa.outcome}",
         on_change="rerun",
     )
