@@ -360,7 +360,7 @@ def published_box(oa: OutcomeAnalysis, *, details: bool = False) -> None:
         st.caption(text(found.text))
         return
     source = source_label(published)
-    st.markdown(f"**{source}:** {text(found.text.removeprefix(source + ': '))}")
+    st.markdown(f"**{text(source)}:** {text(found.text.removeprefix(source + ': '))}")
     if details and found.note:
         with st.expander("Details of the published number"):
             st.caption(text(found.note))

@@ -154,6 +154,8 @@ def _hostile_upload() -> tuple[str, object]:
     d |= {"title": f"T {MARKUP}", "question": f"Q {MARKUP}", "intervention": f"I {MARKUP}"}
     d |= {"untreated": f"U {MARKUP}", "arms": {"treatment": f"A {MARKUP}", "control": MARKUP}}
     d["outcomes"][0] |= {"label": f"L {MARKUP}", "event": f"E {MARKUP}"}
+    result = {"outcome": "TB", "measure": "OR", "estimate": 0.49, "ci_low": 0.34, "ci_high": 0.7}
+    d["published"] = {"label": f"P {MARKUP}", "k": MARKUP, "results": [result]}
     files["description.json"] = json.dumps(d).encode()
     dataset, report = load_files(files)
     assert dataset is not None, report.text()
