@@ -46,6 +46,13 @@ def wait_idle(page: Page) -> None:
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=RUN_TIMEOUT)
 
 
+def dataset_upload(page: Page) -> Locator:
+    """The Studies page's file input for a dataset (the page also has the two digitised-curve
+    inputs of "Add numbers from a figure")."""
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Studies and outcomes files")
+    return uploader.locator("input[type=file]")
+
+
 def pooled_metric(page: Page) -> Locator:
     """The first pooled-ratio metric (overall survival) on the overview."""
     metric = page.get_by_test_id("stMetric").filter(has_text=re.compile(r"^Pooled (OR|HR)"))

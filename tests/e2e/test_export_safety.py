@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import serve
-from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, open_overview, wait_idle
+from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, dataset_upload, open_overview, wait_idle
 from tests.fixtures.uploads import controls
 
 LINK = (
@@ -74,7 +74,7 @@ def test_exports_of_hostile_labels_leave_the_server_serving(
     page.goto(base + "/" + LINK)
     wait_idle(page)
     _goto(page, "studies")
-    page.locator("input[type=file]").set_input_files([str(tmp_path / n) for n in controls.files()])
+    dataset_upload(page).set_input_files([str(tmp_path / n) for n in controls.files()])
     expect(page.get_by_text("Loaded controls_studies.csv, controls_outcomes.csv")).to_be_visible(
         timeout=RUN_TIMEOUT
     )

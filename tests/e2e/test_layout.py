@@ -19,7 +19,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, forest_row, wait_idle
+from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, dataset_upload, forest_row, wait_idle
 from tests.e2e.test_save_share import bcg_at_one_year
 
 SIZES = ((390, 844), (768, 1024), (1280, 720), (1440, 900), (1920, 1080))
@@ -257,7 +257,7 @@ def test_every_page_is_accessible_after_an_upload(
     try:
         query = "?indication=other&design=RCT&design=prospective-nonrandomized"
         open_page(page, f"{app_url}/studies{query}", CHARTS["studies"])
-        page.locator("input[type=file]").set_input_files([str(f) for f in files])
+        dataset_upload(page).set_input_files([str(f) for f in files])
         expect(page.get_by_text("Loaded studies.csv, outcomes.csv")).to_be_visible(
             timeout=RUN_TIMEOUT
         )

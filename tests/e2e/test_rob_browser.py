@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, wait_idle
+from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, dataset_upload, wait_idle
 
 ROB2 = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "rob2"
 
@@ -21,7 +21,7 @@ def test_traffic_lights_render_for_an_uploaded_rob2_dataset(
     page.goto(f"{app_url}/studies")
     wait_idle(page)
     files = [str(ROB2 / "studies.csv"), str(ROB2 / "outcomes.csv")]
-    page.locator("input[type=file]").set_input_files(files)
+    dataset_upload(page).set_input_files(files)
     expect(page.get_by_text("Loaded studies.csv, outcomes.csv")).to_be_visible(timeout=RUN_TIMEOUT)
     # the Overview through the sidebar: a reload would start a session without the upload
     page.get_by_test_id("stSidebarNav").get_by_text(PAGES["overview"], exact=True).click()

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import ROOT, serve
-from tests.e2e.test_browser import RUN_TIMEOUT, pooled_metric, wait_idle
+from tests.e2e.test_browser import RUN_TIMEOUT, dataset_upload, pooled_metric, wait_idle
 from ui.blocks import fmt_ratio
 
 BCG_DIR = ROOT / "tests" / "fixtures" / "bcg"
@@ -58,7 +58,7 @@ def upload_and_save(page: Page, base: str, files: list[Path]) -> str:
     """On the Studies page at ``base``: upload ``files``, "Save and get a link"; the link."""
     page.goto(f"{base}/studies?{QUERY}")
     wait_idle(page)
-    page.locator("input[type=file]").set_input_files([str(f) for f in files])
+    dataset_upload(page).set_input_files([str(f) for f in files])
     expect(page.get_by_text("Loaded studies.csv, outcomes.csv")).to_be_visible(timeout=RUN_TIMEOUT)
     expect(page.get_by_text("does not carry your uploaded data")).to_be_visible()
     page.get_by_role("button", name="Save and get a link").click()

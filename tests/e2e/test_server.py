@@ -31,6 +31,7 @@ from playwright.sync_api import Page, expect
 
 from core.vocab import UPLOAD_TOO_LARGE
 from tests.e2e.conftest import free_port, stop_app, wait_healthy
+from tests.e2e.test_browser import dataset_upload
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -279,8 +280,8 @@ def test_an_upload_over_the_limit_gets_the_apps_own_answer(server: Server, page:
 
     page.route("**/_stcore/upload_file/**", capture)
     page.goto(server.url + "/studies")
-    expect(page.locator("input[type=file]")).to_have_count(1, timeout=RUN_TIMEOUT)
-    page.locator("input[type=file]").set_input_files(
+    expect(dataset_upload(page)).to_have_count(1, timeout=RUN_TIMEOUT)
+    dataset_upload(page).set_input_files(
         files=[{"name": "studies.csv", "mimeType": "text/csv", "buffer": b"study_id\nA\n"}]
     )
     deadline = time.monotonic() + RUN_TIMEOUT / 1000

@@ -13,7 +13,14 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from core.charts.forest import DERIVED_MARK, LABEL_CHARS, LABEL_CHARS_NARROW, shorten
-from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, forest_row, full_screenshot, wait_idle
+from tests.e2e.test_browser import (
+    PAGES,
+    RUN_TIMEOUT,
+    dataset_upload,
+    forest_row,
+    full_screenshot,
+    wait_idle,
+)
 from tests.fixtures.uploads.xss import PAYLOADS
 
 UPLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "uploads"
@@ -67,7 +74,7 @@ def test_payloads_in_an_upload_show_as_text_and_never_run(
     page.goto(app_url + "/" + LINK)
     wait_idle(page)
     _goto(page, "studies")
-    page.locator("input[type=file]").set_input_files([str(f) for f in FILES])
+    dataset_upload(page).set_input_files([str(f) for f in FILES])
     expect(page.get_by_text("Loaded xss_studies.csv, xss_outcomes.csv")).to_be_visible(
         timeout=RUN_TIMEOUT
     )
