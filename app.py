@@ -8,6 +8,7 @@ import os
 import streamlit as st
 
 from core.state.grade import grade_notices
+from core.views.analysis import group_column
 from ui import blocks, cache, memory, presenter, saved, sidebar, style, sync, upload
 
 upload.keep_uploads_in_memory(st.get_option("server.maxUploadSize"))
@@ -44,7 +45,8 @@ if saved.problem():
 
 
 def about_the_data() -> None:
-    """Which data are in use, and what the link held that was ignored."""
+    """Which data are in use, and what the link held that was ignored (by the link codec, the
+    certainty judgements, and the data in use: a ``group`` column it lacks)."""
     data_key, dataset = cache.current_dataset()
     about = saved.in_use()
     if about is not None:
@@ -59,7 +61,8 @@ def about_the_data() -> None:
             f":material/upload_file: Data in use: {blocks.text(dataset.source)} (your upload, "
             "this session only; a shared link opens the same view on the bundled evidence)."
         )
-    for notice in (*sync.notices(), *grade_notices(state)):
+    data = group_column(dataset.studies, state.group)[1]
+    for notice in (*sync.notices(), *grade_notices(state), *([data] if data else [])):
         st.caption(f"Ignored in the link: {blocks.text(notice)}")
 
 

@@ -243,7 +243,7 @@ def main() -> None:
     if bv.message is not None:
         st.warning(bv.message)
         return
-    st.caption(f"{bv.title} · k = {bv.k} · {model_label(state.method, state.ci)}")
+    st.caption(f"{blocks.text(bv.title)} · k = {bv.k} · {model_label(state.method, state.ci)}")
     endpoints.render(oa)
     if bv.k < 3:
         interp = state.measure == "OR" and state.tpoint == "exact"

@@ -30,8 +30,6 @@ if words.view_note and all(getattr(state, f) == getattr(DEFAULT_STATE, f) for f 
             else ""
         )
     )
-for notice in analysis.notices:  # link values this dataset cannot honour
-    st.caption(blocks.text(notice))
 if analysis.unknown_excludes:
     st.caption(
         "Unknown study ids in the link, ignored: "
@@ -61,7 +59,7 @@ slots = words.slots
 for col, outcome in zip(st.columns(max(2, len(slots)), gap="large"), slots, strict=False):
     oa = analysis.outcomes[outcome]
     with col:
-        st.subheader(oa.title)
+        st.subheader(blocks.text(oa.title))
         blocks.metrics(oa, state)
         endpoints.render(oa)
         if oa.pooled is not None:  # in plain words, as on the Present page

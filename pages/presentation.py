@@ -46,7 +46,7 @@ def full_page() -> None:
     """The page with its controls: the key numbers, the published result, the forest plot,
     the summary of findings, the filters, the studies left out and the downloads."""
     st.html(CSS)
-    st.title(headline(oa))
+    st.title(blocks.text(headline(oa)))
 
     sentence_col, published_col = st.columns([2.2, 1], gap="medium")
     with sentence_col.container(border=True, key="present_sentence"):

@@ -290,7 +290,7 @@ if unavailable:
     st.stop()
 sv = cache.sensitivity(state)
 
-st.title(f"Sensitivity: {sv.title[0].lower()}{sv.title[1:]}")
+st.title(blocks.text(f"Sensitivity: {sv.title[0].lower()}{sv.title[1:]}"))
 if bayes_note:
     st.info(bayes_note)
 endpoints.render(oa)

@@ -58,7 +58,7 @@ def ratio_name(oa: OutcomeAnalysis) -> str:
 def pooled_help(oa: OutcomeAnalysis) -> str:
     """The pooled ratio's help text, naming what the pooled studies measured."""
     what = STAT_HELP["Pooled"] if is_ratio(oa.measure) else vocab.POOLED_RD_HELP
-    return f"{what} Here: {oa.title}."
+    return f"{what} Here: {text(oa.title)}."
 
 
 def metrics(oa: OutcomeAnalysis, state: ViewState) -> None:
@@ -373,7 +373,7 @@ def published_box(oa: OutcomeAnalysis, *, details: bool = False) -> None:
         st.caption(text(found.text))
         return
     source = source_label(published)
-    st.markdown(f"**{source}:** {text(found.text.removeprefix(source + ': '))}")
+    st.markdown(f"**{text(source)}:** {text(found.text.removeprefix(source + ': '))}")
     if details and found.note:
         with st.expander("Details of the published number"):
             st.caption(text(found.note))
@@ -386,7 +386,7 @@ def not_used(oa: OutcomeAnalysis) -> None:
     if not rows:
         return
     panel = st.expander(
-        f"Not used for {oa.words.label} ({len(rows)})",
+        f"Not used for {text(oa.words.label)} ({len(rows)})",
         key=f"not_used_{oa.outcome}",
         on_change="rerun",
     )

@@ -410,8 +410,8 @@ def draw(dataset: Dataset, on_used: Callable[[], None] | None = None) -> None:
     last = st.session_state.get(UNDO)
     if last is not None and last[1] == cache.current_dataset()[0]:
         st.success(
-            f"Added to the data in use: {last[2]}. Every page now uses them; save them to "
-            "share them.",
+            f"Added to the data in use: {blocks.text(last[2])}. Every page now uses them; save "
+            "them to share them.",
             icon=":material/check:",
         )
         st.button("Undo the addition", on_click=_undo, args=(on_used,), icon=":material/undo:")

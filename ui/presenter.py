@@ -123,7 +123,7 @@ def _nav(state: ViewState, title: str) -> None:
     flip = board.other_screen(state)
     with st.container(key="board_nav", horizontal=True, vertical_alignment="center"):
         with st.container(width="stretch", gap=None):
-            st.subheader(title, anchor=False)
+            st.subheader(blocks.text(title), anchor=False)
             st.caption(board.step_title(state))
         st.button(
             "Previous",

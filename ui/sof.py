@@ -33,6 +33,7 @@ from core.state.view import ViewState
 from core.views.analysis import Analysis
 from core.vocab import SOF_QUALITY_NOTE
 from ui import cache, exports, sync
+from ui.markup import md as text
 
 AUTO = "auto"
 
@@ -74,7 +75,7 @@ def _risk_input(row: SofRow, state: ViewState, key: str) -> None:
     else:
         placeholder = "enter a risk"
     st.number_input(
-        f"Assumed risk of {event} {row.untreated}{when} (%)",
+        text(f"Assumed risk of {event} {row.untreated}{when} (%)"),
         min_value=0.0,
         max_value=100.0,
         value=None,
@@ -185,22 +186,23 @@ def render_sof(
     rows = summary_rows(analysis, state, dataset, outcomes or words.slots)
     st.table(display_frame(rows))
     events = " or ".join(
-        f"{words.words(s).event} ({words.words(s).label})" for s in (outcomes or words.slots)
+        f"{text(words.words(s).event)} ({text(words.words(s).label)})"
+        for s in (outcomes or words.slots)
     )
     untreated = rows[0].untreated if rows else words.untreated
     st.caption(
         f"Events: {events}, over the time shown where there is one; fewer is better. Absolute "
         "effects apply the pooled ratio and its CI to the assumed risk "
-        f"{untreated}. NNTB/NNTH: number needed to treat for one patient "
+        f"{text(untreated)}. NNTB/NNTH: number needed to treat for one patient "
         "to benefit/be harmed; where the CI includes no effect it runs through ∞ (Altman 1998)."
     )
     for row in rows:
         if row.message:
-            st.info(f"{row.title}: {row.message}")
+            st.info(text(f"{row.title}: {row.message}"))
     for row in rows:
         if row.certainty is not None:
             panel = st.expander(
-                f"{row.title}: assumed risk and certainty ({row.certainty.label})",
+                text(f"{row.title}: assumed risk and certainty ({row.certainty.label})"),
                 key=panel_key(key, row.outcome),
                 on_change="rerun",
             )

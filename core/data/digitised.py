@@ -7,7 +7,7 @@ missing. Blank lines are skipped."""
 
 from __future__ import annotations
 
-import math
+import re
 
 import numpy as np
 
@@ -19,17 +19,24 @@ CURVE_COLUMNS = ("arm", "time_months", "survival")
 AT_RISK_COLUMNS = ("arm", "time_months", "n_at_risk")
 
 Arrays = dict[str, tuple[np.ndarray, np.ndarray]]
+#: The most patients at risk an arm may start with: the reconstruction holds one record per
+#: patient, so this bounds its memory (8 MB an arm) before any is spent.
+MAX_AT_RISK = 1_000_000
+#: A plain decimal number in ASCII digits ("12", "0.85", "1e-3"): no other scripts' digits,
+#: no "_" separators, no nan or inf, which Python's float() would all accept.
+_PLAIN = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 
 
 def _number(raw: RawTable, line: int, column: str, cell: object) -> float:
     text = str(cell).strip()
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not text or not math.isfinite(value) or text.lower() in ("nan", "inf", "infinity"):
+    value = float(text) if _PLAIN.fullmatch(text) else float("nan")
+    if not abs(value) < float("inf"):  # NaN (not a plain number) or an overflow (1e400)
         shown = repr(text[:20]) if text else "empty"
         raise ValueError(f"{raw.file} line {line}: {column} is {shown}, not a number")
+    if column == "n_at_risk" and value > MAX_AT_RISK:
+        raise ValueError(
+            f"{raw.file} line {line}: n_at_risk {text[:20]} is above {MAX_AT_RISK:,} patients"
+        )
     return value
 
 

@@ -229,10 +229,11 @@ def as_pool_result(res: BayesResult, yi: object, vi: object) -> PoolResult:
     common = pool(y, v, method="EE")
     tau2 = res.tau_median**2
     nan = math.nan
-    if res.k > 1:
+    if res.k > 1:  # as the frequentist fit: one weight 1e16 times the others leaves s2 = inf
         w = 1.0 / v
-        s2 = (res.k - 1) * float(w.sum()) / (float(w.sum()) ** 2 - float((w * w).sum()))
-        i2, h2 = 100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            s2 = np.float64((res.k - 1) * w.sum()) / (w.sum() ** 2 - (w * w).sum())
+            i2, h2 = float(100.0 * tau2 / (tau2 + s2)), float((tau2 + s2) / s2)
     else:
         i2 = h2 = nan
     return PoolResult(

@@ -1081,8 +1081,9 @@ def _pooled_rows(
 def forest_footer(oa: OutcomeAnalysis) -> tuple[str, ...]:
     """The lines RevMan and metafor print under a forest plot's pooled row, from the pooled
     fit: "Heterogeneity: τ² = 0.0123; I² = 45.6%; Q = 7.31 (df = 4), p = 0.120" (τ² left out
-    for the common-effect model; Q = sum (yi - mu_EE)^2 / vi on k - 1 df), "Test for overall
-    effect: z = -2.45, p = 0.014" (t on k - 1 df with Hartung-Knapp) and, for a grouped plot,
+    for the common-effect models EE, MH and Peto, as rma.mh and rma.peto print them; Q = sum
+    (yi - mu_EE)^2 / vi on k - 1 df), "Test for overall effect: z = -2.45, p = 0.014" (t on
+    k - 1 df with Hartung-Knapp) and, for a grouped plot,
     "Test for subgroup differences: Q = 1.23 (df = 1), p = 0.267" (Q between the subgroups'
     estimates, core.stats.subgroups). Empty without a pooled result."""
     p = oa.pooled
@@ -1091,7 +1092,7 @@ def forest_footer(oa: OutcomeAnalysis) -> tuple[str, ...]:
     if p.k < 2:
         het = f"{vocab.FOOTER_HETEROGENEITY}: not applicable (one study)"
     else:
-        tau2 = "" if p.method == "EE" else f"τ² = {fmt.tau2(p.tau2)}; "
+        tau2 = "" if p.method in COMMON_EFFECT else f"τ² = {fmt.tau2(p.tau2)}; "
         het = (
             f"{vocab.FOOTER_HETEROGENEITY}: {tau2}I² = {fmt.percent(p.i2)}; "
             f"Q = {fmt.stat(p.q)} (df = {p.df}), {fmt.p_equals(p.q_pvalue)}"

@@ -68,9 +68,10 @@ def published_comparison(
     years = entry.get("time_years")
     years = None if years is None else float(years)
     what = _what(measure, years, code)
-    same_time = measure == "HR" or (
-        years is not None and oa.years is not None and math.isclose(years, oa.years)
-    )
+    if measure == "HR" or years is None or oa.years is None:  # no time point: both lack one
+        same_time = measure == "HR" or (years is None and oa.years is None)
+    else:
+        same_time = math.isclose(years, oa.years)
     if measure != oa.measure or not same_time:
         text = (
             f"{source_label(pub)}: not comparable: the published analysis pooled {what}; this view "

@@ -69,7 +69,7 @@ def test_overview_speaks_the_bcg_description_and_pools_metafors_values() -> None
     texts = _texts(at)
     assert at.title[0].value == text("BCG vaccine against tuberculosis")
     assert "tuberculosis" in at.title[0].proto.help
-    assert at.subheader[0].value == "Odds ratio of TB"
+    assert at.subheader[0].value == text("Odds ratio of TB")
     sentence = next(t for t in texts if t.startswith("Across 13 studies"))
     assert "BCG vaccination was associated with lower odds of TB case" in sentence
     assert not _forbidden(texts), _forbidden(texts)
@@ -89,7 +89,7 @@ def test_overview_speaks_the_bcg_description_and_pools_metafors_values() -> None
 def test_present_page_speaks_the_bcg_description() -> None:
     at = open_app(page="presentation", upload=_upload())
     assert not at.exception, [e.value for e in at.exception]
-    assert at.title[0].value == "Tuberculosis: odds ratio"
+    assert at.title[0].value == text("Tuberculosis: odds ratio")
     texts = _texts(at)
     assert any("BCG vaccination was associated with lower odds of TB case" in t for t in texts)
     assert not _forbidden(texts), _forbidden(texts)
@@ -144,3 +144,37 @@ def test_a_foreign_zip_is_refused_with_a_clear_message() -> None:
     assert "could not be used" in at.error[0].value
     report = at.dataframe[-1].value
     assert "is not a ZIP file" in " ".join(report["Problem"])
+
+
+MARKUP = "**bold** [link](http://example.invalid) :red[red] `code`"
+
+
+def _hostile_upload() -> tuple[str, object]:
+    """The described dataset with Markdown in every word a user writes (title, question,
+    outcome label and event, arms, intervention, untreated)."""
+    files = _files()
+    d = json.loads(files["description.json"])
+    d |= {"title": f"T {MARKUP}", "question": f"Q {MARKUP}", "intervention": f"I {MARKUP}"}
+    d |= {"untreated": f"U {MARKUP}", "arms": {"treatment": f"A {MARKUP}", "control": MARKUP}}
+    d["outcomes"][0] |= {"label": f"L {MARKUP}", "event": f"E {MARKUP}"}
+    result = {"outcome": "TB", "measure": "OR", "estimate": 0.49, "ci_low": 0.34, "ci_high": 0.7}
+    d["published"] = {"label": f"P {MARKUP}", "k": MARKUP, "results": [result]}
+    files["description.json"] = json.dumps(d).encode()
+    dataset, report = load_files(files)
+    assert dataset is not None, report.text()
+    return upload.dataset_key(list(files.items())), dataset
+
+
+@pytest.mark.parametrize("page", ["overview", "presentation", "sensitivity", "bias"])
+def test_the_description_words_show_as_text(page: str) -> None:
+    """Titles, subheaders, captions, alerts and expander labels escape the description's
+    words: no emphasis, link, colour or code reaches the page as Markdown."""
+    at = open_app(page=page, upload=_hostile_upload())
+    assert not at.exception, [e.value for e in at.exception]
+    kinds = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error")
+    shown = [str(e.value) for kind in kinds for e in at.get(kind)]
+    shown += [e.label for e in at.expander]
+    if page in ("overview", "presentation"):  # these pages name the outcome in its words
+        assert any("\\*\\*bold\\*\\*" in s for s in shown)  # shown, escaped
+    raw = [s for s in shown if any(m in s for m in ("**bold**", "](http", ":red[", "`code`"))]
+    assert raw == []

@@ -14,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from core.data.dataset import load_bundled
 from core.state.grade import grade_notices
 from core.state.view import FIELDS, MAX_IDS, ViewState, parse_query
+from core.views.analysis import group_column
 from tests.app.conftest import PAGES, metric_values, open_app
 from ui import blocks
 
@@ -40,10 +42,16 @@ HOSTILE_LINKS = [
     "grade=OS.rob.very_serious&grade=%3Cb%3E&grade=DFS.x.y&cr_os=150",
     "scope=all&qmin=99&exclude=" + ",".join(f"id{i}" for i in range(600)),
 ]
+#: invalid values of the keys the measures, models and forest columns brought
+MODEL_LINKS = [
+    "v=2&measure=XX&method=BAYESX&add=-1&to=zz&drop00=maybe&tau_prior=0&tau2g=x&sort=%00"
+    "&mod=%3Cb%3E&group=nosuch",
+    "v=2&method=BAYES&tau_prior=nan&add=1e400&group=label&mod=nope&sort=effect",
+]
 ON_EVERY_PAGE = [HOSTILE_LINKS[0], HOSTILE_LINKS[5], HOSTILE_LINKS[12]]
 
 
-def _check(at: AppTest, query: str, page: str) -> None:
+def _check(at: AppTest, query: str, page: str, *, captions: bool = False) -> None:
     assert not at.exception, [e.value for e in at.exception]
     parsed = parse_query(query)
     # What was ignored is kept for app.py, which shows one caption per notice on every page.
@@ -52,10 +60,12 @@ def _check(at: AppTest, query: str, page: str) -> None:
     kept = at.session_state["view_notices"] if "view_notices" in at.session_state else ()  # noqa: SIM401 (AppTest's session state has no .get)
     assert tuple(kept) == parsed.notices
     assert at.session_state["view_state"] == parsed.state
-    if page == "overview":
+    if captions or page == "overview":
         # the codec's notices, then one per unusable certainty judgement (grade=/why= tokens
         # are kept in the link as they are, and app.py says which it ignores)
-        notices = (*parsed.notices, *grade_notices(parsed.state))
+        # and a group= column the bundled data lack
+        data = group_column(load_bundled().studies, parsed.state.group)[1]
+        notices = (*parsed.notices, *grade_notices(parsed.state), *([data] if data else []))
         shown = [c.value for c in at.caption if c.value.startswith(NOTICE)]
         assert len(shown) == len(notices), (shown, notices)
         for caption, notice in zip(shown, notices, strict=True):
@@ -78,6 +88,14 @@ def test_hostile_link(query: str, page: str) -> None:
 @pytest.mark.parametrize("query", ON_EVERY_PAGE, ids=["script", "10k-ids", "empty-selection"])
 def test_hostile_link_on_every_page(query: str, page: str) -> None:
     _check(open_app(query, page), query, page)
+
+
+@pytest.mark.parametrize("page", PAGE_NAMES)
+@pytest.mark.parametrize("query", MODEL_LINKS, ids=["every-key", "bayes-group-label"])
+def test_model_keys_get_their_notices_on_every_page(query: str, page: str) -> None:
+    """measure, method, add, to, drop00, tau_prior, tau2g, sort, mod, group: each invalid
+    value has its 'Ignored in the link' caption on every page (app.py runs first)."""
+    _check(open_app(query, page), query, page, captions=True)
 
 
 def test_ten_thousand_ids_keep_the_first_ones_and_say_so() -> None:

@@ -95,7 +95,7 @@ def test_page_shows_what_core_computes(query):
     at = page(query)
     assert not at.exception, [e.value for e in at.exception]
     state, oa = expected(query)
-    assert at.title[0].value == headline(oa)
+    assert at.title[0].value == text(headline(oa))
     assert text(summary_sentence(oa, state, dataset().studies)) in markdown(at)
     assert metric_values(at) == expected_metrics(state, oa)
     charts = at.get("vega_lite_chart")

@@ -76,7 +76,7 @@ def test_forest_screen_shows_one_outcome_with_the_numbers_of_core(query):
     state, analysis, oa = expected(query)
     p = oa.pooled
     assert p is not None
-    assert [h.value for h in at.subheader] == [headline(oa)]
+    assert [h.value for h in at.subheader] == [text(headline(oa))]
     assert len(at.get("vega_lite_chart")) == 1  # this outcome's forest plot only
     assert len(at.table) == 0  # the summary of findings is the next screen
     assert len(at.metric) == 0  # the key numbers are one line, not tiles

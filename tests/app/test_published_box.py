@@ -58,6 +58,13 @@ def test_core_compares_outcome_measure_and_time():
         f"{NOT_OS}; this view shows the hazard ratio for HCC-related death, multivariable Cox."
     )
     assert NOT_DFS in published_comparison(hr["DFS"], pub).text
+    for measure in ("RR", "RD"):
+        for q in (f"measure={measure}", f"v=2&measure={measure}&method=MH"):
+            view = analyse(parse_query(q).state, ds).outcomes
+            got = published_comparison(view["OS"], pub)
+            assert not got.comparable and got.note == ""
+            assert got.text.endswith(f"{NOT_OS}; this view shows the {measure} of 2-year OS.")
+            assert NOT_DFS in published_comparison(view["DFS"], pub).text
     assert published_comparison(default["OS"], None) is None  # a user's own data
 
 
@@ -117,3 +124,30 @@ def test_report_never_shows_the_note(query):
         assert text(NOT_OS).replace("\\", "") in doc.replace("&#x27;", "'")
     else:
         assert "OR of 2-year OS 0.371 (95% CI 0.293 to 0.576)" in doc
+
+
+def test_outcome_without_time_points_compares_with_a_result_without_time() -> None:
+    """A described dataset's counts without a time point (tests/fixtures/bcg_described) and a
+    published odds ratio without ``time_years``: the same outcome, measure and (no) time."""
+    import json
+    from pathlib import Path
+
+    from core.data.dataset import load_files
+
+    bcg = Path(__file__).resolve().parents[1] / "fixtures" / "bcg_described"
+    files = {p.name: p.read_bytes() for p in bcg.iterdir() if p.suffix in (".csv", ".json")}
+    d = json.loads(files["description.json"])
+    result = {"outcome": "TB", "measure": "OR", "estimate": 0.49, "ci_low": 0.34, "ci_high": 0.7}
+    d["published"] = {"label": "X 2020", "k": 13, "results": [result]}
+    files["description.json"] = json.dumps(d).encode()
+    ds, report = load_files(files)
+    assert ds is not None, report.text()
+    pub = ds.description.published
+    tb = analyse(parse_query("").state, ds).outcomes["OS"]  # the first outcome's slot
+    assert tb.years is None
+    got = published_comparison(tb, pub)
+    assert got.comparable and got.text.startswith("Published (X 2020): OR of TB 0.49 (95% CI")
+    rr = analyse(parse_query("measure=RR").state, ds).outcomes["OS"]
+    assert published_comparison(rr, pub).text.endswith(
+        "not comparable: the published analysis pooled the OR of TB; this view shows the RR of TB."
+    )

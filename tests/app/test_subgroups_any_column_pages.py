@@ -4,6 +4,8 @@ and a column the dataset lacks gets a notice, never an exception."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.data.dataset import load_bundled
 from core.state.view import parse_query
 from core.views.analysis import analyse, subgroup_test_text, subtotal_text
@@ -39,12 +41,14 @@ def test_grouping_by_any_column_with_common_tau2_shows_the_test_of_core():
     assert "Subtotals: each subgroup pooled with its own τ²." in shown
 
 
-def test_a_column_the_dataset_lacks_gets_a_notice_and_no_subgroups():
-    at = open_app("group=nosuch")
+@pytest.mark.parametrize("page", ["overview", "presentation"])
+def test_a_column_the_dataset_lacks_gets_a_notice_and_no_subgroups(page: str):
+    at = open_app("group=nosuch", page)
     assert not at.exception, [e.value for e in at.exception]
     notice = "Subgroups (group): the dataset has no column 'nosuch'; shown without subgroups."
-    assert any(notice in c.replace("\\", "") for c in _captions(at))
-    assert not any("Test for subgroup differences" in c for c in _captions(at))
+    shown = [c.replace("\\", "") for c in _captions(at)]
+    assert shown.count(f"Ignored in the link: {notice}") == 1
+    assert not any("Test for subgroup differences" in c for c in shown)
 
 
 def test_several_moderators_show_the_coefficients_of_core():

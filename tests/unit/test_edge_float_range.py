@@ -171,6 +171,11 @@ def test_pooled_interval_beyond_the_range_gets_a_message() -> None:
         ("tiny_p", HR),
         ("huge_totals", ViewState()),
         ("int64_totals", ViewState()),
+        # the models and measures merged since: Bayesian, Mantel-Haenszel, RR
+        ("hr_spread", ViewState(measure="HR", method="BAYES")),
+        ("tiny_p", ViewState(measure="HR", method="BAYES")),
+        ("int64_totals", ViewState(method="BAYES")),  # was a ZeroDivisionError (its I²)
+        ("int64_totals", ViewState(measure="RR", method="MH")),
     ],
 )
 def test_every_consumer_of_an_edge_dataset_works(name: str, state: ViewState) -> None:

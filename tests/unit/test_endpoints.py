@@ -116,6 +116,12 @@ def test_definitions_group_studies_and_keys_match_link_values() -> None:
     assert effect_words(ors, "OR", 1.0) == (
         "Odds ratio of 1-year DFS or RFS (mixed endpoint definitions)"
     )
+    # the risk ratio and risk difference name their own measure
+    rr = definitions("OS", "RR", ["A"], ["OS"], [None])
+    assert effect_words(rr, "RR", 2.0) == "Risk ratio of 2-year OS"
+    assert effect_words(ors, "RD", 1.0) == (
+        "Risk difference of 1-year DFS or RFS (mixed endpoint definitions)"
+    )
 
 
 # --- the bundled data -------------------------------------------------------------------------

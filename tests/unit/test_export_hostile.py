@@ -6,6 +6,7 @@ PDF and in both reports; a renderer that aborts, fails or hangs costs one export
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -18,11 +19,16 @@ import pytest
 
 import core.report.figures as figures
 from core.charts.forest import forest_chart
+from core.charts.rob import rob_summary_chart
+from core.data.dataset import load_files
+from core.data.export import export_csv
 from core.report import render_worker
 from core.report.document import report_html, report_pdf
 from core.sanitize import LABEL_LIMIT, REPLACEMENT
 from core.state.view import parse_query
-from core.views.analysis import analyse, forest_frame
+from core.views import rob
+from core.views.analysis import analyse, forest_footer, forest_frame
+from core.views.results_table import results_frame
 from tests.fixtures.uploads import controls
 from tests.unit.test_export import png_info
 
@@ -162,3 +168,33 @@ def test_worker_caps_its_own_memory(tmp_path) -> None:
     )
     done = subprocess.run([sys.executable, "-I", str(probe)], input=b"[]", check=False, timeout=60)
     assert done.returncode == 3
+
+
+def test_new_exports_with_hostile_labels() -> None:
+    """The exports the forest columns and risk-of-bias features brought: a forest plot with
+    traffic-light columns, subgroups and its footer, the risk-of-bias summary chart, and the
+    results CSV, from a RoB 2 dataset whose labels carry control characters and U+FFFE."""
+    rob2 = Path(__file__).resolve().parents[1] / "fixtures" / "rob2"
+    ds, report = load_files({p.name: p.read_bytes() for p in sorted(rob2.glob("*.csv"))})
+    assert ds is not None, report
+    studies = ds.studies.copy()
+    labels = controls.LABELS
+    studies["label"] = [f"S{i} {labels[i % len(labels)]}" for i in range(len(studies))]
+    ds = dataclasses.replace(ds, studies=studies)
+    state = parse_query("v=2&scope=all&group=design&sort=label").state
+    oa = max(analyse(state, ds).outcomes.values(), key=lambda o: o.k)
+    assert oa.k >= 2
+    footer = forest_footer(oa)
+    frame = forest_frame(oa, state, ds.studies)
+    assert "rob_overall" in frame  # the traffic-light columns are drawn
+    forest = forest_chart(frame, measure_label=oa.short_title, footer=footer)
+    summary = rob_summary_chart(rob.summary_frame(ds.studies, ds.studies["study_id"]))
+    for fmt in ("png", "svg", "pdf"):
+        out = figures.charts_to(fmt, [forest, summary])
+        assert len(out) == 2 and all(len(b) > 1000 for b in out)
+    svg = figures.charts_to("svg", [forest])[0].decode("utf-8")
+    text = _svg_text(svg)
+    assert REPLACEMENT in text and not any(c in text for c in RAW_BAD)
+    assert "Heterogeneity" in text  # the footer is drawn
+    csv = export_csv(results_frame(oa, ds.studies, state.sort))
+    assert csv.decode("utf-8").count("\n") > oa.k

@@ -150,6 +150,20 @@ def test_footer_of_the_common_effect_model_from_first_principles(bcg: Dataset) -
     )
 
 
+@pytest.mark.parametrize("method", ["MH", "PETO"])
+def test_table_models_print_no_tau2(bcg: Dataset, method: str) -> None:
+    """Mantel-Haenszel and Peto are common-effect models: no τ² in their footer (rma.mh and
+    rma.peto print Q and its p-value only)."""
+    oa = analyse(_bcg_state(method=method), bcg).outcomes["DFS"]
+    p = oa.pooled
+    assert p is not None and p.method == method
+    het, _ = forest_footer(oa)
+    assert het == (
+        f"Heterogeneity: I² = {fmt.percent(p.i2)}; Q = {fmt.stat(p.q)} (df = {p.df}), "
+        f"{fmt.p_equals(p.q_pvalue)}"
+    )
+
+
 def test_hartung_knapp_prints_t_with_its_df(bcg: Dataset) -> None:
     oa = analyse(_bcg_state(ci="hksj"), bcg).outcomes["DFS"]
     p = oa.pooled

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from core.data.digitised import read_digitised
 from core.stats.km import (
     KMInputError,
     check_at_risk,
@@ -266,3 +267,31 @@ def test_at_risk_row_at_the_curves_end():
     got = sorted(zip(arm.time.tolist(), arm.event.tolist(), strict=True))
     assert got == [(1, 0), (2, 1), (3, 0), (4, 1), (7, 0), (8, 1), (9, 0)] + [(10, 0)] * 3
     assert np.count_nonzero(arm.time >= 10) == 3
+
+
+_CURVE = "arm,time_months,survival\nrt,0,1\nrt,12,{s}\nctl,0,1\nctl,12,0.8\n"
+_RISK = "arm,time_months,n_at_risk\nrt,0,{n}\nrt,12,40\nctl,0,50\nctl,12,35\n"
+
+
+@pytest.mark.parametrize(
+    ("s", "n", "message"),
+    [
+        ("٠.٩", "50", "survival is '٠.٩', not a number"),  # Arabic-Indic digits
+        ("０.９", "50", "survival is '０.９', not a number"),  # full-width digits
+        ("0_9", "50", "survival is '0_9', not a number"),  # float() reads '0_9' as 9
+        ("1e400", "50", "survival is '1e400', not a number"),
+        ("0.9", "9000000000", "n_at_risk 9000000000 is above 1,000,000 patients"),
+    ],
+)
+def test_digitised_cells_are_plain_numbers_and_bounded(s: str, n: str, message: str) -> None:
+    """Only ASCII decimal numbers are read (never silently another script's digits), and a
+    number at risk above MAX_AT_RISK is refused before the reconstruction allocates a record
+    per patient (9e9 patients asked numpy for 60 GiB)."""
+    curve = ("c.csv", _CURVE.format(s=s).encode())
+    risk = ("r.csv", _RISK.format(n=n).encode())
+    with pytest.raises(ValueError, match=message):
+        read_digitised(curve, risk)
+    ok = read_digitised(
+        ("c.csv", _CURVE.format(s="0.9").encode()), ("r.csv", _RISK.format(n="50").encode())
+    )
+    assert ok[0]["rt"][1].tolist() == [1.0, 0.9]

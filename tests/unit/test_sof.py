@@ -457,6 +457,24 @@ def test_bundled_exact_view_one_study_not_high(ds):
     }
 
 
+@pytest.mark.parametrize(
+    ("measure", "method"),
+    [("OR", "MH"), ("OR", "PETO"), ("OR", "BAYES"), ("RR", "REML"), ("RR", "MH"),
+     ("RR", "BAYES"), ("RD", "EE"), ("RD", "MH"), ("RD", "BAYES"), ("HR", "BAYES")],
+)  # fmt: skip
+def test_one_study_not_high_under_every_measure_and_model(ds, measure, method):
+    """The one-trial 2-year OS pool (tpoint=exact: Wei2019) under the risk ratio and
+    difference, Mantel-Haenszel, Peto and the Bayesian model: Moderate at most, provisional
+    (inconsistency not assessable), imprecision rated down for one study."""
+    a = analyse(ViewState(tpoint="exact", measure=measure, method=method), ds)
+    os_row = sof_table(a, ds.studies)[0]
+    assert os_row.k == 1 and a.outcomes["OS"].pooled.method == method
+    cert = os_row.certainty
+    assert cert.label == "⊕⊕⊕◯ Moderate (provisional)"
+    assert cert.domain("inconsistency").state == NOT_ASSESSABLE
+    assert cert.domain("imprecision").rating == "serious"
+
+
 def test_bundled_user_risk_from_state_and_hr(ds):
     a = analyse(ViewState(measure="HR", cr_dfs=40.0), ds)
     os_row, dfs_row = sof_table(a, ds.studies)
