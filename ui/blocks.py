@@ -141,6 +141,8 @@ def bayes_lines(oa: OutcomeAnalysis, name: str) -> None:
         m = oa.measure
         pi = fmt.effect_ci(m, to_shown(m, pred.low), to_shown(m, pred.high))
         extra.append(f"95% posterior predictive interval {pi}")
+    elif pred is not None and pred.reason:
+        extra.append(pred.reason)
     extra.append(prior_words(b.tau_prior))
     st.caption(" · ".join(extra), help=MODEL_HELP["BAYES"])
     st.caption(text(prior_sensitivity_line(oa, name)))

@@ -636,13 +636,20 @@ def prediction_interval(res: PoolResult, method: str = "t") -> PredictionInterva
             for ``test="knha"``
 
     whichever CI the fit used; for a Bayesian fit (``method`` "BAYES", core.stats.bayes) its
-    posterior predictive interval, whatever ``method``. None for the common-effect model
+    posterior predictive interval, whatever ``method`` (also none below :data:`PI_MIN_K`
+    studies: there it would be mostly the prior on τ). None for the common-effect model
     (tau2 = 0 by assumption) or with fewer than :data:`PI_MIN_K` studies (the t interval has
     no degrees of freedom left, and a z interval would just repeat the CI)."""
     if method not in PI_METHODS:
         raise ValueError(f"prediction interval {method!r}: choose one of {', '.join(PI_METHODS)}")
     nan = math.nan
     if res.method == "BAYES":  # the posterior predictive interval (core.stats.bayes)
+        if res.k < PI_MIN_K:
+            reason = (
+                f"no prediction interval with fewer than {PI_MIN_K} studies (k = {res.k}): the "
+                "posterior predictive interval would rest mostly on the prior on τ"
+            )
+            return PredictionInterval("bayes", nan, nan, None, reason)
         return PredictionInterval("bayes", res.pi_low, res.pi_high, None)
     if res.method in COMMON_EFFECT:
         reason = "no prediction interval with the common-effect model (it assumes τ² = 0)"

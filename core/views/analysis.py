@@ -513,8 +513,8 @@ def bayes_message(res: BayesResult, state: ViewState) -> str:
     ]
     if res.k == 1:
         parts.append(
-            "Only one study: the data say nothing about heterogeneity, so τ and the "
-            "prediction interval come from the prior alone."
+            "Only one study: the data say nothing about heterogeneity, so τ comes from the "
+            "prior alone (and no prediction interval is shown)."
         )
     if state.ci == "hksj":
         parts.append(BAYES_INSTEAD_OF_HKSJ)
