@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from core.data.readers import read_csv_table
+from core.fmt import count
 from core.data.schema import RawTable
 from core.stats.km import ARMS
 
@@ -35,7 +36,7 @@ def _number(raw: RawTable, line: int, column: str, cell: object) -> float:
         raise ValueError(f"{raw.file} line {line}: {column} is {shown}, not a number")
     if column == "n_at_risk" and value > MAX_AT_RISK:
         raise ValueError(
-            f"{raw.file} line {line}: n_at_risk {text[:20]} is above {MAX_AT_RISK:,} patients"
+            f"{raw.file} line {line}: n_at_risk {text[:20]} is above {count(MAX_AT_RISK)} patients"
         )
     return value
 
