@@ -12,8 +12,8 @@ import re
 import numpy as np
 
 from core.data.readers import read_csv_table
-from core.fmt import count
 from core.data.schema import RawTable
+from core.fmt import count
 from core.stats.km import ARMS
 
 CURVE_COLUMNS = ("arm", "time_months", "survival")
