@@ -1,5 +1,5 @@
 """Several servers sharing saved data, for real: deploy/nginx-replicas.conf (the nginx of
-deploy/compose.yaml) with Debian's nginx in front of two ``streamlit run`` replicas on free
+compose.yaml) with Debian's nginx in front of two ``streamlit run`` replicas on free
 ports, both with the same ``EXPLORER_STORE`` (a throwaway PostgreSQL cluster) and cookie secret.
 
 A dataset uploaded and saved through nginx opens from its link on either replica directly,

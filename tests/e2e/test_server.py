@@ -35,7 +35,7 @@ from tests.e2e.conftest import dataset_uploader, free_port, stop_app, wait_healt
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 NGINX = ROOT / "deploy" / "nginx.conf"
-NGINX_REPLICAS = ROOT / "deploy" / "nginx-replicas.conf"  # deploy/compose.yaml's
+NGINX_REPLICAS = ROOT / "deploy" / "nginx-replicas.conf"  # compose.yaml's
 NGINX_PROXY = ROOT / "deploy" / "explorer-proxy.conf"  # included by both
 PORT_ARG, ADDRESS_ARG = "--server.port=8501", "--server.address=0.0.0.0"
 HEADING = "Perioperative radiotherapy for HCC: the pooled evidence"

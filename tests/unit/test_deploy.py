@@ -1,4 +1,4 @@
-"""deploy/compose.yaml agrees with the files it uses: the nginx example's upstream names its app
+"""compose.yaml (beside the Dockerfile) agrees with the files it uses: the nginx example's upstream names its app
 services on the port the Dockerfile exposes, nginx gets the files where the example includes
 them, and every replica gets one store and one cookie secret that the store's settings accept.
 (Compose itself is not run here: there is no Docker engine; tests/e2e/test_replicas.py runs
@@ -15,9 +15,10 @@ import yaml
 
 from core.store import Settings
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-DOCKERFILE = DEPLOY.parent / "Dockerfile"
-COMPOSE = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+DOCKERFILE = ROOT / "Dockerfile"
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
 APPS = sorted(name for name, svc in SERVICES.items() if "build" in svc)
 VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
@@ -51,19 +52,19 @@ def test_two_replicas_built_from_the_dockerfile_are_the_nginx_upstream() -> None
     assert servers == [f"{app}:{exposed[1]}" for app in APPS]
     for app in APPS:
         build = SERVICES[app]["build"]
-        assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
+        assert (ROOT / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
         assert "ports" not in SERVICES[app]  # reached only through nginx
         assert SERVICES["nginx"]["depends_on"][app] == {"condition": "service_healthy"}
 
 
 def test_nginx_gets_the_example_and_the_snippet_it_includes() -> None:
     mounts = dict(v.removesuffix(":ro").split(":") for v in SERVICES["nginx"]["volumes"])
-    assert mounts["./nginx-replicas.conf"] == "/etc/nginx/conf.d/default.conf"
+    assert mounts["./deploy/nginx-replicas.conf"] == "/etc/nginx/conf.d/default.conf"
     included = re.search(r"include (\S+);", (DEPLOY / "nginx-replicas.conf").read_text())
     assert included is not None
-    assert mounts["./explorer-proxy.conf"] == f"/etc/nginx/{included[1]}"
+    assert mounts["./deploy/explorer-proxy.conf"] == f"/etc/nginx/{included[1]}"
     for source in mounts:
-        assert (DEPLOY / source).is_file()
+        assert (ROOT / source).is_file()
 
 
 def test_every_replica_has_the_same_store_and_cookie_secret() -> None:
@@ -101,6 +102,6 @@ def test_the_store_url_names_the_database_service_and_the_settings_accept_the_de
 @pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "EXPLORER_COOKIE_SECRET"])
 def test_compose_refuses_to_start_without_a_secret(missing: str) -> None:
     given = {"POSTGRES_PASSWORD": "pw", "EXPLORER_COOKIE_SECRET": "c0ffee", missing: ""}
-    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
     with pytest.raises(KeyError, match=missing):
         interpolate(text, given)
