@@ -4,6 +4,7 @@ chromium):
     python3 benchmarks/load_test.py                 # N = 5, 10, 20; writes its RESULTS.md section
     python3 benchmarks/load_test.py --sessions 5 --hold 30 --no-write --check
     python3 benchmarks/load_test.py --client protocol  # no browsers: the server alone
+    python3 benchmarks/load_test.py --client protocol --saved --sessions 50 --hold 0
 
 For each N the app is started afresh (``streamlit run`` on a free localhost port, as the
 browser tests do) and warmed up by one session opening the link. Then N browser contexts of
@@ -35,6 +36,13 @@ per window, CPU that no user's browser takes from the server.
 With ``--client protocol`` each session speaks Streamlit's websocket protocol instead of
 running a browser (the same steps as rerun messages), so the browsers' CPU no longer
 competes with the server's on the same cores: what the server alone sustains.
+
+With ``--saved`` each session opens its own saved dataset instead (``?data=<token>&...``):
+before the levels, copies of the bundled data, each with one value changed (a benchmark's
+stand-in, not evidence), are saved with :class:`core.store.Store` into a SQLite store in a
+temporary folder, and the servers are started with ``EXPLORER_STORE`` pointing at it. The
+warm-up opens the plain link, so every timed open reads, decrypts and analyses a dataset the
+server has not seen. A page that says the link's dataset could not be opened is an error.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ import platform
 import random
 import re
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +69,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import inpage  # noqa: E402
 from benchmarks.results import write_section  # noqa: E402
+from core.data.dataset import load_bundled  # noqa: E402
+from core.store import Saved, Settings, Store  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -73,6 +84,7 @@ HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
 BROWSER = HEADLESS_SHELL if HEADLESS_SHELL.exists() else CHROMIUM
 LINK = "?tpoint=interp"  # three studies per outcome: the toggled one changes both plots
 STUDY = "Yu 2014"
+NOT_OPENED = "saved dataset could not be opened"  # ui/saved.py's notice
 STEPS = ("open", "toggle", "settled", "page")
 # The browsers share the server's two cores: spare them software GL and animations.
 LIGHT_ARGS = ["--disable-software-rasterizer", "--disable-gpu-compositing"]
@@ -209,11 +221,14 @@ class Plan:
     ramp_s: float
     client: str = "browser"
     browser: Path = BROWSER
+    links: tuple[str, ...] = ()  # session i opens links[i]; none: every session opens LINK
 
     @property
     def title(self) -> str:
         """Its section in RESULTS.md: one per client (browser) and pause."""
         who = "server only" if self.client == "protocol" else self.browser.name
+        if self.links:
+            return f"Saved datasets: each session opens its own, {who}"
         return f"Load, {who}, pause {self.think_s:g} s"
 
 
@@ -296,6 +311,7 @@ class Start:
 
     arrive_s: float
     phase: Phase
+    link: str = LINK
 
 
 PAGES = ("sensitivity", "overview")  # each round: the toggle, then these page switches
@@ -333,10 +349,12 @@ async def session(browser, base: str, plan: Plan, start: Start, tally: Tally) ->
         raise
 
     async def open_link() -> None:
-        await page.goto(base + "/" + LINK, timeout=ms)
+        await page.goto(base + "/" + start.link, timeout=ms)
         await expect(page.locator(".vega-embed svg")).to_have_count(2, timeout=ms)
         await _idle(page, ms)
         await _no_exception(page)
+        if await page.get_by_text(NOT_OPENED).count():
+            raise RuntimeError("the link's saved dataset was not opened")
 
     async def toggle() -> dict[str, float]:
         row = page.locator(".vega-embed").first.locator(ROW).last  # the row, not the label
@@ -373,12 +391,13 @@ async def protocol_session(base: str, plan: Plan, start: Start, tally: Tally) ->
     sends the BackMsg the browser would (rerun with the link; with the link plus
     ``exclude=`` for a toggle; with the Sensitivity page, then the overview) and waits for
     the server's ``script_finished``. Times the server's work and the transport, not the
-    rendering."""
+    rendering. A run that shows an exception, or says the link's saved dataset could not be
+    opened, fails the step."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    query = LINK.lstrip("?")
+    query = start.link.lstrip("?")
     url = base.replace("http://", "ws://") + "/_stcore/stream"
     await asyncio.sleep(start.arrive_s)
     try:
@@ -398,6 +417,11 @@ async def protocol_session(base: str, plan: Plan, start: Start, tally: Tally) ->
             fwd.ParseFromString(await asyncio.wait_for(ws.recv(), plan.timeout_s))
             if fwd.WhichOneof("type") == "script_finished":
                 return
+            element = fwd.delta.new_element
+            if element.HasField("exception"):
+                raise RuntimeError(f"the page shows an exception: {element.exception.message}")
+            if NOT_OPENED in element.alert.body:
+                raise RuntimeError(element.alert.body)
 
     async def toggle() -> None:
         current["query"] = f"{query}&exclude=Yu2014" if current["query"] == query else query
@@ -435,7 +459,8 @@ async def run_level(
     from playwright.async_api import async_playwright
 
     tally, phase = Tally(), Phase(n, plan.hold_s, snapshot)
-    starts = [Start(plan.ramp_s * i / n, phase) for i in range(n)]
+    links = plan.links or (LINK,) * n
+    starts = [Start(plan.ramp_s * i / n, phase, links[i]) for i in range(n)]
     if plan.client == "protocol":
         sessions = [protocol_session(base, plan, s, tally) for s in starts]
         await _gather(sessions, plan.budget_s, tally)
@@ -509,6 +534,22 @@ def settle(below: float, wait_s: float = 240.0) -> None:
         time.sleep(5)
 
 
+def save_copies(n: int, url: str) -> tuple[str, ...]:
+    """Save ``n`` copies of the bundled data into the store at ``url``, copy i with the first
+    outcome row's ``rate_rt`` lowered by 0.1 * (i + 1) points (so no two are alike and no
+    cache serves one for another); the link (``LINK`` with ``data=``) of each."""
+    store, base = Store(Settings(url)), load_bundled()
+    links = []
+    for i in range(n):
+        outcomes = base.outcomes.copy()
+        outcomes.loc[0, "rate_rt"] = round(float(outcomes.loc[0, "rate_rt"]) - 0.1 * (i + 1), 1)
+        saved = store.save(replace(base, outcomes=outcomes), note=f"load test copy {i}")
+        if not isinstance(saved, Saved):
+            raise SystemExit(f"saving copy {i} failed: {saved}")
+        links.append(f"?data={saved.token}&{LINK.lstrip('?')}")
+    return tuple(links)
+
+
 def level(n: int, plan: Plan) -> Level:
     log = ROOT / "benchmarks" / "_out" / f"load-{n}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -521,7 +562,7 @@ def level(n: int, plan: Plan) -> Level:
             wait_healthy(base, proc, log, timeout=120)
         except BaseException as exc:  # pytest.fail outside pytest
             raise SystemExit(f"streamlit did not start: {exc}") from None
-        warm_plan = replace(plan, hold_s=0.0, think_s=0.0, ramp_s=0.0)
+        warm_plan = replace(plan, hold_s=0.0, think_s=0.0, ramp_s=0.0, links=())
         warm, _ = asyncio.run(run_level(base, 1, warm_plan))  # fills the per-view caches
         if sum(warm.errors.values()):
             print("  warm-up errors:", warm.messages)
@@ -564,6 +605,18 @@ def write(levels: list[Level], plan: Plan, note: str) -> None:
     pause = f"a pause of {think:g} s (0.5-1.5x) before each step" if think else "no pauses"
     steps = [s for s in STEPS if any(lv.tally.times[s] for lv in levels)]
     flag = "" if plan.browser == BROWSER else f" --browser {plan.browser}"
+    saved = ""
+    if plan.links:
+        flag += " --saved"
+        saved = (
+            " Each session opens its own saved dataset, `?data=<token>&"
+            f"{LINK.lstrip('?')}`: before the level, N copies of the bundled data (copy i with "
+            "the first outcome row's rate_rt lowered by 0.1 (i + 1) points: a benchmark's "
+            "stand-in, not evidence) were saved with core.store into a SQLite store that the "
+            "server reads (EXPLORER_STORE); the warm-up opened the plain link, so every open "
+            "reads, decrypts and analyses a dataset new to the server. A page saying the "
+            "dataset could not be opened counts as an error."
+        )
     if plan.client == "protocol":
         who = (
             "N sessions of a client that speaks Streamlit's websocket protocol (no browser), "
@@ -584,7 +637,8 @@ def write(levels: list[Level], plan: Plan, note: str) -> None:
     lines = [
         f"`python3 benchmarks/load_test.py --client {plan.client} --think {think:g} --ramp "
         f"{plan.ramp_s:g} --hold {plan.hold_s:g}{flag}` on {today}, {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}`. {who} as "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}`.{saved} "
+        f"{who} as "
         f"the server, arriving evenly over {plan.ramp_s:g} s; each opens the link once, then "
         f"repeats: toggle {STUDY} in the OS forest plot, switch to Sensitivity, back to "
         f"Overview; {pause}. Once the last one has opened the link, all N go on for "
@@ -615,7 +669,9 @@ def write(levels: list[Level], plan: Plan, note: str) -> None:
             f"{browsers} | {100 * lv.busy_share:.0f}% | "
             f"{lv.load_before.split()[0]} -> {lv.load_after.split()[0]} |"
         )
-    lines += ["", "Target: N = 20 with toggle p95 under 2 s and no errors.", ""]
+    lines.append("")
+    if not plan.links:
+        lines += ["Target: N = 20 with toggle p95 under 2 s and no errors.", ""]
     if note:
         lines += [note, ""]
     write_section(plan.title, lines)
@@ -639,6 +695,7 @@ def main() -> None:
         help="headless Chromium, or Streamlit's websocket protocol without a browser",
     )
     ap.add_argument("--browser", type=Path, default=BROWSER, help="the Chromium to run")
+    ap.add_argument("--saved", action="store_true", help="each session opens its own saved dataset")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--check", action="store_true", help="exit 1 if any step failed")
     args = ap.parse_args()
@@ -649,6 +706,16 @@ def main() -> None:
     plan = Plan(
         args.hold, args.timeout, args.budget, args.think, args.ramp, args.client, args.browser
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.saved:  # the servers started below inherit the store
+            os.environ["EXPLORER_STORE"] = f"sqlite:///{tmp}/store.sqlite3"
+            links = save_copies(max(args.sessions), os.environ["EXPLORER_STORE"])
+            plan = replace(plan, links=links)
+        run(plan, args)
+
+
+def run(plan: Plan, args: argparse.Namespace) -> None:
+    """Every level of ``args.sessions``; the section written; exit 1 on errors if asked."""
     levels = []
     for n in args.sessions:
         settle(args.settle)
