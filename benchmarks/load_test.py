@@ -570,9 +570,11 @@ def level(n: int, plan: Plan) -> Level:
         baseline = tree_rss_kb(proc.pid)
         sampler.start()
         sampler.reset()
-        before = loadavg()
+        before, first = loadavg(), cpu_snapshot(proc.pid)
         tally, phase = asyncio.run(run_level(base, n, plan, lambda: cpu_snapshot(proc.pid)))
         cpu = {}
+        if plan.hold_s <= 0:  # opens only: CPU over the whole level
+            phase.cpu = [first, cpu_snapshot(proc.pid)]
         if len(phase.cpu) == 2:  # the hold was reached and ended
             cpu = {k: v - phase.cpu[0].get(k, 0.0) for k, v in phase.cpu[1].items()}
         peak = sampler.peak / 1024
@@ -603,6 +605,14 @@ def write(levels: list[Level], plan: Plan, note: str) -> None:
     today = dt.date.today().isoformat()
     think = plan.think_s
     pause = f"a pause of {think:g} s (0.5-1.5x) before each step" if think else "no pauses"
+    rounds, over = (
+        f"then repeats: toggle {STUDY} in the OS forest plot, switch to Sensitivity, back to "
+        f"Overview; {pause}. Once the last one has opened the link, all N go on for "
+        f"{plan.hold_s:g} s (the hold); only steps started in the hold are timed (open: all).",
+        "the hold",
+    )
+    if plan.hold_s <= 0:
+        rounds, over = "and stops (no hold): only the opens are timed.", "the level"
     steps = [s for s in STEPS if any(lv.tally.times[s] for lv in levels)]
     flag = "" if plan.browser == BROWSER else f" --browser {plan.browser}"
     saved = ""
@@ -620,7 +630,7 @@ def write(levels: list[Level], plan: Plan, note: str) -> None:
     if plan.client == "protocol":
         who = (
             "N sessions of a client that speaks Streamlit's websocket protocol (no browser), "
-            "on the same machine as the server"
+            "on the same machine"
         )
         timing = (
             "Each step: from sending the browser's rerun message (the link; the link with "
@@ -639,12 +649,9 @@ def write(levels: list[Level], plan: Plan, note: str) -> None:
         f"{plan.ramp_s:g} --hold {plan.hold_s:g}{flag}` on {today}, {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, link `{LINK}`.{saved} "
         f"{who} as "
-        f"the server, arriving evenly over {plan.ramp_s:g} s; each opens the link once, then "
-        f"repeats: toggle {STUDY} in the OS forest plot, switch to Sensitivity, back to "
-        f"Overview; {pause}. Once the last one has opened the link, all N go on for "
-        f"{plan.hold_s:g} s (the hold); only steps started in the hold are timed (open: all). "
-        f"{timing} p50 / p95 over all sessions. RSS: the server's process tree; per session = "
-        "(peak - baseline after warm-up) / N. CPU over the hold: the server's and the "
+        f"the server, arriving evenly over {plan.ramp_s:g} s; each opens the link once, "
+        f"{rounds} {timing} p50 / p95 over all sessions. RSS: the server's process tree; per "
+        f"session = (peak - baseline after warm-up) / N. CPU over {over}: the server's and the "
         "browsers' CPU seconds (share of all busy CPU seconds on the machine), and how busy "
         "the cores were. Load average (1 min) before -> after.",
         "",

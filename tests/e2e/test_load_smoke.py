@@ -50,3 +50,10 @@ def test_load_test_runs_every_step_without_errors(
     kinds = json.loads(cpu.group(1))
     assert kinds["busy"] > 0 and kinds["server"] > 0
     assert (kinds.get("renderer", 0) > 0) == (client == "browser")
+
+
+def test_saved_sessions_each_open_their_own_dataset() -> None:
+    """--saved: two copies saved into a temporary store, each session opens its own link;
+    a page saying the dataset could not be opened would count as an error."""
+    out = run_load_test("--client", "protocol", "--saved", "--hold", "0")
+    assert counts(out)["open"] == (2, 0)
