@@ -1,8 +1,8 @@
 """compose.yaml (beside the Dockerfile) agrees with the files it uses: the nginx example's
 upstream names its app services on the port the Dockerfile exposes, nginx gets the files where
-the example includes them, and every replica gets one store and one cookie secret that the store's settings accept.
-(Compose itself is not run here: there is no Docker engine; tests/e2e/test_replicas.py runs
-the same topology without it.)"""
+the example includes them, and every replica gets one store and one cookie secret that the
+store's settings accept. (Compose itself is not run here: there is no Docker engine;
+tests/e2e/test_replicas.py runs the same topology without it.)"""
 
 from __future__ import annotations
 
