@@ -81,7 +81,15 @@ def test_edit_in_the_grid_save_then_edit_the_saved_version_into_a_new_one(
         link = use_and_save(page, old=None)
         first.close()
         pooled = analyze_dfs(token_of(link))
-        assert abs(pooled["estimate"] - unedited["estimate"]) > 0.05, (pooled, unedited)
+        # the saved version holds exactly the typed value: the same pooled result as the files
+        # with that one cell changed, and another number than the upload's
+        assert pooled["estimate"] == pytest.approx(
+            analyze_dfs(None, edited_copy(tmp_path, "bcg", "one", {"trial1": 40}))["estimate"],
+            abs=1e-12,
+        )
+        assert fmt_ratio(math.exp(pooled["estimate"])) != fmt_ratio(
+            math.exp(unedited["estimate"])
+        ), (pooled, unedited)
 
         fresh = browser.new_context()
         other = fresh.new_page()
@@ -91,9 +99,14 @@ def test_edit_in_the_grid_save_then_edit_the_saved_version_into_a_new_one(
         wait_idle(other)
         edit_events_rt(other, row=2, value=60)  # trial2: 6 -> 60
         second = use_and_save(other, old=token_of(link))
-        other.screenshot(path=str(artifacts / "edit-save-second.png"))
         pooled_2 = analyze_dfs(token_of(second))
-        assert abs(pooled_2["estimate"] - pooled["estimate"]) > 0.05, (pooled_2, pooled)
+        assert pooled_2["estimate"] == pytest.approx(
+            analyze_dfs(None, edited_copy(tmp_path, "one", "two", {"trial2": 60}))["estimate"],
+            abs=1e-12,
+        )
+        assert fmt_ratio(math.exp(pooled_2["estimate"])) != fmt_ratio(
+            math.exp(pooled["estimate"])
+        ), (pooled_2, pooled)
         other.goto(second.replace("/studies?", "/?"))
         expect_saved_overview(other, pooled_2)
         fresh.close()
@@ -104,6 +117,19 @@ def test_edit_in_the_grid_save_then_edit_the_saved_version_into_a_new_one(
         expect_saved_overview(old, pooled)
         assert analyze_dfs(token_of(link)) == pooled
         again.close()
+
+
+def edited_copy(tmp_path: Path, source: str, name: str, events_rt: dict[str, int]) -> Path:
+    """The files of folder ``source`` under ``tmp_path`` with the DFS events_rt of the studies
+    in ``events_rt`` set as given: what the edits typed in the browser should give."""
+    folder = tmp_path / name
+    folder.mkdir()
+    outcomes = pd.read_csv(tmp_path / source / "outcomes.csv")
+    for study, value in events_rt.items():
+        outcomes.loc[outcomes["study_id"] == study, "events_rt"] = value
+    outcomes.to_csv(folder / "outcomes.csv", index=False)
+    (folder / "studies.csv").write_bytes((tmp_path / source / "studies.csv").read_bytes())
+    return folder
 
 
 def outcomes_editor(page: Page) -> Locator:
@@ -126,19 +152,21 @@ HEADER, ROW = 35, 35
 
 def type_in_cell(page: Page, grid: Locator, row: int, steps_right: int, text: str) -> None:
     """Select row ``row``'s study_id cell with a click, move ``steps_right`` columns with the
-    arrow keys (the grid scrolls along), open the cell's editor (Enter), replace its text and
-    commit (Enter); the grid's accessible table (glide-data-grid keeps one beside its canvas)
-    then holds ``text`` in that cell."""
+    arrow keys (the grid scrolls along), open the cell's overlay editor (Enter), replace its
+    text and commit (Enter); the grid's accessible table (glide-data-grid keeps one beside its
+    canvas) then holds ``text`` in that cell."""
     wait_idle(page)
     grid.scroll_into_view_if_needed()
     grid.click(position={"x": 60, "y": HEADER + (row - 0.5) * ROW})
     for _ in range(steps_right):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("Enter")
-    page.wait_for_timeout(300)  # the overlay editor opens
-    page.keyboard.press("Control+a")
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    overlay = page.get_by_test_id("portal").locator("textarea.gdg-input, input.gdg-input")
+    expect(overlay).to_be_focused(timeout=RUN_TIMEOUT)  # the cell's overlay editor is open
+    overlay.fill(text)
+    expect(overlay).to_have_value(text)
+    overlay.press("Enter")
+    expect(overlay).to_have_count(0, timeout=RUN_TIMEOUT)
     cell = grid.locator(f'[aria-rowindex="{row + 1}"] [aria-colindex="{steps_right + 1}"]')
     expect(cell).to_have_text(text, timeout=RUN_TIMEOUT)
 
