@@ -206,7 +206,8 @@ def texts(at: AppTest) -> list[str]:
 def test_bias_funnel_and_tests_equal_cli(bias) -> None:
     at, js = bias
     said = texts(at)
-    assert f"{js['title']} · k = {js['k']} · " in " ".join(said)
+    # the title as the page writes it: Markdown-escaped (blocks.text), so it shows as text
+    assert f"{blocks.text(js['title'])} · k = {js['k']} · " in " ".join(said)
     for message in (js["funnel"]["message"], js["tests_message"], js["low_power"], js["tf_note"]):
         assert message is None or message in said
     points = js["funnel"]["points"]
