@@ -112,7 +112,7 @@ def test_bundled_overview_keeps_its_words() -> None:
         "Design",
         "Radiotherapy",
     ]
-    assert any("Published (Rim et al. 2024)" in m.value for m in at.markdown)
+    assert any(text("Published (Rim et al. 2024)") in m.value for m in at.markdown)
 
 
 def test_a_project_file_loads_back_with_its_data_words_and_view() -> None:
