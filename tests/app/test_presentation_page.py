@@ -140,6 +140,6 @@ def test_one_and_zero_studies_say_so():
 def test_published_result_is_beside_it():
     at = page("outcome=DFS")
     assert any(
-        m.startswith("**Published (Rim et al. 2024):** OR of 1\\-year DFS 0\\.359")
+        m.startswith(f"**{text('Published (Rim et al. 2024)')}:** OR of 1\\-year DFS 0\\.359")
         for m in markdown(at)
     )

@@ -8,7 +8,7 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from core.stats import pooling
@@ -59,6 +59,15 @@ def test_invariant_to_study_order(data, method, ci, seed):
 
 
 @SETTINGS
+@example(
+    data=(
+        np.array([0.25, 0.0, 1.0, 0.75, 0.625, 0.03125, 1.0, 1.0, 2.0]),
+        np.array([0.25, 1.0, 1.0, 0.5, 0.25, 0.03125, 1.0, 1.0, 1.0]),
+    ),
+    method="ML",
+    ci="wald",
+    c=0.01,
+)
 @given(
     data=datasets(),
     method=st.sampled_from(METHODS),
@@ -72,7 +81,9 @@ def test_scale_equivariance(data, method, ci, c):
     assert close(b.estimate, a.estimate * c, tol)
     assert close(b.se, a.se * abs(c), tol)
     assert close(b.tau2, a.tau2 * c * c, tol) or abs(b.tau2 - a.tau2 * c * c) < 1e-10 * c * c
-    assert close(b.i2, a.i2, 1e-6) or abs(b.i2 - a.i2) < 1e-6
+    # I² (in percent) inherits tau2's stopping tolerance: ML on a rescaled copy stopped
+    # 8.7e-6 points apart at I² = 6.8% (c = 0.01; hypothesis found it in CI)
+    assert close(b.i2, a.i2, 1e-6) or abs(b.i2 - a.i2) < 100 * tol
     assert close(b.pvalue, a.pvalue, 1e-6) or abs(b.pvalue - a.pvalue) < 1e-9
     assert close(b.q, a.q, 1e-8)
 
