@@ -29,8 +29,11 @@ from core.store import Missing, Refused, StoreUnavailable, open_store
 from core.store.link import split_data
 from core.views import bias, overlap, sensitivity
 from core.views.analysis import (
+    BIAS_ANALYSES,
+    SENSITIVITY_ANALYSES,
     EstimableFn,
     analyse,
+    frequentist_view,
     outcome_words_json,
     ratio_pages_unavailable,
     to_json,
@@ -184,22 +187,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(state: ViewState, dataset: Dataset) -> dict:
+    state, bayes_note = frequentist_view(state, SENSITIVITY_ANALYSES)
     unavailable = ratio_pages_unavailable(state)
     if unavailable:
         return {"query": state.to_dict(), "notices": [], "message": unavailable}
     effects: EstimableFn = lambda o, m, t, r, z: estimable(dataset, o, m, t, r, z)  # noqa: E731
     oa = analyse(state, dataset, effects).outcomes[state.outcome]
     doc = sensitivity.to_json(sensitivity.sensitivity_view(state, oa, dataset.studies, effects))
+    doc["notices"] = [bayes_note] if bayes_note else []
     overlaps = overlap.to_json(oa.overlaps, oa.overlap_dropped)
     return {**doc, "outcome_words": outcome_words_json(oa), "overlap": overlaps}
 
 
 def _bias(state: ViewState, dataset: Dataset) -> dict:
+    state, bayes_note = frequentist_view(state, BIAS_ANALYSES)
     unavailable = ratio_pages_unavailable(state)
     if unavailable:
         return {"query": state.to_dict(), "notices": [], "message": unavailable}
     oa = analyse(state, dataset).outcomes[state.outcome]
     doc = bias.to_json(bias.bias_view(state, oa, dataset.studies))
+    doc["notices"] = [bayes_note] if bayes_note else []
     overlaps = overlap.to_json(oa.overlaps, oa.overlap_dropped)
     return {**doc, "outcome_words": outcome_words_json(oa), "overlap": overlaps}
 

@@ -13,8 +13,8 @@ from core.charts.forest import VegaSpec
 from core.state.view import FIELD_BY_NAME, MAX_MODERATORS, ViewState
 from core.stats.effects import exp_ratio
 from core.views.analysis import (
-    frequentist,
-    frequentist_page_note,
+    BIAS_ANALYSES,
+    frequentist_view,
     model_label,
     ratio_pages_unavailable,
 )
@@ -222,10 +222,7 @@ def several_section(bv: BiasView, reg: Regression, state: ViewState, name: str) 
 
 def main() -> None:
     state = sync.current()
-    bayes_note = None
-    if state.method == "BAYES":  # these analyses refit frequentist models
-        bayes_note = frequentist_page_note("small-study-effect analyses")
-        state = state.replace(method=frequentist(state.method))
+    state, bayes_note = frequentist_view(state, BIAS_ANALYSES)
     oa = cache.analysis(state).outcomes[state.outcome]
     st.title("Small-study effects")
     if bayes_note:

@@ -28,8 +28,8 @@ from core.charts.sensitivity import (
 from core.data.description import arm_name
 from core.stats.effects import exp_ratio
 from core.views.analysis import (
-    frequentist,
-    frequentist_page_note,
+    SENSITIVITY_ANALYSES,
+    frequentist_view,
     model_label,
     ratio_pages_unavailable,
 )
@@ -278,10 +278,7 @@ def gosh_section(sv: SensitivityView, name: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 state = sync.current()
-bayes_note = None
-if state.method == "BAYES":  # these analyses refit frequentist models
-    bayes_note = frequentist_page_note("leave-one-out, cumulative, influence or estimator analyses")
-    state = state.replace(method=frequentist(state.method))
+state, bayes_note = frequentist_view(state, SENSITIVITY_ANALYSES)
 oa = cache.analysis(state).outcomes[state.outcome]
 unavailable = ratio_pages_unavailable(state)
 if unavailable:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -501,6 +501,19 @@ def frequentist_page_note(page: str) -> str:
         "random effects) of the same studies. The Bayesian result (posterior median, 95% "
         "credible interval, probability of benefit) is on the Overview and Present pages."
     )
+
+
+#: What the Sensitivity and Small-study pages fit, named in their note under the Bayesian model.
+SENSITIVITY_ANALYSES: Final = "leave-one-out, cumulative, influence or estimator analyses"
+BIAS_ANALYSES: Final = "small-study-effect analyses"
+
+
+def frequentist_view(state: ViewState, page: str) -> tuple[ViewState, str | None]:
+    """The view the Sensitivity and Small-study analyses fit (their pages and CLI commands):
+    under ``method=BAYES`` the same view with REML, and the note saying so; else ``state``."""
+    if state.method != "BAYES":
+        return state, None
+    return state.replace(method=frequentist(state.method)), frequentist_page_note(page)
 
 
 def bayes_message(res: BayesResult, state: ViewState) -> str:

@@ -108,3 +108,21 @@ def test_plain_sentence_and_probability_words(capsys: pytest.CaptureFixture[str]
 )  # fmt: skip
 def test_probability_is_never_rounded_to_certainty(p: float | None, shown: str) -> None:
     assert probability(p) == shown
+
+
+@pytest.mark.parametrize("command", ["sensitivity", "bias"])
+def test_sensitivity_and_bias_commands_refit_reml_and_say_so(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """As their pages: under method=BAYES the same numbers as method=REML, with the note."""
+    docs = []
+    for method in ("BAYES", "REML"):
+        assert main([command, f"method={method}&outcome=DFS"]) == 0
+        docs.append(json.loads(capsys.readouterr().out))
+    bayes, reml = docs
+    assert any("The Bayesian model has no" in n for n in bayes["notices"])
+    assert not any("The Bayesian model has no" in n for n in reml["notices"])
+    drop = ("notices", "query")
+    assert {k: v for k, v in bayes.items() if k not in drop} == {
+        k: v for k, v in reml.items() if k not in drop
+    }
