@@ -14,6 +14,7 @@ print it (``core.stats.effects.to_shown``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -567,13 +568,20 @@ def prior_words(scale: float) -> str:
     return f"half-normal prior on τ, scale {fmt.number(scale)}; flat prior on the mean"
 
 
+@functools.lru_cache(maxsize=256)
+def _prior_fits(y: tuple[float, ...], v: tuple[float, ...]) -> tuple[BayesResult, ...]:
+    """The prior-sensitivity fits of one set of studies, computed once (three quadrature fits,
+    ~30 ms), not on every rerun of the pages that show the line."""
+    return tuple(prior_sensitivity(np.array(y), np.array(v)))
+
+
 def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
     """'Prior sensitivity (scale of τ's prior: P(OR < 1), 95% CrI): 0.25: 98%, 0.40-0.90; ...'
     for the scales of core.stats.bayes.SENSITIVITY_SCALES ('' without a Bayesian fit)."""
     if oa.bayes is None:
         return ""
     used = oa.rows[oa.rows["included"]]
-    fits = prior_sensitivity(used["yi"].to_numpy(dtype=float), used["vi"].to_numpy(dtype=float))
+    fits = _prior_fits(tuple(used["yi"].astype(float)), tuple(used["vi"].astype(float)))
     m = oa.measure
     parts = [
         f"{fmt.number(f.tau_prior)}: {fmt.probability(f.p_benefit)}, "
