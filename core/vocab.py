@@ -28,18 +28,16 @@ RT_TYPES: Final = {"external": "external-beam", "internal": "internal (e.g. I-13
 OUTCOMES: Final = {"OS": "overall survival", "DFS": "disease-free survival"}
 #: Outcome labels with their abbreviation, as the controls show them.
 OUTCOME_CHOICES: Final = {code: f"{label} ({code})" for code, label in OUTCOMES.items()}
-MEASURES: Final = {
-    "OR": "odds ratio at t years",
-    "RR": "risk ratio at t years",
-    "RD": "risk difference at t years",
-    "HR": "hazard ratio",
-}
 #: The measures' names in a sentence ('the pooled odds ratio').
 MEASURE_NAMES: Final = {
     "OR": "odds ratio",
     "RR": "risk ratio",
     "RD": "risk difference",
     "HR": "hazard ratio",
+}
+#: The measures as the controls offer them: the 2x2-table measures are read at t years.
+MEASURES: Final = {
+    code: name if code == "HR" else f"{name} at t years" for code, name in MEASURE_NAMES.items()
 }
 #: How the risk difference is shown: a proportion (as metafor and RevMan print it).
 RD_UNIT: Final = "risk difference as a proportion (-0.05 = 5 fewer events per 100 patients)"
