@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from itertools import product
+
 import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
@@ -443,20 +446,14 @@ def _your_data(dataset: Dataset, is_upload: bool) -> None:
         "leading ' in CSV, .xlsx and Parquet files; numbers are untouched."
     )
     t1, t2, t3 = st.columns(3)
-    t1.download_button(
-        "Template: studies (CSV)",
-        data=lambda: export.template_csv("studies"),
-        file_name="studies_template.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
-    t2.download_button(
-        "Template: outcomes (CSV)",
-        data=lambda: export.template_csv("outcomes"),
-        file_name="outcomes_template.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
+    for cell, table in zip((t1, t2), ("studies", "outcomes"), strict=True):
+        cell.download_button(
+            f"Template: {table} (CSV)",
+            data=partial(export.template_csv, table),
+            file_name=f"{table}_template.csv",
+            mime="text/csv",
+            on_click="ignore",
+        )
     t3.download_button(
         "Template: both (Excel .xlsx)",
         data=export.template_xlsx,
@@ -465,35 +462,22 @@ def _your_data(dataset: Dataset, is_upload: bool) -> None:
         on_click="ignore",
     )
     prefix = "upload" if is_upload else "evidence"
-    d1, d2, d3, d4 = st.columns(4)
-    d1.download_button(
-        "This dataset: studies (CSV)",
-        data=lambda: export.export_csv(studies),
-        file_name=f"{prefix}_studies.csv",
-        mime="text/csv",
-        on_click="ignore",
+    formats = (
+        ("CSV", export.export_csv, "csv", "text/csv"),
+        ("Parquet", export.export_parquet, "parquet", "application/vnd.apache.parquet"),
     )
-    d2.download_button(
-        "This dataset: outcomes (CSV)",
-        data=lambda: export.export_csv(outcomes),
-        file_name=f"{prefix}_outcomes.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
-    d3.download_button(
-        "This dataset: studies (Parquet)",
-        data=lambda: export.export_parquet(studies),
-        file_name=f"{prefix}_studies.parquet",
-        mime="application/vnd.apache.parquet",
-        on_click="ignore",
-    )
-    d4.download_button(
-        "This dataset: outcomes (Parquet)",
-        data=lambda: export.export_parquet(outcomes),
-        file_name=f"{prefix}_outcomes.parquet",
-        mime="application/vnd.apache.parquet",
-        on_click="ignore",
-    )
+    tables = (("studies", studies), ("outcomes", outcomes))
+    cells = st.columns(4)
+    for cell, ((kind, writer, ext, mime), (table, frame)) in zip(
+        cells, product(formats, tables), strict=True
+    ):
+        cell.download_button(
+            f"This dataset: {table} ({kind})",
+            data=partial(writer, frame),
+            file_name=f"{prefix}_{table}.{ext}",
+            mime=mime,
+            on_click="ignore",
+        )
     p1, p2 = st.columns(2)
     view = sync.current()
     p1.download_button(
