@@ -788,18 +788,24 @@ def _forest_spec(layout: _Layout) -> dict:
         return alt.layer(*layers).properties(width=w, height=height)
 
     # ---- left panel: labels (a click on a study's label toggles it, as on its row)
-    label_hits = (
-        alt.Chart(alt.NamedData(name="forest_hits"))
-        .transform_filter(alt.datum.kind == "study")
-        .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
-        .mark_rect(opacity=0, cursor="pointer")
-        .encode(
-            x=alt.value(0),
-            x2=alt.value(label_w),
-            y=yq("y_lo"),
-            y2="y_hi:Q",
-            tooltip=_tooltip(ci_head),
+    def hit_rows(w: float) -> alt.Chart:
+        """Invisible clickable bands over a panel ``w`` wide, one per row of ``forest_hits``."""
+        return (
+            alt.Chart(alt.NamedData(name="forest_hits"))
+            .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
+            .mark_rect(opacity=0, cursor="pointer")
+            .encode(
+                x=alt.value(0),
+                x2=alt.value(w),
+                y=yq("y_lo"),
+                y2="y_hi:Q",
+                tooltip=_tooltip(ci_head),
+            )
         )
+
+    label_hits = (
+        hit_rows(label_w)
+        .transform_filter(alt.datum.kind == "study")
         .add_params(
             alt.selection_point(
                 name=LABEL_PARAM,
@@ -933,20 +939,9 @@ def _forest_spec(layout: _Layout) -> dict:
     toggle = alt.selection_point(
         name=TOGGLE_PARAM, fields=["study_id"], on="click", toggle="true", clear=False, empty=False
     )
-    hit_rows = (
-        alt.Chart(alt.NamedData(name="forest_hits"))
-        .transform_calculate(y_lo="datum.y - 0.5", y_hi="datum.y + 0.5")
-        .mark_rect(opacity=0, cursor="pointer")
-        .encode(
-            x=alt.value(0),
-            x2=alt.value(plot_w),
-            y=yq("y_lo"),
-            y2="y_hi:Q",
-            tooltip=_tooltip(ci_head),
-        )
-    )
-    study_hits = hit_rows.transform_filter(alt.datum.kind == "study").add_params(toggle)
-    other_hits = hit_rows.transform_filter(alt.datum.kind != "study").mark_rect(opacity=0)
+    plot_hits = hit_rows(plot_w)
+    study_hits = plot_hits.transform_filter(alt.datum.kind == "study").add_params(toggle)
+    other_hits = plot_hits.transform_filter(alt.datum.kind != "study").mark_rect(opacity=0)
     fav_y = height + sz.axis + 12 * sz.font / 12 + sz.font
     fav = pd.DataFrame({"x": [null, null], "t": [f"← {favours[0]}", f"{favours[1]} →"]})
     fav["side"] = ["left", "right"]
