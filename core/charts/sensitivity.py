@@ -178,6 +178,18 @@ def _tip(field: str, title: str) -> alt.Tooltip:
     return alt.Tooltip(f"{field}:N", title=title)
 
 
+def _ci_texts(f: pd.DataFrame) -> list[str]:
+    """Each row's "ratio [95% CI]" text, from columns ratio, ratio_low, ratio_high."""
+    return [
+        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
+    ]
+
+
+def _interval(row: pd.Series) -> tuple[float, float, float]:
+    """A row's (ratio, low, high): the reference band of ``_interval_chart``."""
+    return float(row["ratio"]), float(row["ratio_low"]), float(row["ratio_high"])
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -194,9 +206,7 @@ def leave_one_out_chart(
     f.loc[f["kind"] == "full", "color"] = PALETTE["pooled"]
     f["shape"] = np.where(f["flagged"], "triangle-up", "circle")
     f.loc[f["kind"] == "full", "shape"] = "diamond"
-    f["ci_95"] = [
-        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
-    ]
+    f["ci_95"] = _ci_texts(f)
     f["change"] = [
         "reference" if kind == "full" else fmt.change(c)
         for kind, c in zip(f["kind"], f["change_pct"], strict=True)
@@ -220,7 +230,7 @@ def leave_one_out_chart(
         treatment=treatment,
         tooltip=tooltip,
         side_header="Ratio [95% CI]",
-        reference=(float(full["ratio"]), float(full["ratio_low"]), float(full["ratio_high"])),
+        reference=_interval(full),
     )
 
 
@@ -237,9 +247,7 @@ def cumulative_chart(
     ]
     f["color"] = [PALETTE["pooled"] if i == last else PALETTE["study"] for i in range(len(f))]
     f["shape"] = ["diamond" if i == last else "circle" for i in range(len(f))]
-    f["ci_95"] = [
-        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
-    ]
+    f["ci_95"] = _ci_texts(f)
     f["side_text"] = [f"k = {k} · {ci}" for k, ci in zip(f["k"], f["ci_95"], strict=True)]
     full = f.iloc[last]
     tooltip = [
@@ -253,7 +261,7 @@ def cumulative_chart(
         treatment=treatment,
         tooltip=tooltip,
         side_header="k · Ratio [95% CI]",
-        reference=(float(full["ratio"]), float(full["ratio_low"]), float(full["ratio_high"])),
+        reference=_interval(full),
     )
 
 
@@ -273,9 +281,7 @@ def estimator_chart(
     )
     f["shape"] = np.where(f["family"] == "common", "square", "circle")
     is_current = (f["method"] == current[0]) & (f["ci"] == current[1])
-    f["ci_95"] = [
-        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
-    ]
+    f["ci_95"] = _ci_texts(f)
     f.loc[f["ratio"].isna(), "ci_95"] = "not computed: " + f.loc[f["ratio"].isna(), "note"]
     f["side_text"] = f["ci_95"] + np.where(is_current, "  ◀ this view", "")
     f["tau2_text"] = [fmt.tau2(t) for t in f["tau2"].astype(float)]
@@ -288,8 +294,7 @@ def estimator_chart(
     ]
     ref = None
     if is_current.any():
-        r = f[is_current].iloc[0]
-        ref = (float(r["ratio"]), float(r["ratio_low"]), float(r["ratio_high"]))
+        ref = _interval(f[is_current].iloc[0])
     return _interval_chart(
         f,
         measure_label=measure_label,
@@ -310,9 +315,7 @@ def quality_sweep_chart(
     is_current = f["qmin"] == (current if current is not None else -1.0)
     f["color"] = np.where(is_current, PALETTE["pooled"], PALETTE["study"])
     f["shape"] = np.where(is_current, "diamond", "circle")  # not by colour alone
-    f["ci_95"] = [
-        ratio_with_ci(*r) for r in zip(f["ratio"], f["ratio_low"], f["ratio_high"], strict=True)
-    ]
+    f["ci_95"] = _ci_texts(f)
     f["side_text"] = [
         f"k = {k} · {ci}" + ("  ◀ this view" if cur else "")
         for k, ci, cur in zip(f["k"], f["ci_95"], is_current, strict=True)
