@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from core.stats.heterogeneity import i2_h2, typical_variance
 from core.stats.pooling import PoolResult, check_inputs, pool
 
 #: Default scale of the half-normal prior on tau (log-ratio scale; Röver et al. 2021).
@@ -230,10 +231,7 @@ def as_pool_result(res: BayesResult, yi: object, vi: object) -> PoolResult:
     tau2 = res.tau_median**2
     nan = math.nan
     if res.k > 1:  # as the frequentist fit: one weight 1e16 times the others leaves s2 = inf
-        w = 1.0 / v
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            s2 = np.float64((res.k - 1) * w.sum()) / (w.sum() ** 2 - (w * w).sum())
-            i2, h2 = float(100.0 * tau2 / (tau2 + s2)), float((tau2 + s2) / s2)
+        i2, h2 = i2_h2(tau2, typical_variance(v))
     else:
         i2 = h2 = nan
     return PoolResult(

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import special, stats
 
 from core.stats import rma
+from core.stats.heterogeneity import i2_h2, typical_variance
 from core.stats.pooling import check_inputs, pool
 from core.stats.subgroups import meta_regression
 
@@ -439,8 +440,7 @@ def trim_and_fill(
     if method == "EE":
         i2 = 100.0 * max(q - (kk - 1), 0.0) / q if q > 0 else 0.0
     else:
-        s2 = (kk - 1) * w.sum() / (w.sum() ** 2 - (w * w).sum())
-        i2 = 100.0 * fit.tau2 / (fit.tau2 + s2)
+        i2 = i2_h2(fit.tau2, typical_variance(va))[0]
     return TrimAndFill(
         k0=k0,
         se_k0=se_k0,

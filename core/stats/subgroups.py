@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import linalg, special, stats
 
 from core.stats import rma
+from core.stats.heterogeneity import i2_h2, typical_variance
 from core.stats.pooling import PoolResult, check_inputs, pool
 from core.stats.rma import WLS
 
@@ -197,8 +198,7 @@ def common_tau2_fits(
         q = float(max(0.0, (w0 * (yg - mu0) ** 2).sum()))
         est, se = float(fit.coef[j]), float(fit.se[j])
         if k > 1:
-            s2 = (k - 1) * w0.sum() / (w0.sum() ** 2 - (w0**2).sum())
-            i2, h2 = 100.0 * t2 / (s2 + t2), (s2 + t2) / s2
+            i2, h2 = i2_h2(t2, typical_variance(vg))
             hk = math.sqrt(float((w * (yg - est) ** 2).sum() / ((k - 1) * w.sum())))
         else:
             i2, h2, hk = 0.0, 1.0, math.nan

@@ -1,0 +1,24 @@
+"""Heterogeneity of a random-effects fit as metafor reports it (Higgins & Thompson 2002):
+I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2, with the typical within-study
+variance s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (eq. 9).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def typical_variance(v: np.ndarray) -> np.float64:
+    """s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi; inf when one weight dwarfs the
+    others so far that the denominator cancels to 0."""
+    w = 1.0 / v
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.float64((v.size - 1) * w.sum()) / (w.sum() ** 2 - (w * w).sum())
+
+
+def i2_h2(tau2: float, s2: float) -> tuple[float, float]:
+    """I2 (percent) and H2 of a fit with between-study variance ``tau2`` and typical
+    within-study variance ``s2``."""
+    t, s = np.float64(tau2), np.float64(s2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return float(100.0 * t / (t + s)), float((t + s) / s)
