@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special, stats
 
 from core.stats import rma
-from core.stats.heterogeneity import i2_h2, typical_variance
+from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
 from core.stats.pooling import check_inputs, pool
 from core.stats.subgroups import meta_regression
 
@@ -434,8 +434,7 @@ def trim_and_fill(
     fit = _fit_intercept(ya, va, method, _DEFAULT_THRESHOLD)
     est, se = float(fit.beta[0]), float(math.sqrt(fit.vb[0, 0]))
     stat = est / se
-    w = 1.0 / va
-    q = float((w * (ya - (w * ya).sum() / w.sum()) ** 2).sum())
+    q = cochran_q(ya, 1.0 / va)
     kk = ya.size
     if method == "EE":
         i2 = 100.0 * max(q - (kk - 1), 0.0) / q if q > 0 else 0.0

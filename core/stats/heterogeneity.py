@@ -1,6 +1,7 @@
-"""Heterogeneity of a random-effects fit as metafor reports it (Higgins & Thompson 2002):
-I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2, with the typical within-study
-variance s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (eq. 9).
+"""Heterogeneity as metafor reports it: Cochran's Q = sum w (y - mu)^2 about the weighted
+mean mu = sum w y / sum w; I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2, with the
+typical within-study variance s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (Higgins &
+Thompson 2002, eq. 9).
 """
 
 from __future__ import annotations
@@ -22,3 +23,9 @@ def i2_h2(tau2: float, s2: float) -> tuple[float, float]:
     t, s = np.float64(tau2), np.float64(s2)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return float(100.0 * t / (t + s)), float((t + s) / s)
+
+
+def cochran_q(y: np.ndarray, w: np.ndarray) -> float:
+    """Cochran's Q of estimates ``y`` with weights ``w``: sum w (y - mu)^2, mu = sum w y / sum w."""
+    mu = float((w * y).sum() / w.sum())
+    return float((w * (y - mu) ** 2).sum())

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import linalg, special, stats
 
 from core.stats import rma
-from core.stats.heterogeneity import i2_h2, typical_variance
+from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
 from core.stats.pooling import PoolResult, check_inputs, pool
 from core.stats.rma import WLS
 
@@ -133,9 +133,7 @@ def subgroup_analysis(
     qb: float | None
     pb: float | None
     if m >= 2 and np.all(np.isfinite(se)) and np.all(se > 0):
-        w = 1.0 / se**2
-        mu = float((w * est).sum() / w.sum())
-        qb = float(max(0.0, (w * (est - mu) ** 2).sum()))
+        qb = cochran_q(est, 1.0 / se**2)
         pb = float(special.chdtrc(m - 1, qb))
     else:
         qb = pb = None
@@ -193,9 +191,7 @@ def common_tau2_fits(
         yg, vg = y[s], v[s]
         k = int(yg.size)
         w = 1.0 / (vg + t2)
-        w0 = 1.0 / vg
-        mu0 = float((w0 * yg).sum() / w0.sum())
-        q = float(max(0.0, (w0 * (yg - mu0) ** 2).sum()))
+        q = cochran_q(yg, 1.0 / vg)
         est, se = float(fit.coef[j]), float(fit.se[j])
         if k > 1:
             i2, h2 = i2_h2(t2, typical_variance(vg))
