@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from core import fmt, vocab
-from core.data.schema import TABLES, Problem
+from core.data.schema import TABLES, Problem, too_large
 from core.sanitize import one_line
 from core.state.view import COLUMN_PATTERN
 
@@ -297,12 +297,8 @@ def parse(data: bytes, name: str = FILE_NAME) -> tuple[Description | None, list[
     def problem(message: str, fix: str = "") -> tuple[None, list[Problem]]:
         return None, [Problem(name, None, None, message, fix)]
 
-    if len(data) > MAX_BYTES:
-        return problem(
-            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_BYTES)} limit "
-            "for a description",
-            "keep the description short",
-        )
+    if (big := too_large(name, data, MAX_BYTES)) is not None:
+        return problem(f"{big} for a description", "keep the description short")
     try:
         obj = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:

@@ -27,7 +27,7 @@ import pandas as pd
 from core import fmt
 from core.data import description as desc
 from core.data.dataset import Dataset, load_files
-from core.data.schema import MAX_FILE_BYTES, Problem
+from core.data.schema import MAX_FILE_BYTES, Problem, too_large
 from core.state.view import ViewState, encode_query, parse_query
 
 KIND = "evidence-explorer-project"
@@ -88,12 +88,8 @@ def read_project(data: bytes, name: str = "project.zip") -> tuple[Project | None
     def bad(message: str, fix: str = "") -> tuple[None, list[Problem]]:
         return None, [Problem(name, None, None, message, fix)]
 
-    if len(data) > MAX_FILE_BYTES:
-        return bad(
-            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_FILE_BYTES)} "
-            "limit",
-            "keep fewer studies in one project",
-        )
+    if (big := too_large(name, data)) is not None:
+        return bad(big, "keep fewer studies in one project")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = {i.filename: i for i in zf.infolist()}

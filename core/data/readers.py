@@ -25,7 +25,6 @@ from core import fmt
 from core.data.schema import (
     MAX_CELLS,
     MAX_COLUMNS,
-    MAX_FILE_BYTES,
     MAX_ROWS,
     MAX_XLSX_RATIO,
     MAX_XLSX_UNCOMPRESSED,
@@ -35,6 +34,7 @@ from core.data.schema import (
     Problems,
     RawTable,
     ValidationReport,
+    too_large,
     validate_tables,
 )
 
@@ -727,11 +727,8 @@ def _read_one(
     name: str, data: bytes, problems: list[Problem], notes: list[str]
 ) -> dict[str, RawTable]:
     ext = PurePath(name).suffix.lower()
-    if len(data) > MAX_FILE_BYTES:
-        raise _Unreadable(
-            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_FILE_BYTES)} "
-            "limit"
-        )
+    if (big := too_large(name, data)) is not None:
+        raise _Unreadable(big)
     if not data:
         raise _Unreadable(f"{name} is empty", "start from the template")
     kind = _EXTENSIONS.get(ext)
@@ -838,11 +835,8 @@ def validate_files(
 def read_csv_table(name: str, data: bytes) -> RawTable:
     """One small CSV table (e.g. digitised curve points), with the upload limits on size,
     rows and cells; raises ValueError with one plain line (what is wrong, and the fix)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ValueError(
-            f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(MAX_FILE_BYTES)} "
-            "limit"
-        )
+    if (big := too_large(name, data)) is not None:
+        raise ValueError(big)
     try:
         return _read_csv(name, data, [])
     except _Unreadable as exc:

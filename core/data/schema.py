@@ -32,6 +32,14 @@ MAX_XLSX_UNCOMPRESSED = 100_000_000
 MAX_XLSX_RATIO = 200
 ROW_NOTE = "row numbers count the header as row 1, so the first data row is row 2"
 
+
+def too_large(name: str, data: bytes, limit: int = MAX_FILE_BYTES) -> str | None:
+    """What is wrong with file ``name`` when ``data`` is over ``limit`` bytes; None within it."""
+    if len(data) <= limit:
+        return None
+    return f"{name} is {fmt.count(len(data))} bytes, larger than the {fmt.count(limit)} limit"
+
+
 Kind = Literal["text", "int", "float"]
 Severity = Literal["error", "warning"]
 
