@@ -32,7 +32,7 @@ from core import fmt
 from core.charts.forest import FONT_FAMILY, PALETTE, json_safe
 from core.fmt import percent, ratio, ratio_with_ci
 from core.stats.bias import FunnelData, TrimAndFill
-from core.stats.effects import exp_ratios
+from core.stats.effects import Z975, exp_ratios
 from core.stats.subgroups import MetaRegressionResult
 
 __all__ = [
@@ -45,8 +45,6 @@ __all__ = [
     "ratio_ticks",
     "regions_frame",
 ]
-
-Z975 = 1.959963984540054  # stats.norm.isf(0.025)
 
 FUNNEL_COLUMNS = ["kind", "study_id", "label", "yi", "sei", "ratio", "ci_low", "ci_high", "weight"]
 

@@ -32,6 +32,7 @@ from core.data.description import arm_name
 from core.data.provenance import provenance
 from core.stats.effects import (
     LOG_MAX,
+    Z975,
     LogRatio,
     ZeroCellRule,
     double_zero,
@@ -128,7 +129,6 @@ class EstimableSet:
         return self.rows["vi"].to_numpy(dtype=float)
 
 
-Z975 = float(stats.norm.isf(0.025))
 # 1/v^2 summed over MAX_ROWS (5e4) studies stays below 1.8e308 for v >= 1e-150.
 MIN_VARIANCE = 1e-150
 

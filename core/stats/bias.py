@@ -14,6 +14,7 @@ import numpy as np
 from scipy import special, stats
 
 from core.stats import rma
+from core.stats.effects import Z975
 from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
 from core.stats.pooling import check_inputs, pool
 from core.stats.subgroups import meta_regression
@@ -28,8 +29,6 @@ __all__ = [
     "funnel_data",
     "trim_and_fill",
 ]
-
-_Z975 = stats.norm.isf(0.025)
 
 
 # ---------------------------------------------------------------------------------------
@@ -447,8 +446,8 @@ def trim_and_fill(
         estimator=estimator,
         estimate=est,
         se=se,
-        ci_low=est - _Z975 * se,
-        ci_high=est + _Z975 * se,
+        ci_low=est - Z975 * se,
+        ci_high=est + Z975 * se,
         stat=stat,
         pvalue=float(special.erfc(abs(stat) / math.sqrt(2.0))),
         tau2=fit.tau2,
@@ -523,7 +522,7 @@ def funnel_data(
         hi_col.append(z * grid)
     return FunnelData(
         points={"yi": y, "sei": sei, "vi": v},
-        funnel={"sei": grid, "lower": est - _Z975 * grid, "upper": est + _Z975 * grid},
+        funnel={"sei": grid, "lower": est - Z975 * grid, "upper": est + Z975 * grid},
         contours={
             "level": np.concatenate(lv_col),
             "sei": np.concatenate(s_col),

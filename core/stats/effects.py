@@ -44,6 +44,8 @@ _MEASURES = ("OR", "RR", "RD", "PETO")
 ZERO_CELL_RULES: tuple[str, ...] = ("only0", "all", "if0all", "none")
 
 LOG_MAX = math.log(sys.float_info.max)
+#: z at 0.975, the critical value of a 95% Wald interval (R's qnorm(0.975))
+Z975 = float(stats.norm.isf(0.025))
 
 
 def exp_ratio(x: float) -> float:

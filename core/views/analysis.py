@@ -22,7 +22,6 @@ from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from core import fmt, vocab
 from core.data.description import Description, OutcomeWords, arm_name, bundled_words
@@ -41,7 +40,7 @@ from core.state.view import (
     zero_cell_words,
 )
 from core.stats.bayes import BayesResult, as_pool_result, bayes_meta, prior_sensitivity
-from core.stats.effects import LOG_MAX, is_ratio, null_value, to_shown
+from core.stats.effects import LOG_MAX, Z975, is_ratio, null_value, to_shown
 from core.stats.mh import pool_tables
 from core.stats.pooling import (
     COMMON_EFFECT,
@@ -54,8 +53,6 @@ from core.stats.pooling import (
 from core.stats.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis, subgroup_test
 from core.views import overlap as ov
 from core.views import rob
-
-Z975 = float(stats.norm.isf(0.025))
 
 OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 

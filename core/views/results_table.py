@@ -30,9 +30,8 @@ import pandas as pd
 
 from core import vocab
 from core.fmt import count, effect_with_ci, percent
-from core.stats.effects import to_shown
+from core.stats.effects import Z975, to_shown
 from core.views.analysis import (
-    Z975,
     OutcomeAnalysis,
     forest_footer,
     model_label,
