@@ -179,6 +179,11 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _numeric(column: pd.Series) -> bool:
+    """Whether a studies column can be a moderator: numbers, not true/false."""
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
 def moderator_columns(
     studies: pd.DataFrame, mods: tuple[str, ...]
 ) -> tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]]:
@@ -192,9 +197,7 @@ def moderator_columns(
             notices.append(
                 f"Meta-regression moderators (mod): the dataset has no column {mod!r}; left out."
             )
-        elif not pd.api.types.is_numeric_dtype(studies[column]) or pd.api.types.is_bool_dtype(
-            studies[column]
-        ):
+        elif not _numeric(studies[column]):
             notices.append(
                 f"Meta-regression moderators (mod): column {mod!r} does not hold numbers; left out."
             )
@@ -212,11 +215,7 @@ def moderator_choices(studies: pd.DataFrame, chosen: tuple[str, ...] = ()) -> tu
     """The moderators a user can pick: quality score and year where the dataset has them, then
     its other numeric columns, then any of ``chosen`` not among them (shown, and noticed)."""
     named = {column: mod for mod, (column, _) in MODERATORS.items()}
-    numeric = [
-        c
-        for c in studies.columns
-        if pd.api.types.is_numeric_dtype(studies[c]) and not pd.api.types.is_bool_dtype(studies[c])
-    ]
+    numeric = [c for c in studies.columns if _numeric(studies[c])]
     out = [mod for mod, (column, _) in MODERATORS.items() if column in numeric]
     out += [c for c in numeric if c not in named]
     return tuple(dict.fromkeys([*out, *chosen]))
