@@ -92,7 +92,10 @@ def _rma_mods(
     wx = x * w[:, None]
     xtwx = x.T @ wx
     if np.linalg.cond(xtwx) > 1e12:
-        raise ValueError("the model matrix is singular (a moderator without variation)")
+        raise ValueError(
+            "the model matrix is singular or nearly so (a moderator without variation, or "
+            "sampling variances many orders of magnitude apart)"
+        )
     vb = np.linalg.inv(xtwx)
     beta = vb @ (wx.T @ y)
     return _RmaFit(beta=beta, vb=vb, tau2=float(tau2))

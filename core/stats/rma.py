@@ -268,7 +268,11 @@ def closed_form(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> fl
     if method in ("DL", "HS"):
         f0 = WLS(x, yc, v, 0.0)
         rss = f0.ypy()
-        t = (rss - (k - p)) / f0.tr_p() if method == "DL" else (rss - k) / float((1 / v).sum())
+        # numpy's division, as pooling's: a trace that rounds to 0 (one vi ~1e-18 beside
+        # the others) gives inf or nan, not ZeroDivisionError
+        den = f0.tr_p() if method == "DL" else float((1 / v).sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = float(np.float64(rss - (k - p if method == "DL" else k)) / np.float64(den))
     elif method == "HE":
         ols = WLS(x, yc, np.ones(k), 0.0)  # w = 1: OLS
         # tr((I - H) V) = sum v - tr((X'X)^-1 X'VX)
@@ -281,7 +285,7 @@ def closed_form(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> fl
         t = tau0 * WLS(x, yc, v, tau0).ypy() / (k - p)
     else:
         raise ValueError(f"{method!r} has no closed form")
-    return max(0.0, t)
+    return float(np.maximum(t, 0.0))
 
 
 def tau2(

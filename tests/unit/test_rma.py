@@ -92,3 +92,18 @@ def test_summary_frames_hold_the_fitted_values():
     assert list(frame.index) == ["intrcpt", "mod"]
     assert frame["tval"].tolist() == reg.stat.tolist()
     assert frame["ci_high"].tolist() == reg.ci_high.tolist()
+
+
+def test_dl_with_one_variance_near_zero_is_metafor_zero_not_an_error():
+    """A trace that rounds to 0 (vi = 1e-18 beside ~0.1) used to raise ZeroDivisionError in
+    the design-matrix DL (the Small-study page's trim and fill); metafor's rma(method = "DL")
+    gives tau2 = 0 on these data (checked with metafor 3.8-1), and so does pool()."""
+    from core.views.bias import run_trim_and_fill
+
+    y = np.array([0.1, 0.3, -0.2, 0.5, 0.2])
+    v = np.array([1e-18, 0.1, 0.2, 0.15, 0.3])
+    x = np.ones((5, 1))
+    assert rma.closed_form("DL", x, y - y.mean(), v) == 0.0
+    assert pool(y, v, method="DL").tau2 == 0.0
+    said = run_trim_and_fill(y, v, "DL")  # a sentence for the page, never an exception
+    assert isinstance(said, str) and said.startswith("Trim and fill cannot be computed here")
