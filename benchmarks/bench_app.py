@@ -181,6 +181,7 @@ def browser(toggles: int) -> tuple[float, float, float, float]:
 
 
 FLOOR = "benchmarks/floor_app.py"
+FORESTS = "benchmarks/forests_app.py"  # the app's two forest plots alone
 
 
 def _open_once(page, url: str) -> tuple[float, int, int]:
@@ -236,7 +237,7 @@ def opening(opens: int, starts: int) -> dict[str, dict[str, list[float]] | dict[
         raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium")
     out_dir = ROOT / "benchmarks" / "_out"
     out_dir.mkdir(parents=True, exist_ok=True)
-    scripts = {"app": APP_SCRIPT, "floor": FLOOR}
+    scripts = {"app": APP_SCRIPT, "floor": FLOOR, "forests": FORESTS}
     firsts = {"app": (APP_SCRIPT, True), "app, at health": (APP_SCRIPT, False)}
     firsts["floor"] = (FLOOR, False)
     cached: dict[str, list[float]] = {k: [] for k in scripts}
@@ -317,6 +318,8 @@ def _open_rows(op) -> list[str]:
         "|---|---:|---:|---:|",
         f"| app cached in the browser (second load, same context) | {cell(cached['app'])} |",
         f"| floor page, cached the same way | {cell(cached['floor'])} |",
+        f"| the app's two forest plots alone (forests_app.py), cached the same way | "
+        f"{cell(cached['forests'])} |",
         f"| first visitor after a server start, once the warm-up is done | {cell(first['app'])} |",
         "| first visitor after a server start, at the first health answer (warm-up may still "
         f"run) | {cell(first['app, at health'])} |",
@@ -325,7 +328,10 @@ def _open_rows(op) -> list[str]:
         f"App over floor, cached (medians): **{ratio:.2f}x** (target 1.5x). When both plots "
         f"were drawn the app had mounted {op['nodes']['app']} elements, the floor "
         f"{op['nodes']['floor']}; the server had sent {op['sent']['app'] / 1000:.0f} kB and "
-        f"{op['sent']['floor'] / 1000:.0f} kB over the websocket.",
+        f"{op['sent']['floor'] / 1000:.0f} kB over the websocket. The app's forest plots alone "
+        f"read {statistics.median(cached['forests']) / statistics.median(cached['floor']):.2f}x "
+        "the floor: what the app adds is the rest of the page (sidebar, navigation, tiles, "
+        "text, tables), not its charts.",
     ]
 
 
@@ -362,7 +368,8 @@ def write(pages, parts, br, op, args, load: str) -> None:
         f"Open of `/` (the default view), timed in the page (benchmarks/inpage.py OPEN_INIT): "
         "from the navigation's start (the request) to the first frame in which both forest "
         "plots have drawn their marks; beside the floor, a minimal page with two metrics and "
-        "two Altair charts of about the same size (benchmarks/floor_app.py), in the same run, "
+        "two Altair charts of about the same size (benchmarks/floor_app.py), and the app's own "
+        "two forest plots alone (benchmarks/forests_app.py), in the same run, "
         f"{args.opens} cached opens of each (alternating) and {args.starts} server starts per "
         "first-visitor case (a new browser context: nothing cached; the server as `streamlit "
         "run serve.py`, whose start-up hook warms the caches).",
