@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, replace
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,6 @@ from core.stats.rma import (
     LL0_TOL,
     Score,
     fisher_root,
-    ll0check,
     root_above_zero,
     settle,
 )
@@ -64,9 +63,120 @@ MAX_ITER = 200
 VARIANCE_RATIO_WARN = 1e7
 _RTOL = 1e-13
 _ATOL = 1e-15
+# ---------------------------------------------------------------------------------------
+# Two backends for one control flow (``_tau2``, ``_fit`` below): many fits as numpy rows,
+# or one fit in Python floats. Each gives ``xp`` (the elementwise operations) and the sums
+# over the studies; the estimators, the solver's decisions and the result are written once.
+
+
+class _RowOps:
+    """Elementwise operations on one value per row (numpy; the caller's np.errstate turns a
+    zero denominator into inf or nan)."""
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any) -> Any:
+        return np.where(cond, a, b)
+
+    maximum = staticmethod(np.maximum)
+    sqrt = staticmethod(np.sqrt)
+    log = staticmethod(np.log)
+    abs = staticmethod(np.abs)
+    logical_not = staticmethod(np.logical_not)
+    erfc = staticmethod(special.erfc)
+    ndtri = staticmethod(special.ndtri)
+    chdtrc = staticmethod(special.chdtrc)
+    stdtr = staticmethod(special.stdtr)
+    stdtrit = staticmethod(special.stdtrit)
+
+    @staticmethod
+    def any(x: Any) -> bool:
+        return bool(np.any(x))
+
+    @staticmethod
+    def count(x: Any) -> int:
+        return int(np.count_nonzero(x))
+
+
+class _FloatOps:
+    """The same operations on Python floats (one fit), where numpy's per-call overhead would
+    be most of the time. ``where`` evaluates both branches, so a zero denominator raises
+    ZeroDivisionError (``pool`` then hands the fit to the row-wise backend)."""
+
+    @staticmethod
+    def where(cond: Any, a: Any, b: Any) -> Any:
+        return a if cond else b
+
+    maximum = max  # as np.maximum for maximum(x, 0.0) with x first: max(nan, 0.0) is nan
+    sqrt = math.sqrt
+    log = math.log
+    abs = abs
+    logical_not = operator.not_
+    erfc = math.erfc
+    any = bool
+    count = int
+
+    @staticmethod
+    def ndtri(p: float) -> float:
+        return float(special.ndtri(p))
+
+    @staticmethod
+    def chdtrc(df: float, x: float) -> float:
+        return float(special.chdtrc(df, x))
+
+    @staticmethod
+    def stdtr(df: float, t: float) -> float:
+        return float(special.stdtr(df, t))
+
+    @staticmethod
+    def stdtrit(df: float, p: float) -> float:
+        return float(special.stdtrit(df, p))
+
+
+class _Weighted(NamedTuple):
+    """Sums over the studies at a tau2 (wi = 1/(vi + tau2)): s1 = sum w, mu = sum w y / s1,
+    q = sum w (y - mu)^2 (generalized Q); ``w`` the weights themselves (rows only)."""
+
+    s1: Any
+    mu: Any
+    q: Any
+    w: Any = None
+
+
+class _Fits(Protocol):
+    """What the one control flow needs from a backend, per fit (a float, or one value per
+    row): k studies, and at tau2 = 0 sw = sum 1/vi, sw2 = sum 1/vi^2 and Cochran's Q."""
+
+    xp: Any
+    k: Any
+    sw: Any
+    sw2: Any
+    q: Any
+
+    def full(self, x: Any) -> Any:
+        """``x`` for every fit."""
+
+    def at(self, t: Any) -> _Weighted:
+        """The sums at tau2 = t."""
+
+    def unweighted(self) -> tuple[Any, Any]:
+        """sum (yi - ybar)^2 and sum vi (HE, SJ)."""
+
+    def log1p_sum(self, t: Any) -> Any:
+        """sum log(1 + t/vi) (the ML/REML likelihood)."""
+
+    def root(self, method: str, start: Any, target: Any) -> tuple[Any, Any]:
+        """PM/EB: root of Q(tau2) = target in tau2 >= 0, from ``start``: (tau2, converged)."""
+
+    def fisher(self, method: str, start: Any) -> tuple[Any, Any]:
+        """ML/REML: the root metafor's Fisher scoring reaches from ``start`` (before
+        ll0check): (tau2, converged)."""
+
+    def percent_weights(self, t: Any, at: _Weighted) -> Any:
+        """100 wi / sum w at tau2 = t."""
+
 
 # ---------------------------------------------------------------------------------------
-# Array helpers: rows are separate fits, columns are studies; vi = inf means "not in row".
+# Row-wise backend: rows are separate fits, columns are studies; vi = inf means "not in row".
 
 
 def _as_rows(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
@@ -79,73 +189,65 @@ def _as_rows(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
-class _Rows(NamedTuple):
-    """What every estimator needs, computed once per call: y (0 where a study is not in its
-    row), v, common-effect weights w = 1/v, k, sum w, sum w^2, Q and the unweighted mean
-    and residual sum of squares (for HE and SJ)."""
+class _Rows:
+    """Many fits at once: y (0 where a study is not in its row), v, w = 1/v, and per row k,
+    sum w, sum w^2 and Q. The sums at the last tau2 asked for are kept (the ll0check and
+    the result both need those at the estimate)."""
 
-    y: np.ndarray
-    v: np.ndarray
-    w: np.ndarray
-    k: np.ndarray
-    sw: np.ndarray
-    sw2: np.ndarray
-    q: np.ndarray
-    inrow: np.ndarray | None  # None: every study is in every row
+    xp = _RowOps
 
+    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
+        finite = np.isfinite(v)
+        self.inrow = None if finite.all() else finite
+        self.y = y if self.inrow is None else np.where(self.inrow, y, 0.0)
+        self.v = v
+        self.k = finite.sum(axis=1)
+        self.w = 1.0 / v
+        base = self._weighted(self.w)
+        self.sw, self.q = base.s1, base.q
+        self.sw2 = (self.w * self.w).sum(axis=1)
+        self._last: tuple[np.ndarray, _Weighted] | None = None
 
-def _prepare(y: np.ndarray, v: np.ndarray) -> _Rows:
-    finite = np.isfinite(v)
-    inrow = None if finite.all() else finite
-    if inrow is not None:
-        y = np.where(inrow, y, 0.0)
-    k = finite.sum(axis=1)
-    w = 1.0 / v
-    sw = w.sum(axis=1)
-    mu = (w * y).sum(axis=1) / sw
-    r = y - mu[:, None]
-    if inrow is not None:
-        r = np.where(inrow, r, 0.0)
-    q = (w * r * r).sum(axis=1)
-    return _Rows(y, v, w, k, sw, (w * w).sum(axis=1), q, inrow)
+    def _weighted(self, w: np.ndarray) -> _Weighted:
+        s1 = w.sum(axis=1)
+        mu = (w * self.y).sum(axis=1) / s1
+        r = self.y - mu[:, None]
+        if self.inrow is not None:
+            r = np.where(self.inrow, r, 0.0)
+        return _Weighted(s1, mu, (w * r * r).sum(axis=1), w)
 
+    def full(self, x: Any) -> np.ndarray:
+        return np.full(self.k.shape, x)
 
-def _unweighted_rss(r: _Rows) -> np.ndarray:
-    """sum (yi - ybar)^2 over the studies in each row."""
-    ybar = r.y.sum(axis=1) / r.k
-    dev = r.y - ybar[:, None]
-    if r.inrow is not None:
-        dev = np.where(r.inrow, dev, 0.0)
-    return (dev * dev).sum(axis=1)
+    def at(self, t: np.ndarray) -> _Weighted:
+        if self._last is None or not np.array_equal(self._last[0], t):
+            self._last = (t, self._weighted(1.0 / (self.v + t[:, None])))
+        return self._last[1]
 
+    def unweighted(self) -> tuple[np.ndarray, np.ndarray]:
+        ybar = self.y.sum(axis=1) / self.k
+        dev = self.y - ybar[:, None]
+        v = self.v
+        if self.inrow is not None:
+            dev = np.where(self.inrow, dev, 0.0)
+            v = np.where(self.inrow, v, 0.0)
+        return (dev * dev).sum(axis=1), v.sum(axis=1)
 
-def _typical_variance(r: _Rows) -> np.ndarray:
-    """s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (Higgins & Thompson 2002)."""
-    return (r.k - 1) * r.sw / (r.sw**2 - r.sw2)
+    def log1p_sum(self, t: np.ndarray) -> np.ndarray:
+        return np.log1p(self.w * t[:, None]).sum(axis=1)
 
+    def root(self, method: str, start: np.ndarray, target: np.ndarray) -> tuple[Any, Any]:
+        sol = _solve_root(method, self.y, self.v, start, target)
+        return sol.tau2, sol.converged
 
-# ---------------------------------------------------------------------------------------
-# tau2 estimators (closed forms); errors are ignored by the caller's np.errstate
+    def fisher(self, method: str, start: np.ndarray) -> tuple[Any, Any]:
+        y, v = self.y, self.v
+        path = _fisher_path(method, y, v, start, FISHER_MAXITER)
+        sol = _newton_bracketed(method, y, v, path.t, path.lo, path.hi, path.newton, None, MAX_ITER)
+        return np.where(path.newton, sol.tau2, path.t), path.converged & sol.converged
 
-
-def _tau2_dl(r: _Rows) -> np.ndarray:
-    return np.where(r.k > 1, np.maximum((r.q - (r.k - 1)) / (r.sw - r.sw2 / r.sw), 0.0), 0.0)
-
-
-def _tau2_he(r: _Rows) -> np.ndarray:
-    sv = (r.v if r.inrow is None else np.where(r.inrow, r.v, 0.0)).sum(axis=1)
-    t = (_unweighted_rss(r) - (r.k - 1) / r.k * sv) / (r.k - 1)
-    return np.where(r.k > 1, np.maximum(t, 0.0), 0.0)
-
-
-def _tau2_hs(r: _Rows) -> np.ndarray:
-    return np.where(r.k > 1, np.maximum((r.q - r.k) / r.sw, 0.0), 0.0)
-
-
-def _tau2_sj(r: _Rows) -> np.ndarray:
-    tau0 = _unweighted_rss(r) / r.k
-    qw = _prepare(r.y, r.v + tau0[:, None]).q
-    return np.where(r.k > 1, np.maximum(tau0 * qw / (r.k - 1), 0.0), 0.0)
+    def percent_weights(self, t: np.ndarray, at: _Weighted) -> np.ndarray:
+        return 100.0 * at.w / at.s1[:, None]
 
 
 def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -376,58 +478,171 @@ def _fisher_path(
     return _Path(t, lo, hi, newton, converged)
 
 
-def _solve_likelihood(method: str, r: _Rows, start: np.ndarray, max_iter: int = MAX_ITER) -> _Solve:
-    """ML or REML tau2 for every row: the maximum metafor's Fisher scoring reaches from
-    ``start`` (HE), then metafor's ``ll0check`` (a maximum lower than the likelihood at
-    tau2 = 0 gives way to 0)."""
-    y, v = r.y, r.v
-    path = _fisher_path(method, y, v, start, FISHER_MAXITER)
-    sol = _newton_bracketed(method, y, v, path.t, path.lo, path.hi, path.newton, None, max_iter)
-    t = np.where(path.newton, sol.tau2, path.t)
-    check = np.flatnonzero(t > FISHER_THRESHOLD)
-    if check.size:
-        inrow = None if r.inrow is None else r.inrow[check]
-        sub = _Rows(
-            y[check], v[check], r.w[check], r.k[check], r.sw[check], r.sw2[check], r.q[check], inrow
+# ---------------------------------------------------------------------------------------
+# One-fit backend (``pool``): the sums in Python floats, by plain loops up to _LOOP_MAX_K
+# studies and by 1-d numpy dot products beyond; the roots by core.stats.rma's scalar
+# ``root_above_zero`` and ``fisher_root``, whose decisions ``_solve_root`` and
+# ``_fisher_path`` above take row-wise. tests/unit/test_pooling_properties.py holds the two
+# backends equal.
+
+#: up to this many studies, Python loops over floats are faster than numpy calls
+_LOOP_MAX_K = 32
+
+
+class _Sums(NamedTuple):
+    """Sums over one fit's studies at tau2 = t, wi = 1/(vi + t), ri = yi - mu: s1 = sum w,
+    mu = sum w y / s1, q = sum w r^2 (generalized Q), s2 = sum w^2 and, for the estimating
+    equations (nan when not asked for), a = sum w^2 r^2, b = sum w^3 r^2, c = sum w^2 r,
+    s3 = sum w^3."""
+
+    s1: float
+    mu: float
+    q: float
+    s2: float
+    a: float = math.nan
+    b: float = math.nan
+    c: float = math.nan
+    s3: float = math.nan
+
+
+class _OneFit:
+    """One fit's studies; the sums at a tau2 are asked for more than once (at 0: Q and the
+    ll0check; at the estimate: the ll0check and the result), so each is computed once."""
+
+    xp = _FloatOps
+    y: Any
+    v: Any
+    k: int
+
+    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
+        self._last: dict[float, _Sums] = {}
+        self.v_min, self.v_max = float(v.min()), float(v.max())
+        base = self.sums(0.0)
+        self.sw, self.sw2, self.q = base.s1, base.s2, base.q
+
+    def sums(self, t: float, score: bool = False) -> _Sums:
+        got = self._last.get(t)
+        if got is None or (score and math.isnan(got.a)):
+            got = self._last[t] = self._sums(t, score)
+        return got
+
+    def _sums(self, t: float, score: bool) -> _Sums:
+        raise NotImplementedError
+
+    def full(self, x: Any) -> Any:
+        return x
+
+    def at(self, t: float) -> _Weighted:
+        m = self.sums(t)
+        return _Weighted(m.s1, m.mu, m.q)
+
+    def root(self, method: str, start: float, target: float) -> tuple[Any, Any]:
+        return root_above_zero(_score_one(method, self, target), start, MAX_ITER)
+
+    def fisher(self, method: str, start: float) -> tuple[Any, Any]:
+        return fisher_root(_score_one(method, self), start, MAX_ITER, maxiter=FISHER_MAXITER)
+
+
+class _LoopStudies(_OneFit):
+    """One fit's studies as lists of floats, summed by Python loops (fastest for small k)."""
+
+    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
+        self.y: list[float] = y.tolist()
+        self.v: list[float] = v.tolist()
+        self.k = len(self.y)
+        super().__init__(y, v)
+
+    def _sums(self, t: float, score: bool) -> _Sums:
+        """All the sums, whatever ``score`` says: in this loop they cost little."""
+        w = [1.0 / (x + t) for x in self.v]
+        s1 = sum(w)
+        mu = sum(map(operator.mul, w, self.y)) / s1
+        q = a = b = c = s2 = s3 = 0.0
+        for wi, yi in zip(w, self.y, strict=True):
+            r = yi - mu
+            wr = wi * r
+            ww = wi * wi
+            q += wr * r
+            a += wr * wr
+            b += wi * wr * wr
+            c += wi * wr
+            s2 += ww
+            s3 += ww * wi
+        return _Sums(s1, mu, q, s2, a, b, c, s3)
+
+    def unweighted(self) -> tuple[float, float]:
+        ybar = sum(self.y) / self.k
+        return sum((x - ybar) * (x - ybar) for x in self.y), sum(self.v)
+
+    def log1p_sum(self, t: float) -> float:
+        return sum(math.log1p(t / x) for x in self.v)
+
+    def percent_weights(self, t: float, at: _Weighted) -> tuple[float, ...]:
+        return tuple(100.0 * (1.0 / (x + t)) / at.s1 for x in self.v)
+
+
+class _ArrayStudies(_OneFit):
+    """One fit's studies as 1-d arrays, summed by dot products (fastest for large k)."""
+
+    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
+        self.y, self.v, self.k = y, v, y.size
+        super().__init__(y, v)
+
+    def _sums(self, t: float, score: bool) -> _Sums:
+        w = 1.0 / (self.v + t)
+        s1 = float(w.sum())
+        mu = float(w @ self.y) / s1
+        r = self.y - mu
+        wr = w * r
+        if not score:
+            return _Sums(s1, mu, float(wr @ r), float(w @ w))
+        ww = w * w
+        return _Sums(
+            s1,
+            mu,
+            float(wr @ r),
+            float(ww.sum()),
+            float(wr @ wr),
+            float((w * wr) @ wr),
+            float(w @ wr),
+            float(ww @ w),
         )
-        t[check[_loglik_drop(method, sub, t[check]) > LL0_TOL]] = 0.0
-    return _Solve(tau2=t, converged=path.converged & sol.converged)
+
+    def unweighted(self) -> tuple[float, float]:
+        dev = self.y - float(self.y.sum()) / self.k
+        return float(dev @ dev), float(self.v.sum())
+
+    def log1p_sum(self, t: float) -> float:
+        return float(np.log1p(t / self.v).sum())
+
+    def percent_weights(self, t: float, at: _Weighted) -> tuple[float, ...]:
+        return tuple((100.0 * (1.0 / (self.v + t)) / at.s1).tolist())
 
 
-def _loglik_drop(method: str, r: _Rows, t: np.ndarray) -> np.ndarray:
-    """ll(0) - ll(tau2 = t) of the ML or REML likelihood, per row of ``r`` (metafor's
-    ll0check); at 0 the sums are those of ``r`` (sum w and Q)."""
-    wt = np.add(r.v, t[:, None])
-    np.reciprocal(wt, out=wt)
-    sw_t = wt.sum(axis=1)
-    dev = r.y - (_rowdot(wt, r.y) / sw_t)[:, None]  # weight 0 where not in the row
-    rss_t = _rowdot(wt * dev, dev)
-    log1p = np.log1p(r.w * t[:, None]).sum(axis=1)
-    return _drop_formula(method, log1p, np.log(sw_t / r.sw), r.q, rss_t)
+def _studies(y: np.ndarray, v: np.ndarray) -> _OneFit:
+    return _LoopStudies(y, v) if y.size <= _LOOP_MAX_K else _ArrayStudies(y, v)
 
 
-def _drop_formula(method: str, log1p: _F, log_sw_ratio: _F, rss_0: _F, rss_t: _F) -> _F:
-    """ll(0) - ll(t) from the ML log-likelihood -k/2 log(2 pi) - 1/2 sum log(vi + t) - rss/2
-    (rss = sum w (y - mu)^2, w = 1/(vi + t)) and REML's, which adds -1/2 log(sum w):
-    1/2 sum log(1 + t/vi) + (rss(t) - rss(0))/2 [+ log(sum w(t) / sum w(0))/2 for REML],
-    with log1p = sum log(1 + t/vi) and log_sw_ratio = log(sum w(t) / sum w(0))."""
-    drop = 0.5 * log1p + 0.5 * (rss_t - rss_0)
-    return drop + 0.5 * log_sw_ratio if method == "REML" else drop
+def _score_one(method: str, s: _OneFit, target: float = 0.0) -> Score:
+    """g(tau2), dg/dtau2 and the Fisher information of one fit, as ``_score`` (PM and EB:
+    Q(tau2) - target)."""
+
+    def score(t: float) -> tuple[float, float, float]:
+        m = s.sums(t, score=True)
+        if method in ("PM", "EB"):
+            return m.q - target, -m.a, m.a
+        g, dg, info = _likelihood_score(method, m.s1, m.a, m.b, m.c, m.s2, m.s3)
+        if _cancelled(method, info, m.s2):
+            exact = float(_tr_pp(1.0 / (np.asarray(s.v) + t)[None, :])[0])
+            return g, dg + exact - info, exact
+        return g, dg, info
+
+    return score
 
 
-@dataclass(frozen=True)
-class Tau2Fit:
-    """tau2 for each row; ``converged`` False means the DL value stands in (see ``note``)."""
-
-    tau2: np.ndarray
-    converged: np.ndarray
-    note: str | None
-
-
-def tau2_many(y: np.ndarray, v: np.ndarray, method: str) -> Tau2Fit:
-    """tau2 by ``method`` for every row of (y, v); vi = inf marks a study not in the row."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _tau2(_prepare(*_as_rows(y, v)), method)
+# ---------------------------------------------------------------------------------------
+# The one control flow: tau2 estimators, ML/REML with ll0check, and the pooled result, for
+# any backend (``d``: one fit or many rows)
 
 
 def _check_method(method: str) -> None:
@@ -447,26 +662,170 @@ def _nonconvergence_note(method: str, fits: int) -> str:
     )
 
 
-def _tau2(r: _Rows, method: str) -> Tau2Fit:
+def _tau2_dl(d: _Fits) -> Any:
+    xp, k = d.xp, d.k
+    return xp.where(k > 1, xp.maximum((d.q - (k - 1)) / (d.sw - d.sw2 / d.sw), 0.0), 0.0)
+
+
+def _tau2_he(d: _Fits) -> Any:
+    xp, k = d.xp, d.k
+    rss, sv = d.unweighted()
+    return xp.where(k > 1, xp.maximum((rss - (k - 1) / k * sv) / (k - 1), 0.0), 0.0)
+
+
+def _tau2_hs(d: _Fits) -> Any:
+    xp, k = d.xp, d.k
+    return xp.where(k > 1, xp.maximum((d.q - k) / d.sw, 0.0), 0.0)
+
+
+def _tau2_sj(d: _Fits) -> Any:
+    xp, k = d.xp, d.k
+    tau0 = d.unweighted()[0] / k
+    return xp.where(k > 1, xp.maximum(tau0 * d.at(tau0).q / (k - 1), 0.0), 0.0)
+
+
+def _typical_variance(d: _Fits) -> Any:
+    """s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (Higgins & Thompson 2002)."""
+    return (d.k - 1) * d.sw / (d.sw * d.sw - d.sw2)
+
+
+def _tau2(d: _Fits, method: str) -> tuple[Any, Any, str | None]:
+    """tau2 by ``method`` for every fit of ``d``: (tau2, converged, note). PM and EB from the
+    DL value, ML and REML from HE; a fit whose root is not found gets DL, and the note says
+    so. A fit of one study has tau2 = 0."""
     _check_method(method)
-    m = r.k.size
-    ones = np.ones(m, dtype=bool)
-    if method == "EE":
-        return Tau2Fit(np.zeros(m), ones, None)
+    xp, k = d.xp, d.k
+    if method == "EE" or not xp.any(k > 1):
+        return d.full(0.0), d.full(True), None
     closed = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj}
     if method in closed:
-        return Tau2Fit(closed[method](r), ones, None)
+        return closed[method](d), d.full(True), None
+    dl = _tau2_dl(d)
     if method in ("PM", "EB"):
-        sol = _solve_root(method, r.y, r.v, _tau2_dl(r), (r.k - 1).astype(float))
+        t, converged = d.root(method, dl, k - 1)
     else:
-        sol = _solve_likelihood(method, r, _tau2_he(r))
-    tau2 = np.where(r.k > 1, sol.tau2, 0.0)
-    conv = sol.converged | (r.k <= 1)
-    note = None
-    if not conv.all():
-        tau2 = np.where(conv, tau2, _tau2_dl(r))
-        note = _nonconvergence_note(method, int((~conv).sum()))
-    return Tau2Fit(tau2, conv, note)
+        t, converged = d.fisher(method, _tau2_he(d))
+        t = _ll0check(d, method, t)
+    single = k <= 1
+    t = xp.where(single, 0.0, t)
+    converged = converged | single
+    failed = xp.count(xp.logical_not(converged))
+    if not failed:
+        return t, converged, None
+    return xp.where(converged, t, dl), converged, _nonconvergence_note(method, failed)
+
+
+def _ll0check(d: _Fits, method: str, t: Any) -> Any:
+    """metafor's ``ll0check`` for each fit (core.stats.rma.ll0check): an ML or REML root
+    t > FISHER_THRESHOLD whose likelihood lies more than LL0_TOL below the one at tau2 = 0
+    gives way to 0."""
+    xp = d.xp
+    check = t > FISHER_THRESHOLD
+    if not xp.any(check):
+        return t
+    return xp.where(check & (_loglik_drop(d, method, t) > LL0_TOL), 0.0, t)
+
+
+def _loglik_drop(d: _Fits, method: str, t: Any) -> Any:
+    """ll(0) - ll(t) from the ML log-likelihood -k/2 log(2 pi) - 1/2 sum log(vi + t) - rss/2
+    (rss = sum w (y - mu)^2, w = 1/(vi + t)) and REML's, which adds -1/2 log(sum w):
+    1/2 sum log(1 + t/vi) + (rss(t) - rss(0))/2 [+ log(sum w(t) / sum w(0))/2 for REML]."""
+    at = d.at(t)
+    drop = 0.5 * d.log1p_sum(t) + 0.5 * (at.q - d.q)
+    return drop + 0.5 * d.xp.log(at.s1 / d.sw) if method == "REML" else drop
+
+
+class _PerFit(NamedTuple):
+    """The fields of a pooled result that ``PoolTable`` (one value per row) and
+    ``PoolResult`` (one fit) share; ``weights`` in percent."""
+
+    estimate: Any
+    se: Any
+    wald_se: Any
+    hk_se: Any
+    ci_low: Any
+    ci_high: Any
+    stat: Any
+    pvalue: Any
+    tau2: Any
+    i2: Any
+    h2: Any
+    q: Any
+    q_pvalue: Any
+    k: Any
+    pi_low: Any
+    pi_high: Any
+    converged: Any
+    weights: Any
+
+
+def _fit(d: _Fits, method: str, ci: str, level: float) -> tuple[_PerFit, str | None]:
+    """The pooled result of every fit of ``d`` and its note: mu and se = 1/sqrt(sum w) at
+    the tau2 of ``method``; Q on k-1 df; I2, H2 (module docstring); the CI and prediction
+    interval (``_intervals``) by Wald z or Hartung-Knapp t on k-1 df (``_test``)."""
+    _check_ci(ci)
+    xp = d.xp
+    tau2, converged, note = _tau2(d, method)
+    k, q = d.k, d.q
+    df = k - 1
+    has_df = df > 0
+    at = d.at(tau2)
+    mu = at.mu
+    wald_se = 1.0 / xp.sqrt(at.s1)
+    q_p = xp.where(has_df, xp.chdtrc(xp.maximum(df, 1), q), 1.0)
+    if method == "EE":
+        i2 = xp.where(q > 0, 100.0 * xp.maximum(q - df, 0.0) / q, 0.0)
+        h2 = q / df
+    else:
+        s2 = _typical_variance(d)
+        i2 = 100.0 * tau2 / (tau2 + s2)
+        h2 = (tau2 + s2) / s2
+    hk_se = xp.where(has_df, xp.sqrt(at.q / df / at.s1), math.nan)
+    if ci == "hksj":
+        se = hk_se
+        if xp.any(has_df & (se <= 1e-8 * wald_se)):
+            note = _hksj_note(note)
+        stat, pval, crit = _test(xp, mu, se, df, level)
+    else:
+        se = wald_se
+        stat, pval, crit = _test(xp, mu, se, None, level)
+        crit = d.full(crit)
+    ci_low, ci_high, pi_low, pi_high = _intervals(mu, se, tau2, crit, method)
+    fields = _PerFit(
+        mu, se, wald_se, hk_se, ci_low, ci_high, stat, pval, tau2,
+        xp.where(k > 1, i2, math.nan), xp.where(k > 1, h2, math.nan), q, q_p, k,
+        pi_low, pi_high, converged, d.percent_weights(tau2, at),
+    )  # fmt: skip
+    return fields, note
+
+
+def _test(xp: Any, est: Any, se: Any, df: Any, level: float) -> tuple[Any, Any, Any]:
+    """(statistic, two-sided p-value, critical value) for est/se: Wald z (``df`` None) or t
+    on ``df`` (Hartung-Knapp, Knapp-Hartung; NaN where df < 1); crit is the 1 - alpha/2
+    quantile, alpha = 1 - level. ``xp``: _FloatOps or _RowOps (one value or many)."""
+    alpha = 1.0 - level
+    stat = est / se
+    if df is None:
+        return stat, xp.erfc(xp.abs(stat) / math.sqrt(2.0)), -xp.ndtri(alpha / 2)
+    has_df = df > 0
+    df1 = xp.maximum(df, 1)
+    crit = xp.where(has_df, xp.stdtrit(df1, 1.0 - alpha / 2), math.nan)
+    return stat, xp.where(has_df, 2.0 * xp.stdtr(df1, -xp.abs(stat)), math.nan), crit
+
+
+@dataclass(frozen=True)
+class Tau2Fit:
+    """tau2 for each row; ``converged`` False means the DL value stands in (see ``note``)."""
+
+    tau2: np.ndarray
+    converged: np.ndarray
+    note: str | None
+
+
+def tau2_many(y: np.ndarray, v: np.ndarray, method: str) -> Tau2Fit:
+    """tau2 by ``method`` for every row of (y, v); vi = inf marks a study not in the row."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tau2Fit(*_tau2(_Rows(*_as_rows(y, v)), method))
 
 
 # ---------------------------------------------------------------------------------------
@@ -516,66 +875,9 @@ def pool_many(
 
     The building block of ``pool``, leave-one-out, cumulative and GOSH analyses.
     """
-    _check_ci(ci)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = _prepare(*_as_rows(yi, vi))
-        fit = _tau2(r, method)
-        t, k, q = fit.tau2, r.k, r.q
-        w = 1.0 / (r.v + t[:, None])
-        sw = w.sum(axis=1)
-        mu = (w * r.y).sum(axis=1) / sw
-        se = 1.0 / np.sqrt(sw)
-        df = k - 1
-        q_p = np.where(df > 0, special.chdtrc(np.maximum(df, 1), q), 1.0)
-        if method == "EE":
-            i2 = np.where(q > 0, 100.0 * np.maximum(q - df, 0.0) / q, 0.0)
-            h2 = q / df
-        else:
-            s2 = _typical_variance(r)
-            i2 = 100.0 * t / (t + s2)
-            h2 = (t + s2) / s2
-        alpha = 1.0 - level
-        flat = False
-        res = r.y - mu[:, None]
-        if r.inrow is not None:
-            res = np.where(r.inrow, res, 0.0)
-        wald_se = se
-        hk_se = np.where(df > 0, np.sqrt((w * res * res).sum(axis=1) / df / sw), np.nan)
-        if ci == "hksj":
-            se = hk_se
-            flat = bool(np.any((df > 0) & (se <= 1e-8 * wald_se)))
-            stat = mu / se
-            crit = np.where(df > 0, special.stdtrit(np.maximum(df, 1), 1.0 - alpha / 2), np.nan)
-            pval = np.where(df > 0, 2.0 * special.stdtr(np.maximum(df, 1), -np.abs(stat)), np.nan)
-        else:
-            crit = np.full(mu.shape, -special.ndtri(alpha / 2))
-            stat = mu / se
-            pval = special.erfc(np.abs(stat) / math.sqrt(2.0))
-        ci_low, ci_high, pi_low, pi_high = _intervals(mu, se, t, crit, method)
-        weights = 100.0 * w / sw[:, None]
-    return PoolTable(
-        estimate=mu,
-        se=se,
-        wald_se=wald_se,
-        hk_se=hk_se,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        stat=stat,
-        pvalue=pval,
-        tau2=t,
-        i2=np.where(k > 1, i2, np.nan),
-        h2=np.where(k > 1, h2, np.nan),
-        q=q,
-        q_pvalue=q_p,
-        k=k,
-        pi_low=pi_low,
-        pi_high=pi_high,
-        converged=fit.converged,
-        weights=weights,
-        method=method,
-        ci=ci,
-        note=_hksj_note(fit.note) if flat else fit.note,
-    )
+        fields, note = _fit(_Rows(*_as_rows(yi, vi)), method, ci, level)
+    return PoolTable(**fields._asdict(), method=method, ci=ci, note=note)
 
 
 def _intervals(mu: _F, se: _F, tau2: _F, crit: _F, method: str) -> tuple[_F, _F, _F, _F]:
@@ -751,285 +1053,23 @@ def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
-# ---------------------------------------------------------------------------------------
-# One fit (``pool``): the algorithm of ``pool_many`` for a single row, in Python floats.
-# For a few studies numpy's per-call overhead (~1 us a call, hundreds of calls a fit) is
-# most of the time, so here only the sums over the studies touch the data: plain loops up
-# to _LOOP_MAX_K studies, 1-d numpy dot products beyond. Every formula and decision is the
-# one of the row-wise code above (the ML/REML score and ll0check formulas are shared);
-# tests/unit/test_pooling_properties.py holds the two paths equal.
-
-#: up to this many studies, Python loops over floats are faster than numpy calls
-_LOOP_MAX_K = 32
-
-
-class _Sums(NamedTuple):
-    """Sums over one fit's studies at tau2 = t, wi = 1/(vi + t), ri = yi - mu: s1 = sum w,
-    mu = sum w y / s1, q = sum w r^2 (generalized Q), s2 = sum w^2 and, for the estimating
-    equations (nan when not asked for), a = sum w^2 r^2, b = sum w^3 r^2, c = sum w^2 r,
-    s3 = sum w^3."""
-
-    s1: float
-    mu: float
-    q: float
-    s2: float
-    a: float = math.nan
-    b: float = math.nan
-    c: float = math.nan
-    s3: float = math.nan
-
-
-class _Memo:
-    """The sums at a tau2 are asked for more than once in a fit (at 0: Q and the ll0check;
-    at the estimate: the ll0check and the result): each is computed once."""
-
-    _last: dict[float, _Sums]
-
-    def sums(self, t: float, score: bool = False) -> _Sums:
-        got = self._last.get(t)
-        if got is None or (score and math.isnan(got.a)):
-            got = self._last[t] = self._sums(t, score)
-        return got
-
-    def _sums(self, t: float, score: bool) -> _Sums:
-        raise NotImplementedError
-
-
-class _LoopStudies(_Memo):
-    """One fit's studies as lists of floats, summed by Python loops (fastest for small k)."""
-
-    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
-        self.y: list[float] = y.tolist()
-        self.v: list[float] = v.tolist()
-        self.k = len(self.y)
-        self.v_min, self.v_max = min(self.v), max(self.v)
-        self._last = {}
-
-    def _sums(self, t: float, score: bool) -> _Sums:
-        """All the sums, whatever ``score`` says: in this loop they cost little."""
-        w = [1.0 / (x + t) for x in self.v]
-        s1 = sum(w)
-        mu = sum(map(operator.mul, w, self.y)) / s1
-        q = a = b = c = s2 = s3 = 0.0
-        for wi, yi in zip(w, self.y, strict=True):
-            r = yi - mu
-            wr = wi * r
-            ww = wi * wi
-            q += wr * r
-            a += wr * wr
-            b += wi * wr * wr
-            c += wi * wr
-            s2 += ww
-            s3 += ww * wi
-        return _Sums(s1, mu, q, s2, a, b, c, s3)
-
-    def unweighted(self) -> tuple[float, float]:
-        """sum (yi - ybar)^2 and sum vi (for HE and SJ)."""
-        ybar = sum(self.y) / self.k
-        return sum((x - ybar) * (x - ybar) for x in self.y), sum(self.v)
-
-    def log1p_sum(self, t: float) -> float:
-        """sum log(1 + t/vi)."""
-        return sum(math.log1p(t / x) for x in self.v)
-
-    def percent_weights(self, t: float, s1: float) -> tuple[float, ...]:
-        return tuple(100.0 * (1.0 / (x + t)) / s1 for x in self.v)
-
-
-class _ArrayStudies(_Memo):
-    """One fit's studies as 1-d arrays, summed by dot products (fastest for large k)."""
-
-    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
-        self.y, self.v, self.k = y, v, y.size
-        self.v_min, self.v_max = float(v.min()), float(v.max())
-        self._last = {}
-
-    def _sums(self, t: float, score: bool) -> _Sums:
-        w = 1.0 / (self.v + t)
-        s1 = float(w.sum())
-        mu = float(w @ self.y) / s1
-        r = self.y - mu
-        wr = w * r
-        if not score:
-            return _Sums(s1, mu, float(wr @ r), float(w @ w))
-        ww = w * w
-        return _Sums(
-            s1,
-            mu,
-            float(wr @ r),
-            float(ww.sum()),
-            float(wr @ wr),
-            float((w * wr) @ wr),
-            float(w @ wr),
-            float(ww @ w),
-        )
-
-    def unweighted(self) -> tuple[float, float]:
-        dev = self.y - float(self.y.sum()) / self.k
-        return float(dev @ dev), float(self.v.sum())
-
-    def log1p_sum(self, t: float) -> float:
-        return float(np.log1p(t / self.v).sum())
-
-    def percent_weights(self, t: float, s1: float) -> tuple[float, ...]:
-        return tuple((100.0 * (1.0 / (self.v + t)) / s1).tolist())
-
-
-_Studies = _LoopStudies | _ArrayStudies
-
-
-def _studies(y: np.ndarray, v: np.ndarray) -> _Studies:
-    return _LoopStudies(y, v) if y.size <= _LOOP_MAX_K else _ArrayStudies(y, v)
-
-
-def _score_one(method: str, s: _Studies, target: float = 0.0) -> Score:
-    """g(tau2), dg/dtau2 and the Fisher information of one fit, as ``_score`` (PM and EB:
-    Q(tau2) - target)."""
-
-    def score(t: float) -> tuple[float, float, float]:
-        m = s.sums(t, score=True)
-        if method in ("PM", "EB"):
-            return m.q - target, -m.a, m.a
-        g, dg, info = _likelihood_score(method, m.s1, m.a, m.b, m.c, m.s2, m.s3)
-        if _cancelled(method, info, m.s2):
-            exact = float(_tr_pp(1.0 / (np.asarray(s.v) + t)[None, :])[0])
-            return g, dg + exact - info, exact
-        return g, dg, info
-
-    return score
-
-
-def _solve_likelihood_one(
-    method: str, s: _Studies, start: float, max_iter: int = MAX_ITER
-) -> tuple[float, bool]:
-    """``_solve_likelihood`` for one fit: (tau2, converged)."""
-    t, converged = fisher_root(_score_one(method, s), start, max_iter, maxiter=FISHER_MAXITER)
-    return ll0check(t, lambda u: _loglik_drop_one(method, s, u)), converged
-
-
-def _loglik_drop_one(method: str, s: _Studies, t: float) -> float:
-    """``_loglik_drop`` for one fit."""
-    at0, at_t = s.sums(0.0), s.sums(t)
-    return _drop_formula(method, s.log1p_sum(t), math.log(at_t.s1 / at0.s1), at0.q, at_t.q)
-
-
-def _tau2_one(s: _Studies, base: _Sums, method: str) -> tuple[float, bool, str | None]:
-    """``_tau2`` for one fit, from ``base`` = the sums at tau2 = 0: (tau2, converged, note)."""
-    _check_method(method)
-    k = s.k
-    if method == "EE" or k == 1:
-        return 0.0, True, None
-    if method == "HS":
-        return max((base.q - k) / base.s1, 0.0), True, None
-    dl = max((base.q - (k - 1)) / (base.s1 - base.s2 / base.s1), 0.0)
-    if method == "DL":
-        return dl, True, None
-    if method in ("PM", "EB"):
-        tau2, converged = root_above_zero(_score_one(method, s, float(k - 1)), dl, MAX_ITER)
-    else:
-        rss, sv = s.unweighted()
-        if method == "SJ":
-            tau0 = rss / k
-            return max(tau0 * s.sums(tau0).q / (k - 1), 0.0), True, None
-        he = max((rss - (k - 1) / k * sv) / (k - 1), 0.0)
-        if method == "HE":
-            return he, True, None
-        tau2, converged = _solve_likelihood_one(method, s, he)
-    if converged:
-        return tau2, True, None
-    return dl, False, _nonconvergence_note(method, 1)
-
-
-def _pool_one(s: _Studies, method: str, ci: str, level: float) -> PoolResult:
-    """``pool_many`` for one fit, in Python floats. Raises ZeroDivisionError where numpy
-    would give inf or nan (see ``pool``)."""
-    k, df = s.k, s.k - 1
-    base = s.sums(0.0)
-    tau2, converged, note = _tau2_one(s, base, method)
-    fit = base if tau2 == 0.0 else s.sums(tau2)
-    mu = fit.mu
-    se = 1.0 / math.sqrt(fit.s1)
-    q = base.q
-    q_p = float(special.chdtrc(df, q)) if df > 0 else 1.0
-    if k == 1:
-        i2 = h2 = math.nan
-    elif method == "EE":
-        i2 = 100.0 * max(q - df, 0.0) / q if q > 0 else 0.0
-        h2 = q / df
-    else:
-        s2 = df * base.s1 / (base.s1 * base.s1 - base.s2)  # _typical_variance
-        i2 = 100.0 * tau2 / (tau2 + s2)
-        h2 = (tau2 + s2) / s2
-    alpha = 1.0 - level
-    wald_se = se
-    hk_se = math.sqrt(fit.q / df / fit.s1) if df > 0 else math.nan
-    if ci == "hksj":
-        se = math.sqrt(fit.q / df / fit.s1)
-        if se <= 1e-8 * wald_se:
-            note = _hksj_note(note)
-        stat = mu / se
-        crit = float(special.stdtrit(df, 1.0 - alpha / 2))
-        pval = 2.0 * float(special.stdtr(df, -abs(stat)))
-    else:
-        crit = -float(special.ndtri(alpha / 2))
-        stat = mu / se
-        pval = math.erfc(abs(stat) / math.sqrt(2.0))
-    ci_low, ci_high, pi_low, pi_high = _intervals(mu, se, tau2, crit, method)
+def _result(fields: _PerFit, method: str, ci: str, level: float, note: str | None) -> PoolResult:
     return PoolResult(
-        estimate=mu,
-        se=se,
-        wald_se=wald_se,
-        hk_se=hk_se,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        stat=stat,
-        pvalue=pval,
-        tau2=tau2,
-        i2=i2,
-        h2=h2,
-        q=q,
-        q_pvalue=q_p,
-        df=df,
-        pi_low=pi_low,
-        pi_high=pi_high,
-        k=k,
-        method=method,
-        ci=ci,
-        level=level,
-        weights=s.percent_weights(tau2, fit.s1),
-        converged=converged,
-        note=note,
+        **fields._asdict(), df=fields.k - 1, method=method, ci=ci, level=level, note=note
     )
+
+
+def _pool_one(s: _OneFit, method: str, ci: str, level: float) -> PoolResult:
+    """``pool_many``'s fit of one set of studies, in Python floats (``_OneFit``). Raises
+    ZeroDivisionError where numpy would give inf or nan (see ``pool``)."""
+    fields, note = _fit(s, method, ci, level)
+    return _result(fields, method, ci, level, note)
 
 
 def _first_row(tab: PoolTable, level: float) -> PoolResult:
     """Row 0 of ``tab`` as a PoolResult."""
-    k = int(tab.k[0])
-    return PoolResult(
-        estimate=float(tab.estimate[0]),
-        se=float(tab.se[0]),
-        wald_se=float(tab.wald_se[0]),
-        hk_se=float(tab.hk_se[0]),
-        ci_low=float(tab.ci_low[0]),
-        ci_high=float(tab.ci_high[0]),
-        stat=float(tab.stat[0]),
-        pvalue=float(tab.pvalue[0]),
-        tau2=float(tab.tau2[0]),
-        i2=float(tab.i2[0]),
-        h2=float(tab.h2[0]),
-        q=float(tab.q[0]),
-        q_pvalue=float(tab.q_pvalue[0]),
-        df=k - 1,
-        pi_low=float(tab.pi_low[0]),
-        pi_high=float(tab.pi_high[0]),
-        k=k,
-        method=tab.method,
-        ci=tab.ci,
-        level=level,
-        weights=tuple(tab.weights[0].tolist()),
-        converged=bool(tab.converged[0]),
-        note=tab.note,
-    )
+    row = _PerFit(*(getattr(tab, f)[0].tolist() for f in _PerFit._fields))
+    return _result(row._replace(weights=tuple(row.weights)), tab.method, tab.ci, level, tab.note)
 
 
 def pool(
@@ -1049,13 +1089,13 @@ def pool(
     :func:`prediction_interval` by the user's method (t on k-2 df by default). With k = 1
     the estimate is the study itself, tau2 = 0 and I2, H2 are undefined.
 
-    The fit is ``pool_many``'s, computed in Python floats (``_pool_one``). Where that meets a
-    zero denominator (k = 1 with Hartung-Knapp, a Hartung-Knapp SE of 0, one weight so much
-    larger than the others that sum w - sum w^2 / sum w rounds to 0), numpy's inf and nan
-    carry the result, so such fits go through ``pool_many`` itself.
+    The fit is ``pool_many``'s (the same ``_fit``), computed in Python floats. Where that
+    meets a zero denominator (one study, a Hartung-Knapp SE of 0, identical studies under
+    the common-effect model, one weight so much larger than the others that
+    sum w - sum w^2 / sum w rounds to 0), numpy's inf and nan carry the result, so such fits
+    go through ``pool_many`` itself.
     """
     y, v = check_inputs(yi, vi)
-    _check_ci(ci)
     studies = _studies(y, v)
     try:
         res = _pool_one(studies, method, ci, level)
@@ -1117,7 +1157,7 @@ def tau2_ci(yi: object, vi: object, method: str = "REML", level: float = 0.95) -
         notes.append(f"the upper bound lies above the searched range; shown as > {tau2_max:g}")
     if float(sol.tau2[0]) > tau2_max:
         notes.append(f"the lower bound lies above the searched range; shown as > {tau2_max:g}")
-    s2 = float(_typical_variance(_prepare(y[None, :], v[None, :]))[0])
+    s2 = float(_typical_variance(_Rows(y[None, :], v[None, :]))[0])
     return Tau2CI(
         tau2=tau2,
         tau2_low=lo,
