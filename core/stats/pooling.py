@@ -378,12 +378,7 @@ def _newton_bracketed(
 
 
 def _solve_root(
-    method: str,
-    y: np.ndarray,
-    v: np.ndarray,
-    start: np.ndarray,
-    target: np.ndarray | None = None,
-    max_iter: int = MAX_ITER,
+    method: str, y: np.ndarray, v: np.ndarray, start: np.ndarray, target: np.ndarray | None
 ) -> _Solve:
     """Root of a decreasing estimating equation (PM, EB, Q-profile) in tau2 >= 0.
 
@@ -393,7 +388,7 @@ def _solve_root(
     active = g0 > 0
     t = np.where(active, np.maximum(start, 0.0), 0.0)
     return _newton_bracketed(
-        method, y, v, t, np.zeros(m), np.full(m, np.inf), active, target, max_iter
+        method, y, v, t, np.zeros(m), np.full(m, np.inf), active, target, MAX_ITER
     )
 
 
@@ -865,11 +860,7 @@ class PoolTable:
 
 
 def pool_many(
-    yi: object,
-    vi: object,
-    method: str = "REML",
-    ci: str = "wald",
-    level: float = 0.95,
+    yi: object, vi: object, method: str = "REML", ci: str = "wald", level: float = 0.95
 ) -> PoolTable:
     """Pool every row of a (fits x studies) array; vi = inf leaves a study out of a row.
 
@@ -1073,11 +1064,7 @@ def _first_row(tab: PoolTable, level: float) -> PoolResult:
 
 
 def pool(
-    yi: object,
-    vi: object,
-    method: str = "REML",
-    ci: str = "wald",
-    level: float = 0.95,
+    yi: object, vi: object, method: str = "REML", ci: str = "wald", level: float = 0.95
 ) -> PoolResult:
     """Pool effect sizes ``yi`` with sampling variances ``vi``.
 
