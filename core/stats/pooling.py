@@ -614,7 +614,10 @@ class _ArrayStudies(_OneFit):
         return tuple((100.0 * (1.0 / (self.v + t)) / at.s1).tolist())
 
 
-def _studies(y: np.ndarray, v: np.ndarray) -> _OneFit:
+_Studies = _LoopStudies | _ArrayStudies
+
+
+def _studies(y: np.ndarray, v: np.ndarray) -> _Studies:
     return _LoopStudies(y, v) if y.size <= _LOOP_MAX_K else _ArrayStudies(y, v)
 
 
@@ -1050,7 +1053,7 @@ def _result(fields: _PerFit, method: str, ci: str, level: float, note: str | Non
     )
 
 
-def _pool_one(s: _OneFit, method: str, ci: str, level: float) -> PoolResult:
+def _pool_one(s: _Studies, method: str, ci: str, level: float) -> PoolResult:
     """``pool_many``'s fit of one set of studies, in Python floats (``_OneFit``). Raises
     ZeroDivisionError where numpy would give inf or nan (see ``pool``)."""
     fields, note = _fit(s, method, ci, level)
