@@ -16,7 +16,7 @@ from scipy import special, stats
 from core.stats import rma
 from core.stats.effects import Z975
 from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
-from core.stats.pooling import check_inputs, pool
+from core.stats.pooling import check_inputs, pool, wald_or_t
 from core.stats.subgroups import meta_regression
 
 __all__ = [
@@ -435,7 +435,7 @@ def trim_and_fill(
     va = np.concatenate([v, filled_vi])
     fit = _fit_intercept(ya, va, method, _DEFAULT_THRESHOLD)
     est, se = float(fit.beta[0]), float(math.sqrt(fit.vb[0, 0]))
-    stat = est / se
+    stat, pval, _ = wald_or_t(est, se, None, 0.95)
     q = cochran_q(ya, 1.0 / va)
     kk = ya.size
     if method == "EE":
@@ -452,9 +452,9 @@ def trim_and_fill(
         ci_low=est - Z975 * se,
         ci_high=est + Z975 * se,
         stat=stat,
-        pvalue=float(special.erfc(abs(stat) / math.sqrt(2.0))),
+        pvalue=pval,
         tau2=fit.tau2,
-        i2=i2,
+        i2=float(i2),
         q=q,
         k=kk,
         filled_yi=filled_yi,

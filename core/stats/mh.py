@@ -27,10 +27,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from core.stats.effects import Measure, ZeroCellRule, double_zero, escalc
-from core.stats.pooling import PoolResult
+from core.stats.pooling import PoolResult, intervals, wald_or_t
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ def _finish(
 ) -> FixedResult:
     """The result; ``het`` = (Q, k.yi, whether Q has degrees of freedom)."""
     q, k_yi, has_df = het
-    z = stats.norm.isf((1 - level) / 2)
-    stat = est / se
+    stat, pval, z = wald_or_t(est, se, None, level)
+    ci_low, ci_high = intervals(est, se, 0.0, z, "EE")[:2]
     df = k_yi - 1
     if has_df and df > 0:
         q = max(0.0, q)
@@ -90,10 +90,10 @@ def _finish(
     return FixedResult(
         estimate=est,
         se=se,
-        ci_low=est - z * se,
-        ci_high=est + z * se,
+        ci_low=ci_low,
+        ci_high=ci_high,
         stat=stat,
-        pvalue=float(special.erfc(abs(stat) / math.sqrt(2))),
+        pvalue=pval,
         q=q,
         q_pvalue=q_p,
         i2=i2,

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from core.stats.heterogeneity import i2_h2, typical_variance
 from core.stats.rma import (
     FISHER_MAXITER,
     FISHER_STEPADJ,
@@ -682,9 +683,12 @@ def _tau2_sj(d: _Fits) -> Any:
     return xp.where(k > 1, xp.maximum(tau0 * d.at(tau0).q / (k - 1), 0.0), 0.0)
 
 
-def _typical_variance(d: _Fits) -> Any:
-    """s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (Higgins & Thompson 2002)."""
-    return (d.k - 1) * d.sw / (d.sw * d.sw - d.sw2)
+def _i2_h2(d: _Fits, tau2: Any) -> tuple[Any, Any]:
+    """I2 and H2 of every fit: core.stats.heterogeneity's ``i2_h2`` and ``typical_variance``
+    written on the sums that both backends hold, s2 = (k-1) sw / (sw^2 - sw2), for one value
+    or one per row."""
+    s2 = (d.k - 1) * d.sw / (d.sw * d.sw - d.sw2)
+    return 100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2
 
 
 def _tau2(d: _Fits, method: str) -> tuple[Any, Any, str | None]:
@@ -760,7 +764,7 @@ class _PerFit(NamedTuple):
 def _fit(d: _Fits, method: str, ci: str, level: float) -> tuple[_PerFit, str | None]:
     """The pooled result of every fit of ``d`` and its note: mu and se = 1/sqrt(sum w) at
     the tau2 of ``method``; Q on k-1 df; I2, H2 (module docstring); the CI and prediction
-    interval (``_intervals``) by Wald z or Hartung-Knapp t on k-1 df (``_test``)."""
+    interval (``intervals``) by Wald z or Hartung-Knapp t on k-1 df (``_test``)."""
     _check_ci(ci)
     xp = d.xp
     tau2, converged, note = _tau2(d, method)
@@ -775,9 +779,7 @@ def _fit(d: _Fits, method: str, ci: str, level: float) -> tuple[_PerFit, str | N
         i2 = xp.where(q > 0, 100.0 * xp.maximum(q - df, 0.0) / q, 0.0)
         h2 = q / df
     else:
-        s2 = _typical_variance(d)
-        i2 = 100.0 * tau2 / (tau2 + s2)
-        h2 = (tau2 + s2) / s2
+        i2, h2 = _i2_h2(d, tau2)
     hk_se = xp.where(has_df, xp.sqrt(at.q / df / at.s1), math.nan)
     if ci == "hksj":
         se = hk_se
@@ -788,13 +790,25 @@ def _fit(d: _Fits, method: str, ci: str, level: float) -> tuple[_PerFit, str | N
         se = wald_se
         stat, pval, crit = _test(xp, mu, se, None, level)
         crit = d.full(crit)
-    ci_low, ci_high, pi_low, pi_high = _intervals(mu, se, tau2, crit, method)
+    ci_low, ci_high, pi_low, pi_high = intervals(mu, se, tau2, crit, method)
     fields = _PerFit(
         mu, se, wald_se, hk_se, ci_low, ci_high, stat, pval, tau2,
         xp.where(k > 1, i2, math.nan), xp.where(k > 1, h2, math.nan), q, q_p, k,
         pi_low, pi_high, converged, d.percent_weights(tau2, at),
     )  # fmt: skip
     return fields, note
+
+
+def wald_or_t(est: _F, se: _F, df: Any, level: float) -> tuple[_F, _F, Any]:
+    """(statistic, two-sided p-value, critical value) of est/se: Wald z (``df`` None) or t
+    on ``df`` (Hartung-Knapp, Knapp-Hartung); floats, or arrays (one value per estimate)."""
+    xp = _RowOps if isinstance(est, np.ndarray) or isinstance(se, np.ndarray) else _FloatOps
+    return _test(xp, est, se, df, level)
+
+
+def critical_value(df: int | None, level: float) -> float:
+    """The 1 - alpha/2 quantile (alpha = 1 - level) of z (``df`` None) or of t on ``df``."""
+    return _test(_FloatOps, 0.0, 1.0, df, level)[2]
 
 
 def _test(xp: Any, est: Any, se: Any, df: Any, level: float) -> tuple[Any, Any, Any]:
@@ -874,7 +888,7 @@ def pool_many(
     return PoolTable(**fields._asdict(), method=method, ci=ci, note=note)
 
 
-def _intervals(mu: _F, se: _F, tau2: _F, crit: _F, method: str) -> tuple[_F, _F, _F, _F]:
+def intervals(mu: _F, se: _F, tau2: _F, crit: _F, method: str) -> tuple[_F, _F, _F, _F]:
     """CI mu +/- crit se and prediction interval mu +/- crit sqrt(se^2 + tau2) (metafor's
     ``predict``; none for the common-effect model): floats or one value per row."""
     half = crit * se
@@ -1147,15 +1161,16 @@ def tau2_ci(yi: object, vi: object, method: str = "REML", level: float = 0.95) -
         notes.append(f"the upper bound lies above the searched range; shown as > {tau2_max:g}")
     if float(sol.tau2[0]) > tau2_max:
         notes.append(f"the lower bound lies above the searched range; shown as > {tau2_max:g}")
-    s2 = float(_typical_variance(_Rows(y[None, :], v[None, :]))[0])
+    s2 = typical_variance(v)
+    (i2_low, h2_low), (i2_high, h2_high) = i2_h2(lo, s2), i2_h2(hi, s2)
     return Tau2CI(
         tau2=tau2,
         tau2_low=lo,
         tau2_high=hi,
-        i2_low=100.0 * lo / (lo + s2),
-        i2_high=100.0 * hi / (hi + s2),
-        h2_low=(lo + s2) / s2,
-        h2_high=(hi + s2) / s2,
+        i2_low=i2_low,
+        i2_high=i2_high,
+        h2_low=h2_low,
+        h2_high=h2_high,
         level=level,
         note="; ".join(notes) or None,
     )

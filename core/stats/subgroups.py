@@ -34,7 +34,14 @@ from scipy import linalg, special, stats
 
 from core.stats import rma
 from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
-from core.stats.pooling import PoolResult, check_inputs, pool
+from core.stats.pooling import (
+    PoolResult,
+    check_inputs,
+    critical_value,
+    intervals,
+    pool,
+    wald_or_t,
+)
 from core.stats.rma import WLS
 
 REGRESSION_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")
@@ -181,10 +188,7 @@ def common_tau2_fits(
         y, v, x, method=method, intercept=False, names=names, test=test, level=level, r2=False
     )
     t2 = fit.tau2
-    alpha = 1.0 - level
-    crit = float(
-        stats.t.isf(alpha / 2, fit.df_resid) if test == "knha" else stats.norm.isf(alpha / 2)
-    )
+    crit = fit._crit()
     fits: dict[Any, PoolResult] = {}
     for j, lab in enumerate(labels):
         s = groups == lab
@@ -198,14 +202,14 @@ def common_tau2_fits(
             hk = math.sqrt(float((w * (yg - est) ** 2).sum() / ((k - 1) * w.sum())))
         else:
             i2, h2, hk = 0.0, 1.0, math.nan
-        half = crit * math.sqrt(se**2 + t2)
+        ci_low, ci_high, pi_low, pi_high = intervals(est, se, t2, crit, method)
         fits[lab] = PoolResult(
             estimate=est,
             se=se,
             wald_se=float(1.0 / math.sqrt(w.sum())),
             hk_se=hk,
-            ci_low=float(fit.ci_low[j]),
-            ci_high=float(fit.ci_high[j]),
+            ci_low=ci_low,
+            ci_high=ci_high,
             stat=float(fit.stat[j]),
             pvalue=float(fit.pvalue[j]),
             tau2=t2,
@@ -214,8 +218,8 @@ def common_tau2_fits(
             q=q,
             q_pvalue=float(special.chdtrc(k - 1, q)) if k > 1 else math.nan,
             df=k - 1,
-            pi_low=est - half if method != "EE" else math.nan,
-            pi_high=est + half if method != "EE" else math.nan,
+            pi_low=pi_low,
+            pi_high=pi_high,
             k=k,
             method=method,
             ci=ci,
@@ -406,10 +410,7 @@ class MetaRegressionResult:
         return 100.0 * w / w.sum()
 
     def _crit(self) -> float:
-        alpha = 1.0 - self.level
-        if self.test == "knha":
-            return float(stats.t.isf(alpha / 2, self.k - self.p))
-        return float(stats.norm.isf(alpha / 2))
+        return critical_value(self.k - self.p if self.test == "knha" else None, self.level)
 
     def predict(self, newmods: object) -> Prediction:
         """Fitted values with CI (and prediction interval) at new moderator values.
@@ -566,14 +567,13 @@ def meta_regression(
     f = WLS(x, y, v, tau2)
     beta = f.beta
     vb = f.a_inv.copy()
-    alpha = 1.0 - level
     if test == "knha":
         rss = f.ypy()
         s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
         vb = s2w * vb
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
+        stat, pval, crit = wald_or_t(beta, se, k - p if test == "knha" else None, level)
     # metafor's default btt: every coefficient but the intercept; the intercept when alone
     btt = np.arange(1, p) if intercept and p > 1 else np.arange(p)
     m = btt.size
@@ -588,12 +588,8 @@ def meta_regression(
     if test == "knha":
         qm = qm / m if m else math.nan
         qm_p = float(stats.f.sf(qm, m, k - p)) if m else math.nan
-        pval = 2.0 * stats.t.sf(np.abs(stat), k - p)
-        crit = float(stats.t.isf(alpha / 2, k - p))
     else:
         qm_p = float(special.chdtrc(m, qm)) if m else math.nan
-        pval = special.erfc(np.abs(stat) / math.sqrt(2.0))
-        crit = float(stats.norm.isf(alpha / 2))
     # residual heterogeneity about the common-effect (tau2 = 0) fit
     f0 = WLS(x, yc, v, 0.0)
     qe = max(0.0, f0.ypy())
@@ -602,9 +598,7 @@ def meta_regression(
         i2 = max(0.0, 100.0 * (qe - (k - p)) / qe) if qe > 0 else 0.0
         h2 = qe / (k - p)
     else:
-        s2 = (k - p) / f0.tr_p()
-        i2 = 100.0 * tau2 / (s2 + tau2)
-        h2 = tau2 / s2 + 1.0
+        i2, h2 = i2_h2(tau2, (k - p) / f0.tr_p())
     notes += [fit_t.note] if fit_t.note else []
     r2_val: float | None = None
     if intercept and p > 1 and r2:
