@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
@@ -407,56 +408,18 @@ def trim_and_fill(
         k0 = int(max(0, _round_half_even(k0f)))
         se_k0 = max(0.0, se_k0)
     if k0 == 0:
-        return TrimAndFill(
-            k0=0,
-            se_k0=se_k0,
-            side=side,
-            estimator=estimator,
-            estimate=original.estimate,
-            se=original.se,
-            ci_low=original.ci_low,
-            ci_high=original.ci_high,
-            stat=original.stat,
-            pvalue=original.pvalue,
-            tau2=original.tau2,
-            i2=original.i2,
-            q=original.q,
-            k=k,
-            filled_yi=np.empty(0),
-            filled_vi=np.empty(0),
-            original_estimate=original.estimate,
-            original_ci_low=original.ci_low,
-            original_ci_high=original.ci_high,
-            method=method,
-        )
-    filled_yi = sgn * (2.0 * beta - ys[k - k0 :])
-    filled_vi = vs[k - k0 :].copy()
-    ya = np.concatenate([y, filled_yi])
-    va = np.concatenate([v, filled_vi])
-    fit = _fit_intercept(ya, va, method, _DEFAULT_THRESHOLD)
-    est, se = float(fit.beta[0]), float(math.sqrt(fit.vb[0, 0]))
-    stat, pval, _ = wald_or_t(est, se, None, 0.95)
-    q = cochran_q(ya, 1.0 / va)
-    kk = ya.size
-    if method == "EE":
-        i2 = 100.0 * max(q - (kk - 1), 0.0) / q if q > 0 else 0.0
+        filled_yi, filled_vi = np.empty(0), np.empty(0)
+        refit = {f: getattr(original, f) for f in _REFIT}
     else:
-        i2 = i2_h2(fit.tau2, typical_variance(va))[0]
+        filled_yi = sgn * (2.0 * beta - ys[k - k0 :])
+        filled_vi = vs[k - k0 :].copy()
+        refit = _refit(np.concatenate([y, filled_yi]), np.concatenate([v, filled_vi]), method)
     return TrimAndFill(
         k0=k0,
         se_k0=se_k0,
         side=side,
         estimator=estimator,
-        estimate=est,
-        se=se,
-        ci_low=est - Z975 * se,
-        ci_high=est + Z975 * se,
-        stat=stat,
-        pvalue=pval,
-        tau2=fit.tau2,
-        i2=float(i2),
-        q=q,
-        k=kk,
+        **refit,
         filled_yi=filled_yi,
         filled_vi=filled_vi,
         original_estimate=original.estimate,
@@ -464,6 +427,26 @@ def trim_and_fill(
         original_ci_high=original.ci_high,
         method=method,
     )
+
+
+#: the fields of TrimAndFill that describe the fit to the k + k0 studies
+_REFIT = ("estimate", "se", "ci_low", "ci_high", "stat", "pvalue", "tau2", "i2", "q", "k")
+
+
+def _refit(y: np.ndarray, v: np.ndarray, method: str) -> dict[str, Any]:
+    """The fit to the studies with the filled ones (``_REFIT``), under metafor's default
+    control as trimfill.rma.uni refits: Wald z at 95%, I2 as ``pool`` reports it."""
+    fit = _fit_intercept(y, v, method, _DEFAULT_THRESHOLD)
+    est, se = float(fit.beta[0]), float(math.sqrt(fit.vb[0, 0]))
+    stat, pval, _ = wald_or_t(est, se, None, 0.95)
+    q = cochran_q(y, 1.0 / v)
+    k = y.size
+    if method == "EE":
+        i2 = 100.0 * max(q - (k - 1), 0.0) / q if q > 0 else 0.0
+    else:
+        i2 = i2_h2(fit.tau2, typical_variance(v))[0]
+    fields = (est, se, est - Z975 * se, est + Z975 * se, stat, pval, fit.tau2, i2, q, k)
+    return dict(zip(_REFIT, fields, strict=True))
 
 
 def _round_half_even(x: float) -> float:
