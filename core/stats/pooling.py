@@ -18,10 +18,14 @@ estimating equation, bisection when a step leaves it), to a step below 1e-13 (re
 within ``MAX_ITER`` iterations. The ML and REML likelihoods can have more than one maximum:
 there the root is the one metafor's Fisher scoring reaches from its start (HE), found by
 following its path until the root ahead is bracketed (see ``fisher_root``).
-``pool_many`` is vectorised over rows so that many fits (leave-one-out, cumulative, GOSH)
-run as one array computation: a study that a row leaves out has vi = inf (weight 0) and
-yi = 0. ``pool`` (one fit) runs the same algorithm in Python floats, where numpy's per-call
-overhead would be most of the time.
+One control flow (``_tau2``: the estimators, ML/REML with metafor's ll0check, the DL
+fallback; ``_fit``: the pooled result) runs on two backends: ``_Rows``, numpy arrays whose
+rows are separate fits (``pool_many``: leave-one-out, cumulative, GOSH as one array
+computation; a study that a row leaves out has vi = inf, weight 0, and yi = 0), and
+``_LoopStudies``/``_ArrayStudies``, one fit in Python floats (``pool``), where numpy's
+per-call overhead would be most of the time. Each backend brings its sums over the studies,
+its elementwise operations (``xp``) and its root finders (row-wise ``_solve_root`` and
+``_fisher_path`` here, the scalar ``root_above_zero`` and ``fisher_root`` of core.stats.rma).
 
 Heterogeneity as metafor reports it: I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2
 with s2 = (k-1) sum w / ((sum w)^2 - sum w^2) (Higgins & Thompson 2002, eq. 9); for the
@@ -64,6 +68,7 @@ MAX_ITER = 200
 VARIANCE_RATIO_WARN = 1e7
 _RTOL = 1e-13
 _ATOL = 1e-15
+
 # ---------------------------------------------------------------------------------------
 # Two backends for one control flow (``_tau2``, ``_fit`` below): many fits as numpy rows,
 # or one fit in Python floats. Each gives ``xp`` (the elementwise operations) and the sums
