@@ -161,8 +161,8 @@ class _Fits(Protocol):
     def full(self, x: Any) -> Any:
         """``x`` for every fit."""
 
-    def at(self, t: Any) -> _Weighted:
-        """The sums at tau2 = t."""
+    def at(self, t: Any) -> _Weighted | _Sums:
+        """The sums at tau2 = t (s1, mu, q: see ``_Weighted``)."""
 
     def unweighted(self) -> tuple[Any, Any]:
         """sum (yi - ybar)^2 and sum vi (HE, SJ)."""
@@ -177,7 +177,7 @@ class _Fits(Protocol):
         """ML/REML: the root metafor's Fisher scoring reaches from ``start`` (before
         ll0check): (tau2, converged)."""
 
-    def percent_weights(self, t: Any, at: _Weighted) -> Any:
+    def percent_weights(self, t: Any, at: Any) -> Any:
         """100 wi / sum w at tau2 = t."""
 
 
@@ -514,10 +514,12 @@ class _OneFit:
     y: Any
     v: Any
     k: int
+    v_min: float
+    v_max: float
 
-    def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
+    def __init__(self) -> None:
+        """Called by the subclasses once they hold the studies."""
         self._last: dict[float, _Sums] = {}
-        self.v_min, self.v_max = float(v.min()), float(v.max())
         base = self.sums(0.0)
         self.sw, self.sw2, self.q = base.s1, base.s2, base.q
 
@@ -533,9 +535,8 @@ class _OneFit:
     def full(self, x: Any) -> Any:
         return x
 
-    def at(self, t: float) -> _Weighted:
-        m = self.sums(t)
-        return _Weighted(m.s1, m.mu, m.q)
+    def at(self, t: float) -> _Sums:
+        return self.sums(t)
 
     def root(self, method: str, start: float, target: float) -> tuple[Any, Any]:
         return root_above_zero(_score_one(method, self, target), start, MAX_ITER)
@@ -551,7 +552,8 @@ class _LoopStudies(_OneFit):
         self.y: list[float] = y.tolist()
         self.v: list[float] = v.tolist()
         self.k = len(self.y)
-        super().__init__(y, v)
+        self.v_min, self.v_max = min(self.v), max(self.v)
+        super().__init__()
 
     def _sums(self, t: float, score: bool) -> _Sums:
         """All the sums, whatever ``score`` says: in this loop they cost little."""
@@ -578,7 +580,7 @@ class _LoopStudies(_OneFit):
     def log1p_sum(self, t: float) -> float:
         return sum(math.log1p(t / x) for x in self.v)
 
-    def percent_weights(self, t: float, at: _Weighted) -> tuple[float, ...]:
+    def percent_weights(self, t: float, at: _Sums) -> tuple[float, ...]:
         return tuple(100.0 * (1.0 / (x + t)) / at.s1 for x in self.v)
 
 
@@ -587,7 +589,8 @@ class _ArrayStudies(_OneFit):
 
     def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
         self.y, self.v, self.k = y, v, y.size
-        super().__init__(y, v)
+        self.v_min, self.v_max = float(v.min()), float(v.max())
+        super().__init__()
 
     def _sums(self, t: float, score: bool) -> _Sums:
         w = 1.0 / (self.v + t)
@@ -616,7 +619,7 @@ class _ArrayStudies(_OneFit):
     def log1p_sum(self, t: float) -> float:
         return float(np.log1p(t / self.v).sum())
 
-    def percent_weights(self, t: float, at: _Weighted) -> tuple[float, ...]:
+    def percent_weights(self, t: float, at: _Sums) -> tuple[float, ...]:
         return tuple((100.0 * (1.0 / (self.v + t)) / at.s1).tolist())
 
 
@@ -688,6 +691,9 @@ def _tau2_sj(d: _Fits) -> Any:
     return xp.where(k > 1, xp.maximum(tau0 * d.at(tau0).q / (k - 1), 0.0), 0.0)
 
 
+_CLOSED_FORMS = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj}
+
+
 def _i2_h2(d: _Fits, tau2: Any) -> tuple[Any, Any]:
     """I2 and H2 of every fit: core.stats.heterogeneity's ``i2_h2`` and ``typical_variance``
     written on the sums that both backends hold, s2 = (k-1) sw / (sw^2 - sw2), for one value
@@ -704,9 +710,8 @@ def _tau2(d: _Fits, method: str) -> tuple[Any, Any, str | None]:
     xp, k = d.xp, d.k
     if method == "EE" or not xp.any(k > 1):
         return d.full(0.0), d.full(True), None
-    closed = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj}
-    if method in closed:
-        return closed[method](d), d.full(True), None
+    if method in _CLOSED_FORMS:
+        return _CLOSED_FORMS[method](d), d.full(True), None
     dl = _tau2_dl(d)
     if method in ("PM", "EB"):
         t, converged = d.root(method, dl, k - 1)
