@@ -784,13 +784,16 @@ def _fit(d: _Fits, method: str, ci: str, level: float) -> tuple[_PerFit, str | N
     at = d.at(tau2)
     mu = at.mu
     wald_se = 1.0 / xp.sqrt(at.s1)
-    q_p = xp.where(has_df, xp.chdtrc(xp.maximum(df, 1), q), 1.0)
-    if method == "EE":
+    df1 = xp.maximum(df, 1)  # where df = 0 the value is not used (NaN or 1 stands there)
+    q_p = xp.where(has_df, xp.chdtrc(df1, q), 1.0)
+    if not xp.any(has_df):  # one study in every fit: I2 and H2 are undefined
+        i2 = h2 = d.full(math.nan)
+    elif method == "EE":
         i2 = xp.where(q > 0, 100.0 * xp.maximum(q - df, 0.0) / q, 0.0)
-        h2 = q / df
+        h2 = q / df1
     else:
         i2, h2 = _i2_h2(d, tau2)
-    hk_se = xp.where(has_df, xp.sqrt(at.q / df / at.s1), math.nan)
+    hk_se = xp.where(has_df, xp.sqrt(at.q / df1 / at.s1), math.nan)
     if ci == "hksj":
         se = hk_se
         if xp.any(has_df & (se <= 1e-8 * wald_se)):
@@ -1104,8 +1107,8 @@ def pool(
     the estimate is the study itself, tau2 = 0 and I2, H2 are undefined.
 
     The fit is ``pool_many``'s (the same ``_fit``), computed in Python floats. Where that
-    meets a zero denominator (one study, a Hartung-Knapp SE of 0, identical studies under
-    the common-effect model, one weight so much larger than the others that
+    meets a zero denominator (a Hartung-Knapp SE of 0, identical studies under the
+    common-effect model, one weight so much larger than the others that
     sum w - sum w^2 / sum w rounds to 0), numpy's inf and nan carry the result, so such fits
     go through ``pool_many`` itself.
     """
