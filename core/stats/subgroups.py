@@ -598,7 +598,10 @@ def meta_regression(
         i2 = max(0.0, 100.0 * (qe - (k - p)) / qe) if qe > 0 else 0.0
         h2 = qe / (k - p)
     else:
-        i2, h2 = i2_h2(tau2, (k - p) / f0.tr_p())
+        # numpy's division, as pooling's: a trace that rounds to 0 (one vi ~1e-18 beside the
+        # others) gives s2 = inf (I2 = 0), not ZeroDivisionError
+        with np.errstate(divide="ignore"):
+            i2, h2 = i2_h2(tau2, np.float64(k - p) / np.float64(f0.tr_p()))
     notes += [fit_t.note] if fit_t.note else []
     r2_val: float | None = None
     if intercept and p > 1 and r2:
