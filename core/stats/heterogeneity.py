@@ -1,5 +1,6 @@
 """Heterogeneity as metafor reports it: Cochran's Q = sum w (y - mu)^2 about the weighted
-mean mu = sum w y / sum w; I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2, with the
+mean mu = sum w y / sum w; I2 = 100 tau2 / (tau2 + s2) and H2 = tau2 / s2 + 1 (metafor's
+form: 1, not nan, where s2 is inf), with the
 typical within-study variance s2 = (k-1) sum w / ((sum w)^2 - sum w^2), w = 1/vi (Higgins &
 Thompson 2002, eq. 9).
 """
@@ -22,7 +23,7 @@ def i2_h2(tau2: float, s2: float) -> tuple[float, float]:
     within-study variance ``s2``."""
     t, s = np.float64(tau2), np.float64(s2)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return float(100.0 * t / (t + s)), float((t + s) / s)
+        return float(100.0 * t / (t + s)), float(t / s + 1.0)
 
 
 def cochran_q(y: np.ndarray, w: np.ndarray) -> float:

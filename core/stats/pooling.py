@@ -27,7 +27,7 @@ per-call overhead would be most of the time. Each backend brings its sums over t
 its elementwise operations (``xp``) and its root finders (row-wise ``_solve_root`` and
 ``_fisher_path`` here, the scalar ``root_above_zero`` and ``fisher_root`` of core.stats.rma).
 
-Heterogeneity as metafor reports it: I2 = 100 tau2 / (tau2 + s2) and H2 = (tau2 + s2) / s2
+Heterogeneity as metafor reports it: I2 = 100 tau2 / (tau2 + s2) and H2 = tau2 / s2 + 1
 with s2 = (k-1) sum w / ((sum w)^2 - sum w^2) (Higgins & Thompson 2002, eq. 9); for the
 common-effect model I2 = 100 max(0, Q - (k-1)) / Q and H2 = Q / (k-1).
 """
@@ -699,7 +699,7 @@ def _i2_h2(d: _Fits, tau2: Any) -> tuple[Any, Any]:
     written on the sums that both backends hold, s2 = (k-1) sw / (sw^2 - sw2), for one value
     or one per row."""
     s2 = (d.k - 1) * d.sw / (d.sw * d.sw - d.sw2)
-    return 100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2
+    return 100.0 * tau2 / (tau2 + s2), tau2 / s2 + 1.0
 
 
 def _tau2(d: _Fits, method: str) -> tuple[Any, Any, str | None]:

@@ -104,6 +104,8 @@ def test_dl_with_one_variance_near_zero_is_metafor_zero_not_an_error():
     v = np.array([1e-18, 0.1, 0.2, 0.15, 0.3])
     x = np.ones((5, 1))
     assert rma.closed_form("DL", x, y - y.mean(), v) == 0.0
-    assert pool(y, v, method="DL").tau2 == 0.0
+    res = pool(y, v, method="DL")
+    assert (res.tau2, res.i2, res.h2) == (0.0, 0.0, 1.0)  # metafor: I2 = 0, H2 = 1
+    assert pool_many(y, v, method="REML").h2[0] == 1.0  # H2 = tau2 / s2 + 1 with s2 = inf
     said = run_trim_and_fill(y, v, "DL")  # a sentence for the page, never an exception
     assert isinstance(said, str) and said.startswith("Trim and fill cannot be computed here")
