@@ -19,13 +19,16 @@ within ``MAX_ITER`` iterations. The ML and REML likelihoods can have more than o
 there the root is the one metafor's Fisher scoring reaches from its start (HE), found by
 following its path until the root ahead is bracketed (see ``fisher_root``).
 One control flow (``_tau2``: the estimators, ML/REML with metafor's ll0check, the DL
-fallback; ``_fit``: the pooled result) runs on two backends: ``_Rows``, numpy arrays whose
-rows are separate fits (``pool_many``: leave-one-out, cumulative, GOSH as one array
-computation; a study that a row leaves out has vi = inf, weight 0, and yi = 0), and
+fallback; ``_fit``: the pooled result) runs on the intercept-only backends ``_Rows``, numpy
+arrays whose rows are separate fits (``pool_many``: leave-one-out, cumulative, GOSH as one
+array computation; a study that a row leaves out has vi = inf, weight 0, and yi = 0), and
 ``_LoopStudies``/``_ArrayStudies``, one fit in Python floats (``pool``), where numpy's
-per-call overhead would be most of the time. Each backend brings its sums over the studies,
-its elementwise operations (``xp``) and its root finders (row-wise ``_solve_root`` and
-``_fisher_path`` here, the scalar ``root_above_zero`` and ``fisher_root`` of core.stats.rma).
+per-call overhead would be most of the time; ``_tau2`` also runs on ``_Design``, one fit over
+any design matrix X (``tau2_design``: meta-regression, common-tau2 subgroups, the
+mixed-effects Egger test). Each backend brings its closed forms, its likelihood (for
+ll0check), its elementwise operations (``xp``) and its root finders (row-wise
+``_solve_root`` and ``_fisher_path`` here, the scalar ``root_above_zero`` and
+``fisher_root`` of core.stats.rma).
 
 Heterogeneity as metafor reports it: I2 = 100 tau2 / (tau2 + s2) and H2 = tau2 / s2 + 1
 with s2 = (k-1) sum w / ((sum w)^2 - sum w^2) (Higgins & Thompson 2002, eq. 9); for the
@@ -50,8 +53,11 @@ from core.stats.rma import (
     FISHER_THRESHOLD,
     LL0_TOL,
     Score,
+    closed_form,
     fisher_root,
+    loglik,
     root_above_zero,
+    score,
     settle,
 )
 
@@ -70,9 +76,10 @@ _RTOL = 1e-13
 _ATOL = 1e-15
 
 # ---------------------------------------------------------------------------------------
-# Two backends for one control flow (``_tau2``, ``_fit`` below): many fits as numpy rows,
-# or one fit in Python floats. Each gives ``xp`` (the elementwise operations) and the sums
-# over the studies; the estimators, the solver's decisions and the result are written once.
+# Backends for one control flow (``_tau2``, ``_fit`` below): many fits as numpy rows, or
+# one fit in Python floats (and, for ``_tau2``, one fit over a design matrix). Each gives
+# ``xp`` (the elementwise operations) and the sums over the studies; the estimators, the
+# solver's decisions and the result are written once.
 
 
 class _RowOps:
@@ -148,18 +155,38 @@ class _Weighted(NamedTuple):
     w: Any = None
 
 
-class _Fits(Protocol):
-    """What the one control flow needs from a backend, per fit (a float, or one value per
-    row): k studies, and at tau2 = 0 sw = sum 1/vi, sw2 = sum 1/vi^2 and Cochran's Q."""
+class _Tau2Fits(Protocol):
+    """What ``_tau2`` needs from a backend, per fit (a float, or one value per row): k
+    studies and p columns of the design (1: intercept only)."""
 
     xp: Any
     k: Any
-    sw: Any
-    sw2: Any
-    q: Any
+    p: int
 
     def full(self, x: Any) -> Any:
         """``x`` for every fit."""
+
+    def closed_form(self, method: str) -> Any:
+        """DL, HE, HS or SJ tau2, truncated at 0."""
+
+    def root(self, method: str, start: Any, target: Any) -> tuple[Any, Any]:
+        """PM/EB: root of Q(tau2) = target in tau2 >= 0, from ``start``: (tau2, converged)."""
+
+    def fisher(self, method: str, start: Any) -> tuple[Any, Any]:
+        """ML/REML: the root metafor's Fisher scoring reaches from ``start`` (before
+        ll0check): (tau2, converged)."""
+
+    def loglik_drop(self, method: str, t: Any) -> Any:
+        """ll(0) - ll(t), the ML or REML log-likelihood (metafor's ll0check)."""
+
+
+class _Fits(_Tau2Fits, Protocol):
+    """What ``_fit`` needs besides (intercept-only backends): at tau2 = 0 sw = sum 1/vi,
+    sw2 = sum 1/vi^2 and Cochran's Q."""
+
+    sw: Any
+    sw2: Any
+    q: Any
 
     def at(self, t: Any) -> _Weighted | _Sums:
         """The sums at tau2 = t (s1, mu, q: see ``_Weighted``)."""
@@ -170,15 +197,21 @@ class _Fits(Protocol):
     def log1p_sum(self, t: Any) -> Any:
         """sum log(1 + t/vi) (the ML/REML likelihood)."""
 
-    def root(self, method: str, start: Any, target: Any) -> tuple[Any, Any]:
-        """PM/EB: root of Q(tau2) = target in tau2 >= 0, from ``start``: (tau2, converged)."""
-
-    def fisher(self, method: str, start: Any) -> tuple[Any, Any]:
-        """ML/REML: the root metafor's Fisher scoring reaches from ``start`` (before
-        ll0check): (tau2, converged)."""
-
     def percent_weights(self, t: Any, at: Any) -> Any:
         """100 wi / sum w at tau2 = t."""
+
+
+class _InterceptOnly:
+    """The intercept-only backends' closed forms and likelihood drop, written on the sums
+    they hold (``_CLOSED_FORMS``, ``_loglik_drop``)."""
+
+    p = 1
+
+    def closed_form(self: Any, method: str) -> Any:
+        return _CLOSED_FORMS[method](self)
+
+    def loglik_drop(self: Any, method: str, t: Any) -> Any:
+        return _loglik_drop(self, method, t)
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,7 +228,7 @@ def _as_rows(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
-class _Rows:
+class _Rows(_InterceptOnly):
     """Many fits at once: y (0 where a study is not in its row), v, w = 1/v, and per row k,
     sum w, sum w^2 and Q. The sums at the last tau2 asked for are kept (the ll0check and
     the result both need those at the estimate)."""
@@ -506,7 +539,7 @@ class _Sums(NamedTuple):
     s3: float = math.nan
 
 
-class _OneFit:
+class _OneFit(_InterceptOnly):
     """One fit's studies; the sums at a tau2 are asked for more than once (at 0: Q and the
     ll0check; at the estimate: the ll0check and the result), so each is computed once."""
 
@@ -648,8 +681,64 @@ def _score_one(method: str, s: _OneFit, target: float = 0.0) -> Score:
 
 
 # ---------------------------------------------------------------------------------------
+# Design-matrix backend (meta-regression, common-tau2 subgroups, the mixed-effects Egger
+# test): one fit over any X, by core.stats.rma's linear algebra and scalar root finders
+
+
+class _Design:
+    """One fit yi = x_i' beta + u_i + e_i over design ``x`` (k x p); ``yc`` is y centred,
+    as metafor uses it to estimate tau2. Closed forms, estimating equations and
+    log-likelihoods over X are core.stats.rma's ``closed_form``, ``score`` and ``loglik``
+    (REML's likelihood on k-p with -1/2 log det(X'WX))."""
+
+    xp = _FloatOps
+
+    def __init__(self, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> None:
+        self.x, self.yc, self.v = x, yc, v
+        self.k, self.p = x.shape
+
+    def full(self, x: Any) -> Any:
+        return x
+
+    def closed_form(self, method: str) -> float:
+        return closed_form(method, self.x, self.yc, self.v)
+
+    def _score(self, method: str, target: float) -> Score:
+        x, yc, v = self.x, self.yc, self.v
+        return lambda t: score(method, x, yc, v, t, target)
+
+    def root(self, method: str, start: float, target: float) -> tuple[Any, Any]:
+        return root_above_zero(self._score(method, target), start, MAX_ITER, 1e-14, 1e-16)
+
+    def fisher(self, method: str, start: float) -> tuple[Any, Any]:
+        return fisher_root(self._score(method, 0.0), start, MAX_ITER)
+
+    def loglik_drop(self, method: str, t: float) -> float:
+        reml = method == "REML"
+        x, yc, v = self.x, self.yc, self.v
+        return loglik(x, yc, v, 0.0, reml) - loglik(x, yc, v, t, reml)
+
+
+@dataclass(frozen=True)
+class Tau2Estimate:
+    """tau2 of one fit; ``converged`` False means the DL value stands in (see ``note``)."""
+
+    tau2: float
+    converged: bool
+    note: str | None
+
+
+def tau2_design(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> Tau2Estimate:
+    """tau2 by ``method`` for the model with design ``x`` (k x p, k > p); ``yc`` is y
+    centred (as metafor uses it): the estimators over X of core.stats.rma (PM/EB: root of
+    y'Py = k-p; ML: y'PPy = sum w; REML: y'PPy = tr(P)), decided by ``_tau2``, the control
+    flow of ``pool`` and ``pool_many``."""
+    return Tau2Estimate(*_tau2(_Design(x, yc, v), method))
+
+
+# ---------------------------------------------------------------------------------------
 # The one control flow: tau2 estimators, ML/REML with ll0check, and the pooled result, for
-# any backend (``d``: one fit or many rows)
+# any backend (``d``: one fit or many rows, intercept-only or over a design matrix)
 
 
 def _check_method(method: str) -> None:
@@ -702,21 +791,22 @@ def _i2_h2(d: _Fits, tau2: Any) -> tuple[Any, Any]:
     return 100.0 * tau2 / (tau2 + s2), tau2 / s2 + 1.0
 
 
-def _tau2(d: _Fits, method: str) -> tuple[Any, Any, str | None]:
-    """tau2 by ``method`` for every fit of ``d``: (tau2, converged, note). PM and EB from the
-    DL value, ML and REML from HE; a fit whose root is not found gets DL, and the note says
-    so. A fit of one study has tau2 = 0."""
+def _tau2(d: _Tau2Fits, method: str) -> tuple[Any, Any, str | None]:
+    """tau2 by ``method`` for every fit of ``d``: (tau2, converged, note). PM and EB (one
+    root, y'Py decreasing in tau2) from the DL value, ML and REML from HE (metafor's start;
+    its Fisher path decides which maximum) with metafor's ll0check; a fit whose root is not
+    found gets DL, and the note says so. A fit of one study has tau2 = 0."""
     _check_method(method)
     xp, k = d.xp, d.k
     if method == "EE" or not xp.any(k > 1):
         return d.full(0.0), d.full(True), None
     if method in _CLOSED_FORMS:
-        return _CLOSED_FORMS[method](d), d.full(True), None
-    dl = _tau2_dl(d)
+        return d.closed_form(method), d.full(True), None
+    dl = d.closed_form("DL")
     if method in ("PM", "EB"):
-        t, converged = d.root(method, dl, k - 1)
+        t, converged = d.root(method, dl, k - d.p)
     else:
-        t, converged = d.fisher(method, _tau2_he(d))
+        t, converged = d.fisher(method, d.closed_form("HE"))
         t = _ll0check(d, method, t)
     single = k <= 1
     t = xp.where(single, 0.0, t)
@@ -727,7 +817,7 @@ def _tau2(d: _Fits, method: str) -> tuple[Any, Any, str | None]:
     return xp.where(converged, t, dl), converged, _nonconvergence_note(method, failed)
 
 
-def _ll0check(d: _Fits, method: str, t: Any) -> Any:
+def _ll0check(d: _Tau2Fits, method: str, t: Any) -> Any:
     """metafor's ``ll0check`` for each fit (core.stats.rma.ll0check): an ML or REML root
     t > FISHER_THRESHOLD whose likelihood lies more than LL0_TOL below the one at tau2 = 0
     gives way to 0."""
@@ -735,7 +825,7 @@ def _ll0check(d: _Fits, method: str, t: Any) -> Any:
     check = t > FISHER_THRESHOLD
     if not xp.any(check):
         return t
-    return xp.where(check & (_loglik_drop(d, method, t) > LL0_TOL), 0.0, t)
+    return xp.where(check & (d.loglik_drop(method, t) > LL0_TOL), 0.0, t)
 
 
 def _loglik_drop(d: _Fits, method: str, t: Any) -> Any:

@@ -1,6 +1,6 @@
 """The random-effects model yi = x_i' beta + u_i + e_i, u_i ~ N(0, tau2), e_i ~ N(0, vi), as
-R's metafor ``rma``: the one-fit tau2 solver and the estimators over a design matrix X
-(intercept-only = a column of ones).
+R's metafor ``rma``: the estimators over a design matrix X (intercept-only = a column of
+ones) and the one-fit root finders.
 
 With W = diag(1/(vi + tau2)) and P = W - W X (X'WX)^-1 X'W (metafor's notation; y is centred
 as metafor does when it estimates tau2), the estimators are (Viechtbauer 2005; Veroniki et al.
@@ -15,11 +15,13 @@ as metafor does when it estimates tau2), the estimators are (Viechtbauer 2005; V
   ML    root of y'PPy = sum w
   PM/EB root of y'Py = k-p
 
-One control flow finds every root of one fit, whatever computes the estimating equation g
-(the sums of core.stats.pooling for an intercept-only fit, ``score`` here for any X):
-``newton`` (bracketed Newton steps) for PM and EB, ``fisher_root`` (metafor's Fisher scoring
-path, finished by ``newton``) and ``ll0check`` for ML and REML. core.stats.pooling runs the
-same decisions row-wise for many fits at once (``pool_many``).
+Here are the pieces over X; the decisions (which estimator, starting values, ll0check, the
+DL fallback, the notes) are core.stats.pooling's one control flow ``_tau2``, whose design
+backend (``tau2_design``) calls ``closed_form``, ``score`` and ``loglik`` below. The scalar
+root finders serve every one-fit backend: ``newton`` (bracketed Newton steps),
+``root_above_zero`` for PM and EB, ``fisher_root`` (metafor's Fisher scoring path, finished
+by ``newton``) and ``ll0check`` for ML and REML; pooling runs the same decisions row-wise
+for many fits at once (``pool_many``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -253,15 +254,6 @@ def loglik(x: np.ndarray, y: np.ndarray, v: np.ndarray, t: float, reml: bool) ->
     )
 
 
-@dataclass(frozen=True)
-class Tau2Estimate:
-    """tau2 of one fit; ``converged`` False means the DL value stands in (see ``note``)."""
-
-    tau2: float
-    converged: bool
-    note: str | None
-
-
 def closed_form(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> float:
     """DL, HS, HE or SJ tau2 for design ``x`` (``yc``: y centred), truncated at 0."""
     k, p = x.shape
@@ -286,44 +278,3 @@ def closed_form(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> fl
     else:
         raise ValueError(f"{method!r} has no closed form")
     return float(np.maximum(t, 0.0))
-
-
-def tau2(
-    method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray, max_iter: int = 500
-) -> Tau2Estimate:
-    """tau2 by ``method`` for the model with design ``x``; ``yc`` is y centred (as metafor
-    uses it). PM/EB from DL by ``root_above_zero``, ML/REML from HE by ``fisher_root`` and
-    ``ll0check``; a root not found in ``max_iter`` Newton steps gives way to DL."""
-    k, p = x.shape
-    if method == "EE":
-        return Tau2Estimate(0.0, True, None)
-    if method in ("DL", "HS", "HE", "SJ"):
-        return Tau2Estimate(closed_form(method, x, yc, v), True, None)
-    dl = closed_form("DL", x, yc, v)
-    target = float(k - p)
-
-    def g(u: float) -> tuple[float, float, float]:
-        return score(method, x, yc, v, u, target)
-
-    if method in ("REML", "ML"):
-        # the likelihood can have more than one maximum: the one metafor's scoring reaches
-        t, conv = fisher_root(g, closed_form("HE", x, yc, v), max_iter)
-    else:
-        t, conv = root_above_zero(
-            g,
-            dl if method == "PM" else closed_form("HE", x, yc, v),
-            max_iter,
-            rtol=1e-14,
-            atol=1e-16,
-        )
-    if not conv:
-        note = f"{method} did not converge; the DerSimonian-Laird tau2 is used instead"
-        return Tau2Estimate(dl, False, note)
-    if method in ("REML", "ML") and t > 0:
-        reml = method == "REML"
-        ll_0 = loglik(x, yc, v, 0.0, reml)
-        checked = ll0check(t, lambda u: ll_0 - loglik(x, yc, v, u, reml))
-        if checked != t:
-            note = f"{method}: the root found is below the likelihood at tau2 = 0; tau2 = 0 used"
-            return Tau2Estimate(0.0, True, note)
-    return Tau2Estimate(t, True, None)

@@ -11,7 +11,7 @@ and t has k - m df (m groups).
 
 Meta-regression: the mixed-effects model yi = x_i' beta + u_i + e_i, u_i ~ N(0, tau2),
 e_i ~ N(0, vi), as ``rma(yi, vi, mods = ~ ..., method = ...)``, with tau2 by
-``core.stats.rma.tau2`` (every estimator, over the design matrix). Coefficients:
+``core.stats.pooling.tau2_design`` (every estimator, over the design matrix). Coefficients:
 beta = (X'WX)^-1 X'Wy, Var(beta) = (X'WX)^-1 (Wald z) or s2w (X'WX)^-1 with t on k-p df
 (Knapp-Hartung, ``test="knha"``).
 QM is the Wald test of all coefficients but the intercept; QE = y'P0 y on k-p df is the
@@ -40,6 +40,7 @@ from core.stats.pooling import (
     critical_value,
     intervals,
     pool,
+    tau2_design,
     wald_or_t,
 )
 from core.stats.rma import WLS
@@ -562,7 +563,7 @@ def meta_regression(
     p = x.shape[1]
     yc = y - y.mean()
     with rma.weights_in_range(v):
-        fit_t = rma.tau2(method, x, yc, v)
+        fit_t = tau2_design(method, x, yc, v)
     tau2 = fit_t.tau2
     f = WLS(x, y, v, tau2)
     beta = f.beta
@@ -608,7 +609,7 @@ def meta_regression(
         if method == "EE":
             r2_val = _r2_ee(x, y, v)
         else:
-            t_re = rma.tau2(method, np.ones((k, 1)), yc, v)
+            t_re = tau2_design(method, np.ones((k, 1)), yc, v)
             if not t_re.converged:
                 r2_val = math.nan
                 notes.append("the intercept-only fit for R2 did not converge")

@@ -1,6 +1,6 @@
-"""core.stats.rma, the one tau2 solver: over a design matrix of ones it is ``pool``; ``pool``
-equals ``pool_many`` row for row on many-fit layouts (leave-one-out); the result types'
-``summary_frame`` carries the fitted values unchanged."""
+"""The design-matrix backend of the one tau2 control flow (``tau2_design``): over a column
+of ones it is ``pool``; ``pool`` equals ``pool_many`` row for row on many-fit layouts
+(leave-one-out); the result types' ``summary_frame`` carries the fitted values unchanged."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.stats import rma
-from core.stats.pooling import METHODS, pool, pool_many
+from core.stats.pooling import METHODS, pool, pool_many, tau2_design
 from core.stats.subgroups import meta_regression
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -38,7 +38,7 @@ def close(a: float, b: float, tol: float) -> bool:
 def test_design_solver_with_a_column_of_ones_is_pool(data, method):
     y, v = data
     ones = np.ones((y.size, 1))
-    est = rma.tau2(method, ones, y - y.mean(), v)
+    est = tau2_design(method, ones, y - y.mean(), v)
     ref = pool(y, v, method=method)
     assert est.converged == ref.converged
     # PM/EB/ML/REML roots stop at a relative step of ~1e-13 (1e-14 over X)
