@@ -17,7 +17,7 @@ from scipy import special, stats
 from core.stats import rma
 from core.stats.effects import Z975
 from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
-from core.stats.pooling import check_inputs, pool, wald_or_t
+from core.stats.pooling import Control, check_inputs, pool, tau2_design, wald_or_t
 from core.stats.subgroups import meta_regression
 
 __all__ = [
@@ -56,36 +56,20 @@ def _rma_mods(
 ) -> _RmaFit:
     """Weighted least squares with tau2 by ``method`` exactly as metafor's ``rma.uni``:
     EE (tau2 = 0), DL (generalized, truncated at 0), ML and REML by metafor's own Fisher
-    scoring loop (``core.stats.rma.fisher_root`` with ``bracket=False``) from the HE start,
-    stopping when the change is <= ``threshold`` (metafor's default control uses 1e-5),
-    followed by its ll0check with its tolerance eps^(1/4)."""
+    scoring loop from the HE start, stopping when the change is <= ``threshold`` (metafor's
+    default control uses 1e-5), followed by its ll0check with its tolerance eps^(1/4):
+    ``tau2_design`` under that ``Control``."""
     k, p = x.shape
-    if method == "EE" or k <= p:
-        tau2 = 0.0
-    elif method == "DL":
-        tau2 = rma.closed_form("DL", x, y, v)
-    elif method in ("REML", "ML"):
-        with rma.weights_in_range(v):
-            tau2, converged = rma.fisher_root(
-                lambda u: rma.score(method, x, y, v, u, 0.0),
-                rma.closed_form("HE", x, y, v),
-                0,
-                bracket=False,
-                threshold=threshold,
-                maxiter=maxiter,
-            )
-        if not converged:
-            raise ValueError(f"{method} meta-regression did not converge in {maxiter} iterations")
-        reml = method == "REML"
-        ll_0 = rma.loglik(x, y, v, 0.0, reml)
-        tau2 = rma.ll0check(
-            tau2,
-            lambda u: ll_0 - rma.loglik(x, y, v, u, reml),
-            tol=np.finfo(float).eps ** 0.25,
-            threshold=threshold,
-        )
-    else:
+    if method not in ("EE", "DL", "REML", "ML"):
         raise ValueError(f"method {method!r} is not available here; use REML, ML, DL or EE")
+    tau2 = 0.0
+    if method != "EE" and k > p:
+        control = Control(threshold, maxiter, np.finfo(float).eps ** 0.25)
+        with rma.weights_in_range(v):
+            fit = tau2_design(method, x, y, v, control)
+        if not fit.converged:
+            raise ValueError(f"{method} meta-regression did not converge in {maxiter} iterations")
+        tau2 = fit.tau2
     w = 1.0 / (v + tau2)
     if p == 1:  # intercept only: exactly rounded sums, so mirror-image studies cancel
         sw = math.fsum(w)

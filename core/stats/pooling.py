@@ -51,7 +51,6 @@ from core.stats.rma import (
     FISHER_MAXITER,
     FISHER_STEPADJ,
     FISHER_THRESHOLD,
-    LL0_TOL,
     Score,
     closed_form,
     fisher_root,
@@ -70,6 +69,8 @@ METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "E
 ITERATIVE: frozenset[str] = frozenset({"REML", "ML", "PM", "EB"})
 CI_METHODS: tuple[str, ...] = ("wald", "hksj")
 MAX_ITER = 200
+#: metafor's ll0check: a root whose likelihood is this much below the one at 0 gives way to 0
+LL0_TOL = 1e-13
 #: metafor warns when max(vi) / min(vi) reaches 1 / evtol = 1e7 (its default ``evtol``)
 VARIANCE_RATIO_WARN = 1e7
 _RTOL = 1e-13
@@ -162,6 +163,9 @@ class _Tau2Fits(Protocol):
     xp: Any
     k: Any
     p: int
+    #: ll0check's threshold and tolerance (``_ll0check``)
+    threshold: float
+    ll0_tol: float
 
     def full(self, x: Any) -> Any:
         """``x`` for every fit."""
@@ -206,6 +210,8 @@ class _InterceptOnly:
     they hold (``_CLOSED_FORMS``, ``_loglik_drop``)."""
 
     p = 1
+    threshold = FISHER_THRESHOLD
+    ll0_tol = LL0_TOL
 
     def closed_form(self: Any, method: str) -> Any:
         return _CLOSED_FORMS[method](self)
@@ -685,17 +691,33 @@ def _score_one(method: str, s: _OneFit, target: float = 0.0) -> Score:
 # test): one fit over any X, by core.stats.rma's linear algebra and scalar root finders
 
 
+class Control(NamedTuple):
+    """metafor's own Fisher scoring loop (``fisher_root`` with ``bracket=False``), stopped
+    where a step is <= ``threshold`` or after ``maxiter`` steps, and its ll0check with
+    tolerance ``ll0_tol``: how an rma.uni fit under a given ``control`` ends."""
+
+    threshold: float
+    maxiter: int
+    ll0_tol: float
+
+
 class _Design:
     """One fit yi = x_i' beta + u_i + e_i over design ``x`` (k x p); ``yc`` is y centred,
     as metafor uses it to estimate tau2. Closed forms, estimating equations and
     log-likelihoods over X are core.stats.rma's ``closed_form``, ``score`` and ``loglik``
-    (REML's likelihood on k-p with -1/2 log det(X'WX))."""
+    (REML's likelihood on k-p with -1/2 log det(X'WX)). ML and REML follow metafor's path
+    to its root (``fisher_root``), or, with a ``control``, its loop itself."""
 
     xp = _FloatOps
 
-    def __init__(self, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> None:
+    def __init__(
+        self, x: np.ndarray, yc: np.ndarray, v: np.ndarray, control: Control | None = None
+    ) -> None:
         self.x, self.yc, self.v = x, yc, v
         self.k, self.p = x.shape
+        self.control = control
+        self.threshold = FISHER_THRESHOLD if control is None else control.threshold
+        self.ll0_tol = LL0_TOL if control is None else control.ll0_tol
 
     def full(self, x: Any) -> Any:
         return x
@@ -711,7 +733,12 @@ class _Design:
         return root_above_zero(self._score(method, target), start, MAX_ITER, 1e-14, 1e-16)
 
     def fisher(self, method: str, start: float) -> tuple[Any, Any]:
-        return fisher_root(self._score(method, 0.0), start, MAX_ITER)
+        c = self.control
+        if c is None:
+            return fisher_root(self._score(method, 0.0), start, MAX_ITER)
+        return fisher_root(
+            self._score(method, 0.0), start, 0, False, c.threshold, maxiter=c.maxiter
+        )
 
     def loglik_drop(self, method: str, t: float) -> float:
         reml = method == "REML"
@@ -728,12 +755,14 @@ class Tau2Estimate:
     note: str | None
 
 
-def tau2_design(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> Tau2Estimate:
+def tau2_design(
+    method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray, control: Control | None = None
+) -> Tau2Estimate:
     """tau2 by ``method`` for the model with design ``x`` (k x p, k > p); ``yc`` is y
     centred (as metafor uses it): the estimators over X of core.stats.rma (PM/EB: root of
     y'Py = k-p; ML: y'PPy = sum w; REML: y'PPy = tr(P)), decided by ``_tau2``, the control
-    flow of ``pool`` and ``pool_many``."""
-    return Tau2Estimate(*_tau2(_Design(x, yc, v), method))
+    flow of ``pool`` and ``pool_many``; ``control``: see ``Control``."""
+    return Tau2Estimate(*_tau2(_Design(x, yc, v, control), method))
 
 
 # ---------------------------------------------------------------------------------------
@@ -818,14 +847,14 @@ def _tau2(d: _Tau2Fits, method: str) -> tuple[Any, Any, str | None]:
 
 
 def _ll0check(d: _Tau2Fits, method: str, t: Any) -> Any:
-    """metafor's ``ll0check`` for each fit (core.stats.rma.ll0check): an ML or REML root
-    t > FISHER_THRESHOLD whose likelihood lies more than LL0_TOL below the one at tau2 = 0
-    gives way to 0."""
+    """metafor's ``ll0check`` for each fit: an ML or REML root t > ``d.threshold``
+    (FISHER_THRESHOLD) whose likelihood lies more than ``d.ll0_tol`` (LL0_TOL) below the one
+    at tau2 = 0 gives way to 0."""
     xp = d.xp
-    check = t > FISHER_THRESHOLD
+    check = t > d.threshold
     if not xp.any(check):
         return t
-    return xp.where(check & (d.loglik_drop(method, t) > LL0_TOL), 0.0, t)
+    return xp.where(check & (d.loglik_drop(method, t) > d.ll0_tol), 0.0, t)
 
 
 def _loglik_drop(d: _Fits, method: str, t: Any) -> Any:

@@ -20,8 +20,8 @@ DL fallback, the notes) are core.stats.pooling's one control flow ``_tau2``, who
 backend (``tau2_design``) calls ``closed_form``, ``score`` and ``loglik`` below. The scalar
 root finders serve every one-fit backend: ``newton`` (bracketed Newton steps),
 ``root_above_zero`` for PM and EB, ``fisher_root`` (metafor's Fisher scoring path, finished
-by ``newton``) and ``ll0check`` for ML and REML; pooling runs the same decisions row-wise
-for many fits at once (``pool_many``).
+by ``newton``) for ML and REML; pooling runs the same decisions row-wise for many fits at
+once (``pool_many``).
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ FISHER_THRESHOLD = 1e-12
 FISHER_MAXITER = 10000
 #: a path that converged going down to below this is at the boundary maximum 0
 _LEFTOVER = 1e-10
-#: metafor's ll0check: a root whose likelihood is this much below the one at 0 gives way to 0
-LL0_TOL = 1e-13
 
 #: a float (one fit) or an array (one value per row)
 _F = TypeVar("_F", float, np.ndarray)
@@ -164,17 +162,6 @@ def fisher_root(
     else:
         return t, False
     return newton(score, t, lo, hi, max_iter)
-
-
-def ll0check(
-    t: float,
-    drop: Callable[[float], float],
-    tol: float = LL0_TOL,
-    threshold: float = FISHER_THRESHOLD,
-) -> float:
-    """metafor's ll0check: a root t > ``threshold`` whose log-likelihood lies more than
-    ``tol`` below the one at tau2 = 0 (``drop(t)`` = ll(0) - ll(t)) gives way to 0."""
-    return 0.0 if t > threshold and drop(t) > tol else t
 
 
 # ---------------------------------------------------------------------------------------
