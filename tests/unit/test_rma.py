@@ -109,3 +109,23 @@ def test_dl_with_one_variance_near_zero_is_metafor_zero_not_an_error():
     assert pool_many(y, v, method="REML").h2[0] == 1.0  # H2 = tau2 / s2 + 1 with s2 = inf
     said = run_trim_and_fill(y, v, "DL")  # a sentence for the page, never an exception
     assert isinstance(said, str) and said.startswith("Trim and fill cannot be computed here")
+
+
+def test_a_design_fit_that_does_not_converge_gets_dl_with_pools_note(monkeypatch):
+    """The design backend runs pool's control flow: a root not found (one Newton step
+    allowed) gives way to DL, with the note pool writes. metafor 3.8-1,
+    rma(y, v, mods = ~ x, method = "DL")$tau2 = 0.14175429038409151 (x = 0:6); REML
+    converges to 0.17853575719459752 (threshold = 1e-12)."""
+    y = np.array([0.1, 0.3, -0.2, 0.5, 0.2, 0.9, -0.4])
+    v = np.array([0.04, 0.02, 0.05, 0.03, 0.01, 0.02, 0.06])
+    x = np.column_stack([np.ones(7), np.arange(7.0)])
+    assert close(tau2_design("REML", x, y - y.mean(), v).tau2, 0.17853575719459752, 1e-9)
+    monkeypatch.setattr(rma, "newton", lambda *a, newton=rma.newton: newton(*a[:4], 1, *a[5:]))
+    for method in ("REML", "ML", "PM", "EB"):
+        est = tau2_design(method, x, y - y.mean(), v)
+        assert not est.converged
+        assert close(est.tau2, 0.14175429038409151, 1e-12), method
+        assert est.note == (
+            f"{method} did not converge in 200 iterations for 1 fit(s); the DerSimonian-Laird "
+            "tau2 is used there instead"
+        )
