@@ -52,13 +52,13 @@ from core.stats.rma import (
     FISHER_STEPADJ,
     FISHER_THRESHOLD,
     Score,
-    closed_form,
     fisher_root,
-    loglik,
     root_above_zero,
-    score,
     settle,
 )
+from core.stats.rma import closed_form as design_closed_form
+from core.stats.rma import loglik as design_loglik
+from core.stats.rma import score as design_score
 
 Method = Literal["EE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB"]
 CIMethod = Literal["wald", "hksj"]
@@ -723,11 +723,11 @@ class _Design:
         return x
 
     def closed_form(self, method: str) -> float:
-        return closed_form(method, self.x, self.yc, self.v)
+        return design_closed_form(method, self.x, self.yc, self.v)
 
     def _score(self, method: str, target: float) -> Score:
         x, yc, v = self.x, self.yc, self.v
-        return lambda t: score(method, x, yc, v, t, target)
+        return lambda t: design_score(method, x, yc, v, t, target)
 
     def root(self, method: str, start: float, target: float) -> tuple[Any, Any]:
         return root_above_zero(self._score(method, target), start, MAX_ITER, 1e-14, 1e-16)
@@ -743,7 +743,7 @@ class _Design:
     def loglik_drop(self, method: str, t: float) -> float:
         reml = method == "REML"
         x, yc, v = self.x, self.yc, self.v
-        return loglik(x, yc, v, 0.0, reml) - loglik(x, yc, v, t, reml)
+        return design_loglik(x, yc, v, 0.0, reml) - design_loglik(x, yc, v, t, reml)
 
 
 @dataclass(frozen=True)
