@@ -76,7 +76,8 @@ def _finish(
     """The result; ``het`` = (Q, k.yi, whether Q has degrees of freedom)."""
     q, k_yi, has_df = het
     z = stats.norm.isf((1 - level) / 2)
-    stat = est / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0: R's 0/0 = NaN, x/0 = ±Inf
+        stat = float(np.divide(est, se))
     df = k_yi - 1
     if has_df and df > 0:
         q = max(0.0, q)
