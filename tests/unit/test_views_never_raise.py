@@ -15,21 +15,44 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from core import cli, vocab
+from core.charts.bias import bubble_chart, funnel_chart
+from core.charts.forest import forest_chart
+from core.charts.sensitivity import (
+    baujat_chart,
+    cumulative_chart,
+    estimator_chart,
+    leave_one_out_chart,
+    quality_sweep_chart,
+)
 from core.data.dataset import Dataset
+from core.data.estimable import estimable
 from core.report.document import build_report
 from core.report.narrative import key_numbers, summary_sentence
+from core.report.rscript import r_script
 from core.report.sof import sof_table
 from core.state.view import ViewState
-from core.views.analysis import analyse, forest_frame
+from core.stats.effects import is_ratio
+from core.views import bias, sensitivity
+from core.views.analysis import (
+    SENSITIVITY_ANALYSES,
+    analyse,
+    forest_footer,
+    forest_frame,
+    frequentist_view,
+    prior_sensitivity_line,
+    ratio_pages_unavailable,
+)
+from core.views.board import headline_ratio
 from core.views.plain import plain
 from core.views.results_table import results_frame
+from core.views.sensitivity import gosh_frame, gosh_plan
 from tests.fixtures import edge
 
 Z = 1.959963984540054
 METHODS = ("REML", "ML", "DL", "PM", "EB", "HS", "SJ", "HE", "EE", "MH", "PETO", "BAYES")
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 #: arm sizes: one patient, two, ordinary, large
-SIZES = st.sampled_from([1, 2, 7, 50, 400, 100_000])
+SIZES = st.sampled_from([0, 1, 2, 7, 50, 400, 100_000])
 
 
 @st.composite
@@ -53,7 +76,7 @@ def _hr(draw: st.DrawFn, sid: str, outcome: str) -> dict:
     """An HR whose log has sampling variance 1e-18 to 1e6: from a CI (up to ~1e5, where the
     bounds stay finite) or from a p-value alone."""
     log_hr = draw(st.sampled_from([0.0, -0.5, 0.3, -3.0, 5.0]))
-    log_v = draw(st.floats(-18, 6))
+    log_v = draw(st.one_of(st.sampled_from([-18.0, -12.0, -6.0, 0.0, 3.0, 6.0]), st.floats(-18, 6)))
     se = math.sqrt(10.0**log_v)
     hr = math.exp(log_hr)
     if log_v < 5 and draw(st.booleans()):
@@ -69,18 +92,18 @@ def _outcome_rows(draw: st.DrawFn, sid: str, outcome: str, n_rt: int, n_ctl: int
     """One study's rows for one outcome: counts, rates (at t or either side of it), an HR."""
     t = 2.0 if outcome == "OS" else 1.0
     rows: list[dict] = []
-    kinds = draw(st.sets(st.sampled_from(["events", "rate", "rates_around", "hr"]), max_size=2))
-    if "events" in kinds:
+    table = draw(st.sampled_from(["events", "events", "rate", "rates_around", None]))
+    if table == "events":
         e_rt, e_ctl = draw(_events(n_rt, n_ctl))
         rows.append(edge.events(sid, e_rt, e_ctl, outcome, t))
-    elif "rate" in kinds:
+    elif table == "rate":
         r = st.sampled_from([0.0, 100.0, 50.0, 0.1, 99.9])
         rows.append(edge.rate(sid, draw(r), draw(r), outcome, t))
-    elif "rates_around" in kinds:
+    elif table == "rates_around":
         r = st.sampled_from([0.0, 100.0, 50.0, 30.0])
         rows.append(edge.rate(sid, draw(r), draw(r), outcome, t - 0.5))
         rows.append(edge.rate(sid, draw(r), draw(r), outcome, t + 1))
-    if "hr" in kinds:
+    if draw(st.sampled_from([True, True, False])):
         rows.append(draw(_hr(sid, outcome)))
     return rows
 
@@ -89,7 +112,7 @@ def _outcome_rows(draw: st.DrawFn, sid: str, outcome: str, n_rt: int, n_ctl: int
 def datasets(draw: st.DrawFn) -> Dataset:
     """0 to 8 studies that pass the default filters (some outside them), each with rows for
     OS and DFS; with ``identical`` every study repeats the first study's numbers."""
-    k = draw(st.integers(0, 8))
+    k = draw(st.sampled_from([0, 1, 2, 3, 4, 5, 6, 8]))
     identical = draw(st.booleans())
     studies, outcomes = [], []
     first: dict[str, list[dict]] = {}
@@ -103,7 +126,7 @@ def datasets(draw: st.DrawFn) -> Dataset:
                 n_ctl,
                 year=draw(st.sampled_from([2010, 2015, 2020])),
                 quality_score=draw(st.sampled_from([None, 0, 3, 7])),
-                design=draw(st.sampled_from(["RCT", "PSM", "RCT", "retrospective"])),
+                design=draw(st.sampled_from(["RCT", "PSM", "RCT", "PSM", "retrospective"])),
                 indication=draw(st.sampled_from(["PVTT", "narrow_margin"])),
             )
         )
@@ -130,10 +153,18 @@ states = st.builds(
     drop00=st.sampled_from(["auto", "0", "1"]),
     group=st.sampled_from(["none", "none", "design"]),
     tau2g=st.sampled_from(["separate", "common"]),
-    tpoint=st.sampled_from(["interp", "exact"]),
+    tpoint=st.sampled_from(["interp", "interp", "exact"]),
     order=st.sampled_from(["year", "quality"]),
     mod=st.sampled_from([("quality",), ("year",), ("quality", "year")]),
     tf=st.booleans(),
+    exclude=st.sets(st.sampled_from([f"S{i}" for i in range(8)]), max_size=2).map(tuple),
+    qmin=st.sampled_from([None, None, None, 3.0]),
+    t_os=st.sampled_from([2.0, 2.0, 2.0, 1.0, 3.0]),
+    t_dfs=st.sampled_from([1.0, 1.0, 1.0, 2.0]),
+    add=st.sampled_from([0.5, 0.5, 0.0, 1.0]),
+    tau_prior=st.sampled_from([0.5, 0.01, 10.0]),
+    sort=st.sampled_from(["data", "weight", "effect"]),
+    scope=st.sampled_from(["rim", "all"]),
 )
 
 
@@ -144,8 +175,8 @@ def _json(value: object) -> str:
 
 def run_views(state: ViewState, ds: Dataset) -> None:
     """What the Overview, Present, Sensitivity and Small-study pages and the command line
-    (``analyze``, ``sensitivity``, ``bias``) compute for ``state``: each returns, with
-    messages, or this raises."""
+    (``analyze``, ``sensitivity``, ``bias``, ``rscript``) compute for ``state``, charts and
+    the report aside: each returns, with messages, or this raises."""
     for view in (cli._analysis, cli._sensitivity, cli._bias):
         _json(view(state, ds))
     analysis = analyse(state, ds)
@@ -153,15 +184,76 @@ def run_views(state: ViewState, ds: Dataset) -> None:
         forest_frame(oa, state, ds.studies)
         results_frame(oa, ds.studies, state.sort)
         summary_sentence(oa, state, ds.studies)
-        key_numbers(oa, state)
+        key_numbers(oa, state, always_pi=True)
+        headline_ratio(oa)
+        prior_sensitivity_line(oa, oa.measure)
+    r_script(analysis, ds)
     sof_table(analysis, ds.studies)
+    fstate = frequentist_view(state, SENSITIVITY_ANALYSES)[0]
+    if ratio_pages_unavailable(fstate) is None:  # GOSH, on the Sensitivity page's button
+        oa = analyse(fstate, ds).outcomes[fstate.outcome]
+        inc = oa.rows[oa.rows["included"]].reset_index(drop=True)
+        method = "EE" if fstate.method == "EE" else "DL"
+        if oa.pooled is not None and gosh_plan(len(inc), method)[0] is not None:
+            gosh_frame(inc, method)
+
+
+def page_charts(state: ViewState, ds: Dataset) -> None:
+    """The forest plots and the report (which draws them), and the Sensitivity and
+    Small-study pages' charts, built as the pages build them (Altair's to_dict validates)."""
+    analysis = analyse(state, ds)
+    for oa in analysis.outcomes.values():
+        if not oa.rows.empty:  # as ui.blocks.forest draws it
+            frame = forest_frame(oa, state, ds.studies)
+            linear = not is_ratio(oa.measure)
+            footer = forest_footer(oa)
+            forest_chart(
+                frame, measure_label=oa.short_title, linear=linear, footer=footer
+            ).to_dict()
     build_report(analysis, state, ds, "http://localhost/?", CREATED)
+    fstate = frequentist_view(state, SENSITIVITY_ANALYSES)[0]
+    if ratio_pages_unavailable(fstate) is not None:
+        return
+    oa = analyse(fstate, ds).outcomes[fstate.outcome]
+    sv = sensitivity.sensitivity_view(fstate, oa, ds.studies, lambda *a: estimable(ds, *a))
+    label = sv.title
+    if sv.leave_one_out.plot is not None:
+        leave_one_out_chart(sv.leave_one_out.plot, measure_label=label, treatment="RT").to_dict()
+    if sv.cumulative.plot is not None:
+        cumulative_chart(
+            sv.cumulative.plot, measure_label=label, key_title="year", treatment="RT"
+        ).to_dict()
+    if sv.influence.frame is not None and sv.influence.plot is not None:
+        baujat_chart(sv.influence.frame).to_dict()
+    if sv.estimators.frame is not None and sv.estimators.plot is not None:
+        current = (fstate.method, fstate.ci)
+        estimator_chart(
+            sv.estimators.frame, measure_label=label, current=current, treatment="RT"
+        ).to_dict()
+    if sv.quality.message is None and sv.pooled is not None:
+        quality_sweep_chart(
+            sv.quality.frame, measure_label=label, current=fstate.qmin, treatment="RT"
+        ).to_dict()
+    bv = bias.bias_view(fstate, oa, ds.studies)
+    if bv.funnel is not None and bv.points is not None:
+        adjusted = None if bv.shown_tf is None else bv.shown_tf.estimate
+        funnel_chart(bv.points, bv.funnel, measure_label=bv.title, adjusted=adjusted).to_dict()
+    reg = bv.regression
+    if reg is not None and reg.fit is not None and reg.points is not None and reg.line is not None:
+        bubble_chart(reg.points, reg.line, x_title=reg.title, measure_label=bv.title).to_dict()
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datasets(), states)
 def test_views_never_raise(ds: Dataset, state: ViewState) -> None:
     run_views(state, ds)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets(), states)
+def test_charts_and_report_never_raise(ds: Dataset, state: ViewState) -> None:
+    """Charts cost ~1 s a view (Altair's to_dict): fewer examples."""
+    page_charts(state, ds)
 
 
 # --- what the search found, one example each ----------------------------------------------
