@@ -128,6 +128,7 @@ def datasets(draw: st.DrawFn) -> Dataset:
                 quality_score=draw(st.sampled_from([None, 0, 3, 7])),
                 design=draw(st.sampled_from(["RCT", "PSM", "RCT", "PSM", "retrospective"])),
                 indication=draw(st.sampled_from(["PVTT", "narrow_margin"])),
+                overlap_group=draw(st.sampled_from([None, None, "G"])),
             )
         )
         for outcome in ("OS", "DFS"):
@@ -139,7 +140,7 @@ def datasets(draw: st.DrawFn) -> Dataset:
             outcomes += rows
     if not studies:  # an upload needs a study; none of it pools
         studies.append(edge.study("X", design="retrospective"))
-    return edge.load(studies, outcomes)[1]
+    return edge.load(studies, outcomes, ("overlap_group",))[1]
 
 
 states = st.builds(
@@ -151,7 +152,6 @@ states = st.builds(
     pi=st.sampled_from(["t", "z", "hksj"]),
     to=st.sampled_from(["only0", "all", "if0all", "none"]),
     drop00=st.sampled_from(["auto", "0", "1"]),
-    group=st.sampled_from(["none", "none", "design"]),
     tau2g=st.sampled_from(["separate", "common"]),
     tpoint=st.sampled_from(["interp", "interp", "exact"]),
     order=st.sampled_from(["year", "quality"]),
@@ -165,6 +165,11 @@ states = st.builds(
     tau_prior=st.sampled_from([0.5, 0.01, 10.0]),
     sort=st.sampled_from(["data", "weight", "effect"]),
     scope=st.sampled_from(["rim", "all"]),
+    overlap=st.sampled_from(["all", "one"]),
+    keep=st.sampled_from([(), ("S1",)]),
+    cr_os=st.sampled_from([None, 0.0, 100.0, 50.0]),
+    cr_dfs=st.sampled_from([None, 0.0, 100.0]),
+    group=st.sampled_from(["none", "none", "design", "indication"]),
 )
 
 
