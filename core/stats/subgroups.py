@@ -602,9 +602,12 @@ def meta_regression(
         i2 = max(0.0, 100.0 * (qe - (k - p)) / qe) if qe > 0 else 0.0
         h2 = qe / (k - p)
     else:
-        s2 = (k - p) / f0.tr_p()
-        i2 = 100.0 * tau2 / (s2 + tau2)
-        h2 = tau2 / s2 + 1.0
+        # numpy's division, as R's: a trace that rounds to 0 (one vi ~1e-18 beside the
+        # others) gives s2 = inf, so I2 = 0 and H2 = 1, not ZeroDivisionError
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = np.float64(k - p) / np.float64(f0.tr_p())
+            i2 = float(100.0 * tau2 / (s2 + tau2))
+            h2 = float(tau2 / s2 + 1.0)
     notes += [fit_t.note] if fit_t.note else []
     r2_val: float | None = None
     if intercept and p > 1 and r2:

@@ -321,3 +321,22 @@ def test_table_methods_with_hazard_ratios_fit_common_effect_on_the_ratio_pages(m
     bias_doc = cli._bias(state, ds)
     assert bias_doc["method"] == "EE" and bias_doc["notices"] == sens["notices"]
     assert bias_doc["tests"] == cli._bias(state.replace(method="EE"), ds)["tests"]
+
+
+@pytest.mark.parametrize(
+    ("estimates", "method"), [((0.3, -0.5, 1.0), "REML"), ((0.3, 0.3, 0.3), "DL")]
+)
+def test_one_variance_near_zero_on_the_small_study_page(estimates, method) -> None:
+    """Three HRs, the second with a CI of ±2e-9 on the log scale (vi ~1e-18): Egger's mixed
+    test used to raise ZeroDivisionError (I2 of the regression, tr(P) rounding to 0)."""
+    se = (1.0, 1e-9, 1.0)
+    ds = edge.load(
+        [edge.study(f"S{i}") for i in range(3)],
+        [
+            edge.hr(f"S{i}", math.exp(b), math.exp(b - Z * s), math.exp(b + Z * s))
+            for i, (b, s) in enumerate(zip(estimates, se, strict=True))
+        ],
+    )[1]
+    doc = cli._bias(ViewState(measure="HR", method=method), ds)
+    assert doc["k"] == 3 and set(doc["tests"]["egger_rma"]) >= {"stat", "pvalue"}
+    _json(doc)
