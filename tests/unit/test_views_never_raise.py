@@ -254,7 +254,7 @@ def test_views_never_raise(ds: Dataset, state: ViewState) -> None:
     run_views(state, ds)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datasets(), states)
 def test_charts_and_report_never_raise(ds: Dataset, state: ViewState) -> None:
     """Charts cost ~1 s a view (Altair's to_dict): fewer examples."""
