@@ -176,9 +176,11 @@ def _interp_formula(t: float, t1: float, t2: float) -> str:
 
 
 def _interp(t: float, t1: float, s1: float, t2: float, s2: float) -> float:
-    """Survival at t, ln S linear in time between (t1, s1) and (t2, s2); s1, s2 > 0 (percent)."""
+    """Survival at t, ln S linear in time between (t1, s1) and (t2, s2); s1, s2 > 0 (percent).
+    It lies between s1 and s2; kept there (exp(ln 100) is 100.00000000000004 in floats)."""
     w = (t - t1) / (t2 - t1)
-    return math.exp((1 - w) * math.log(s1) + w * math.log(s2))
+    s = math.exp((1 - w) * math.log(s1) + w * math.log(s2))
+    return min(max(s, min(s1, s2)), max(s1, s2))
 
 
 def _floats(col: pd.Series) -> np.ndarray:

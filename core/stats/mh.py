@@ -75,7 +75,8 @@ def _finish(
 ) -> FixedResult:
     """The result; ``het`` = (Q, k.yi, whether Q has degrees of freedom)."""
     q, k_yi, has_df = het
-    stat, pval, z = wald_or_t(est, se, None, level)
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0: R's 0/0 = NaN, x/0 = ±Inf
+        stat, pval, z = (float(x) for x in wald_or_t(np.float64(est), np.float64(se), None, level))
     ci_low, ci_high = intervals(est, se, 0.0, z, "EE")[:2]
     df = k_yi - 1
     if has_df and df > 0:

@@ -414,36 +414,48 @@ def analyse_outcome(
             bayes = bayes_meta(y, v, tau_prior=state.tau_prior)
             pooled = as_pool_result(bayes, y, v)
         elif model.method in TABLE_METHODS:
-            pooled, message = _pool_tables(rows[included], only, state.measure, model)
+            try:
+                pooled, message = _pool_tables(rows[included], only, state.measure, model)
+            except ValueError as err:  # e.g. an MH odds ratio of 0: metafor's estimate is NA
+                message = (
+                    f"{vocab.MODELS[model.method]} cannot pool these studies: {err}. Choose the "
+                    "common-effect (EE) or a random-effects model in the sidebar to pool the "
+                    "studies' own estimates instead."
+                )
         else:
             pooled = pool(y, v, method=model.method, ci=model.ci)
-        rows.loc[included, "weight"] = pooled.weights[:k]
-        if bayes is not None:
-            message = bayes_message(bayes, state)
-        elif k == 1 and not only:
-            message = "Only one study: the pooled result is that study's own estimate."
-            if state.ci == "hksj":
-                message += (
-                    " The Hartung-Knapp CI needs two studies or more; choose the Wald (z) CI "
-                    "to see this study's own interval."
+        if pooled is not None:
+            rows.loc[included, "weight"] = pooled.weights[:k]
+            if bayes is not None:
+                message = bayes_message(bayes, state)
+            elif k == 1 and not only:
+                message = "Only one study: the pooled result is that study's own estimate."
+                if state.ci == "hksj":
+                    message += (
+                        " The Hartung-Knapp CI needs two studies or more; choose the Wald (z) CI "
+                        "to see this study's own interval."
+                    )
+            beyond = out_of_range(pooled, state.measure, shown_interval(pooled, state.pi))
+            if beyond:
+                message = beyond if message is None else f"{message} {beyond}"
+            if group_by is not None and model.method in TABLE_METHODS:
+                sub = (
+                    f"Subgroups are not pooled with {vocab.MODELS[model.method]} here; choose an "
+                    "inverse-variance model to see them."
                 )
-        beyond = out_of_range(pooled, state.measure, shown_interval(pooled, state.pi))
-        if beyond:
-            message = beyond if message is None else f"{message} {beyond}"
-        if group_by is not None and model.method in TABLE_METHODS:
-            sub = (
-                f"Subgroups are not pooled with {vocab.MODELS[model.method]} here; choose an "
-                "inverse-variance model to see them."
-            )
-            message = sub if message is None else f"{message} {sub}"
-        elif group_by is not None and k >= 2:
-            labels = group_labels(studies, group_by, rows.loc[included, "study_id"])
-            fit = frequentist(model.method)
-            subgroups = subgroup_analysis(y, v, labels, method=fit, ci=model.ci, tau2=state.tau2g)
-            try:
-                test = subgroup_test(y, v, labels, fit, model.ci, state.tau2g, separate=subgroups)
-            except ValueError as err:
-                test = SubgroupTest(state.tau2g, None, 0, None, "Q", None, None, str(err))
+                message = sub if message is None else f"{message} {sub}"
+            elif group_by is not None and k >= 2:
+                labels = group_labels(studies, group_by, rows.loc[included, "study_id"])
+                fit = frequentist(model.method)
+                subgroups = subgroup_analysis(
+                    y, v, labels, method=fit, ci=model.ci, tau2=state.tau2g
+                )
+                try:
+                    test = subgroup_test(
+                        y, v, labels, fit, model.ci, state.tau2g, separate=subgroups
+                    )
+                except ValueError as err:
+                    test = SubgroupTest(state.tau2g, None, 0, None, "Q", None, None, str(err))
     if model.note:
         message = model.note if message is None else f"{model.note} {message}"
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
@@ -508,10 +520,15 @@ BIAS_ANALYSES: Final = "small-study-effect analyses"
 
 def frequentist_view(state: ViewState, page: str) -> tuple[ViewState, str | None]:
     """The view the Sensitivity and Small-study analyses fit (their pages and CLI commands):
-    under ``method=BAYES`` the same view with REML, and the note saying so; else ``state``."""
-    if state.method != "BAYES":
-        return state, None
-    return state.replace(method=frequentist(state.method)), frequentist_page_note(page)
+    under ``method=BAYES`` the same view with REML, and the note saying so; under
+    Mantel-Haenszel or Peto with hazard ratios the common-effect model that stands in for
+    them (``model_of``), and its note; else ``state``."""
+    if state.method == "BAYES":
+        return state.replace(method=frequentist(state.method)), frequentist_page_note(page)
+    model = model_of(state)
+    if state.method in TABLE_METHODS and model.method not in TABLE_METHODS:
+        return state.replace(method=model.method), model.note
+    return state, None
 
 
 def bayes_message(res: BayesResult, state: ViewState) -> str:

@@ -99,3 +99,27 @@ def test_constant_moderator_gets_a_plain_message_on_the_bias_page() -> None:
     assert "All 4 studies have the same quality score (5), so its effect cannot be estimated." in (
         texts(at)
     )
+
+
+def test_mantel_haenszel_odds_ratio_of_zero_says_why_on_every_page() -> None:
+    """No RT events in any table: the MH odds ratio is 0 (rma.mh gives NA); the pages show
+    the analysis's message (it used to be a ValueError)."""
+    upload = edge.load(
+        [edge.study(s) for s in "AB"], [edge.events("A", 0, 44), edge.events("B", 0, 30)]
+    )
+    for page in PAGE_NAMES:
+        at = open_panels(AppTest.from_file(APP, default_timeout=60))
+        at.query_params["method"] = "MH"
+        at.session_state["upload"] = upload
+        at.run()
+        if page != "overview":
+            at.switch_page(PAGES[page]).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        if page in ("overview", "presentation"):
+            assert "cannot pool these studies" in texts(at), page
+
+
+@pytest.mark.parametrize("page", ["sensitivity", "bias"])
+def test_mantel_haenszel_with_hazard_ratios_says_what_stands_in(page: str) -> None:
+    at = open_with("no_variation", "measure=HR&method=MH", page)
+    assert "the common-effect inverse-variance model is used instead" in texts(at)

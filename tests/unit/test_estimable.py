@@ -73,6 +73,20 @@ def test_interp_refuses_zero_rate(ds):
     assert ids(es) == ["Yu2014", "Shi2022", "WangWH2015"]
 
 
+def test_interp_between_equal_rates_is_that_rate():
+    """100% at 1.5 and at 3 years is 100% at 2 years (no events), not 100.00000000000004%
+    (exp(ln 100) in floats), which made events_from_rate raise ValueError."""
+    from tests.fixtures import edge
+
+    ds = edge.load(
+        [edge.study("A", 50, 7)],
+        [edge.rate("A", 30, 100, t=1.5), edge.rate("A", 30, 100, t=3)],
+    )[1]
+    a = estimable(ds, "OS", "OR", years=2, rule="interp").rows.iloc[0]
+    assert (a.events_rt, a.n_rt, a.events_ctl, a.n_ctl) == (35, 50, 0, 7)  # 30% of 50 alive
+    assert a.interpolated
+
+
 @pytest.mark.parametrize(
     ("outcome", "expected", "no_ci"),
     [

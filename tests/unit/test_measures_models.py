@@ -76,6 +76,22 @@ def test_mantel_haenszel_pools_double_zero_tables_as_rma_mh(ds) -> None:
     assert kept.pooled.df == 3
 
 
+@pytest.mark.parametrize(
+    ("tables", "estimate", "stat", "pvalue"),
+    [
+        (([400], [400], [50], [50]), 0.0, math.nan, math.nan),  # all events in both arms
+        (([10], [10], [0], [10]), 1.0, math.inf, 0.0),  # all events against none
+    ],
+)
+def test_mantel_haenszel_rd_of_variance_zero_is_rma_mh(tables, estimate, stat, pvalue) -> None:
+    """rma.mh(measure="RD") of one such table: se 0, zval NaN (0/0) or Inf, CI of zero
+    width (metafor 3.8.1); the division used to raise ZeroDivisionError."""
+    res = mantel_haenszel(*tables, measure="RD")
+    assert (res.estimate, res.se, res.ci_low, res.ci_high) == (estimate, 0.0, estimate, estimate)
+    assert res.stat == stat or (math.isnan(stat) and math.isnan(res.stat))
+    assert res.pvalue == pvalue or (math.isnan(pvalue) and math.isnan(res.pvalue))
+
+
 def test_peto_rows_are_petos_log_odds_ratios(ds) -> None:
     oa = analyse(ViewState(method="PETO", drop00="0", to="all"), ds).outcomes["OS"]
     d = oa.rows.set_index("study_id").loc["D"]

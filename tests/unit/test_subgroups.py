@@ -272,3 +272,13 @@ def test_knha_and_no_intercept():
     assert t.qm == pytest.approx(t.stat[1] ** 2, rel=1e-10)  # F(1, k-p) = t^2
     n = meta_regression(y, v, x, intercept=False)
     assert n.p == 1 and n.r2 is None and n.qm_df == 1
+
+
+def test_trace_rounding_to_zero_gives_i2_0_not_an_error():
+    """Egger's mixed test (a regression on the SE) of three log HRs, one with vi ~1e-18 (as
+    estimable gives it from a CI of 1 ± 2e-9): tr(P) rounds to 0, so s2 = (k - p) / tr(P)
+    is inf, I2 = 0 and H2 = 1 with tau2 = 0, not ZeroDivisionError (the Small-study page's
+    script ended there)."""
+    v = np.array([1.0, 9.99999870750862e-19, 1.0])
+    fit = meta_regression(np.array([0.3, -0.5, 1.0]), v, np.sqrt(v), method="REML", r2=False)
+    assert (fit.tau2, fit.i2, fit.h2) == (0.0, 0.0, 1.0)
