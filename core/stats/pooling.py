@@ -831,9 +831,8 @@ def _tau2(d: _Tau2Fits, method: str) -> tuple[Any, Any, str | None]:
         return d.full(0.0), d.full(True), None
     if method in _CLOSED_FORMS:
         return d.closed_form(method), d.full(True), None
-    dl = d.closed_form("DL")
     if method in ("PM", "EB"):
-        t, converged = d.root(method, dl, k - d.p)
+        t, converged = d.root(method, d.closed_form("DL"), k - d.p)
     else:
         t, converged = d.fisher(method, d.closed_form("HE"))
         t = _ll0check(d, method, t)
@@ -843,6 +842,8 @@ def _tau2(d: _Tau2Fits, method: str) -> tuple[Any, Any, str | None]:
     failed = xp.count(xp.logical_not(converged))
     if not failed:
         return t, converged, None
+    # DL only where needed: on a design whose weights lose all digits it has no value
+    dl = d.closed_form("DL")
     return xp.where(converged, t, dl), converged, _nonconvergence_note(method, failed)
 
 

@@ -97,17 +97,24 @@ def root_above_zero(
     return newton(score, max(start, 0.0), 0.0, math.inf, max_iter, rtol, atol)
 
 
+def too_unequal(v: np.ndarray) -> ValueError:
+    """The error of a fit whose sampling variances are so many orders of magnitude apart
+    that a sum or trace of weights loses all its digits (0, or negative: positive in exact
+    arithmetic)."""
+    return ValueError(
+        f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest: "
+        "the weights are too unequal for this fit (a sum of weights rounds to 0)"
+    )
+
+
 @contextmanager
 def weights_in_range(v: np.ndarray) -> Iterator[None]:
-    """Turn the ZeroDivisionError of a fit whose sums of weights round to 0 (sampling
-    variances many orders of magnitude apart) into a ValueError that says so."""
+    """Turn the ZeroDivisionError of a fit whose sums of weights round to 0 into
+    :func:`too_unequal`'s ValueError."""
     try:
         yield
     except ZeroDivisionError as err:
-        raise ValueError(
-            f"the largest sampling variance is {v.max() / v.min():.1e} times the smallest: "
-            "the weights are too unequal for this fit (a sum of weights rounds to 0)"
-        ) from err
+        raise too_unequal(v) from err
 
 
 def fisher_root(
@@ -247,11 +254,13 @@ def closed_form(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> fl
     if method in ("DL", "HS"):
         f0 = WLS(x, yc, v, 0.0)
         rss = f0.ypy()
-        # numpy's division, as pooling's: a trace that rounds to 0 (one vi ~1e-18 beside
-        # the others) gives inf or nan, not ZeroDivisionError
-        den = f0.tr_p() if method == "DL" else float((1 / v).sum())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = float(np.float64(rss - (k - p if method == "DL" else k)) / np.float64(den))
+        if method == "DL":
+            tr = f0.tr_p()
+            if not tr > 0:  # digits lost (one vi ~1e-18 beside the others): no estimate
+                raise too_unequal(v)
+            t = (rss - (k - p)) / tr
+        else:
+            t = (rss - k) / float((1 / v).sum())
     elif method == "HE":
         ols = WLS(x, yc, np.ones(k), 0.0)  # w = 1: OLS
         # tr((I - H) V) = sum v - tr((X'X)^-1 X'VX)
@@ -264,4 +273,4 @@ def closed_form(method: str, x: np.ndarray, yc: np.ndarray, v: np.ndarray) -> fl
         t = tau0 * WLS(x, yc, v, tau0).ypy() / (k - p)
     else:
         raise ValueError(f"{method!r} has no closed form")
-    return float(np.maximum(t, 0.0))
+    return max(0.0, t)

@@ -282,3 +282,12 @@ def test_trace_rounding_to_zero_gives_i2_0_not_an_error():
     v = np.array([1.0, 9.99999870750862e-19, 1.0])
     fit = meta_regression(np.array([0.3, -0.5, 1.0]), v, np.sqrt(v), method="REML", r2=False)
     assert (fit.tau2, fit.i2, fit.h2) == (0.0, 0.0, 1.0)
+
+
+def test_dl_on_a_design_whose_trace_loses_its_digits_is_refused_not_a_wrong_value():
+    """Three equal estimates, one vi ~1e-18: tr(P) comes out negative (positive in exact
+    arithmetic), and DL divided by it gave tau2 0.0026, I2 inf, H2 0 where metafor has 0, 0,
+    1; such a fit now says its weights are too unequal (the page shows that sentence)."""
+    v = np.array([1.0, 9.999999273959317e-19, 1.0])
+    with pytest.raises(ValueError, match="too unequal"):
+        meta_regression(np.array([0.3, 0.3, 0.3]), v, np.sqrt(v), method="DL", r2=False)
