@@ -211,8 +211,10 @@ def test_cli_analyze_names_the_studies_and_reasons(name: str, capsys, tmp_path, 
     captured: list[list[tuple[str, bytes]]] = []
     real = edge.files
 
-    def keep(studies: list[dict], outcomes: list[dict]) -> list[tuple[str, bytes]]:
-        captured.append(real(studies, outcomes))
+    def keep(
+        studies: list[dict], outcomes: list[dict], more: tuple[str, ...] = ()
+    ) -> list[tuple[str, bytes]]:
+        captured.append(real(studies, outcomes, more))
         return captured[-1]
 
     monkeypatch.setattr(edge, "files", keep)  # the CSV files the fixture uploads
