@@ -831,8 +831,9 @@ def _tau2(d: _Tau2Fits, method: str) -> tuple[Any, Any, str | None]:
         return d.full(0.0), d.full(True), None
     if method in _CLOSED_FORMS:
         return d.closed_form(method), d.full(True), None
-    if method in ("PM", "EB"):
-        t, converged = d.root(method, d.closed_form("DL"), k - d.p)
+    dl = d.closed_form("DL") if method in ("PM", "EB") else None  # the roots' start
+    if dl is not None:
+        t, converged = d.root(method, dl, k - d.p)
     else:
         t, converged = d.fisher(method, d.closed_form("HE"))
         t = _ll0check(d, method, t)
@@ -842,8 +843,8 @@ def _tau2(d: _Tau2Fits, method: str) -> tuple[Any, Any, str | None]:
     failed = xp.count(xp.logical_not(converged))
     if not failed:
         return t, converged, None
-    # DL only where needed: on a design whose weights lose all digits it has no value
-    dl = d.closed_form("DL")
+    if dl is None:  # DL only where needed: on a design whose weights lose all digits it has none
+        dl = d.closed_form("DL")
     return xp.where(converged, t, dl), converged, _nonconvergence_note(method, failed)
 
 

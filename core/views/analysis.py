@@ -446,16 +446,7 @@ def analyse_outcome(
                 message = sub if message is None else f"{message} {sub}"
             elif group_by is not None and k >= 2:
                 labels = group_labels(studies, group_by, rows.loc[included, "study_id"])
-                fit = frequentist(model.method)
-                subgroups = subgroup_analysis(
-                    y, v, labels, method=fit, ci=model.ci, tau2=state.tau2g
-                )
-                try:
-                    test = subgroup_test(
-                        y, v, labels, fit, model.ci, state.tau2g, separate=subgroups
-                    )
-                except ValueError as err:
-                    test = SubgroupTest(state.tau2g, None, 0, None, "Q", None, None, str(err))
+                subgroups, test = _subgroup_fits(y, v, labels, model, state.tau2g)
     if model.note:
         message = model.note if message is None else f"{model.note} {message}"
     sizes = studies.set_index("study_id").loc[rows.loc[included, "study_id"], ["n_rt", "n_ctl"]]
@@ -511,6 +502,20 @@ def frequentist_page_note(page: str) -> str:
         "random effects) of the same studies. The Bayesian result (posterior median, 95% "
         "credible interval, probability of benefit) is on the Overview and Present pages."
     )
+
+
+def _subgroup_fits(
+    y: np.ndarray, v: np.ndarray, labels: list[str], model: Model, tau2g: str
+) -> tuple[SubgroupResult, SubgroupTest]:
+    """The subgroups' fits and the test between them (the frequentist model standing in for
+    the Bayesian one); a test that cannot be computed carries its reason."""
+    fit = frequentist(model.method)
+    subgroups = subgroup_analysis(y, v, labels, method=fit, ci=model.ci, tau2=tau2g)
+    try:
+        test = subgroup_test(y, v, labels, fit, model.ci, tau2g, separate=subgroups)
+    except ValueError as err:
+        test = SubgroupTest(tau2g, None, 0, None, "Q", None, None, str(err))
+    return subgroups, test
 
 
 #: What the Sensitivity and Small-study pages fit, named in their note under the Bayesian model.
