@@ -16,7 +16,7 @@ from scipy import special, stats
 
 from core.stats import rma
 from core.stats.effects import Z975
-from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
+from core.stats.heterogeneity import cochran_q, i2_common, i2_h2, typical_variance
 from core.stats.pooling import Control, check_inputs, pool, tau2_design, wald_or_t
 from core.stats.subgroups import meta_regression
 
@@ -425,10 +425,7 @@ def _refit(y: np.ndarray, v: np.ndarray, method: str) -> dict[str, Any]:
     stat, pval, _ = wald_or_t(est, se, None, 0.95)
     q = cochran_q(y, 1.0 / v)
     k = y.size
-    if method == "EE":
-        i2 = 100.0 * max(q - (k - 1), 0.0) / q if q > 0 else 0.0
-    else:
-        i2 = i2_h2(fit.tau2, typical_variance(v))[0]
+    i2 = i2_common(q, k - 1) if method == "EE" else i2_h2(fit.tau2, typical_variance(v))[0]
     fields = (est, se, est - Z975 * se, est + Z975 * se, stat, pval, fit.tau2, i2, q, k)
     return dict(zip(_REFIT, fields, strict=True))
 

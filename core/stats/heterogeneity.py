@@ -26,6 +26,11 @@ def i2_h2(tau2: float, s2: float) -> tuple[float, float]:
         return float(100.0 * t / (t + s)), float(t / s + 1.0)
 
 
+def i2_common(q: float, df: float) -> float:
+    """I2 (percent) of the common-effect model, 100 max(0, Q - df) / Q; 0 where Q is 0."""
+    return max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
+
+
 def cochran_q(y: np.ndarray, w: np.ndarray) -> float:
     """Cochran's Q of estimates ``y`` with weights ``w``: sum w (y - mu)^2, mu = sum w y / sum w."""
     mu = float((w * y).sum() / w.sum())

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import special
 
 from core.stats.effects import Measure, ZeroCellRule, double_zero, escalc
+from core.stats.heterogeneity import i2_common
 from core.stats.pooling import PoolResult, intervals, wald_or_t
 
 
@@ -83,7 +84,7 @@ def _finish(
         q = max(0.0, q)
         q_p = float(special.chdtrc(df, q))
         # as R's max(0, NaN): I2 undefined when Q is infinite (a table with vi = 0)
-        i2 = math.nan if math.isinf(q) else (max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0)
+        i2 = math.nan if math.isinf(q) else i2_common(q, df)
         h2 = q / df
     else:
         q, q_p, i2, h2 = 0.0, 1.0, 0.0, 1.0

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import linalg, special, stats
 
 from core.stats import rma
-from core.stats.heterogeneity import cochran_q, i2_h2, typical_variance
+from core.stats.heterogeneity import cochran_q, i2_common, i2_h2, typical_variance
 from core.stats.pooling import (
     PoolResult,
     check_inputs,
@@ -596,7 +596,7 @@ def meta_regression(
     qe = max(0.0, f0.ypy())
     qe_p = float(special.chdtrc(k - p, qe))
     if method == "EE":
-        i2 = max(0.0, 100.0 * (qe - (k - p)) / qe) if qe > 0 else 0.0
+        i2 = i2_common(qe, k - p)
         h2 = qe / (k - p)
     else:
         # numpy's division, as pooling's: a trace that rounds to 0 (one vi ~1e-18 beside the
