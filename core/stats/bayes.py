@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, special
 
 from core.stats.heterogeneity import i2_h2, typical_variance
@@ -70,6 +71,17 @@ class BayesResult:
     level: float
     weights: tuple[float, ...]
     note: str | None
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The posterior as one row: mu_median, mu_low, mu_high, mu_mean, mu_sd,
+        tau_median, tau_low, tau_high, p_benefit, pred_low, pred_high, k, tau_prior; the
+        index is the model ("BAYES")."""
+        cols = (
+            "mu_median", "mu_low", "mu_high", "mu_mean", "mu_sd", "tau_median", "tau_low",
+            "tau_high", "p_benefit", "pred_low", "pred_high", "k", "tau_prior",
+        )  # fmt: skip
+        row = {c: getattr(self, c) for c in cols}
+        return pd.DataFrame([row], index=pd.Index(["BAYES"], name="model"))
 
 
 @dataclass(frozen=True)

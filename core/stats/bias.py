@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 from core.stats import rma
@@ -112,6 +113,26 @@ class EggerTest:
     model: str
     method: str | None
 
+    def summary_frame(self) -> pd.DataFrame:
+        """The test as one row, in metafor's ``regtest`` terms: tval on df (model "lm") or
+        zval (model "rma"), pval, slope and slope_se (the coefficient of sei),
+        limit_estimate with limit_ci_low and limit_ci_high (metafor's ``est``, ``ci.lb``,
+        ``ci.ub``), tau2, k, method; the index is the model."""
+        row = {
+            "tval" if self.model == "lm" else "zval": self.stat,
+            "df": self.df,
+            "pval": self.pvalue,
+            "slope": self.slope,
+            "slope_se": self.slope_se,
+            "limit_estimate": self.limit_estimate,
+            "limit_ci_low": self.limit_ci_low,
+            "limit_ci_high": self.limit_ci_high,
+            "tau2": self.tau2,
+            "k": self.k,
+            "method": self.method,
+        }
+        return pd.DataFrame([row], index=pd.Index([self.model], name="model"))
+
 
 def egger_test(
     yi: object, vi: object, model: str = "rma", method: str = "REML", level: float = 0.95
@@ -186,6 +207,13 @@ class BeggTest:
     pvalue: float
     exact: bool
     k: int
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The test as one row: tau (Kendall's), pval, exact (False: normal approximation
+        for ties), k."""
+        return pd.DataFrame(
+            [{"tau": self.tau, "pval": self.pvalue, "exact": self.exact, "k": self.k}]
+        )
 
 
 def _kendall_cdf(q: int, n: int) -> float:
@@ -281,6 +309,33 @@ class TrimAndFill:
     original_ci_low: float
     original_ci_high: float
     method: str
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The result as one row, in metafor's ``trimfill`` terms: k0, se_k0, side,
+        estimator, then the fit to the k + k0 studies (estimate, se, zval, pval, ci_low,
+        ci_high, tau2, i2, q, k) and the original fit's original_estimate, original_ci_low,
+        original_ci_high; the index is the tau2 method. The filled studies are
+        ``filled_yi``/``filled_vi``."""
+        row = {
+            "k0": self.k0,
+            "se_k0": self.se_k0,
+            "side": self.side,
+            "estimator": self.estimator,
+            "estimate": self.estimate,
+            "se": self.se,
+            "zval": self.stat,
+            "pval": self.pvalue,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "tau2": self.tau2,
+            "i2": self.i2,
+            "q": self.q,
+            "k": self.k,
+            "original_estimate": self.original_estimate,
+            "original_ci_low": self.original_ci_low,
+            "original_ci_high": self.original_ci_high,
+        }
+        return pd.DataFrame([row], index=pd.Index([self.method], name="method"))
 
 
 def _first_ranks(x: np.ndarray) -> np.ndarray:

@@ -1007,7 +1007,7 @@ class PoolTable:
     def summary_frame(self) -> pd.DataFrame:
         """One row per fit: estimate, se, zval (tval with Hartung-Knapp), pval, ci_low,
         ci_high, pi_low, pi_high, tau2, i2, h2, q, q_pval, k, converged."""
-        return pd.DataFrame({**_summary_columns(self), "k": self.k, "converged": self.converged})
+        return pd.DataFrame({**summary_columns(self), "k": self.k, "converged": self.converged})
 
 
 def pool_many(
@@ -1156,11 +1156,11 @@ class PoolResult:
         """The fit as one row: estimate, se, zval (tval on df = k-1 with Hartung-Knapp),
         pval, ci_low, ci_high, pi_low, pi_high, tau2, i2 (percent), h2, q, q_pval, df, k;
         the index is the model (``method``)."""
-        row = {**_summary_columns(self), "df": self.df, "k": self.k}
+        row = {**summary_columns(self), "df": self.df, "k": self.k}
         return pd.DataFrame([row], index=pd.Index([self.method], name="model"))
 
 
-def _summary_columns(fit: PoolTable | PoolResult) -> dict[str, Any]:
+def summary_columns(fit: PoolTable | PoolResult) -> dict[str, Any]:
     """The columns every ``summary_frame`` shares, in metafor's order and names (the statistic
     is ``tval`` with Hartung-Knapp, else ``zval``)."""
     return {

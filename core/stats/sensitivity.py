@@ -1,5 +1,6 @@
 """Sensitivity analyses: leave-one-out, cumulative, influence diagnostics, Baujat and GOSH;
-arrays in, results out (the tidy frames the pages show are built in core.views.sensitivity).
+arrays in, results out, each with a tidy ``summary_frame()`` that the pages' frames
+(core.views.sensitivity) and the command line read.
 
 Each analysis is many fits of the same model to subsets of the studies. The fits are done
 at once with ``core.stats.pooling.pool_many``: one row per fit, a study left out of a row has
@@ -12,9 +13,11 @@ As metafor, a fit of a single study reports tau2 = 0, Q = 0, I2 = 0 and H2 = 1.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from core.stats.pooling import PoolTable, check_inputs, pool_many
@@ -44,57 +47,19 @@ def _single_study_heterogeneity(tab: PoolTable) -> tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
-class Refits:
-    """One pooled result per row of a table of refits (on the analysis scale)."""
-
-    estimate: np.ndarray
-    se: np.ndarray
-    stat: np.ndarray
-    pvalue: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    q: np.ndarray
-    q_pvalue: np.ndarray
-    tau2: np.ndarray
-    i2: np.ndarray
-    h2: np.ndarray
-    pi_low: np.ndarray
-    pi_high: np.ndarray
-    k: np.ndarray
-    method: str
-    ci: str
-    converged: np.ndarray
-    note: str | None
-
-
-@dataclass(frozen=True)
-class LeaveOneOut(Refits):
+class LeaveOneOut(PoolTable):
     """Row i: the model refitted without study i (data order), as metafor's ``leave1out``."""
 
+    def summary_frame(self) -> pd.DataFrame:
+        """``PoolTable.summary_frame`` indexed by ``omitted``, the data position of the study
+        left out."""
+        return super().summary_frame().rename_axis("omitted")
 
-def _refit_fields(tab: PoolTable) -> dict:
-    """The fields that leave-one-out and cumulative results share, from a table of refits."""
+
+def _refit_fields(tab: PoolTable) -> dict[str, Any]:
+    """The fields of a table of refits, with metafor's I2 = 0 and H2 = 1 for one study."""
     i2, h2 = _single_study_heterogeneity(tab)
-    return {
-        "estimate": tab.estimate,
-        "se": tab.se,
-        "stat": tab.stat,
-        "pvalue": tab.pvalue,
-        "ci_low": tab.ci_low,
-        "ci_high": tab.ci_high,
-        "q": tab.q,
-        "q_pvalue": tab.q_pvalue,
-        "tau2": tab.tau2,
-        "i2": i2,
-        "h2": h2,
-        "pi_low": tab.pi_low,
-        "pi_high": tab.pi_high,
-        "k": tab.k,
-        "method": tab.method,
-        "ci": tab.ci,
-        "converged": tab.converged,
-        "note": tab.note,
-    }
+    return {f.name: getattr(tab, f.name) for f in fields(tab)} | {"i2": i2, "h2": h2}
 
 
 def _leave_one_out_table(
@@ -126,11 +91,16 @@ def leave_one_out(
 
 
 @dataclass(frozen=True)
-class Cumulative(Refits):
+class Cumulative(PoolTable):
     """Row j: the model fitted to the first j+1 studies in ``order`` (0-based indices into
     the data), as metafor's ``cumul``. Rows are in the cumulative order, not data order."""
 
     order: np.ndarray
+
+    def summary_frame(self) -> pd.DataFrame:
+        """``PoolTable.summary_frame`` with ``added``, the data position of the study each step
+        adds, indexed by ``step`` (0-based)."""
+        return super().summary_frame().assign(added=self.order).rename_axis("step")
 
 
 def cumulative(
@@ -197,6 +167,24 @@ class Influence:
     weight: np.ndarray
     influential: np.ndarray
     method: str
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per study (data order) with metafor's ``influence`` columns: rstudent,
+        dffits, cook_d, cov_r, dfbetas, tau2_del, qe_del, hat, weight, influential."""
+        return pd.DataFrame(
+            {
+                "rstudent": self.rstudent,
+                "dffits": self.dffits,
+                "cook_d": self.cooks_d,
+                "cov_r": self.cov_r,
+                "dfbetas": self.dfbetas,
+                "tau2_del": self.tau2_del,
+                "qe_del": self.q_del,
+                "hat": self.hat,
+                "weight": self.weight,
+                "influential": self.influential,
+            }
+        ).rename_axis("study")
 
 
 def influence(yi: object, vi: object, method: str = "REML", ci: str = "wald") -> Influence:
@@ -281,6 +269,12 @@ class Gosh:
     membership: np.ndarray
     exhaustive: bool
     method: str
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per subset: estimate, se, q, i2, h2, tau2, k (which studies each subset
+        holds is ``membership``)."""
+        cols = ("estimate", "se", "q", "i2", "h2", "tau2", "k")
+        return pd.DataFrame({c: getattr(self, c) for c in cols}).rename_axis("subset")
 
 
 def _all_subsets(k: int) -> np.ndarray:
@@ -397,6 +391,10 @@ class Baujat:
     y: np.ndarray
     method: str
     ci: str
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per study (data order): x, y."""
+        return pd.DataFrame({"x": self.x, "y": self.y}).rename_axis("study")
 
 
 def baujat(yi: object, vi: object, method: str = "REML", ci: str = "wald") -> Baujat:

@@ -53,6 +53,7 @@ from core.stats.pooling import (
 from core.stats.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis, subgroup_test
 from core.views import overlap as ov
 from core.views import rob
+from core.views.plain import first_row
 
 OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 
@@ -602,10 +603,11 @@ def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
     used = oa.rows[oa.rows["included"]]
     fits = _prior_fits(tuple(used["yi"].astype(float)), tuple(used["vi"].astype(float)))
     m = oa.measure
+    table = pd.concat([f.summary_frame() for f in fits])
     parts = [
         f"{fmt.number(f.tau_prior)}: {fmt.probability(f.p_benefit)}, "
         f"{fmt.effect_ci(m, to_shown(m, f.mu_low), to_shown(m, f.mu_high))}"
-        for f in fits
+        for f in table.itertuples()
     ]
     null = fmt.number(null_value(m))
     head = f"Prior sensitivity (scale of the prior on τ: P({name} < {null}), 95% CrI): "
@@ -882,19 +884,15 @@ def to_json(analysis: Analysis) -> dict:
             block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
             block["pooled"].update(q=_num(p.q), q_pvalue=_num(p.q_pvalue))
             if oa.bayes is not None:
-                b = oa.bayes
+                b = first_row(oa.bayes.summary_frame())
                 block["pooled"].update(
                     ci="credible",
                     interval="95% CrI (equal-tailed, posterior)",
                     estimate_is="posterior median of the mean "
                     + ("log ratio" if is_ratio(oa.measure) else "risk difference"),
-                    tau_prior=b.tau_prior,
-                    tau_median=b.tau_median,
-                    tau_low=b.tau_low,
-                    tau_high=b.tau_high,
-                    mu_mean=b.mu_mean,
-                    p_benefit=b.p_benefit,
                 )
+                shown = ("tau_prior", "tau_median", "tau_low", "tau_high", "mu_mean", "p_benefit")
+                block["pooled"].update((c, b[c]) for c in shown)
         block["scale"] = "log" if is_ratio(oa.measure) else "absolute (proportion)"
         block["model_note"] = oa.model_note
         if oa.zero_words is not None:

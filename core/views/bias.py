@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from core.stats.effects import exp_ratio
 from core.stats.subgroups import MetaRegressionResult, meta_regression
 from core.views.analysis import OutcomeAnalysis
 from core.views.messages import too_many
-from core.views.plain import plain, records
+from core.views.plain import first_row, fit_json, plain, records
 
 #: tau2 estimators core.stats.bias.trim_and_fill follows metafor with; others fall back to REML.
 TF_METHODS = ("REML", "ML", "DL", "EE")
@@ -110,73 +110,80 @@ def _failed(test: str, why: str) -> dict[str, str]:
 
 
 def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
-    """Egger (classical and mixed-effects), Begg and trim and fill, one row each."""
+    """Egger (classical and mixed-effects), Begg and trim and fill, one row each, in words
+    from each result's ``summary_frame``."""
     rows = []
     label = "Egger's regression test (classical, weighted least squares)"
-    e = t.egger_lm
-    rows.append(
-        _failed(label, e)
-        if isinstance(e, str)
-        else {
-            "Test": label,
-            "Statistic": f"t = {fmt.stat(e.stat)} (df = {fmt.count(e.df)})",
-            "p": p_value(e.pvalue),
-            "Result": f"slope on SE {fmt.stat(e.slope)} (SE {fmt.stat(e.slope_se)})",
-        }
-    )
-    label = f"Egger's regression test (mixed-effects, {method})"
-    e = t.egger_rma
-    rows.append(
-        _failed(label, e)
-        if isinstance(e, str)
-        else {
-            "Test": label,
-            "Statistic": f"z = {fmt.stat(e.stat)}",
-            "p": p_value(e.pvalue),
-            "Result": (
-                f"slope on SE {fmt.stat(e.slope)} (SE {fmt.stat(e.slope_se)}); "
-                f"τ² = {fmt.tau2(e.tau2)}"
-            ),
-        }
-    )
-    label = "Begg's rank correlation test"
-    b = t.begg
-    rows.append(
-        _failed(label, b)
-        if isinstance(b, str)
-        else {
-            "Test": label,
-            "Statistic": f"Kendall's τ = {fmt.rank_correlation(b.tau)}",
-            "p": p_value(b.pvalue),
-            "Result": "exact p" if b.exact else "normal approximation (ties)",
-        }
-    )
-    tf = t.trim_and_fill
-    if isinstance(tf, TrimAndFill):
-        adj = f"{ratio(exp_ratio(tf.estimate))} (95% CI " + ratio_ci(
-            exp_ratio(tf.ci_low), exp_ratio(tf.ci_high)
-        )
-        orig = ratio(exp_ratio(tf.original_estimate))
+    if isinstance(t.egger_lm, str):
+        rows.append(_failed(label, t.egger_lm))
+    else:
+        e = _row(t.egger_lm)
         rows.append(
             {
-                "Test": f"Trim and fill ({tf.estimator}, {tf.method})",
+                "Test": label,
+                "Statistic": f"t = {fmt.stat(e['tval'])} (df = {fmt.count(e['df'])})",
+                "p": p_value(e["pval"]),
+                "Result": f"slope on SE {fmt.stat(e['slope'])} (SE {fmt.stat(e['slope_se'])})",
+            }
+        )
+    label = f"Egger's regression test (mixed-effects, {method})"
+    if isinstance(t.egger_rma, str):
+        rows.append(_failed(label, t.egger_rma))
+    else:
+        e = _row(t.egger_rma)
+        rows.append(
+            {
+                "Test": label,
+                "Statistic": f"z = {fmt.stat(e['zval'])}",
+                "p": p_value(e["pval"]),
+                "Result": (
+                    f"slope on SE {fmt.stat(e['slope'])} (SE {fmt.stat(e['slope_se'])}); "
+                    f"τ² = {fmt.tau2(e['tau2'])}"
+                ),
+            }
+        )
+    label = "Begg's rank correlation test"
+    if isinstance(t.begg, str):
+        rows.append(_failed(label, t.begg))
+    else:
+        b = _row(t.begg)
+        rows.append(
+            {
+                "Test": label,
+                "Statistic": f"Kendall's τ = {fmt.rank_correlation(b['tau'])}",
+                "p": p_value(b["pval"]),
+                "Result": "exact p" if b["exact"] else "normal approximation (ties)",
+            }
+        )
+    if isinstance(t.trim_and_fill, str):
+        why = t.trim_and_fill.replace(
+            "Trim and fill cannot be computed here: ", "Cannot be computed: "
+        )
+        rows.append(_failed("Trim and fill", why))
+    else:
+        tf = _row(t.trim_and_fill)
+        adj = f"{ratio(exp_ratio(tf['estimate']))} (95% CI " + ratio_ci(
+            exp_ratio(tf["ci_low"]), exp_ratio(tf["ci_high"])
+        )
+        orig = ratio(exp_ratio(tf["original_estimate"]))
+        k0 = int(tf["k0"])
+        rows.append(
+            {
+                "Test": f"Trim and fill ({tf['estimator']}, {tf['method']})",
                 "Statistic": (
-                    f"k0 = {tf.k0} missing on the {SIDE[tf.side]}"
-                    if tf.k0
+                    f"k0 = {k0} missing on the {SIDE[str(tf['side'])]}"
+                    if k0
                     else "k0 = 0: no study estimated missing"
                 ),
                 "p": "–",
-                "Result": f"adjusted {name} {adj}, p {p_value(tf.pvalue)}), unadjusted {orig}",
+                "Result": f"adjusted {name} {adj}, p {p_value(tf['pval'])}), unadjusted {orig}",
             }
         )
-    else:
-        rows.append(
-            _failed(
-                "Trim and fill",
-                tf.replace("Trim and fill cannot be computed here: ", "Cannot be computed: "),
-            )
-        )
     return pd.DataFrame(rows)
+
+
+def _row(result: EggerTest | BeggTest | TrimAndFill) -> dict[str, Any]:
+    return first_row(result.summary_frame())
 
 
 def _numeric(column: pd.Series) -> bool:
@@ -469,8 +476,15 @@ REGRESSION_FIELDS = (
 )  # fmt: skip
 
 
-def _test_json(result: object) -> object:
-    return {"message": result} if isinstance(result, str) else plain(result)
+def _test_json(result: EggerTest | BeggTest | TrimAndFill | str) -> dict[str, object]:
+    """A test's ``summary_frame`` row (with trim and fill's filled studies), or why it was not
+    computed."""
+    if isinstance(result, str):
+        return {"message": result}
+    doc = fit_json(result.summary_frame())
+    if isinstance(result, TrimAndFill):
+        doc.update(filled_yi=plain(result.filled_yi), filled_vi=plain(result.filled_vi))
+    return doc
 
 
 def to_json(bv: BiasView) -> dict[str, object]:

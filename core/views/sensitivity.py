@@ -93,40 +93,29 @@ def leave_one_out_frame(
     if y.size < 3:
         raise ValueError("leave-one-out needs at least three studies (two left after omission)")
     full = pool(y, v, method=method, ci=ci)
-    loo = leave_one_out(y, v, method=method, ci=ci)
+    loo = leave_one_out(y, v, method=method, ci=ci).summary_frame()
     ref = (full.estimate, full.ci_low, full.ci_high)
-    rows = [
+    omit = pd.DataFrame(
         {
             "kind": "omit",
-            "study_id": str(sid),
-            "label": f"Omitting {lab}",
-            "k": int(loo.k[i]),
-            "estimate": float(loo.estimate[i]),
-            "ci_low": float(loo.ci_low[i]),
-            "ci_high": float(loo.ci_high[i]),
-            "pvalue": float(loo.pvalue[i]),
-            "tau2": float(loo.tau2[i]),
-            "i2": float(loo.i2[i]),
-            "reason": conclusion_shift(ref, (loo.estimate[i], loo.ci_low[i], loo.ci_high[i])),
-        }
-        for i, (sid, lab) in enumerate(zip(study_ids, labels, strict=True))
-    ]
-    rows.append(
-        {
-            "kind": "full",
-            "study_id": "",
-            "label": f"All studies (k = {full.k})",
-            "k": full.k,
-            "estimate": full.estimate,
-            "ci_low": full.ci_low,
-            "ci_high": full.ci_high,
-            "pvalue": full.pvalue,
-            "tau2": full.tau2,
-            "i2": full.i2,
-            "reason": "",
+            "study_id": [str(sid) for sid in study_ids],
+            "label": [f"Omitting {lab}" for lab in labels],
+            **_refit_columns(loo),
+            "reason": [
+                conclusion_shift(ref, shifted)
+                for shifted in zip(loo["estimate"], loo["ci_low"], loo["ci_high"], strict=True)
+            ],
         }
     )
-    frame = _with_ratios(pd.DataFrame(rows))
+    every = {
+        "kind": "full",
+        "study_id": "",
+        "label": f"All studies (k = {full.k})",
+        **_refit_columns(full.summary_frame()),
+        "reason": "",
+    }
+    rows = pd.concat([omit, pd.DataFrame(every)], ignore_index=True)
+    frame = _with_ratios(rows)
     frame["change_pct"] = 100.0 * (exp_ratios(frame["estimate"] - full.estimate) - 1.0)
     frame["flagged"] = frame["reason"] != ""
     return frame
@@ -160,22 +149,23 @@ def cumulative_frame(
     """One row per step of ``cumulative`` (in ``order``): step, label ("+ study"), key (the
     ordering value as text), k, estimate, ci_low, ci_high, pvalue, tau2, i2 and ratios. The
     last row pools every study."""
-    cum = cumulative(yi, vi, order=order, method=method, ci=ci)
+    cum = cumulative(yi, vi, order=order, method=method, ci=ci).summary_frame()
     frame = pd.DataFrame(
         {
-            "step": np.arange(1, len(order) + 1),
-            "label": [f"+ {labels[i]}" for i in order],
-            "key": [keys[i] for i in order],
-            "k": cum.k,
-            "estimate": cum.estimate,
-            "ci_low": cum.ci_low,
-            "ci_high": cum.ci_high,
-            "pvalue": cum.pvalue,
-            "tau2": cum.tau2,
-            "i2": cum.i2,
+            "step": cum.index + 1,
+            "label": [f"+ {labels[i]}" for i in cum["added"]],
+            "key": [keys[i] for i in cum["added"]],
+            **_refit_columns(cum),
         }
     )
     return _with_ratios(frame)
+
+
+def _refit_columns(fits: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns the leave-one-out and cumulative tables show of a ``summary_frame``."""
+    names = {"k": "k", "estimate": "estimate", "ci_low": "ci_low", "ci_high": "ci_high"}
+    names |= {"pvalue": "pval", "tau2": "tau2", "i2": "i2"}
+    return {ours: fits[col].to_numpy() for ours, col in names.items()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -474,25 +464,13 @@ def _influence_panel(inc: pd.DataFrame, state: ViewState) -> Panel:
     if k > REFIT_MAX_K:
         return Panel(None, message=too_many("Influence diagnostics", REFIT_MAX_K, k))
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
-    inf = influence(y, v, method=state.method, ci=state.ci)
-    bj = baujat(y, v, method=state.method, ci=state.ci)
-    frame = pd.DataFrame(
-        {
-            "study_id": inc["study_id"].to_numpy(),
-            "label": inc["label"].to_numpy(),
-            "x": bj.x,
-            "y": bj.y,
-            "rstudent": inf.rstudent,
-            "dffits": inf.dffits,
-            "cook_d": inf.cooks_d,
-            "cov_r": inf.cov_r,
-            "tau2_del": inf.tau2_del,
-            "qe_del": inf.q_del,
-            "hat": inf.hat,
-            "weight": inf.weight,
-            "influential": inf.influential,
-        }
-    )
+    inf = influence(y, v, method=state.method, ci=state.ci).summary_frame()
+    bj = baujat(y, v, method=state.method, ci=state.ci).summary_frame()
+    shown = ["rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat", "weight"]
+    frame = pd.concat(
+        [inc[["study_id", "label"]].reset_index(drop=True), bj, inf[[*shown, "influential"]]],
+        axis=1,
+    ).reset_index(drop=True)
     return Panel(frame, frame)
 
 
@@ -538,16 +516,17 @@ def gosh_frame(inc: pd.DataFrame, method: str) -> pd.DataFrame:
     each subset (``GOSH_MAX_SUBSETS`` seeded random subsets when there are more)."""
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
     res = gosh(y, v, method=method, max_subsets=GOSH_MAX_SUBSETS, seed=GOSH_SEED)
+    fits = res.summary_frame()
     ids = inc["study_id"].to_numpy()
     return pd.DataFrame(
         {
-            "ratio": exp_ratios(res.estimate),
-            "estimate": res.estimate,
-            "i2": res.i2,
-            "k": res.k,
+            "ratio": exp_ratios(fits["estimate"]),
+            "estimate": fits["estimate"],
+            "i2": fits["i2"],
+            "k": fits["k"],
             "studies": [", ".join(ids[row]) for row in res.membership],
         }
-    )
+    ).reset_index(drop=True)
 
 
 def sensitivity_view(
