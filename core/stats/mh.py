@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from core.stats.effects import Measure, ZeroCellRule, double_zero, escalc
@@ -54,6 +55,11 @@ class FixedResult:
     h2: float = math.nan
     k_yi: int = 0
     weights: tuple[float, ...] = ()
+
+    def summary_frame(self) -> pd.DataFrame:
+        """``PoolResult.summary_frame`` of :func:`as_pool_result` (tau2 0, no prediction
+        interval, df = k.yi - 1); the index is the model ("MH" or "PETO")."""
+        return as_pool_result(self).summary_frame()
 
 
 def _tables(ai: object, n1i: object, ci: object, n2i: object) -> tuple[np.ndarray, ...]:

@@ -17,7 +17,7 @@ import pandas as pd
 from core import fmt
 from core.state.view import Outcome, ViewState
 from core.stats.effects import exp_ratio, exp_ratios
-from core.stats.mh import FixedResult, mantel_haenszel, peto
+from core.stats.mh import mantel_haenszel, peto
 from core.stats.pooling import METHODS, PoolResult, check_inputs, pool
 from core.stats.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from core.views.analysis import EstimableFn, OutcomeAnalysis, analyse_outcome
@@ -100,7 +100,7 @@ def leave_one_out_frame(
             "kind": "omit",
             "study_id": [str(sid) for sid in study_ids],
             "label": [f"Omitting {lab}" for lab in labels],
-            **_refit_columns(loo),
+            **_fit_columns(loo, *_REFIT_SHOWN),
             "reason": [
                 conclusion_shift(ref, shifted)
                 for shifted in zip(loo["estimate"], loo["ci_low"], loo["ci_high"], strict=True)
@@ -111,7 +111,7 @@ def leave_one_out_frame(
         "kind": "full",
         "study_id": "",
         "label": f"All studies (k = {full.k})",
-        **_refit_columns(full.summary_frame()),
+        **_fit_columns(full.summary_frame(), *_REFIT_SHOWN),
         "reason": "",
     }
     rows = pd.concat([omit, pd.DataFrame(every)], ignore_index=True)
@@ -155,17 +155,21 @@ def cumulative_frame(
             "step": cum.index + 1,
             "label": [f"+ {labels[i]}" for i in cum["added"]],
             "key": [keys[i] for i in cum["added"]],
-            **_refit_columns(cum),
+            **_fit_columns(cum, *_REFIT_SHOWN),
         }
     )
     return _with_ratios(frame)
 
 
-def _refit_columns(fits: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The columns the leave-one-out and cumulative tables show of a ``summary_frame``."""
-    names = {"k": "k", "estimate": "estimate", "ci_low": "ci_low", "ci_high": "ci_high"}
-    names |= {"pvalue": "pval", "tau2": "tau2", "i2": "i2"}
-    return {ours: fits[col].to_numpy() for ours, col in names.items()}
+#: The columns of a fit that the leave-one-out, cumulative and quality-sweep tables show.
+_REFIT_SHOWN = ("k", "estimate", "ci_low", "ci_high", "pvalue", "tau2", "i2")
+
+
+def _fit_columns(fits: pd.DataFrame, *shown: str) -> dict[str, np.ndarray]:
+    """The ``shown`` columns of ``summary_frame`` rows, by the tables' names (``pvalue`` is
+    the frame's ``pval``; absent columns are NaN)."""
+    ours = {"pvalue": "pval"}
+    return {c: fits.get(ours.get(c, c), pd.Series(np.nan, fits.index)).to_numpy() for c in shown}
 
 
 # ---------------------------------------------------------------------------------------
@@ -188,64 +192,41 @@ def estimator_panel(
     that cannot be computed for these tables has NaN values and says why in ``note``.
     """
     y, v = check_inputs(yi, vi)
-    rows: list[dict] = []
+    models: list[dict[str, str]] = []
+    fits: list[pd.DataFrame] = []
     for method in METHODS:
         if method == "EE":
             continue
         for ci in ("wald", "hksj"):
             res = pool(y, v, method=method, ci=ci, level=level)
             interval = "Hartung-Knapp" if ci == "hksj" else "Wald"
-            rows.append(
-                _panel_row(
-                    method,
-                    ci,
-                    f"{method}, {interval}",
-                    "random",
-                    res,
-                    res.tau2,
-                    res.i2,
-                    res.note,
-                )
-            )
-    ee = pool(y, v, method="EE", ci="wald", level=level)
-    rows.append(_panel_row("EE", "wald", "Common effect (IV)", "common", ee, 0.0, ee.i2, None))
+            models.append(_model(method, ci, f"{method}, {interval}", "random", res.note))
+            fits.append(res.summary_frame())
+    models.append(_model("EE", "wald", "Common effect (IV)", "common", None))
+    fits.append(pool(y, v, method="EE", ci="wald", level=level).summary_frame())
     if tables is not None:
         for method, label, fn in (
-            (
-                "MH",
-                "Mantel-Haenszel",
-                lambda: mantel_haenszel(*tables, level=level),
-            ),
+            ("MH", "Mantel-Haenszel", lambda: mantel_haenszel(*tables, level=level)),
             ("Peto", "Peto", lambda: peto(*tables, level=level)),
         ):
             try:
                 fixed = fn()
-            except ValueError as err:
-                nan = math.nan
-                rows.append(
-                    {
-                        "method": method,
-                        "ci": "wald",
-                        "model": label,
-                        "family": "common",
-                        "estimate": nan,
-                        "se": nan,
-                        "ci_low": nan,
-                        "ci_high": nan,
-                        "pvalue": nan,
-                        "tau2": 0.0,
-                        "i2": nan,
-                        "k": y.size,
-                        "note": str(err),
-                    }
-                )
+            except ValueError as err:  # no fit: NaN values, and why
+                models.append(_model(method, "wald", label, "common", str(err)))
+                fits.append(pd.DataFrame([{"tau2": 0.0, "k": y.size}]))
                 continue
-            rows.append(
-                _panel_row(method, "wald", label, "common", fixed, 0.0, fixed.i2, fixed.note)
-            )
-    frame = pd.DataFrame(rows)
+            models.append(_model(method, "wald", label, "common", fixed.note))
+            fits.append(fixed.summary_frame())
+    shown = _fit_columns(pd.concat(fits, ignore_index=True), "estimate", "se", "ci_low",
+                         "ci_high", "pvalue", "tau2", "i2", "k")  # fmt: skip
+    frame = pd.DataFrame(models)
+    frame = pd.concat([frame.drop(columns="note"), pd.DataFrame(shown), frame["note"]], axis=1)
     frame["description"] = [_DESCRIPTIONS.get(m, METHOD_LABELS.get(m, m)) for m in frame["method"]]
     return _with_ratios(frame)
+
+
+def _model(method: str, ci: str, model: str, family: str, note: str | None) -> dict[str, str]:
+    return {"method": method, "ci": ci, "model": model, "family": family, "note": note or ""}
 
 
 _DESCRIPTIONS = {
@@ -253,33 +234,6 @@ _DESCRIPTIONS = {
     "MH": "common effect, Mantel-Haenszel (2x2 counts)",
     "Peto": "common effect, Peto one-step (2x2 counts)",
 }
-
-
-def _panel_row(
-    method: str,
-    ci: str,
-    model: str,
-    family: str,
-    res: PoolResult | FixedResult,
-    tau2: float,
-    i2: float,
-    note: str | None,
-) -> dict:
-    return {
-        "method": method,
-        "ci": ci,
-        "model": model,
-        "family": family,
-        "estimate": res.estimate,
-        "se": res.se,
-        "ci_low": res.ci_low,
-        "ci_high": res.ci_high,
-        "pvalue": res.pvalue,
-        "tau2": tau2,
-        "i2": i2,
-        "k": res.k,
-        "note": note or "",
-    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,19 +289,8 @@ def quality_sweep(
         if p is None:
             continue
         used = oa.rows.loc[oa.rows["included"], "study_id"].astype(str)
-        rows.append(
-            {
-                "qmin": q,
-                "k": p.k,
-                "studies": ", ".join(used),
-                "estimate": p.estimate,
-                "ci_low": p.ci_low,
-                "ci_high": p.ci_high,
-                "pvalue": p.pvalue,
-                "tau2": p.tau2,
-                "i2": p.i2,
-            }
-        )
+        fit = {c: x[0] for c, x in _fit_columns(p.summary_frame(), *_REFIT_SHOWN).items()}
+        rows.append({"qmin": q, "k": fit.pop("k"), "studies": ", ".join(used), **fit})
     return QualitySweep(_with_ratios(pd.DataFrame(rows)), unscored, None)
 
 

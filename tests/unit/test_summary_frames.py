@@ -1,8 +1,8 @@
 """One tidy ``summary_frame()`` per kind of fit, and the pages' tables and the command line's
-JSON read it: Egger, Begg, trim and fill, leave-one-out, cumulative, influence, Baujat, GOSH
-and the Bayesian model. Each frame is checked against its result's fields (names as metafor
-prints them), and each table or JSON against the frame (their values against metafor are the
-conformance tests')."""
+JSON read it: Egger, Begg, trim and fill, leave-one-out, cumulative, influence, Baujat, GOSH,
+the Bayesian model and Mantel-Haenszel. Each frame is checked against its result's fields
+(names as metafor prints them), and each table or JSON against the frame (their values
+against metafor are the conformance tests')."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from core import fmt
 from core.data.dataset import load_files
 from core.state.view import parse_query
 from core.stats import bayes, bias, sensitivity
-from core.stats.effects import exp_ratio
+from core.stats.effects import escalc, exp_ratio
+from core.stats.mh import mantel_haenszel
 from core.stats.pooling import pool
 from core.views import bias as bias_views
 from core.views import sensitivity as sens_views
@@ -193,3 +194,24 @@ def test_cli_json_and_prior_line_read_the_bayes_frames(bcg):
     for res in bayes.prior_sensitivity(y, v):
         fit = first_row(res.summary_frame())
         assert f"{fmt.number(fit['tau_prior'])}: {fmt.probability(fit['p_benefit'])}, " in line
+
+
+def test_mantel_haenszel_frame_is_its_pool_result_frame_and_the_panel_reads_it():
+    counts = ([4, 6, 3, 62], [123, 306, 231, 13598], [11, 29, 11, 248], [139, 303, 220, 12867])
+    ai, n1, ci, n2 = (np.array(x, float) for x in counts)
+    mh = mantel_haenszel(ai, n1, ci, n2)
+    frame = mh.summary_frame()
+    assert list(frame.index) == ["MH"] and frame.index.name == "model"
+    row = first_row(frame)
+    assert (row["estimate"], row["zval"], row["pval"]) == (mh.estimate, mh.stat, mh.pvalue)
+    assert row["tau2"] == 0.0 and math.isnan(row["pi_low"]) and row["df"] == 3
+    es = escalc("OR", ai, n1, ci, n2)
+    y, v = es.yi, es.vi
+    panel = sens_views.estimator_panel(y, v, (ai, n1, ci, n2)).set_index("method")
+    assert panel.at["MH", "pvalue"] == row["pval"] and panel.at["MH", "i2"] == row["i2"]
+    reml = first_row(pool(y, v, method="REML", ci="hksj").summary_frame())
+    shown = panel[panel["ci"] == "hksj"].loc["REML"]
+    assert (shown["tau2"], shown["ci_low"]) == (reml["tau2"], reml["ci_low"])
+    one_arm_empty = sens_views.estimator_panel(y, v, (ai * 0, n1, ci * 0, n2)).set_index("method")
+    assert math.isnan(one_arm_empty.at["Peto", "estimate"])
+    assert one_arm_empty.at["Peto", "note"] != "" and one_arm_empty.at["Peto", "k"] == 4
