@@ -53,7 +53,7 @@ from core.stats.pooling import (
 from core.stats.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis, subgroup_test
 from core.views import overlap as ov
 from core.views import rob
-from core.views.plain import first_row
+from core.views.plain import first_row, fit_json
 
 OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 
@@ -794,6 +794,12 @@ def analyse(state: ViewState, dataset: HasTables, effects: EstimableFn | None = 
     return Analysis(state, sel, outs, unknown, tuple(notices))
 
 
+#: What the analyze JSON shows of the pooled fit and of each subtotal (``summary_frame``
+#: columns under core.views.plain.JSON_NAMES).
+_POOLED_JSON = ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2", "i2")
+_SUBTOTAL_JSON = ("k", "estimate", "se", "ci_low", "ci_high", "pvalue", "tau2")
+
+
 def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
@@ -866,23 +872,12 @@ def to_json(analysis: Analysis) -> dict:
         }
         p = oa.pooled
         if p is not None:
-            fit = p.summary_frame().to_dict("records")[0]
-            fit["pval"] = None if p.method == "BAYES" else fit["pval"]
-            block["pooled"] = {
-                key: _num(fit[col])
-                for key, col in (
-                    ("estimate", "estimate"),
-                    ("se", "se"),
-                    ("ci_low", "ci_low"),
-                    ("ci_high", "ci_high"),
-                    ("pvalue", "pval"),
-                    ("tau2", "tau2"),
-                    ("i2", "i2"),
-                )
-            }
+            fit = fit_json(p.summary_frame())
+            fit["pvalue"] = None if p.method == "BAYES" else fit["pvalue"]
+            block["pooled"] = {key: fit[key] for key in _POOLED_JSON}
             block["pooled"].update(_pi_json(oa))
-            block["pooled"].update(k=p.k, method=p.method, ci=p.ci, patients=oa.patients)
-            block["pooled"].update(q=_num(p.q), q_pvalue=_num(p.q_pvalue))
+            block["pooled"].update(k=fit["k"], method=p.method, ci=p.ci, patients=oa.patients)
+            block["pooled"].update(q=fit["q"], q_pvalue=fit["q_pvalue"])
             if oa.bayes is not None:
                 b = first_row(oa.bayes.summary_frame())
                 block["pooled"].update(
@@ -911,11 +906,7 @@ def to_json(analysis: Analysis) -> dict:
                 "tau2_common": sg.tau2_common,
                 "note": subtotal_text(oa),
                 "groups": {
-                    str(g): {"k": f.k}
-                    | {
-                        key: _num(getattr(f, key))
-                        for key in ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2")
-                    }
+                    str(g): {key: fit_json(f.summary_frame())[key] for key in _SUBTOTAL_JSON}
                     for g, f in sg.groups.items()
                 },
             }

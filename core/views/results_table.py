@@ -31,6 +31,7 @@ import pandas as pd
 from core import vocab
 from core.fmt import count, effect_with_ci, percent
 from core.stats.effects import Z975, to_shown
+from core.stats.pooling import PoolResult
 from core.views.analysis import (
     OutcomeAnalysis,
     forest_footer,
@@ -39,6 +40,7 @@ from core.views.analysis import (
     sort_rows,
     subtotal_text,
 )
+from core.views.plain import first_row
 
 COLUMNS = (
     "row",
@@ -107,7 +109,6 @@ def results_frame(
         )
     p = oa.pooled
     if p is not None:
-        fit = p.summary_frame().to_dict("records")[0]
         pi = oa.shown_prediction
         footer = forest_footer(oa)
         rows.append(
@@ -115,20 +116,8 @@ def results_frame(
                 "row": "pooled",
                 "label": f"{model_label(p.method, p.ci)}, k = {p.k}",
                 "included": True,
-                "yi": fit["estimate"],
-                "vi": fit["se"] ** 2,
-                "ratio": to_shown(oa.measure, fit["estimate"]),
-                "ci_low": to_shown(oa.measure, fit["ci_low"]),
-                "ci_high": to_shown(oa.measure, fit["ci_high"]),
+                **_fit_fields(p, oa.measure),
                 "weight": float(sum(p.weights)),
-                "pvalue": fit["pval"],
-                "test": p.dist,
-                "statistic": p.stat,
-                "tau2": fit["tau2"],
-                "i2": fit["i2"],
-                "q": p.q if p.k > 1 else np.nan,
-                "q_df": p.df if p.k > 1 else np.nan,
-                "q_pvalue": p.q_pvalue if p.k > 1 else np.nan,
                 "pi_low": to_shown(oa.measure, pi.low) if pi else np.nan,
                 "pi_high": to_shown(oa.measure, pi.high) if pi else np.nan,
                 "pi_method": pi.method if pi and pi.available else "",
@@ -172,6 +161,29 @@ def results_frame(
     return frame
 
 
+def _fit_fields(res: PoolResult, measure: str) -> dict[str, object]:
+    """A pooled or subtotal row's columns from ``res.summary_frame()``: yi, vi, the shown
+    ratio and CI, pvalue, test, statistic, tau2, i2, and Q with its df and p (NaN for one
+    study)."""
+    fit = first_row(res.summary_frame())
+    many = res.k > 1
+    return {
+        "yi": fit["estimate"],
+        "vi": fit["se"] ** 2,
+        "ratio": to_shown(measure, fit["estimate"]),
+        "ci_low": to_shown(measure, fit["ci_low"]),
+        "ci_high": to_shown(measure, fit["ci_high"]),
+        "pvalue": fit["pval"],
+        "test": res.dist,
+        "statistic": fit["tval" if res.dist == "t" else "zval"],
+        "tau2": fit["tau2"],
+        "i2": fit["i2"],
+        "q": fit["q"] if many else np.nan,
+        "q_df": fit["df"] if many else np.nan,
+        "q_pvalue": fit["q_pval"] if many else np.nan,
+    }
+
+
 def _subtotal_rows(oa: OutcomeAnalysis) -> list[dict]:
     """One "subtotal" row per subgroup (the forest plot's diamonds), in the plot's order."""
     sg = oa.subgroups
@@ -186,19 +198,8 @@ def _subtotal_rows(oa: OutcomeAnalysis) -> list[dict]:
                 "row": "subtotal",
                 "label": f"{vocab.GROUP_HEADINGS.get(g, g)}, k = {f.k}",
                 "included": True,
-                "yi": f.estimate,
-                "vi": f.se**2,
-                "ratio": to_shown(oa.measure, f.estimate),
-                "ci_low": to_shown(oa.measure, f.ci_low),
-                "ci_high": to_shown(oa.measure, f.ci_high),
-                "pvalue": f.pvalue,
-                "test": f.dist,
-                "statistic": f.stat,
-                "tau2": f.tau2,
+                **_fit_fields(f, oa.measure),
                 "i2": f.i2 if f.k > 1 else np.nan,
-                "q": f.q if f.k > 1 else np.nan,
-                "q_df": f.df if f.k > 1 else np.nan,
-                "q_pvalue": f.q_pvalue if f.k > 1 else np.nan,
                 "note": how,
             }
         )
