@@ -1256,7 +1256,7 @@ def pool(
 
 @dataclass(frozen=True)
 class Tau2CI:
-    """Q-profile CI for tau2, and the matching I2 and H2 bounds (percent for I2).
+    """Q-profile CI for tau2, and the matching I2 and H2 (percent for I2) with their bounds.
 
     ``note`` says when a bound lies beyond the searched range [0, tau2_max] (then the bound
     shown is tau2_max, as metafor prints it) or when the interval is the null set."""
@@ -1264,12 +1264,27 @@ class Tau2CI:
     tau2: float
     tau2_low: float
     tau2_high: float
+    i2: float
+    h2: float
     i2_low: float
     i2_high: float
     h2_low: float
     h2_high: float
     level: float
     note: str | None
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per statistic (tau2, tau, i2 in percent, h2) with its estimate, ci_low and
+        ci_high, as metafor's ``confint.rma.uni`` prints them."""
+        root = math.sqrt
+        return pd.DataFrame(
+            {
+                "estimate": [self.tau2, root(self.tau2), self.i2, self.h2],
+                "ci_low": [self.tau2_low, root(self.tau2_low), self.i2_low, self.h2_low],
+                "ci_high": [self.tau2_high, root(self.tau2_high), self.i2_high, self.h2_high],
+            },
+            index=pd.Index(["tau2", "tau", "i2", "h2"], name="statistic"),
+        )
 
 
 def tau2_ci(yi: object, vi: object, method: str = "REML", level: float = 0.95) -> Tau2CI:
@@ -1297,10 +1312,13 @@ def tau2_ci(yi: object, vi: object, method: str = "REML", level: float = 0.95) -
         notes.append(f"the lower bound lies above the searched range; shown as > {tau2_max:g}")
     s2 = typical_variance(v)
     (i2_low, h2_low), (i2_high, h2_high) = i2_h2(lo, s2), i2_h2(hi, s2)
+    i2, h2 = i2_h2(tau2, s2)
     return Tau2CI(
         tau2=tau2,
         tau2_low=lo,
         tau2_high=hi,
+        i2=i2,
+        h2=h2,
         i2_low=i2_low,
         i2_high=i2_high,
         h2_low=h2_low,

@@ -78,6 +78,13 @@ class SubgroupResult:
     tau2: str = "separate"
     tau2_common: float | None = None
 
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per group (``PoolResult.summary_frame``, in ``groups``' order), indexed by
+        the group's label."""
+        frames = [fit.summary_frame() for fit in self.groups.values()]
+        labels = pd.Index(list(self.groups), name="group")
+        return pd.concat(frames).set_axis(labels)
+
 
 def _sort_labels(labels: Sequence[Any]) -> list[Any]:
     vals = [x.item() if isinstance(x, np.generic) else x for x in labels]

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from core.stats.effects import z_two_sided
 
@@ -84,6 +85,13 @@ class CoxResult:
     loglik: float
     iterations: int
     level: float = 0.95
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The fit as one row, as R's ``summary(coxph)``: estimate (ln HR, ``coef``), se,
+        hr (``exp(coef)``), ci_low, ci_high (of the HR), loglik, iterations."""
+        cols = ("beta", "se", "hr", "ci_low", "ci_high", "loglik", "iterations")
+        row = {"estimate" if c == "beta" else c: getattr(self, c) for c in cols}
+        return pd.DataFrame([row], index=pd.Index(["rt"], name="covariate"))
 
 
 def _efron_terms(

@@ -8,6 +8,7 @@ import pandas as pd
 
 from core import fmt
 from core.stats.km import ARMS, Reconstruction
+from core.views.plain import first_row
 
 MONTHS_PER_YEAR = 12.0
 HR_METHOD = (
@@ -51,12 +52,13 @@ def km_json(rec: Reconstruction, years: tuple[float, ...]) -> dict:
             "survival": survival,
             "last_follow_up_months": km.last_time,
         }
+    cox = first_row(rec.cox.summary_frame())
     hr = {
-        "estimate": rec.cox.hr,
-        "ci_low": rec.cox.ci_low,
-        "ci_high": rec.cox.ci_high,
-        "log_hr": rec.cox.beta,
-        "se": rec.cox.se,
+        "estimate": cox["hr"],
+        "ci_low": cox["ci_low"],
+        "ci_high": cox["ci_high"],
+        "log_hr": cox["estimate"],
+        "se": cox["se"],
         "method": HR_METHOD,
     }
     return {"arms": arms, "hr": hr, "notes": notes}

@@ -19,7 +19,9 @@ from core.state.view import parse_query
 from core.stats import bayes, bias, sensitivity
 from core.stats.effects import escalc, exp_ratio
 from core.stats.mh import mantel_haenszel
-from core.stats.pooling import pool
+from core.stats.pooling import pool, tau2_ci
+from core.stats.subgroups import subgroup_analysis
+from core.stats.survival import cox_two_arms
 from core.views import bias as bias_views
 from core.views import sensitivity as sens_views
 from core.views.analysis import analyse, prior_sensitivity_line
@@ -215,3 +217,26 @@ def test_mantel_haenszel_frame_is_its_pool_result_frame_and_the_panel_reads_it()
     one_arm_empty = sens_views.estimator_panel(y, v, (ai * 0, n1, ci * 0, n2)).set_index("method")
     assert math.isnan(one_arm_empty.at["Peto", "estimate"])
     assert one_arm_empty.at["Peto", "note"] != "" and one_arm_empty.at["Peto", "k"] == 4
+
+
+def test_subgroup_cox_and_tau2_ci_frames():
+    labels = np.array(["a", "b"] * 6 + ["a"])
+    sg = subgroup_analysis(Y, V, labels, method="DL")
+    frame = sg.summary_frame()
+    assert list(frame.index) == ["a", "b"] and frame.index.name == "group"
+    b = pool(Y[labels == "b"], V[labels == "b"], method="DL").summary_frame().iloc[0]
+    assert frame.loc["b"].to_dict() == b.to_dict()
+    ci = tau2_ci(Y, V, method="REML")
+    tf = ci.summary_frame()
+    fit = pool(Y, V, method="REML")
+    assert tf.at["i2", "estimate"] == pytest.approx(fit.i2, rel=1e-12)
+    assert tf.at["h2", "estimate"] == pytest.approx(fit.h2, rel=1e-12)
+    assert tf.at["tau", "ci_high"] == math.sqrt(ci.tau2_high) and tf.at["i2", "ci_low"] == ci.i2_low
+    cox = cox_two_arms(np.array([1.0, 2, 3, 4, 5, 6]), np.array([1, 1, 0, 1, 1, 1]),
+                       np.array([1.0, 0, 1, 0, 1, 0]))  # fmt: skip
+    row = first_row(cox.summary_frame())
+    assert row.pop("covariate") == "rt"
+    assert row.pop("estimate") == cox.beta
+    assert row == {
+        c: getattr(cox, c) for c in ("se", "hr", "ci_low", "ci_high", "loglik", "iterations")
+    }
