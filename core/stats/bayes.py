@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from scipy import optimize, special
 
 from core.stats.heterogeneity import i2_h2, typical_variance
 from core.stats.pooling import PoolResult, check_inputs, pool
+from core.stats.tidy import one_row_frame
 
 #: Default scale of the half-normal prior on tau (log-ratio scale; Röver et al. 2021).
 DEFAULT_TAU_PRIOR = 0.5
@@ -72,16 +74,19 @@ class BayesResult:
     weights: tuple[float, ...]
     note: str | None
 
-    def summary_frame(self) -> pd.DataFrame:
-        """The posterior as one row: mu_median, mu_low, mu_high, mu_mean, mu_sd,
-        tau_median, tau_low, tau_high, p_benefit, pred_low, pred_high, k, tau_prior; the
-        index is the model ("BAYES")."""
+    def summary_row(self) -> dict[str, Any]:
+        """The posterior as one record: model ("BAYES"), mu_median, mu_low, mu_high,
+        mu_mean, mu_sd, tau_median, tau_low, tau_high, p_benefit, pred_low, pred_high, k,
+        tau_prior."""
         cols = (
             "mu_median", "mu_low", "mu_high", "mu_mean", "mu_sd", "tau_median", "tau_low",
             "tau_high", "p_benefit", "pred_low", "pred_high", "k", "tau_prior",
         )  # fmt: skip
-        row = {c: getattr(self, c) for c in cols}
-        return pd.DataFrame([row], index=pd.Index(["BAYES"], name="model"))
+        return {"model": "BAYES"} | {c: getattr(self, c) for c in cols}
+
+    def summary_frame(self) -> pd.DataFrame:
+        """:meth:`summary_row` as a one-row frame indexed by the model."""
+        return one_row_frame(self.summary_row(), "model")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.stats.effects import Z975
 from core.stats.heterogeneity import cochran_q, i2_common, i2_h2, typical_variance
 from core.stats.pooling import Control, check_inputs, pool, tau2_design, wald_or_t
 from core.stats.subgroups import meta_regression
+from core.stats.tidy import one_row_frame
 
 __all__ = [
     "BeggTest",
@@ -113,12 +114,13 @@ class EggerTest:
     model: str
     method: str | None
 
-    def summary_frame(self) -> pd.DataFrame:
-        """The test as one row, in metafor's ``regtest`` terms: tval on df (model "lm") or
-        zval (model "rma"), pval, slope and slope_se (the coefficient of sei),
+    def summary_row(self) -> dict[str, Any]:
+        """The test as one record, in metafor's ``regtest`` terms: model, tval on df (model
+        "lm") or zval (model "rma"), pval, slope and slope_se (the coefficient of sei),
         limit_estimate with limit_ci_low and limit_ci_high (metafor's ``est``, ``ci.lb``,
-        ``ci.ub``), tau2, k, method; the index is the model."""
-        row = {
+        ``ci.ub``), tau2, k, method."""
+        return {
+            "model": self.model,
             "tval" if self.model == "lm" else "zval": self.stat,
             "df": self.df,
             "pval": self.pvalue,
@@ -131,7 +133,10 @@ class EggerTest:
             "k": self.k,
             "method": self.method,
         }
-        return pd.DataFrame([row], index=pd.Index([self.model], name="model"))
+
+    def summary_frame(self) -> pd.DataFrame:
+        """:meth:`summary_row` as a one-row frame indexed by the model."""
+        return one_row_frame(self.summary_row(), "model")
 
 
 def egger_test(
@@ -208,12 +213,14 @@ class BeggTest:
     exact: bool
     k: int
 
-    def summary_frame(self) -> pd.DataFrame:
-        """The test as one row: tau (Kendall's), pval, exact (False: normal approximation
+    def summary_row(self) -> dict[str, Any]:
+        """The test as one record: tau (Kendall's), pval, exact (False: normal approximation
         for ties), k."""
-        return pd.DataFrame(
-            [{"tau": self.tau, "pval": self.pvalue, "exact": self.exact, "k": self.k}]
-        )
+        return {"tau": self.tau, "pval": self.pvalue, "exact": self.exact, "k": self.k}
+
+    def summary_frame(self) -> pd.DataFrame:
+        """:meth:`summary_row` as a one-row frame."""
+        return one_row_frame(self.summary_row())
 
 
 def _kendall_cdf(q: int, n: int) -> float:
@@ -310,13 +317,13 @@ class TrimAndFill:
     original_ci_high: float
     method: str
 
-    def summary_frame(self) -> pd.DataFrame:
-        """The result as one row, in metafor's ``trimfill`` terms: k0, se_k0, side,
-        estimator, then the fit to the k + k0 studies (estimate, se, zval, pval, ci_low,
-        ci_high, tau2, i2, q, k) and the original fit's original_estimate, original_ci_low,
-        original_ci_high; the index is the tau2 method. The filled studies are
-        ``filled_yi``/``filled_vi``."""
-        row = {
+    def summary_row(self) -> dict[str, Any]:
+        """The result as one record, in metafor's ``trimfill`` terms: method (of tau2), k0,
+        se_k0, side, estimator, then the fit to the k + k0 studies (estimate, se, zval,
+        pval, ci_low, ci_high, tau2, i2, q, k) and the original fit's original_estimate,
+        original_ci_low, original_ci_high. The filled studies are ``filled_yi``/``filled_vi``."""
+        return {
+            "method": self.method,
             "k0": self.k0,
             "se_k0": self.se_k0,
             "side": self.side,
@@ -335,7 +342,10 @@ class TrimAndFill:
             "original_ci_low": self.original_ci_low,
             "original_ci_high": self.original_ci_high,
         }
-        return pd.DataFrame([row], index=pd.Index([self.method], name="method"))
+
+    def summary_frame(self) -> pd.DataFrame:
+        """:meth:`summary_row` as a one-row frame indexed by the method."""
+        return one_row_frame(self.summary_row(), "method")
 
 
 def _first_ranks(x: np.ndarray) -> np.ndarray:

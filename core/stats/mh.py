@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from scipy import special
 from core.stats.effects import Measure, ZeroCellRule, double_zero, escalc
 from core.stats.heterogeneity import i2_common
 from core.stats.pooling import PoolResult, intervals, wald_or_t
+from core.stats.tidy import one_row_frame
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,14 @@ class FixedResult:
     k_yi: int = 0
     weights: tuple[float, ...] = ()
 
+    def summary_row(self) -> dict[str, Any]:
+        """``PoolResult.summary_row`` of :func:`as_pool_result` (model "MH" or "PETO", tau2
+        0, no prediction interval, df = k.yi - 1)."""
+        return as_pool_result(self).summary_row()
+
     def summary_frame(self) -> pd.DataFrame:
-        """``PoolResult.summary_frame`` of :func:`as_pool_result` (tau2 0, no prediction
-        interval, df = k.yi - 1); the index is the model ("MH" or "PETO")."""
-        return as_pool_result(self).summary_frame()
+        """:meth:`summary_row` as a one-row frame indexed by the model."""
+        return one_row_frame(self.summary_row(), "model")
 
 
 def _tables(ai: object, n1i: object, ci: object, n2i: object) -> tuple[np.ndarray, ...]:

@@ -59,6 +59,7 @@ from core.stats.rma import (
 from core.stats.rma import closed_form as design_closed_form
 from core.stats.rma import loglik as design_loglik
 from core.stats.rma import score as design_score
+from core.stats.tidy import one_row_frame
 
 Method = Literal["EE", "DL", "REML", "PM", "ML", "HS", "SJ", "HE", "EB"]
 CIMethod = Literal["wald", "hksj"]
@@ -1152,12 +1153,15 @@ class PoolResult:
     def dist(self) -> str:
         return "t" if self.ci == "hksj" else "z"
 
+    def summary_row(self) -> dict[str, Any]:
+        """The fit as one record: model (``method``), estimate, se, zval (tval on df = k-1
+        with Hartung-Knapp), pval, ci_low, ci_high, pi_low, pi_high, tau2, i2 (percent), h2,
+        q, q_pval, df, k."""
+        return {"model": self.method, **summary_columns(self), "df": self.df, "k": self.k}
+
     def summary_frame(self) -> pd.DataFrame:
-        """The fit as one row: estimate, se, zval (tval on df = k-1 with Hartung-Knapp),
-        pval, ci_low, ci_high, pi_low, pi_high, tau2, i2 (percent), h2, q, q_pval, df, k;
-        the index is the model (``method``)."""
-        row = {**summary_columns(self), "df": self.df, "k": self.k}
-        return pd.DataFrame([row], index=pd.Index([self.method], name="model"))
+        """:meth:`summary_row` as a one-row frame indexed by the model."""
+        return one_row_frame(self.summary_row(), "model")
 
 
 def summary_columns(fit: PoolTable | PoolResult) -> dict[str, Any]:

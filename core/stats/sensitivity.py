@@ -53,7 +53,9 @@ class LeaveOneOut(PoolTable):
     def summary_frame(self) -> pd.DataFrame:
         """``PoolTable.summary_frame`` indexed by ``omitted``, the data position of the study
         left out."""
-        return super().summary_frame().rename_axis("omitted")
+        frame = super().summary_frame()
+        frame.index.name = "omitted"
+        return frame
 
 
 def _refit_fields(tab: PoolTable) -> dict[str, Any]:
@@ -100,7 +102,10 @@ class Cumulative(PoolTable):
     def summary_frame(self) -> pd.DataFrame:
         """``PoolTable.summary_frame`` with ``added``, the data position of the study each step
         adds, indexed by ``step`` (0-based)."""
-        return super().summary_frame().assign(added=self.order).rename_axis("step")
+        frame = super().summary_frame()
+        frame["added"] = self.order
+        frame.index.name = "step"
+        return frame
 
 
 def cumulative(

@@ -44,6 +44,7 @@ from core.stats.pooling import (
     wald_or_t,
 )
 from core.stats.rma import WLS
+from core.stats.tidy import one_row_frame
 
 REGRESSION_METHODS: tuple[str, ...] = ("REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "EE")
 
@@ -259,21 +260,14 @@ class SubgroupTest:
     tau2_common: float | None
     reason: str | None
 
+    def summary_row(self) -> dict[str, Any]:
+        """One record: tau2 (the mode), statistic, q, df, df2, p, tau2_common."""
+        cols = ("tau2", "statistic", "q", "df", "df2", "p", "tau2_common")
+        return {c: getattr(self, c) for c in cols}
+
     def summary_frame(self) -> pd.DataFrame:
-        """One row: tau2 (the mode), statistic, q, df, df2, p, tau2_common."""
-        return pd.DataFrame(
-            [
-                {
-                    "tau2": self.tau2,
-                    "statistic": self.statistic,
-                    "q": self.q,
-                    "df": self.df,
-                    "df2": self.df2,
-                    "p": self.p,
-                    "tau2_common": self.tau2_common,
-                }
-            ]
-        )
+        """:meth:`summary_row` as a one-row frame."""
+        return one_row_frame(self.summary_row())
 
 
 def factor_columns(values: Sequence[Any], name: str) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.stats.effects import z_two_sided
+from core.stats.tidy import one_row_frame
 
 #: Newton-Raphson stops when a step changes beta by less than this (coxph: 1e-9 on loglik).
 COX_TOL = 1e-12
@@ -86,12 +88,16 @@ class CoxResult:
     iterations: int
     level: float = 0.95
 
+    def summary_row(self) -> dict[str, Any]:
+        """The fit as one record, as R's ``summary(coxph)``: covariate ("rt"), estimate (ln
+        HR, ``coef``), se, hr (``exp(coef)``), ci_low, ci_high (of the HR), loglik,
+        iterations."""
+        cols = ("se", "hr", "ci_low", "ci_high", "loglik", "iterations")
+        return {"covariate": "rt", "estimate": self.beta} | {c: getattr(self, c) for c in cols}
+
     def summary_frame(self) -> pd.DataFrame:
-        """The fit as one row, as R's ``summary(coxph)``: estimate (ln HR, ``coef``), se,
-        hr (``exp(coef)``), ci_low, ci_high (of the HR), loglik, iterations."""
-        cols = ("beta", "se", "hr", "ci_low", "ci_high", "loglik", "iterations")
-        row = {"estimate" if c == "beta" else c: getattr(self, c) for c in cols}
-        return pd.DataFrame([row], index=pd.Index(["rt"], name="covariate"))
+        """:meth:`summary_row` as a one-row frame indexed by the covariate."""
+        return one_row_frame(self.summary_row(), "covariate")
 
 
 def _efron_terms(

@@ -53,7 +53,7 @@ from core.stats.pooling import (
 from core.stats.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis, subgroup_test
 from core.views import overlap as ov
 from core.views import rob
-from core.views.plain import first_row, fit_json
+from core.views.plain import fit_json
 
 OUTCOMES: tuple[Outcome, ...] = ("OS", "DFS")
 
@@ -603,11 +603,10 @@ def prior_sensitivity_line(oa: OutcomeAnalysis, name: str) -> str:
     used = oa.rows[oa.rows["included"]]
     fits = _prior_fits(tuple(used["yi"].astype(float)), tuple(used["vi"].astype(float)))
     m = oa.measure
-    table = pd.concat([f.summary_frame() for f in fits])
     parts = [
-        f"{fmt.number(f.tau_prior)}: {fmt.probability(f.p_benefit)}, "
-        f"{fmt.effect_ci(m, to_shown(m, f.mu_low), to_shown(m, f.mu_high))}"
-        for f in table.itertuples()
+        f"{fmt.number(f['tau_prior'])}: {fmt.probability(f['p_benefit'])}, "
+        f"{fmt.effect_ci(m, to_shown(m, f['mu_low']), to_shown(m, f['mu_high']))}"
+        for f in (fit.summary_row() for fit in fits)
     ]
     null = fmt.number(null_value(m))
     head = f"Prior sensitivity (scale of the prior on τ: P({name} < {null}), 95% CrI): "
@@ -872,14 +871,14 @@ def to_json(analysis: Analysis) -> dict:
         }
         p = oa.pooled
         if p is not None:
-            fit = fit_json(p.summary_frame())
+            fit = fit_json(p.summary_row())
             fit["pvalue"] = None if p.method == "BAYES" else fit["pvalue"]
             block["pooled"] = {key: fit[key] for key in _POOLED_JSON}
             block["pooled"].update(_pi_json(oa))
             block["pooled"].update(k=fit["k"], method=p.method, ci=p.ci, patients=oa.patients)
             block["pooled"].update(q=fit["q"], q_pvalue=fit["q_pvalue"])
             if oa.bayes is not None:
-                b = first_row(oa.bayes.summary_frame())
+                b = oa.bayes.summary_row()
                 block["pooled"].update(
                     ci="credible",
                     interval="95% CrI (equal-tailed, posterior)",
@@ -896,8 +895,7 @@ def to_json(analysis: Analysis) -> dict:
         t = oa.subgroup_test
         if t is not None:  # grouping (group=COLUMN): the test for subgroup differences
             block["subgroup_test"] = {"group": oa.group_by, "reason": t.reason} | {
-                k: (_num(v) if isinstance(v, float) else v)
-                for k, v in t.summary_frame().to_dict("records")[0].items()
+                k: (_num(v) if isinstance(v, float) else v) for k, v in t.summary_row().items()
             }
         sg = oa.subgroups
         if sg is not None and oa.group_by is not None:  # the subtotal diamonds, log scale
@@ -906,7 +904,7 @@ def to_json(analysis: Analysis) -> dict:
                 "tau2_common": sg.tau2_common,
                 "note": subtotal_text(oa),
                 "groups": {
-                    str(g): {key: fit_json(f.summary_frame())[key] for key in _SUBTOTAL_JSON}
+                    str(g): {key: fit_json(f.summary_row())[key] for key in _SUBTOTAL_JSON}
                     for g, f in sg.groups.items()
                 },
             }
@@ -1049,7 +1047,7 @@ def _pooled_rows(
     pi: PredictionInterval | None,
     measure: str = "OR",
 ) -> list[dict]:
-    fit = res.summary_frame().to_dict("records")[0]
+    fit = res.summary_row()
 
     def shown(x: float) -> float:
         return to_shown(measure, x)

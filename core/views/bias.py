@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from core.stats.effects import exp_ratio
 from core.stats.subgroups import MetaRegressionResult, meta_regression
 from core.views.analysis import OutcomeAnalysis
 from core.views.messages import too_many
-from core.views.plain import first_row, fit_json, plain, records
+from core.views.plain import fit_json, plain, records
 
 #: tau2 estimators core.stats.bias.trim_and_fill follows metafor with; others fall back to REML.
 TF_METHODS = ("REML", "ML", "DL", "EE")
@@ -111,13 +111,13 @@ def _failed(test: str, why: str) -> dict[str, str]:
 
 def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
     """Egger (classical and mixed-effects), Begg and trim and fill, one row each, in words
-    from each result's ``summary_frame``."""
+    from each result's ``summary_row``."""
     rows = []
     label = "Egger's regression test (classical, weighted least squares)"
     if isinstance(t.egger_lm, str):
         rows.append(_failed(label, t.egger_lm))
     else:
-        e = _row(t.egger_lm)
+        e = t.egger_lm.summary_row()
         rows.append(
             {
                 "Test": label,
@@ -130,7 +130,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
     if isinstance(t.egger_rma, str):
         rows.append(_failed(label, t.egger_rma))
     else:
-        e = _row(t.egger_rma)
+        e = t.egger_rma.summary_row()
         rows.append(
             {
                 "Test": label,
@@ -146,7 +146,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
     if isinstance(t.begg, str):
         rows.append(_failed(label, t.begg))
     else:
-        b = _row(t.begg)
+        b = t.begg.summary_row()
         rows.append(
             {
                 "Test": label,
@@ -161,7 +161,7 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
         )
         rows.append(_failed("Trim and fill", why))
     else:
-        tf = _row(t.trim_and_fill)
+        tf = t.trim_and_fill.summary_row()
         adj = f"{ratio(exp_ratio(tf['estimate']))} (95% CI " + ratio_ci(
             exp_ratio(tf["ci_low"]), exp_ratio(tf["ci_high"])
         )
@@ -180,10 +180,6 @@ def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def _row(result: EggerTest | BeggTest | TrimAndFill) -> dict[str, Any]:
-    return first_row(result.summary_frame())
 
 
 def _numeric(column: pd.Series) -> bool:
@@ -477,11 +473,11 @@ REGRESSION_FIELDS = (
 
 
 def _test_json(result: EggerTest | BeggTest | TrimAndFill | str) -> dict[str, object]:
-    """A test's ``summary_frame`` row (with trim and fill's filled studies), or why it was not
+    """A test's ``summary_row`` (with trim and fill's filled studies), or why it was not
     computed."""
     if isinstance(result, str):
         return {"message": result}
-    doc = fit_json(result.summary_frame())
+    doc = fit_json(result.summary_row())
     if isinstance(result, TrimAndFill):
         doc.update(filled_yi=plain(result.filled_yi), filled_vi=plain(result.filled_vi))
     return doc

@@ -8,7 +8,6 @@ import pandas as pd
 
 from core import fmt
 from core.stats.km import ARMS, Reconstruction
-from core.views.plain import first_row
 
 MONTHS_PER_YEAR = 12.0
 HR_METHOD = (
@@ -52,7 +51,7 @@ def km_json(rec: Reconstruction, years: tuple[float, ...]) -> dict:
             "survival": survival,
             "last_follow_up_months": km.last_time,
         }
-    cox = first_row(rec.cox.summary_frame())
+    cox = rec.cox.summary_row()
     hr = {
         "estimate": cox["hr"],
         "ci_low": cox["ci_low"],

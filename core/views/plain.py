@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -46,14 +47,6 @@ def plain(value: object) -> object:
 JSON_NAMES = {"zval": "stat", "tval": "stat", "pval": "pvalue", "q_pval": "q_pvalue"}
 
 
-def first_row(frame: pd.DataFrame) -> dict[str, Any]:
-    """The one row of a result's ``summary_frame()``, its index as a field when named."""
-    rows = frame.reset_index(drop=frame.index.name is None).to_dict("records")
-    if len(rows) != 1:
-        raise ValueError(f"a one-row summary frame was expected, not {len(rows)} rows")
-    return {str(c): v for c, v in rows[0].items()}
-
-
-def fit_json(frame: pd.DataFrame) -> dict[str, object]:
-    """:func:`first_row` as JSON-ready values under :data:`JSON_NAMES`."""
-    return {JSON_NAMES.get(c, c): plain(v) for c, v in first_row(frame).items()}
+def fit_json(row: Mapping[str, Any]) -> dict[str, object]:
+    """A result's ``summary_row()`` as JSON-ready values under :data:`JSON_NAMES`."""
+    return {JSON_NAMES.get(c, c): plain(v) for c, v in row.items()}

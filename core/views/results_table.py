@@ -40,7 +40,6 @@ from core.views.analysis import (
     sort_rows,
     subtotal_text,
 )
-from core.views.plain import first_row
 
 COLUMNS = (
     "row",
@@ -162,10 +161,10 @@ def results_frame(
 
 
 def _fit_fields(res: PoolResult, measure: str) -> dict[str, object]:
-    """A pooled or subtotal row's columns from ``res.summary_frame()``: yi, vi, the shown
+    """A pooled or subtotal row's columns from ``res.summary_row()``: yi, vi, the shown
     ratio and CI, pvalue, test, statistic, tau2, i2, and Q with its df and p (NaN for one
     study)."""
-    fit = first_row(res.summary_frame())
+    fit = res.summary_row()
     many = res.k > 1
     return {
         "yi": fit["estimate"],

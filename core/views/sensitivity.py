@@ -9,7 +9,9 @@ rows (``PLOT_MAX_ROWS``), so any k up to the schema's row limit returns in secon
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,31 +94,21 @@ def leave_one_out_frame(
     y, v = check_inputs(yi, vi)
     if y.size < 3:
         raise ValueError("leave-one-out needs at least three studies (two left after omission)")
-    full = pool(y, v, method=method, ci=ci)
-    loo = leave_one_out(y, v, method=method, ci=ci).summary_frame()
-    ref = (full.estimate, full.ci_low, full.ci_high)
-    omit = pd.DataFrame(
+    full = _shown(pool(y, v, method=method, ci=ci).summary_row(), *_REFIT_SHOWN)
+    loo = _shown(leave_one_out(y, v, method=method, ci=ci).summary_frame(), *_REFIT_SHOWN)
+    ref = (full["estimate"], full["ci_low"], full["ci_high"])
+    shifts = zip(loo["estimate"], loo["ci_low"], loo["ci_high"], strict=True)
+    frame = pd.DataFrame(
         {
-            "kind": "omit",
-            "study_id": [str(sid) for sid in study_ids],
-            "label": [f"Omitting {lab}" for lab in labels],
-            **_fit_columns(loo, *_REFIT_SHOWN),
-            "reason": [
-                conclusion_shift(ref, shifted)
-                for shifted in zip(loo["estimate"], loo["ci_low"], loo["ci_high"], strict=True)
-            ],
+            "kind": ["omit"] * y.size + ["full"],
+            "study_id": [str(sid) for sid in study_ids] + [""],
+            "label": [f"Omitting {lab}" for lab in labels] + [f"All studies (k = {full['k']})"],
+            **{c: np.append(loo[c], full[c]) for c in _REFIT_SHOWN},
+            "reason": [conclusion_shift(ref, shifted) for shifted in shifts] + [""],
         }
     )
-    every = {
-        "kind": "full",
-        "study_id": "",
-        "label": f"All studies (k = {full.k})",
-        **_fit_columns(full.summary_frame(), *_REFIT_SHOWN),
-        "reason": "",
-    }
-    rows = pd.concat([omit, pd.DataFrame(every)], ignore_index=True)
-    frame = _with_ratios(rows)
-    frame["change_pct"] = 100.0 * (exp_ratios(frame["estimate"] - full.estimate) - 1.0)
+    frame = _with_ratios(frame)
+    frame["change_pct"] = 100.0 * (exp_ratios(frame["estimate"] - full["estimate"]) - 1.0)
     frame["flagged"] = frame["reason"] != ""
     return frame
 
@@ -155,21 +147,27 @@ def cumulative_frame(
             "step": cum.index + 1,
             "label": [f"+ {labels[i]}" for i in cum["added"]],
             "key": [keys[i] for i in cum["added"]],
-            **_fit_columns(cum, *_REFIT_SHOWN),
+            **_shown(cum, *_REFIT_SHOWN),
         }
     )
     return _with_ratios(frame)
 
 
-#: The columns of a fit that the leave-one-out, cumulative and quality-sweep tables show.
+#: The columns of a fit that the leave-one-out, cumulative and quality-sweep tables show,
+#: and the estimator panel.
 _REFIT_SHOWN = ("k", "estimate", "ci_low", "ci_high", "pvalue", "tau2", "i2")
+_PANEL_SHOWN = ("estimate", "se", "ci_low", "ci_high", "pvalue", "tau2", "i2", "k")
 
 
-def _fit_columns(fits: pd.DataFrame, *shown: str) -> dict[str, np.ndarray]:
-    """The ``shown`` columns of ``summary_frame`` rows, by the tables' names (``pvalue`` is
-    the frame's ``pval``; absent columns are NaN)."""
-    ours = {"pvalue": "pval"}
-    return {c: fits.get(ours.get(c, c), pd.Series(np.nan, fits.index)).to_numpy() for c in shown}
+def _shown(fit: pd.DataFrame | Mapping[str, Any], *cols: str) -> dict[str, Any]:
+    """The ``cols`` of a result's ``summary_frame`` (arrays) or ``summary_row`` (values)
+    under the tables' names (``pvalue`` is the result's ``pval``); NaN where absent."""
+    out: dict[str, Any] = {}
+    for c in cols:
+        src = "pval" if c == "pvalue" else c
+        value = fit.get(src, math.nan)
+        out[c] = value.to_numpy() if isinstance(value, pd.Series) else value
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,18 +190,21 @@ def estimator_panel(
     that cannot be computed for these tables has NaN values and says why in ``note``.
     """
     y, v = check_inputs(yi, vi)
-    models: list[dict[str, str]] = []
-    fits: list[pd.DataFrame] = []
+    rows: list[dict[str, Any]] = []
+
+    def add(method: str, ci: str, model: str, family: str, fit: Mapping, note: str | None) -> None:
+        head = {"method": method, "ci": ci, "model": model, "family": family}
+        rows.append(head | _shown(fit, *_PANEL_SHOWN) | {"note": note or ""})
+
     for method in METHODS:
         if method == "EE":
             continue
         for ci in ("wald", "hksj"):
             res = pool(y, v, method=method, ci=ci, level=level)
             interval = "Hartung-Knapp" if ci == "hksj" else "Wald"
-            models.append(_model(method, ci, f"{method}, {interval}", "random", res.note))
-            fits.append(res.summary_frame())
-    models.append(_model("EE", "wald", "Common effect (IV)", "common", None))
-    fits.append(pool(y, v, method="EE", ci="wald", level=level).summary_frame())
+            add(method, ci, f"{method}, {interval}", "random", res.summary_row(), res.note)
+    ee = pool(y, v, method="EE", ci="wald", level=level)
+    add("EE", "wald", "Common effect (IV)", "common", ee.summary_row(), None)
     if tables is not None:
         for method, label, fn in (
             ("MH", "Mantel-Haenszel", lambda: mantel_haenszel(*tables, level=level)),
@@ -212,21 +213,12 @@ def estimator_panel(
             try:
                 fixed = fn()
             except ValueError as err:  # no fit: NaN values, and why
-                models.append(_model(method, "wald", label, "common", str(err)))
-                fits.append(pd.DataFrame([{"tau2": 0.0, "k": y.size}]))
+                add(method, "wald", label, "common", {"tau2": 0.0, "k": y.size}, str(err))
                 continue
-            models.append(_model(method, "wald", label, "common", fixed.note))
-            fits.append(fixed.summary_frame())
-    shown = _fit_columns(pd.concat(fits, ignore_index=True), "estimate", "se", "ci_low",
-                         "ci_high", "pvalue", "tau2", "i2", "k")  # fmt: skip
-    frame = pd.DataFrame(models)
-    frame = pd.concat([frame.drop(columns="note"), pd.DataFrame(shown), frame["note"]], axis=1)
+            add(method, "wald", label, "common", fixed.summary_row(), fixed.note)
+    frame = pd.DataFrame(rows)
     frame["description"] = [_DESCRIPTIONS.get(m, METHOD_LABELS.get(m, m)) for m in frame["method"]]
     return _with_ratios(frame)
-
-
-def _model(method: str, ci: str, model: str, family: str, note: str | None) -> dict[str, str]:
-    return {"method": method, "ci": ci, "model": model, "family": family, "note": note or ""}
 
 
 _DESCRIPTIONS = {
@@ -289,7 +281,7 @@ def quality_sweep(
         if p is None:
             continue
         used = oa.rows.loc[oa.rows["included"], "study_id"].astype(str)
-        fit = {c: x[0] for c, x in _fit_columns(p.summary_frame(), *_REFIT_SHOWN).items()}
+        fit = _shown(p.summary_row(), *_REFIT_SHOWN)
         rows.append({"qmin": q, "k": fit.pop("k"), "studies": ", ".join(used), **fit})
     return QualitySweep(_with_ratios(pd.DataFrame(rows)), unscored, None)
 
@@ -409,11 +401,15 @@ def _influence_panel(inc: pd.DataFrame, state: ViewState) -> Panel:
     y, v = inc["yi"].to_numpy(float), inc["vi"].to_numpy(float)
     inf = influence(y, v, method=state.method, ci=state.ci).summary_frame()
     bj = baujat(y, v, method=state.method, ci=state.ci).summary_frame()
-    shown = ["rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat", "weight"]
-    frame = pd.concat(
-        [inc[["study_id", "label"]].reset_index(drop=True), bj, inf[[*shown, "influential"]]],
-        axis=1,
-    ).reset_index(drop=True)
+    shown = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat", "weight")
+    frame = pd.DataFrame(
+        {
+            "study_id": inc["study_id"].to_numpy(),
+            "label": inc["label"].to_numpy(),
+            **_shown(bj, "x", "y"),
+            **_shown(inf, *shown, "influential"),
+        }
+    )
     return Panel(frame, frame)
 
 

@@ -22,10 +22,11 @@ from core.stats.mh import mantel_haenszel
 from core.stats.pooling import pool, tau2_ci
 from core.stats.subgroups import subgroup_analysis
 from core.stats.survival import cox_two_arms
+from core.stats.tidy import one_row_frame
 from core.views import bias as bias_views
 from core.views import sensitivity as sens_views
 from core.views.analysis import analyse, prior_sensitivity_line
-from core.views.plain import JSON_NAMES, first_row, fit_json
+from core.views.plain import JSON_NAMES, fit_json
 from tests.cli_json import cli_json
 
 BCG = Path(__file__).resolve().parents[1] / "fixtures" / "bcg"
@@ -53,7 +54,7 @@ def test_egger_frame_has_regtests_fields(model):
         stat, "df", "pval", "slope", "slope_se", "limit_estimate", "limit_ci_low",
         "limit_ci_high", "tau2", "k", "method",
     ]  # fmt: skip
-    row = first_row(frame)
+    row = e.summary_row()
     assert row[stat] == e.stat and row["pval"] == e.pvalue and row["slope"] == e.slope
     assert row["limit_estimate"] == e.limit_estimate and row["k"] == 13
     assert (row["df"] == 11.0) if model == "lm" else math.isnan(row["df"])
@@ -62,22 +63,41 @@ def test_egger_frame_has_regtests_fields(model):
 
 def test_begg_and_trim_and_fill_frames():
     b = bias.begg_test(Y, V)
-    assert first_row(b.summary_frame()) == {"tau": b.tau, "pval": b.pvalue, "exact": True, "k": 13}
+    assert b.summary_row() == {"tau": b.tau, "pval": b.pvalue, "exact": True, "k": 13}
     tf = bias.trim_and_fill(Y, V, method="REML")
-    row = first_row(tf.summary_frame())
+    row = tf.summary_row()
     assert row["method"] == "REML" and row["k0"] == tf.k0 and row["side"] == tf.side
     assert row["zval"] == tf.stat and row["pval"] == tf.pvalue and row["k"] == 13 + tf.k0
     assert (row["estimate"], row["ci_low"], row["ci_high"]) == (tf.estimate, tf.ci_low, tf.ci_high)
     assert row["original_estimate"] == pool(Y, V).estimate
 
 
-def test_fit_json_renames_to_the_jsons_names_and_first_row_wants_one_row():
-    doc = fit_json(bias.egger_test(Y, V, model="lm").summary_frame())
+def test_fit_json_renames_to_the_jsons_names():
+    doc = fit_json(bias.egger_test(Y, V, model="lm").summary_row())
     assert {"stat", "pvalue", "model"} <= set(doc) and not set(doc) & set(JSON_NAMES)
     assert doc["method"] is None
-    loo = sensitivity.leave_one_out(Y, V).summary_frame()
-    with pytest.raises(ValueError, match="one-row summary frame was expected, not 13 rows"):
-        first_row(loo)
+
+
+ONE_ROW = {
+    "pool": lambda: pool(Y, V, ci="hksj"),
+    "egger": lambda: bias.egger_test(Y, V),
+    "begg": lambda: bias.begg_test(Y, V),
+    "trim_and_fill": lambda: bias.trim_and_fill(Y, V),
+    "bayes": lambda: bayes.bayes_meta(Y, V),
+    "cox": lambda: cox_two_arms([1.0, 2, 3, 4], [1, 1, 1, 1], [1.0, 0, 1, 0]),
+}
+
+
+@pytest.mark.parametrize("kind", list(ONE_ROW))
+def test_a_one_row_frame_is_its_summary_row(kind):
+    res = ONE_ROW[kind]()
+    frame, row = res.summary_frame(), res.summary_row()
+    assert len(frame) == 1
+    flat = frame.reset_index(drop=frame.index.name is None).to_dict("records")[0]
+    assert list(flat) == list(row)
+    for c, value in row.items():
+        assert flat[c] == value or (flat[c] != flat[c] and value != value), c  # NaN == NaN
+    pd.testing.assert_frame_equal(frame, one_row_frame(row, frame.index.name))
 
 
 @pytest.mark.parametrize("ci", ["wald", "hksj"])
@@ -114,10 +134,10 @@ def test_influence_baujat_and_gosh_frames():
 
 def test_bayes_frame():
     res = bayes.bayes_meta(Y, V, tau_prior=0.5)
-    row = first_row(res.summary_frame())
+    row = res.summary_row()
     assert row.pop("model") == "BAYES" and row.pop("k") == 13
     assert row == {c: getattr(res, c) for c in row}
-    assert isinstance(first_row(res.summary_frame())["k"], int)
+    assert isinstance(res.summary_row()["k"], int)
 
 
 @pytest.fixture(scope="module")
@@ -138,20 +158,20 @@ def _included(ds, link):
 def test_bias_page_table_and_cli_json_read_the_tests_frames(bcg, extra):
     link = BCG_ALL + extra
     state, oa, _, y, v = _included(bcg, link)
-    lm = first_row(bias.egger_test(y, v, model="lm").summary_frame())
-    rma = first_row(bias.egger_test(y, v, model="rma", method=state.method).summary_frame())
-    begg = first_row(bias.begg_test(y, v).summary_frame())
+    lm = bias.egger_test(y, v, model="lm").summary_row()
+    rma = bias.egger_test(y, v, model="rma", method=state.method).summary_row()
+    begg = bias.begg_test(y, v).summary_row()
     tf = bias.trim_and_fill(y, v, method=bias_views.tf_method(state.method))
     table = bias_views.bias_view(state, oa, bcg.studies).table.set_index("Test")
     rows = list(table.index)
     assert table.at[rows[0], "Statistic"] == f"t = {fmt.stat(lm['tval'])} (df = 11)"
     assert table.at[rows[1], "p"] == fmt.p_value(rma["pval"])
     assert table.at[rows[2], "Statistic"] == f"Kendall's τ = {fmt.rank_correlation(begg['tau'])}"
-    assert fmt.ratio(exp_ratio(first_row(tf.summary_frame())["estimate"])) in table.iat[3, 2]
+    assert fmt.ratio(exp_ratio(tf.summary_row()["estimate"])) in table.iat[3, 2]
     doc = cli_json("bias", link, BCG)["tests"]
-    assert doc["egger_lm"] == fit_json(bias.egger_test(y, v, model="lm").summary_frame())
+    assert doc["egger_lm"] == fit_json(bias.egger_test(y, v, model="lm").summary_row())
     assert doc["egger_rma"]["stat"] == rma["zval"] and doc["begg"]["pvalue"] == begg["pval"]
-    want = fit_json(tf.summary_frame()) | {"filled_yi": list(tf.filled_yi)}
+    want = fit_json(tf.summary_row()) | {"filled_yi": list(tf.filled_yi)}
     assert {k: doc["trim_and_fill"][k] for k in want} == want
 
 
@@ -165,7 +185,7 @@ def test_sensitivity_tables_and_cli_json_read_the_refit_frames(bcg):
     _same(omit, "estimate", loo["estimate"])
     _same(omit, "pvalue", loo["pval"])
     _same(omit, "tau2", loo["tau2"])
-    full = first_row(pool(y, v, method="PM", ci="hksj").summary_frame())
+    full = pool(y, v, method="PM", ci="hksj").summary_row()
     assert rows.iloc[-1]["ci_high"] == full["ci_high"] and rows.iloc[-1]["k"] == full["k"]
     year = bcg.studies.set_index("study_id").loc[inc["study_id"], "year"]
     order = sens_views.cumulative_order(year, year, "year")
@@ -189,12 +209,12 @@ def test_cli_json_and_prior_line_read_the_bayes_frames(bcg):
     link = BCG_ALL + "&method=BAYES"
     _, oa, _, y, v = _included(bcg, link)
     pooled = cli_json("analyze", link, BCG)["DFS"]["pooled"]
-    row = first_row(oa.bayes.summary_frame())
+    row = oa.bayes.summary_row()
     for col in ("tau_prior", "tau_median", "tau_low", "tau_high", "mu_mean", "p_benefit"):
         assert pooled[col] == row[col], col
     line = prior_sensitivity_line(oa, "RR")
     for res in bayes.prior_sensitivity(y, v):
-        fit = first_row(res.summary_frame())
+        fit = res.summary_row()
         assert f"{fmt.number(fit['tau_prior'])}: {fmt.probability(fit['p_benefit'])}, " in line
 
 
@@ -204,14 +224,14 @@ def test_mantel_haenszel_frame_is_its_pool_result_frame_and_the_panel_reads_it()
     mh = mantel_haenszel(ai, n1, ci, n2)
     frame = mh.summary_frame()
     assert list(frame.index) == ["MH"] and frame.index.name == "model"
-    row = first_row(frame)
+    row = mh.summary_row()
     assert (row["estimate"], row["zval"], row["pval"]) == (mh.estimate, mh.stat, mh.pvalue)
     assert row["tau2"] == 0.0 and math.isnan(row["pi_low"]) and row["df"] == 3
     es = escalc("OR", ai, n1, ci, n2)
     y, v = es.yi, es.vi
     panel = sens_views.estimator_panel(y, v, (ai, n1, ci, n2)).set_index("method")
     assert panel.at["MH", "pvalue"] == row["pval"] and panel.at["MH", "i2"] == row["i2"]
-    reml = first_row(pool(y, v, method="REML", ci="hksj").summary_frame())
+    reml = pool(y, v, method="REML", ci="hksj").summary_row()
     shown = panel[panel["ci"] == "hksj"].loc["REML"]
     assert (shown["tau2"], shown["ci_low"]) == (reml["tau2"], reml["ci_low"])
     one_arm_empty = sens_views.estimator_panel(y, v, (ai * 0, n1, ci * 0, n2)).set_index("method")
@@ -234,7 +254,7 @@ def test_subgroup_cox_and_tau2_ci_frames():
     assert tf.at["tau", "ci_high"] == math.sqrt(ci.tau2_high) and tf.at["i2", "ci_low"] == ci.i2_low
     cox = cox_two_arms(np.array([1.0, 2, 3, 4, 5, 6]), np.array([1, 1, 0, 1, 1, 1]),
                        np.array([1.0, 0, 1, 0, 1, 0]))  # fmt: skip
-    row = first_row(cox.summary_frame())
+    row = cox.summary_row()
     assert row.pop("covariate") == "rt"
     assert row.pop("estimate") == cox.beta
     assert row == {
