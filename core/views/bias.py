@@ -83,6 +83,7 @@ class AsymmetryTests:
 
 
 _Test = TypeVar("_Test")
+_Result = EggerTest | BeggTest | TrimAndFill
 
 
 def asymmetry_tests(
@@ -112,74 +113,65 @@ def _failed(test: str, why: str) -> dict[str, str]:
 def tests_table(t: AsymmetryTests, method: str, name: str) -> pd.DataFrame:
     """Egger (classical and mixed-effects), Begg and trim and fill, one row each, in words
     from each result's ``summary_row``."""
+    tests: tuple[tuple[str, _Result | str, Callable[[dict], dict[str, str]]], ...] = (
+        ("Egger's regression test (classical, weighted least squares)", t.egger_lm, _lm_words),
+        (f"Egger's regression test (mixed-effects, {method})", t.egger_rma, _rma_words),
+        ("Begg's rank correlation test", t.begg, _begg_words),
+        ("Trim and fill", t.trim_and_fill, lambda r: _tf_words(r, name)),
+    )
     rows = []
-    label = "Egger's regression test (classical, weighted least squares)"
-    if isinstance(t.egger_lm, str):
-        rows.append(_failed(label, t.egger_lm))
-    else:
-        e = t.egger_lm.summary_row()
-        rows.append(
-            {
-                "Test": label,
-                "Statistic": f"t = {fmt.stat(e['tval'])} (df = {fmt.count(e['df'])})",
-                "p": p_value(e["pval"]),
-                "Result": f"slope on SE {fmt.stat(e['slope'])} (SE {fmt.stat(e['slope_se'])})",
-            }
-        )
-    label = f"Egger's regression test (mixed-effects, {method})"
-    if isinstance(t.egger_rma, str):
-        rows.append(_failed(label, t.egger_rma))
-    else:
-        e = t.egger_rma.summary_row()
-        rows.append(
-            {
-                "Test": label,
-                "Statistic": f"z = {fmt.stat(e['zval'])}",
-                "p": p_value(e["pval"]),
-                "Result": (
-                    f"slope on SE {fmt.stat(e['slope'])} (SE {fmt.stat(e['slope_se'])}); "
-                    f"τ² = {fmt.tau2(e['tau2'])}"
-                ),
-            }
-        )
-    label = "Begg's rank correlation test"
-    if isinstance(t.begg, str):
-        rows.append(_failed(label, t.begg))
-    else:
-        b = t.begg.summary_row()
-        rows.append(
-            {
-                "Test": label,
-                "Statistic": f"Kendall's τ = {fmt.rank_correlation(b['tau'])}",
-                "p": p_value(b["pval"]),
-                "Result": "exact p" if b["exact"] else "normal approximation (ties)",
-            }
-        )
-    if isinstance(t.trim_and_fill, str):
-        why = t.trim_and_fill.replace(
-            "Trim and fill cannot be computed here: ", "Cannot be computed: "
-        )
-        rows.append(_failed("Trim and fill", why))
-    else:
-        tf = t.trim_and_fill.summary_row()
-        adj = f"{ratio(exp_ratio(tf['estimate']))} (95% CI " + ratio_ci(
-            exp_ratio(tf["ci_low"]), exp_ratio(tf["ci_high"])
-        )
-        orig = ratio(exp_ratio(tf["original_estimate"]))
-        k0 = int(tf["k0"])
-        rows.append(
-            {
-                "Test": f"Trim and fill ({tf['estimator']}, {tf['method']})",
-                "Statistic": (
-                    f"k0 = {k0} missing on the {SIDE[str(tf['side'])]}"
-                    if k0
-                    else "k0 = 0: no study estimated missing"
-                ),
-                "p": "–",
-                "Result": f"adjusted {name} {adj}, p {p_value(tf['pval'])}), unadjusted {orig}",
-            }
-        )
+    for label, result, words in tests:
+        if isinstance(result, str):
+            why = result.replace("Trim and fill cannot be computed here: ", "Cannot be computed: ")
+            rows.append(_failed(label, why))
+        else:
+            rows.append({"Test": label} | words(result.summary_row()))
     return pd.DataFrame(rows)
+
+
+def _lm_words(e: dict) -> dict[str, str]:
+    return {
+        "Statistic": f"t = {fmt.stat(e['tval'])} (df = {fmt.count(e['df'])})",
+        "p": p_value(e["pval"]),
+        "Result": f"slope on SE {fmt.stat(e['slope'])} (SE {fmt.stat(e['slope_se'])})",
+    }
+
+
+def _rma_words(e: dict) -> dict[str, str]:
+    return {
+        "Statistic": f"z = {fmt.stat(e['zval'])}",
+        "p": p_value(e["pval"]),
+        "Result": (
+            f"slope on SE {fmt.stat(e['slope'])} (SE {fmt.stat(e['slope_se'])}); "
+            f"τ² = {fmt.tau2(e['tau2'])}"
+        ),
+    }
+
+
+def _begg_words(b: dict) -> dict[str, str]:
+    return {
+        "Statistic": f"Kendall's τ = {fmt.rank_correlation(b['tau'])}",
+        "p": p_value(b["pval"]),
+        "Result": "exact p" if b["exact"] else "normal approximation (ties)",
+    }
+
+
+def _tf_words(tf: dict, name: str) -> dict[str, str]:
+    adj = f"{ratio(exp_ratio(tf['estimate']))} (95% CI " + ratio_ci(
+        exp_ratio(tf["ci_low"]), exp_ratio(tf["ci_high"])
+    )
+    orig = ratio(exp_ratio(tf["original_estimate"]))
+    k0 = int(tf["k0"])
+    return {
+        "Test": f"Trim and fill ({tf['estimator']}, {tf['method']})",
+        "Statistic": (
+            f"k0 = {k0} missing on the {SIDE[str(tf['side'])]}"
+            if k0
+            else "k0 = 0: no study estimated missing"
+        ),
+        "p": "–",
+        "Result": f"adjusted {name} {adj}, p {p_value(tf['pval'])}), unadjusted {orig}",
+    }
 
 
 def _numeric(column: pd.Series) -> bool:
