@@ -122,10 +122,17 @@ def stop_app(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url(browser_type_launch_args: dict, artifacts: Path) -> Iterator[str]:
-    """Base URL of the app, started once per session (after the Chromium check)."""
+def app_server(artifacts: Path) -> Iterator[str]:
+    """Base URL of the shared app, started once per session (tests/e2e/test_nginx.py puts
+    nginx in front of it, also where Chromium is missing)."""
     with serve(artifacts / "streamlit.log") as (base, _):
         yield base
+
+
+@pytest.fixture(scope="session")
+def app_url(browser_type_launch_args: dict, app_server: str) -> str:
+    """Base URL of the shared app, for browser tests (after the Chromium check)."""
+    return app_server
 
 
 @contextlib.contextmanager

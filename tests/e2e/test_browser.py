@@ -11,7 +11,6 @@ import math
 import re
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from core.cli import main
@@ -60,16 +59,42 @@ def forest_row(page: Page, label: str, outcome_index: int = 0) -> Locator:
     return chart.locator(f'{hit}[aria-label*="Row: {label};"][aria-label*="Status:"]').last
 
 
+# Resolves once the page's tallest scroll height and every chart's size have not changed for
+# ``quiet`` ms (polled every 50 ms; at most 5 s): the layout has settled after a resize.
+SETTLED_JS = """
+(quiet) => new Promise((done) => {
+  const look = () => JSON.stringify([
+    Math.max(...[...document.querySelectorAll("*")].map((e) => e.scrollHeight)),
+    ...[...document.querySelectorAll(".vega-embed svg")].map((s) => [s.clientWidth,
+                                                                    s.clientHeight]),
+  ]);
+  const start = performance.now();
+  let last = look(), since = start;
+  const poll = () => {
+    const now = look();
+    if (now !== last) { last = now; since = performance.now(); }
+    if (performance.now() - since >= quiet || performance.now() - start > 5000) done(true);
+    else setTimeout(poll, 50);
+  };
+  setTimeout(poll, 50);
+})
+"""
+
+
 def full_screenshot(page: Page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its own containers, so grow the window to fit
-    the tallest of them (twice: charts re-lay out to the new window)."""
-    width = page.viewport_size["width"] if page.viewport_size else 1440
-    for _ in range(2):
+    the tallest of them, until it fits (charts re-lay out to the new window, which can change
+    the height; at most three times)."""
+    size = page.viewport_size or {"width": 1440, "height": 1100}
+    for _ in range(3):
         height = page.evaluate(
             "() => Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollHeight))"
         )
-        page.set_viewport_size({"width": width, "height": min(int(height) + 40, 15_000)})
-        page.wait_for_timeout(700)
+        if height <= size["height"] or size["height"] >= 15_000:  # nothing taller: it fits
+            break
+        size = {"width": size["width"], "height": min(int(height) + 40, 15_000)}
+        page.set_viewport_size(size)
+        page.evaluate(SETTLED_JS, 250)
     page.screenshot(path=path, full_page=True)
 
 
@@ -161,17 +186,24 @@ def test_untick_in_the_include_table_leaves_the_study_out(page: Page, app_url: s
     )
 
 
-@pytest.mark.parametrize("name", list(PAGES))
-def test_every_page_opens_and_keeps_the_link(page: Page, app_url: str, artifacts: Path, name):
+def test_every_page_opens_and_keeps_the_link(page: Page, app_url: str, artifacts: Path):
+    """The link opened on the Overview, then each page in turn from the sidebar (one session,
+    as a user goes through them): no error on any, and the link's keys kept on the way."""
     query = f"{LINK}&exclude={STUDY_ID}&method=DL"
+    size = page.viewport_size or {"width": 1440, "height": 1100}
     open_overview(page, app_url + "/" + query)
-    if name != "overview":
-        page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
-        expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
-    wait_idle(page)
-    full_screenshot(page, artifacts / f"page-{name}.png")
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    expect(page.get_by_text("Traceback")).to_have_count(0)
-    for key in ("v=2", "ci=hksj", f"exclude={STUDY_ID}", "method=DL"):
-        assert key in page.url, f"{key} lost on the way to {name}: {page.url}"
-    expect(page.get_by_text("It is not treatment advice", exact=False)).to_have_count(1)
+    heading = page.get_by_test_id("stMain").locator("h1").first
+    for name in PAGES:
+        if name != "overview":
+            before = heading.inner_text()
+            page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
+            expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
+            expect(heading).not_to_have_text(before, timeout=RUN_TIMEOUT)  # the new page
+        wait_idle(page)
+        full_screenshot(page, artifacts / f"page-{name}.png")
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        expect(page.get_by_text("Traceback")).to_have_count(0)
+        for key in ("v=2", "ci=hksj", f"exclude={STUDY_ID}", "method=DL"):
+            assert key in page.url, f"{key} lost on the way to {name}: {page.url}"
+        expect(page.get_by_text("It is not treatment advice", exact=False)).to_have_count(1)
+        page.set_viewport_size(size)  # the next page from the usual window, not the grown one

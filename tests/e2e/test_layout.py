@@ -20,7 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.e2e.conftest import dataset_uploader
-from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, forest_row, wait_idle
+from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, SETTLED_JS, forest_row, wait_idle
 from tests.e2e.test_save_share import bcg_at_one_year
 
 SIZES = ((390, 844), (768, 1024), (1280, 720), (1440, 900), (1920, 1080))
@@ -143,7 +143,7 @@ def screenshot(page: Page, path: Path) -> None:
         ".map(e => e.scrollHeight))"
     )
     page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12_000)})
-    page.wait_for_timeout(400)
+    page.evaluate(SETTLED_JS, 200)  # charts re-laid out to the grown window
     page.screenshot(path=path)
     page.set_viewport_size(size)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ROOT, free_port, serve
+from tests.e2e.conftest import ROOT, free_port
 from tests.e2e.test_server import HEADING
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -92,9 +92,9 @@ def run_nginx(conf_text: str, port: int, folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app(artifacts: Path) -> Iterator[str]:
-    with serve(artifacts / "streamlit-nginx.log") as (base, _):
-        yield base
+def app(app_server: str) -> str:
+    """The shared app (tests/e2e/conftest.py), behind nginx here."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

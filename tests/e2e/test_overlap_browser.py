@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, cli_pooled, pooled_metric, wait_idle
@@ -15,21 +14,26 @@ LINK = "?scope=all&design=RCT&design=PSM&design=retrospective&t_os=3&t_dfs=3"
 SENTENCE = "are pooled together: Yu 2014 and Wang WH 2015 (overlap group beijing_cams)"
 
 
-@pytest.mark.parametrize("name", ["overview", "presentation", "sensitivity", "bias"])
-def test_the_mark_on_every_pooling_page(page: Page, app_url: str, name: str) -> None:
+def test_the_mark_on_every_pooling_page(page: Page, app_url: str) -> None:
+    """The link opened on the Overview, then each other pooling page in turn from the sidebar
+    (one session): the warning on every page, the marked rows in every forest plot."""
     page.goto(app_url + "/" + LINK)
     wait_idle(page)
-    if name != "overview":
-        page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
-        expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
-        wait_idle(page)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    warning = page.get_by_test_id("stAlert").filter(has_text=SENTENCE)
-    expect(warning).to_have_count(2 if name == "overview" else 1, timeout=RUN_TIMEOUT)
-    if name in ("overview", "presentation"):
-        rows = page.locator('.vega-embed [aria-label*="Row: Yu 2014 ‡;"]')
-        expect(rows.first).to_be_attached(timeout=RUN_TIMEOUT)
-        expect(page.locator(".vega-embed").first).to_contain_text("‡ Same overlap group")
+    heading = page.get_by_test_id("stMain").locator("h1").first
+    for name in ("overview", "presentation", "sensitivity", "bias"):
+        if name != "overview":
+            before = heading.inner_text()
+            page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
+            expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
+            expect(heading).not_to_have_text(before, timeout=RUN_TIMEOUT)  # the new page
+            wait_idle(page)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        warning = page.get_by_test_id("stAlert").filter(has_text=SENTENCE)
+        expect(warning).to_have_count(2 if name == "overview" else 1, timeout=RUN_TIMEOUT)
+        if name in ("overview", "presentation"):
+            rows = page.locator('.vega-embed [aria-label*="Row: Yu 2014 ‡;"]')
+            expect(rows.first).to_be_attached(timeout=RUN_TIMEOUT)
+            expect(page.locator(".vega-embed").first).to_contain_text("‡ Same overlap group")
 
 
 def test_one_per_group_from_the_sidebar(page: Page, app_url: str) -> None:

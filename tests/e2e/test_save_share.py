@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -34,24 +35,34 @@ def bcg_at_one_year(folder: Path) -> list[Path]:
     return [folder / "studies.csv", folder / "outcomes.csv"]
 
 
+@pytest.fixture(scope="module")
+def saving(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[str]:
+    """An app whose store is a fresh SQLite file, shared by this module's tests (each saves
+    its own versions; a token opens only its own): its base URL. EXPLORER_STORE is the app's
+    and, for ``python -m core analyze``, this process's while the module runs."""
+    store = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite3'}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EXPLORER_STORE", store)
+        with serve(artifacts / "streamlit-save.log") as (base, _):
+            yield base
+
+
 @pytest.mark.timeout(300)
 def test_upload_save_and_open_the_link_in_a_fresh_context(
-    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifacts: Path
+    browser: Browser, tmp_path: Path, saving: str
 ) -> None:
-    monkeypatch.setenv("EXPLORER_STORE", f"sqlite:///{tmp_path / 'store.sqlite3'}")
     files = bcg_at_one_year(tmp_path / "bcg")
-    with serve(artifacts / "streamlit-save.log") as (base, _):
-        first = browser.new_context()
-        link = upload_and_save(first.new_page(), base, files)
-        first.close()
+    first = browser.new_context()
+    link = upload_and_save(first.new_page(), saving, files)
+    first.close()
 
-        pooled = analyze_dfs(token_of(link))
+    pooled = analyze_dfs(token_of(link))
 
-        fresh = browser.new_context()
-        other = fresh.new_page()
-        other.goto(link.replace("/studies?", "/?"))
-        expect_saved_overview(other, pooled)
-        fresh.close()
+    fresh = browser.new_context()
+    other = fresh.new_page()
+    other.goto(link.replace("/studies?", "/?"))
+    expect_saved_overview(other, pooled)
+    fresh.close()
 
 
 #: a source for the numbers typed into the editor (test data only)
@@ -60,63 +71,61 @@ EDIT_SOURCE = "https://doi.org/10.1000/e2e-edit"
 
 @pytest.mark.timeout(600)
 def test_edit_in_the_grid_save_then_edit_the_saved_version_into_a_new_one(
-    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifacts: Path
+    browser: Browser, tmp_path: Path, saving: str
 ) -> None:
     """An edit typed into the Studies page's editor (the glide-data-grid canvas) is saved and
     shared; editing the opened link and saving makes a new version, the first link unchanged."""
-    monkeypatch.setenv("EXPLORER_STORE", f"sqlite:///{tmp_path / 'store.sqlite3'}")
     files = bcg_at_one_year(tmp_path / "bcg")
     unedited = analyze_dfs(None, tmp_path / "bcg")
-    with serve(artifacts / "streamlit-edit-save.log") as (base, _):
-        first = browser.new_context()
-        page = first.new_page()
-        page.goto(f"{base}/studies?{QUERY}")
-        wait_idle(page)
-        dataset_uploader(page).set_input_files([str(f) for f in files])
-        expect(page.get_by_text("Loaded studies.csv, outcomes.csv")).to_be_visible(
-            timeout=RUN_TIMEOUT
-        )
-        wait_idle(page)
-        edit_events_rt(page, row=1, value=40)  # trial1: 4 -> 40 TB cases with BCG
-        link = use_and_save(page, old=None)
-        first.close()
-        pooled = analyze_dfs(token_of(link))
-        # the saved version holds exactly the typed value: the same pooled result as the files
-        # with that one cell changed, and another number than the upload's
-        assert pooled["estimate"] == pytest.approx(
-            analyze_dfs(None, edited_copy(tmp_path, "bcg", "one", {"trial1": 40}))["estimate"],
-            abs=1e-12,
-        )
-        assert fmt_ratio(math.exp(pooled["estimate"])) != fmt_ratio(
-            math.exp(unedited["estimate"])
-        ), (pooled, unedited)
+    first = browser.new_context()
+    page = first.new_page()
+    page.goto(f"{saving}/studies?{QUERY}")
+    wait_idle(page)
+    dataset_uploader(page).set_input_files([str(f) for f in files])
+    expect(page.get_by_text("Loaded studies.csv, outcomes.csv")).to_be_visible(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    edit_events_rt(page, row=1, value=40)  # trial1: 4 -> 40 TB cases with BCG
+    link = use_and_save(page, old=None)
+    first.close()
+    pooled = analyze_dfs(token_of(link))
+    # the saved version holds exactly the typed value: the same pooled result as the files
+    # with that one cell changed, and another number than the upload's
+    assert pooled["estimate"] == pytest.approx(
+        analyze_dfs(None, edited_copy(tmp_path, "bcg", "one", {"trial1": 40}))["estimate"],
+        abs=1e-12,
+    )
+    assert fmt_ratio(math.exp(pooled["estimate"])) != fmt_ratio(math.exp(unedited["estimate"])), (
+        pooled,
+        unedited,
+    )
 
-        fresh = browser.new_context()
-        other = fresh.new_page()
-        other.goto(link.replace("/studies?", "/?"))
-        expect_saved_overview(other, pooled)
-        other.goto(link)
-        wait_idle(other)
-        edit_events_rt(other, row=2, value=60)  # trial2: 6 -> 60
-        second = use_and_save(other, old=token_of(link))
-        pooled_2 = analyze_dfs(token_of(second))
-        assert pooled_2["estimate"] == pytest.approx(
-            analyze_dfs(None, edited_copy(tmp_path, "one", "two", {"trial2": 60}))["estimate"],
-            abs=1e-12,
-        )
-        assert fmt_ratio(math.exp(pooled_2["estimate"])) != fmt_ratio(
-            math.exp(pooled["estimate"])
-        ), (pooled_2, pooled)
-        other.goto(second.replace("/studies?", "/?"))
-        expect_saved_overview(other, pooled_2)
-        fresh.close()
+    fresh = browser.new_context()
+    other = fresh.new_page()
+    other.goto(link.replace("/studies?", "/?"))
+    expect_saved_overview(other, pooled)
+    other.goto(link)
+    wait_idle(other)
+    edit_events_rt(other, row=2, value=60)  # trial2: 6 -> 60
+    second = use_and_save(other, old=token_of(link))
+    pooled_2 = analyze_dfs(token_of(second))
+    assert pooled_2["estimate"] == pytest.approx(
+        analyze_dfs(None, edited_copy(tmp_path, "one", "two", {"trial2": 60}))["estimate"],
+        abs=1e-12,
+    )
+    assert fmt_ratio(math.exp(pooled_2["estimate"])) != fmt_ratio(math.exp(pooled["estimate"])), (
+        pooled_2,
+        pooled,
+    )
+    other.goto(second.replace("/studies?", "/?"))
+    expect_saved_overview(other, pooled_2)
+    fresh.close()
 
-        again = browser.new_context()
-        old = again.new_page()
-        old.goto(link.replace("/studies?", "/?"))
-        expect_saved_overview(old, pooled)
-        assert analyze_dfs(token_of(link)) == pooled
-        again.close()
+    again = browser.new_context()
+    old = again.new_page()
+    old.goto(link.replace("/studies?", "/?"))
+    expect_saved_overview(old, pooled)
+    assert analyze_dfs(token_of(link)) == pooled
+    again.close()
 
 
 def edited_copy(tmp_path: Path, source: str, name: str, events_rt: dict[str, int]) -> Path:
