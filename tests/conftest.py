@@ -24,7 +24,7 @@ APART = ("test_load_smoke.py", "test_memory_sessions.py")
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (tests/e2e/test_grouping.py)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist (``-n 3 --dist loadgroup``, pyproject's addopts) the browser tests
+    """With pytest-xdist (``-n 2 --dist loadgroup``, pyproject's addopts) the browser tests
     share one worker: each starts its own server and Chromium, and two of them at once on
     two cores would only slow both. The few in ``APART`` form a group of their own that runs
     beside it on another worker, so that the browser group is not the run's longest chain;
