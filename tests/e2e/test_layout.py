@@ -150,14 +150,23 @@ def screenshot(page: Page, path: Path) -> None:
 
 def assert_accessible(page: Page, where: str) -> None:
     """axe-core (bundled with axe-playwright-python): no serious or critical violation (on the
-    page at rest: the running indicator's Stop button is not part of it)."""
-    page.wait_for_timeout(300)
-    wait_idle(page)
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
+    page at rest: the running indicator's Stop button is not part of it, so a check that a
+    late rerun caught with only that button flagged is run again once the page is idle)."""
+    for _ in range(3):
+        page.wait_for_timeout(300)
+        wait_idle(page)
+        results = Axe().run(page)
+        bad = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
+        if not bad or not all(_running_indicator(n["html"]) for v in bad for n in v["nodes"]):
+            break
     assert not bad, f"{where}: " + "; ".join(
         f"{v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['nodes'][0]['html'][:160]}" for v in bad
     )
+
+
+def _running_indicator(html: str) -> bool:
+    """Streamlit's Stop button, shown in the header only while a script run is going on."""
+    return 'data-testid="stBaseButton-header"' in html and html.endswith(">Stop</button>")
 
 
 @pytest.mark.timeout(420)
