@@ -17,20 +17,11 @@ os.environ.setdefault("EXPLORER_STRICT", "1")
 config.set_option("client.showErrorDetails", "full")
 
 
-#: Browser tests that start their own server and Chromium in a child process and use nothing
-#: of the worker's (the load-test smoke, the memory check): about two minutes of the group.
-APART = ("test_load_smoke.py", "test_memory_sessions.py")
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (tests/e2e/test_grouping.py)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With pytest-xdist (``-n 2 --dist loadgroup``, pyproject's addopts) the browser tests
     share one worker: each starts its own server and Chromium, and two of them at once on
-    two cores would only slow both. The few in ``APART`` form a group of their own that runs
-    beside it on another worker, so that the browser group is not the run's longest chain;
-    unit and page tests fill the workers."""
+    two cores would only slow both; unit and page tests fill the other worker."""
     for item in items:
-        parts = item.nodeid.split("::")[0].split("/")
-        if "e2e" in parts:
-            group = "browser-apart" if parts[-1] in APART else "browser"
-            item.add_marker(pytest.mark.xdist_group(group))
+        if "e2e" in item.nodeid.split("/"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
