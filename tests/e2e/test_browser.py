@@ -45,6 +45,18 @@ def wait_idle(page: Page) -> None:
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=RUN_TIMEOUT)
 
 
+def go_to(page: Page, name: str) -> None:
+    """Open page ``name`` (a key of ``PAGES``) from the sidebar and wait until it has replaced
+    the one shown (its heading changed) and its script run has finished."""
+    heading = page.get_by_test_id("stMain").locator("h1").first
+    before = heading.inner_text()
+    page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
+    url = re.compile(rf"/{'' if name == 'overview' else name}\?")
+    expect(page).to_have_url(url, timeout=RUN_TIMEOUT)
+    expect(heading).not_to_have_text(before, timeout=RUN_TIMEOUT)  # the new page
+    wait_idle(page)
+
+
 def pooled_metric(page: Page) -> Locator:
     """The first pooled-ratio metric (overall survival) on the overview."""
     metric = page.get_by_test_id("stMetric").filter(has_text=re.compile(r"^Pooled (OR|HR)"))
@@ -192,13 +204,9 @@ def test_every_page_opens_and_keeps_the_link(page: Page, app_url: str, artifacts
     query = f"{LINK}&exclude={STUDY_ID}&method=DL"
     size = page.viewport_size or {"width": 1440, "height": 1100}
     open_overview(page, app_url + "/" + query)
-    heading = page.get_by_test_id("stMain").locator("h1").first
     for name in PAGES:
         if name != "overview":
-            before = heading.inner_text()
-            page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
-            expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
-            expect(heading).not_to_have_text(before, timeout=RUN_TIMEOUT)  # the new page
+            go_to(page, name)
         wait_idle(page)
         full_screenshot(page, artifacts / f"page-{name}.png")
         expect(page.get_by_test_id("stException")).to_have_count(0)

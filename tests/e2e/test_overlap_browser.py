@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_browser import PAGES, RUN_TIMEOUT, cli_pooled, pooled_metric, wait_idle
+from tests.e2e.test_browser import RUN_TIMEOUT, cli_pooled, go_to, pooled_metric, wait_idle
 
 LINK = "?scope=all&design=RCT&design=PSM&design=retrospective&t_os=3&t_dfs=3"
 SENTENCE = "are pooled together: Yu 2014 and Wang WH 2015 (overlap group beijing_cams)"
@@ -19,14 +19,9 @@ def test_the_mark_on_every_pooling_page(page: Page, app_url: str) -> None:
     (one session): the warning on every page, the marked rows in every forest plot."""
     page.goto(app_url + "/" + LINK)
     wait_idle(page)
-    heading = page.get_by_test_id("stMain").locator("h1").first
     for name in ("overview", "presentation", "sensitivity", "bias"):
         if name != "overview":
-            before = heading.inner_text()
-            page.get_by_test_id("stSidebarNav").get_by_text(PAGES[name], exact=True).click()
-            expect(page).to_have_url(re.compile(rf"/{name}\?"), timeout=RUN_TIMEOUT)
-            expect(heading).not_to_have_text(before, timeout=RUN_TIMEOUT)  # the new page
-            wait_idle(page)
+            go_to(page, name)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         warning = page.get_by_test_id("stAlert").filter(has_text=SENTENCE)
         expect(warning).to_have_count(2 if name == "overview" else 1, timeout=RUN_TIMEOUT)
