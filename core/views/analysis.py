@@ -904,8 +904,8 @@ def to_json(analysis: Analysis) -> dict:
                 "tau2_common": sg.tau2_common,
                 "note": subtotal_text(oa),
                 "groups": {
-                    str(g): {key: fit_json(f.summary_row())[key] for key in _SUBTOTAL_JSON}
-                    for g, f in sg.groups.items()
+                    str(g): {key: doc[key] for key in _SUBTOTAL_JSON}
+                    for g, doc in ((g, fit_json(f.summary_row())) for g, f in sg.groups.items())
                 },
             }
         out[name] = block

@@ -87,17 +87,7 @@ def test_edit_in_the_grid_save_then_edit_the_saved_version_into_a_new_one(
     edit_events_rt(page, row=1, value=40)  # trial1: 4 -> 40 TB cases with BCG
     link = use_and_save(page, old=None)
     first.close()
-    pooled = analyze_dfs(token_of(link))
-    # the saved version holds exactly the typed value: the same pooled result as the files
-    # with that one cell changed, and another number than the upload's
-    assert pooled["estimate"] == pytest.approx(
-        analyze_dfs(None, edited_copy(tmp_path, "bcg", "one", {"trial1": 40}))["estimate"],
-        abs=1e-12,
-    )
-    assert fmt_ratio(math.exp(pooled["estimate"])) != fmt_ratio(math.exp(unedited["estimate"])), (
-        pooled,
-        unedited,
-    )
+    pooled = saved_as_typed(link, edited_copy(tmp_path, "bcg", "one", {"trial1": 40}), unedited)
 
     fresh = browser.new_context()
     other = fresh.new_page()
@@ -107,15 +97,7 @@ def test_edit_in_the_grid_save_then_edit_the_saved_version_into_a_new_one(
     wait_idle(other)
     edit_events_rt(other, row=2, value=60)  # trial2: 6 -> 60
     second = use_and_save(other, old=token_of(link))
-    pooled_2 = analyze_dfs(token_of(second))
-    assert pooled_2["estimate"] == pytest.approx(
-        analyze_dfs(None, edited_copy(tmp_path, "one", "two", {"trial2": 60}))["estimate"],
-        abs=1e-12,
-    )
-    assert fmt_ratio(math.exp(pooled_2["estimate"])) != fmt_ratio(math.exp(pooled["estimate"])), (
-        pooled_2,
-        pooled,
-    )
+    pooled_2 = saved_as_typed(second, edited_copy(tmp_path, "one", "two", {"trial2": 60}), pooled)
     other.goto(second.replace("/studies?", "/?"))
     expect_saved_overview(other, pooled_2)
     fresh.close()
@@ -219,6 +201,17 @@ def upload_and_save(page: Page, base: str, files: list[Path]) -> str:
     expect(page).to_have_url(re.compile(r"data=[A-Za-z0-9_-]{32}"), timeout=RUN_TIMEOUT)
     expect(page.get_by_text("shown only this once", exact=False)).to_be_visible()
     return page.url
+
+
+def saved_as_typed(link: str, edited: Path, before: dict) -> dict:
+    """The pooled DFS of the version saved at ``link``: it holds exactly the typed value (the
+    same pooled result as ``edited``, the files with that cell changed) and reads another
+    number than ``before``."""
+    pooled = analyze_dfs(token_of(link))
+    assert pooled["estimate"] == pytest.approx(analyze_dfs(None, edited)["estimate"], abs=1e-12)
+    shown = fmt_ratio(math.exp(pooled["estimate"]))
+    assert shown != fmt_ratio(math.exp(before["estimate"])), (pooled, before)
+    return pooled
 
 
 def token_of(link: str) -> str:
